@@ -1,0 +1,56 @@
+import { type Command, Option } from 'commander';
+import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { GatehouseError } from '../errors.js';
+import { createLogger } from '../log.js';
+import { serve } from '../main.js';
+import { configOption, type CliIo } from './options.js';
+
+interface ServeFlags {
+  config: string;
+  http?: boolean;
+  port?: string;
+  host?: string;
+  logLevel?: string;
+}
+
+export function registerServe(program: Command, _io: CliIo): void {
+  program
+    .command('serve', { isDefault: true })
+    .description('run Gatehouse: MCP on stdio (default) or Streamable HTTP with --http')
+    .addOption(configOption())
+    .option('--http', 'serve MCP over Streamable HTTP at /mcp instead of stdio')
+    .option('-p, --port <port>', 'HTTP port (overrides http.port; 0 picks a free port)')
+    .option('--host <host>', 'HTTP bind address (overrides http.host)')
+    .addOption(
+      new Option('--log-level <level>', 'log level (overrides log.level)').choices([
+        'fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent',
+      ]),
+    )
+    .action(async (flags: ServeFlags) => {
+      const config = withOverrides(loadConfig(flags.config), flags);
+      const logger = createLogger({ level: config.log.level, file: config.log.file });
+      const gatehouse = await serve({ config, logger, http: Boolean(flags.http) });
+      const shutdown = () => void gatehouse.stop();
+      process.once('SIGINT', shutdown);
+      process.once('SIGTERM', shutdown);
+      process.on('unhandledRejection', (reason) => logger.error({ reason: String(reason) }, 'unhandled rejection'));
+      await gatehouse.stopped;
+      logger.flush();
+    });
+}
+
+function withOverrides(config: Config, flags: ServeFlags): Config {
+  let port = config.http.port;
+  if (flags.port !== undefined) {
+    port = Number(flags.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new GatehouseError('USAGE', `--port: "${flags.port}" is not a port number (0-65535)`);
+    }
+  }
+  return {
+    ...config,
+    http: { ...config.http, port, host: flags.host ?? config.http.host },
+    log: { ...config.log, level: (flags.logLevel as Config['log']['level']) ?? config.log.level },
+  };
+}

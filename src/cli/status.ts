@@ -1,0 +1,57 @@
+import type { Command } from 'commander';
+import { request } from 'undici';
+import { loadConfig } from '../config/load.js';
+import { GatehouseError } from '../errors.js';
+import type { GatehouseStatus } from '../main.js';
+import { configOption, type CliIo } from './options.js';
+
+export function registerStatus(program: Command, io: CliIo): void {
+  program
+    .command('status')
+    .description("show the running Gatehouse's downstream servers and their state")
+    .addOption(configOption())
+    .option('--url <url>', 'base URL of the running Gatehouse (default: from the config)')
+    .option('--json', 'print the raw status JSON')
+    .action(async (flags: { config: string; url?: string; json?: boolean }) => {
+      const base = flags.url ?? baseUrl(flags.config);
+      let status: GatehouseStatus;
+      try {
+        const response = await request(`${base}/status`, { headersTimeout: 5_000, bodyTimeout: 5_000 });
+        if (response.statusCode !== 200) throw new Error(`HTTP ${response.statusCode}`);
+        status = (await response.body.json()) as GatehouseStatus;
+      } catch (error) {
+        throw new GatehouseError('DOWNSTREAM_UNAVAILABLE', `no Gatehouse answering at ${base} (${(error as Error).message})`);
+      }
+      if (flags.json) {
+        io.out(JSON.stringify(status, null, 2));
+        return;
+      }
+      io.out(formatStatus(status));
+      if (status.servers.some((s) => s.state !== 'ready' && s.state !== 'disabled') || status.problems.length > 0) {
+        process.exitCode = 1;
+      }
+    });
+}
+
+function baseUrl(configFile: string): string {
+  const config = loadConfig(configFile);
+  const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${config.http.port}`;
+}
+
+export function formatStatus(status: GatehouseStatus): string {
+  const lines = [
+    `Gatehouse ${status.version} (pid ${status.pid}) on ${status.transport}${status.mcpUrl ? ` at ${status.mcpUrl}` : ''}, ` +
+      `since ${status.startedAt}, ${status.sessions} client session(s)`,
+    '',
+    'SERVER'.padEnd(20) + 'TRANSPORT'.padEnd(17) + 'STATE'.padEnd(12) + 'TOOLS'.padEnd(7) + 'RESTARTS'.padEnd(10) + 'DETAIL',
+  ];
+  for (const s of status.servers) {
+    lines.push(
+      s.name.padEnd(20) + s.transport.padEnd(17) + s.state.padEnd(12) + String(s.tools).padEnd(7) +
+        String(s.restarts).padEnd(10) + (s.lastError ?? (s.serverInfo ? `${s.serverInfo.name} ${s.serverInfo.version}` : '')),
+    );
+  }
+  if (status.problems.length > 0) lines.push('', 'Problems:', ...status.problems.map((p) => `  - ${p}`));
+  return lines.join('\n');
+}

@@ -1,0 +1,210 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { GatehouseError } from '../errors.js';
+import { ConfigSchema, type Config, type ServerConfig } from './schema.js';
+
+export const DEFAULT_CONFIG_FILE = './mcp.config.json';
+
+type JsonPath = readonly (string | number)[];
+
+/** `$.mcpServers.fs.args[0]`: the JSON path notation used in every config message. */
+export function formatJsonPath(p: JsonPath): string {
+  return (
+    '$' +
+    p
+      .map((k) =>
+        typeof k === 'number' ? `[${k}]` : /^[A-Za-z_$][\w$-]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`,
+      )
+      .join('')
+  );
+}
+
+/** Read, expand `${VAR}`, validate completely, default, resolve paths and freeze. Throws GatehouseError. */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const absolute = path.resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(absolute, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(error);
+    throw new GatehouseError('CONFIG_NOT_FOUND', `${absolute}: cannot read the config file (${reason})`, {
+      file: absolute,
+    });
+  }
+  return parseConfig(text, absolute, env);
+}
+
+export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const locate = locator(text, file);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    const position = /position (\d+)/.exec(String((error as Error).message));
+    const where = position ? locate.offset(Number(position[1])) : file;
+    throw new GatehouseError('CONFIG_INVALID', `${where}: not valid JSON: ${(error as Error).message}`, { file });
+  }
+
+  const problems: string[] = [];
+  const expanded = expandEnv(raw, [], env, (p, name) =>
+    problems.push(`${locate.path(p)}: ${formatJsonPath(p)}: environment variable ${name} is not set`),
+  );
+  if (problems.length > 0) {
+    throw new GatehouseError('CONFIG_ENV_MISSING', problems.join('\n'), { file, problems });
+  }
+
+  const parsed = ConfigSchema.safeParse(expanded);
+  if (!parsed.success) {
+    const messages = flattenIssues(parsed.error.issues, expanded).map(
+      (issue) => `${locate.path(issue.path)}: ${formatJsonPath(issue.path)}: ${issue.message}`,
+    );
+    throw new GatehouseError('CONFIG_INVALID', messages.join('\n'), { file, problems: messages });
+  }
+  const data = parsed.data;
+  if (data.mcpServers && data.servers) {
+    const where = locate.path(['servers']);
+    throw new GatehouseError(
+      'CONFIG_INVALID',
+      `${where}: $.servers: use either "mcpServers" or its alias "servers", not both`,
+      { file },
+    );
+  }
+
+  const baseDir = path.dirname(file);
+  const servers: Record<string, ServerConfig> = {};
+  for (const [name, server] of Object.entries(data.mcpServers ?? data.servers ?? {})) {
+    servers[name] =
+      'command' in server ? { ...server, cwd: path.resolve(baseDir, server.cwd ?? '.') } : { ...server };
+  }
+  const { mcpServers: _m, servers: _s, $schema: _schema, ...rest } = data;
+  return deepFreeze({
+    ...rest,
+    file,
+    servers,
+    policies: path.resolve(baseDir, data.policies),
+    log: { ...data.log, file: data.log.file ? path.resolve(baseDir, data.log.file) : undefined },
+  });
+}
+
+const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/** Replace `${VAR}` and `${VAR:-default}` in every string; report unset variables with their path. */
+function expandEnv(
+  value: unknown,
+  at: JsonPath,
+  env: NodeJS.ProcessEnv,
+  missing: (p: JsonPath, name: string) => void,
+): unknown {
+  if (typeof value === 'string') {
+    return value.replace(ENV_REFERENCE, (_whole, name: string, fallback: string | undefined) => {
+      const found = env[name];
+      if (found !== undefined && found !== '') return found;
+      if (fallback !== undefined) return fallback;
+      missing(at, name);
+      return '';
+    });
+  }
+  if (Array.isArray(value)) return value.map((item, i) => expandEnv(item, [...at, i], env, missing));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, expandEnv(v, [...at, k], env, missing)]),
+    );
+  }
+  return value;
+}
+
+interface FlatIssue {
+  path: JsonPath;
+  message: string;
+}
+
+/**
+ * zod reports a failed union as one issue holding every branch's issues. A server entry is a union of
+ * stdio and HTTP shapes: report the branch the user evidently meant (has `url` → HTTP), not both.
+ */
+function flattenIssues(issues: readonly z.core.$ZodIssue[], input: unknown, base: JsonPath = []): FlatIssue[] {
+  const out: FlatIssue[] = [];
+  for (const issue of issues) {
+    const at = [...base, ...(issue.path as (string | number)[])];
+    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+      const value = valueAt(input, at);
+      const wantsHttp = value !== null && typeof value === 'object' && 'url' in value;
+      const branch = issue.errors[wantsHttp ? 1 : 0] ?? issue.errors[0]!;
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        out.push({ path: at, message: 'expected an object with "command" (stdio) or "url" (HTTP)' });
+      } else {
+        out.push(...flattenIssues(branch, input, at));
+      }
+      continue;
+    }
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) out.push({ path: [...at, key], message: `unknown key "${key}"` });
+      continue;
+    }
+    out.push({ path: at, message: issue.message });
+  }
+  return out;
+}
+
+function valueAt(input: unknown, at: JsonPath): unknown {
+  let value: unknown = input;
+  for (const key of at) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string | number, unknown>)[key];
+  }
+  return value;
+}
+
+/** Maps JSON paths and offsets to `file:line:col`, using the yaml parser's source ranges (JSON is YAML). */
+function locator(text: string, file: string) {
+  const lineCounter = new LineCounter();
+  let doc: ReturnType<typeof parseDocument> | undefined;
+  try {
+    doc = parseDocument(text, { lineCounter, keepSourceTokens: false });
+  } catch {
+    doc = undefined;
+  }
+  const offset = (pos: number): string => {
+    const { line, col } = lineCounter.linePos(pos);
+    return `${file}:${line}:${col}`;
+  };
+  return {
+    offset,
+    path(p: JsonPath): string {
+      if (!doc) return file;
+      // Walk up until a node exists: a missing key is reported at its parent object.
+      for (let n = p.length; n >= 0; n--) {
+        const node = doc.getIn(p.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+        if (node && typeof node === 'object' && node.range) {
+          if (n === p.length - 1 || n === p.length) {
+            // For an unknown key, point at the key itself rather than its value.
+            const keyOffset = n === p.length ? keyPosition(doc, p) : undefined;
+            return offset(keyOffset ?? node.range[0]);
+          }
+          return offset(node.range[0]);
+        }
+      }
+      return file;
+    },
+  };
+}
+
+function keyPosition(doc: ReturnType<typeof parseDocument>, p: JsonPath): number | undefined {
+  if (p.length === 0) return undefined;
+  const parent = doc.getIn(p.slice(0, -1), true) as
+    | { items?: { key?: { value?: unknown; range?: [number, number, number] } }[] }
+    | undefined;
+  const key = p[p.length - 1];
+  const pair = parent?.items?.find((item) => item.key?.value === key);
+  return pair?.key?.range?.[0];
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,331 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ErrorCode,
+  ListRootsRequestSchema,
+  ListToolsResultSchema,
+  McpError,
+  type ClientCapabilities,
+  type Implementation,
+  type Notification,
+  type Progress,
+  type Request,
+  type Result,
+  type ServerCapabilities,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { z } from 'zod';
+import { isStdioServer, type ServerConfig } from '../config/schema.js';
+import { GatehouseError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { createHttpTransport, shouldFallBackToSse, transportOrder } from './http.js';
+import { StdioChildTransport } from './stdio.js';
+import { VERSION } from '../version.js';
+
+export type ConnectionState = 'starting' | 'ready' | 'restarting' | 'failed' | 'stopped' | 'disabled';
+
+/** What Gatehouse declares to every downstream: it relays these to whichever client session asked. */
+const RELAYED_CLIENT_CAPABILITIES: ClientCapabilities = {
+  sampling: {},
+  elicitation: { form: {}, url: {} },
+  roots: { listChanged: true },
+};
+
+export interface ServerRequestContext {
+  signal: AbortSignal;
+}
+
+export interface ConnectionHooks {
+  /** sampling/createMessage, elicitation/create, roots/list sent by the downstream during its work. */
+  onServerRequest(connection: DownstreamConnection, request: Request, context: ServerRequestContext): Promise<Result>;
+  /** list_changed, resources/updated and log notifications. */
+  onNotification(connection: DownstreamConnection, notification: Notification): void;
+  /** Connected (again) with a fresh tool list, or gone down. */
+  onStateChange(connection: DownstreamConnection): void;
+}
+
+export interface ConnectionOptions {
+  connectMs: number;
+  callMs: number;
+  restart: { initialDelayMs: number; maxDelayMs: number };
+  logger: Logger;
+  hooks: ConnectionHooks;
+}
+
+export interface ForwardOptions {
+  /** The client session on whose behalf the request runs: server-initiated requests are routed to it. */
+  sessionId: string;
+  signal?: AbortSignal;
+  onprogress?: (progress: Progress) => void;
+}
+
+export interface ConnectionStatus {
+  name: string;
+  transport: string;
+  state: ConnectionState;
+  tools: number;
+  restarts: number;
+  since: string;
+  pid?: number;
+  serverInfo?: Implementation;
+  lastError?: string;
+}
+
+/** A connection that stayed up this long resets the restart backoff. */
+const STABLE_AFTER_MS = 60_000;
+
+/**
+ * One downstream server: its SDK Client, its state, its cached tool list and its restart loop.
+ * A server that fails never takes Gatehouse down: its tools are absent and the failure is in status().
+ */
+export class DownstreamConnection {
+  state: ConnectionState = 'starting';
+  tools: Tool[] = [];
+  capabilities: ServerCapabilities = {};
+  serverInfo?: Implementation;
+  instructions?: string;
+  lastError?: string;
+  transportKind: string;
+
+  private client?: Client;
+  private transport?: Transport;
+  private restarts = 0;
+  private nextDelay: number;
+  private since = new Date();
+  private retryTimer?: NodeJS.Timeout;
+  private stopping = false;
+  private readonly inflight = new Map<symbol, string>();
+  private readonly log: Logger;
+
+  constructor(
+    readonly name: string,
+    readonly config: ServerConfig,
+    private readonly options: ConnectionOptions,
+  ) {
+    this.log = options.logger.child({ server: name });
+    this.nextDelay = options.restart.initialDelayMs;
+    this.transportKind = isStdioServer(config) ? 'stdio' : config.type === 'sse' ? 'sse' : 'streamable-http';
+    if (config.disabled) this.state = 'disabled';
+  }
+
+  get timeoutMs(): number {
+    return this.config.timeoutMs ?? this.options.callMs;
+  }
+
+  /** Resolves after the first attempt, successful or not; failures retry in the background. */
+  async start(): Promise<void> {
+    if (this.state === 'disabled') return;
+    await this.connect();
+  }
+
+  /** Client sessions with a request in flight here: where a server-initiated request belongs. */
+  sessionsInFlight(): Set<string> {
+    return new Set(this.inflight.values());
+  }
+
+  async request<S extends z.ZodType>(request: Request, schema: S, options: ForwardOptions): Promise<z.infer<S>> {
+    const client = this.client;
+    if (this.state !== 'ready' || !client) {
+      throw new GatehouseError(
+        'DOWNSTREAM_UNAVAILABLE',
+        `server "${this.name}" is not connected (${this.state}${this.lastError ? `: ${this.lastError}` : ''})`,
+        { server: this.name, state: this.state },
+      );
+    }
+    const key = Symbol(request.method);
+    this.inflight.set(key, options.sessionId);
+    const timeout = this.timeoutMs;
+    const requestOptions: RequestOptions = {
+      signal: options.signal,
+      onprogress: options.onprogress,
+      timeout,
+      resetTimeoutOnProgress: options.onprogress !== undefined,
+      maxTotalTimeout: options.onprogress !== undefined ? timeout * 10 : timeout,
+    };
+    try {
+      return (await client.request(request, schema, requestOptions)) as z.infer<S>;
+    } catch (error) {
+      throw this.translate(error, request.method, timeout);
+    } finally {
+      this.inflight.delete(key);
+    }
+  }
+
+  private translate(error: unknown, method: string, timeout: number): unknown {
+    if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
+      return new GatehouseError(
+        'DOWNSTREAM_TIMEOUT',
+        `server "${this.name}" did not answer ${method} within ${timeout} ms; the request was cancelled`,
+        { server: this.name, method, timeoutMs: timeout },
+      );
+    }
+    if (error instanceof McpError && error.code === ErrorCode.ConnectionClosed) {
+      return new GatehouseError(
+        'DOWNSTREAM_CLOSED',
+        `server "${this.name}" closed the connection while ${method} was in flight (it exited or crashed); ` +
+          'Gatehouse is restarting it. The request may or may not have taken effect.',
+        { server: this.name, method },
+      );
+    }
+    return error;
+  }
+
+  /** Send a notification downstream (roots/list_changed); dropped when not connected. */
+  async notify(notification: Notification): Promise<void> {
+    if (this.state !== 'ready' || !this.client) return;
+    await this.client.notification(notification as never).catch((error: unknown) => {
+      this.log.debug({ reason: String(error) }, 'notification not delivered');
+    });
+  }
+
+  status(): ConnectionStatus {
+    const pid = this.transport instanceof StdioChildTransport ? this.transport.pid : undefined;
+    return {
+      name: this.name,
+      transport: this.transportKind,
+      state: this.state,
+      tools: this.tools.length,
+      restarts: this.restarts,
+      since: this.since.toISOString(),
+      ...(pid !== undefined && this.state === 'ready' ? { pid } : {}),
+      ...(this.serverInfo ? { serverInfo: this.serverInfo } : {}),
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.retryTimer);
+    this.setState('stopped');
+    const client = this.client;
+    this.client = undefined;
+    await client?.close().catch(() => undefined);
+    await this.transport?.close().catch(() => undefined);
+  }
+
+  private async connect(): Promise<void> {
+    const kinds = isStdioServer(this.config) ? ['stdio'] : transportOrder(this.config);
+    let lastError: unknown;
+    for (const kind of kinds) {
+      try {
+        await this.connectWith(kind);
+        return;
+      } catch (error) {
+        lastError = error;
+        if (kind !== 'streamable-http' || !shouldFallBackToSse(error)) break;
+        this.log.info({ reason: String(error) }, 'Streamable HTTP refused; falling back to the SSE transport');
+      }
+    }
+    this.lastError = describeConnectError(lastError, this.options.connectMs);
+    this.log.error({ reason: this.lastError }, 'downstream server failed to start');
+    this.setState('failed');
+    this.scheduleRestart();
+  }
+
+  private async connectWith(kind: string): Promise<void> {
+    const transport: Transport = isStdioServer(this.config)
+      ? new StdioChildTransport(this.config, this.log)
+      : createHttpTransport(this.config, kind as 'sse' | 'streamable-http');
+    const client = new Client(
+      { name: 'gatehouse', version: VERSION },
+      { capabilities: RELAYED_CLIENT_CAPABILITIES },
+    );
+    const hooks = this.options.hooks;
+    for (const schema of [CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema]) {
+      client.setRequestHandler(schema, (request, extra) =>
+        hooks.onServerRequest(this, request as Request, { signal: extra.signal }),
+      );
+    }
+    client.fallbackNotificationHandler = async (notification) => hooks.onNotification(this, notification);
+    try {
+      await client.connect(transport, { timeout: this.options.connectMs });
+      const tools = await listAllTools(client, this.options.connectMs);
+      this.client = client;
+      this.transport = transport;
+      this.tools = tools;
+      this.capabilities = client.getServerCapabilities() ?? {};
+      this.serverInfo = client.getServerVersion();
+      this.instructions = client.getInstructions();
+      this.transportKind = kind;
+      this.lastError = undefined;
+      client.onclose = () => this.onClosed(client);
+      this.log.info({ transport: kind, tools: tools.length, serverInfo: this.serverInfo }, 'downstream connected');
+      this.setState('ready');
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      await transport.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Re-read the tool list after the server said it changed. */
+  async refreshTools(): Promise<void> {
+    if (!this.client || this.state !== 'ready') return;
+    try {
+      this.tools = await listAllTools(this.client, this.timeoutMs);
+      this.options.hooks.onStateChange(this);
+    } catch (error) {
+      this.log.warn({ reason: String(error) }, 'could not re-list tools after tools/list_changed');
+    }
+  }
+
+  private onClosed(client: Client): void {
+    if (this.client !== client || this.stopping) return;
+    this.client = undefined;
+    this.tools = [];
+    this.lastError = 'the connection closed unexpectedly';
+    this.log.warn('downstream connection closed; restarting');
+    this.setState('restarting');
+    if (Date.now() - this.since.getTime() > STABLE_AFTER_MS) this.nextDelay = this.options.restart.initialDelayMs;
+    this.scheduleRestart();
+  }
+
+  private scheduleRestart(): void {
+    if (this.stopping) return;
+    const delay = this.nextDelay;
+    this.nextDelay = Math.min(Math.max(delay * 2, 1), this.options.restart.maxDelayMs);
+    this.retryTimer = setTimeout(() => {
+      this.restarts += 1;
+      void this.connect();
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  private setState(state: ConnectionState): void {
+    this.state = state;
+    this.since = new Date();
+    this.options.hooks.onStateChange(this);
+  }
+}
+
+async function listAllTools(client: Client, timeout: number): Promise<Tool[]> {
+  if (!client.getServerCapabilities()?.tools) return [];
+  const tools: Tool[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await client.request(
+      { method: 'tools/list', params: cursor ? { cursor } : {} },
+      ListToolsResultSchema,
+      { timeout },
+    );
+    tools.push(...page.tools);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return tools;
+}
+
+function describeConnectError(error: unknown, connectMs: number): string {
+  if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
+    return `no answer to initialize within ${connectMs} ms`;
+  }
+  if (error instanceof McpError && error.code === ErrorCode.ConnectionClosed) {
+    return 'the server closed the connection during initialization (did the command exit?)';
+  }
+  const e = error as NodeJS.ErrnoException;
+  if (e?.code === 'ENOENT') return `command not found: ${e.path ?? ''}`.trim();
+  return e instanceof Error ? e.message : String(error);
+}
+

@@ -1,0 +1,35 @@
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { FetchLike, Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { Agent, fetch as undiciFetch } from 'undici';
+import type { HttpServerConfig } from '../config/schema.js';
+
+/** One keep-alive pool for all HTTP downstreams: connection reuse is most of the proxy's HTTP cost. */
+const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 64, pipelining: 1 });
+
+const pooledFetch: FetchLike = (url, init) =>
+  undiciFetch(url, { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1]) as unknown as Promise<Response>;
+
+export type HttpTransportKind = 'streamable-http' | 'sse';
+
+export function createHttpTransport(config: HttpServerConfig, kind: HttpTransportKind): Transport {
+  const url = new URL(config.url);
+  const requestInit: RequestInit = { headers: { ...config.headers } };
+  return kind === 'sse'
+    ? new SSEClientTransport(url, { requestInit, fetch: pooledFetch })
+    : new StreamableHTTPClientTransport(url, { requestInit, fetch: pooledFetch });
+}
+
+/** The order in which transports are tried: Streamable HTTP first, SSE when the server only speaks that. */
+export function transportOrder(config: HttpServerConfig): HttpTransportKind[] {
+  return config.type === 'sse' ? ['sse'] : ['streamable-http', 'sse'];
+}
+
+/**
+ * Whether a failed Streamable HTTP attempt means "this server predates Streamable HTTP": the spec's
+ * backwards-compatibility rule is to fall back on a 4xx answer to the initialize POST.
+ */
+export function shouldFallBackToSse(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === 'number' && code >= 400 && code < 500 && code !== 401 && code !== 403;
+}

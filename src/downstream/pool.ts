@@ -1,0 +1,95 @@
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import { buildCatalog, describeCollision, type Catalog, type CatalogSource } from './catalog.js';
+import { DownstreamConnection, type ConnectionHooks, type ConnectionStatus } from './connection.js';
+
+export interface PoolHooks extends Omit<ConnectionHooks, 'onStateChange'> {
+  /** The merged tool catalog changed (a server connected, restarted, died or re-listed its tools). */
+  onToolsChanged(): void;
+  /** A server came back after a restart: its prompts and resources may have changed too. */
+  onServerReconnected(connection: DownstreamConnection): void;
+}
+
+/** Every configured downstream server, and the merged, namespaced tool catalog over the ready ones. */
+export class DownstreamPool {
+  readonly connections: ReadonlyMap<string, DownstreamConnection>;
+  tools: Catalog<Tool> = { byExposedName: new Map(), collisions: [] };
+  private readonly log: Logger;
+  private started = false;
+  private reportedCollisions = new Set<string>();
+
+  constructor(config: Config, logger: Logger, hooks: PoolHooks) {
+    this.log = logger.child({ module: 'downstream' });
+    // A server seen ready before that is ready again has restarted: its prompts and resources may differ.
+    const everReady = new Set<string>();
+    const connectionHooks: ConnectionHooks = {
+      onServerRequest: hooks.onServerRequest,
+      onNotification: hooks.onNotification,
+      onStateChange: (connection) => {
+        this.rebuildTools();
+        if (this.started) {
+          hooks.onToolsChanged();
+          if (connection.state === 'ready' && everReady.has(connection.name)) hooks.onServerReconnected(connection);
+        }
+        if (connection.state === 'ready') everReady.add(connection.name);
+      },
+    };
+    const connections = new Map<string, DownstreamConnection>();
+    for (const [name, server] of Object.entries(config.servers)) {
+      connections.set(
+        name,
+        new DownstreamConnection(name, server, {
+          connectMs: config.timeouts.connectMs,
+          callMs: config.timeouts.callMs,
+          restart: config.restart,
+          logger,
+          hooks: connectionHooks,
+        }),
+      );
+    }
+    this.connections = connections;
+  }
+
+  /** Start every server in parallel; resolves once each has had its first attempt. */
+  async start(): Promise<void> {
+    await Promise.all([...this.connections.values()].map((c) => c.start()));
+    this.started = true;
+    this.rebuildTools();
+  }
+
+  get(name: string): DownstreamConnection | undefined {
+    return this.connections.get(name);
+  }
+
+  ready(): DownstreamConnection[] {
+    return [...this.connections.values()].filter((c) => c.state === 'ready');
+  }
+
+  status(): ConnectionStatus[] {
+    return [...this.connections.values()].map((c) => c.status());
+  }
+
+  collisionMessages(): string[] {
+    return this.tools.collisions.map((c) => describeCollision('tool', c));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.connections.values()].map((c) => c.stop()));
+  }
+
+  private rebuildTools(): void {
+    const sources: CatalogSource<Tool>[] = this.ready().map((c) => ({
+      server: c.name,
+      prefix: c.config.prefix,
+      items: c.tools,
+    }));
+    this.tools = buildCatalog(sources);
+    for (const collision of this.tools.collisions) {
+      const message = describeCollision('tool', collision);
+      if (this.reportedCollisions.has(message)) continue;
+      this.reportedCollisions.add(message);
+      this.log.error({ collision }, message);
+    }
+  }
+}

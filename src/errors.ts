@@ -1,0 +1,50 @@
+/**
+ * One base class and a registry of codes. Every error Gatehouse raises on purpose is a GatehouseError
+ * with a code from this table; `front/errors.ts` is the single place where errors become wire errors.
+ */
+export const ERROR_CODES = {
+  CONFIG_INVALID: { exitCode: 2, summary: 'the configuration file is invalid' },
+  CONFIG_NOT_FOUND: { exitCode: 2, summary: 'the configuration file cannot be read' },
+  CONFIG_ENV_MISSING: { exitCode: 2, summary: 'a ${VAR} reference names an unset environment variable' },
+  NAME_COLLISION: { exitCode: 2, summary: 'two downstream items would be exposed under the same name' },
+  POLICY_INVALID: { exitCode: 2, summary: 'the policy set failed to load' },
+  DOWNSTREAM_UNAVAILABLE: { exitCode: 1, summary: 'the downstream server is not connected' },
+  DOWNSTREAM_TIMEOUT: { exitCode: 1, summary: 'the downstream server did not answer in time' },
+  DOWNSTREAM_CLOSED: { exitCode: 1, summary: 'the downstream connection closed while a request was in flight' },
+  UNKNOWN_TOOL: { exitCode: 1, summary: 'no downstream server exposes this tool' },
+  UNKNOWN_PROMPT: { exitCode: 1, summary: 'no downstream server exposes this prompt' },
+  UNKNOWN_RESOURCE: { exitCode: 1, summary: 'no downstream server exposes this resource' },
+  ROUTING_AMBIGUOUS: { exitCode: 1, summary: 'a server-initiated request cannot be attributed to one client session' },
+  CLIENT_CAPABILITY_MISSING: { exitCode: 1, summary: 'the client does not support what the downstream server asked for' },
+  USAGE: { exitCode: 2, summary: 'the command line is invalid' },
+  INTERNAL: { exitCode: 1, summary: 'an unexpected internal error' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class GatehouseError extends Error {
+  readonly code: ErrorCode;
+  readonly context: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, context: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'GatehouseError';
+    this.code = code;
+    this.context = Object.freeze({ ...context });
+  }
+
+  get exitCode(): number {
+    return ERROR_CODES[this.code].exitCode;
+  }
+}
+
+export function isGatehouseError(value: unknown, code?: ErrorCode): value is GatehouseError {
+  return value instanceof GatehouseError && (code === undefined || value.code === code);
+}
+
+/** A message safe to show a person: ours verbatim, anything else reduced to its class. */
+export function describeError(error: unknown): string {
+  if (error instanceof GatehouseError) return error.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

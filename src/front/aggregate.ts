@@ -1,0 +1,235 @@
+import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
+import {
+  CompleteResultSchema,
+  EmptyResultSchema,
+  GetPromptResultSchema,
+  ListPromptsResultSchema,
+  ListResourcesResultSchema,
+  ListResourceTemplatesResultSchema,
+  ReadResourceResultSchema,
+  type CompleteRequest,
+  type GetPromptRequest,
+  type LoggingLevel,
+  type Prompt,
+  type Resource,
+  type ResourceTemplate,
+  type ServerCapabilities,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { z } from 'zod';
+import { buildCatalog, describeCollision, type Catalog } from '../downstream/catalog.js';
+import type { DownstreamConnection } from '../downstream/connection.js';
+import type { DownstreamPool } from '../downstream/pool.js';
+import { GatehouseError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Session } from './sessions.js';
+
+interface Ctx {
+  signal?: AbortSignal;
+}
+
+/**
+ * Everything but tools/call, aggregated over the ready servers: lists fan out and merge (every page of
+ * every server, so one answer holds all), and single-item requests route to the owning server.
+ * Resource URIs are not renamed (tool results link to them); prompts and templates get the prefix.
+ */
+export function createAggregate(pool: DownstreamPool, logger: Logger) {
+  const log = logger.child({ module: 'aggregate' });
+  const resourceOwners = new Map<string, string>();
+  let prompts: Catalog<Prompt> = { byExposedName: new Map(), collisions: [] };
+  let templates: Catalog<ResourceTemplate> = { byExposedName: new Map(), collisions: [] };
+
+  function offering(capability: keyof ServerCapabilities): DownstreamConnection[] {
+    return pool.ready().filter((c) => c.capabilities[capability] !== undefined);
+  }
+
+  /** Every page of a list request on one server. */
+  async function listAll<S extends z.ZodType, K extends string>(
+    connection: DownstreamConnection,
+    method: string,
+    key: K,
+    schema: S,
+    session: Session,
+    ctx: Ctx,
+  ): Promise<unknown[]> {
+    const items: unknown[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = (await connection.request({ method, params: cursor ? { cursor } : {} }, schema, {
+        sessionId: session.id,
+        signal: ctx.signal,
+      })) as Record<K, unknown[]> & { nextCursor?: string };
+      items.push(...page[key]);
+      cursor = page.nextCursor;
+    } while (cursor);
+    return items;
+  }
+
+  /** Fan a list out; a server that fails is left out of the answer and logged, not fatal to it. */
+  async function fanOut<T>(
+    capability: keyof ServerCapabilities,
+    list: (c: DownstreamConnection) => Promise<T[]>,
+  ): Promise<{ server: DownstreamConnection; items: T[] }[]> {
+    const settled = await Promise.allSettled(
+      offering(capability).map(async (server) => ({ server, items: await list(server) })),
+    );
+    const out: { server: DownstreamConnection; items: T[] }[] = [];
+    for (const result of settled) {
+      if (result.status === 'fulfilled') out.push(result.value);
+      else log.warn({ reason: String(result.reason) }, 'a server failed a list request; left out of the answer');
+    }
+    return out;
+  }
+
+  async function listResources(session: Session, ctx: Ctx): Promise<{ resources: Resource[] }> {
+    const perServer = await fanOut('resources', (c) =>
+      listAll(c, 'resources/list', 'resources', ListResourcesResultSchema, session, ctx) as Promise<Resource[]>,
+    );
+    const resources: Resource[] = [];
+    for (const { server, items } of perServer) {
+      for (const resource of items) {
+        resourceOwners.set(resource.uri, server.name);
+        resources.push(resource);
+      }
+    }
+    return { resources };
+  }
+
+  async function listResourceTemplates(session: Session, ctx: Ctx): Promise<{ resourceTemplates: ResourceTemplate[] }> {
+    const perServer = await fanOut('resources', (c) =>
+      listAll(
+        c,
+        'resources/templates/list',
+        'resourceTemplates',
+        ListResourceTemplatesResultSchema,
+        session,
+        ctx,
+      ) as Promise<ResourceTemplate[]>,
+    );
+    templates = buildCatalog(perServer.map(({ server, items }) => ({ server: server.name, prefix: server.config.prefix, items })));
+    reportCollisions('resource template', templates);
+    return {
+      resourceTemplates: [...templates.byExposedName.values()].map((e) => ({ ...e.item, name: e.exposedName })),
+    };
+  }
+
+  async function ownerOfUri(uri: string, session: Session, ctx: Ctx): Promise<DownstreamConnection> {
+    const known = resourceOwners.get(uri);
+    const connection = known ? pool.get(known) : undefined;
+    if (connection) return connection;
+    for (const entry of templates.byExposedName.values()) {
+      if (new UriTemplate(entry.item.uriTemplate).match(uri)) {
+        const owner = pool.get(entry.server);
+        if (owner) return owner;
+      }
+    }
+    const candidates = offering('resources');
+    if (candidates.length === 1) return candidates[0]!;
+    if (!known && resourceOwners.size === 0 && templates.byExposedName.size === 0 && candidates.length > 1) {
+      // Nothing listed yet in this process: learn the owners once, then decide.
+      await listResources(session, ctx);
+      await listResourceTemplates(session, ctx);
+      return ownerOfUri(uri, session, ctx);
+    }
+    throw new GatehouseError('UNKNOWN_RESOURCE', `Resource not found: no connected server offers "${uri}"`, { uri });
+  }
+
+  async function readResource(uri: string, session: Session, ctx: Ctx) {
+    const owner = await ownerOfUri(uri, session, ctx);
+    return owner.request({ method: 'resources/read', params: { uri } }, ReadResourceResultSchema, {
+      sessionId: session.id,
+      signal: ctx.signal,
+    });
+  }
+
+  async function subscribe(uri: string, session: Session, ctx: Ctx, on: boolean) {
+    const owner = await ownerOfUri(uri, session, ctx);
+    const result = await owner.request(
+      { method: on ? 'resources/subscribe' : 'resources/unsubscribe', params: { uri } },
+      EmptyResultSchema,
+      { sessionId: session.id, signal: ctx.signal },
+    );
+    if (on) session.subscriptions.add(uri);
+    else session.subscriptions.delete(uri);
+    return result;
+  }
+
+  async function listPrompts(session: Session, ctx: Ctx): Promise<{ prompts: Prompt[] }> {
+    const perServer = await fanOut('prompts', (c) =>
+      listAll(c, 'prompts/list', 'prompts', ListPromptsResultSchema, session, ctx) as Promise<Prompt[]>,
+    );
+    prompts = buildCatalog(perServer.map(({ server, items }) => ({ server: server.name, prefix: server.config.prefix, items })));
+    reportCollisions('prompt', prompts);
+    return { prompts: [...prompts.byExposedName.values()].map((e) => ({ ...e.item, name: e.exposedName })) };
+  }
+
+  async function promptEntry(name: string, session: Session, ctx: Ctx) {
+    if (!prompts.byExposedName.has(name)) await listPrompts(session, ctx);
+    const entry = prompts.byExposedName.get(name);
+    const connection = entry && pool.get(entry.server);
+    if (!entry || !connection) {
+      throw new GatehouseError('UNKNOWN_PROMPT', `Prompt not found: no connected server exposes "${name}"`, { name });
+    }
+    return { entry, connection };
+  }
+
+  async function getPrompt(params: GetPromptRequest['params'], session: Session, ctx: Ctx) {
+    const { entry, connection } = await promptEntry(params.name, session, ctx);
+    return connection.request(
+      { method: 'prompts/get', params: { ...params, name: entry.name } },
+      GetPromptResultSchema,
+      { sessionId: session.id, signal: ctx.signal },
+    );
+  }
+
+  async function complete(params: CompleteRequest['params'], session: Session, ctx: Ctx) {
+    const ref = params.ref;
+    if (ref.type === 'ref/prompt') {
+      const { entry, connection } = await promptEntry(ref.name, session, ctx);
+      return connection.request(
+        { method: 'completion/complete', params: { ...params, ref: { ...ref, name: entry.name } } },
+        CompleteResultSchema,
+        { sessionId: session.id, signal: ctx.signal },
+      );
+    }
+    const owner = await ownerOfTemplate(ref.uri, session, ctx);
+    return owner.request({ method: 'completion/complete', params }, CompleteResultSchema, {
+      sessionId: session.id,
+      signal: ctx.signal,
+    });
+  }
+
+  async function ownerOfTemplate(uriTemplate: string, session: Session, ctx: Ctx): Promise<DownstreamConnection> {
+    const find = () => [...templates.byExposedName.values()].find((e) => e.item.uriTemplate === uriTemplate);
+    let entry = find();
+    if (!entry) {
+      await listResourceTemplates(session, ctx);
+      entry = find();
+    }
+    const owner = entry ? pool.get(entry.server) : undefined;
+    if (owner) return owner;
+    return ownerOfUri(uriTemplate, session, ctx);
+  }
+
+  /** The client's level goes to every server that logs; each session's own threshold filters relaying. */
+  async function setLevel(level: LoggingLevel, session: Session): Promise<void> {
+    session.logLevel = level;
+    await Promise.allSettled(
+      offering('logging').map((c) =>
+        c.request({ method: 'logging/setLevel', params: { level } }, EmptyResultSchema, { sessionId: session.id }),
+      ),
+    );
+  }
+
+  const reported = new Set<string>();
+  function reportCollisions(kind: string, catalog: Catalog<{ name: string }>): void {
+    for (const collision of catalog.collisions) {
+      const message = describeCollision(kind, collision);
+      if (!reported.has(message)) log.error({ collision }, message);
+      reported.add(message);
+    }
+  }
+
+  return { listResources, listResourceTemplates, readResource, subscribe, listPrompts, getPrompt, complete, setLevel };
+}
+
+export type Aggregate = ReturnType<typeof createAggregate>;

@@ -1,0 +1,177 @@
+
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { ErrorCode, isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { Caller } from '../pipeline/toolCall.js';
+import { createSession, type FrontDeps } from './session.js';
+
+/** Largest request body accepted on /mcp; larger bodies get 413 before parsing. */
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+export interface HttpFrontOptions {
+  config: Config;
+  deps: FrontDeps;
+  /** Serve MCP on /mcp (`serve --http`); the listener also serves /status and /healthz. */
+  serveMcp: boolean;
+  caller: Omit<Caller, 'client' | 'transport'>;
+  status: () => unknown;
+  logger: Logger;
+}
+
+export interface HttpFront {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Gatehouse's HTTP listener, on 127.0.0.1 by default. Every request first passes the DNS-rebinding
+ * checks (Host must name this listener, a browser Origin must be allowed), then routes by path.
+ */
+export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFront> {
+  const { config, deps, logger } = options;
+  const log = logger.child({ module: 'http' });
+  const transports = new Map<string, StreamableHTTPServerTransport>();
+  let allowedHosts = new Set<string>();
+
+  const server: HttpServer = createServer((req, res) => {
+    void route(req, res).catch((error: unknown) => {
+      log.error({ err: error }, 'HTTP request failed');
+      if (!res.headersSent) json(res, 500, { error: 'internal error' });
+      else res.end();
+    });
+  });
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const refusal = checkHostAndOrigin(req, allowedHosts, config.http.allowedOrigins);
+    if (refusal) {
+      log.warn({ host: req.headers.host, origin: req.headers.origin }, refusal);
+      json(res, 403, rpcError(ErrorCode.InvalidRequest, refusal));
+      return;
+    }
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path === '/healthz') return json(res, 200, { ok: true });
+    if (path === '/status' && req.method === 'GET') return json(res, 200, options.status());
+    if (path === '/mcp' && options.serveMcp) return handleMcp(req, res);
+    json(res, 404, { error: 'not found' });
+  }
+
+  async function handleMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const sessionId = header(req, 'mcp-session-id');
+    if (sessionId) {
+      const transport = transports.get(sessionId);
+      if (!transport) {
+        // 404 tells a client its session is gone and it should initialise again.
+        return json(res, 404, rpcError(ErrorCode.InvalidRequest, 'Session not found; initialize a new session'));
+      }
+      const body = req.method === 'POST' ? await readJson(req, res) : undefined;
+      if (body === INVALID) return;
+      return transport.handleRequest(req, res, body);
+    }
+    if (req.method !== 'POST') {
+      return json(res, 400, rpcError(ErrorCode.InvalidRequest, 'Bad Request: Mcp-Session-Id header is required'));
+    }
+    const body = await readJson(req, res);
+    if (body === INVALID) return;
+    if (!isInitializeRequest(body)) {
+      return json(res, 400, rpcError(ErrorCode.InvalidRequest, 'Bad Request: no valid session ID provided'));
+    }
+    const session = createSession(deps, { ...options.caller, transport: 'http' });
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => session.id,
+      onsessioninitialized: (id) => {
+        transports.set(id, transport);
+        deps.sessions.add(session);
+        log.info({ session: id }, 'client session opened');
+      },
+    });
+    transport.onclose = () => {
+      transports.delete(session.id);
+      deps.sessions.remove(session.id);
+      log.info({ session: session.id }, 'client session closed');
+    };
+    await session.server.connect(transport);
+    await transport.handleRequest(req, res, body);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.http.port, config.http.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  allowedHosts = new Set([
+    `${hostForUrl}:${address.port}`,
+    `localhost:${address.port}`,
+    `127.0.0.1:${address.port}`,
+    `[::1]:${address.port}`,
+    ...config.http.allowedHosts,
+  ]);
+
+  return {
+    url: `http://${hostForUrl}:${address.port}`,
+    port: address.port,
+    async close() {
+      await Promise.allSettled([...transports.values()].map((t) => t.close()));
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+function checkHostAndOrigin(req: IncomingMessage, hosts: Set<string>, origins: readonly string[]): string | undefined {
+  const host = req.headers.host;
+  if (!host || !hosts.has(host.toLowerCase())) {
+    return `Forbidden: Host header "${host ?? ''}" is not this Gatehouse listener (DNS-rebinding protection)`;
+  }
+  const origin = req.headers.origin;
+  if (origin && origin !== `http://${host}` && !origins.includes(origin)) {
+    return `Forbidden: Origin "${origin}" is not allowed (set http.allowedOrigins to permit it)`;
+  }
+  return undefined;
+}
+
+const INVALID = Symbol('invalid body');
+
+async function readJson(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) {
+      json(res, 413, rpcError(ErrorCode.InvalidRequest, `Request body larger than ${MAX_BODY_BYTES} bytes`));
+      return INVALID;
+    }
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    json(res, 400, rpcError(ErrorCode.ParseError, 'Parse error: the request body is not valid JSON'));
+    return INVALID;
+  }
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function rpcError(code: number, message: string) {
+  return { jsonrpc: '2.0', error: { code, message }, id: null };
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+

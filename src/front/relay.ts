@@ -1,0 +1,161 @@
+import {
+  CreateMessageResultSchema,
+  ElicitResultSchema,
+  EmptyResultSchema as EmptySchema,
+  ErrorCode,
+  ListRootsResultSchema,
+  LoggingLevelSchema,
+  McpError,
+  type LoggingLevel,
+  type Notification,
+  type Request,
+  type Result,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { DownstreamConnection, ServerRequestContext } from '../downstream/connection.js';
+import type { DownstreamPool } from '../downstream/pool.js';
+import type { Logger } from '../log.js';
+import type { Session, SessionRegistry } from './sessions.js';
+
+/**
+ * Requests and notifications a downstream sends towards the client. They carry no reference to the
+ * client request they belong to, so they go to the one session with a request in flight on that server
+ * (or the only session). When that is ambiguous they are refused, never guessed: sending one user's
+ * sampling request or logs to another user's client would leak data between sessions.
+ */
+export function createRelay(pool: () => DownstreamPool, sessions: SessionRegistry, logger: Logger) {
+  const log = logger.child({ module: 'relay' });
+
+  function targetOf(connection: DownstreamConnection): Session | undefined {
+    const inFlight = [...connection.sessionsInFlight()];
+    if (inFlight.length === 1) return sessions.get(inFlight[0]!);
+    if (inFlight.length === 0 && sessions.size === 1) return sessions.all()[0];
+    return undefined;
+  }
+
+  const RESULT_SCHEMAS = {
+    'sampling/createMessage': CreateMessageResultSchema,
+    'elicitation/create': ElicitResultSchema,
+    'roots/list': ListRootsResultSchema,
+  } as const;
+
+  async function onServerRequest(
+    connection: DownstreamConnection,
+    request: Request,
+    context: ServerRequestContext,
+  ): Promise<Result> {
+    const session = targetOf(connection);
+    if (!session) {
+      throw new McpError(
+        ErrorCode.InvalidRequest,
+        `Gatehouse cannot tell which client session this ${request.method} belongs to ` +
+          `(${connection.sessionsInFlight().size} sessions have requests in flight on "${connection.name}")`,
+      );
+    }
+    const missing = missingCapability(session, request);
+    if (missing) throw new McpError(ErrorCode.MethodNotFound, `Method not found: the client does not support ${missing}`);
+    const schema = RESULT_SCHEMAS[request.method as keyof typeof RESULT_SCHEMAS];
+    if (!schema) throw new McpError(ErrorCode.MethodNotFound, `Method not found: ${request.method}`);
+    return session.server.request(request as Parameters<typeof session.server.request>[0], schema, {
+      signal: context.signal,
+      timeout: connection.timeoutMs,
+    });
+  }
+
+  function onNotification(connection: DownstreamConnection, notification: Notification): void {
+    switch (notification.method) {
+      case 'notifications/tools/list_changed':
+        void connection.refreshTools();
+        return;
+      case 'notifications/prompts/list_changed':
+        broadcast((s) => s.server.sendPromptListChanged());
+        return;
+      case 'notifications/resources/list_changed':
+        broadcast((s) => s.server.sendResourceListChanged());
+        return;
+      case 'notifications/resources/updated': {
+        const uri = (notification.params as { uri?: unknown } | undefined)?.uri;
+        for (const session of sessions.all()) {
+          if (typeof uri === 'string' && session.subscriptions.has(uri)) {
+            void session.server.notification(notification as never).catch(() => undefined);
+          }
+        }
+        return;
+      }
+      case 'notifications/message': {
+        const session = targetOf(connection);
+        const level = (notification.params as { level?: LoggingLevel } | undefined)?.level;
+        if (session && passesLevel(level, session.logLevel)) {
+          void session.server.notification(notification as never).catch(() => undefined);
+        } else if (!session) {
+          log.debug({ server: connection.name }, 'log notification not attributable to one session; not relayed');
+        }
+        return;
+      }
+      default: {
+        const session = targetOf(connection);
+        if (session) void session.server.notification(notification as never).catch(() => undefined);
+      }
+    }
+  }
+
+  function broadcast(send: (session: Session) => Promise<void>): void {
+    for (const session of sessions.all()) void send(session).catch(() => undefined);
+  }
+
+  /** A server came back after a restart: clients re-read what may have changed. */
+  function onServerReconnected(connection: DownstreamConnection): void {
+    if (connection.capabilities.prompts) broadcast((s) => s.server.sendPromptListChanged());
+    if (connection.capabilities.resources) broadcast((s) => s.server.sendResourceListChanged());
+    // Subscriptions do not survive a restart of the server; renew them.
+    const uris = new Set(sessions.all().flatMap((s) => [...s.subscriptions]));
+    for (const uri of uris) {
+      void connection
+        .request({ method: 'resources/subscribe', params: { uri } }, EmptySchema, { sessionId: 'gatehouse' })
+        .catch(() => undefined);
+    }
+  }
+
+  function onToolsChanged(): void {
+    broadcast((s) => s.server.sendToolListChanged());
+  }
+
+  /** The client's roots changed: every server that may ask for roots hears it. */
+  function onRootsChanged(): void {
+    for (const connection of pool().ready()) {
+      void connection.notify({ method: 'notifications/roots/list_changed' });
+    }
+  }
+
+  return { onServerRequest, onNotification, onServerReconnected, onToolsChanged, onRootsChanged };
+}
+
+function missingCapability(session: Session, request: Request): string | undefined {
+  const caps = session.server.getClientCapabilities() ?? {};
+  switch (request.method) {
+    case 'sampling/createMessage':
+      return caps.sampling ? undefined : 'sampling';
+    case 'roots/list':
+      return caps.roots ? undefined : 'roots';
+    case 'elicitation/create': {
+      if (!caps.elicitation) return 'elicitation';
+      const mode = (request.params as { mode?: string } | undefined)?.mode ?? 'form';
+      const declared = caps.elicitation as { form?: object; url?: object };
+      // An empty elicitation capability means form mode only (spec 2025-11-25).
+      const formOnly = !declared.form && !declared.url;
+      if (mode === 'url' && !declared.url) return 'URL-mode elicitation';
+      if (mode === 'form' && !formOnly && !declared.form) return 'form-mode elicitation';
+      return undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+const SEVERITY = LoggingLevelSchema.options;
+
+function passesLevel(level: LoggingLevel | undefined, threshold: LoggingLevel | undefined): boolean {
+  if (!threshold || !level) return true;
+  return SEVERITY.indexOf(level) >= SEVERITY.indexOf(threshold);
+}
+
+export type Relay = ReturnType<typeof createRelay>;

@@ -1,0 +1,40 @@
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
+import type { Caller } from '../pipeline/toolCall.js';
+
+/** One client connected to Gatehouse: stdio has exactly one, HTTP one per MCP session. */
+export interface Session {
+  id: string;
+  server: Server;
+  caller: Caller;
+  /** Set by logging/setLevel; log notifications below it are not sent to this session. */
+  logLevel?: LoggingLevel;
+  /** Resource URIs this session subscribed to. */
+  subscriptions: Set<string>;
+}
+
+export class SessionRegistry {
+  private readonly sessions = new Map<string, Session>();
+
+  add(session: Session): void {
+    this.sessions.set(session.id, session);
+  }
+
+  remove(id: string): Session | undefined {
+    const session = this.sessions.get(id);
+    this.sessions.delete(id);
+    return session;
+  }
+
+  get(id: string): Session | undefined {
+    return this.sessions.get(id);
+  }
+
+  all(): Session[] {
+    return [...this.sessions.values()];
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+}

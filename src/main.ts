@@ -1,0 +1,130 @@
+import { userInfo } from 'node:os';
+import type { Config } from './config/schema.js';
+import { allowAll, type DecisionPoint } from './decision/types.js';
+import { describeCollision } from './downstream/catalog.js';
+import { DownstreamPool } from './downstream/pool.js';
+import { GatehouseError } from './errors.js';
+import { createAggregate } from './front/aggregate.js';
+import { startHttpFront, type HttpFront } from './front/http.js';
+import { createRelay } from './front/relay.js';
+import { createSession, type FrontDeps } from './front/session.js';
+import { SessionRegistry } from './front/sessions.js';
+import { StdioFrontTransport } from './front/stdio.js';
+import type { Logger } from './log.js';
+import { VERSION } from './version.js';
+
+export interface ServeOptions {
+  config: Config;
+  logger: Logger;
+  /** Serve MCP over Streamable HTTP on /mcp instead of stdio. */
+  http: boolean;
+  stdin?: NodeJS.ReadableStream;
+  stdout?: NodeJS.WritableStream;
+}
+
+export interface Gatehouse {
+  http?: HttpFront;
+  status(): GatehouseStatus;
+  stop(): Promise<void>;
+  /** Resolves when Gatehouse has stopped (client gone on stdio, or stop()). */
+  stopped: Promise<void>;
+}
+
+export interface GatehouseStatus {
+  version: string;
+  pid: number;
+  startedAt: string;
+  transport: 'stdio' | 'http';
+  mcpUrl?: string;
+  sessions: number;
+  servers: ReturnType<DownstreamPool['status']>;
+  problems: string[];
+}
+
+/** Composition root: build the parts, connect the downstreams, start the fronts. */
+export async function serve(options: ServeOptions): Promise<Gatehouse> {
+  const { config, logger } = options;
+  const startedAt = new Date().toISOString();
+  const sessions = new SessionRegistry();
+  // The relay needs the pool and the pool's hooks need the relay: the getter breaks the cycle.
+  const relay = createRelay(() => pool, sessions, logger);
+  const pool = new DownstreamPool(config, logger, relay);
+  await pool.start();
+  if (pool.tools.collisions.length > 0) {
+    await pool.stop();
+    throw new GatehouseError(
+      'NAME_COLLISION',
+      pool.tools.collisions.map((c) => `${config.file}: ${describeCollision('tool', c)}`).join('\n'),
+    );
+  }
+
+  const decisionPoint: DecisionPoint = allowAll;
+  const deps: FrontDeps = {
+    pool,
+    aggregate: createAggregate(pool, logger),
+    relay,
+    sessions,
+    decisionPoint: () => decisionPoint,
+    logger,
+  };
+  const caller = {
+    id: config.identity.user ?? userInfo().username,
+    groups: [...config.identity.groups],
+  };
+
+  const status = (): GatehouseStatus => ({
+    version: VERSION,
+    pid: process.pid,
+    startedAt,
+    transport: options.http ? 'http' : 'stdio',
+    ...(http && options.http ? { mcpUrl: `${http.url}/mcp` } : {}),
+    sessions: sessions.size,
+    servers: pool.status(),
+    problems: pool.collisionMessages(),
+  });
+
+  let http: HttpFront | undefined;
+  try {
+    http = await startHttpFront({ config, deps, serveMcp: options.http, caller, status, logger });
+  } catch (error) {
+    if (options.http) {
+      await pool.stop();
+      throw new GatehouseError(
+        'USAGE',
+        `cannot listen on ${config.http.host}:${config.http.port}: ${(error as Error).message}`,
+      );
+    }
+    // On stdio the MCP session matters more than the status endpoint: carry on without it.
+    logger.warn({ reason: (error as Error).message }, 'status endpoint not started');
+  }
+
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      logger.info('Gatehouse stopping');
+      await Promise.allSettled(sessions.all().map((s) => s.server.close()));
+      await http?.close();
+      await pool.stop();
+      resolveStopped();
+    })());
+
+  if (options.http) {
+    logger.info(
+      { url: `${http!.url}/mcp`, servers: pool.status().map((s) => `${s.name}:${s.state}`) },
+      `Gatehouse ready: connect an MCP client to ${http!.url}/mcp (Streamable HTTP)`,
+    );
+  } else {
+    const session = createSession(deps, { ...caller, transport: 'stdio' }, 'stdio');
+    sessions.add(session);
+    const transport = new StdioFrontTransport(logger, options.stdin, options.stdout);
+    transport.onclose = () => void stop();
+    await session.server.connect(transport);
+    logger.info(
+      { servers: pool.status().map((s) => `${s.name}:${s.state}`), statusUrl: http ? `${http.url}/status` : undefined },
+      'Gatehouse ready on stdio',
+    );
+  }
+  return { http, status, stop, stopped };
+}

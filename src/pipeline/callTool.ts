@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto';
+import {
+  CallToolResultSchema,
+  type CallToolRequest,
+  type CallToolResult,
+  type ServerNotification,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { Decision, DecisionPoint } from '../decision/types.js';
+import type { DownstreamPool } from '../downstream/pool.js';
+import { GatehouseError, isGatehouseError } from '../errors.js';
+import { toolErrorResult } from '../front/errors.js';
+import type { Session } from '../front/sessions.js';
+import type { Logger } from '../log.js';
+import type { ToolCall } from './toolCall.js';
+
+export interface PipelineDeps {
+  pool: DownstreamPool;
+  /** Read per call: a policy reload swaps the decision point atomically. */
+  decisionPoint: () => DecisionPoint;
+  logger: Logger;
+}
+
+export interface CallContext {
+  signal: AbortSignal;
+  progressToken?: string | number;
+  sendNotification: (notification: ServerNotification) => Promise<void>;
+}
+
+/** Failures of the downstream leg the model should read as the call's outcome, not a protocol fault. */
+const EXECUTION_FAILURES = new Set(['DOWNSTREAM_TIMEOUT', 'DOWNSTREAM_CLOSED', 'DOWNSTREAM_UNAVAILABLE']);
+
+/**
+ * Every tools/call travels this one function: receive → decide → (approve) → execute.
+ * It is the only path from a client to a downstream tool.
+ */
+export async function callTool(
+  deps: PipelineDeps,
+  session: Session,
+  params: CallToolRequest['params'],
+  context: CallContext,
+): Promise<CallToolResult> {
+  const call = receive(deps, session, params);
+  const log = deps.logger.child({ requestId: call.requestId, server: call.server, tool: call.tool });
+
+  const decision = await decide(deps.decisionPoint(), call);
+  log.info(
+    { caller: call.caller.id, effect: decision.effect, rules: decision.rules, mode: decision.mode, policyVersion: decision.policyVersion },
+    'tool call decided',
+  );
+  if (decision.mode === 'enforce' && decision.effect === 'deny') return denied(call, decision);
+  if (decision.mode === 'enforce' && decision.effect === 'approve') return approvalUnavailable(call, decision);
+
+  return execute(deps, session, call, params, context, log);
+}
+
+function receive(deps: PipelineDeps, session: Session, params: CallToolRequest['params']): ToolCall {
+  const entry = deps.pool.tools.byExposedName.get(params.name);
+  if (!entry) {
+    const collision = deps.pool.tools.collisions.find((c) => c.exposedName === params.name);
+    throw new GatehouseError(
+      'UNKNOWN_TOOL',
+      collision
+        ? `Tool ${params.name} is unavailable: ${collision.sources.map((s) => `"${s.server}"`).join(' and ')} both expose it (configuration error)`
+        : `Tool ${params.name} not found`,
+      { tool: params.name },
+    );
+  }
+  return {
+    requestId: randomUUID(),
+    server: entry.server,
+    tool: entry.name,
+    exposedName: entry.exposedName,
+    arguments: params.arguments ?? {},
+    caller: session.caller,
+    definition: entry.item,
+  };
+}
+
+/** A decision point that throws denies: fail closed. */
+async function decide(point: DecisionPoint, call: ToolCall): Promise<Decision> {
+  try {
+    return await point.decide(call, new Date());
+  } catch (error) {
+    return {
+      effect: 'deny',
+      rules: [],
+      reason: `the policy engine failed: ${error instanceof Error ? error.message : String(error)}`,
+      policyVersion: 'unknown',
+      mode: 'enforce',
+    };
+  }
+}
+
+function denied(call: ToolCall, decision: Decision): CallToolResult {
+  const rule = decision.rules.length > 0 ? `rule ${decision.rules.join(', ')}` : 'the default policy';
+  return toolErrorResult(
+    `Gatehouse denied this call to ${call.exposedName} (${rule}): ${decision.reason}. ` +
+      'The call was not executed; retrying it unchanged will be denied again.',
+    { effect: 'deny', rules: decision.rules, policyVersion: decision.policyVersion },
+  );
+}
+
+/** Until approvals exist, a gated call must not run: refuse it plainly. */
+function approvalUnavailable(call: ToolCall, decision: Decision): CallToolResult {
+  return toolErrorResult(
+    `Gatehouse requires human approval for this call to ${call.exposedName} (rule ${decision.rules.join(', ')}): ` +
+      `${decision.reason}. Approvals are not available in this build, so the call was not executed.`,
+    { effect: 'approve', rules: decision.rules, policyVersion: decision.policyVersion },
+  );
+}
+
+async function execute(
+  deps: PipelineDeps,
+  session: Session,
+  call: ToolCall,
+  params: CallToolRequest['params'],
+  context: CallContext,
+  log: Logger,
+): Promise<CallToolResult> {
+  const connection = deps.pool.get(call.server)!;
+  const { progressToken } = context;
+  try {
+    return await connection.request(
+      { method: 'tools/call', params: { ...params, name: call.tool } },
+      CallToolResultSchema,
+      {
+        sessionId: session.id,
+        signal: context.signal,
+        onprogress:
+          progressToken === undefined
+            ? undefined
+            : (progress) =>
+                void context
+                  .sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } })
+                  .catch(() => undefined),
+      },
+    );
+  } catch (error) {
+    if (isGatehouseError(error) && EXECUTION_FAILURES.has(error.code)) {
+      log.warn({ code: error.code, reason: error.message }, 'tool call failed downstream');
+      return toolErrorResult(`Gatehouse: ${error.message}`, { code: error.code });
+    }
+    throw error;
+  }
+}
