@@ -14,12 +14,20 @@ const ServerName = z
 
 /** Options that any downstream server may set, whatever its transport. */
 const commonServerFields = {
-  /** Prefix of exposed tool, prompt and resource-template names; default `<server>__`; '' mounts unprefixed. */
-  prefix: z.string().max(32).optional(),
-  /** Per-call timeout in milliseconds for this server, overriding `timeouts.callMs`. */
-  timeoutMs: z.number().int().positive().optional(),
-  /** Leave the server configured but do not start it. */
-  disabled: z.boolean().optional(),
+  prefix: z
+    .string()
+    .max(32)
+    .optional()
+    .describe(
+      "Prefix of exposed tool, prompt and resource-template names; default `<server>__`; '' mounts unprefixed.",
+    ),
+  timeoutMs: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('Per-call timeout in milliseconds for this server, overriding `timeouts.callMs`.'),
+  disabled: z.boolean().optional().describe('Leave the server configured but do not start it.'),
 };
 
 export const StdioServerSchema = z.strictObject({
@@ -32,8 +40,12 @@ export const StdioServerSchema = z.strictObject({
 });
 
 export const HttpServerSchema = z.strictObject({
-  /** `http`/`streamable-http`: Streamable HTTP, falling back to SSE; `sse`: the legacy SSE transport only. */
-  type: z.enum(['http', 'streamable-http', 'streamableHttp', 'sse']).optional(),
+  type: z
+    .enum(['http', 'streamable-http', 'streamableHttp', 'sse'])
+    .optional()
+    .describe(
+      '`http`/`streamable-http`: Streamable HTTP, falling back to SSE; `sse`: the legacy SSE transport only.',
+    ),
   url: z.url({ protocol: /^https?$/, error: 'url must be an http(s) URL' }),
   headers: z.record(z.string(), z.string()).default({}),
   ...commonServerFields,
@@ -44,52 +56,84 @@ export const ServerSchema = z.union([StdioServerSchema, HttpServerSchema]);
 export const HttpListenerSchema = z.strictObject({
   host: z.string().default('127.0.0.1'),
   port: z.number().int().min(0).max(65535).default(8787),
-  /** Extra Host header values accepted besides the listener's own (DNS-rebinding protection). */
-  allowedHosts: z.array(z.string()).default([]),
-  /** Origins allowed to call the endpoint from a browser; none by default. */
-  allowedOrigins: z.array(z.string()).default([]),
+  allowedHosts: z
+    .array(z.string())
+    .default([])
+    .describe("Extra Host header values accepted besides the listener's own (DNS-rebinding protection)."),
+  allowedOrigins: z
+    .array(z.string())
+    .default([])
+    .describe('Origins allowed to call the endpoint from a browser; none by default.'),
 });
 
 export const ConfigSchema = z.strictObject({
   $schema: z.string().optional(),
-  mcpServers: z.record(ServerName, ServerSchema).optional(),
-  /** VS Code's name for the same block. */
-  servers: z.record(ServerName, ServerSchema).optional(),
-  http: HttpListenerSchema.default(HttpListenerSchema.parse({})),
+  mcpServers: z
+    .record(ServerName, ServerSchema)
+    .optional()
+    .describe(
+      'Downstream MCP servers by name: {command, args, env, cwd} for stdio, {url, headers} for HTTP.',
+    ),
+  servers: z.record(ServerName, ServerSchema).optional().describe("VS Code's name for the same block."),
+  http: HttpListenerSchema.default(HttpListenerSchema.parse({})).describe(
+    "Gatehouse's HTTP listener: /mcp with `serve --http`, /status always.",
+  ),
   log: z
     .strictObject({
-      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-      /** Write logs to this file instead of stderr. */
-      file: z.string().optional(),
+      level: z
+        .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+        .default('info')
+        .describe('Log level (pino); --log-level overrides it.'),
+      file: z.string().optional().describe('Write logs to this file instead of stderr.'),
     })
     .default({ level: 'info' }),
   timeouts: z
     .strictObject({
-      /** Bound on one downstream request (tools/call and the rest) in milliseconds. */
-      callMs: z.number().int().positive().default(120_000),
-      /** Bound on connecting to and initialising one downstream server. */
-      connectMs: z.number().int().positive().default(30_000),
+      callMs: z
+        .number()
+        .int()
+        .positive()
+        .default(120_000)
+        .describe('Bound on one downstream request (tools/call and the rest) in milliseconds.'),
+      connectMs: z
+        .number()
+        .int()
+        .positive()
+        .default(30_000)
+        .describe('Bound on connecting to and initialising one downstream server.'),
     })
     .default({ callMs: 120_000, connectMs: 30_000 }),
   restart: z
     .strictObject({
-      /** First delay before restarting a downstream that died; doubles up to maxDelayMs. */
-      initialDelayMs: z.number().int().nonnegative().default(500),
-      maxDelayMs: z.number().int().positive().default(30_000),
+      initialDelayMs: z
+        .number()
+        .int()
+        .nonnegative()
+        .default(500)
+        .describe('First delay before restarting a downstream that died; doubles up to maxDelayMs.'),
+      maxDelayMs: z
+        .number()
+        .int()
+        .positive()
+        .default(30_000)
+        .describe('Longest delay between restart attempts.'),
     })
     .default({ initialDelayMs: 500, maxDelayMs: 30_000 }),
-  /** The caller's identity in stdio mode; default: the OS user. */
   identity: z
     .strictObject({
-      user: z.string().min(1).optional(),
-      groups: z.array(z.string()).default([]),
+      user: z.string().min(1).optional().describe('Stable id of the caller; default: the OS user name.'),
+      groups: z.array(z.string()).default([]).describe('Groups of the caller, for policies.'),
     })
-    .default({ groups: [] }),
-  /** Folder of policy files (YAML or JSON). */
-  policies: z.string().default('./policies'),
-  /** Constants available to policies as `vars`. */
-  vars: z.record(z.string(), z.unknown()).default({}),
-  policyLimits: PolicyLimitsSchema.default(PolicyLimitsSchema.parse({})),
+    .default({ groups: [] })
+    .describe("The caller's identity in stdio mode."),
+  policies: z
+    .string()
+    .default('./policies')
+    .describe('Folder of policy files (YAML or JSON), relative to this file.'),
+  vars: z.record(z.string(), z.unknown()).default({}).describe('Constants available to policies as `vars`.'),
+  policyLimits: PolicyLimitsSchema.default(PolicyLimitsSchema.parse({})).describe(
+    'Bounds on what evaluating a policy may cost.',
+  ),
 });
 
 export type ConfigInput = z.input<typeof ConfigSchema>;

@@ -40,17 +40,24 @@ export async function callTool(
   context: CallContext,
 ): Promise<CallToolResult> {
   const call = receive(deps, session, params);
-  const log = deps.logger.child({ requestId: call.requestId, server: call.server, tool: call.tool });
-
   const decision = await decide(deps.decisionPoint(), call);
-  log.info(
-    { caller: call.caller.id, effect: decision.effect, rules: decision.rules, mode: decision.mode, policyVersion: decision.policyVersion },
+  deps.logger.info(
+    {
+      requestId: call.requestId,
+      server: call.server,
+      tool: call.tool,
+      caller: call.caller.id,
+      effect: decision.effect,
+      rules: decision.rules,
+      mode: decision.mode,
+      policyVersion: decision.policyVersion,
+    },
     'tool call decided',
   );
   if (decision.mode === 'enforce' && decision.effect === 'deny') return denied(call, decision);
   if (decision.mode === 'enforce' && decision.effect === 'approve') return approvalUnavailable(call, decision);
 
-  return execute(deps, session, call, params, context, log);
+  return execute(deps, session, call, params, context);
 }
 
 function receive(deps: PipelineDeps, session: Session, params: CallToolRequest['params']): ToolCall {
@@ -115,7 +122,6 @@ async function execute(
   call: ToolCall,
   params: CallToolRequest['params'],
   context: CallContext,
-  log: Logger,
 ): Promise<CallToolResult> {
   const connection = deps.pool.get(call.server)!;
   const { progressToken } = context;
@@ -137,7 +143,7 @@ async function execute(
     );
   } catch (error) {
     if (isGatehouseError(error) && EXECUTION_FAILURES.has(error.code)) {
-      log.warn({ code: error.code, reason: error.message }, 'tool call failed downstream');
+      deps.logger.warn({ requestId: call.requestId, code: error.code, reason: error.message }, 'tool call failed downstream');
       return toolErrorResult(`Gatehouse: ${error.message}`, { code: error.code });
     }
     throw error;

@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 
 /** Why a line on a newline-delimited JSON-RPC stream was refused. */
 export interface InvalidLine {
@@ -30,9 +30,8 @@ export function readJsonRpcLines(
       onInvalid({ line, kind: 'parse' });
       return;
     }
-    const parsed = JSONRPCMessageSchema.safeParse(json);
-    if (parsed.success) {
-      onMessage(parsed.data);
+    if (isJsonRpcMessage(json)) {
+      onMessage(json);
       return;
     }
     const id = (json as { id?: unknown } | null)?.id;
@@ -42,4 +41,27 @@ export function readJsonRpcLines(
       id: typeof id === 'string' || typeof id === 'number' ? id : null,
     });
   });
+}
+
+/**
+ * The JSON-RPC 2.0 envelope only. Params and results are validated per method by the SDK's Protocol
+ * (request schemas on the way in, result schemas on the way back), so a full schema parse of every
+ * frame here would validate each message twice on the hot path.
+ */
+export function isJsonRpcMessage(value: unknown): value is JSONRPCMessage {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const m = value as Record<string, unknown>;
+  if (m.jsonrpc !== '2.0') return false;
+  const hasId = typeof m.id === 'string' || (typeof m.id === 'number' && Number.isFinite(m.id));
+  if (typeof m.method === 'string') {
+    const paramsOk = m.params === undefined || (typeof m.params === 'object' && m.params !== null);
+    return paramsOk && (m.id === undefined || hasId);
+  }
+  if (!hasId) return false;
+  if ('result' in m) return typeof m.result === 'object' && m.result !== null && !('error' in m);
+  if ('error' in m) {
+    const e = m.error as Record<string, unknown> | null;
+    return typeof e === 'object' && e !== null && Number.isInteger(e.code) && typeof e.message === 'string';
+  }
+  return false;
 }
