@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
-import Ajv2020 from 'ajv/dist/2020.js';
+import Ajv2020Module from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load.js';
 import { configJsonSchema } from '../src/config/jsonSchema.js';
 
+// ajv is CommonJS: its class is the default export's `default`.
+const Ajv2020 = Ajv2020Module.default;
 const committed = JSON.parse(readFileSync('config.schema.json', 'utf8')) as Record<string, unknown>;
 
 describe('config.schema.json', () => {

@@ -41,7 +41,9 @@ export async function callTool(
 ): Promise<CallToolResult> {
   const call = receive(deps, session, params);
   const decision = await decide(deps.decisionPoint(), call);
-  deps.logger.info(
+  // Plain allows are the bulk of traffic and go to the audit trail; the log keeps what needs a look.
+  const routine = decision.effect === 'allow' && decision.mode === 'enforce';
+  deps.logger[routine ? 'debug' : 'info'](
     {
       requestId: call.requestId,
       server: call.server,
