@@ -141,16 +141,33 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
     });
   }
 
-  async function subscribe(uri: string, session: Session, ctx: Ctx, on: boolean) {
-    const owner = await ownerOfUri(uri, session, ctx);
-    const result = await owner.request(
-      { method: on ? 'resources/subscribe' : 'resources/unsubscribe', params: { uri } },
-      EmptyResultSchema,
-      { sessionId: session.id, signal: ctx.signal },
-    );
+  /**
+   * Subscriptions are shared: the downstream is subscribed while at least one session wants the URI,
+   * so one session unsubscribing never silences another's updates.
+   */
+  async function subscribe(uri: string, session: Session, ctx: Ctx, on: boolean, others: () => Session[]) {
+    const elsewhere = others().some((s) => s !== session && s.subscriptions.has(uri));
     if (on) session.subscriptions.add(uri);
     else session.subscriptions.delete(uri);
-    return result;
+    if (elsewhere) return {};
+    const owner = await ownerOfUri(uri, session, ctx);
+    try {
+      return await owner.request(
+        { method: on ? 'resources/subscribe' : 'resources/unsubscribe', params: { uri } },
+        EmptyResultSchema,
+        { sessionId: session.id, signal: ctx.signal },
+      );
+    } catch (error) {
+      if (on) session.subscriptions.delete(uri);
+      throw error;
+    }
+  }
+
+  /** A session ended: release the subscriptions nobody else holds. */
+  async function release(session: Session, others: () => Session[]): Promise<void> {
+    for (const uri of [...session.subscriptions]) {
+      await subscribe(uri, session, {}, false, others).catch(() => undefined);
+    }
   }
 
   async function listPrompts(session: Session, ctx: Ctx): Promise<{ prompts: Prompt[] }> {
@@ -229,7 +246,17 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
     }
   }
 
-  return { listResources, listResourceTemplates, readResource, subscribe, listPrompts, getPrompt, complete, setLevel };
+  return {
+    listResources,
+    listResourceTemplates,
+    readResource,
+    subscribe,
+    release,
+    listPrompts,
+    getPrompt,
+    complete,
+    setLevel,
+  };
 }
 
 export type Aggregate = ReturnType<typeof createAggregate>;

@@ -91,6 +91,7 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
     transport.onclose = () => {
       transports.delete(session.id);
       deps.sessions.remove(session.id);
+      void deps.aggregate.release(session, () => deps.sessions.all());
       log.info({ session: session.id }, 'client session closed');
     };
     await session.server.connect(transport);

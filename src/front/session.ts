@@ -57,6 +57,7 @@ export function createSession(deps: FrontDeps, caller: Omit<Caller, 'client'>, i
   server.onerror = (error) => log.debug({ reason: String(error) }, 'session protocol error');
 
   const { aggregate } = deps;
+  const others = () => deps.sessions.all();
   const handle = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => guarded(log, fn);
 
   server.setRequestHandler(
@@ -87,11 +88,11 @@ export function createSession(deps: FrontDeps, caller: Omit<Caller, 'client'>, i
     if (caps.resources.subscribe) {
       server.setRequestHandler(
         SubscribeRequestSchema,
-        handle(async (r, extra) => aggregate.subscribe(r.params.uri, session, extra, true)),
+        handle(async (r, extra) => aggregate.subscribe(r.params.uri, session, extra, true, others)),
       );
       server.setRequestHandler(
         UnsubscribeRequestSchema,
-        handle(async (r, extra) => aggregate.subscribe(r.params.uri, session, extra, false)),
+        handle(async (r, extra) => aggregate.subscribe(r.params.uri, session, extra, false, others)),
       );
     }
   }
