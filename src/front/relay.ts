@@ -47,8 +47,10 @@ export function createRelay(pool: () => DownstreamPool, sessions: SessionRegistr
     if (!session) {
       throw new McpError(
         ErrorCode.InvalidRequest,
-        `Gatehouse cannot tell which client session this ${request.method} belongs to ` +
-          `(${connection.sessionsInFlight().size} sessions have requests in flight on "${connection.name}")`,
+        sessions.size === 0
+          ? `no client is connected to Gatehouse yet to answer ${request.method}`
+          : `Gatehouse cannot tell which client session this ${request.method} belongs to ` +
+              `(${connection.sessionsInFlight().size} sessions have requests in flight on "${connection.name}")`,
       );
     }
     const missing = missingCapability(session, request);
