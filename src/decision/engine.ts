@@ -1,0 +1,162 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { GatehouseError } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import type { ToolCall } from '../pipeline/toolCall.js';
+import type { PolicySet } from './compile.js';
+import { evaluateCall, type Evaluation } from './evaluate.js';
+import { loadPolicySet, POLICY_FILE } from './load.js';
+import type { PolicyLimits } from './options.js';
+import { formatProblems, type Problem } from './problems.js';
+import type { Decision, DecisionPoint, ToolVisibility } from './types.js';
+import { visibilityOf } from './visibility.js';
+
+/**
+ * The decision point the proxy holds: the current compiled set, swapped atomically when the folder
+ * changes and the new set compiles. A set that fails to load is never used.
+ */
+
+export interface PolicyEngineOptions {
+  dir: string;
+  vars: Record<string, unknown>;
+  limits: PolicyLimits;
+  logger?: Logger;
+  /** Reload when a policy file changes. */
+  watch?: boolean;
+}
+
+export interface PolicyStatus {
+  version: string;
+  loadedAt: string;
+  files: string[];
+  /** The last failed reload's problems; cleared by the next good load. */
+  lastError?: string;
+}
+
+export interface PolicyEngine extends DecisionPoint {
+  readonly version: string;
+  decide(call: ToolCall, now?: Date): Decision;
+  /** The decision and every rule considered, for `--explain` and `policy test`. */
+  explain(call: ToolCall, now?: Date): Evaluation;
+  visibility(tool: Pick<ToolCall, 'server' | 'tool' | 'exposedName' | 'definition'>): ToolVisibility;
+  status(): PolicyStatus;
+  /** Reads the folder again; true when a new set is now in use. */
+  reload(): Promise<boolean>;
+  /** Called with the new version after each successful reload that changed the set. */
+  onReload(listener: (version: string) => void): () => void;
+  close(): Promise<void>;
+}
+
+/** Coalesces the bursts of events one editor save produces. */
+const WATCH_DEBOUNCE_MS = 100;
+
+export function policyInvalid(dir: string, problems: readonly Problem[]): GatehouseError {
+  const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
+  return new GatehouseError(
+    'POLICY_INVALID',
+    `the policy set in ${dir} failed to load (${count}):\n${formatProblems(problems)}`,
+    {
+      problems,
+    },
+  );
+}
+
+export async function loadPolicyEngine(options: PolicyEngineOptions): Promise<PolicyEngine> {
+  const logger = (options.logger ?? silentLogger).child({ module: 'policy' });
+  const compileOptions = { vars: options.vars, limits: options.limits };
+  const first = await loadPolicySet(options.dir, compileOptions);
+  if (!first.ok) throw policyInvalid(options.dir, first.problems);
+
+  let current: PolicySet = first.set;
+  let loadedAt = new Date();
+  let lastError: string | undefined;
+  const listeners = new Set<(version: string) => void>();
+  logger.info(
+    { version: current.version, files: current.files.length, rules: current.rules.length },
+    'policy set loaded',
+  );
+
+  let running: Promise<boolean> | undefined;
+  let again = false;
+  const reloadOnce = async (): Promise<boolean> => {
+    const result = await loadPolicySet(options.dir, compileOptions);
+    if (!result.ok) {
+      lastError = policyInvalid(options.dir, result.problems).message;
+      logger.error(
+        { problems: result.problems.length, error: lastError },
+        'policy reload failed; keeping the last good set',
+      );
+      return false;
+    }
+    lastError = undefined;
+    if (result.set.version === current.version) return false;
+    current = result.set;
+    loadedAt = new Date();
+    logger.info(
+      { version: current.version, files: current.files.length, rules: current.rules.length },
+      'policy set reloaded',
+    );
+    for (const listener of listeners) {
+      try {
+        listener(current.version);
+      } catch (error) {
+        logger.error({ err: error }, 'policy reload listener failed');
+      }
+    }
+    return true;
+  };
+  // One reload at a time; a change during a reload triggers one more after it.
+  const reload = (): Promise<boolean> => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      let changed = false;
+      do {
+        again = false;
+        changed = (await reloadOnce()) || changed;
+      } while (again);
+      return changed;
+    })().finally(() => (running = undefined));
+    return running;
+  };
+
+  let watcher: FSWatcher | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  if (options.watch) {
+    watcher = watch(options.dir, (_event, name) => {
+      if (name !== null && !POLICY_FILE.test(name)) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => void reload(), WATCH_DEBOUNCE_MS);
+    });
+    watcher.on('error', (error) => {
+      lastError = `watching ${options.dir} failed: ${error.message}`;
+      logger.error({ err: error }, 'policy folder watch failed; changes are no longer picked up');
+    });
+  }
+
+  return {
+    get version() {
+      return current.version;
+    },
+    decide: (call, now = new Date()) => evaluateCall(current, call, now).decision,
+    explain: (call, now = new Date()) => evaluateCall(current, call, now, true),
+    visibility: (tool) => visibilityOf(current, tool),
+    status: () => ({
+      version: current.version,
+      loadedAt: loadedAt.toISOString(),
+      files: [...current.files],
+      ...(lastError === undefined ? {} : { lastError }),
+    }),
+    reload,
+    onReload(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async close() {
+      clearTimeout(timer);
+      watcher?.close();
+      await running;
+    },
+  };
+}
