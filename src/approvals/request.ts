@@ -1,0 +1,112 @@
+import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { DigestSchema } from './digest.js';
+
+/**
+ * The approval request as it is stored: the schema is the source of truth, types are derived from it.
+ * Objects are strict because a stored field this version does not know means a newer writer, and
+ * stripping it on the next write would lose data silently.
+ */
+
+export const APPROVAL_STATES = [
+  'pending',
+  'approved',
+  'executing',
+  'executed',
+  'failed',
+  'rejected',
+  'expired',
+  'cancelled',
+  'unknown',
+] as const;
+export const ApprovalStateSchema = z.enum(APPROVAL_STATES);
+export type ApprovalState = z.infer<typeof ApprovalStateSchema>;
+
+const Time = z.iso.datetime({ offset: true });
+
+/** Who asks or decides: a stable principal id and the groups it belonged to at that moment. */
+export const PrincipalSchema = z.strictObject({
+  id: z.string().min(1),
+  groups: z.array(z.string().min(1)).default([]),
+});
+export type Principal = z.infer<typeof PrincipalSchema>;
+
+/** A principal as callers hold one (the pipeline's Caller has readonly groups); copied when stored. */
+export interface Identity {
+  readonly id: string;
+  readonly groups: readonly string[];
+}
+
+/** `alice` or `user:alice` names a user id; `group:security` names every member of that group. */
+export const ApproverEntrySchema = z
+  .string()
+  .regex(/^(?:group:|user:)?[^\s:]\S*$/, 'an approver is a user id, user:<id> or group:<name>');
+
+/** One approve rule's demand: `quorum` distinct people, each matching one of `approvers`. */
+export const RequirementSchema = z.strictObject({
+  rule: z.string().min(1),
+  approvers: z.array(ApproverEntrySchema).min(1),
+  quorum: z.number().int().positive(),
+});
+export type Requirement = z.infer<typeof RequirementSchema>;
+
+export const DecisionRecordSchema = z.strictObject({
+  /** As authenticated by the channel; groups are kept so the tally can be recomputed and audited. */
+  approver: PrincipalSchema,
+  decision: z.enum(['approve', 'reject']),
+  reason: z.string().optional(),
+  at: Time,
+  /** The channel that carried the decision (`web`, `api`, ...). */
+  channel: z.string().optional(),
+});
+export type DecisionRecord = z.infer<typeof DecisionRecordSchema>;
+
+export const ExecutionErrorSchema = z.strictObject({ code: z.string().min(1), message: z.string() });
+export type ExecutionError = z.infer<typeof ExecutionErrorSchema>;
+
+/**
+ * `startedAt` is absent when the re-check before execution blocked the call: it failed without running.
+ * `result` is the downstream answer (an isError result still means the tool ran); `error` says why
+ * there is no result.
+ */
+export const ExecutionSchema = z.strictObject({
+  startedAt: Time.optional(),
+  finishedAt: Time.optional(),
+  result: CallToolResultSchema.optional(),
+  error: ExecutionErrorSchema.optional(),
+});
+export type Execution = z.infer<typeof ExecutionSchema>;
+
+export const ApprovalRequestSchema = z.strictObject({
+  id: z.string().min(1),
+  /** `invocationDigest` of server, tool, toolDefinitionDigest, arguments, caller.id and policyVersion. */
+  digest: DigestSchema,
+  server: z.string().min(1),
+  tool: z.string().min(1),
+  exposedName: z.string().min(1),
+  toolDefinitionDigest: DigestSchema,
+  arguments: z.record(z.string(), z.json()),
+  caller: PrincipalSchema,
+  /** Ids of the approve rules that matched, sorted. */
+  rules: z.array(z.string().min(1)).min(1),
+  /** The rule's reason, shown to approvers and to the model. */
+  reason: z.string(),
+  /** Everyone who may approve (the union over `requirements`): whom to notify. */
+  approvers: z.array(ApproverEntrySchema).min(1),
+  /** The largest quorum among the requirements, for display; `requirements` decide. */
+  quorum: z.number().int().positive(),
+  /** Approved only when every requirement is met. */
+  requirements: z.array(RequirementSchema).min(1),
+  ttlMs: z.number().int().positive(),
+  expiresAt: Time,
+  /** Absent: all configured channels. */
+  channels: z.array(z.string().min(1)).optional(),
+  policyVersion: z.string().min(1),
+  createdAt: Time,
+  state: ApprovalStateSchema,
+  decisions: z.array(DecisionRecordSchema),
+  execution: ExecutionSchema.optional(),
+  /** Why a request ended without running: rejected, expired, cancelled or unknown. */
+  closed: z.strictObject({ at: Time, reason: z.string() }).optional(),
+});
+export type ApprovalRequest = z.infer<typeof ApprovalRequestSchema>;
