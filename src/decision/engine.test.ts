@@ -1,0 +1,127 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { isGatehouseError } from '../errors.js';
+import { loadPolicyEngine, type PolicyEngine } from './engine.js';
+import { defaultLimits, makeCall } from './testkit.js';
+
+const allowReads = 'rules:\n  - id: reads\n    match: { tools: "read_*" }\n    effect: allow\n';
+const denyReads =
+  'rules:\n  - id: reads\n    match: { tools: "read_*" }\n    effect: deny\n    reason: reads are off\n';
+const broken = 'rules:\n  - id: reads\n    effect: allow\n    when: args.x ==\n';
+
+let dir: string;
+let engine: PolicyEngine | undefined;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'gatehouse-policies-'));
+});
+afterEach(async () => {
+  await engine?.close();
+  engine = undefined;
+  await rm(dir, { recursive: true, force: true });
+});
+
+const options = (watch = false) => ({ dir, vars: { workspace: '/w' }, limits: defaultLimits, watch });
+const read = makeCall('fs', 'read_file', { path: '/w/a' });
+
+describe('loadPolicyEngine', () => {
+  it('decides synchronously with the loaded set and reports its status', async () => {
+    await writeFile(path.join(dir, 'reads.yaml'), allowReads);
+    engine = await loadPolicyEngine(options());
+    const decision = engine.decide(read);
+    expect(decision).toMatchObject({
+      effect: 'allow',
+      rules: ['reads'],
+      policyVersion: engine.version,
+      mode: 'enforce',
+    });
+    expect(engine.status()).toEqual({
+      version: engine.version,
+      loadedAt: expect.any(String),
+      files: [path.join(dir, 'reads.yaml')],
+    });
+    expect(engine.visibility(read)).toBe('visible');
+  });
+
+  it('refuses to start on a set that does not load, listing every problem with its location', async () => {
+    await writeFile(path.join(dir, 'a.yaml'), broken);
+    await writeFile(path.join(dir, 'b.yaml'), 'rules:\n  - id: b\n    effect: maybe\n');
+    const error = await loadPolicyEngine(options()).catch((e: unknown) => e);
+    expect(isGatehouseError(error, 'POLICY_INVALID')).toBe(true);
+    if (!isGatehouseError(error)) return;
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toContain(
+      `${path.join(dir, 'a.yaml')}:4:20: rule reads: syntax error: Unexpected token: EOF`,
+    );
+    expect(error.message).toContain(
+      `${path.join(dir, 'b.yaml')}:3:13: rule b: effect must be one of allow, deny, approve`,
+    );
+    expect(error.message).toMatch(/ {4}4 \| {5}when: args\.x ==\n {6}\| {20}\^/);
+    expect(error.context.problems).toHaveLength(2);
+  });
+
+  it('refuses a missing or empty folder', async () => {
+    await expect(loadPolicyEngine(options())).rejects.toThrow(/holds no \*\.yaml/);
+    await expect(loadPolicyEngine({ ...options(), dir: path.join(dir, 'nope') })).rejects.toThrow(
+      /does not exist/,
+    );
+  });
+
+  it('ignores subfolders such as tests/ and other files', async () => {
+    await writeFile(path.join(dir, 'reads.yaml'), allowReads);
+    await writeFile(path.join(dir, 'README.md'), '# not a policy');
+    engine = await loadPolicyEngine(options());
+    expect(engine.status().files).toHaveLength(1);
+  });
+
+  it('swaps in a changed set atomically and says so', async () => {
+    await writeFile(path.join(dir, 'reads.yaml'), allowReads);
+    engine = await loadPolicyEngine(options());
+    const before = engine.version;
+    const listener = vi.fn();
+    engine.onReload(listener);
+    await writeFile(path.join(dir, 'reads.yaml'), denyReads);
+    expect(await engine.reload()).toBe(true);
+    expect(engine.version).not.toBe(before);
+    expect(listener).toHaveBeenCalledWith(engine.version);
+    expect(engine.decide(read)).toMatchObject({
+      effect: 'deny',
+      reason: 'reads are off',
+      policyVersion: engine.version,
+    });
+    expect(await engine.reload()).toBe(false);
+    expect(listener).toHaveBeenCalledTimes(1);
+  });
+
+  it('keeps the last good set when a change does not load, and says so in status', async () => {
+    await writeFile(path.join(dir, 'reads.yaml'), allowReads);
+    engine = await loadPolicyEngine(options());
+    const good = engine.version;
+    await writeFile(path.join(dir, 'reads.yaml'), broken);
+    expect(await engine.reload()).toBe(false);
+    expect(engine.version).toBe(good);
+    expect(engine.decide(read).effect).toBe('allow');
+    expect(engine.status().lastError).toContain('rule reads: syntax error');
+    await writeFile(path.join(dir, 'reads.yaml'), denyReads);
+    expect(await engine.reload()).toBe(true);
+    expect(engine.status().lastError).toBeUndefined();
+  });
+
+  it('watches the folder and applies a valid change', async () => {
+    await writeFile(path.join(dir, 'reads.yaml'), allowReads);
+    engine = await loadPolicyEngine(options(true));
+    const reloaded = new Promise<string>((resolve) => engine!.onReload(resolve));
+    await writeFile(path.join(dir, 'reads.yaml'), denyReads);
+    const version = await reloaded;
+    expect(version).toBe(engine.version);
+    expect(engine.decide(read).effect).toBe('deny');
+  });
+
+  it('explains a decision rule by rule', async () => {
+    await writeFile(path.join(dir, 'reads.yaml'), allowReads);
+    engine = await loadPolicyEngine(options());
+    const evaluation = engine.explain(read);
+    expect(evaluation.outcomes.map((o) => [o.rule.id, o.result])).toEqual([['reads', 'matched']]);
+  });
+});
