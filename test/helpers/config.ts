@@ -1,0 +1,44 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { EVERYTHING, FILESYSTEM, REPO, fixtureArgs, type Fixture } from './paths.js';
+
+/** A scratch folder for one test file's configs and data; `remove()` in afterAll. */
+export function scratchDir(label: string) {
+  const dir = mkdtempSync(path.join(tmpdir(), `gatehouse-${label}-`));
+  return {
+    dir,
+    /** Write a config file (an object, or raw text for malformed cases) and return its path. */
+    write(name: string, content: object | string): string {
+      const file = path.join(dir, name);
+      writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content, null, 2));
+      return file;
+    },
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * A config with the listener on a free port (the default 8787 would clash between parallel tests),
+ * quiet logs unless asked, and fast restarts.
+ */
+export function gatehouseConfig(servers: Record<string, object>, extra: Record<string, unknown> = {}) {
+  return {
+    mcpServers: servers,
+    http: { port: 0 },
+    log: { level: 'info' },
+    restart: { initialDelayMs: 50, maxDelayMs: 1_000 },
+    ...extra,
+  };
+}
+
+export const fixtureServer = (fixture: Fixture, extra: Record<string, unknown> = {}, ...args: string[]) => ({
+  command: process.execPath,
+  args: fixtureArgs(fixture, ...args),
+  cwd: REPO,
+  ...extra,
+});
+
+export const everythingStdio = () => ({ command: process.execPath, args: [EVERYTHING, 'stdio'] });
+
+export const filesystemStdio = (dir: string) => ({ command: process.execPath, args: [FILESYSTEM, dir] });

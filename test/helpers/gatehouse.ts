@@ -1,0 +1,108 @@
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Readable } from 'node:stream';
+import { connectTestClient, type TestClient, type TestClientOptions } from './client.js';
+import { GATEHOUSE_BIN, REPO } from './paths.js';
+import { runToExit, spawnProcess, type Spawned } from './processes.js';
+
+export type Front = 'stdio' | 'http';
+
+/** `node --import tsx test/helpers/gatehouse-bin.ts <args>`: the CLI from source. */
+export const gatehouseArgs = (...args: string[]) => ['--import', 'tsx', GATEHOUSE_BIN, ...args];
+
+export const runGatehouseCli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  runToExit(process.execPath, gatehouseArgs(...args), { ...process.env, ...env });
+
+export interface HttpGatehouse extends Spawned {
+  /** `http://127.0.0.1:<port>`: /status and /healthz live here. */
+  baseUrl: string;
+  mcpUrl: string;
+}
+
+/** `gatehouse serve --http --port 0`, resolved once the "Gatehouse ready" line names its URL. */
+export async function startHttpGatehouse(configFile: string, env: NodeJS.ProcessEnv = {}): Promise<HttpGatehouse> {
+  const spawned = spawnProcess(
+    process.execPath,
+    gatehouseArgs('serve', '--http', '--port', '0', '--config', configFile),
+    { ...process.env, ...env },
+  );
+  const line = await spawned.waitForStderr((l) => l.includes('"msg":"Gatehouse ready'));
+  const mcpUrl = (JSON.parse(line) as { url: string }).url;
+  return { ...spawned, mcpUrl, baseUrl: mcpUrl.replace(/\/mcp$/, '') };
+}
+
+export interface StdioGatehouse {
+  client: TestClient;
+  transport: StdioClientTransport;
+  stderr(): string;
+}
+
+/** A client that launches Gatehouse on stdio, as Claude Desktop does. */
+export async function connectStdioGatehouse(
+  configFile: string,
+  options: TestClientOptions = {},
+  env: NodeJS.ProcessEnv = {},
+): Promise<StdioGatehouse> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: gatehouseArgs('serve', '--config', configFile),
+    cwd: REPO,
+    env: { ...process.env, ...env } as Record<string, string>,
+    stderr: 'pipe',
+  });
+  let stderr = '';
+  (transport.stderr as Readable).setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const client = await connectTestClient(transport, options);
+  return { client, transport, stderr: () => stderr };
+}
+
+export const connectHttp = (mcpUrl: string, options: TestClientOptions = {}) =>
+  connectTestClient(new StreamableHTTPClientTransport(new URL(mcpUrl)), options);
+
+/**
+ * One Gatehouse behind either client transport. On HTTP every connect() opens a session on one
+ * process; on stdio every connect() launches a Gatehouse of its own (there is one client per process).
+ */
+export interface GatehouseUnderTest {
+  front: Front;
+  connect(options?: TestClientOptions): Promise<TestClient>;
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+export async function openGatehouse(
+  front: Front,
+  configFile: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<GatehouseUnderTest> {
+  if (front === 'http') {
+    const gatehouse = await startHttpGatehouse(configFile, env);
+    const clients: TestClient[] = [];
+    return {
+      front,
+      async connect(options) {
+        const client = await connectHttp(gatehouse.mcpUrl, options);
+        clients.push(client);
+        return client;
+      },
+      logs: gatehouse.stderr,
+      async stop() {
+        await Promise.allSettled(clients.map((c) => c.close()));
+        await gatehouse.stop();
+      },
+    };
+  }
+  const launched: StdioGatehouse[] = [];
+  return {
+    front,
+    async connect(options) {
+      const gatehouse = await connectStdioGatehouse(configFile, options, env);
+      launched.push(gatehouse);
+      return gatehouse.client;
+    },
+    logs: () => launched.map((g) => g.stderr()).join(''),
+    async stop() {
+      await Promise.allSettled(launched.map((g) => g.client.close()));
+    },
+  };
+}

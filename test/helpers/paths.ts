@@ -1,0 +1,20 @@
+import { fileURLToPath } from 'node:url';
+
+/** The repository root: the working directory of every process the tests spawn. */
+export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+
+const fromRepo = (relative: string) => fileURLToPath(new URL(relative, new URL('../../', import.meta.url)));
+
+export const GATEHOUSE_BIN = fromRepo('test/helpers/gatehouse-bin.ts');
+
+/** Real servers from npm, run with this node rather than through npx. */
+export const EVERYTHING = fromRepo('node_modules/@modelcontextprotocol/server-everything/dist/index.js');
+export const FILESYSTEM = fromRepo('node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
+export const MEMORY = fromRepo('node_modules/@modelcontextprotocol/server-memory/dist/index.js');
+
+export type Fixture = 'hang' | 'crashy' | 'noisy-stdout' | 'twin' | 'env-echo' | 'forks' | 'rich-results';
+
+/** `node --import tsx <fixture>`: the argv of a fixture server under test/fixtures/servers. */
+export function fixtureArgs(fixture: Fixture, ...args: string[]): string[] {
+  return ['--import', 'tsx', fromRepo(`test/fixtures/servers/${fixture}.ts`), ...args];
+}
