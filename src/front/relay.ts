@@ -13,7 +13,9 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { DownstreamConnection, ServerRequestContext } from '../downstream/connection.js';
 import type { DownstreamPool } from '../downstream/pool.js';
+import { GatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { guarded } from './errors.js';
 import type { Session, SessionRegistry } from './sessions.js';
 
 /**
@@ -38,30 +40,32 @@ export function createRelay(pool: () => DownstreamPool, sessions: SessionRegistr
     'roots/list': ListRootsResultSchema,
   } as const;
 
-  async function onServerRequest(
-    connection: DownstreamConnection,
-    request: Request,
-    context: ServerRequestContext,
-  ): Promise<Result> {
-    const session = targetOf(connection);
-    if (!session) {
-      throw new McpError(
-        ErrorCode.InvalidRequest,
-        sessions.size === 0
-          ? `no client is connected to Gatehouse yet to answer ${request.method}`
-          : `Gatehouse cannot tell which client session this ${request.method} belongs to ` +
-              `(${connection.sessionsInFlight().size} sessions have requests in flight on "${connection.name}")`,
-      );
-    }
-    const missing = missingCapability(session, request);
-    if (missing) throw new McpError(ErrorCode.MethodNotFound, `Method not found: the client does not support ${missing}`);
-    const schema = RESULT_SCHEMAS[request.method as keyof typeof RESULT_SCHEMAS];
-    if (!schema) throw new McpError(ErrorCode.MethodNotFound, `Method not found: ${request.method}`);
-    return session.server.request(request as Parameters<typeof session.server.request>[0], schema, {
-      signal: context.signal,
-      timeout: connection.timeoutMs,
-    });
-  }
+  /** The answer goes back to the downstream, so errors leave through toWireError like a client's would. */
+  const onServerRequest = guarded(
+    log,
+    async (connection: DownstreamConnection, request: Request, context: ServerRequestContext): Promise<Result> => {
+      const session = targetOf(connection);
+      if (!session) {
+        throw new GatehouseError(
+          'ROUTING_AMBIGUOUS',
+          sessions.size === 0
+            ? `no client is connected to Gatehouse yet to answer ${request.method}`
+            : `Gatehouse cannot tell which client session this ${request.method} belongs to ` +
+                `(${connection.sessionsInFlight().size} sessions have requests in flight on "${connection.name}")`,
+        );
+      }
+      const missing = missingCapability(session, request);
+      if (missing) {
+        throw new GatehouseError('CLIENT_CAPABILITY_MISSING', `Method not found: the client does not support ${missing}`);
+      }
+      const schema = RESULT_SCHEMAS[request.method as keyof typeof RESULT_SCHEMAS];
+      if (!schema) throw new McpError(ErrorCode.MethodNotFound, `Method not found: ${request.method}`);
+      return session.server.request(request as Parameters<typeof session.server.request>[0], schema, {
+        signal: context.signal,
+        timeout: connection.timeoutMs,
+      });
+    },
+  );
 
   function onNotification(connection: DownstreamConnection, notification: Notification): void {
     switch (notification.method) {
