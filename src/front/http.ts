@@ -6,7 +6,7 @@ import { ErrorCode, isInitializeRequest } from '@modelcontextprotocol/sdk/types.
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Caller } from '../pipeline/toolCall.js';
-import { createSession, type FrontDeps } from './session.js';
+import { announceRoots, createSession, type FrontDeps } from './session.js';
 
 /** Largest request body accepted on /mcp; larger bodies get 413 before parsing. */
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
@@ -66,6 +66,14 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
       if (!transport) {
         // 404 tells a client its session is gone and it should initialise again.
         return json(res, 404, rpcError(ErrorCode.InvalidRequest, 'Session not found; initialize a new session'));
+      }
+      if (req.method === 'GET') {
+        // This opens the stream server-initiated requests travel on: a downstream's roots/list can now
+        // reach the client (the stream is registered long before a downstream's request comes back).
+        const opened = transport.handleRequest(req, res);
+        const session = deps.sessions.get(sessionId);
+        if (session) announceRoots(deps, session);
+        return opened;
       }
       const body = req.method === 'POST' ? await readJson(req, res) : undefined;
       if (body === INVALID) return;

@@ -53,6 +53,8 @@ export function createSession(deps: FrontDeps, caller: Omit<Caller, 'client'>, i
   server.oninitialized = () => {
     const client = server.getClientVersion();
     if (client) session.caller = { ...session.caller, client: { name: client.name, version: client.version } };
+    // On HTTP the client can take server requests only once its GET stream is open (front/http.ts).
+    if (caller.transport === 'stdio') announceRoots(deps, session);
   };
   server.onerror = (error) => log.debug({ reason: String(error) }, 'session protocol error');
 
@@ -114,6 +116,14 @@ export function createSession(deps: FrontDeps, caller: Omit<Caller, 'client'>, i
   }
   server.setNotificationHandler(RootsListChangedNotificationSchema, async () => deps.relay.onRootsChanged());
   return session;
+}
+
+/**
+ * Downstreams ask for roots when they start, before any client can answer. Once a client that has
+ * roots can take server requests, tell them to ask again.
+ */
+export function announceRoots(deps: Pick<FrontDeps, 'relay'>, session: Session): void {
+  if (session.server.getClientCapabilities()?.roots) deps.relay.onRootsChanged();
 }
 
 /** tools/list as the client sees it: exposed names, denied tools hidden, gated tools annotated. */
