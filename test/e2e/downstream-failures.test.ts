@@ -1,0 +1,137 @@
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/index.js';
+import type { ConnectionStatus } from '../../src/downstream/connection.js';
+import type { TestClient } from '../helpers/client.js';
+import { fixtureServer, gatehouseConfig, scratchDir } from '../helpers/config.js';
+import { connectHttp, startHttpGatehouse, type HttpGatehouse } from '../helpers/gatehouse.js';
+import { eventually } from '../helpers/processes.js';
+
+/**
+ * Downstreams that misbehave: one crashes mid-call, one hangs, two never start. Gatehouse answers each
+ * failure clearly, recovers what can recover, and keeps serving the rest.
+ */
+
+const CALL_TIMEOUT_MS = 1_500;
+const scratch = scratchDir('failures');
+let gatehouse: HttpGatehouse;
+let client: TestClient;
+
+beforeAll(async () => {
+  const config = scratch.write(
+    'config.json',
+    gatehouseConfig(
+      {
+        crashy: fixtureServer('crashy'),
+        hang: fixtureServer('hang'),
+        missing: { command: '/nonexistent/bin/mcp-server-missing' },
+        quitter: { command: process.execPath, args: ['-e', 'process.exit(3)'] },
+      },
+      { timeouts: { callMs: CALL_TIMEOUT_MS, connectMs: 10_000 } },
+    ),
+  );
+  gatehouse = await startHttpGatehouse(config);
+  client = await connectHttp(gatehouse.mcpUrl);
+});
+afterAll(async () => {
+  await client?.close();
+  await gatehouse?.stop();
+  scratch.remove();
+});
+
+const text = (result: unknown) =>
+  (result as CallToolResult).content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
+
+const echo = (server: string, message: string) =>
+  client.client.callTool({ name: `${server}__echo`, arguments: { message } });
+
+async function status(): Promise<{ servers: ConnectionStatus[] }> {
+  const response = await fetch(`${gatehouse.baseUrl}/status`);
+  return (await response.json()) as { servers: ConnectionStatus[] };
+}
+
+describe('a server that crashes mid-call', () => {
+  it('fails the in-flight call clearly, is restarted, the client hears list_changed, and the next call works', async () => {
+    const before = (await status()).servers.find((s) => s.name === 'crashy')!;
+    expect(before.state).toBe('ready');
+    const changesBefore = client.notifications.length;
+
+    const started = Date.now();
+    const result = await client.client.callTool({ name: 'crashy__crash', arguments: {} });
+    expect(Date.now() - started).toBeLessThan(CALL_TIMEOUT_MS);
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(/server "crashy" closed the connection while tools\/call was in flight/);
+
+    await client.waitForNotification(
+      'notifications/tools/list_changed',
+      (n) => client.notifications.indexOf(n) >= changesBefore,
+    );
+    await eventually(
+      async () => (await client.client.listTools()).tools.some((t) => t.name === 'crashy__echo'),
+      'crashy is listed again',
+    );
+    const after = (await status()).servers.find((s) => s.name === 'crashy')!;
+    expect(after).toMatchObject({ state: 'ready', restarts: before.restarts + 1 });
+    expect(after.pid).not.toBe(before.pid);
+    expect(await echo('crashy', 'back again')).toEqual({ content: [{ type: 'text', text: 'back again' }] });
+  });
+});
+
+describe('a call that hangs', () => {
+  it('fails with a clear error at the configured timeout, cancels downstream, and Gatehouse keeps serving', async () => {
+    const started = Date.now();
+    const result = await client.client.callTool({ name: 'hang__hang', arguments: {} });
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(CALL_TIMEOUT_MS - 50);
+    expect(elapsed).toBeLessThan(CALL_TIMEOUT_MS + 2_000);
+    expect(result.isError).toBe(true);
+    expect(text(result)).toContain(`server "hang" did not answer tools/call within ${CALL_TIMEOUT_MS} ms`);
+
+    await eventually(
+      async () => text(await client.client.callTool({ name: 'hang__cancellations', arguments: {} })) === '1',
+      'the hanging server saw the cancellation',
+    );
+    expect(await echo('hang', 'still serving')).toEqual({ content: [{ type: 'text', text: 'still serving' }] });
+  });
+
+  it('a call the client aborts is cancelled downstream', async () => {
+    const controller = new AbortController();
+    const call = client.client.callTool({ name: 'hang__hang', arguments: {} }, undefined, {
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort('changed my mind'), 200);
+    await expect(call).rejects.toThrow(/changed my mind/);
+    await eventually(
+      async () => text(await client.client.callTool({ name: 'hang__cancellations', arguments: {} })) === '2',
+      'the hanging server saw the second cancellation',
+    );
+  });
+});
+
+describe('servers that never start', () => {
+  it('leaves their tools out and serves the others', async () => {
+    const names = (await client.client.listTools()).tools.map((t) => t.name);
+    expect(names).toContain('hang__echo');
+    expect(names.filter((n) => n.startsWith('missing__') || n.startsWith('quitter__'))).toEqual([]);
+    const result = await client.client.callTool({ name: 'missing__anything', arguments: {} }).catch((e: Error) => e);
+    expect(String(result)).toContain('Tool missing__anything not found');
+  });
+
+  it('`gatehouse status` shows each failure with its reason', async () => {
+    const out: string[] = [];
+    const io = { out: (t: string) => out.push(t), err: (t: string) => out.push(t) };
+    const exitCode = process.exitCode;
+    try {
+      const code = await main(['node', 'gatehouse', 'status', '--url', gatehouse.baseUrl], io);
+      expect(code).toBe(1);
+    } finally {
+      process.exitCode = exitCode;
+    }
+    const rows = out.join('\n').split('\n');
+    const row = (name: string) => rows.find((r) => r.startsWith(name)) ?? '';
+    expect(row('missing')).toMatch(/failed\s.*command not found: \/nonexistent\/bin\/mcp-server-missing/);
+    expect(row('quitter')).toMatch(/failed\s.*closed the connection during initialization/);
+    expect(row('hang')).toMatch(/ready\s+3\s/);
+    expect(row('crashy')).toMatch(/ready/);
+  });
+});
