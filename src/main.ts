@@ -50,11 +50,13 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
   const relay = createRelay(() => pool, sessions, logger);
   const pool = new DownstreamPool(config, logger, relay);
   await pool.start();
-  if (pool.tools.collisions.length > 0) {
+  // Read before stopping: stopping empties the catalog, and with it the collisions.
+  const { collisions } = pool.tools;
+  if (collisions.length > 0) {
     await pool.stop();
     throw new GatehouseError(
       'NAME_COLLISION',
-      pool.tools.collisions.map((c) => `${config.file}: ${describeCollision('tool', c)}`).join('\n'),
+      collisions.map((c) => `${config.file}: ${describeCollision('tool', c)}`).join('\n'),
     );
   }
 
