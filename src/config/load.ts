@@ -139,6 +139,11 @@ function flattenIssues(issues: readonly z.core.$ZodIssue[], input: unknown, base
       }
       continue;
     }
+    if (issue.code === 'invalid_key') {
+      // zod's own message ("Invalid key in record") hides why; the key's schema says it.
+      out.push({ path: at, message: `invalid key: ${issue.issues.map((i) => i.message).join('; ')}` });
+      continue;
+    }
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) out.push({ path: [...at, key], message: `unknown key "${key}"` });
       continue;
