@@ -12,60 +12,79 @@ import type { PolicyLimits } from './options.js';
 
 export type PreparedArguments = { ok: true } | { ok: false; reason: string };
 
-class LimitExceeded extends Error {}
-
 /**
  * One pass over the arguments measuring depth and approximate JSON size. It stops at the first bound
  * crossed, so a 50 MB or 10,000-deep argument costs no more than the limit itself.
  */
 export function checkArguments(args: Record<string, unknown>, limits: PolicyLimits): PreparedArguments {
-  let budget = limits.maxArgumentBytes;
-  const spend = (bytes: number): void => {
-    budget -= bytes;
-    if (budget < 0) throw new LimitExceeded(`the arguments are larger than ${limits.maxArgumentBytes} bytes`);
+  const state: Measure = {
+    budget: limits.maxArgumentBytes,
+    maxDepth: limits.maxArgumentDepth,
+    fault: undefined,
   };
+  if (measure(args, 0, state)) return { ok: true };
+  if (state.fault === 'depth')
+    return { ok: false, reason: `the arguments are nested deeper than ${limits.maxArgumentDepth} levels` };
+  if (state.fault === 'size')
+    return { ok: false, reason: `the arguments are larger than ${limits.maxArgumentBytes} bytes` };
+  return { ok: false, reason: `the arguments hold a ${state.fault}, which JSON cannot carry` };
+}
 
-  const visit = (value: unknown, depth: number): void => {
-    switch (typeof value) {
-      case 'string':
-        // A string's UTF-8 length is at least its UTF-16 length: check that before measuring it.
-        spend(value.length + 2);
-        if (value.length * 3 > budget) spend(Buffer.byteLength(value) - value.length);
-        return;
-      case 'number':
-      case 'boolean':
-        return spend(8);
-      case 'object': {
-        if (value === null) return spend(4);
-        if (depth >= limits.maxArgumentDepth) {
-          throw new LimitExceeded(`the arguments are nested deeper than ${limits.maxArgumentDepth} levels`);
-        }
-        spend(2);
-        if (Array.isArray(value)) {
-          for (const item of value) {
-            spend(1);
-            visit(item, depth + 1);
-          }
-          return;
-        }
-        for (const key of Object.keys(value)) {
-          spend(key.length + 4);
-          visit((value as Record<string, unknown>)[key], depth + 1);
-        }
-        return;
+interface Measure {
+  budget: number;
+  maxDepth: number;
+  /** What stopped the walk: `size`, `depth`, or the JavaScript type JSON cannot carry. */
+  fault: string | undefined;
+}
+
+/** False as soon as a bound is crossed. Plain recursion and no closures: this runs on every call. */
+function measure(value: unknown, depth: number, state: Measure): boolean {
+  switch (typeof value) {
+    case 'string':
+      // A string's UTF-8 length is at least its UTF-16 length: check that before measuring it.
+      state.budget -= value.length + 2;
+      if (state.budget >= 0 && value.length * 3 > state.budget)
+        state.budget -= Buffer.byteLength(value) - value.length;
+      break;
+    case 'number':
+    case 'boolean':
+      state.budget -= 8;
+      break;
+    case 'object': {
+      if (value === null) {
+        state.budget -= 4;
+        break;
       }
-      default:
-        throw new LimitExceeded(`the arguments hold a ${typeof value}, which JSON cannot carry`);
+      if (depth >= state.maxDepth) {
+        state.fault = 'depth';
+        return false;
+      }
+      state.budget -= 2;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) {
+          state.budget -= 1;
+          if (state.budget < 0 || !measure(value[i], depth + 1, state)) return fail(state);
+        }
+      } else {
+        for (const key in value) {
+          if (!Object.hasOwn(value, key)) continue;
+          state.budget -= key.length + 4;
+          if (state.budget < 0 || !measure((value as Record<string, unknown>)[key], depth + 1, state))
+            return fail(state);
+        }
+      }
+      break;
     }
-  };
-
-  try {
-    visit(args, 0);
-    return { ok: true };
-  } catch (error) {
-    if (error instanceof LimitExceeded) return { ok: false, reason: error.message };
-    throw error;
+    default:
+      state.fault = typeof value;
+      return false;
   }
+  return state.budget >= 0 || fail(state);
+}
+
+function fail(state: Measure): false {
+  state.fault ??= 'size';
+  return false;
 }
 
 export interface CelInput {
@@ -77,14 +96,28 @@ export interface CelInput {
   vars: Record<string, unknown>;
 }
 
+/** The proxy hands the same catalog definition to every call of a tool: build its CEL value once. */
+const toolValues = new WeakMap<object, ToolValue>();
+
 export function toolValue(tool: Pick<ToolCall, 'server' | 'tool' | 'exposedName' | 'definition'>): ToolValue {
-  return new ToolValue(
+  const cached = toolValues.get(tool.definition);
+  if (
+    cached &&
+    cached.name === tool.tool &&
+    cached.server === tool.server &&
+    cached.exposedName === tool.exposedName
+  ) {
+    return cached;
+  }
+  const value = new ToolValue(
     tool.tool,
     tool.server,
     tool.exposedName,
     tool.definition.description ?? '',
     annotationsValue(tool.definition.annotations),
   );
+  toolValues.set(tool.definition, value);
+  return value;
 }
 
 /**
@@ -93,17 +126,18 @@ export function toolValue(tool: Pick<ToolCall, 'server' | 'tool' | 'exposedName'
  * Anything but a boolean counts as absent: the hints come from the downstream server.
  */
 function annotationsValue(annotations: Record<string, unknown> | undefined): ToolAnnotationsValue {
-  const hint = (key: string): boolean | undefined => {
-    const value = annotations?.[key];
-    return typeof value === 'boolean' ? value : undefined;
-  };
-  const readOnly = hint('readOnlyHint') ?? false;
+  const readOnly = hint(annotations, 'readOnlyHint') ?? false;
   return new ToolAnnotationsValue(
     readOnly,
-    hint('destructiveHint') ?? !readOnly,
-    hint('idempotentHint') ?? false,
-    hint('openWorldHint') ?? true,
+    hint(annotations, 'destructiveHint') ?? !readOnly,
+    hint(annotations, 'idempotentHint') ?? false,
+    hint(annotations, 'openWorldHint') ?? true,
   );
+}
+
+function hint(annotations: Record<string, unknown> | undefined, key: string): boolean | undefined {
+  const value = annotations?.[key];
+  return typeof value === 'boolean' ? value : undefined;
 }
 
 export function celInput(

@@ -5,8 +5,12 @@
  * rather than block-lists over paths.
  */
 
+/** A path with none of: `.` or `..` segments, `//`, a trailing `/`. Most paths: returned as they are. */
+const NEEDS_WORK = /(?:^|\/)\.{1,2}(?:\/|$)|\/\/|.\/$|^$/;
+
 /** Resolves `.`, `..` and repeated or trailing slashes. `..` above the root stays at the root. */
 export function normalizePath(path: string): string {
+  if (!NEEDS_WORK.test(path)) return path;
   const absolute = path.startsWith('/');
   const parts: string[] = [];
   for (const segment of path.split('/')) {
