@@ -317,3 +317,18 @@ describe('load-time errors', () => {
     expect(v3.set.version).not.toBe(v1.set.version);
   });
 });
+
+describe('file shapes', () => {
+  it('accepts a file of comments only, and refuses a file that is not a mapping', () => {
+    const ok = compilePolicySet(
+      [
+        { file: 'a.yaml', text: '# nothing yet\n' },
+        { file: 'b.yaml', text: 'rules:\n  - id: r\n    effect: allow\n' },
+      ],
+      { limits: defaultLimits },
+    );
+    expect(ok.ok).toBe(true);
+    expect(loadErrors('- just\n- a list\n')).toMatch(/^policy\.yaml:1:1: the file must be a mapping/);
+    expect(loadErrors('rules: {id: x}\n')).toMatch(/^policy\.yaml:1:8: rules must be a list of rules/);
+  });
+});

@@ -3,7 +3,7 @@ import type { RE2JS } from 're2js';
 import { CALL_VARIABLES, createPolicyEnvironment, type PolicyEnvironment } from './env.js';
 import { parseDuration } from './duration.js';
 import { compileExpression, type CompiledExpression } from './expression.js';
-import { compileGlobs, globToRegexSource } from './glob.js';
+import { compileGlobs } from './glob.js';
 import type { PolicyLimits } from './options.js';
 import { parsePolicyFile, type ParsedFile, type ParsedRule } from './parse.js';
 import { sortProblems, type Problem } from './problems.js';
@@ -70,7 +70,7 @@ export interface RuleGroups {
 
 export type CompileResult = { ok: true; set: PolicySet } | { ok: false; problems: Problem[] };
 
-export const PRECEDENCE: Record<Effect, number> = { deny: 0, approve: 1, allow: 2 };
+const PRECEDENCE: Record<Effect, number> = { deny: 0, approve: 1, allow: 2 };
 
 export function compilePolicySet(sources: readonly PolicySource[], options: CompileOptions): CompileResult {
   const ordered = [...sources].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
@@ -143,7 +143,6 @@ function compileRule(
     if (!list) return undefined;
     list.forEach((glob, i) => {
       try {
-        globToRegexSource(glob);
         compileGlobs([glob]);
       } catch (error) {
         const path = ['rules', index, 'match', key, i];

@@ -52,7 +52,6 @@ export class RequestValue {
 
 /** The variables a `when` expression may name. */
 export const VARIABLES = ['tool', 'args', 'caller', 'now', 'request', 'vars'] as const;
-export type VariableName = (typeof VARIABLES)[number];
 
 /** Variables whose value depends on the call, not only on the tool: rules naming them are dynamic. */
 export const CALL_VARIABLES: ReadonlySet<string> = new Set(['args', 'caller', 'now', 'request']);
@@ -63,8 +62,6 @@ export const CALL_VARIABLES: ReadonlySet<string> = new Set(['args', 'caller', 'n
  * name before type checking; messages are renamed back.
  */
 export const RE2_MATCHES = '__re2_matches';
-
-export const HELPER_FUNCTIONS = ['glob', 'globMatch', 'normalizePath', 'isUnder'] as const;
 
 export interface PolicyEnvironment {
   env: Environment;

@@ -60,6 +60,11 @@ export function parsePolicyFile(file: string, text: string): ParsedFile {
     expressionOffset: (ruleIndex, offset) => expressionOffset(doc, text, ruleIndex, offset),
   };
   if (problems.length > 0) return parsed;
+  // A file of comments only (a placeholder) holds no rules; that is not a fault.
+  if (data === null || data === undefined) {
+    parsed.settings = {};
+    return parsed;
+  }
   const { rules: rawRules, ...rest } = isObject(data) ? data : { rules: undefined };
   const header = HeaderSchema.safeParse(isObject(data) ? rest : data);
   if (!header.success) {
