@@ -4,7 +4,7 @@ import { silentLogger, type Logger } from '../log.js';
 import type { ToolCall } from '../pipeline/toolCall.js';
 import type { PolicySet } from './compile.js';
 import { evaluateCall, type Evaluation } from './evaluate.js';
-import { loadPolicySet, POLICY_FILE } from './load.js';
+import { loadPolicySet } from './load.js';
 import type { PolicyLimits } from './options.js';
 import { formatProblems, type Problem } from './problems.js';
 import type { Decision, DecisionPoint, ToolVisibility } from './types.js';
@@ -124,8 +124,9 @@ export async function loadPolicyEngine(options: PolicyEngineOptions): Promise<Po
   let watcher: FSWatcher | undefined;
   let timer: NodeJS.Timeout | undefined;
   if (options.watch) {
-    watcher = watch(options.dir, (_event, name) => {
-      if (name !== null && !POLICY_FILE.test(name)) return;
+    // Any event, not only *.yaml ones: a Kubernetes ConfigMap swaps a `..data` symlink, editors
+    // rename temporary files. A reload that finds the same content changes nothing.
+    watcher = watch(options.dir, () => {
       clearTimeout(timer);
       timer = setTimeout(() => void reload(), WATCH_DEBOUNCE_MS);
     });
