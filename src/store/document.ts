@@ -1,0 +1,115 @@
+import { z } from 'zod';
+import { ApprovalRequestSchema } from '../approvals/request.js';
+import { isOpen } from '../approvals/states.js';
+import { GatehouseError } from '../errors.js';
+
+/**
+ * The store file's document and its versions. Every change to what is stored bumps
+ * STORE_SCHEMA_VERSION and adds a migration from the previous version; fixtures/store/ keeps a file of
+ * every version ever released, which the tests must keep reading (they are never regenerated).
+ */
+
+export const STORE_SCHEMA_VERSION = 1;
+
+export const StoreDocumentSchema = z
+  .strictObject({
+    schemaVersion: z.literal(STORE_SCHEMA_VERSION),
+    approvals: z.array(ApprovalRequestSchema),
+  })
+  .superRefine((document, ctx) => {
+    const ids = new Set<string>();
+    const openDigests = new Set<string>();
+    document.approvals.forEach((request, index) => {
+      if (ids.has(request.id)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['approvals', index, 'id'],
+          message: `duplicate id ${request.id}`,
+        });
+      }
+      ids.add(request.id);
+      if (!isOpen(request.state)) return;
+      if (openDigests.has(request.digest)) {
+        const message = `a second open request for digest ${request.digest}`;
+        ctx.addIssue({ code: 'custom', path: ['approvals', index, 'digest'], message });
+      }
+      openDigests.add(request.digest);
+    });
+  });
+export type StoreDocument = z.infer<typeof StoreDocumentSchema>;
+
+export function emptyDocument(): StoreDocument {
+  return { schemaVersion: STORE_SCHEMA_VERSION, approvals: [] };
+}
+
+/** Turns a document of version n into one of version n + 1. Pure; validation happens after the last. */
+export type Migration = (document: Record<string, unknown>) => Record<string, unknown>;
+
+/** MIGRATIONS[n] upgrades version n. Empty while version 1 is the only one ever released. */
+export const MIGRATIONS: Readonly<Record<number, Migration>> = {};
+
+/**
+ * Reads a parsed store file of any version: migrates an older one step by step, refuses a newer one
+ * (this Gatehouse would drop what it does not know), refuses anything that is not a Gatehouse store,
+ * and validates the result. `file` only names the file in messages; `migrations` is for tests.
+ */
+export function upgradeDocument(
+  raw: unknown,
+  file: string,
+  migrations: Readonly<Record<number, Migration>> = MIGRATIONS,
+): StoreDocument {
+  const target = STORE_SCHEMA_VERSION;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new GatehouseError('STORE_INVALID', `${file}: not a Gatehouse store (the JSON is not an object)`, {
+      file,
+    });
+  }
+  let document = raw as Record<string, unknown>;
+  const found = document.schemaVersion;
+  if (typeof found !== 'number' || !Number.isInteger(found) || found < 0) {
+    throw new GatehouseError('STORE_INVALID', `${file}: not a Gatehouse store (no integer schemaVersion)`, {
+      file,
+    });
+  }
+  if (found > target) {
+    throw new GatehouseError(
+      'STORE_VERSION_UNSUPPORTED',
+      `${file}: written by a newer Gatehouse (store schemaVersion ${found}; this one reads up to ${target}). ` +
+        'Upgrade Gatehouse, or point it at another store file.',
+      { file, schemaVersion: found, supported: target },
+    );
+  }
+  for (let version = found; version < target; version++) {
+    const migrate = migrations[version];
+    if (!migrate) {
+      throw new GatehouseError(
+        'STORE_VERSION_UNSUPPORTED',
+        `${file}: store schemaVersion ${found} is too old for this Gatehouse, which has no upgrade from ` +
+          `version ${version} to ${target}.`,
+        { file, schemaVersion: found, supported: target },
+      );
+    }
+    document = migrate(document);
+    if (document.schemaVersion !== version + 1) {
+      throw new GatehouseError(
+        'INTERNAL',
+        `store migration from version ${version} did not produce ${version + 1}`,
+      );
+    }
+  }
+  return validate(document, file);
+}
+
+function validate(document: unknown, file: string): StoreDocument {
+  const parsed = StoreDocumentSchema.safeParse(document);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues
+    .slice(0, 5)
+    .map((issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  const more = parsed.error.issues.length > 5 ? `\n  ... and ${parsed.error.issues.length - 5} more` : '';
+  throw new GatehouseError(
+    'STORE_INVALID',
+    `${file}: the store does not match schemaVersion ${STORE_SCHEMA_VERSION}:\n${problems.join('\n')}${more}`,
+    { file, problems: parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`) },
+  );
+}

@@ -1,0 +1,10 @@
+import type { ApprovalRequest } from '../approvals/request.js';
+import { STORE_SCHEMA_VERSION, StoreDocumentSchema } from './document.js';
+import { documentStore } from './documentStore.js';
+import type { ApprovalStore } from './store.js';
+
+/** An ApprovalStore that keeps nothing across restarts: for tests. Same rules as the file store. */
+export function createMemoryStore(requests: readonly ApprovalRequest[] = []): ApprovalStore {
+  const initial = StoreDocumentSchema.parse({ schemaVersion: STORE_SCHEMA_VERSION, approvals: requests });
+  return documentStore(initial, { write: async () => {}, close: async () => {} }, 'memory store');
+}

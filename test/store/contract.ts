@@ -1,0 +1,217 @@
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import type { ApprovalRequest } from '../../src/approvals/request.js';
+import { applyDecision, cancel, startExecution } from '../../src/approvals/states.js';
+import { GatehouseError, type ErrorCode } from '../../src/errors.js';
+import type { ApprovalStore } from '../../src/store/store.js';
+import { alice, at, bob, sampleRequest, securityMembers } from './helpers.js';
+
+/** What every ApprovalStore must do, run against each implementation. */
+export function approvalStoreContract(open: () => Promise<ApprovalStore>): void {
+  let store: ApprovalStore;
+  beforeEach(async () => {
+    store = await open();
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  const approveBy = (who: { id: string; groups: string[] }) => (r: ApprovalRequest) =>
+    applyDecision(r, { approver: who, decision: 'approve' }, at(1000));
+  const rejectBy = (who: { id: string; groups: string[] }) => (r: ApprovalRequest) =>
+    applyDecision(r, { approver: who, decision: 'reject', reason: 'no' }, at(1000));
+
+  async function code(promise: Promise<unknown>): Promise<ErrorCode | 'none'> {
+    try {
+      await promise;
+      return 'none';
+    } catch (error) {
+      if (error instanceof GatehouseError) return error.code;
+      throw error;
+    }
+  }
+
+  it('creates and gets a request; unknown ids are undefined', async () => {
+    const request = sampleRequest(1);
+    expect(await store.create(request)).toEqual({ created: true, request });
+    expect(await store.get('req-1')).toEqual(request);
+    expect(await store.get('nope')).toBeUndefined();
+  });
+
+  it('hands out copies', async () => {
+    const request = sampleRequest(1);
+    await store.create(request);
+    request.arguments.path = '/etc/passwd';
+    const got = (await store.get('req-1'))!;
+    expect(got.arguments.path).toBe('/tmp/out-1.txt');
+    got.state = 'approved';
+    got.decisions.push({ approver: bob, decision: 'approve', at: at(1).toISOString() });
+    expect((await store.get('req-1'))!.state).toBe('pending');
+    expect((await store.list())[0]!.decisions).toEqual([]);
+  });
+
+  it('joins the open request with the same digest instead of creating another', async () => {
+    const first = sampleRequest(1);
+    await store.create(first);
+    const retry = { ...sampleRequest(1), id: 'req-retry' };
+    expect(await store.create(retry)).toEqual({ created: false, request: first });
+    expect(await store.list()).toHaveLength(1);
+    // Still joined once approved and while executing.
+    await store.transition('req-1', 'pending', approveBy(bob));
+    expect((await store.create(retry)).request.id).toBe('req-1');
+    await store.transition('req-1', 'approved', (r) => startExecution(r, at(2000)));
+    expect((await store.create(retry)).created).toBe(false);
+  });
+
+  it('makes a new request for a digest whose earlier request ended', async () => {
+    await store.create(sampleRequest(1));
+    await store.transition('req-1', 'pending', rejectBy(bob));
+    const again = { ...sampleRequest(1), id: 'req-again' };
+    expect(await store.create(again)).toEqual({ created: true, request: again });
+  });
+
+  it('refuses a reused id, a non-pending request, an invalid one and one that does not match its digest', async () => {
+    await store.create(sampleRequest(1));
+    expect(await code(store.create({ ...sampleRequest(2), id: 'req-1' }))).toBe('STORE_CONFLICT');
+    expect(await code(store.create({ ...sampleRequest(3), state: 'approved' }))).toBe('STORE_CONFLICT');
+    expect(await code(store.create({ ...sampleRequest(4), ttlMs: -1 }))).toBe('STORE_CONFLICT');
+    const tampered = { ...sampleRequest(5), arguments: { path: '/etc/passwd', content: 'x' } };
+    expect(await code(store.create(tampered))).toBe('STORE_CONFLICT');
+    expect((await store.list()).map((r) => r.id)).toEqual(['req-1']);
+  });
+
+  it('finds by digest: the open request, else the latest', async () => {
+    const digest = sampleRequest(1).digest;
+    expect(await store.findByDigest(digest)).toBeUndefined();
+    await store.create(sampleRequest(1));
+    await store.transition('req-1', 'pending', (r) => cancel(r, 'client cancelled', at(5)));
+    expect((await store.findByDigest(digest))?.id).toBe('req-1');
+    await store.create({ ...sampleRequest(1), id: 'req-1b' });
+    await store.create(sampleRequest(2));
+    expect((await store.findByDigest(digest))?.id).toBe('req-1b');
+    await store.transition('req-1b', 'pending', rejectBy(bob));
+    expect((await store.findByDigest(digest))?.state).toBe('rejected');
+  });
+
+  it('lists in creation order, by state', async () => {
+    for (const n of [3, 1, 2]) await store.create(sampleRequest(n));
+    await store.transition('req-1', 'pending', approveBy(bob));
+    expect((await store.list()).map((r) => r.id)).toEqual(['req-3', 'req-1', 'req-2']);
+    expect((await store.list({ states: ['pending'] })).map((r) => r.id)).toEqual(['req-3', 'req-2']);
+    expect((await store.list({ states: ['approved', 'executing'] })).map((r) => r.id)).toEqual(['req-1']);
+    expect(await store.list({ states: [] })).toEqual([]);
+  });
+
+  it('transitions with compare-and-set on the state', async () => {
+    await store.create(sampleRequest(1));
+    const approved = await store.transition('req-1', 'pending', approveBy(bob));
+    expect(approved.ok).toBe(true);
+    expect(approved.request.state).toBe('approved');
+    expect(await store.get('req-1')).toEqual(approved.request);
+    const late = await store.transition('req-1', 'pending', rejectBy({ id: 'carol', groups: ['security'] }));
+    expect(late).toEqual({ ok: false, request: approved.request });
+  });
+
+  it('refuses an unknown id', async () => {
+    expect(await code(store.transition('nope', 'pending', (r) => r))).toBe('APPROVAL_NOT_FOUND');
+  });
+
+  it('writes nothing when the update throws, even if it changed its argument first', async () => {
+    await store.create(sampleRequest(1));
+    const refused = store.transition('req-1', 'pending', (r) => {
+      r.state = 'approved';
+      return applyDecision(r, { approver: alice, decision: 'approve' }, at(1));
+    });
+    expect(await code(refused)).toBe('APPROVAL_NOT_PENDING');
+    expect(await code(store.transition('req-1', 'pending', approveBy(alice)))).toBe('APPROVER_IS_REQUESTER');
+    expect(await store.get('req-1')).toEqual(sampleRequest(1));
+  });
+
+  it('refuses updates that break the transition table or the binding', async () => {
+    await store.create(sampleRequest(1));
+    const skip = store.transition('req-1', 'pending', (r) => ({ ...r, state: 'executed' }));
+    expect(await code(skip)).toBe('STORE_CONFLICT');
+    const swap = store.transition('req-1', 'pending', (r) => ({ ...r, arguments: { path: '/etc/passwd' } }));
+    expect(await code(swap)).toBe('STORE_CONFLICT');
+    const rebind = store.transition('req-1', 'pending', () => ({ ...sampleRequest(2), id: 'req-1' }));
+    expect(await code(rebind)).toBe('STORE_CONFLICT');
+    const rename = store.transition('req-1', 'pending', (r) => ({ ...r, id: 'req-x' }));
+    expect(await code(rename)).toBe('STORE_CONFLICT');
+    expect(await store.get('req-1')).toEqual(sampleRequest(1));
+  });
+
+  it('keeps final requests final', async () => {
+    await store.create(sampleRequest(1));
+    await store.transition('req-1', 'pending', rejectBy(bob));
+    const edit = store.transition('req-1', 'rejected', (r) => ({
+      ...r,
+      closed: { ...r.closed!, reason: 'fine' },
+    }));
+    expect(await code(edit)).toBe('STORE_CONFLICT');
+    expect((await store.transition('req-1', 'rejected', (r) => r)).ok).toBe(true);
+  });
+
+  it('accepts an update that changes nothing', async () => {
+    await store.create(sampleRequest(1));
+    expect(await store.transition('req-1', 'pending', (r) => r)).toEqual({
+      ok: true,
+      request: sampleRequest(1),
+    });
+  });
+
+  it('lets exactly one of 100 racing approvals and rejections win', async () => {
+    await store.create(sampleRequest(1));
+    const approvers = securityMembers(100);
+    const results = await Promise.all(
+      approvers.map((who, i) =>
+        store.transition('req-1', 'pending', i % 2 === 0 ? approveBy(who) : rejectBy(who)),
+      ),
+    );
+    expect(results.filter((r) => r.ok)).toHaveLength(1);
+    const final = (await store.get('req-1'))!;
+    expect(final.decisions).toHaveLength(1);
+    expect(['approved', 'rejected']).toContain(final.state);
+    for (const lost of results.filter((r) => !r.ok)) expect(lost.request).toEqual(final);
+  });
+
+  it('counts every racing approval until the quorum, and none after', async () => {
+    const request = sampleRequest(1, {
+      requirements: [{ rule: 'writes', approvers: ['group:security'], quorum: 3 }],
+    });
+    await store.create(request);
+    const results = await Promise.all(
+      securityMembers(100).map((who) => store.transition('req-1', 'pending', approveBy(who))),
+    );
+    expect(results.filter((r) => r.ok)).toHaveLength(3);
+    const final = (await store.get('req-1'))!;
+    expect(final.state).toBe('approved');
+    expect(final.decisions.map((d) => d.approver.id)).toEqual(['sec-0', 'sec-1', 'sec-2']);
+  });
+
+  it('lets exactly one of 100 racing executors claim an approved request', async () => {
+    await store.create(sampleRequest(1));
+    await store.transition('req-1', 'pending', approveBy(bob));
+    const claims = await Promise.all(
+      Array.from({ length: 100 }, () =>
+        store.transition('req-1', 'approved', (r) => startExecution(r, at(2000))),
+      ),
+    );
+    expect(claims.filter((c) => c.ok)).toHaveLength(1);
+    expect((await store.get('req-1'))!.state).toBe('executing');
+  });
+
+  it('makes one request of 100 racing identical creates', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => store.create({ ...sampleRequest(1), id: `try-${i}` })),
+    );
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    expect(new Set(results.map((r) => r.request.id)).size).toBe(1);
+    expect(await store.list()).toHaveLength(1);
+  });
+
+  it('refuses writes after close', async () => {
+    await store.create(sampleRequest(1));
+    await store.close();
+    expect(await code(store.create(sampleRequest(2)))).toBe('STORE_UNAVAILABLE');
+    expect(await code(store.transition('req-1', 'pending', approveBy(bob)))).toBe('STORE_UNAVAILABLE');
+  });
+}

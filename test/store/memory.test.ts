@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { createMemoryStore } from '../../src/store/memory.js';
+import { approvalStoreContract } from './contract.js';
+import { sampleRequest } from './helpers.js';
+
+describe('memory store: the ApprovalStore contract', () => {
+  approvalStoreContract(async () => createMemoryStore());
+});
+
+describe('memory store', () => {
+  it('starts from given requests, validated like a store file', async () => {
+    const store = createMemoryStore([sampleRequest(1), sampleRequest(2)]);
+    expect((await store.list()).map((r) => r.id)).toEqual(['req-1', 'req-2']);
+    expect(() => createMemoryStore([sampleRequest(1), sampleRequest(1)])).toThrow(/duplicate id/);
+  });
+});
