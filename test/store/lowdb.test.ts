@@ -1,0 +1,136 @@
+import { chmod, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { applyDecision, finishExecution, startExecution } from '../../src/approvals/states.js';
+import { isGatehouseError } from '../../src/errors.js';
+import { STORE_SCHEMA_VERSION, StoreDocumentSchema } from '../../src/store/document.js';
+import { openLowdbStore } from '../../src/store/lowdb.js';
+import { approvalStoreContract } from './contract.js';
+import { at, bob, refusal, sampleRequest } from './helpers.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gatehouse-store-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const onDisk = async (file: string) => StoreDocumentSchema.parse(JSON.parse(await readFile(file, 'utf8')));
+
+describe('lowdb store: the ApprovalStore contract', () => {
+  approvalStoreContract(() => openLowdbStore(join(dir, 'approvals.json')));
+});
+
+describe('lowdb store', () => {
+  it('creates the file and its directory at once, private, carrying schemaVersion', async () => {
+    const file = join(dir, 'nested', 'deeper', 'approvals.json');
+    const store = await openLowdbStore(file);
+    expect(await onDisk(file)).toEqual({ schemaVersion: STORE_SCHEMA_VERSION, approvals: [] });
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    await store.close();
+  });
+
+  it('has every acknowledged write on disk before the promise resolves', async () => {
+    const file = join(dir, 'approvals.json');
+    const store = await openLowdbStore(file);
+    await store.create(sampleRequest(1));
+    expect((await onDisk(file)).approvals.map((r) => r.id)).toEqual(['req-1']);
+    await store.transition('req-1', 'pending', (r) =>
+      applyDecision(r, { approver: bob, decision: 'approve' }, at(1)),
+    );
+    expect((await onDisk(file)).approvals[0]!.state).toBe('approved');
+    await store.close();
+  });
+
+  it('reads everything back after a restart', async () => {
+    const file = join(dir, 'approvals.json');
+    const first = await openLowdbStore(file);
+    for (let n = 0; n < 20; n++) await first.create(sampleRequest(n));
+    await first.transition('req-3', 'pending', (r) =>
+      applyDecision(r, { approver: bob, decision: 'approve' }, at(1)),
+    );
+    await first.transition('req-3', 'approved', (r) => startExecution(r, at(2)));
+    await first.transition('req-3', 'executing', (r) =>
+      finishExecution(
+        r,
+        { result: { content: [{ type: 'text', text: 'ok ✓' }], structuredContent: { n: 1 } } },
+        at(3),
+      ),
+    );
+    const before = await first.list();
+    await first.close();
+
+    const second = await openLowdbStore(file);
+    expect(await second.list()).toEqual(before);
+    expect((await second.get('req-3'))!.execution?.result?.structuredContent).toEqual({ n: 1 });
+    await second.close();
+  });
+
+  it('refuses a second open of the same file in the same process, and allows one after close', async () => {
+    const file = join(dir, 'approvals.json');
+    const store = await openLowdbStore(file);
+    const error = await refusal(openLowdbStore(join(dir, '.', 'approvals.json')));
+    expect(error.code).toBe('STORE_LOCKED');
+    expect(error.message).toContain(file);
+    await store.close();
+    expect(await readdir(dir)).toEqual(['approvals.json']);
+    await (await openLowdbStore(file)).close();
+  });
+
+  it.each([
+    ['not JSON', '{"schemaVersion": 1, "approvals": [', 'STORE_INVALID', /not JSON/],
+    ['empty', '', 'STORE_INVALID', /not JSON/],
+    ['an array', '[]', 'STORE_INVALID', /not an object/],
+    ['without schemaVersion', '{"approvals": []}', 'STORE_INVALID', /no integer schemaVersion/],
+    [
+      'from a newer Gatehouse',
+      '{"schemaVersion": 99, "approvals": [], "audit": []}',
+      'STORE_VERSION_UNSUPPORTED',
+      /newer Gatehouse.*99/,
+    ],
+    [
+      'older than any upgrade',
+      '{"schemaVersion": 0, "requests": []}',
+      'STORE_VERSION_UNSUPPORTED',
+      /too old/,
+    ],
+    ['with an unknown field', '{"schemaVersion": 1, "approvals": [], "extra": 1}', 'STORE_INVALID', /extra/],
+  ])(
+    'refuses a file that is %s, naming it, and leaves it untouched and unlocked',
+    async (_name, text, code, message) => {
+      const file = join(dir, 'approvals.json');
+      await writeFile(file, text);
+      const error = await refusal(openLowdbStore(file));
+      expect(error.code).toBe(code);
+      expect(error.message).toContain(file);
+      expect(error.message).toMatch(message);
+      expect(await readFile(file, 'utf8')).toBe(text);
+      expect(await readdir(dir)).toEqual(['approvals.json']);
+    },
+  );
+
+  it('refuses further writes after a failed one, keeping what was committed readable', async () => {
+    const sub = join(dir, 'sub');
+    const file = join(sub, 'approvals.json');
+    const store = await openLowdbStore(file);
+    await store.create(sampleRequest(1));
+    await rm(sub, { recursive: true });
+    const failed = await refusal(store.create(sampleRequest(2)));
+    expect(failed.code).toBe('STORE_UNAVAILABLE');
+    expect(failed.message).toContain(file);
+    const after = await refusal(store.transition('req-1', 'pending', (r) => r));
+    expect(after.message).toMatch(/an earlier write failed/);
+    expect((await store.list()).map((r) => r.id)).toEqual(['req-1']);
+    await store.close();
+  });
+
+  it('reports a directory it cannot create as STORE_UNAVAILABLE', async () => {
+    const blocker = join(dir, 'file');
+    await writeFile(blocker, '');
+    await chmod(blocker, 0o600);
+    const error = await refusal(openLowdbStore(join(blocker, 'approvals.json')));
+    expect(isGatehouseError(error, 'STORE_UNAVAILABLE')).toBe(true);
+  });
+});
