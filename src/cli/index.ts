@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { isGatehouseError } from '../errors.js';
 import { VERSION } from '../version.js';
 import type { CliIo } from './options.js';
+import { registerPolicyCommands } from './policy.js';
 import { registerServe } from './serve.js';
 import { registerStatus } from './status.js';
 
@@ -19,6 +20,7 @@ export function buildProgram(io: CliIo): Command {
     .showHelpAfterError();
   registerServe(program, io);
   registerStatus(program, io);
+  registerPolicyCommands(program, io);
   return program;
 }
 

@@ -48,7 +48,9 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   }
 
   const problems: string[] = [];
-  const expanded = expandEnv(raw, [], env, (p, name) =>
+  // Built in, so configs can name paths beside themselves wherever Gatehouse is started from.
+  const variables = { ...env, GATEHOUSE_CONFIG_DIR: path.dirname(file) };
+  const expanded = expandEnv(raw, [], variables, (p, name) =>
     problems.push(`${locate.path(p)}: ${formatJsonPath(p)}: environment variable ${name} is not set`),
   );
   if (problems.length > 0) {
