@@ -1,0 +1,41 @@
+/** Approvals' public surface: the digest binding, the stored request and its state machine. */
+export { DigestSchema, invocationDigest, toolDefinitionDigest, type Invocation } from './digest.js';
+export {
+  APPROVAL_STATES,
+  ApprovalRequestSchema,
+  ApprovalStateSchema,
+  type ApprovalRequest,
+  type ApprovalState,
+  type DecisionRecord,
+  type Execution,
+  type ExecutionError,
+  type Identity,
+  type Principal,
+  type Requirement,
+} from './request.js';
+export {
+  OPEN_STATES,
+  TRANSITIONS,
+  applyDecision,
+  blockExecution,
+  canTransition,
+  cancel,
+  countsToward,
+  expireIfDue,
+  finishExecution,
+  isExpired,
+  isListed,
+  isOpen,
+  isTerminal,
+  markUnknown,
+  newApprovalRequest,
+  quorumReached,
+  startExecution,
+  tally,
+  verifyDigest,
+  type DecisionInput,
+  type ExecutionOutcome,
+  type NewApprovalRequest,
+  type RequirementTally,
+} from './states.js';
+export { recoverOnStart, sweepExpired, type Recovery } from './recovery.js';
