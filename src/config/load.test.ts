@@ -22,9 +22,12 @@ const lines = (...rows: string[]) => rows.join('\n');
 
 describe('${VAR} expansion', () => {
   const config = (value: string) =>
-    JSON.stringify({ mcpServers: { api: { url: 'https://example.com/mcp', headers: { Authorization: value } } } });
+    JSON.stringify({
+      mcpServers: { api: { url: 'https://example.com/mcp', headers: { Authorization: value } } },
+    });
   const header = (value: string, env: NodeJS.ProcessEnv) =>
-    (parseConfig(config(value), FILE, env).servers.api as { headers: Record<string, string> }).headers.Authorization;
+    (parseConfig(config(value), FILE, env).servers.api as { headers: Record<string, string> }).headers
+      .Authorization;
 
   it('takes ${VAR} from the environment, anywhere in a string', () => {
     expect(header('Bearer ${TOKEN}', { TOKEN: 's3cret' })).toBe('Bearer s3cret');
@@ -40,7 +43,14 @@ describe('${VAR} expansion', () => {
 
   it('refuses an unset variable, naming it, its JSON path and where its key is', () => {
     const error = refusal(
-      lines('{', '  "mcpServers": {', '    "api": { "url": "https://example.com/mcp",', '      "headers": { "Authorization": "Bearer ${TOKEN}" } }', '  }', '}'),
+      lines(
+        '{',
+        '  "mcpServers": {',
+        '    "api": { "url": "https://example.com/mcp",',
+        '      "headers": { "Authorization": "Bearer ${TOKEN}" } }',
+        '  }',
+        '}',
+      ),
     );
     expect(error.code).toBe('CONFIG_ENV_MISSING');
     expect(error.exitCode).toBe(2);
@@ -65,13 +75,19 @@ describe('${VAR} expansion', () => {
 
 describe('the servers block', () => {
   it('accepts "servers", the VS Code name, as an alias of "mcpServers"', () => {
-    const config = parseConfig(JSON.stringify({ servers: { fs: { type: 'stdio', command: 'node' } } }), FILE, {});
+    const config = parseConfig(
+      JSON.stringify({ servers: { fs: { type: 'stdio', command: 'node' } } }),
+      FILE,
+      {},
+    );
     expect(Object.keys(config.servers)).toEqual(['fs']);
   });
 
   it('refuses both keys at once', () => {
     const error = refusal(lines('{', '  "mcpServers": {},', '  "servers": {}', '}'));
-    expect(error.message).toBe(`${FILE}:3:3: $.servers: use either "mcpServers" or its alias "servers", not both`);
+    expect(error.message).toBe(
+      `${FILE}:3:3: $.servers: use either "mcpServers" or its alias "servers", not both`,
+    );
   });
 
   it('accepts the pasted shapes of Claude Desktop, Claude Code, Cursor and VS Code', () => {
@@ -100,22 +116,30 @@ describe('the servers block', () => {
 
 describe('messages name the file, the line and column, and the JSON path', () => {
   it('for a value of the wrong type', () => {
-    const error = refusal(lines('{', '  "mcpServers": {', '    "fs": { "command": "node", "args": "x" }', '  }', '}'));
+    const error = refusal(
+      lines('{', '  "mcpServers": {', '    "fs": { "command": "node", "args": "x" }', '  }', '}'),
+    );
     expect(error.code).toBe('CONFIG_INVALID');
     expect(error.message).toMatch(/^\/configs\/mcp\.json:3:\d+: \$\.mcpServers\.fs\.args: .*expected array/);
   });
 
   it('for an unknown key, pointing at the key', () => {
-    const error = refusal(lines('{', '  "mcpServers": {', '    "fs": { "command": "node", "argz": [] }', '  }', '}'));
+    const error = refusal(
+      lines('{', '  "mcpServers": {', '    "fs": { "command": "node", "argz": [] }', '  }', '}'),
+    );
     expect(error.message).toBe(`${FILE}:3:32: $.mcpServers.fs.argz: unknown key "argz"`);
   });
 
   it('for an unknown top-level key', () => {
-    expect(refusal('{ "mcpServers": {}, "listen": 1 }').message).toBe(`${FILE}:1:21: $.listen: unknown key "listen"`);
+    expect(refusal('{ "mcpServers": {}, "listen": 1 }').message).toBe(
+      `${FILE}:1:21: $.listen: unknown key "listen"`,
+    );
   });
 
   it('for every problem at once', () => {
-    const error = refusal(JSON.stringify({ mcpServers: { a: { command: 1 }, b: { url: 'x' } }, log: { level: 'loud' } }));
+    const error = refusal(
+      JSON.stringify({ mcpServers: { a: { command: 1 }, b: { url: 'x' } }, log: { level: 'loud' } }),
+    );
     expect(error.message.split('\n')).toHaveLength(3);
   });
 
@@ -134,7 +158,9 @@ describe('a server entry is checked against the shape it evidently is', () => {
   });
 
   it('with "url" and "command": "command" is the stray key of an HTTP server', () => {
-    const error = refusal(JSON.stringify({ mcpServers: { api: { url: 'https://example.com', command: 'node' } } }));
+    const error = refusal(
+      JSON.stringify({ mcpServers: { api: { url: 'https://example.com', command: 'node' } } }),
+    );
     expect(error.message).toContain('$.mcpServers.api.command: unknown key "command"');
   });
 
@@ -146,7 +172,9 @@ describe('a server entry is checked against the shape it evidently is', () => {
 
   it('not an object at all', () => {
     const error = refusal(JSON.stringify({ mcpServers: { fs: 'npx server' } }));
-    expect(error.message).toContain('$.mcpServers.fs: expected an object with "command" (stdio) or "url" (HTTP)');
+    expect(error.message).toContain(
+      '$.mcpServers.fs: expected an object with "command" (stdio) or "url" (HTTP)',
+    );
   });
 });
 
@@ -159,7 +187,11 @@ describe('defaults, paths and freezing', () => {
     writeFileSync(
       file,
       JSON.stringify({
-        mcpServers: { rel: { command: 'node', cwd: 'servers/rel' }, none: { command: 'node' }, abs: { command: 'node', cwd: '/opt/x' } },
+        mcpServers: {
+          rel: { command: 'node', cwd: 'servers/rel' },
+          none: { command: 'node' },
+          abs: { command: 'node', cwd: '/opt/x' },
+        },
         log: { file: 'logs/gatehouse.log' },
         policies: 'my-policies',
       }),
@@ -182,7 +214,11 @@ describe('defaults, paths and freezing', () => {
   });
 
   it('freezes the result', () => {
-    const config = parseConfig(JSON.stringify({ mcpServers: { fs: { command: 'node', args: ['a'] } } }), FILE, {});
+    const config = parseConfig(
+      JSON.stringify({ mcpServers: { fs: { command: 'node', args: ['a'] } } }),
+      FILE,
+      {},
+    );
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.servers.fs)).toBe(true);
     expect(Object.isFrozen((config.servers.fs as { args: string[] }).args)).toBe(true);

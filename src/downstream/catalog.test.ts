@@ -48,7 +48,9 @@ describe('buildCatalog', () => {
   });
 
   it('catches collisions between sanitised names', () => {
-    const catalog = buildCatalog([{ server: 's', prefix: '', items: [tool('a'.repeat(70)), tool('a'.repeat(70))] }]);
+    const catalog = buildCatalog([
+      { server: 's', prefix: '', items: [tool('a'.repeat(70)), tool('a'.repeat(70))] },
+    ]);
     expect(catalog.collisions).toHaveLength(1);
   });
 

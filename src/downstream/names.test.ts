@@ -41,8 +41,12 @@ describe('exposedName', () => {
 
   it('is stable across processes and releases (golden values)', () => {
     // A client remembers tool names; these must never change for the same input.
-    expect(exposedName('everything__', 'Dynamic Text Resource')).toBe('everything__Dynamic_Text_Resource_f6a2b929');
-    expect(exposedName('everything__', 'Dynamic Blob Resource')).toBe('everything__Dynamic_Blob_Resource_5c26ec5c');
+    expect(exposedName('everything__', 'Dynamic Text Resource')).toBe(
+      'everything__Dynamic_Text_Resource_f6a2b929',
+    );
+    expect(exposedName('everything__', 'Dynamic Blob Resource')).toBe(
+      'everything__Dynamic_Blob_Resource_5c26ec5c',
+    );
   });
 
   it('always yields a valid, deterministic name', () => {

@@ -20,11 +20,15 @@ beforeAll(async () => {
     }),
     memory: { command: process.execPath, args: [MEMORY], env: { MEMORY_FILE_PATH: memoryFile } },
   });
-  gatehouse = await connectStdioGatehouse(scratch.write('config.json', config), {}, {
-    GATEHOUSE_TEST_SECRET: SECRET,
-    AWS_SECRET_ACCESS_KEY: SECRET,
-    GATEHOUSE_TEST_PASSED: 'passed on purpose',
-  });
+  gatehouse = await connectStdioGatehouse(
+    scratch.write('config.json', config),
+    {},
+    {
+      GATEHOUSE_TEST_SECRET: SECRET,
+      AWS_SECRET_ACCESS_KEY: SECRET,
+      GATEHOUSE_TEST_PASSED: 'passed on purpose',
+    },
+  );
 });
 afterAll(async () => {
   await gatehouse?.client.close();
@@ -32,12 +36,18 @@ afterAll(async () => {
 });
 
 it("a child does not see Gatehouse's environment, but sees its configured env", async () => {
-  const result = (await gatehouse.client.client.callTool({ name: 'env__env', arguments: {} })) as CallToolResult;
+  const result = (await gatehouse.client.client.callTool({
+    name: 'env__env',
+    arguments: {},
+  })) as CallToolResult;
   const env = JSON.parse((result.content[0] as { text: string }).text) as Record<string, string>;
   expect(env).not.toHaveProperty('GATEHOUSE_TEST_SECRET');
   expect(env).not.toHaveProperty('AWS_SECRET_ACCESS_KEY');
   expect(Object.values(env)).not.toContain(SECRET);
-  expect(env).toMatchObject({ CONFIGURED_PLAIN: 'from the config', CONFIGURED_FROM_VAR: 'passed on purpose' });
+  expect(env).toMatchObject({
+    CONFIGURED_PLAIN: 'from the config',
+    CONFIGURED_FROM_VAR: 'passed on purpose',
+  });
   expect(env.PATH).toBe(process.env.PATH);
 });
 

@@ -54,7 +54,7 @@ describe('a server that crashes mid-call', () => {
   it('fails the in-flight call clearly, is restarted, the client hears list_changed, and the next call works', async () => {
     const before = (await status()).servers.find((s) => s.name === 'crashy')!;
     expect(before.state).toBe('ready');
-    const changesBefore = client.notifications.length;
+    const fresh = client.fromNow();
 
     const started = Date.now();
     const result = await client.client.callTool({ name: 'crashy__crash', arguments: {} });
@@ -62,10 +62,7 @@ describe('a server that crashes mid-call', () => {
     expect(result.isError).toBe(true);
     expect(text(result)).toMatch(/server "crashy" closed the connection while tools\/call was in flight/);
 
-    await client.waitForNotification(
-      'notifications/tools/list_changed',
-      (n) => client.notifications.indexOf(n) >= changesBefore,
-    );
+    await client.waitForNotification('notifications/tools/list_changed', fresh);
     await eventually(
       async () => (await client.client.listTools()).tools.some((t) => t.name === 'crashy__echo'),
       'crashy is listed again',
@@ -91,7 +88,9 @@ describe('a call that hangs', () => {
       async () => text(await client.client.callTool({ name: 'hang__cancellations', arguments: {} })) === '1',
       'the hanging server saw the cancellation',
     );
-    expect(await echo('hang', 'still serving')).toEqual({ content: [{ type: 'text', text: 'still serving' }] });
+    expect(await echo('hang', 'still serving')).toEqual({
+      content: [{ type: 'text', text: 'still serving' }],
+    });
   });
 
   it('a call the client aborts is cancelled downstream', async () => {
@@ -113,7 +112,9 @@ describe('servers that never start', () => {
     const names = (await client.client.listTools()).tools.map((t) => t.name);
     expect(names).toContain('hang__echo');
     expect(names.filter((n) => n.startsWith('missing__') || n.startsWith('quitter__'))).toEqual([]);
-    const result = await client.client.callTool({ name: 'missing__anything', arguments: {} }).catch((e: Error) => e);
+    const result = await client.client
+      .callTool({ name: 'missing__anything', arguments: {} })
+      .catch((e: Error) => e);
     expect(String(result)).toContain('Tool missing__anything not found');
   });
 

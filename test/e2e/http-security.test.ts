@@ -57,7 +57,10 @@ describe('Host and Origin checks', () => {
   it.each([
     ['our own Host', (p: string) => ({ host: `127.0.0.1:${p}` })],
     ['localhost', (p: string) => ({ host: `localhost:${p}` })],
-    ['a configured Origin', (p: string) => ({ host: `127.0.0.1:${p}`, origin: 'https://console.example.com' })],
+    [
+      'a configured Origin',
+      (p: string) => ({ host: `127.0.0.1:${p}`, origin: 'https://console.example.com' }),
+    ],
   ])('%s is served', async (_what, headers) => {
     expect((await send('/healthz', headers(port))).status).toBe(200);
     const mcp = await send('/mcp', { ...MCP_HEADERS, ...headers(port) }, 'POST', INITIALIZE);

@@ -22,7 +22,11 @@ const initialize = (id: number) => ({
   jsonrpc: '2.0',
   id,
   method: 'initialize',
-  params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'raw', version: '0' } },
+  params: {
+    protocolVersion: LATEST_PROTOCOL_VERSION,
+    capabilities: {},
+    clientInfo: { name: 'raw', version: '0' },
+  },
 });
 
 describe('over stdio', () => {
@@ -58,8 +62,19 @@ describe('over stdio', () => {
       send(JSON.stringify(initialize(1)));
       expect(await answer(4)).toMatchObject({ id: 1, result: { serverInfo: { name: 'gatehouse' } } });
       send(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
-      send(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'noisy__echo', arguments: { message: 'hi' } } }));
-      expect(await answer(5)).toEqual({ jsonrpc: '2.0', id: 2, result: { content: [{ type: 'text', text: 'hi' }] } });
+      send(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: 2,
+          method: 'tools/call',
+          params: { name: 'noisy__echo', arguments: { message: 'hi' } },
+        }),
+      );
+      expect(await answer(5)).toEqual({
+        jsonrpc: '2.0',
+        id: 2,
+        result: { content: [{ type: 'text', text: 'hi' }] },
+      });
       send('garbage again');
       send(JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'ping' }));
       expect(await answer(6)).toMatchObject({ id: null, error: { code: -32700 } });
@@ -88,7 +103,11 @@ describe('over HTTP', () => {
   const post = (body: string, headers: Record<string, string> = {}) =>
     fetch(gatehouse.mcpUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        ...headers,
+      },
       body,
     });
 

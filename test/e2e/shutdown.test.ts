@@ -12,18 +12,26 @@ const scratch = scratchDir('shutdown');
 afterAll(() => scratch.remove());
 
 const config = () =>
-  scratch.write('config.json', gatehouseConfig({ forks: fixtureServer('forks'), everything: everythingStdio() }));
+  scratch.write(
+    'config.json',
+    gatehouseConfig({ forks: fixtureServer('forks'), everything: everythingStdio() }),
+  );
 
 async function forkPids(client: TestClient): Promise<number[]> {
   const result = (await client.client.callTool({ name: 'forks__pids', arguments: {} })) as CallToolResult;
-  const { pid, grandchild } = JSON.parse((result.content[0] as { text: string }).text) as Record<string, number>;
+  const { pid, grandchild } = JSON.parse((result.content[0] as { text: string }).text) as Record<
+    string,
+    number
+  >;
   return [pid!, grandchild!];
 }
 
 it('SIGTERM to an HTTP Gatehouse ends its children and grandchildren', async () => {
   const gatehouse = await startHttpGatehouse(config());
   const client = await connectHttp(gatehouse.mcpUrl);
-  const status = (await (await fetch(`${gatehouse.baseUrl}/status`)).json()) as { servers: ConnectionStatus[] };
+  const status = (await (await fetch(`${gatehouse.baseUrl}/status`)).json()) as {
+    servers: ConnectionStatus[];
+  };
   const pids = [...status.servers.map((s) => s.pid!), ...(await forkPids(client))];
   expect(pids).toHaveLength(4);
   expect(pids.every(isAlive)).toBe(true);

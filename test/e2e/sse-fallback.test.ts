@@ -18,7 +18,9 @@ let direct: TestClient;
 beforeAll(async () => {
   server = await startEverythingHttp('sse');
   // No "type": Gatehouse tries Streamable HTTP first, as for any URL.
-  gatehouse = await startHttpGatehouse(scratch.write('config.json', gatehouseConfig({ legacy: { url: server.url } })));
+  gatehouse = await startHttpGatehouse(
+    scratch.write('config.json', gatehouseConfig({ legacy: { url: server.url } })),
+  );
   [via, direct] = await Promise.all([
     connectHttp(gatehouse.mcpUrl),
     connectTestClient(new SSEClientTransport(new URL(server.url)), { name: 'direct-client' }),
@@ -32,8 +34,12 @@ afterAll(async () => {
 });
 
 it('connects over SSE after Streamable HTTP is refused', async () => {
-  const status = (await (await fetch(`${gatehouse.baseUrl}/status`)).json()) as { servers: ConnectionStatus[] };
-  expect(status.servers).toEqual([expect.objectContaining({ name: 'legacy', state: 'ready', transport: 'sse' })]);
+  const status = (await (await fetch(`${gatehouse.baseUrl}/status`)).json()) as {
+    servers: ConnectionStatus[];
+  };
+  expect(status.servers).toEqual([
+    expect.objectContaining({ name: 'legacy', state: 'ready', transport: 'sse' }),
+  ]);
 });
 
 it('lists and calls tools as directly', async () => {

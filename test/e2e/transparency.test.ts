@@ -5,7 +5,13 @@ import type { CallToolResult, Notification, Progress } from '@modelcontextprotoc
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestClient } from '../helpers/client.js';
 import { asExposed, fromServer, normalize, settle } from '../helpers/compare.js';
-import { everythingStdio, filesystemStdio, fixtureServer, gatehouseConfig, scratchDir } from '../helpers/config.js';
+import {
+  everythingStdio,
+  filesystemStdio,
+  fixtureServer,
+  gatehouseConfig,
+  scratchDir,
+} from '../helpers/config.js';
 import { connectDirect, startEverythingHttp, type HttpDownstream } from '../helpers/downstreams.js';
 import { openGatehouse, type Front, type GatehouseUnderTest } from '../helpers/gatehouse.js';
 import { eventually } from '../helpers/processes.js';
@@ -49,328 +55,377 @@ describe.each([
   { front: 'stdio', downstream: 'http' },
   { front: 'http', downstream: 'stdio' },
   { front: 'http', downstream: 'http' },
-] as const)('through Gatehouse ($front client, $downstream downstream) equals direct', ({ front, downstream }) => {
-  let gatehouse: GatehouseUnderTest;
-  let via: TestClient;
-  const direct: Record<'everything' | 'fs' | 'rich', TestClient> = {} as never;
+] as const)(
+  'through Gatehouse ($front client, $downstream downstream) equals direct',
+  ({ front, downstream }) => {
+    let gatehouse: GatehouseUnderTest;
+    let via: TestClient;
+    const direct: Record<'everything' | 'fs' | 'rich', TestClient> = {} as never;
 
-  beforeAll(async () => {
-    const everything = downstream === 'stdio' ? everythingStdio() : { url: everythingHttp.url };
-    const config = scratch.write(
-      `${front}-${downstream}.json`,
-      gatehouseConfig({ everything, fs: filesystemStdio(served), rich: fixtureServer('rich-results') }),
-    );
-    [gatehouse, direct.everything, direct.fs, direct.rich] = await Promise.all([
-      openGatehouse(front as Front, config),
-      connectDirect(everything, { roots: ROOTS }),
-      connectDirect(filesystemStdio(served), { roots: ROOTS }),
-      connectDirect(fixtureServer('rich-results')),
-    ]);
-    via = await gatehouse.connect({ roots: ROOTS });
-  });
-  afterAll(async () => {
-    await Promise.allSettled([gatehouse?.stop(), ...Object.values(direct).map((c) => c.close())]);
-  });
-
-  /** The same tools/call through Gatehouse (prefixed) and directly. */
-  const callBoth = (server: keyof typeof direct, prefix: string, name: string, args: Record<string, unknown> = {}) =>
-    Promise.all([
-      settle(via.client.callTool({ name: prefix + name, arguments: args })),
-      settle(direct[server].client.callTool({ name, arguments: args })),
-    ]);
-
-  it('advertises the union of what the downstream servers offer', () => {
-    const offered = direct.everything.client.getServerCapabilities()!;
-    const advertised = via.client.getServerCapabilities()!;
-    for (const key of ['tools', 'resources', 'prompts', 'completions', 'logging'] as const) {
-      expect(offered[key], key).toBeDefined();
-      expect(advertised[key], key).toBeDefined();
-    }
-    expect(advertised.resources?.subscribe).toBe(true);
-  });
-
-  it('tools/list: every tool, prefixed, otherwise unchanged', async () => {
-    const { tools } = await via.client.listTools();
-    for (const [server, prefix] of [['everything', EVERYTHING], ['fs', FS], ['rich', RICH]] as const) {
-      const own = (await direct[server].client.listTools()).tools;
-      expect(own.length).toBeGreaterThan(0);
-      expect(fromServer(tools, prefix)).toEqual(asExposed(own, prefix));
-    }
-    expect(tools).toHaveLength(new Set(tools.map((t) => t.name)).size);
-  });
-
-  it.each([
-    ['echo', { message: 'hello through the gate' }],
-    ['get-sum', { a: 2, b: 40 }],
-    ['get-structured-content', { location: 'New York' }],
-    ['get-annotated-message', { messageType: 'error', includeImage: true }],
-    ['get-tiny-image', {}],
-    ['get-resource-links', { count: 3 }],
-    ['get-resource-reference', { resourceType: 'Blob', resourceId: 2 }],
-    ['echo', { message: 42 }],
-    ['trigger-url-elicitation', { url: 'https://example.com/authorize', elicitationId: 'e-1', errorPath: true }],
-  ])('tools/call everything %s %j: result or error unchanged', async (name, args) => {
-    const [through, reference] = await callBoth('everything', EVERYTHING, name, args);
-    expect(normalize(through)).toEqual(normalize(reference));
-  });
-
-  it.each([
-    ['report', { topic: 'tides' }],
-    ['fail', {}],
-  ])('tools/call %s keeps content, structuredContent, isError and _meta', async (name, args) => {
-    const [through, reference] = await callBoth('rich', RICH, name, args);
-    expect(through).toEqual(reference);
-    expect('result' in through && through.result._meta).toBeTruthy();
-  });
-
-  it('tools/call on the filesystem server', async () => {
-    for (const [name, args] of [
-      ['read_text_file', { path: path.join(served, 'hello.txt') }],
-      ['list_directory', { path: served }],
-    ] as const) {
-      const [through, reference] = await callBoth('fs', FS, name, args);
-      expect(through, name).toEqual(reference);
-    }
-  });
-
-  it('resources/list, resources/read and resources/templates/list', async () => {
-    const [{ resources }, own] = await Promise.all([via.client.listResources(), direct.everything.client.listResources()]);
-    expect(own.resources.length).toBeGreaterThan(0);
-    const demo = resources.filter((r) => r.uri.startsWith('demo://'));
-    expect(demo).toEqual(own.resources.filter((r) => r.uri.startsWith('demo://')));
-
-    for (const uri of [
-      own.resources[0]!.uri,
-      'demo://resource/dynamic/text/3',
-      'demo://resource/dynamic/blob/4',
-      'demo://resource/nothing/here',
-    ]) {
-      const [through, reference] = await Promise.all([
-        settle(via.client.readResource({ uri })),
-        settle(direct.everything.client.readResource({ uri })),
+    beforeAll(async () => {
+      const everything = downstream === 'stdio' ? everythingStdio() : { url: everythingHttp.url };
+      const config = scratch.write(
+        `${front}-${downstream}.json`,
+        gatehouseConfig({ everything, fs: filesystemStdio(served), rich: fixtureServer('rich-results') }),
+      );
+      [gatehouse, direct.everything, direct.fs, direct.rich] = await Promise.all([
+        openGatehouse(front as Front, config),
+        connectDirect(everything, { roots: ROOTS }),
+        connectDirect(filesystemStdio(served), { roots: ROOTS }),
+        connectDirect(fixtureServer('rich-results')),
       ]);
-      expect(normalize(through), uri).toEqual(normalize(reference));
-    }
-
-    const [templates, ownTemplates] = await Promise.all([
-      via.client.listResourceTemplates(),
-      direct.everything.client.listResourceTemplates(),
-    ]);
-    expect(ownTemplates.resourceTemplates.length).toBeGreaterThan(0);
-    // Template names are not valid tool names ("Dynamic Text Resource"): they get the stable hashed form.
-    expect(fromServer(templates.resourceTemplates, EVERYTHING)).toEqual(
-      asExposed(ownTemplates.resourceTemplates, EVERYTHING),
-    );
-  });
-
-  it('prompts/list and prompts/get', async () => {
-    const [{ prompts }, own] = await Promise.all([via.client.listPrompts(), direct.everything.client.listPrompts()]);
-    expect(own.prompts.length).toBeGreaterThan(0);
-    expect(fromServer(prompts, EVERYTHING)).toEqual(asExposed(own.prompts, EVERYTHING));
-
-    for (const [name, args] of [
-      ['simple-prompt', {}],
-      ['args-prompt', { city: 'Lisbon', state: 'Estremadura' }],
-      ['resource-prompt', { resourceType: 'Text', resourceId: '2' }],
-      ['args-prompt', {}],
-    ] as const) {
-      const [through, reference] = await Promise.all([
-        settle(via.client.getPrompt({ name: EVERYTHING + name, arguments: args })),
-        settle(direct.everything.client.getPrompt({ name, arguments: args })),
-      ]);
-      expect(normalize(through), name).toEqual(normalize(reference));
-    }
-  });
-
-  it('completion/complete for a prompt argument and a resource template', async () => {
-    const prompt = { name: 'completable-prompt' };
-    const template = { uri: 'demo://resource/dynamic/text/{resourceId}' };
-    for (const [ref, argument, context] of [
-      [prompt, { name: 'department', value: 'S' }, undefined],
-      [prompt, { name: 'name', value: '' }, { arguments: { department: 'Engineering' } }],
-      [template, { name: 'resourceId', value: '7' }, undefined],
-    ] as const) {
-      const isPrompt = 'name' in ref;
-      const [through, reference] = await Promise.all([
-        via.client.complete({
-          ref: isPrompt ? { type: 'ref/prompt', name: EVERYTHING + ref.name } : { type: 'ref/resource', uri: ref.uri },
-          argument,
-          ...(context ? { context } : {}),
-        }),
-        direct.everything.client.complete({
-          ref: isPrompt ? { type: 'ref/prompt', name: ref.name } : { type: 'ref/resource', uri: ref.uri },
-          argument,
-          ...(context ? { context } : {}),
-        }),
-      ]);
-      expect(reference.completion.values.length).toBeGreaterThan(0);
-      expect(through).toEqual(reference);
-    }
-  });
-
-  it('logging/setLevel and log notifications', async () => {
-    const uri = 'demo://resource/dynamic/text/11';
-    const isAck = (n: Notification) => String((n.params as { data?: unknown }).data).includes(uri);
-    for (const c of [via, direct.everything]) {
-      await c.client.setLoggingLevel('debug');
-      await c.client.subscribeResource({ uri });
-    }
-    const [through, reference] = await Promise.all(
-      [via, direct.everything].map((c) => c.waitForNotification('notifications/message', isAck)),
-    );
-    expect(normalize(through)).toEqual(normalize(reference));
-
-    // Above the threshold nothing is relayed: the acknowledgement of the next subscription is an info log.
-    const quiet = 'demo://resource/dynamic/text/12';
-    await via.client.setLoggingLevel('error');
-    await via.client.subscribeResource({ uri: quiet });
-    await via.client.ping();
-    expect(via.notifications.filter((n) => String((n.params as { data?: unknown }).data).includes(quiet))).toEqual([]);
-    await via.client.setLoggingLevel('debug');
-  });
-
-  it('resources/subscribe delivers update notifications', async () => {
-    const uri = 'demo://resource/dynamic/text/21';
-    const updated = (n: Notification) => (n.params as { uri?: string }).uri === uri;
-    for (const c of [via, direct.everything]) await c.client.subscribeResource({ uri });
-    // The toggle starts an interval that notifies every subscribed URI at once, then every 5 s.
-    const [started] = await callBoth('everything', EVERYTHING, 'toggle-subscriber-updates');
-    expect(started).toHaveProperty('result');
-    const [through, reference] = await Promise.all(
-      [via, direct.everything].map((c) => c.waitForNotification('notifications/resources/updated', updated)),
-    );
-    expect(through).toEqual(reference);
-    await callBoth('everything', EVERYTHING, 'toggle-subscriber-updates');
-    for (const c of [via, direct.everything]) await c.client.unsubscribeResource({ uri });
-  });
-
-  it('progress notifications reach the caller with its token', async () => {
-    const run = async (c: TestClient, name: string) => {
-      const progress: Progress[] = [];
-      const result = await c.client.callTool({ name, arguments: { duration: 0.9, steps: 3 } }, undefined, {
-        onprogress: (p) => progress.push(p),
-      });
-      return { result, progress };
-    };
-    const [through, reference] = await Promise.all([
-      run(via, `${EVERYTHING}trigger-long-running-operation`),
-      run(direct.everything, 'trigger-long-running-operation'),
-    ]);
-    expect(through.result).toEqual(reference.result);
-    // The SDK client drops a progress notification that arrives in the same read as the response, so
-    // the last step may be missing; and server-everything's HTTP event store replays a session's
-    // events, so a step may arrive twice. Both happen alike on either path.
-    for (const { progress } of [through, reference]) {
-      const steps = [...new Set(progress.map((p) => JSON.stringify(p)))].map((p) => JSON.parse(p) as Progress);
-      expect(steps.slice(0, 2)).toEqual([
-        { progress: 1, total: 3 },
-        { progress: 2, total: 3 },
-      ]);
-      expect(steps.length).toBeLessThanOrEqual(3);
-    }
-  });
-
-  it('ping', async () => {
-    expect(await via.client.ping()).toEqual(await direct.everything.client.ping());
-  });
-
-  it('cancellation: an aborted call rejects like a direct one, and Gatehouse keeps serving', async () => {
-    const abortAfterFirstProgress = async (c: TestClient, name: string) => {
-      const controller = new AbortController();
-      const call = c.client.callTool({ name, arguments: { duration: 30, steps: 30 } }, undefined, {
-        signal: controller.signal,
-        onprogress: () => controller.abort('the user pressed stop'),
-      });
-      return settle(call);
-    };
-    const [through, reference] = await Promise.all([
-      abortAfterFirstProgress(via, `${EVERYTHING}trigger-long-running-operation`),
-      abortAfterFirstProgress(direct.everything, 'trigger-long-running-operation'),
-    ]);
-    expect(reference).toHaveProperty('error');
-    expect(through).toEqual(reference);
-    const [after] = await callBoth('everything', EVERYTHING, 'echo', { message: 'still here' });
-    expect(after).toEqual({ result: { content: [{ type: 'text', text: 'Echo: still here' }] } });
-  });
-
-  it('list_changed: a server that adds a resource tells the client', async () => {
-    const name = `note-${front}-${downstream}.gz`;
-    const args = { name, data: 'data:text/plain;base64,aGVsbG8gd29ybGQ=' };
-    const [through, reference] = await callBoth('everything', EVERYTHING, 'gzip-file-as-resource', args);
-    expect(normalize(through)).toEqual(normalize(reference));
-    await Promise.all(
-      [via, direct.everything].map((c) => c.waitForNotification('notifications/resources/list_changed')),
-    );
-    const { resources } = await via.client.listResources();
-    expect(resources.map((r) => r.uri)).toContain(`demo://resource/session/${name}`);
-  });
-
-  it('sampling/createMessage is routed to the calling client', async () => {
-    const [through, reference] = await callBoth('everything', EVERYTHING, 'trigger-sampling-request', {
-      prompt: 'Say hello',
-      maxTokens: 20,
+      via = await gatehouse.connect({ roots: ROOTS });
     });
-    expect(text('result' in reference && reference.result)).toContain('test-model');
-    expect(through).toEqual(reference);
-    expect(via.serverRequests.at(-1)).toEqual(direct.everything.serverRequests.at(-1));
-  });
+    afterAll(async () => {
+      await Promise.allSettled([gatehouse?.stop(), ...Object.values(direct).map((c) => c.close())]);
+    });
 
-  it('elicitation/create (form and URL mode) is routed to the calling client', async () => {
-    for (const [name, args] of [
-      ['trigger-elicitation-request', {}],
-      ['trigger-url-elicitation', { url: 'https://example.com/consent', elicitationId: 'e-2' }],
-    ] as const) {
+    /** The same tools/call through Gatehouse (prefixed) and directly. */
+    const callBoth = (
+      server: keyof typeof direct,
+      prefix: string,
+      name: string,
+      args: Record<string, unknown> = {},
+    ) =>
+      Promise.all([
+        settle(via.client.callTool({ name: prefix + name, arguments: args })),
+        settle(direct[server].client.callTool({ name, arguments: args })),
+      ]);
+
+    it('advertises the union of what the downstream servers offer', () => {
+      const offered = direct.everything.client.getServerCapabilities()!;
+      const advertised = via.client.getServerCapabilities()!;
+      for (const key of ['tools', 'resources', 'prompts', 'completions', 'logging'] as const) {
+        expect(offered[key], key).toBeDefined();
+        expect(advertised[key], key).toBeDefined();
+      }
+      expect(advertised.resources?.subscribe).toBe(true);
+    });
+
+    it('tools/list: every tool, prefixed, otherwise unchanged', async () => {
+      const { tools } = await via.client.listTools();
+      for (const [server, prefix] of [
+        ['everything', EVERYTHING],
+        ['fs', FS],
+        ['rich', RICH],
+      ] as const) {
+        const own = (await direct[server].client.listTools()).tools;
+        expect(own.length).toBeGreaterThan(0);
+        expect(fromServer(tools, prefix)).toEqual(asExposed(own, prefix));
+      }
+      expect(tools).toHaveLength(new Set(tools.map((t) => t.name)).size);
+    });
+
+    it.each([
+      ['echo', { message: 'hello through the gate' }],
+      ['get-sum', { a: 2, b: 40 }],
+      ['get-structured-content', { location: 'New York' }],
+      ['get-annotated-message', { messageType: 'error', includeImage: true }],
+      ['get-tiny-image', {}],
+      ['get-resource-links', { count: 3 }],
+      ['get-resource-reference', { resourceType: 'Blob', resourceId: 2 }],
+      ['echo', { message: 42 }],
+      [
+        'trigger-url-elicitation',
+        { url: 'https://example.com/authorize', elicitationId: 'e-1', errorPath: true },
+      ],
+    ])('tools/call everything %s %j: result or error unchanged', async (name, args) => {
       const [through, reference] = await callBoth('everything', EVERYTHING, name, args);
-      expect(text('result' in reference && reference.result), name).toContain('✅');
-      expect(through, name).toEqual(reference);
-      expect(via.serverRequests.at(-1), name).toEqual(direct.everything.serverRequests.at(-1));
-    }
-  });
+      expect(normalize(through)).toEqual(normalize(reference));
+    });
 
-  it("roots/list: servers see the calling client's roots", async () => {
-    const [through, reference] = await callBoth('everything', EVERYTHING, 'get-roots-list');
-    expect(text('result' in reference && reference.result)).toContain(ROOTS[1]!.uri);
-    expect(through).toEqual(reference);
+    it.each([
+      ['report', { topic: 'tides' }],
+      ['fail', {}],
+    ])('tools/call %s keeps content, structuredContent, isError and _meta', async (name, args) => {
+      const [through, reference] = await callBoth('rich', RICH, name, args);
+      expect(through).toEqual(reference);
+      expect('result' in through && through.result._meta).toBeTruthy();
+    });
 
-    // The filesystem server replaces its allowed folders with the client's roots when it learns them.
-    const allowed = async (c: TestClient, name: string) => text(await c.client.callTool({ name, arguments: {} }));
-    await eventually(async () => (await allowed(direct.fs, 'list_allowed_directories')).includes(extra), 'direct fs has the roots');
-    await eventually(
-      async () => (await allowed(via, `${FS}list_allowed_directories`)).includes(extra),
-      'fs behind Gatehouse has the roots',
-    );
-    expect(await allowed(via, `${FS}list_allowed_directories`)).toEqual(
-      await allowed(direct.fs, 'list_allowed_directories'),
-    );
-    const [outside, outsideDirect] = await callBoth('fs', FS, 'read_text_file', { path: '/etc/hostname' });
-    expect(outside).toEqual(outsideDirect);
-  });
-
-  it('a client without sampling or elicitation gets the proper MCP error, as directly', async () => {
-    const lacking = await gatehouse.connect({ capabilities: 'none', name: 'no-capabilities' });
-    const declaredOnly = await connectDirect(
-      downstream === 'stdio' ? everythingStdio() : { url: everythingHttp.url },
-      { capabilities: 'declared' },
-    );
-    try {
+    it('tools/call on the filesystem server', async () => {
       for (const [name, args] of [
-        ['trigger-sampling-request', { prompt: 'hi' }],
-        ['trigger-elicitation-request', {}],
+        ['read_text_file', { path: path.join(served, 'hello.txt') }],
+        ['list_directory', { path: served }],
+      ] as const) {
+        const [through, reference] = await callBoth('fs', FS, name, args);
+        expect(through, name).toEqual(reference);
+      }
+    });
+
+    it('resources/list, resources/read and resources/templates/list', async () => {
+      const [{ resources }, own] = await Promise.all([
+        via.client.listResources(),
+        direct.everything.client.listResources(),
+      ]);
+      expect(own.resources.length).toBeGreaterThan(0);
+      const demo = resources.filter((r) => r.uri.startsWith('demo://'));
+      expect(demo).toEqual(own.resources.filter((r) => r.uri.startsWith('demo://')));
+
+      for (const uri of [
+        own.resources[0]!.uri,
+        'demo://resource/dynamic/text/3',
+        'demo://resource/dynamic/blob/4',
+        'demo://resource/nothing/here',
+      ]) {
+        const [through, reference] = await Promise.all([
+          settle(via.client.readResource({ uri })),
+          settle(direct.everything.client.readResource({ uri })),
+        ]);
+        expect(normalize(through), uri).toEqual(normalize(reference));
+      }
+
+      const [templates, ownTemplates] = await Promise.all([
+        via.client.listResourceTemplates(),
+        direct.everything.client.listResourceTemplates(),
+      ]);
+      expect(ownTemplates.resourceTemplates.length).toBeGreaterThan(0);
+      // Template names are not valid tool names ("Dynamic Text Resource"): they get the stable hashed form.
+      expect(fromServer(templates.resourceTemplates, EVERYTHING)).toEqual(
+        asExposed(ownTemplates.resourceTemplates, EVERYTHING),
+      );
+    });
+
+    it('prompts/list and prompts/get', async () => {
+      const [{ prompts }, own] = await Promise.all([
+        via.client.listPrompts(),
+        direct.everything.client.listPrompts(),
+      ]);
+      expect(own.prompts.length).toBeGreaterThan(0);
+      expect(fromServer(prompts, EVERYTHING)).toEqual(asExposed(own.prompts, EVERYTHING));
+
+      for (const [name, args] of [
+        ['simple-prompt', {}],
+        ['args-prompt', { city: 'Lisbon', state: 'Estremadura' }],
+        ['resource-prompt', { resourceType: 'Text', resourceId: '2' }],
+        ['args-prompt', {}],
       ] as const) {
         const [through, reference] = await Promise.all([
-          lacking.client.callTool({ name: EVERYTHING + name, arguments: args }),
-          declaredOnly.client.callTool({ name, arguments: args }),
+          settle(via.client.getPrompt({ name: EVERYTHING + name, arguments: args })),
+          settle(direct.everything.client.getPrompt({ name, arguments: args })),
         ]);
-        // Directly, the SDK client answers -32601 "Method not found"; Gatehouse answers the same code
-        // and says which capability is missing.
-        expect(reference).toMatchObject({ isError: true });
-        expect(text(reference)).toMatch(/^MCP error -32601: Method not found/);
-        expect(through).toMatchObject({ isError: true });
-        expect(text(through)).toMatch(/^MCP error -32601: Method not found: the client does not support/);
+        expect(normalize(through), name).toEqual(normalize(reference));
       }
-    } finally {
-      await declaredOnly.close();
-      await lacking.close();
-    }
-  });
-});
+    });
+
+    it('completion/complete for a prompt argument and a resource template', async () => {
+      const prompt = { name: 'completable-prompt' };
+      const template = { uri: 'demo://resource/dynamic/text/{resourceId}' };
+      for (const [ref, argument, context] of [
+        [prompt, { name: 'department', value: 'S' }, undefined],
+        [prompt, { name: 'name', value: '' }, { arguments: { department: 'Engineering' } }],
+        [template, { name: 'resourceId', value: '7' }, undefined],
+      ] as const) {
+        const isPrompt = 'name' in ref;
+        const [through, reference] = await Promise.all([
+          via.client.complete({
+            ref: isPrompt
+              ? { type: 'ref/prompt', name: EVERYTHING + ref.name }
+              : { type: 'ref/resource', uri: ref.uri },
+            argument,
+            ...(context ? { context } : {}),
+          }),
+          direct.everything.client.complete({
+            ref: isPrompt ? { type: 'ref/prompt', name: ref.name } : { type: 'ref/resource', uri: ref.uri },
+            argument,
+            ...(context ? { context } : {}),
+          }),
+        ]);
+        expect(reference.completion.values.length).toBeGreaterThan(0);
+        expect(through).toEqual(reference);
+      }
+    });
+
+    it('logging/setLevel and log notifications', async () => {
+      const uri = 'demo://resource/dynamic/text/11';
+      const isAck = (n: Notification) => String((n.params as { data?: unknown }).data).includes(uri);
+      for (const c of [via, direct.everything]) {
+        await c.client.setLoggingLevel('debug');
+        await c.client.subscribeResource({ uri });
+      }
+      const [through, reference] = await Promise.all(
+        [via, direct.everything].map((c) => c.waitForNotification('notifications/message', isAck)),
+      );
+      expect(normalize(through)).toEqual(normalize(reference));
+
+      // Above the threshold nothing is relayed: the acknowledgement of the next subscription is an info log.
+      const quiet = 'demo://resource/dynamic/text/12';
+      await via.client.setLoggingLevel('error');
+      await via.client.subscribeResource({ uri: quiet });
+      await via.client.ping();
+      expect(
+        via.notifications.filter((n) => String((n.params as { data?: unknown }).data).includes(quiet)),
+      ).toEqual([]);
+      await via.client.setLoggingLevel('debug');
+    });
+
+    it('resources/subscribe delivers update notifications', async () => {
+      const uri = 'demo://resource/dynamic/text/21';
+      const updated = (n: Notification) => (n.params as { uri?: string }).uri === uri;
+      for (const c of [via, direct.everything]) await c.client.subscribeResource({ uri });
+      // The toggle starts an interval that notifies every subscribed URI at once, then every 5 s.
+      const [started] = await callBoth('everything', EVERYTHING, 'toggle-subscriber-updates');
+      expect(started).toHaveProperty('result');
+      const [through, reference] = await Promise.all(
+        [via, direct.everything].map((c) =>
+          c.waitForNotification('notifications/resources/updated', updated),
+        ),
+      );
+      expect(through).toEqual(reference);
+      await callBoth('everything', EVERYTHING, 'toggle-subscriber-updates');
+      for (const c of [via, direct.everything]) await c.client.unsubscribeResource({ uri });
+    });
+
+    it('progress notifications reach the caller with its token', async () => {
+      const run = async (c: TestClient, name: string) => {
+        const progress: Progress[] = [];
+        const result = await c.client.callTool({ name, arguments: { duration: 0.9, steps: 3 } }, undefined, {
+          onprogress: (p) => progress.push(p),
+        });
+        return { result, progress };
+      };
+      const [through, reference] = await Promise.all([
+        run(via, `${EVERYTHING}trigger-long-running-operation`),
+        run(direct.everything, 'trigger-long-running-operation'),
+      ]);
+      expect(through.result).toEqual(reference.result);
+      // The SDK client drops a progress notification that arrives in the same read as the response, so
+      // the last step may be missing; and server-everything's HTTP event store replays a session's
+      // events, so a step may arrive twice. Both happen alike on either path.
+      for (const { progress } of [through, reference]) {
+        const steps = [...new Set(progress.map((p) => JSON.stringify(p)))].map(
+          (p) => JSON.parse(p) as Progress,
+        );
+        expect(steps.slice(0, 2)).toEqual([
+          { progress: 1, total: 3 },
+          { progress: 2, total: 3 },
+        ]);
+        expect(steps.length).toBeLessThanOrEqual(3);
+      }
+    });
+
+    it('ping', async () => {
+      expect(await via.client.ping()).toEqual(await direct.everything.client.ping());
+    });
+
+    it('cancellation: an aborted call rejects like a direct one, and Gatehouse keeps serving', async () => {
+      const abortAfterFirstProgress = async (c: TestClient, name: string) => {
+        const controller = new AbortController();
+        const call = c.client.callTool({ name, arguments: { duration: 30, steps: 30 } }, undefined, {
+          signal: controller.signal,
+          onprogress: () => controller.abort('the user pressed stop'),
+        });
+        return settle(call);
+      };
+      const [through, reference] = await Promise.all([
+        abortAfterFirstProgress(via, `${EVERYTHING}trigger-long-running-operation`),
+        abortAfterFirstProgress(direct.everything, 'trigger-long-running-operation'),
+      ]);
+      expect(reference).toHaveProperty('error');
+      expect(through).toEqual(reference);
+      const [after] = await callBoth('everything', EVERYTHING, 'echo', { message: 'still here' });
+      expect(after).toEqual({ result: { content: [{ type: 'text', text: 'Echo: still here' }] } });
+    });
+
+    it('list_changed: a server that adds a resource tells the client', async () => {
+      // server-everything keeps session resources in one table per process, keyed by URI: the two
+      // sessions need two names, or the second registration removes the first.
+      const name = (who: string) => `note-${who}-${front}-${downstream}.gz`;
+      const data = 'data:text/plain;base64,aGVsbG8gd29ybGQ=';
+      const fresh = [via, direct.everything].map((c) => c.fromNow());
+      const [through, reference] = await Promise.all([
+        via.client.callTool({
+          name: `${EVERYTHING}gzip-file-as-resource`,
+          arguments: { name: name('via'), data },
+        }),
+        direct.everything.client.callTool({
+          name: 'gzip-file-as-resource',
+          arguments: { name: name('direct'), data },
+        }),
+      ]);
+      expect(JSON.stringify(through)).toEqual(
+        JSON.stringify(reference).replaceAll(name('direct'), name('via')),
+      );
+      await Promise.all(
+        [via, direct.everything].map((c, i) =>
+          c.waitForNotification('notifications/resources/list_changed', fresh[i]),
+        ),
+      );
+      const { resources } = await via.client.listResources();
+      expect(resources.map((r) => r.uri)).toContain(`demo://resource/session/${name('via')}`);
+    });
+
+    it('sampling/createMessage is routed to the calling client', async () => {
+      const [through, reference] = await callBoth('everything', EVERYTHING, 'trigger-sampling-request', {
+        prompt: 'Say hello',
+        maxTokens: 20,
+      });
+      expect(text('result' in reference && reference.result)).toContain('test-model');
+      expect(through).toEqual(reference);
+      expect(via.serverRequests.at(-1)).toEqual(direct.everything.serverRequests.at(-1));
+    });
+
+    it('elicitation/create (form and URL mode) is routed to the calling client', async () => {
+      for (const [name, args] of [
+        ['trigger-elicitation-request', {}],
+        ['trigger-url-elicitation', { url: 'https://example.com/consent', elicitationId: 'e-2' }],
+      ] as const) {
+        const [through, reference] = await callBoth('everything', EVERYTHING, name, args);
+        expect(text('result' in reference && reference.result), name).toContain('✅');
+        expect(through, name).toEqual(reference);
+        expect(via.serverRequests.at(-1), name).toEqual(direct.everything.serverRequests.at(-1));
+      }
+    });
+
+    it("roots/list: servers see the calling client's roots", async () => {
+      const [through, reference] = await callBoth('everything', EVERYTHING, 'get-roots-list');
+      expect(text('result' in reference && reference.result)).toContain(ROOTS[1]!.uri);
+      expect(through).toEqual(reference);
+
+      // The filesystem server replaces its allowed folders with the client's roots when it learns them.
+      const allowed = async (c: TestClient, name: string) =>
+        text(await c.client.callTool({ name, arguments: {} }));
+      await eventually(
+        async () => (await allowed(direct.fs, 'list_allowed_directories')).includes(extra),
+        'direct fs has the roots',
+      );
+      await eventually(
+        async () => (await allowed(via, `${FS}list_allowed_directories`)).includes(extra),
+        'fs behind Gatehouse has the roots',
+      );
+      expect(await allowed(via, `${FS}list_allowed_directories`)).toEqual(
+        await allowed(direct.fs, 'list_allowed_directories'),
+      );
+      const [outside, outsideDirect] = await callBoth('fs', FS, 'read_text_file', { path: '/etc/hostname' });
+      expect(outside).toEqual(outsideDirect);
+    });
+
+    it('a client without sampling or elicitation gets the proper MCP error, as directly', async () => {
+      const lacking = await gatehouse.connect({ capabilities: 'none', name: 'no-capabilities' });
+      const declaredOnly = await connectDirect(
+        downstream === 'stdio' ? everythingStdio() : { url: everythingHttp.url },
+        { capabilities: 'declared' },
+      );
+      try {
+        for (const [name, args] of [
+          ['trigger-sampling-request', { prompt: 'hi' }],
+          ['trigger-elicitation-request', {}],
+        ] as const) {
+          const [through, reference] = await Promise.all([
+            lacking.client.callTool({ name: EVERYTHING + name, arguments: args }),
+            declaredOnly.client.callTool({ name, arguments: args }),
+          ]);
+          // Directly, the SDK client answers -32601 "Method not found"; Gatehouse answers the same code
+          // and says which capability is missing.
+          expect(reference).toMatchObject({ isError: true });
+          expect(text(reference)).toMatch(/^MCP error -32601: Method not found/);
+          expect(through).toMatchObject({ isError: true });
+          expect(text(through)).toMatch(/^MCP error -32601: Method not found: the client does not support/);
+        }
+      } finally {
+        await declaredOnly.close();
+        await lacking.close();
+      }
+    });
+  },
+);

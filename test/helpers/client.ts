@@ -28,7 +28,13 @@ export interface TestClient {
   /** The server-initiated requests this client answered, in order. */
   serverRequests: { method: string; params: unknown }[];
   /** Resolves with the first notification (already received or still to come) that matches. */
-  waitForNotification(method: string, match?: (n: Notification) => boolean, timeoutMs?: number): Promise<Notification>;
+  waitForNotification(
+    method: string,
+    match?: (n: Notification) => boolean,
+    timeoutMs?: number,
+  ): Promise<Notification>;
+  /** A `match` for waitForNotification that skips everything received before this call. */
+  fromNow(): (n: Notification) => boolean;
   close(): Promise<void>;
 }
 
@@ -51,7 +57,10 @@ export const CANNED_ELICIT = (request: ElicitRequest) =>
     ? { action: 'accept' as const }
     : { action: 'accept' as const, content: { name: 'Ada Lovelace', check: true, integer: 7 } };
 
-export async function connectTestClient(transport: Transport, options: TestClientOptions = {}): Promise<TestClient> {
+export async function connectTestClient(
+  transport: Transport,
+  options: TestClientOptions = {},
+): Promise<TestClient> {
   const mode = options.capabilities ?? 'full';
   const client = new Client(
     { name: options.name ?? 'gatehouse-test-client', version: '1.0.0' },
@@ -80,7 +89,11 @@ export async function connectTestClient(transport: Transport, options: TestClien
   }
   await client.connect(transport);
 
-  function waitForNotification(method: string, match: (n: Notification) => boolean = () => true, timeoutMs = 10_000) {
+  function waitForNotification(
+    method: string,
+    match: (n: Notification) => boolean = () => true,
+    timeoutMs = 10_000,
+  ) {
     return new Promise<Notification>((resolve, reject) => {
       const check = () => {
         const found = notifications.find((n) => n.method === method && match(n));
@@ -93,12 +106,21 @@ export async function connectTestClient(transport: Transport, options: TestClien
       const wake = () => void check();
       const timer = setTimeout(() => {
         waiters.delete(wake);
-        reject(new Error(`no ${method} notification within ${timeoutMs} ms; got: ${notifications.map((n) => n.method).join(', ')}`));
+        reject(
+          new Error(
+            `no ${method} notification within ${timeoutMs} ms; got: ${notifications.map((n) => n.method).join(', ')}`,
+          ),
+        );
       }, timeoutMs);
       waiters.add(wake);
       check();
     });
   }
 
-  return { client, notifications, serverRequests, waitForNotification, close: () => client.close() };
+  function fromNow() {
+    const seen = notifications.length;
+    return (n: Notification) => notifications.indexOf(n) >= seen;
+  }
+
+  return { client, notifications, serverRequests, waitForNotification, fromNow, close: () => client.close() };
 }

@@ -25,7 +25,8 @@ export async function connectDirect(
   options: TestClientOptions = {},
 ): Promise<TestClient> {
   options = { name: 'direct-client', ...options };
-  if ('url' in target) return connectTestClient(new StreamableHTTPClientTransport(new URL(target.url)), options);
+  if ('url' in target)
+    return connectTestClient(new StreamableHTTPClientTransport(new URL(target.url)), options);
   const transport = new StdioClientTransport({ ...target, cwd: REPO, stderr: 'ignore' });
   const client = await connectTestClient(transport, options);
   return {

@@ -20,7 +20,10 @@ export interface HttpGatehouse extends Spawned {
 }
 
 /** `gatehouse serve --http --port 0`, resolved once the "Gatehouse ready" line names its URL. */
-export async function startHttpGatehouse(configFile: string, env: NodeJS.ProcessEnv = {}): Promise<HttpGatehouse> {
+export async function startHttpGatehouse(
+  configFile: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<HttpGatehouse> {
   const spawned = spawnProcess(
     process.execPath,
     gatehouseArgs('serve', '--http', '--port', '0', '--config', configFile),

@@ -79,7 +79,11 @@ export function isAlive(pid: number): boolean {
 }
 
 /** Poll until `condition` holds; throws with `what` when it never does. */
-export async function eventually(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) {
+export async function eventually(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 10_000,
+) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await condition()) return;
