@@ -32,8 +32,6 @@ const ROOTS = [
 ];
 
 const EVERYTHING = 'everything__';
-const FS = 'fs__';
-const RICH = 'rich__';
 
 let everythingHttp: HttpDownstream;
 beforeAll(async () => {
@@ -80,17 +78,14 @@ describe.each([
       await Promise.allSettled([gatehouse?.stop(), ...Object.values(direct).map((c) => c.close())]);
     });
 
-    /** The same tools/call through Gatehouse (prefixed) and directly. */
-    const callBoth = (
-      server: keyof typeof direct,
-      prefix: string,
-      name: string,
-      args: Record<string, unknown> = {},
-    ) =>
-      Promise.all([
-        settle(via.client.callTool({ name: prefix + name, arguments: args })),
-        settle(direct[server].client.callTool({ name, arguments: args })),
-      ]);
+    /** The same request through Gatehouse and directly to `server`; `p` is the prefix names take on each path. */
+    const askBoth = <T>(
+      ask: (c: TestClient, p: string) => Promise<T>,
+      server: keyof typeof direct = 'everything',
+    ) => Promise.all([ask(via, `${server}__`), ask(direct[server], '')]);
+
+    const callBoth = (server: keyof typeof direct, name: string, args: Record<string, unknown> = {}) =>
+      askBoth((c, p) => settle(c.client.callTool({ name: p + name, arguments: args })), server);
 
     it('advertises the union of what the downstream servers offer', () => {
       const offered = direct.everything.client.getServerCapabilities()!;
@@ -104,14 +99,10 @@ describe.each([
 
     it('tools/list: every tool, prefixed, otherwise unchanged', async () => {
       const { tools } = await via.client.listTools();
-      for (const [server, prefix] of [
-        ['everything', EVERYTHING],
-        ['fs', FS],
-        ['rich', RICH],
-      ] as const) {
+      for (const server of ['everything', 'fs', 'rich'] as const) {
         const own = (await direct[server].client.listTools()).tools;
         expect(own.length).toBeGreaterThan(0);
-        expect(fromServer(tools, prefix)).toEqual(asExposed(own, prefix));
+        expect(fromServer(tools, `${server}__`)).toEqual(asExposed(own, `${server}__`));
       }
       expect(tools).toHaveLength(new Set(tools.map((t) => t.name)).size);
     });
@@ -130,7 +121,7 @@ describe.each([
         { url: 'https://example.com/authorize', elicitationId: 'e-1', errorPath: true },
       ],
     ])('tools/call everything %s %j: result or error unchanged', async (name, args) => {
-      const [through, reference] = await callBoth('everything', EVERYTHING, name, args);
+      const [through, reference] = await callBoth('everything', name, args);
       expect(normalize(through)).toEqual(normalize(reference));
     });
 
@@ -138,7 +129,7 @@ describe.each([
       ['report', { topic: 'tides' }],
       ['fail', {}],
     ])('tools/call %s keeps content, structuredContent, isError and _meta', async (name, args) => {
-      const [through, reference] = await callBoth('rich', RICH, name, args);
+      const [through, reference] = await callBoth('rich', name, args);
       expect(through).toEqual(reference);
       expect('result' in through && through.result._meta).toBeTruthy();
     });
@@ -148,16 +139,13 @@ describe.each([
         ['read_text_file', { path: path.join(served, 'hello.txt') }],
         ['list_directory', { path: served }],
       ] as const) {
-        const [through, reference] = await callBoth('fs', FS, name, args);
+        const [through, reference] = await callBoth('fs', name, args);
         expect(through, name).toEqual(reference);
       }
     });
 
     it('resources/list, resources/read and resources/templates/list', async () => {
-      const [{ resources }, own] = await Promise.all([
-        via.client.listResources(),
-        direct.everything.client.listResources(),
-      ]);
+      const [{ resources }, own] = await askBoth((c) => c.client.listResources());
       expect(own.resources.length).toBeGreaterThan(0);
       const demo = resources.filter((r) => r.uri.startsWith('demo://'));
       expect(demo).toEqual(own.resources.filter((r) => r.uri.startsWith('demo://')));
@@ -168,17 +156,11 @@ describe.each([
         'demo://resource/dynamic/blob/4',
         'demo://resource/nothing/here',
       ]) {
-        const [through, reference] = await Promise.all([
-          settle(via.client.readResource({ uri })),
-          settle(direct.everything.client.readResource({ uri })),
-        ]);
+        const [through, reference] = await askBoth((c) => settle(c.client.readResource({ uri })));
         expect(normalize(through), uri).toEqual(normalize(reference));
       }
 
-      const [templates, ownTemplates] = await Promise.all([
-        via.client.listResourceTemplates(),
-        direct.everything.client.listResourceTemplates(),
-      ]);
+      const [templates, ownTemplates] = await askBoth((c) => c.client.listResourceTemplates());
       expect(ownTemplates.resourceTemplates.length).toBeGreaterThan(0);
       // Template names are not valid tool names ("Dynamic Text Resource"): they get the stable hashed form.
       expect(fromServer(templates.resourceTemplates, EVERYTHING)).toEqual(
@@ -187,10 +169,7 @@ describe.each([
     });
 
     it('prompts/list and prompts/get', async () => {
-      const [{ prompts }, own] = await Promise.all([
-        via.client.listPrompts(),
-        direct.everything.client.listPrompts(),
-      ]);
+      const [{ prompts }, own] = await askBoth((c) => c.client.listPrompts());
       expect(own.prompts.length).toBeGreaterThan(0);
       expect(fromServer(prompts, EVERYTHING)).toEqual(asExposed(own.prompts, EVERYTHING));
 
@@ -200,10 +179,9 @@ describe.each([
         ['resource-prompt', { resourceType: 'Text', resourceId: '2' }],
         ['args-prompt', {}],
       ] as const) {
-        const [through, reference] = await Promise.all([
-          settle(via.client.getPrompt({ name: EVERYTHING + name, arguments: args })),
-          settle(direct.everything.client.getPrompt({ name, arguments: args })),
-        ]);
+        const [through, reference] = await askBoth((c, p) =>
+          settle(c.client.getPrompt({ name: p + name, arguments: args })),
+        );
         expect(normalize(through), name).toEqual(normalize(reference));
       }
     });
@@ -216,21 +194,16 @@ describe.each([
         [prompt, { name: 'name', value: '' }, { arguments: { department: 'Engineering' } }],
         [template, { name: 'resourceId', value: '7' }, undefined],
       ] as const) {
-        const isPrompt = 'name' in ref;
-        const [through, reference] = await Promise.all([
-          via.client.complete({
-            ref: isPrompt
-              ? { type: 'ref/prompt', name: EVERYTHING + ref.name }
-              : { type: 'ref/resource', uri: ref.uri },
+        const [through, reference] = await askBoth((c, p) =>
+          c.client.complete({
+            ref:
+              'name' in ref
+                ? { type: 'ref/prompt', name: p + ref.name }
+                : { type: 'ref/resource', uri: ref.uri },
             argument,
             ...(context ? { context } : {}),
           }),
-          direct.everything.client.complete({
-            ref: isPrompt ? { type: 'ref/prompt', name: ref.name } : { type: 'ref/resource', uri: ref.uri },
-            argument,
-            ...(context ? { context } : {}),
-          }),
-        ]);
+        );
         expect(reference.completion.values.length).toBeGreaterThan(0);
         expect(through).toEqual(reference);
       }
@@ -243,8 +216,8 @@ describe.each([
         await c.client.setLoggingLevel('debug');
         await c.client.subscribeResource({ uri });
       }
-      const [through, reference] = await Promise.all(
-        [via, direct.everything].map((c) => c.waitForNotification('notifications/message', isAck)),
+      const [through, reference] = await askBoth((c) =>
+        c.waitForNotification('notifications/message', isAck),
       );
       expect(normalize(through)).toEqual(normalize(reference));
 
@@ -264,15 +237,13 @@ describe.each([
       const updated = (n: Notification) => (n.params as { uri?: string }).uri === uri;
       for (const c of [via, direct.everything]) await c.client.subscribeResource({ uri });
       // The toggle starts an interval that notifies every subscribed URI at once, then every 5 s.
-      const [started] = await callBoth('everything', EVERYTHING, 'toggle-subscriber-updates');
+      const [started] = await callBoth('everything', 'toggle-subscriber-updates');
       expect(started).toHaveProperty('result');
-      const [through, reference] = await Promise.all(
-        [via, direct.everything].map((c) =>
-          c.waitForNotification('notifications/resources/updated', updated),
-        ),
+      const [through, reference] = await askBoth((c) =>
+        c.waitForNotification('notifications/resources/updated', updated),
       );
       expect(through).toEqual(reference);
-      await callBoth('everything', EVERYTHING, 'toggle-subscriber-updates');
+      await callBoth('everything', 'toggle-subscriber-updates');
       for (const c of [via, direct.everything]) await c.client.unsubscribeResource({ uri });
     });
 
@@ -284,10 +255,7 @@ describe.each([
         });
         return { result, progress };
       };
-      const [through, reference] = await Promise.all([
-        run(via, `${EVERYTHING}trigger-long-running-operation`),
-        run(direct.everything, 'trigger-long-running-operation'),
-      ]);
+      const [through, reference] = await askBoth((c, p) => run(c, `${p}trigger-long-running-operation`));
       expect(through.result).toEqual(reference.result);
       // The SDK client drops a progress notification that arrives in the same read as the response, so
       // the last step may be missing; and server-everything's HTTP event store replays a session's
@@ -305,7 +273,8 @@ describe.each([
     });
 
     it('ping', async () => {
-      expect(await via.client.ping()).toEqual(await direct.everything.client.ping());
+      const [through, reference] = await askBoth((c) => c.client.ping());
+      expect(through).toEqual(reference);
     });
 
     it('cancellation: an aborted call rejects like a direct one, and Gatehouse keeps serving', async () => {
@@ -317,46 +286,38 @@ describe.each([
         });
         return settle(call);
       };
-      const [through, reference] = await Promise.all([
-        abortAfterFirstProgress(via, `${EVERYTHING}trigger-long-running-operation`),
-        abortAfterFirstProgress(direct.everything, 'trigger-long-running-operation'),
-      ]);
+      const [through, reference] = await askBoth((c, p) =>
+        abortAfterFirstProgress(c, `${p}trigger-long-running-operation`),
+      );
       expect(reference).toHaveProperty('error');
       expect(through).toEqual(reference);
-      const [after] = await callBoth('everything', EVERYTHING, 'echo', { message: 'still here' });
+      const [after] = await callBoth('everything', 'echo', { message: 'still here' });
       expect(after).toEqual({ result: { content: [{ type: 'text', text: 'Echo: still here' }] } });
     });
 
     it('list_changed: a server that adds a resource tells the client', async () => {
       // server-everything keeps session resources in one table per process, keyed by URI: the two
       // sessions need two names, or the second registration removes the first.
-      const name = (who: string) => `note-${who}-${front}-${downstream}.gz`;
+      const name = (p: string) => `note-${p ? 'via' : 'direct'}-${front}-${downstream}.gz`;
       const data = 'data:text/plain;base64,aGVsbG8gd29ybGQ=';
-      const fresh = [via, direct.everything].map((c) => c.fromNow());
-      const [through, reference] = await Promise.all([
-        via.client.callTool({
-          name: `${EVERYTHING}gzip-file-as-resource`,
-          arguments: { name: name('via'), data },
-        }),
-        direct.everything.client.callTool({
-          name: 'gzip-file-as-resource',
-          arguments: { name: name('direct'), data },
-        }),
-      ]);
+      const [through, reference] = await askBoth(async (c, p) => {
+        const fresh = c.fromNow();
+        const result = await c.client.callTool({
+          name: `${p}gzip-file-as-resource`,
+          arguments: { name: name(p), data },
+        });
+        await c.waitForNotification('notifications/resources/list_changed', fresh);
+        const { resources } = await c.client.listResources();
+        return { result, listed: resources.some((r) => r.uri === `demo://resource/session/${name(p)}`) };
+      });
+      expect(reference.listed).toBe(true);
       expect(JSON.stringify(through)).toEqual(
-        JSON.stringify(reference).replaceAll(name('direct'), name('via')),
+        JSON.stringify(reference).replaceAll(name(''), name(EVERYTHING)),
       );
-      await Promise.all(
-        [via, direct.everything].map((c, i) =>
-          c.waitForNotification('notifications/resources/list_changed', fresh[i]),
-        ),
-      );
-      const { resources } = await via.client.listResources();
-      expect(resources.map((r) => r.uri)).toContain(`demo://resource/session/${name('via')}`);
     });
 
     it('sampling/createMessage is routed to the calling client', async () => {
-      const [through, reference] = await callBoth('everything', EVERYTHING, 'trigger-sampling-request', {
+      const [through, reference] = await callBoth('everything', 'trigger-sampling-request', {
         prompt: 'Say hello',
         maxTokens: 20,
       });
@@ -370,7 +331,7 @@ describe.each([
         ['trigger-elicitation-request', {}],
         ['trigger-url-elicitation', { url: 'https://example.com/consent', elicitationId: 'e-2' }],
       ] as const) {
-        const [through, reference] = await callBoth('everything', EVERYTHING, name, args);
+        const [through, reference] = await callBoth('everything', name, args);
         expect(text('result' in reference && reference.result), name).toContain('✅');
         expect(through, name).toEqual(reference);
         expect(via.serverRequests.at(-1), name).toEqual(direct.everything.serverRequests.at(-1));
@@ -378,25 +339,21 @@ describe.each([
     });
 
     it("roots/list: servers see the calling client's roots", async () => {
-      const [through, reference] = await callBoth('everything', EVERYTHING, 'get-roots-list');
+      const [through, reference] = await callBoth('everything', 'get-roots-list');
       expect(text('result' in reference && reference.result)).toContain(ROOTS[1]!.uri);
       expect(through).toEqual(reference);
 
       // The filesystem server replaces its allowed folders with the client's roots when it learns them.
-      const allowed = async (c: TestClient, name: string) =>
-        text(await c.client.callTool({ name, arguments: {} }));
-      await eventually(
-        async () => (await allowed(direct.fs, 'list_allowed_directories')).includes(extra),
-        'direct fs has the roots',
-      );
-      await eventually(
-        async () => (await allowed(via, `${FS}list_allowed_directories`)).includes(extra),
-        'fs behind Gatehouse has the roots',
-      );
-      expect(await allowed(via, `${FS}list_allowed_directories`)).toEqual(
-        await allowed(direct.fs, 'list_allowed_directories'),
-      );
-      const [outside, outsideDirect] = await callBoth('fs', FS, 'read_text_file', { path: '/etc/hostname' });
+      const [allowed, allowedDirect] = await askBoth(async (c, p) => {
+        const list = async () => text(await c.client.callTool({ name: `${p}list_allowed_directories` }));
+        await eventually(
+          async () => (await list()).includes(extra),
+          `the fs server (${p || 'direct'}) has the roots`,
+        );
+        return list();
+      }, 'fs');
+      expect(allowed).toEqual(allowedDirect);
+      const [outside, outsideDirect] = await callBoth('fs', 'read_text_file', { path: '/etc/hostname' });
       expect(outside).toEqual(outsideDirect);
     });
 
