@@ -358,30 +358,34 @@ describe.each([
     });
 
     it('a client without sampling or elicitation gets the proper MCP error, as directly', async () => {
-      const lacking = await gatehouse.connect({ capabilities: 'none', name: 'no-capabilities' });
-      const declaredOnly = await connectDirect(
-        downstream === 'stdio' ? everythingStdio() : { url: everythingHttp.url },
-        { capabilities: 'declared' },
-      );
+      // A client that declares the capabilities but has no handlers: the SDK answers -32601 itself.
+      const [declared, declaredDirect, lacking] = await Promise.all([
+        gatehouse.connect({ capabilities: 'declared', name: 'no-handlers' }),
+        connectDirect(downstream === 'stdio' ? everythingStdio() : { url: everythingHttp.url }, {
+          capabilities: 'declared',
+        }),
+        gatehouse.connect({ capabilities: 'none', name: 'no-capabilities' }),
+      ]);
       try {
         for (const [name, args] of [
           ['trigger-sampling-request', { prompt: 'hi' }],
           ['trigger-elicitation-request', {}],
         ] as const) {
-          const [through, reference] = await Promise.all([
-            lacking.client.callTool({ name: EVERYTHING + name, arguments: args }),
-            declaredOnly.client.callTool({ name, arguments: args }),
-          ]);
-          // Directly, the SDK client answers -32601 "Method not found"; Gatehouse answers the same code
-          // and says which capability is missing.
+          const call = (c: TestClient, p: string) => c.client.callTool({ name: p + name, arguments: args });
+          const reference = await call(declaredDirect, '');
           expect(reference).toMatchObject({ isError: true });
-          expect(text(reference)).toMatch(/^MCP error -32601: Method not found/);
-          expect(through).toMatchObject({ isError: true });
-          expect(text(through)).toMatch(/^MCP error -32601: Method not found: the client does not support/);
+          expect(text(reference)).toMatch(/^MCP error -32601: Method not found$/);
+          // The client's own error reaches the server unchanged.
+          expect(await call(declared, EVERYTHING)).toEqual(reference);
+          // Without the capability Gatehouse answers for the client, with the same code and the reason.
+          const refused = await call(lacking, EVERYTHING);
+          expect(refused).toMatchObject({ isError: true });
+          expect(text(refused)).toMatch(
+            /^MCP error -32601: Method not found: the client does not support \w+/,
+          );
         }
       } finally {
-        await declaredOnly.close();
-        await lacking.close();
+        await Promise.allSettled([declared, declaredDirect, lacking].map((c) => c.close()));
       }
     });
   },
