@@ -7,7 +7,7 @@ import { runToExit, spawnProcess, type Spawned } from './processes.js';
 
 export type Front = 'stdio' | 'http';
 
-/** `node --import tsx test/helpers/gatehouse-bin.ts <args>`: the CLI from source. */
+/** `node --import tsx src/cli/run.ts <args>`: the CLI from source. */
 export const gatehouseArgs = (...args: string[]) => ['--import', 'tsx', GATEHOUSE_BIN, ...args];
 
 export const runGatehouseCli = (args: string[], env: NodeJS.ProcessEnv = {}) =>

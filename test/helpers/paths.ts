@@ -5,7 +5,8 @@ export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
 const fromRepo = (relative: string) => fileURLToPath(new URL(relative, new URL('../../', import.meta.url)));
 
-export const GATEHOUSE_BIN = fromRepo('test/helpers/gatehouse-bin.ts');
+/** The CLI from source: what bin/gatehouse.js runs from dist/. */
+export const GATEHOUSE_BIN = fromRepo('src/cli/run.ts');
 
 /** Real servers from npm, run with this node rather than through npx. */
 export const EVERYTHING = fromRepo('node_modules/@modelcontextprotocol/server-everything/dist/index.js');
