@@ -1,6 +1,6 @@
 import { userInfo } from 'node:os';
 import type { Config } from './config/schema.js';
-import { allowAll, type DecisionPoint } from './decision/types.js';
+import { loadPolicyEngine, type PolicyStatus } from './decision/index.js';
 import { describeCollision } from './downstream/catalog.js';
 import { DownstreamPool } from './downstream/pool.js';
 import { GatehouseError } from './errors.js';
@@ -38,6 +38,7 @@ export interface GatehouseStatus {
   mcpUrl?: string;
   sessions: number;
   servers: ReturnType<DownstreamPool['status']>;
+  policy: PolicyStatus;
   problems: string[];
 }
 
@@ -45,6 +46,14 @@ export interface GatehouseStatus {
 export async function serve(options: ServeOptions): Promise<Gatehouse> {
   const { config, logger } = options;
   const startedAt = new Date().toISOString();
+  // Policies first: a set that fails to load refuses the start before any server is spawned.
+  const policy = await loadPolicyEngine({
+    dir: config.policies,
+    vars: config.vars,
+    limits: config.policyLimits,
+    logger,
+    watch: true,
+  });
   const sessions = new SessionRegistry();
   // The relay needs the pool and the pool's hooks need the relay: the getter breaks the cycle.
   const relay = createRelay(() => pool, sessions, logger);
@@ -54,21 +63,23 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
   const { collisions } = pool.tools;
   if (collisions.length > 0) {
     await pool.stop();
+    await policy.close();
     throw new GatehouseError(
       'NAME_COLLISION',
       collisions.map((c) => `${config.file}: ${describeCollision('tool', c)}`).join('\n'),
     );
   }
 
-  const decisionPoint: DecisionPoint = allowAll;
   const deps: FrontDeps = {
     pool,
     aggregate: createAggregate(pool, logger),
     relay,
     sessions,
-    decisionPoint: () => decisionPoint,
+    decisionPoint: () => policy,
     logger,
   };
+  // A new policy set may hide, reveal or annotate tools: clients re-read the list.
+  const stopWatchingPolicy = policy.onReload(() => relay.onToolsChanged());
   const caller = {
     id: config.identity.user ?? userInfo().username,
     groups: [...config.identity.groups],
@@ -82,7 +93,11 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
     ...(http && options.http ? { mcpUrl: `${http.url}/mcp` } : {}),
     sessions: sessions.size,
     servers: pool.status(),
-    problems: pool.collisionMessages(),
+    policy: policy.status(),
+    problems: [
+      ...pool.collisionMessages(),
+      ...(policy.status().lastError ? [`policy reload failed; the last good set is in use: ${policy.status().lastError}`] : []),
+    ],
   });
 
   let http: HttpFront | undefined;
@@ -91,6 +106,7 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
   } catch (error) {
     if (options.http) {
       await pool.stop();
+      await policy.close();
       throw new GatehouseError(
         'USAGE',
         `cannot listen on ${config.http.host}:${config.http.port}: ${(error as Error).message}`,
@@ -109,6 +125,8 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
       await Promise.allSettled(sessions.all().map((s) => s.server.close()));
       await http?.close();
       await pool.stop();
+      stopWatchingPolicy();
+      await policy.close();
       resolveStopped();
     })());
 

@@ -27,7 +27,8 @@ export function registerStatus(program: Command, io: CliIo): void {
         return;
       }
       io.out(formatStatus(status));
-      if (status.servers.some((s) => s.state !== 'ready' && s.state !== 'disabled') || status.problems.length > 0) {
+      const unhealthy = status.servers.some((s) => s.state !== 'ready' && s.state !== 'disabled');
+      if (unhealthy || status.problems.length > 0) {
         process.exitCode = 1;
       }
     });
@@ -43,6 +44,8 @@ export function formatStatus(status: GatehouseStatus): string {
   const lines = [
     `Gatehouse ${status.version} (pid ${status.pid}) on ${status.transport}${status.mcpUrl ? ` at ${status.mcpUrl}` : ''}, ` +
       `since ${status.startedAt}, ${status.sessions} client session(s)`,
+    `Policy ${status.policy.version}: ${status.policy.files.length} file(s), loaded ${status.policy.loadedAt}` +
+      (status.policy.lastError ? ' (the last reload FAILED; see problems)' : ''),
     '',
     'SERVER'.padEnd(20) + 'TRANSPORT'.padEnd(17) + 'STATE'.padEnd(12) + 'TOOLS'.padEnd(7) + 'RESTARTS'.padEnd(10) + 'DETAIL',
   ];

@@ -18,6 +18,8 @@ export function scratchDir(label: string) {
   };
 }
 
+export const ALLOW_ALL_POLICIES = path.join(REPO, 'fixtures/policies/allow-all');
+
 /**
  * A config with the listener on a free port (the default 8787 would clash between parallel tests),
  * quiet logs unless asked, and fast restarts.
@@ -28,6 +30,8 @@ export function gatehouseConfig(servers: Record<string, object>, extra: Record<s
     http: { port: 0 },
     log: { level: 'info' },
     restart: { initialDelayMs: 50, maxDelayMs: 1_000 },
+    // The proxy's own tests run with an explicit allow-everything policy set.
+    policies: ALLOW_ALL_POLICIES,
     ...extra,
   };
 }
