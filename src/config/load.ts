@@ -87,6 +87,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     servers,
     policies: path.resolve(baseDir, data.policies),
     log: { ...data.log, file: data.log.file ? path.resolve(baseDir, data.log.file) : undefined },
+    approvals: { ...data.approvals, store: path.resolve(baseDir, data.approvals.store) },
   });
 }
 

@@ -66,6 +66,101 @@ export const HttpListenerSchema = z.strictObject({
     .describe('Origins allowed to call the endpoint from a browser; none by default.'),
 });
 
+/** A principal as the config names one: a stable id and its groups. */
+const PrincipalFields = {
+  id: z.string().min(1).describe('Stable principal id.'),
+  groups: z.array(z.string().min(1)).default([]).describe('Groups, for policies and approver lists.'),
+};
+
+export const IdentitySchema = z.strictObject({
+  user: z.string().min(1).optional().describe('Stable id of the stdio caller; default: the OS user name.'),
+  groups: z.array(z.string()).default([]).describe('Groups of the stdio caller.'),
+  tokens: z
+    .array(
+      z.strictObject({
+        token: z
+          .string()
+          .min(16, 'a bearer token must be at least 16 characters')
+          .describe('The secret; use ${VAR}.'),
+        ...PrincipalFields,
+      }),
+    )
+    .default([])
+    .describe('Static bearer tokens for HTTP callers, each mapped to a principal.'),
+  jwt: z
+    .strictObject({
+      issuer: z.string().min(1),
+      audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+      jwksUri: z.url({ protocol: /^https?$/ }).describe('Where the issuer publishes its signing keys.'),
+      subjectClaim: z.string().default('sub'),
+      groupsClaim: z.string().default('groups'),
+      algorithms: z.array(z.string()).default(['RS256', 'ES256', 'EdDSA']),
+    })
+    .optional()
+    .describe('OIDC/JWT access tokens for HTTP callers, verified against the issuer JWKS.'),
+});
+
+export const ApproversSchema = z.strictObject({
+  accounts: z
+    .array(
+      z.strictObject({
+        ...PrincipalFields,
+        passwordHash: z
+          .string()
+          .min(1)
+          .describe('Hash from `gatehouse approvers hash-password`; plain passwords are never stored.'),
+      }),
+    )
+    .default([])
+    .describe('Local approver accounts for the approval page (laptop mode).'),
+  oidc: z
+    .strictObject({
+      issuer: z.url({ protocol: /^https?$/ }),
+      clientId: z.string().min(1),
+      clientSecret: z.string().min(1).optional().describe('Use ${VAR}. Absent: a public client (PKCE only).'),
+      scopes: z.array(z.string()).default(['openid', 'profile', 'email']),
+      subjectClaim: z.string().default('sub'),
+      groupsClaim: z.string().default('groups'),
+    })
+    .optional()
+    .describe('Sign approvers in with an OpenID Connect provider (authorization code with PKCE).'),
+  sessionTtlMs: z
+    .number()
+    .int()
+    .positive()
+    .default(8 * 3600_000)
+    .describe('How long a sign-in lasts.'),
+});
+
+export const ApprovalsSchema = z.strictObject({
+  store: z.string().default('./.gatehouse/store.json').describe('The lowdb file holding approval requests.'),
+  publicUrl: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe('Base URL approvers reach the approval page at; default: the HTTP listener.'),
+  resultRetentionMs: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(600_000)
+    .describe(
+      "How long an identical retry keeps getting a finished request's outcome; after that it is a new request.",
+    ),
+  maxWaitSeconds: z
+    .number()
+    .int()
+    .positive()
+    .max(45)
+    .default(45)
+    .describe('Upper bound of gatehouse__wait_for_approval.'),
+  sweepIntervalMs: z
+    .number()
+    .int()
+    .positive()
+    .default(5_000)
+    .describe('How often expired requests are swept.'),
+});
+
 export const ConfigSchema = z.strictObject({
   $schema: z.string().optional(),
   mcpServers: z
@@ -119,13 +214,15 @@ export const ConfigSchema = z.strictObject({
         .describe('Longest delay between restart attempts.'),
     })
     .default({ initialDelayMs: 500, maxDelayMs: 30_000 }),
-  identity: z
-    .strictObject({
-      user: z.string().min(1).optional().describe('Stable id of the caller; default: the OS user name.'),
-      groups: z.array(z.string()).default([]).describe('Groups of the caller, for policies.'),
-    })
-    .default({ groups: [] })
-    .describe("The caller's identity in stdio mode."),
+  identity: IdentitySchema.default(IdentitySchema.parse({})).describe(
+    'Who the caller is: on stdio from `user`/`groups`; on HTTP from a bearer token or a verified JWT.',
+  ),
+  approvers: ApproversSchema.default(ApproversSchema.parse({})).describe(
+    'Who may sign in to the approval page and API: local accounts and/or an OpenID Connect provider.',
+  ),
+  approvals: ApprovalsSchema.default(ApprovalsSchema.parse({})).describe(
+    'Approval requests: store and timing.',
+  ),
   policies: z
     .string()
     .default('./policies')

@@ -19,6 +19,11 @@ export interface HttpFrontOptions {
   caller: Omit<Caller, 'client' | 'transport'>;
   status: () => unknown;
   logger: Logger;
+  /**
+   * More routes on this listener (the approval page and API). Resolves true when it answered the
+   * request; runs after the Host/Origin checks.
+   */
+  routes?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
 
 export interface HttpFront {
@@ -56,6 +61,7 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
     if (path === '/healthz') return json(res, 200, { ok: true });
     if (path === '/status' && req.method === 'GET') return json(res, 200, options.status());
     if (path === '/mcp' && options.serveMcp) return handleMcp(req, res);
+    if (options.routes && (await options.routes(req, res))) return;
     json(res, 404, { error: 'not found' });
   }
 
