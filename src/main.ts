@@ -1,4 +1,3 @@
-import { userInfo } from 'node:os';
 import type { Config } from './config/schema.js';
 import { loadPolicyEngine, type PolicyStatus } from './decision/index.js';
 import { describeCollision } from './downstream/catalog.js';
@@ -10,6 +9,7 @@ import { createRelay } from './front/relay.js';
 import { createSession, type FrontDeps } from './front/session.js';
 import { SessionRegistry } from './front/sessions.js';
 import { StdioFrontTransport } from './front/stdio.js';
+import { createHttpAuthenticator, resolveStdioCaller } from './identity/index.js';
 import type { Logger } from './log.js';
 import { VERSION } from './version.js';
 
@@ -46,6 +46,8 @@ export interface GatehouseStatus {
 export async function serve(options: ServeOptions): Promise<Gatehouse> {
   const { config, logger } = options;
   const startedAt = new Date().toISOString();
+  // Checked before anything starts: a token given twice or a symmetric JWT algorithm refuses the start.
+  const authenticator = createHttpAuthenticator(config.identity, logger);
   // Policies first: a set that fails to load refuses the start before any server is spawned.
   const policy = await loadPolicyEngine({
     dir: config.policies,
@@ -80,10 +82,7 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
   };
   // A new policy set may hide, reveal or annotate tools: clients re-read the list.
   const stopWatchingPolicy = policy.onReload(() => relay.onToolsChanged());
-  const caller = {
-    id: config.identity.user ?? userInfo().username,
-    groups: [...config.identity.groups],
-  };
+  const caller = resolveStdioCaller(config.identity);
 
   const status = (): GatehouseStatus => ({
     version: VERSION,
@@ -102,7 +101,7 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
 
   let http: HttpFront | undefined;
   try {
-    http = await startHttpFront({ config, deps, serveMcp: options.http, caller, status, logger });
+    http = await startHttpFront({ config, deps, serveMcp: options.http, authenticator, status, logger });
   } catch (error) {
     if (options.http) {
       await pool.stop();

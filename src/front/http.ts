@@ -4,8 +4,14 @@ import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { ErrorCode, isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Config } from '../config/schema.js';
+import {
+  bearerRefusal,
+  type AuthFailure,
+  type HttpAuthenticator,
+  type Principal,
+} from '../identity/index.js';
 import type { Logger } from '../log.js';
-import type { Caller } from '../pipeline/toolCall.js';
+import { isLoopbackHost } from '../shared/loopback.js';
 import { announceRoots, createSession, type FrontDeps } from './session.js';
 
 /** Largest request body accepted on /mcp; larger bodies get 413 before parsing. */
@@ -16,7 +22,8 @@ export interface HttpFrontOptions {
   deps: FrontDeps;
   /** Serve MCP on /mcp (`serve --http`); the listener also serves /status and /healthz. */
   serveMcp: boolean;
-  caller: Omit<Caller, 'client' | 'transport'>;
+  /** Who an /mcp request comes from; every request is authenticated, not just initialize. */
+  authenticator: HttpAuthenticator;
   status: () => unknown;
   logger: Logger;
   /**
@@ -39,7 +46,8 @@ export interface HttpFront {
 export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFront> {
   const { config, deps, logger } = options;
   const log = logger.child({ module: 'http' });
-  const transports = new Map<string, StreamableHTTPServerTransport>();
+  /** Open MCP sessions, each with the principal that opened it: only that principal may use it. */
+  const transports = new Map<string, { transport: StreamableHTTPServerTransport; owner: Principal }>();
   let allowedHosts = new Set<string>();
 
   const server: HttpServer = createServer((req, res) => {
@@ -66,18 +74,44 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
   }
 
   async function handleMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Before the body is read: an unauthenticated client gets nothing parsed or buffered.
+    const auth = await options.authenticator.authenticate(header(req, 'authorization'));
+    if (!auth.ok) {
+      log.warn(
+        { reason: auth.failure.reason, remote: req.socket.remoteAddress },
+        'MCP request not authenticated',
+      );
+      return refuseUnauthenticated(res, auth.failure);
+    }
+    const { principal } = auth;
     const sessionId = header(req, 'mcp-session-id');
     if (sessionId) {
-      const transport = transports.get(sessionId);
-      if (!transport) {
+      const open = transports.get(sessionId);
+      if (!open) {
         // 404 tells a client its session is gone and it should initialise again.
         return json(res, 404, rpcError(ErrorCode.InvalidRequest, 'Session not found; initialize a new session'));
       }
+      if (open.owner.id !== principal.id) {
+        log.warn(
+          { session: sessionId, owner: open.owner.id, caller: principal.id },
+          'session used by another principal',
+        );
+        return json(
+          res,
+          403,
+          rpcError(ErrorCode.InvalidRequest, 'Forbidden: this session belongs to another caller'),
+        );
+      }
+      // Groups follow the latest token: a group removed at the IdP stops counting within the session.
+      const session = deps.sessions.get(sessionId);
+      if (session && !sameGroups(session.caller.groups, principal.groups)) {
+        session.caller = { ...session.caller, groups: principal.groups };
+      }
+      const { transport } = open;
       if (req.method === 'GET') {
         // This opens the stream server-initiated requests travel on: a downstream's roots/list can now
         // reach the client (the stream is registered long before a downstream's request comes back).
         const opened = transport.handleRequest(req, res);
-        const session = deps.sessions.get(sessionId);
         if (session) announceRoots(deps, session);
         return opened;
       }
@@ -93,13 +127,13 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
     if (!isInitializeRequest(body)) {
       return json(res, 400, rpcError(ErrorCode.InvalidRequest, 'Bad Request: no valid session ID provided'));
     }
-    const session = createSession(deps, { ...options.caller, transport: 'http' });
+    const session = createSession(deps, { id: principal.id, groups: principal.groups, transport: 'http' });
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => session.id,
       onsessioninitialized: (id) => {
-        transports.set(id, transport);
+        transports.set(id, { transport, owner: principal });
         deps.sessions.add(session);
-        log.info({ session: id }, 'client session opened');
+        log.info({ session: id, caller: principal.id, via: auth.via }, 'client session opened');
       },
     });
     transport.onclose = () => {
@@ -120,6 +154,13 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
     });
   });
   const address = server.address() as AddressInfo;
+  if (options.serveMcp && options.authenticator.mode === 'open' && !isLoopbackHost(address.address)) {
+    log.warn(
+      { host: address.address },
+      'MCP is served beyond this machine without authentication: every HTTP caller acts as the stdio identity; ' +
+        'configure identity.tokens or identity.jwt',
+    );
+  }
   const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   allowedHosts = new Set([
     `${hostForUrl}:${address.port}`,
@@ -133,7 +174,7 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
     url: `http://${hostForUrl}:${address.port}`,
     port: address.port,
     async close() {
-      await Promise.allSettled([...transports.values()].map((t) => t.close()));
+      await Promise.allSettled([...transports.values()].map((t) => t.transport.close()));
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -180,13 +221,35 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** RFC 6750's status and challenge, with a JSON-RPC error body; the reason never holds the token. */
+function refuseUnauthenticated(res: ServerResponse, failure: AuthFailure): void {
+  const refusal = bearerRefusal(failure);
+  const headers: Record<string, string> = refusal.wwwAuthenticate
+    ? { 'www-authenticate': refusal.wwwAuthenticate }
+    : {};
+  const code = refusal.status === 503 ? ErrorCode.InternalError : ErrorCode.InvalidRequest;
+  json(res, refusal.status, rpcError(code, refusal.message), headers);
+}
+
 function rpcError(code: number, message: string) {
   return { jsonrpc: '2.0', error: { code, message }, id: null };
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
+function json(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
+
+const sameGroups = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && a.every((group, i) => group === b[i]);
 

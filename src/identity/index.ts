@@ -1,0 +1,4 @@
+export { createHttpAuthenticator, type HttpAuthenticator } from './authenticator.js';
+export { bearerRefusal, type BearerRefusal } from './challenge.js';
+export type { Authentication, AuthFailure, Principal } from './principal.js';
+export { resolveStdioCaller } from './stdio.js';
