@@ -16,6 +16,10 @@ export const REDACT_PATHS = [
   '*.authorization',
   'token',
   '*.token',
+  // identity.tokens[] of the config, logged as the identity block, the config, or one level deeper.
+  'tokens[*].token',
+  '*.tokens[*].token',
+  '*.*.tokens[*].token',
   'password',
   '*.password',
   'secret',
