@@ -1,5 +1,8 @@
 import type { Config } from './config/schema.js';
+import { createApprovalService } from './approvals/service.js';
 import { loadPolicyEngine, type PolicyStatus } from './decision/index.js';
+import { createExecutor } from './execution/executor.js';
+import { openLowdbStore } from './store/index.js';
 import { describeCollision } from './downstream/catalog.js';
 import { DownstreamPool } from './downstream/pool.js';
 import { GatehouseError } from './errors.js';
@@ -56,6 +59,11 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
     logger,
     watch: true,
   });
+  // The store next: a second Gatehouse on the same file is refused before anything starts.
+  const store = await openLowdbStore(config.approvals.store).catch(async (error: unknown) => {
+    await policy.close();
+    throw error;
+  });
   const sessions = new SessionRegistry();
   // The relay needs the pool and the pool's hooks need the relay: the getter breaks the cycle.
   const relay = createRelay(() => pool, sessions, logger);
@@ -66,14 +74,25 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
   if (collisions.length > 0) {
     await pool.stop();
     await policy.close();
+    await store.close();
     throw new GatehouseError(
       'NAME_COLLISION',
       collisions.map((c) => `${config.file}: ${describeCollision('tool', c)}`).join('\n'),
     );
   }
 
+  const approvals = createApprovalService({
+    store,
+    executor: (changed) =>
+      createExecutor({ store, pool, decisionPoint: () => policy, logger, now: () => new Date(), changed }),
+    retentionMs: config.approvals.resultRetentionMs,
+    sweepIntervalMs: config.approvals.sweepIntervalMs,
+    logger,
+  });
   const deps: FrontDeps = {
     pool,
+    approvals,
+    maxWaitSeconds: config.approvals.maxWaitSeconds,
     aggregate: createAggregate(pool, logger),
     relay,
     sessions,
@@ -106,6 +125,7 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
     if (options.http) {
       await pool.stop();
       await policy.close();
+      await store.close();
       throw new GatehouseError(
         'USAGE',
         `cannot listen on ${config.http.host}:${config.http.port}: ${(error as Error).message}`,
@@ -114,6 +134,9 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
     // On stdio the MCP session matters more than the status endpoint: carry on without it.
     logger.warn({ reason: (error as Error).message }, 'status endpoint not started');
   }
+
+  // Pending requests resume, expired ones are swept, approved-but-not-started ones run once.
+  await approvals.start();
 
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
@@ -124,6 +147,7 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
       await Promise.allSettled(sessions.all().map((s) => s.server.close()));
       await http?.close();
       await pool.stop();
+      await approvals.stop();
       stopWatchingPolicy();
       await policy.close();
       resolveStopped();

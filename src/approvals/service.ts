@@ -1,5 +1,14 @@
+import { randomUUID } from 'node:crypto';
+import type { Decision } from '../decision/types.js';
+import { GatehouseError } from '../errors.js';
+import type { Executor } from '../execution/executor.js';
+import type { Logger } from '../log.js';
+import type { ToolCall } from '../pipeline/toolCall.js';
+import type { ApprovalStore } from '../store/store.js';
+import { toolDefinitionDigest } from './digest.js';
+import { recoverOnStart, sweepExpired, type Recovery } from './recovery.js';
 import type { ApprovalRequest, ApprovalState } from './request.js';
-import type { DecisionInput } from './states.js';
+import { applyDecision, cancel, newApprovalRequest, type DecisionInput } from './states.js';
 
 /**
  * What channels (the approval page and API, Teams, webhooks) and the pipeline use to work with approval
@@ -16,4 +25,191 @@ export interface ApprovalService {
   decide(id: string, input: DecisionInput): Promise<ApprovalRequest>;
   /** Called after every durable change of any request (created, decided, executing, finished, expired). */
   onChange(listener: (request: ApprovalRequest) => void): () => void;
+}
+
+/** What the pipeline needs beyond the channels' view. */
+export interface ApprovalRuntime extends ApprovalService {
+  /** Create the request for a gated call, or join the identical one (same digest) that exists. */
+  requestFor(call: ToolCall, decision: Decision): Promise<{ request: ApprovalRequest; created: boolean }>;
+  /** Withdraw a request that has not started executing. */
+  cancel(id: string, reason: string): Promise<ApprovalRequest>;
+  /** Resolves when the request leaves `from`'s states, or at the deadline, or on abort; with its latest state. */
+  waitWhile(id: string, states: readonly ApprovalState[], timeoutMs: number, signal?: AbortSignal): Promise<ApprovalRequest | undefined>;
+  /** Restore what a previous process left, then sweep expiries periodically. */
+  start(): Promise<Recovery>;
+  stop(): Promise<void>;
+}
+
+export interface ApprovalServiceDeps {
+  store: ApprovalStore;
+  executor: (changed: (request: ApprovalRequest) => void) => Executor;
+  retentionMs: number;
+  sweepIntervalMs: number;
+  logger: Logger;
+  now?: () => Date;
+}
+
+/** States in which an identical retry joins the request rather than starting a new one. */
+const JOINABLE: readonly ApprovalState[] = ['pending', 'approved', 'executing'];
+
+export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntime {
+  const now = deps.now ?? (() => new Date());
+  const log = deps.logger.child({ module: 'approvals' });
+  const listeners = new Set<(request: ApprovalRequest) => void>();
+  const changed = (request: ApprovalRequest) => {
+    for (const listener of listeners) {
+      try {
+        listener(request);
+      } catch (error) {
+        log.error({ err: error }, 'approval change listener failed');
+      }
+    }
+  };
+  const executor = deps.executor(changed);
+  let sweeper: NodeJS.Timeout | undefined;
+
+  function onChange(listener: (request: ApprovalRequest) => void): () => void {
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  }
+
+  async function requestFor(call: ToolCall, decision: Decision) {
+    const approval = decision.approval;
+    if (!approval) throw new GatehouseError('INTERNAL', 'an approve decision without approval requirements');
+    const candidate = newApprovalRequest(
+      {
+        id: randomUUID(),
+        server: call.server,
+        tool: call.tool,
+        exposedName: call.exposedName,
+        toolDefinitionDigest: toolDefinitionDigest(call.definition),
+        arguments: call.arguments,
+        caller: call.caller,
+        reason: decision.reason,
+        requirements: approval.requirements,
+        ttlMs: approval.ttlMs,
+        ...(approval.channels ? { channels: approval.channels } : {}),
+        policyVersion: decision.policyVersion,
+      },
+      now(),
+    );
+    const existing = await deps.store.findByDigest(candidate.digest);
+    if (existing && (JOINABLE.includes(existing.state) || withinRetention(existing))) {
+      return { request: existing, created: false };
+    }
+    const result = await deps.store.create(candidate);
+    if (result.created) {
+      log.info(
+        { approvalId: result.request.id, server: call.server, tool: call.tool, caller: call.caller.id, rules: result.request.rules },
+        'approval requested',
+      );
+      changed(result.request);
+    }
+    return result;
+  }
+
+  /** A finished request keeps answering identical retries for a while, so the model gets its outcome. */
+  function withinRetention(request: ApprovalRequest): boolean {
+    const ended = request.execution?.finishedAt ?? request.closed?.at;
+    return ended !== undefined && now().getTime() - Date.parse(ended) < deps.retentionMs;
+  }
+
+  async function decide(id: string, input: DecisionInput): Promise<ApprovalRequest> {
+    let current = await deps.store.get(id);
+    if (!current) throw new GatehouseError('APPROVAL_NOT_FOUND', `no approval request ${id}`, { id });
+    // Compare-and-set: when another decision lands first, decide again on what it left. The state
+    // machine refuses (typed) once the request is no longer pending.
+    let result = await deps.store.transition(id, current.state, (r) => applyDecision(r, input, now()));
+    while (!result.ok) {
+      current = result.request;
+      result = await deps.store.transition(id, current.state, (r) => applyDecision(r, input, now()));
+    }
+    const request = result.request;
+    log.info({ approvalId: id, approver: input.approver.id, decision: input.decision, state: request.state }, 'approval decision recorded');
+    changed(request);
+    if (request.state === 'approved') {
+      void executor.execute(request).catch((error: unknown) => log.error({ err: error, approvalId: id }, 'execution failed'));
+    }
+    return request;
+  }
+
+  async function cancelRequest(id: string, reason: string): Promise<ApprovalRequest> {
+    const current = await deps.store.get(id);
+    if (!current) throw new GatehouseError('APPROVAL_NOT_FOUND', `no approval request ${id}`, { id });
+    if (current.state !== 'pending' && current.state !== 'approved') return current;
+    const result = await deps.store.transition(id, current.state, (r) => cancel(r, reason, now()));
+    if (result.ok) {
+      log.info({ approvalId: id, reason }, 'approval request cancelled');
+      changed(result.request);
+    }
+    return result.request;
+  }
+
+  function waitWhile(id: string, states: readonly ApprovalState[], timeoutMs: number, signal?: AbortSignal) {
+    return new Promise<ApprovalRequest | undefined>((resolve) => {
+      let done = false;
+      const finish = async () => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        unsubscribe();
+        signal?.removeEventListener('abort', finish);
+        resolve(await deps.store.get(id));
+      };
+      const unsubscribe = onChange((request) => {
+        if (request.id === id && !states.includes(request.state)) void finish();
+      });
+      const timer = setTimeout(() => void finish(), timeoutMs);
+      signal?.addEventListener('abort', finish, { once: true });
+      // The change may have happened before we subscribed.
+      void deps.store.get(id).then((request) => {
+        if (!request || !states.includes(request.state)) void finish();
+      });
+    });
+  }
+
+  async function housekeeping(): Promise<void> {
+    for (const id of await sweepExpired(deps.store, now())) {
+      const request = await deps.store.get(id);
+      if (request) changed(request);
+    }
+    // Approved calls whose server was not ready when they were approved.
+    for (const request of await deps.store.list({ states: ['approved'] })) void executor.execute(request);
+  }
+
+  async function start(): Promise<Recovery> {
+    const recovery = await recoverOnStart(deps.store, now());
+    log.info(
+      {
+        pending: recovery.pending.length,
+        toExecute: recovery.toExecute.length,
+        unknown: recovery.unknown,
+        expired: recovery.expired.length,
+      },
+      'approval store recovered',
+    );
+    for (const request of recovery.toExecute) void executor.execute(request);
+    sweeper = setInterval(() => {
+      void housekeeping().catch((error: unknown) => log.error({ err: error }, 'approval housekeeping failed'));
+    }, deps.sweepIntervalMs);
+    sweeper.unref();
+    return recovery;
+  }
+
+  async function stop(): Promise<void> {
+    clearInterval(sweeper);
+    await deps.store.close();
+  }
+
+  return {
+    list: (filter) => deps.store.list(filter),
+    get: (id) => deps.store.get(id),
+    decide,
+    onChange,
+    requestFor,
+    cancel: cancelRequest,
+    waitWhile,
+    start,
+    stop,
+  };
 }

@@ -30,8 +30,15 @@ export interface CatalogSource<T> {
  * Merge every server's items under their exposed names. A name claimed twice is a configuration
  * error: neither item is exposed (routing a call to the wrong server is worse than refusing it).
  */
-export function buildCatalog<T extends { name: string }>(sources: readonly CatalogSource<T>[]): Catalog<T> {
+export function buildCatalog<T extends { name: string }>(
+  sources: readonly CatalogSource<T>[],
+  /** Names Gatehouse itself serves: a downstream item claiming one is a collision with Gatehouse. */
+  reserved: ReadonlySet<string> = new Set(),
+): Catalog<T> {
   const claims = new Map<string, CatalogEntry<T>[]>();
+  for (const name of reserved) {
+    claims.set(name, [{ server: 'gatehouse', name, exposedName: name, item: undefined as unknown as T }]);
+  }
   for (const source of sources) {
     const prefix = source.prefix ?? defaultPrefix(source.server);
     for (const item of source.items) {
@@ -45,6 +52,7 @@ export function buildCatalog<T extends { name: string }>(sources: readonly Catal
   const byExposedName = new Map<string, CatalogEntry<T>>();
   const collisions: NameCollision[] = [];
   for (const [exposed, entries] of claims) {
+    if (entries.length === 1 && reserved.has(exposed)) continue;
     if (entries.length === 1) byExposedName.set(exposed, entries[0]!);
     else
       collisions.push({

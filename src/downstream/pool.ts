@@ -1,6 +1,7 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
+import { BUILTIN_TOOL_NAMES } from '../approvals/tools.js';
 import { buildCatalog, describeCollision, type Catalog, type CatalogSource } from './catalog.js';
 import { DownstreamConnection, type ConnectionHooks, type ConnectionStatus } from './connection.js';
 
@@ -84,7 +85,7 @@ export class DownstreamPool {
       prefix: c.config.prefix,
       items: c.tools,
     }));
-    this.tools = buildCatalog(sources);
+    this.tools = buildCatalog(sources, BUILTIN_TOOL_NAMES);
     for (const collision of this.tools.collisions) {
       const message = describeCollision('tool', collision);
       if (this.reportedCollisions.has(message)) continue;

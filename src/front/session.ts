@@ -16,6 +16,7 @@ import {
   type ServerCapabilities,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
+import { builtinTools } from '../approvals/tools.js';
 import type { DecisionPoint } from '../decision/types.js';
 import type { DownstreamPool } from '../downstream/pool.js';
 import type { Logger } from '../log.js';
@@ -127,9 +128,9 @@ export function announceRoots(deps: Pick<FrontDeps, 'relay'>, session: Session):
 }
 
 /** tools/list as the client sees it: exposed names, denied tools hidden, gated tools annotated. */
-export function visibleTools(deps: Pick<FrontDeps, 'pool' | 'decisionPoint'>): Tool[] {
+export function visibleTools(deps: Pick<FrontDeps, 'pool' | 'decisionPoint' | 'maxWaitSeconds'>): Tool[] {
   const decisionPoint = deps.decisionPoint();
-  const tools: Tool[] = [];
+  const tools: Tool[] = builtinTools(deps.maxWaitSeconds);
   for (const entry of deps.pool.tools.byExposedName.values()) {
     const visibility = decisionPoint.visibility({
       server: entry.server,

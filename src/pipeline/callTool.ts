@@ -5,6 +5,9 @@ import {
   type CallToolResult,
   type ServerNotification,
 } from '@modelcontextprotocol/sdk/types.js';
+import { resultForRequest } from '../approvals/results.js';
+import type { ApprovalRuntime } from '../approvals/service.js';
+import { BUILTIN_TOOL_NAMES, callBuiltinTool } from '../approvals/tools.js';
 import type { Decision, DecisionPoint } from '../decision/types.js';
 import type { DownstreamPool } from '../downstream/pool.js';
 import { GatehouseError, isGatehouseError } from '../errors.js';
@@ -15,6 +18,8 @@ import type { ToolCall } from './toolCall.js';
 
 export interface PipelineDeps {
   pool: DownstreamPool;
+  approvals: ApprovalRuntime;
+  maxWaitSeconds: number;
   /** Read per call: a policy reload swaps the decision point atomically. */
   decisionPoint: () => DecisionPoint;
   logger: Logger;
@@ -39,6 +44,14 @@ export async function callTool(
   params: CallToolRequest['params'],
   context: CallContext,
 ): Promise<CallToolResult> {
+  if (BUILTIN_TOOL_NAMES.has(params.name)) {
+    return callBuiltinTool(params.name, params.arguments, {
+      approvals: deps.approvals,
+      caller: session.caller,
+      maxWaitSeconds: deps.maxWaitSeconds,
+      ...context,
+    });
+  }
   const call = receive(deps, session, params);
   const decision = await decide(deps.decisionPoint(), call);
   // Plain allows are the bulk of traffic and go to the audit trail; the log keeps what needs a look.
@@ -57,7 +70,11 @@ export async function callTool(
     'tool call decided',
   );
   if (decision.mode === 'enforce' && decision.effect === 'deny') return denied(call, decision);
-  if (decision.mode === 'enforce' && decision.effect === 'approve') return approvalUnavailable(call, decision);
+  if (decision.mode === 'enforce' && decision.effect === 'approve') {
+    // Durable before anything is answered: the request is in the store when the model hears of it.
+    const { request } = await deps.approvals.requestFor(call, decision);
+    return resultForRequest(request, call.definition.outputSchema !== undefined);
+  }
 
   return execute(deps, session, call, params, context);
 }
@@ -106,15 +123,6 @@ function denied(call: ToolCall, decision: Decision): CallToolResult {
     `Gatehouse denied this call to ${call.exposedName} (${rule}): ${decision.reason}. ` +
       'The call was not executed; retrying it unchanged will be denied again.',
     { effect: 'deny', rules: decision.rules, policyVersion: decision.policyVersion },
-  );
-}
-
-/** Until approvals exist, a gated call must not run: refuse it plainly. */
-function approvalUnavailable(call: ToolCall, decision: Decision): CallToolResult {
-  return toolErrorResult(
-    `Gatehouse requires human approval for this call to ${call.exposedName} (rule ${decision.rules.join(', ')}): ` +
-      `${decision.reason}. Approvals are not available in this build, so the call was not executed.`,
-    { effect: 'approve', rules: decision.rules, policyVersion: decision.policyVersion },
   );
 }
 

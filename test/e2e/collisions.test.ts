@@ -1,3 +1,4 @@
+import { BUILTIN_TOOL_NAMES } from '../../src/approvals/tools.js';
 import { afterAll, expect, it } from 'vitest';
 import { fixtureServer, gatehouseConfig, scratchDir } from '../helpers/config.js';
 import { connectStdioGatehouse, runGatehouseCli } from '../helpers/gatehouse.js';
@@ -17,7 +18,10 @@ it('exposes both under their prefixes and routes each to its own server', async 
   const gatehouse = await connectStdioGatehouse(scratch.write('prefixed.json', twins()));
   try {
     const { client } = gatehouse.client;
-    const names = (await client.listTools()).tools.map((t) => t.name).sort();
+    const names = (await client.listTools()).tools
+      .map((t) => t.name)
+      .filter((n) => !BUILTIN_TOOL_NAMES.has(n))
+      .sort();
     expect(names).toEqual(['left__whoami', 'right__whoami']);
     for (const side of ['left', 'right']) {
       expect(await client.callTool({ name: `${side}__whoami`, arguments: {} })).toEqual({

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { EVERYTHING, FILESYSTEM, REPO, fixtureArgs, type Fixture } from './paths.js';
@@ -8,9 +8,13 @@ export function scratchDir(label: string) {
   const dir = mkdtempSync(path.join(tmpdir(), `gatehouse-${label}-`));
   return {
     dir,
-    /** Write a config file (an object, or raw text for malformed cases) and return its path. */
+    /**
+     * Write a file (an object as JSON, or raw text for malformed cases) and return its path; `name` may
+     * hold folders (`policies/rules.yaml`), which are created.
+     */
     write(name: string, content: object | string): string {
       const file = path.join(dir, name);
+      mkdirSync(path.dirname(file), { recursive: true });
       writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content, null, 2));
       return file;
     },
@@ -32,6 +36,9 @@ export function gatehouseConfig(servers: Record<string, object>, extra: Record<s
     restart: { initialDelayMs: 50, maxDelayMs: 1_000 },
     // The proxy's own tests run with an explicit allow-everything policy set.
     policies: ALLOW_ALL_POLICIES,
+    // A store file has exactly one writer, and tests start several Gatehouses on one config (a stdio
+    // client launches its own): each process gets its own store unless a test pins it (restarts).
+    approvals: { store: './.gatehouse/store-${GATEHOUSE_TEST_STORE:-default}.json' },
     ...extra,
   };
 }
@@ -46,3 +53,22 @@ export const fixtureServer = (fixture: Fixture, extra: Record<string, unknown> =
 export const everythingStdio = () => ({ command: process.execPath, args: [EVERYTHING, 'stdio'] });
 
 export const filesystemStdio = (dir: string) => ({ command: process.execPath, args: [FILESYSTEM, dir] });
+
+export interface RecordedCall {
+  name: string;
+  arguments: Record<string, unknown>;
+}
+
+/** The recorder fixture writing to `logFile`, and the tools/call requests it has received so far. */
+export function recorderServer(logFile: string) {
+  return {
+    server: fixtureServer('recorder', {}, logFile),
+    received: (): RecordedCall[] =>
+      existsSync(logFile)
+        ? readFileSync(logFile, 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((line) => JSON.parse(line) as RecordedCall)
+        : [],
+  };
+}

@@ -1,6 +1,9 @@
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { main } from '../../src/cli/index.js';
+import type { GatehouseStatus } from '../../src/main.js';
 import { connectTestClient, type TestClient, type TestClientOptions } from './client.js';
 import { GATEHOUSE_BIN, REPO } from './paths.js';
 import { runToExit, spawnProcess, type Spawned } from './processes.js';
@@ -10,8 +13,43 @@ export type Front = 'stdio' | 'http';
 /** `node --import tsx src/cli/run.ts <args>`: the CLI from source. */
 export const gatehouseArgs = (...args: string[]) => ['--import', 'tsx', GATEHOUSE_BIN, ...args];
 
+/** The environment of a spawned Gatehouse: its own approval store unless the test pins one. */
+const spawnEnv = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({
+  ...process.env,
+  GATEHOUSE_TEST_STORE: randomUUID(),
+  ...env,
+});
+
 export const runGatehouseCli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   runToExit(process.execPath, gatehouseArgs(...args), { ...process.env, ...env });
+
+/** GET /status of a running Gatehouse. */
+export async function fetchStatus(baseUrl: string): Promise<GatehouseStatus> {
+  const response = await fetch(`${baseUrl}/status`);
+  return (await response.json()) as GatehouseStatus;
+}
+
+/** `gatehouse status --url <baseUrl>`, run in this process: its exit code and the lines it printed. */
+export async function statusCommand(baseUrl: string): Promise<{ code: number; lines: string[] }> {
+  const out: string[] = [];
+  const io = { out: (t: string) => void out.push(t), err: (t: string) => void out.push(t) };
+  // The command sets process.exitCode on an unhealthy status; the test process keeps its own.
+  const exitCode = process.exitCode;
+  try {
+    const code = await main(['node', 'gatehouse', 'status', '--url', baseUrl], io);
+    return { code, lines: out.join('\n').split('\n') };
+  } finally {
+    process.exitCode = exitCode;
+  }
+}
+
+/** The JSON lines of a pino log (Gatehouse's stderr), skipping anything else. */
+export function logEntries(stderr: string): Record<string, unknown>[] {
+  return stderr
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
 
 export interface HttpGatehouse extends Spawned {
   /** `http://127.0.0.1:<port>`: /status and /healthz live here. */
@@ -27,7 +65,7 @@ export async function startHttpGatehouse(
   const spawned = spawnProcess(
     process.execPath,
     gatehouseArgs('serve', '--http', '--port', '0', '--config', configFile),
-    { ...process.env, ...env },
+    spawnEnv(env),
   );
   const line = await spawned.waitForStderr((l) => l.includes('"msg":"Gatehouse ready'));
   const mcpUrl = (JSON.parse(line) as { url: string }).url;
@@ -50,7 +88,7 @@ export async function connectStdioGatehouse(
     command: process.execPath,
     args: gatehouseArgs('serve', '--config', configFile),
     cwd: REPO,
-    env: { ...process.env, ...env } as Record<string, string>,
+    env: spawnEnv(env) as Record<string, string>,
     stderr: 'pipe',
   });
   let stderr = '';

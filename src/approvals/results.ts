@@ -1,0 +1,95 @@
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { ApprovalRequest } from './request.js';
+
+/** The `_meta` key under which Gatehouse puts an approval's machine-readable state. */
+export const APPROVAL_META = 'gatehouse/approval';
+
+export interface ApprovalStatus {
+  status: ApprovalRequest['state'];
+  approvalId: string;
+  expiresAt: string;
+  approvers: string[];
+  quorum: number;
+  approvals: number;
+}
+
+export function approvalStatus(request: ApprovalRequest): ApprovalStatus {
+  return {
+    status: request.state,
+    approvalId: request.id,
+    expiresAt: request.expiresAt,
+    approvers: request.approvers,
+    quorum: request.quorum,
+    approvals: request.decisions.filter((d) => d.decision === 'approve').length,
+  };
+}
+
+const HOW_TO_FOLLOW = (id: string) =>
+  `To get the outcome, retry this exact call later (identical arguments join this request), or call ` +
+  `gatehouse__approval_status with {"approvalId": "${id}"}, or gatehouse__wait_for_approval to wait up to 45 seconds. ` +
+  `Changing the arguments creates a new request that needs its own approval.`;
+
+/**
+ * What the model is told about a gated call, for every state of its request. Until the call has run the
+ * text says plainly that it has NOT run. A tool with an outputSchema gets `isError: true` on non-results,
+ * since clients validate structuredContent against that schema on success results.
+ */
+export function resultForRequest(request: ApprovalRequest, hasOutputSchema: boolean): CallToolResult {
+  const status = approvalStatus(request);
+  const meta = { [APPROVAL_META]: status };
+  const notRun = (text: string, isError: boolean): CallToolResult => ({
+    content: [{ type: 'text', text }],
+    ...(isError || hasOutputSchema ? { isError: true } : { structuredContent: { ...status } }),
+    _meta: meta,
+  });
+  const who = `${request.approvers.join(', ')} (${request.quorum} approval${request.quorum === 1 ? '' : 's'} needed)`;
+  const rule = `rule ${request.rules.join(', ')}: ${request.reason}`;
+
+  switch (request.state) {
+    case 'pending':
+      return notRun(
+        `This call has NOT run yet: it is waiting for human approval (approval ${request.id}; ${rule}). ` +
+          `Asked: ${who}; ${status.approvals} given so far. It expires at ${request.expiresAt}. ${HOW_TO_FOLLOW(request.id)}`,
+        false,
+      );
+    case 'approved':
+    case 'executing':
+      return notRun(
+        `This call was approved (approval ${request.id}) and is ${request.state === 'executing' ? 'executing now' : 'about to execute'}; ` +
+          `its result is not available yet. ${HOW_TO_FOLLOW(request.id)}`,
+        false,
+      );
+    case 'executed': {
+      const result = request.execution!.result!;
+      return { ...result, _meta: { ...result._meta, ...meta } };
+    }
+    case 'failed':
+      return notRun(
+        `This call was approved (approval ${request.id}) but ${request.execution?.startedAt ? 'failed while executing' : 'was NOT executed'}: ` +
+          `${request.execution?.error?.message ?? 'unknown error'}.`,
+        true,
+      );
+    case 'rejected': {
+      const rejection = request.decisions.find((d) => d.decision === 'reject');
+      return notRun(
+        `This call was REJECTED by ${rejection?.approver.id ?? 'an approver'} and did not run (approval ${request.id}): ` +
+          `${rejection?.reason ?? 'no reason given'}. Do not retry it unchanged.`,
+        true,
+      );
+    }
+    case 'expired':
+      return notRun(
+        `This call did NOT run: its approval request ${request.id} expired at ${request.expiresAt} (${request.closed?.reason ?? 'expired'}). ` +
+          `Ask the user whether to request it again.`,
+        true,
+      );
+    case 'cancelled':
+      return notRun(`This call did NOT run: approval ${request.id} was cancelled (${request.closed?.reason ?? 'cancelled'}).`, true);
+    case 'unknown':
+      return notRun(
+        `Gatehouse stopped while this approved call (approval ${request.id}) was executing; whether it took effect is unknown ` +
+          `and it will not be re-run automatically. Check the target system before asking again.`,
+        true,
+      );
+  }
+}

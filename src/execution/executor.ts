@@ -1,0 +1,151 @@
+import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { toolDefinitionDigest } from '../approvals/digest.js';
+import type { ApprovalRequest } from '../approvals/request.js';
+import {
+  blockExecution,
+  expireIfDue,
+  finishExecution,
+  isExpired,
+  startExecution,
+  verifyDigest,
+} from '../approvals/states.js';
+import type { DecisionPoint } from '../decision/types.js';
+import type { DownstreamPool } from '../downstream/pool.js';
+import { isGatehouseError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { ToolCall } from '../pipeline/toolCall.js';
+import type { ApprovalStore } from '../store/store.js';
+
+export interface ExecutorDeps {
+  store: ApprovalStore;
+  pool: DownstreamPool;
+  decisionPoint: () => DecisionPoint;
+  logger: Logger;
+  now: () => Date;
+  /** Every durable change this executor makes, for waiters and channels. */
+  changed: (request: ApprovalRequest) => void;
+}
+
+/** Requests executed on behalf of no client session: server-initiated requests during them are refused. */
+export const EXECUTOR_SESSION = 'gatehouse:executor';
+
+/**
+ * Runs an approved request exactly once: re-check, claim (approved → executing, compare-and-set in the
+ * store, durable before the downstream call), call downstream with the stored arguments, record the
+ * outcome. A request that cannot run yet (its server is restarting) stays approved and is retried by
+ * `execute` later, until it expires.
+ */
+export function createExecutor(deps: ExecutorDeps) {
+  const log = deps.logger.child({ module: 'executor' });
+  const inProcess = new Map<string, Promise<ApprovalRequest>>();
+
+  function execute(request: ApprovalRequest): Promise<ApprovalRequest> {
+    // One attempt per id at a time inside this process; the store's compare-and-set guards the rest.
+    const running = inProcess.get(request.id);
+    if (running) return running;
+    const attempt = run(request.id).finally(() => inProcess.delete(request.id));
+    inProcess.set(request.id, attempt);
+    return attempt;
+  }
+
+  async function run(id: string): Promise<ApprovalRequest> {
+    const request = await deps.store.get(id);
+    if (!request || request.state !== 'approved') return request!;
+    const now = deps.now();
+
+    if (isExpired(request, now)) return transition(request, (r) => expireIfDue(r, now));
+    const connection = deps.pool.get(request.server);
+    if (!connection || connection.state !== 'ready') {
+      log.warn({ approvalId: id, server: request.server }, 'approved call waits for its server to be ready');
+      return request;
+    }
+    const blocked = recheck(request, now);
+    if (blocked) {
+      log.warn({ approvalId: id, code: blocked.code, reason: blocked.message }, 'approved call blocked by the re-check');
+      return transition(request, (r) => blockExecution(r, blocked, now));
+    }
+
+    const claimed = await deps.store.transition(id, 'approved', (r) => startExecution(r, deps.now()));
+    if (!claimed.ok) return claimed.request;
+    deps.changed(claimed.request);
+    log.info({ approvalId: id, server: request.server, tool: request.tool }, 'executing approved call');
+
+    let outcome: Parameters<typeof finishExecution>[1];
+    try {
+      const result = await connection.request(
+        { method: 'tools/call', params: { name: request.tool, arguments: request.arguments } },
+        CallToolResultSchema,
+        { sessionId: EXECUTOR_SESSION },
+      );
+      outcome = { result };
+    } catch (error) {
+      outcome = {
+        error: {
+          code: isGatehouseError(error) ? error.code : 'DOWNSTREAM_ERROR',
+          message: error instanceof Error ? error.message : String(error),
+        },
+      };
+    }
+    const finished = await deps.store.transition(id, 'executing', (r) => finishExecution(r, outcome, deps.now()));
+    deps.changed(finished.request);
+    log.info({ approvalId: id, state: finished.request.state }, 'approved call finished');
+    return finished.request;
+  }
+
+  /**
+   * What must still hold right before the approved arguments run: they hash to the approved digest, the
+   * tool is the one the approvers saw, and the current policy set does not deny the call.
+   */
+  function recheck(request: ApprovalRequest, now: Date): { code: string; message: string } | undefined {
+    if (!verifyDigest(request)) {
+      return { code: 'DIGEST_MISMATCH', message: 'the stored call no longer matches its approved digest' };
+    }
+    const entry = [...deps.pool.tools.byExposedName.values()].find(
+      (e) => e.server === request.server && e.name === request.tool,
+    );
+    if (!entry) {
+      return { code: 'TOOL_UNAVAILABLE', message: `server "${request.server}" no longer offers tool "${request.tool}"` };
+    }
+    if (toolDefinitionDigest(entry.item) !== request.toolDefinitionDigest) {
+      return {
+        code: 'TOOL_DEFINITION_CHANGED',
+        message: `the definition of ${request.tool} (name, description or input schema) changed after approval; the approvers did not see this tool`,
+      };
+    }
+    const call: ToolCall = {
+      requestId: request.id,
+      server: request.server,
+      tool: request.tool,
+      exposedName: entry.exposedName,
+      arguments: request.arguments,
+      caller: { id: request.caller.id, groups: request.caller.groups, transport: 'stdio' },
+      definition: entry.item,
+    };
+    let decision;
+    try {
+      decision = deps.decisionPoint().decide(call, now);
+    } catch (error) {
+      return { code: 'POLICY_ERROR', message: `the policy engine failed on the re-check: ${String(error)}` };
+    }
+    if (decision instanceof Promise) {
+      return { code: 'POLICY_ERROR', message: 'the decision point must decide synchronously on the re-check' };
+    }
+    if (decision.effect === 'deny' && decision.mode === 'enforce') {
+      return {
+        code: 'POLICY_NOW_DENIES',
+        message: `the current policy set (${decision.policyVersion}) denies this call (${decision.rules.join(', ') || 'default'}): ${decision.reason}`,
+      };
+    }
+    return undefined;
+  }
+
+  async function transition(request: ApprovalRequest, update: (r: ApprovalRequest) => ApprovalRequest) {
+    const result = await deps.store.transition(request.id, request.state, update);
+    if (result.ok) deps.changed(result.request);
+    return result.request;
+  }
+
+  return { execute };
+}
+
+export type Executor = ReturnType<typeof createExecutor>;
