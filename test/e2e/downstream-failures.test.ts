@@ -1,10 +1,14 @@
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/index.js';
-import type { ConnectionStatus } from '../../src/downstream/connection.js';
 import type { TestClient } from '../helpers/client.js';
+import { resultText as text } from '../helpers/compare.js';
 import { fixtureServer, gatehouseConfig, scratchDir } from '../helpers/config.js';
-import { connectHttp, startHttpGatehouse, type HttpGatehouse } from '../helpers/gatehouse.js';
+import {
+  connectHttp,
+  fetchStatus,
+  startHttpGatehouse,
+  statusCommand,
+  type HttpGatehouse,
+} from '../helpers/gatehouse.js';
 import { eventually } from '../helpers/processes.js';
 
 /**
@@ -39,16 +43,10 @@ afterAll(async () => {
   scratch.remove();
 });
 
-const text = (result: unknown) =>
-  (result as CallToolResult).content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
-
 const echo = (server: string, message: string) =>
   client.client.callTool({ name: `${server}__echo`, arguments: { message } });
 
-async function status(): Promise<{ servers: ConnectionStatus[] }> {
-  const response = await fetch(`${gatehouse.baseUrl}/status`);
-  return (await response.json()) as { servers: ConnectionStatus[] };
-}
+const status = () => fetchStatus(gatehouse.baseUrl);
 
 describe('a server that crashes mid-call', () => {
   it('fails the in-flight call clearly, is restarted, the client hears list_changed, and the next call works', async () => {
@@ -119,16 +117,8 @@ describe('servers that never start', () => {
   });
 
   it('`gatehouse status` shows each failure with its reason', async () => {
-    const out: string[] = [];
-    const io = { out: (t: string) => out.push(t), err: (t: string) => out.push(t) };
-    const exitCode = process.exitCode;
-    try {
-      const code = await main(['node', 'gatehouse', 'status', '--url', gatehouse.baseUrl], io);
-      expect(code).toBe(1);
-    } finally {
-      process.exitCode = exitCode;
-    }
-    const rows = out.join('\n').split('\n');
+    const { code, lines: rows } = await statusCommand(gatehouse.baseUrl);
+    expect(code).toBe(1);
     const row = (name: string) => rows.find((r) => r.startsWith(name)) ?? '';
     expect(row('missing')).toMatch(/failed\s.*command not found: \/nonexistent\/bin\/mcp-server-missing/);
     expect(row('quitter')).toMatch(/failed\s.*closed the connection during initialization/);

@@ -1,10 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { CallToolResult, Notification, Progress } from '@modelcontextprotocol/sdk/types.js';
+import type { Notification, Progress } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestClient } from '../helpers/client.js';
-import { asExposed, fromServer, normalize, settle } from '../helpers/compare.js';
+import { asExposed, fromServer, normalize, resultText as text, settle } from '../helpers/compare.js';
 import {
   everythingStdio,
   filesystemStdio,
@@ -44,9 +44,6 @@ afterAll(async () => {
   await everythingHttp?.stop();
   scratch.remove();
 });
-
-const text = (result: unknown) =>
-  ((result as CallToolResult).content ?? []).map((c) => (c.type === 'text' ? c.text : '')).join('\n');
 
 describe.each([
   { front: 'stdio', downstream: 'stdio' },

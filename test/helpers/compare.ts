@@ -1,3 +1,4 @@
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { exposedName } from '../../src/downstream/names.js';
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
@@ -34,3 +35,7 @@ export function asExposed<T extends { name: string }>(items: readonly T[], prefi
 }
 
 export const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
+
+/** The text blocks of a tool result, joined by newlines. */
+export const resultText = (result: unknown) =>
+  ((result as CallToolResult).content ?? []).map((c) => (c.type === 'text' ? c.text : '')).join('\n');

@@ -13,7 +13,8 @@ export const EVERYTHING = fromRepo('node_modules/@modelcontextprotocol/server-ev
 export const FILESYSTEM = fromRepo('node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
 export const MEMORY = fromRepo('node_modules/@modelcontextprotocol/server-memory/dist/index.js');
 
-export type Fixture = 'hang' | 'crashy' | 'noisy-stdout' | 'twin' | 'env-echo' | 'forks' | 'rich-results';
+export type Fixture =
+  'hang' | 'crashy' | 'noisy-stdout' | 'twin' | 'env-echo' | 'forks' | 'rich-results' | 'recorder';
 
 /** `node --import tsx <fixture>`: the argv of a fixture server under test/fixtures/servers. */
 export function fixtureArgs(fixture: Fixture, ...args: string[]): string[] {
