@@ -55,6 +55,9 @@ export function formatStatus(status: GatehouseStatus): string {
         String(s.restarts).padEnd(10) + (s.lastError ?? (s.serverInfo ? `${s.serverInfo.name} ${s.serverInfo.version}` : '')),
     );
   }
-  if (status.problems.length > 0) lines.push('', 'Problems:', ...status.problems.map((p) => `  - ${p}`));
+  if (status.problems.length > 0) {
+    // Indent a problem's further lines (a policy error's source line and caret) under its bullet.
+    lines.push('', 'Problems:', ...status.problems.map((p) => `  - ${p.replaceAll('\n', '\n    ')}`));
+  }
   return lines.join('\n');
 }
