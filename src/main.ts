@@ -1,5 +1,5 @@
 import type { Config } from './config/schema.js';
-import { createApprovalService } from './approvals/service.js';
+import { createApprovalService, type ApprovalService } from './approvals/service.js';
 import { loadPolicyEngine, type PolicyStatus } from './decision/index.js';
 import { createExecutor } from './execution/executor.js';
 import { openLowdbStore } from './store/index.js';
@@ -27,6 +27,8 @@ export interface ServeOptions {
 
 export interface Gatehouse {
   http?: HttpFront;
+  /** The approval requests, as channels see them (embedding, tests). */
+  approvals: ApprovalService;
   status(): GatehouseStatus;
   stop(): Promise<void>;
   /** Resolves when Gatehouse has stopped (client gone on stdio, or stop()). */
@@ -169,5 +171,5 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
       'Gatehouse ready on stdio',
     );
   }
-  return { http, status, stop, stopped };
+  return { http, approvals, status, stop, stopped };
 }

@@ -25,6 +25,7 @@ import type { Caller } from '../pipeline/toolCall.js';
 import { VERSION } from '../version.js';
 import type { Aggregate } from './aggregate.js';
 import { guarded } from './errors.js';
+import { createTaskBridge, TASK_CAPABILITIES } from './tasks.js';
 import type { Relay } from './relay.js';
 import type { Session, SessionRegistry } from './sessions.js';
 
@@ -46,9 +47,14 @@ export const APPROVAL_NOTE = 'Calls may require human approval.';
 export function createSession(deps: FrontDeps, caller: Omit<Caller, 'client'>, id: string = randomUUID()): Session {
   const log = deps.logger.child({ session: id });
   const caps = unionCapabilities(deps.pool);
+  const tasks = createTaskBridge(deps.approvals, log);
   const server = new Server(
     { name: 'gatehouse', version: VERSION },
-    { capabilities: caps, instructions: combinedInstructions(deps.pool) },
+    {
+      capabilities: { ...caps, tasks: TASK_CAPABILITIES },
+      instructions: combinedInstructions(deps.pool),
+      taskStore: tasks.store,
+    },
   );
   const session: Session = { id, server, caller: { ...caller }, subscriptions: new Set() };
   server.oninitialized = () => {
@@ -74,6 +80,9 @@ export function createSession(deps: FrontDeps, caller: Omit<Caller, 'client'>, i
         signal: extra.signal,
         progressToken: request.params._meta?.progressToken,
         sendNotification: extra.sendNotification,
+        ...(request.params.task && extra.taskStore
+          ? { task: { bridge: tasks, store: extra.taskStore, ttl: request.params.task.ttl } }
+          : {}),
       }),
     ),
   );
@@ -142,6 +151,8 @@ export function visibleTools(deps: Pick<FrontDeps, 'pool' | 'decisionPoint' | 'm
     const tool: Tool = { ...entry.item, name: entry.exposedName };
     if (visibility === 'may-need-approval') {
       tool.description = tool.description ? `${tool.description}\n\n${APPROVAL_NOTE}` : APPROVAL_NOTE;
+      // Clients with task support can follow a held call as a task instead of polling.
+      tool.execution = { ...tool.execution, taskSupport: tool.execution?.taskSupport ?? 'optional' };
     }
     tools.push(tool);
   }

@@ -7,6 +7,9 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { resultForRequest } from '../approvals/results.js';
 import type { ApprovalRuntime } from '../approvals/service.js';
+import type { CreateTaskResult } from '@modelcontextprotocol/sdk/experimental/tasks/index.js';
+import type { RequestTaskStore } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { TaskBridge } from '../front/tasks.js';
 import { BUILTIN_TOOL_NAMES, callBuiltinTool } from '../approvals/tools.js';
 import type { Decision, DecisionPoint } from '../decision/types.js';
 import type { DownstreamPool } from '../downstream/pool.js';
@@ -29,6 +32,8 @@ export interface CallContext {
   signal: AbortSignal;
   progressToken?: string | number;
   sendNotification: (notification: ServerNotification) => Promise<void>;
+  /** Present when the client asked for this call to run as a task. */
+  task?: { bridge: TaskBridge; store: RequestTaskStore; ttl?: number };
 }
 
 /** Failures of the downstream leg the model should read as the call's outcome, not a protocol fault. */
@@ -43,14 +48,16 @@ export async function callTool(
   session: Session,
   params: CallToolRequest['params'],
   context: CallContext,
-): Promise<CallToolResult> {
+): Promise<CallToolResult | CreateTaskResult> {
   if (BUILTIN_TOOL_NAMES.has(params.name)) {
-    return callBuiltinTool(params.name, params.arguments, {
-      approvals: deps.approvals,
-      caller: session.caller,
-      maxWaitSeconds: deps.maxWaitSeconds,
-      ...context,
-    });
+    const run = () =>
+      callBuiltinTool(params.name, params.arguments, {
+        approvals: deps.approvals,
+        caller: session.caller,
+        maxWaitSeconds: deps.maxWaitSeconds,
+        ...context,
+      });
+    return context.task ? context.task.bridge.forCall(context.task.store, context.task.ttl, run) : run();
   }
   const call = receive(deps, session, params);
   const decision = await decide(deps.decisionPoint(), call);
@@ -69,15 +76,25 @@ export async function callTool(
     },
     'tool call decided',
   );
-  if (decision.mode === 'enforce' && decision.effect === 'deny') return denied(call, decision);
+  const { task } = context;
+
   if (decision.mode === 'enforce' && decision.effect === 'approve') {
     // Durable before anything is answered: the request is in the store when the model hears of it.
     const { request } = await deps.approvals.requestFor(call, decision);
-    return resultForRequest(request, call.definition.outputSchema !== undefined);
+    const hasOutputSchema = call.definition.outputSchema !== undefined;
+    return task
+      ? task.bridge.forApproval(task.store, task.ttl, request, hasOutputSchema)
+      : resultForRequest(request, hasOutputSchema);
   }
-
-  return execute(deps, session, call, params, context);
+  const run = (): Promise<CallToolResult> =>
+    decision.mode === 'enforce' && decision.effect === 'deny'
+      ? Promise.resolve(denied(call, decision))
+      : execute(deps, session, call, params, task ? { ...context, signal: NEVER } : context);
+  return task ? task.bridge.forCall(task.store, task.ttl, run) : run();
 }
+
+/** A task outlives its tools/call request: its downstream call is not cancelled with that request. */
+const NEVER = new AbortController().signal;
 
 function receive(deps: PipelineDeps, session: Session, params: CallToolRequest['params']): ToolCall {
   const entry = deps.pool.tools.byExposedName.get(params.name);
