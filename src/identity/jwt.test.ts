@@ -1,11 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  AUDIENCE,
-  foreignKey,
-  startTestIssuer,
-  unsignedToken,
-  type TestIssuer,
-} from '../../test/helpers/issuer.js';
+import { AUDIENCE, forgedTokens, startTestIssuer, type TestIssuer } from '../../test/helpers/issuer.js';
 import { IdentitySchema } from '../config/schema.js';
 import { isGatehouseError } from '../errors.js';
 import { silentLogger } from '../log.js';
@@ -86,37 +80,17 @@ describe('JWT access tokens: who', () => {
 
 describe('JWT access tokens: refused', () => {
   const cases: [string, () => Promise<string>, string][] = [
-    ['expired', () => issuer.sign({ exp: now() - CLOCK_TOLERANCE_SECONDS - 60 }), 'the token has expired'],
+    ...forgedTokens(() => issuer),
+    [
+      'expired just beyond the clock tolerance',
+      () => issuer.sign({ exp: now() - CLOCK_TOLERANCE_SECONDS - 5 }),
+      'the token has expired',
+    ],
     ['without exp', () => issuer.sign({ exp: undefined }), 'the token has no valid expiry'],
     [
       'not valid yet',
       () => issuer.sign({ nbf: now() + CLOCK_TOLERANCE_SECONDS + 60 }),
       'the token is not valid yet',
-    ],
-    [
-      'for another audience',
-      () => issuer.sign({ aud: 'someone-else' }),
-      'the token is meant for another audience',
-    ],
-    [
-      'from another issuer',
-      () => issuer.sign({ iss: 'https://evil.example' }),
-      'the token was issued by another issuer',
-    ],
-    [
-      'signed with another key',
-      async () => issuer.sign({}, { key: await foreignKey() }),
-      "the token's signature does not verify",
-    ],
-    [
-      'with a kid the issuer does not publish',
-      () => issuer.sign({}, { kid: 'unknown-kid' }),
-      "no signing key of the issuer matches the token's header",
-    ],
-    [
-      'alg none',
-      async () => unsignedToken({ iss: issuer.issuer, aud: AUDIENCE, sub: 'alice', exp: now() + 300 }),
-      "the token's signing algorithm is not accepted",
     ],
     [
       'HS256 with a guessed secret',

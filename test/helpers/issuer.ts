@@ -66,3 +66,49 @@ export function unsignedToken(claims: JWTPayload): string {
 
 /** A key pair the issuer never published: its signatures do not verify. */
 export const foreignKey = async () => (await generateKeyPair(ALG)).privateKey;
+
+/**
+ * Tokens an attacker or a misconfigured client would present, each with the reason Gatehouse gives:
+ * every one must be refused.
+ */
+export function forgedTokens(
+  get: () => TestIssuer,
+): [what: string, token: () => Promise<string>, reason: string][] {
+  const now = () => Math.floor(Date.now() / 1000);
+  // A getter: tables are built before beforeAll has started the issuer.
+  const issuer = {
+    sign: (...args: Parameters<TestIssuer['sign']>) => get().sign(...args),
+    get issuer() {
+      return get().issuer;
+    },
+  };
+  return [
+    ['expired', () => issuer.sign({ exp: now() - 3600 }), 'the token has expired'],
+    [
+      'for another audience',
+      () => issuer.sign({ aud: 'another-api' }),
+      'the token is meant for another audience',
+    ],
+    [
+      'from another issuer',
+      () => issuer.sign({ iss: 'https://evil.example' }),
+      'the token was issued by another issuer',
+    ],
+    [
+      'with a bad signature',
+      async () => issuer.sign({}, { key: await foreignKey() }),
+      "the token's signature does not verify",
+    ],
+    [
+      'with alg none',
+      async () =>
+        unsignedToken({ iss: issuer.issuer, aud: AUDIENCE, sub: 'carol', groups: ['ops'], exp: now() + 300 }),
+      "the token's signing algorithm is not accepted",
+    ],
+    [
+      'with an unknown kid',
+      () => issuer.sign({}, { kid: 'rotated-away' }),
+      "no signing key of the issuer matches the token's header",
+    ],
+  ];
+}
