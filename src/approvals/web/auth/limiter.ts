@@ -1,0 +1,51 @@
+/**
+ * Counts failed sign-ins per key (an account, a client address, or both) over a sliding window and
+ * says how long a key must wait once it reaches its limit. In memory, bounded in keys: the oldest keys
+ * go first when an attacker sprays names.
+ */
+export interface AttemptLimiter {
+  /** Milliseconds until `key` may try again; 0 when it may now. */
+  retryAfter(key: string, limit: number): number;
+  recordFailure(key: string): void;
+  reset(key: string): void;
+}
+
+export interface AttemptLimiterOptions {
+  windowMs: number;
+  /** Most keys remembered at once. */
+  maxKeys?: number;
+  now?: () => number;
+}
+
+export function createAttemptLimiter(options: AttemptLimiterOptions): AttemptLimiter {
+  const { windowMs, maxKeys = 10_000, now = Date.now } = options;
+  const failures = new Map<string, number[]>();
+
+  function recent(key: string): number[] {
+    const times = failures.get(key);
+    if (!times) return [];
+    const since = now() - windowMs;
+    const kept = times.filter((t) => t > since);
+    if (kept.length === 0) failures.delete(key);
+    else if (kept.length !== times.length) failures.set(key, kept);
+    return kept;
+  }
+
+  return {
+    retryAfter(key, limit) {
+      const times = recent(key);
+      if (times.length < limit) return 0;
+      // The window frees a slot when the oldest failure that still counts leaves it.
+      return Math.max(1, times[times.length - limit]! + windowMs - now());
+    },
+    recordFailure(key) {
+      const times = recent(key);
+      failures.delete(key); // re-insert: Map order is then least recently failed first
+      failures.set(key, [...times, now()]);
+      while (failures.size > maxKeys) failures.delete(failures.keys().next().value!);
+    },
+    reset(key) {
+      failures.delete(key);
+    },
+  };
+}

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { isGatehouseError } from '../../../errors.js';
+import { createAttemptLimiter } from './limiter.js';
+import { SIGN_IN_LIMITS, createLocalAuth } from './local.js';
+import { hashPassword } from './password.js';
+
+const cheap = { ln: 10, r: 8, p: 1 };
+
+async function accounts() {
+  return [{ id: 'bob', groups: ['security'], passwordHash: await hashPassword('bob-pw', cheap) }];
+}
+
+describe('local sign-in', () => {
+  it('signs in with the right password and answers the same for a wrong password and an unknown user', async () => {
+    const auth = createLocalAuth(await accounts());
+    expect(await auth.signIn('bob', 'bob-pw', 'c1')).toEqual({
+      ok: true,
+      principal: { id: 'bob', groups: ['security'] },
+    });
+    expect(await auth.signIn('bob', 'nope', 'c1')).toEqual({ ok: false, reason: 'invalid' });
+    expect(await auth.signIn('eve', 'nope', 'c1')).toEqual({ ok: false, reason: 'invalid' });
+  });
+
+  it('throttles one account from one address after five failures, but not from another address', async () => {
+    let now = 0;
+    const auth = createLocalAuth(await accounts(), () => now);
+    for (let i = 0; i < SIGN_IN_LIMITS.accountAndClient; i += 1) await auth.signIn('bob', 'nope', 'attacker');
+    const throttled = await auth.signIn('bob', 'bob-pw', 'attacker');
+    expect(throttled).toMatchObject({ ok: false, reason: 'throttled' });
+    expect(await auth.signIn('bob', 'bob-pw', 'laptop')).toMatchObject({ ok: true });
+    now += SIGN_IN_LIMITS.windowMs;
+    expect(await auth.signIn('bob', 'bob-pw', 'attacker')).toMatchObject({ ok: true });
+  });
+
+  it('throttles an address that sprays many names, unknown ones included', async () => {
+    const auth = createLocalAuth(await accounts());
+    for (let i = 0; i < SIGN_IN_LIMITS.client; i += 1) await auth.signIn(`user${i}`, 'x', 'sprayer');
+    expect(await auth.signIn('bob', 'bob-pw', 'sprayer')).toMatchObject({ reason: 'throttled' });
+  });
+
+  it('refuses a malformed hash at construction, naming the account', () => {
+    try {
+      createLocalAuth([{ id: 'dan', groups: [], passwordHash: 'hunter2' }]);
+      expect.unreachable();
+    } catch (error) {
+      expect(isGatehouseError(error, 'CONFIG_INVALID')).toBe(true);
+      expect((error as Error).message).toContain('approvers.accounts "dan"');
+      expect((error as Error).message).not.toContain('hunter2');
+    }
+  });
+
+  it('is disabled without accounts', () => {
+    expect(createLocalAuth([]).enabled).toBe(false);
+  });
+});
+
+describe('attempt limiter', () => {
+  it('says how long until the oldest counted failure leaves the window', () => {
+    let now = 1_000;
+    const limiter = createAttemptLimiter({ windowMs: 10_000, now: () => now });
+    limiter.recordFailure('k');
+    now = 3_000;
+    limiter.recordFailure('k');
+    expect(limiter.retryAfter('k', 3)).toBe(0);
+    expect(limiter.retryAfter('k', 2)).toBe(8_000);
+    now = 11_001;
+    expect(limiter.retryAfter('k', 2)).toBe(0);
+    limiter.reset('k');
+    expect(limiter.retryAfter('k', 1)).toBe(0);
+  });
+
+  it('forgets the least recently failed keys beyond its bound', () => {
+    const limiter = createAttemptLimiter({ windowMs: 10_000, maxKeys: 2 });
+    limiter.recordFailure('a');
+    limiter.recordFailure('b');
+    limiter.recordFailure('c');
+    expect(limiter.retryAfter('a', 1)).toBe(0);
+    expect(limiter.retryAfter('c', 1)).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,80 @@
+import { GatehouseError } from '../../../errors.js';
+import type { Identity } from '../../request.js';
+import { createAttemptLimiter } from './limiter.js';
+import { decoyHash, parsePasswordHash, verifyPassword, type ParsedPasswordHash } from './password.js';
+
+/**
+ * Local approver accounts from the config (laptop mode). An unknown user and a wrong password get the
+ * same answer after the same work (a decoy hash is checked for unknown users), and failures are
+ * limited per account and client address, per address and per account, so a password cannot be
+ * guessed online and one attacker cannot lock an approver out from everywhere.
+ */
+export interface LocalAccount {
+  id: string;
+  groups: readonly string[];
+  passwordHash: string;
+}
+
+export type SignInResult =
+  | { ok: true; principal: Identity }
+  | { ok: false; reason: 'invalid' }
+  | { ok: false; reason: 'throttled'; retryAfterSeconds: number };
+
+export interface LocalAuth {
+  readonly enabled: boolean;
+  signIn(id: string, password: string, client: string): Promise<SignInResult>;
+}
+
+/** Failures allowed per window: one account from one address, one address, one account from anywhere. */
+export const SIGN_IN_LIMITS = { accountAndClient: 5, client: 20, account: 50, windowMs: 15 * 60_000 };
+
+/** User ids longer than this are not ids: refused without hashing, counted like any failure. */
+const MAX_ID_LENGTH = 256;
+const MAX_PASSWORD_LENGTH = 1024;
+
+export function createLocalAuth(accounts: readonly LocalAccount[], now: () => number = Date.now): LocalAuth {
+  const byId = new Map<string, { principal: Identity; hash: ParsedPasswordHash }>();
+  const problems: string[] = [];
+  for (const account of accounts) {
+    try {
+      const hash = parsePasswordHash(account.passwordHash);
+      byId.set(account.id, { principal: { id: account.id, groups: [...account.groups] }, hash });
+    } catch (error) {
+      problems.push(`approvers.accounts "${account.id}": ${(error as Error).message}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new GatehouseError(
+      'CONFIG_INVALID',
+      `invalid approver password hashes:\n  ${problems.join('\n  ')}`,
+    );
+  }
+  // Unknown users pay for the cost of a real account, so timing does not tell which ids exist.
+  const decoyCost = byId.values().next().value?.hash.cost;
+  const limiter = createAttemptLimiter({ windowMs: SIGN_IN_LIMITS.windowMs, now });
+
+  return {
+    enabled: byId.size > 0,
+    async signIn(id, password, client) {
+      const keys = [
+        [`account+client:${id.slice(0, MAX_ID_LENGTH)}\n${client}`, SIGN_IN_LIMITS.accountAndClient],
+        [`client:${client}`, SIGN_IN_LIMITS.client],
+        [`account:${id.slice(0, MAX_ID_LENGTH)}`, SIGN_IN_LIMITS.account],
+      ] as const;
+      const wait = Math.max(...keys.map(([key, limit]) => limiter.retryAfter(key, limit)));
+      if (wait > 0) return { ok: false, reason: 'throttled', retryAfterSeconds: Math.ceil(wait / 1000) };
+
+      const account = id.length <= MAX_ID_LENGTH ? byId.get(id) : undefined;
+      const valid =
+        password.length <= MAX_PASSWORD_LENGTH &&
+        (await verifyPassword(password, account?.hash ?? decoyHash(decoyCost))) &&
+        account !== undefined;
+      if (!valid || !account) {
+        for (const [key] of keys) limiter.recordFailure(key);
+        return { ok: false, reason: 'invalid' };
+      }
+      limiter.reset(keys[0][0]);
+      return { ok: true, principal: account.principal };
+    },
+  };
+}

@@ -1,0 +1,80 @@
+import { createHash } from 'node:crypto';
+import type { Identity } from '../request.js';
+import { newToken } from './csrf.js';
+
+/**
+ * Signed-in approvers, in memory: a restart of Gatehouse signs everyone out (and a second Gatehouse
+ * does not know the first one's sessions). The cookie carries a random 256-bit id; the map is keyed by
+ * its SHA-256, so what is held here cannot be replayed as a cookie. A session lasts
+ * `approvers.sessionTtlMs` from sign-in, however active it is.
+ */
+export type SignInMethod = 'local' | 'oidc';
+
+export interface Session {
+  principal: Identity;
+  via: SignInMethod;
+  /** The synchronizer token every form of this session carries. */
+  csrfToken: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface SessionStore {
+  /** A new session; the returned id goes into the cookie and nowhere else. */
+  create(principal: Identity, via: SignInMethod): { id: string; session: Session };
+  /** The live session for a cookie value; an expired one is dropped and not returned. */
+  get(id: string | undefined): Session | undefined;
+  destroy(id: string | undefined): void;
+  /** Drops expired sessions; returns how many remain. */
+  sweep(): number;
+}
+
+export interface SessionStoreOptions {
+  ttlMs: number;
+  now?: () => number;
+  /** Most sessions at once; the oldest goes first beyond it. */
+  maxSessions?: number;
+}
+
+export function createSessionStore(options: SessionStoreOptions): SessionStore {
+  const { ttlMs, now = Date.now, maxSessions = 10_000 } = options;
+  const sessions = new Map<string, Session>();
+
+  return {
+    create(principal, via) {
+      const id = newToken();
+      const at = now();
+      const session: Session = {
+        principal: { id: principal.id, groups: [...principal.groups] },
+        via,
+        csrfToken: newToken(),
+        createdAt: at,
+        expiresAt: at + ttlMs,
+      };
+      sessions.set(key(id), session);
+      while (sessions.size > maxSessions) sessions.delete(sessions.keys().next().value!);
+      return { id, session };
+    },
+    get(id) {
+      if (!id) return undefined;
+      const session = sessions.get(key(id));
+      if (session && session.expiresAt <= now()) {
+        sessions.delete(key(id));
+        return undefined;
+      }
+      return session;
+    },
+    destroy(id) {
+      if (id) sessions.delete(key(id));
+    },
+    sweep() {
+      const at = now();
+      for (const [k, session] of sessions) if (session.expiresAt <= at) sessions.delete(k);
+      return sessions.size;
+    },
+  };
+}
+
+export function key(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
