@@ -1,0 +1,253 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { ApprovalStateSchema, type ApprovalRequest, type ApprovalState } from '../request.js';
+import { tally } from '../states.js';
+import type { ApiToken } from './auth/tokens.js';
+import { decodePathSegment, type WebContext } from './context.js';
+import { problem, toProblem, type Problem } from './problems.js';
+import { BodyError, clientAddress, readJsonBody, sendJson } from './respond.js';
+
+/**
+ * The approval API for programs and the CLI. Authentication is a personal API token
+ * (`Authorization: Bearer gatehouse_…`), never a cookie, so no browser can be tricked into calling it
+ * and it needs no CSRF token. Tokens come from the page (any sign-in method), or for local accounts
+ * from POST /api/tokens with HTTP Basic credentials. Every answer is JSON; every error is
+ * `{ error: { code, message } }` with the status of its kind and never a stack trace.
+ */
+const DecisionBodySchema = z.strictObject({
+  decision: z.enum(['approve', 'reject']),
+  reason: z.string().max(2000).optional(),
+});
+
+const TokenRequestSchema = z.strictObject({
+  label: z.string().max(100).optional(),
+  /** At most the sign-in lifetime; the CLI asks for a few minutes. */
+  ttlSeconds: z.number().int().positive().optional(),
+});
+
+const REALM = 'gatehouse approvals';
+
+/** An approval request as the API shows it: as stored, plus the tally per requirement. */
+export type ApprovalView = ApprovalRequest & { tally: ReturnType<typeof tally> };
+
+export function view(request: ApprovalRequest): ApprovalView {
+  return { ...request, tally: tally(request) };
+}
+
+export function apiRoutes(ctx: WebContext) {
+  const fail = (res: ServerResponse, p: Problem, headers: Record<string, string> = {}) =>
+    sendJson(res, p.status, { error: { code: p.code, message: p.message } }, headers);
+
+  /** The token behind `Authorization: Bearer`, or a 401 already sent. */
+  function authenticate(
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): { token: string; record: ApiToken } | undefined {
+    const header = req.headers.authorization ?? '';
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) {
+      fail(
+        res,
+        problem(401, 'UNAUTHENTICATED', 'send an approver API token: Authorization: Bearer <token>'),
+        {
+          'www-authenticate': `Bearer realm="${REALM}"`,
+        },
+      );
+      return undefined;
+    }
+    const record = ctx.tokens.verify(match[1]!);
+    if (!record) {
+      fail(
+        res,
+        problem(401, 'UNAUTHENTICATED', 'the API token is unknown, revoked or expired; get a new one'),
+        {
+          'www-authenticate': `Bearer realm="${REALM}", error="invalid_token"`,
+        },
+      );
+      return undefined;
+    }
+    return { token: match[1]!, record };
+  }
+
+  async function list(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    if (!authenticate(req, res)) return;
+    const states = url.searchParams
+      .getAll('state')
+      .flatMap((s) => s.split(','))
+      .filter(Boolean);
+    const parsed = z.array(ApprovalStateSchema).safeParse(states);
+    if (!parsed.success) {
+      return fail(
+        res,
+        problem(
+          400,
+          'REQUEST_INVALID',
+          `unknown state in ?state=; states are: ${ApprovalStateSchema.options.join(', ')}`,
+        ),
+      );
+    }
+    const filter: { states?: ApprovalState[] } = parsed.data.length > 0 ? { states: parsed.data } : {};
+    const requests = await ctx.service.list(filter);
+    sendJson(res, 200, { approvals: requests.map(view) });
+  }
+
+  async function get(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
+    if (!authenticate(req, res)) return;
+    const request = await ctx.service.get(id);
+    if (!request)
+      return fail(res, problem(404, 'APPROVAL_NOT_FOUND', `no approval request has the id ${id}`));
+    sendJson(res, 200, { approval: view(request) });
+  }
+
+  async function decide(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
+    const auth = authenticate(req, res);
+    if (!auth) return;
+    const body = DecisionBodySchema.safeParse(await readJsonBody(req));
+    if (!body.success) return fail(res, problem(400, 'REQUEST_INVALID', describeIssues(body.error)));
+    const approver = auth.record.principal;
+    const { decision } = body.data;
+    const reason = body.data.reason?.trim();
+    const decided = await ctx.service.decide(id, {
+      approver,
+      decision,
+      ...(reason ? { reason } : {}),
+      channel: 'api',
+    });
+    ctx.log.info(
+      { approval: id, approver: approver.id, decision, channel: 'api', tokenId: auth.record.id },
+      'decision recorded',
+    );
+    sendJson(res, 200, { approval: view(decided) });
+  }
+
+  /** A token for a local account in exchange for its password (HTTP Basic): how the CLI signs in. */
+  async function issueToken(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(req.headers.authorization ?? '');
+    const challenge = { 'www-authenticate': `Basic realm="${REALM}", charset="UTF-8"` };
+    if (!match) {
+      return fail(
+        res,
+        problem(401, 'UNAUTHENTICATED', 'send a local approver account with HTTP Basic authentication'),
+        challenge,
+      );
+    }
+    const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0)
+      return fail(res, problem(400, 'REQUEST_INVALID', 'malformed Basic credentials'), challenge);
+    const hasBody =
+      req.headers['content-type'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+    const body = TokenRequestSchema.safeParse(hasBody ? await readJsonBody(req, 4096) : {});
+    if (!body.success) return fail(res, problem(400, 'REQUEST_INVALID', describeIssues(body.error)));
+
+    const result = await ctx.local.signIn(
+      decoded.slice(0, colon),
+      decoded.slice(colon + 1),
+      clientAddress(req),
+    );
+    if (!result.ok) {
+      if (result.reason === 'throttled') {
+        return fail(
+          res,
+          problem(
+            429,
+            'RATE_LIMITED',
+            `too many failed sign-ins; try again in ${result.retryAfterSeconds} s`,
+          ),
+          {
+            'retry-after': String(result.retryAfterSeconds),
+          },
+        );
+      }
+      ctx.log.warn(
+        { user: decoded.slice(0, Math.min(colon, 64)), client: clientAddress(req) },
+        'approver API sign-in failed',
+      );
+      return fail(res, problem(401, 'UNAUTHENTICATED', 'the user name or password is incorrect'), challenge);
+    }
+    const maxMs = ctx.config.approvers.sessionTtlMs;
+    const ttlMs = Math.min(maxMs, (body.data.ttlSeconds ?? maxMs / 1000) * 1000);
+    const { token, record } = ctx.tokens.issue({
+      principal: result.principal,
+      via: 'local',
+      label: body.data.label ?? 'api',
+      ttlMs,
+    });
+    ctx.log.info(
+      { approver: record.principal.id, tokenId: record.id, client: clientAddress(req) },
+      'API token issued',
+    );
+    sendJson(res, 201, {
+      token,
+      id: record.id,
+      label: record.label,
+      expiresAt: new Date(record.expiresAt).toISOString(),
+      principal: record.principal,
+    });
+  }
+
+  function revokeCurrent(req: IncomingMessage, res: ServerResponse): void {
+    const auth = authenticate(req, res);
+    if (!auth) return;
+    ctx.tokens.revokeSecret(auth.token);
+    sendJson(res, 204, undefined);
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+    const path = url.pathname.replace(/\/+$/, '');
+    const method = req.method === 'HEAD' ? 'GET' : (req.method ?? '');
+    /** Runs `handle` for the allowed method, else answers 405; either way the request is answered. */
+    const on = async (allowed: string, handle: () => Promise<void> | void): Promise<boolean> => {
+      if (method === allowed) await handle();
+      else {
+        fail(
+          res,
+          problem(
+            405,
+            'METHOD_NOT_ALLOWED',
+            `${req.method} is not allowed on ${url.pathname}; use ${allowed}`,
+          ),
+          {
+            allow: allowed === 'GET' ? 'GET, HEAD' : allowed,
+          },
+        );
+      }
+      return true;
+    };
+
+    if (path === '/api/tokens') return on('POST', () => issueToken(req, res));
+    if (path === '/api/tokens/current') return on('DELETE', () => revokeCurrent(req, res));
+    if (path === '/api/approvals') return on('GET', () => list(req, res, url));
+    const match = /^\/api\/approvals\/([^/]+)(\/decision)?$/.exec(path);
+    const id = match ? decodePathSegment(match[1]!) : undefined;
+    if (!match || id === undefined) {
+      fail(res, problem(404, 'NOT_FOUND', `no API route ${url.pathname}`));
+      return true;
+    }
+    if (match[2]) return on('POST', () => decide(req, res, id));
+    return on('GET', () => get(req, res, id));
+  }
+
+  return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
+    try {
+      return await route(req, res, url);
+    } catch (error) {
+      if (error instanceof BodyError) {
+        const code =
+          error.status === 413
+            ? 'BODY_TOO_LARGE'
+            : error.status === 415
+              ? 'UNSUPPORTED_MEDIA_TYPE'
+              : 'REQUEST_INVALID';
+        fail(res, problem(error.status, code, error.message));
+      } else {
+        fail(res, toProblem(error, ctx.log));
+      }
+      return true;
+    }
+  };
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; ');
+}

@@ -1,0 +1,210 @@
+import type { ApprovalRequest } from '../../request.js';
+import { tally } from '../../states.js';
+import { html, type SafeHtml } from '../html.js';
+import type { Problem } from '../problems.js';
+import { argumentsView, flagBanner } from './arguments.js';
+import { approverEntry, stateBadge, time } from './format.js';
+import { csrfField, layout, type Viewer } from './layout.js';
+
+export interface RequestPageInput {
+  request: ApprovalRequest;
+  viewer: Viewer;
+  now: number;
+  /** Why the viewer cannot decide now (the state machine's own words); absent when they can. */
+  blocker?: string;
+  /** A decision just refused, shown above everything. */
+  problem?: Problem;
+  /** The reason the viewer typed, kept when their decision was refused. */
+  reasonDraft?: string;
+}
+
+export function requestPage(input: RequestPageInput): SafeHtml {
+  const { request, viewer, now, blocker, problem } = input;
+  const { view, flags } = argumentsView(request.arguments);
+  return layout({
+    title: `${request.server} / ${request.tool}`,
+    viewer,
+    body: html`
+      <p class="sub">Approval request <code>${request.id}</code> ${stateBadge(request.state)}</p>
+      <h1>${request.server} / ${request.tool}</h1>
+      ${
+        problem &&
+        html`<div class="banner error" role="alert" data-testid="error" data-code="${problem.code}">
+          <p><strong>Not recorded:</strong> ${problem.message}</p>
+        </div>`
+      }
+      ${statusBanner(request, blocker)} ${flagBanner(flags)}
+      <div class="card">
+        <dl class="facts">
+          <dt>Server</dt>
+          <dd>${request.server}</dd>
+          <dt>Tool</dt>
+          <dd>
+            <code>${request.tool}</code>
+            <span class="muted">(exposed to the client as <code>${request.exposedName}</code>)</span>
+          </dd>
+          <dt>Requested by</dt>
+          <dd data-testid="caller">
+            <strong>${request.caller.id}</strong
+            >${request.caller.groups.length > 0 && html` <span class="muted">(${request.caller.groups.join(', ')})</span>`}
+          </dd>
+          <dt>Rule${request.rules.length > 1 && 's'}</dt>
+          <dd data-testid="rules">
+            ${request.rules.map((rule, i) => html`${i > 0 && ', '}<code>${rule}</code>`)}
+          </dd>
+          <dt>Reason</dt>
+          <dd data-testid="reason">${request.reason}</dd>
+          <dt>Created</dt>
+          <dd>${time(request.createdAt, now)}</dd>
+          <dt>Expires</dt>
+          <dd data-testid="expires">${time(request.expiresAt, now)}</dd>
+          <dt>Policy version</dt>
+          <dd><code>${request.policyVersion}</code></dd>
+          <dt>Digest</dt>
+          <dd><code data-testid="digest">${request.digest}</code></dd>
+          <dt>Tool definition</dt>
+          <dd><code>${request.toolDefinitionDigest}</code></dd>
+        </dl>
+      </div>
+
+      <h2>Arguments</h2>
+      ${view}
+
+      <h2>Approvals needed</h2>
+      ${requirementsTable(request)}
+
+      <h2>Decisions</h2>
+      ${historyTable(request, now)} ${outcome(request, now)}
+      ${request.state === 'pending' && !blocker && decisionForms(request, viewer, input.reasonDraft)}
+    `,
+  });
+}
+
+function statusBanner(request: ApprovalRequest, blocker: string | undefined): SafeHtml | undefined {
+  if (request.state !== 'pending') {
+    return html`<div class="banner info" data-testid="status">
+      <p>
+        This request is
+        <strong>${request.state}</strong>${request.closed && html`: ${request.closed.reason}`}. It takes no
+        more decisions.
+      </p>
+    </div>`;
+  }
+  if (blocker) {
+    return html`<div class="banner info" data-testid="blocker">
+      <p><strong>You cannot decide on this request.</strong> ${blocker}</p>
+    </div>`;
+  }
+  return undefined;
+}
+
+function requirementsTable(request: ApprovalRequest): SafeHtml {
+  const counted = tally(request);
+  return html`<table data-testid="requirements">
+    <thead>
+      <tr>
+        <th>Rule</th>
+        <th>Who may approve</th>
+        <th>Needed</th>
+        <th>Approved by</th>
+        <th>Met</th>
+      </tr>
+    </thead>
+    <tbody>
+      ${request.requirements.map((requirement, i) => {
+        const t = counted[i]!;
+        return html`<tr>
+          <td><code>${requirement.rule}</code></td>
+          <td>${requirement.approvers.map(approverEntry).join(', ')}</td>
+          <td>${t.approvedBy.length} of ${requirement.quorum}</td>
+          <td>${t.approvedBy.join(', ') || html`<span class="muted">nobody yet</span>`}</td>
+          <td>${t.met ? 'yes' : 'no'}</td>
+        </tr>`;
+      })}
+    </tbody>
+  </table>`;
+}
+
+function historyTable(request: ApprovalRequest, now: number): SafeHtml {
+  if (request.decisions.length === 0)
+    return html`<p class="muted" data-testid="history">No decisions yet.</p>`;
+  return html`<table data-testid="history">
+    <thead>
+      <tr>
+        <th>Approver</th>
+        <th>Decision</th>
+        <th>Reason</th>
+        <th>When</th>
+        <th>Via</th>
+      </tr>
+    </thead>
+    <tbody>
+      ${request.decisions.map(
+        (d) =>
+          html`<tr>
+            <td>${d.approver.id}</td>
+            <td>${d.decision === 'approve' ? 'approved' : 'rejected'}</td>
+            <td>${d.reason ?? html`<span class="muted">none</span>`}</td>
+            <td>${time(d.at, now)}</td>
+            <td>${d.channel ?? ''}</td>
+          </tr>`,
+      )}
+    </tbody>
+  </table>`;
+}
+
+function outcome(request: ApprovalRequest, now: number): SafeHtml | undefined {
+  const execution = request.execution;
+  if (!execution) return undefined;
+  return html`<h2>Execution</h2>
+    <div class="card">
+      <dl class="facts">
+        ${
+          execution.startedAt
+            ? html`<dt>Started</dt>
+                <dd>${time(execution.startedAt, now)}</dd>`
+            : html`<dt>Started</dt>
+                <dd>never: it was blocked before running</dd>`
+        }
+        ${
+          execution.finishedAt &&
+          html`<dt>Finished</dt>
+            <dd>${time(execution.finishedAt, now)}</dd>`
+        }
+        ${
+          execution.result &&
+          html`<dt>Result</dt>
+            <dd>
+              ${execution.result.isError ? 'the tool reported an error' : 'the tool returned a result'}
+            </dd>`
+        }
+        ${
+          execution.error &&
+          html`<dt>Error</dt>
+            <dd><code>${execution.error.code}</code> ${execution.error.message}</dd>`
+        }
+      </dl>
+    </div>`;
+}
+
+function decisionForms(request: ApprovalRequest, viewer: Viewer, reasonDraft = ''): SafeHtml {
+  const action = `/approvals/${encodeURIComponent(request.id)}/decision`;
+  return html`<h2>Your decision</h2>
+    <div class="decide">
+      <form method="post" action="${action}" data-testid="approve-form">
+        ${csrfField(viewer)}<input type="hidden" name="decision" value="approve" />
+        <label for="approve-reason">Note <span class="muted">(optional)</span></label>
+        <textarea id="approve-reason" name="reason" maxlength="2000"></textarea>
+        <p><button type="submit" class="approve">Approve this exact call</button></p>
+      </form>
+      <form method="post" action="${action}" data-testid="reject-form">
+        ${csrfField(viewer)}<input type="hidden" name="decision" value="reject" />
+        <label for="reject-reason"
+          >Reason for rejecting
+          <span class="muted">(required; the requester and the model see it)</span></label
+        >
+        <textarea id="reject-reason" name="reason" required maxlength="2000">${reasonDraft}</textarea>
+        <p><button type="submit" class="reject">Reject</button></p>
+      </form>
+    </div>`;
+}

@@ -1,0 +1,389 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import type { ApprovalService } from '../src/approvals/service.js';
+import {
+  PASSWORDS,
+  createFakeApprovalService,
+  startApprovalWeb,
+  testAccounts,
+  testConfig,
+  type ApprovalWebHarness,
+  type FakeApprovalService,
+} from './helpers/approvals.js';
+
+/** The JSON API over real HTTP: every status it answers with, and that refusals change nothing. */
+
+const SESSION_TTL_MS = 3_600_000;
+let clock = Date.parse('2026-03-01T09:00:00.000Z');
+const now = () => clock;
+let service: FakeApprovalService;
+let web: ApprovalWebHarness;
+
+beforeAll(async () => {
+  service = createFakeApprovalService(() => new Date(clock));
+  const config = testConfig({ approvers: { accounts: await testAccounts(), sessionTtlMs: SESSION_TTL_MS } });
+  web = await startApprovalWeb({ service, config, now });
+});
+afterAll(() => web.close());
+
+beforeEach(() => {
+  // Each test signs in from its own address bucket of time: failures of one do not throttle the next.
+  clock += 24 * 3_600_000;
+});
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+async function call(
+  method: string,
+  path: string,
+  options: { token?: string; basic?: string; body?: unknown; headers?: Record<string, string> } = {},
+) {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (options.basic) headers.authorization = `Basic ${Buffer.from(options.basic).toString('base64')}`;
+  let body: string | undefined;
+  if (options.body !== undefined) {
+    body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const response = await request(`${web.url}${path}`, { method: method as 'GET', headers, body });
+  const text = await response.body.text();
+  return {
+    status: response.statusCode,
+    headers: response.headers,
+    json: (text ? JSON.parse(text) : undefined) as Json,
+    text,
+  };
+}
+
+async function tokenFor(user: keyof typeof PASSWORDS): Promise<string> {
+  const { status, json } = await call('POST', '/api/tokens', {
+    basic: `${user}:${PASSWORDS[user]}`,
+    body: { label: 'test' },
+  });
+  expect(status).toBe(201);
+  return json.token as string;
+}
+
+describe('authentication', () => {
+  it('401 without a token, with a Bearer challenge', async () => {
+    const res = await call('GET', '/api/approvals');
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toMatch(/^Bearer realm=/);
+    expect(res.json.error.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('401 for an unknown token', async () => {
+    const res = await call('GET', '/api/approvals', { token: 'gatehouse_not-a-real-token' });
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toContain('invalid_token');
+  });
+
+  it('issues a token for a local account over HTTP Basic, which then authenticates', async () => {
+    const { status, json } = await call('POST', '/api/tokens', { basic: `bob:${PASSWORDS.bob}` });
+    expect(status).toBe(201);
+    expect(json.token).toMatch(/^gatehouse_[A-Za-z0-9_-]{43}$/);
+    expect(json.principal).toEqual({ id: 'bob', groups: ['security'] });
+    expect(Date.parse(json.expiresAt)).toBe(clock + SESSION_TTL_MS);
+    expect((await call('GET', '/api/approvals', { token: json.token })).status).toBe(200);
+  });
+
+  it('caps the token lifetime at the sign-in lifetime and honours a shorter one', async () => {
+    const short = await call('POST', '/api/tokens', {
+      basic: `bob:${PASSWORDS.bob}`,
+      body: { ttlSeconds: 60 },
+    });
+    expect(Date.parse(short.json.expiresAt)).toBe(clock + 60_000);
+    const long = await call('POST', '/api/tokens', {
+      basic: `bob:${PASSWORDS.bob}`,
+      body: { ttlSeconds: 10 ** 9 },
+    });
+    expect(Date.parse(long.json.expiresAt)).toBe(clock + SESSION_TTL_MS);
+  });
+
+  it('401 with the same message for a wrong password and an unknown user', async () => {
+    const wrong = await call('POST', '/api/tokens', { basic: 'bob:not-his-password' });
+    const unknown = await call('POST', '/api/tokens', { basic: 'mallory:whatever' });
+    expect(wrong.status).toBe(401);
+    expect(unknown.status).toBe(401);
+    expect(wrong.json).toEqual(unknown.json);
+    expect(wrong.headers['www-authenticate']).toMatch(/^Basic realm=/);
+  });
+
+  it('401 without Basic credentials, 400 for malformed ones or a bad body', async () => {
+    expect((await call('POST', '/api/tokens')).status).toBe(401);
+    const malformed = await call('POST', '/api/tokens', {
+      headers: { authorization: `Basic ${Buffer.from('nocolon').toString('base64')}` },
+    });
+    expect(malformed.status).toBe(400);
+    const badBody = await call('POST', '/api/tokens', {
+      basic: `bob:${PASSWORDS.bob}`,
+      body: { ttlSeconds: -1 },
+    });
+    expect(badBody.status).toBe(400);
+    expect(badBody.json.error.message).toContain('ttlSeconds');
+  });
+
+  it('429 with Retry-After after repeated failures for one account, even with the right password', async () => {
+    for (let i = 0; i < 5; i += 1) {
+      expect((await call('POST', '/api/tokens', { basic: 'carol:guess' })).status).toBe(401);
+    }
+    const throttled = await call('POST', '/api/tokens', { basic: `carol:${PASSWORDS.carol}` });
+    expect(throttled.status).toBe(429);
+    expect(throttled.json.error.code).toBe('RATE_LIMITED');
+    expect(Number(throttled.headers['retry-after'])).toBeGreaterThan(0);
+    clock += 16 * 60_000; // the window passes
+    expect((await call('POST', '/api/tokens', { basic: `carol:${PASSWORDS.carol}` })).status).toBe(201);
+  });
+
+  it('401 once the token has expired, and after DELETE /api/tokens/current revoked it', async () => {
+    const expiring = await tokenFor('bob');
+    clock += SESSION_TTL_MS;
+    expect((await call('GET', '/api/approvals', { token: expiring })).status).toBe(401);
+
+    const token = await tokenFor('bob');
+    expect((await call('DELETE', '/api/tokens/current', { token })).status).toBe(204);
+    expect((await call('GET', '/api/approvals', { token })).status).toBe(401);
+  });
+});
+
+describe('reading requests', () => {
+  it('lists requests with their tally, filters by state, and refuses an unknown state', async () => {
+    const token = await tokenFor('bob');
+    const request = await service.add();
+    const all = await call('GET', '/api/approvals', { token });
+    expect(all.status).toBe(200);
+    const listed = all.json.approvals.find((a: Json) => a.id === request.id);
+    expect(listed).toMatchObject({ state: 'pending', arguments: request.arguments, digest: request.digest });
+    expect(listed.tally).toEqual([{ rule: 'fs-writes', quorum: 1, approvedBy: [], met: false }]);
+
+    const pending = await call('GET', '/api/approvals?state=pending', { token });
+    expect(pending.json.approvals.every((a: Json) => a.state === 'pending')).toBe(true);
+    const none = await call('GET', '/api/approvals?state=executed,failed', { token });
+    expect(none.json.approvals.every((a: Json) => ['executed', 'failed'].includes(a.state))).toBe(true);
+
+    const bad = await call('GET', '/api/approvals?state=bogus', { token });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error).toMatchObject({ code: 'REQUEST_INVALID' });
+    expect(bad.json.error.message).toContain('pending');
+  });
+
+  it('gets one request; 404 for an unknown id', async () => {
+    const token = await tokenFor('bob');
+    const request = await service.add();
+    const one = await call('GET', `/api/approvals/${request.id}`, { token });
+    expect(one.status).toBe(200);
+    expect(one.json.approval).toMatchObject({ id: request.id, caller: request.caller, rules: ['fs-writes'] });
+    const missing = await call('GET', '/api/approvals/no-such-id', { token });
+    expect(missing.status).toBe(404);
+    expect(missing.json.error.code).toBe('APPROVAL_NOT_FOUND');
+  });
+
+  it('404 for an unknown API route and 405 with Allow for a wrong method', async () => {
+    const token = await tokenFor('bob');
+    expect((await call('GET', '/api/approvals/a/b/c', { token })).status).toBe(404);
+    const wrong = await call('DELETE', '/api/approvals', { token });
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.allow).toBe('GET, HEAD');
+    expect((await call('GET', '/api/approvals/x/decision', { token })).status).toBe(405);
+  });
+});
+
+describe('deciding', () => {
+  it('200 for an approval, which moves the request to approved and records the channel', async () => {
+    const token = await tokenFor('bob');
+    const request = await service.add();
+    const res = await call('POST', `/api/approvals/${request.id}/decision`, {
+      token,
+      body: { decision: 'approve', reason: 'looks right' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.json.approval.state).toBe('approved');
+    expect(res.json.approval.decisions[0]).toMatchObject({
+      approver: { id: 'bob' },
+      decision: 'approve',
+      reason: 'looks right',
+      channel: 'api',
+    });
+    expect((await service.get(request.id))!.state).toBe('approved');
+  });
+
+  it('200 for a rejection with a reason', async () => {
+    const token = await tokenFor('bob');
+    const request = await service.add();
+    const res = await call('POST', `/api/approvals/${request.id}/decision`, {
+      token,
+      body: { decision: 'reject', reason: 'wrong file' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.json.approval).toMatchObject({
+      state: 'rejected',
+      closed: { reason: 'rejected by bob: wrong file' },
+    });
+  });
+
+  it('409 on a request that is no longer pending, naming its state', async () => {
+    const token = await tokenFor('bob');
+    const request = await service.add({
+      requirements: [{ rule: 'r', approvers: ['bob', 'dave'], quorum: 1 }],
+    });
+    await call('POST', `/api/approvals/${request.id}/decision`, { token, body: { decision: 'approve' } });
+    const again = await call('POST', `/api/approvals/${request.id}/decision`, {
+      token,
+      body: { decision: 'reject', reason: 'changed my mind' },
+    });
+    expect(again.status).toBe(409);
+    expect(again.json.error.code).toBe('APPROVAL_NOT_PENDING');
+    expect(again.json.error.message).toContain('approved');
+  });
+
+  it('409 for a second decision by the same approver and for an expired request', async () => {
+    const token = await tokenFor('bob');
+    const quorum = await service.add({
+      requirements: [{ rule: 'two', approvers: ['group:security'], quorum: 2 }],
+    });
+    expect(
+      (await call('POST', `/api/approvals/${quorum.id}/decision`, { token, body: { decision: 'approve' } }))
+        .status,
+    ).toBe(200);
+    const twice = await call('POST', `/api/approvals/${quorum.id}/decision`, {
+      token,
+      body: { decision: 'approve' },
+    });
+    expect(twice.status).toBe(409);
+    expect(twice.json.error.code).toBe('APPROVAL_ALREADY_DECIDED');
+
+    const short = await service.add({ ttlMs: 1_000 });
+    clock += 2_000;
+    const expired = await call('POST', `/api/approvals/${short.id}/decision`, {
+      token,
+      body: { decision: 'approve' },
+    });
+    expect(expired.status).toBe(409);
+    expect(expired.json.error.code).toBe('APPROVAL_EXPIRED');
+  });
+
+  it('403 for the requester deciding on their own request, even when listed', async () => {
+    const token = await tokenFor('alice');
+    const request = await service.add({
+      requirements: [{ rule: 'r', approvers: ['alice', 'bob'], quorum: 1 }],
+    });
+    const before = await service.snapshot();
+    const res = await call('POST', `/api/approvals/${request.id}/decision`, {
+      token,
+      body: { decision: 'approve' },
+    });
+    expect(res.status).toBe(403);
+    expect(res.json.error).toEqual({
+      code: 'APPROVER_IS_REQUESTER',
+      message: 'alice made this request and cannot decide on it; another approver must',
+    });
+    expect(await service.snapshot()).toBe(before);
+  });
+
+  it('403 for an approver not listed for any rule', async () => {
+    const token = await tokenFor('carol');
+    const request = await service.add();
+    const before = await service.snapshot();
+    const res = await call('POST', `/api/approvals/${request.id}/decision`, {
+      token,
+      body: { decision: 'approve' },
+    });
+    expect(res.status).toBe(403);
+    expect(res.json.error.code).toBe('APPROVER_NOT_LISTED');
+    expect(res.json.error.message).toContain('group:security');
+    expect(await service.snapshot()).toBe(before);
+  });
+
+  it('400 for invalid input, naming the problem; nothing changes', async () => {
+    const token = await tokenFor('bob');
+    const request = await service.add();
+    const path = `/api/approvals/${request.id}/decision`;
+    const before = await service.snapshot();
+
+    const noReason = await call('POST', path, { token, body: { decision: 'reject' } });
+    expect(noReason.status).toBe(400);
+    expect(noReason.json.error).toMatchObject({
+      code: 'APPROVAL_DECISION_INVALID',
+      message: 'a rejection needs a reason',
+    });
+
+    const badDecision = await call('POST', path, { token, body: { decision: 'maybe' } });
+    expect(badDecision.status).toBe(400);
+    expect(badDecision.json.error.message).toMatch(/^decision: /);
+
+    const extra = await call('POST', path, { token, body: { decision: 'approve', approver: 'bob' } });
+    expect(extra.status).toBe(400);
+    expect(extra.json.error.message).toContain('approver');
+
+    const notJson = await call('POST', path, { token, body: '{"decision": ' });
+    expect(notJson.status).toBe(400);
+    expect(notJson.json.error.message).toBe('the body is not valid JSON');
+    expect(await service.snapshot()).toBe(before);
+  });
+
+  it('415 for a body that is not JSON and 413 for one too large', async () => {
+    const token = await tokenFor('bob');
+    const request = await service.add();
+    const path = `/api/approvals/${request.id}/decision`;
+    const form = await call('POST', path, {
+      token,
+      body: 'decision=approve',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(form.status).toBe(415);
+    expect(form.json.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    const huge = await call('POST', path, {
+      token,
+      body: { decision: 'reject', reason: 'x'.repeat(100_000) },
+    });
+    expect(huge.status).toBe(413);
+    expect((await service.get(request.id))!.state).toBe('pending');
+  });
+
+  it('404 for a decision on an unknown request', async () => {
+    const token = await tokenFor('bob');
+    const res = await call('POST', '/api/approvals/missing/decision', {
+      token,
+      body: { decision: 'approve' },
+    });
+    expect(res.status).toBe(404);
+    expect(res.json.error.code).toBe('APPROVAL_NOT_FOUND');
+  });
+});
+
+describe('failures inside Gatehouse', () => {
+  it('500 with an incident id and no stack trace when the service throws something unexpected', async () => {
+    const broken: ApprovalService = {
+      ...service,
+      list: async () => {
+        throw new Error('disk on fire at /var/secret/path');
+      },
+    };
+    const accounts = await testAccounts();
+    const other = await startApprovalWeb({
+      service: broken,
+      config: testConfig({ approvers: { accounts } }),
+    });
+    try {
+      const issued = await request(`${other.url}/api/tokens`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from(`bob:${PASSWORDS.bob}`).toString('base64')}` },
+      });
+      const { token } = (await issued.body.json()) as { token: string };
+      const res = await request(`${other.url}/api/approvals`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const text = await res.body.text();
+      expect(res.statusCode).toBe(500);
+      expect(JSON.parse(text).error).toMatchObject({
+        code: 'INTERNAL',
+        message: expect.stringMatching(/^internal error \(incident [0-9a-f-]{36}\)/),
+      });
+      expect(text).not.toContain('disk on fire');
+      expect(text).not.toMatch(/at .*\.ts:\d+/);
+    } finally {
+      await other.close();
+    }
+  });
+});

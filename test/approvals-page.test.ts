@@ -1,0 +1,365 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { request } from 'undici';
+import { CONTENT_SECURITY_POLICY } from '../src/approvals/web/respond.js';
+import {
+  PASSWORDS,
+  createFakeApprovalService,
+  startApprovalWeb,
+  testAccounts,
+  testConfig,
+  type ApprovalWebHarness,
+  type FakeApprovalService,
+} from './helpers/approvals.js';
+import { launchChromium, loopbackContext } from './helpers/browser.js';
+
+/** The approval page in headless Chromium: what an approver sees and can do, and what they cannot. */
+
+// Runs in the browser; the project compiles without the DOM library.
+declare const getComputedStyle: (element: unknown) => { backgroundColor: string };
+
+const SESSION_TTL_MS = 30 * 60_000;
+let clock = Date.now();
+let service: FakeApprovalService;
+let web: ApprovalWebHarness;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  service = createFakeApprovalService(() => new Date(clock));
+  const config = testConfig({ approvers: { accounts: await testAccounts(), sessionTtlMs: SESSION_TTL_MS } });
+  web = await startApprovalWeb({ service, config, now: () => clock });
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await Promise.all(contexts.map((c) => c.close()));
+  await browser?.close();
+  await web?.close();
+});
+
+async function newPage(): Promise<Page> {
+  const context = await loopbackContext(browser);
+  contexts.push(context);
+  return context.newPage();
+}
+
+async function signIn(page: Page, user: keyof typeof PASSWORDS, path = '/approvals'): Promise<void> {
+  await page.goto(`${web.url}${path}`);
+  expect(new URL(page.url()).pathname).toBe('/approvals/sign-in');
+  await page.fill('#user', user);
+  await page.fill('#password', PASSWORDS[user]);
+  await page.click('button:has-text("Sign in")');
+  expect(new URL(page.url()).pathname).toBe(path);
+  await expect.poll(() => page.textContent('[data-testid=viewer]')).toBe(user);
+}
+
+/** Arguments with a Cyrillic "а" in a Latin word, a right-to-left override and a zero-width space. */
+const DECEPTIVE_ARGUMENTS = {
+  url: 'https://p\u0430ypal.example/login',
+  path: '/home/alice/\u202Etxt.exe',
+  note: 'safe\u200Bword',
+};
+
+describe('approving and rejecting', () => {
+  it('signs in, finds the request in the inbox, sees the flagged Unicode and approves', async () => {
+    const request = await service.add({
+      arguments: DECEPTIVE_ARGUMENTS,
+      reason: 'writes outside the sandbox',
+    });
+    const page = await newPage();
+    await signIn(page, 'bob');
+
+    const row = page.locator('[data-testid=pending] tr', {
+      has: page.locator(`a[href="/approvals/${request.id}"]`),
+    });
+    await expect.poll(() => row.textContent()).toContain('your decision is needed');
+    await page.click(`a[href="/approvals/${request.id}"]`);
+
+    expect(await page.textContent('h1')).toBe('fs / write_file');
+    expect(await page.textContent('[data-testid=caller]')).toContain('alice');
+    expect((await page.textContent('[data-testid=rules]'))!.trim()).toBe('fs-writes');
+    expect(await page.textContent('[data-testid=reason]')).toBe('writes outside the sandbox');
+    expect(await page.textContent('[data-testid=digest]')).toBe(request.digest);
+
+    const warning = await page.textContent('[data-testid=unicode-warning]');
+    expect(warning).toContain('Bidirectional control characters');
+    expect(warning).toContain('U+202E');
+    expect(warning).toContain('U+200B');
+    expect(warning).toContain('Cyrillic "а" looks like Latin "a"');
+    const args = page.locator('[data-testid=arguments]');
+    expect(await args.locator('mark[data-flag=bidi]').textContent()).toBe('⟦U+202E⟧');
+    expect(await args.locator('mark[data-flag=invisible]').textContent()).toBe('⟦U+200B⟧');
+    expect(await args.locator('mark[data-flag=confusable]').textContent()).toBe('аU+0430');
+    // The stylesheet applies (its CSP hash matches), so the flags are highlighted.
+    const highlight = await args
+      .locator('mark[data-flag=bidi]')
+      .evaluate((el) => getComputedStyle(el).backgroundColor);
+    expect(highlight).toBe('rgb(255, 201, 201)');
+    // Nothing else is lost: the visible text is the JSON with each hidden character spelled out.
+    expect(await args.textContent()).toBe(
+      JSON.stringify(DECEPTIVE_ARGUMENTS, null, 2)
+        .replace('\u202E', '⟦U+202E⟧')
+        .replace('\u200B', '⟦U+200B⟧')
+        .replace('\u0430', '\u0430U+0430'),
+    );
+    if (process.env.GATEHOUSE_SCREENSHOT)
+      await page.screenshot({ path: process.env.GATEHOUSE_SCREENSHOT, fullPage: true });
+
+    await page.fill('#approve-reason', 'checked the target with alice');
+    await page.click('button:has-text("Approve this exact call")');
+    expect(new URL(page.url()).pathname).toBe(`/approvals/${request.id}`);
+    expect(await page.textContent('[data-testid=state]')).toBe('approved');
+    expect(await page.textContent('[data-testid=history]')).toContain('checked the target with alice');
+    expect(await page.locator('[data-testid=approve-form]').count()).toBe(0);
+    const stored = (await service.get(request.id))!;
+    expect(stored.state).toBe('approved');
+    expect(stored.decisions).toEqual([
+      expect.objectContaining({
+        approver: { id: 'bob', groups: ['security'] },
+        decision: 'approve',
+        channel: 'web',
+      }),
+    ]);
+
+    // Reloading the result page after the 303 repeats nothing.
+    await page.reload();
+    expect((await service.get(request.id))!.decisions).toHaveLength(1);
+  });
+
+  it('rejects with a reason, which the page then shows', async () => {
+    const request = await service.add();
+    const page = await newPage();
+    await signIn(page, 'bob', `/approvals/${request.id}`);
+    await page.fill('#reject-reason', 'the report goes to the shared drive, not /tmp');
+    await page.click('button:has-text("Reject")');
+    expect(await page.textContent('[data-testid=state]')).toBe('rejected');
+    expect(await page.textContent('[data-testid=status]')).toContain(
+      'rejected by bob: the report goes to the shared drive, not /tmp',
+    );
+    expect((await service.get(request.id))!.state).toBe('rejected');
+  });
+
+  it('a rejection without a reason is refused by the server too, keeping the request pending', async () => {
+    const request = await service.add();
+    const page = await newPage();
+    await signIn(page, 'bob', `/approvals/${request.id}`);
+    // The browser would not submit the empty required field; remove the hint to reach the server.
+    await page.locator('#reject-reason').evaluate((el) => el.removeAttribute('required'));
+    const [response] = await Promise.all([
+      page.waitForResponse(/\/decision$/),
+      page.click('button:has-text("Reject")'),
+    ]);
+    expect(response.status()).toBe(400);
+    expect(await page.getAttribute('[data-testid=error]', 'data-code')).toBe('APPROVAL_DECISION_INVALID');
+    expect(await page.textContent('[data-testid=error]')).toContain('a rejection needs a reason');
+    expect((await service.get(request.id))!.state).toBe('pending');
+  });
+});
+
+describe('what the page refuses', () => {
+  it('refuses a decision whose CSRF token is missing or wrong with 403, changing nothing', async () => {
+    const request = await service.add();
+    const page = await newPage();
+    await signIn(page, 'bob', `/approvals/${request.id}`);
+    const before = await service.snapshot();
+
+    await page
+      .locator('[data-testid=approve-form] input[name=csrf]')
+      .evaluate((el) => ((el as unknown as { value: string }).value = 'forged'));
+    const [wrong] = await Promise.all([
+      page.waitForResponse(/\/decision$/),
+      page.click('button:has-text("Approve this exact call")'),
+    ]);
+    expect(wrong.status()).toBe(403);
+    expect(await page.textContent('main')).toContain('CSRF token is missing or wrong');
+
+    const missing = await page.request.post(`${web.url}/approvals/${request.id}/decision`, {
+      form: { decision: 'approve' },
+    });
+    expect(missing.status()).toBe(403);
+    expect(await service.snapshot()).toBe(before);
+  });
+
+  it('never changes state on a GET of any page', async () => {
+    const request = await service.add();
+    const page = await newPage();
+    await signIn(page, 'bob');
+    const before = await service.snapshot();
+    for (const path of [
+      '/approvals',
+      `/approvals/${request.id}`,
+      `/approvals/${request.id}?decision=approve`,
+      `/approvals/${request.id}/decision`,
+      `/approvals/${request.id}/decision?decision=approve&csrf=x`,
+      '/approvals/tokens',
+      '/approvals/sign-in',
+      '/approvals/sign-out',
+    ]) {
+      const response = await page.goto(`${web.url}${path}`);
+      expect(response!.status(), path).toBeLessThan(500);
+    }
+    expect((await page.goto(`${web.url}/approvals/${request.id}/decision`))!.status()).toBe(405);
+    expect(await service.snapshot()).toBe(before);
+    expect((await service.get(request.id))!.state).toBe('pending');
+  });
+
+  it('shows the requester that they cannot approve their own request, and refuses a forced POST', async () => {
+    const request = await service.add({
+      requirements: [{ rule: 'fs-writes', approvers: ['alice', 'group:security'], quorum: 1 }],
+    });
+    const page = await newPage();
+    await signIn(page, 'alice', `/approvals/${request.id}`);
+    expect(await page.textContent('[data-testid=blocker]')).toContain(
+      'alice made this request and cannot decide on it; another approver must',
+    );
+    expect(await page.locator('[data-testid=approve-form]').count()).toBe(0);
+
+    const csrf = await page.getAttribute('header input[name=csrf]', 'value');
+    const forced = await page.request.post(`${web.url}/approvals/${request.id}/decision`, {
+      form: { csrf: csrf!, decision: 'approve' },
+    });
+    expect(forced.status()).toBe(403);
+    expect(await forced.text()).toContain('alice made this request and cannot decide on it');
+    expect((await service.get(request.id))!.decisions).toEqual([]);
+  });
+
+  it('tells an approver who is not listed so, and refuses their POST with 403', async () => {
+    const request = await service.add();
+    const page = await newPage();
+    await signIn(page, 'carol', `/approvals/${request.id}`);
+    expect(await page.textContent('[data-testid=blocker]')).toContain(
+      'carol is not an approver for this request (approvers: group:security)',
+    );
+
+    const csrf = await page.getAttribute('header input[name=csrf]', 'value');
+    const forced = await page.request.post(`${web.url}/approvals/${request.id}/decision`, {
+      form: { csrf: csrf!, decision: 'approve' },
+    });
+    expect(forced.status()).toBe(403);
+    await page.setContent(await forced.text());
+    expect(await page.getAttribute('[data-testid=error]', 'data-code')).toBe('APPROVER_NOT_LISTED');
+    expect((await service.get(request.id))!.state).toBe('pending');
+  });
+
+  it('asks for sign-in again when the session has expired, and then returns to the request', async () => {
+    const request = await service.add();
+    const page = await newPage();
+    await signIn(page, 'bob', `/approvals/${request.id}`);
+    const before = await service.snapshot();
+
+    clock += SESSION_TTL_MS;
+    const [post] = await Promise.all([
+      page.waitForResponse(/\/decision$/),
+      page.click('button:has-text("Approve this exact call")'),
+    ]);
+    expect(post.status()).toBe(401);
+    expect(await page.textContent('[data-testid=notice]')).toContain(
+      'Your session has expired, so nothing was changed',
+    );
+    expect(await service.snapshot()).toBe(before);
+
+    await page.goto(`${web.url}/approvals/${request.id}`);
+    expect(new URL(page.url()).pathname).toBe('/approvals/sign-in');
+    expect(await page.textContent('[data-testid=notice]')).toContain('Your session has expired');
+    await page.fill('#user', 'bob');
+    await page.fill('#password', PASSWORDS.bob);
+    await page.click('button:has-text("Sign in")');
+    expect(new URL(page.url()).pathname).toBe(`/approvals/${request.id}`);
+    await page.click('button:has-text("Approve this exact call")');
+    expect((await service.get(request.id))!.state).toBe('approved');
+  });
+
+  it('says a wrong password and an unknown user are wrong in the same words', async () => {
+    const page = await newPage();
+    await page.goto(`${web.url}/approvals/sign-in`);
+    await page.fill('#user', 'bob');
+    await page.fill('#password', 'not-the-password');
+    await page.click('button:has-text("Sign in")');
+    const wrong = await page.textContent('[data-testid=error]');
+    await page.fill('#user', 'nobody');
+    await page.fill('#password', 'not-the-password');
+    await page.click('button:has-text("Sign in")');
+    expect(await page.textContent('[data-testid=error]')).toBe(wrong);
+    expect(wrong).toContain('The user name or password is incorrect.');
+  });
+
+  it('refuses a sign-in form posted without its form token (login CSRF)', async () => {
+    const page = await newPage();
+    const response = await page.request.post(`${web.url}/approvals/sign-in`, {
+      form: { user: 'bob', password: PASSWORDS.bob },
+    });
+    expect(response.status()).toBe(403);
+    expect((await page.context().cookies()).some((c) => c.name === 'gatehouse_session')).toBe(false);
+  });
+});
+
+describe('the page itself', () => {
+  it('escapes everything a client sent and runs no script', async () => {
+    const request = await service.add({
+      tool: '<img src=x onerror=alert(1)>',
+      reason: '<script>window.pwned = 1</script>',
+      arguments: { html: '</pre><script>window.pwned = 2</script>' },
+    });
+    const page = await newPage();
+    await signIn(page, 'bob', `/approvals/${request.id}`);
+    expect(await page.textContent('[data-testid=reason]')).toBe('<script>window.pwned = 1</script>');
+    expect(await page.textContent('h1')).toBe('fs / <img src=x onerror=alert(1)>');
+    expect(await page.locator('script, img').count()).toBe(0);
+    expect(await page.evaluate(() => (globalThis as { pwned?: number }).pwned)).toBeUndefined();
+  });
+
+  it('sends a strict CSP and sets session cookies HttpOnly and SameSite=Lax', async () => {
+    const page = await newPage();
+    await signIn(page, 'bob');
+    const response = await page.goto(`${web.url}/approvals`);
+    const headers = response!.headers();
+    expect(headers['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
+    expect(CONTENT_SECURITY_POLICY).toContain("default-src 'none'");
+    expect(CONTENT_SECURITY_POLICY).not.toContain('script-src');
+    expect(headers['x-frame-options']).toBe('DENY');
+    expect(headers['cache-control']).toBe('no-store');
+    const session = (await page.context().cookies()).find((c) => c.name === 'gatehouse_session')!;
+    expect(session).toMatchObject({ httpOnly: true, sameSite: 'Lax', secure: false, path: '/' });
+    expect(Buffer.from(session.value, 'base64url')).toHaveLength(32);
+  });
+
+  it('lists pending requests before recent ones', async () => {
+    const decided = await service.add();
+    await service.decide(decided.id, {
+      approver: { id: 'bob', groups: ['security'] },
+      decision: 'reject',
+      reason: 'no',
+    });
+    const waiting = await service.add();
+    const page = await newPage();
+    await signIn(page, 'bob');
+    const html = await page.content();
+    expect(html.indexOf(`/approvals/${waiting.id}"`)).toBeGreaterThan(-1);
+    expect(html.indexOf(`/approvals/${waiting.id}"`)).toBeLessThan(html.indexOf(`/approvals/${decided.id}"`));
+    expect(await page.locator('[data-testid=recent]').textContent()).toContain('rejected');
+  });
+
+  it('issues an API token once, which the API accepts until it is revoked; signing out ends the session', async () => {
+    const page = await newPage();
+    await signIn(page, 'bob');
+    await page.click('a:has-text("API tokens")');
+    await page.fill('#label', 'ci bot');
+    await page.click('button:has-text("Create a token")');
+    const token = (await page.textContent('[data-testid=token]'))!.trim();
+    expect(token).toMatch(/^gatehouse_/);
+    const api = (t: string) =>
+      request(`${web.url}/api/approvals`, { headers: { authorization: `Bearer ${t}` } });
+    expect((await api(token)).statusCode).toBe(200);
+
+    await page.goto(`${web.url}/approvals/tokens`);
+    expect(await page.textContent('main')).not.toContain(token);
+    expect(await page.textContent('[data-testid=tokens]')).toContain('ci bot');
+    await page.click('button:has-text("Revoke")');
+    expect((await api(token)).statusCode).toBe(401);
+
+    await page.click('button:has-text("Sign out")');
+    expect(new URL(page.url()).pathname).toBe('/approvals/sign-in');
+    await page.goto(`${web.url}/approvals`);
+    expect(new URL(page.url()).pathname).toBe('/approvals/sign-in');
+  });
+});

@@ -1,0 +1,157 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ApprovalRequest, ApprovalState } from '../../src/approvals/request.js';
+import type { ApprovalService } from '../../src/approvals/service.js';
+import { applyDecision, newApprovalRequest, type NewApprovalRequest } from '../../src/approvals/states.js';
+import { hashPassword } from '../../src/approvals/web/auth/password.js';
+import { createApprovalWeb, type ApprovalWeb } from '../../src/approvals/web/index.js';
+import { ConfigSchema, type Config, type ConfigInput } from '../../src/config/schema.js';
+import { silentLogger, type Logger } from '../../src/log.js';
+import { createMemoryStore, type ApprovalStore } from '../../src/store/index.js';
+
+/**
+ * An ApprovalService over the real state machine and the in-memory store, without execution: what the
+ * approval page and API need, for tests of channels. `add` creates requests the way the pipeline would.
+ */
+export interface FakeApprovalService extends ApprovalService {
+  store: ApprovalStore;
+  add(overrides?: Partial<NewApprovalRequest>, createdAt?: Date): Promise<ApprovalRequest>;
+  /** Every request as stored, for "nothing changed" assertions. */
+  snapshot(): Promise<string>;
+}
+
+export function createFakeApprovalService(now: () => Date = () => new Date()): FakeApprovalService {
+  const store = createMemoryStore();
+  const listeners = new Set<(request: ApprovalRequest) => void>();
+  const emit = (request: ApprovalRequest) => listeners.forEach((listener) => listener(request));
+
+  return {
+    store,
+    list: (filter?: { states?: readonly ApprovalState[] }) => store.list(filter),
+    get: (id) => store.get(id),
+    async decide(id, input) {
+      const { ok, request } = await store.transition(id, 'pending', (current) =>
+        applyDecision(current, input, now()),
+      );
+      // Lost the compare-and-set: the state machine words the refusal for the state it found.
+      if (!ok) applyDecision(request, input, now());
+      emit(request);
+      return request;
+    },
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async add(overrides = {}, createdAt = now()) {
+      const { request } = await store.create(newApprovalRequest(sampleInput(overrides), createdAt));
+      emit(request);
+      return request;
+    },
+    async snapshot() {
+      return JSON.stringify(await store.list());
+    },
+  };
+}
+
+let sampleCount = 0;
+
+/**
+ * A write_file call by alice that one member of `security` must approve; override anything. Each call
+ * writes another file, so its digest differs and the store does not join it to an earlier request.
+ */
+export function sampleInput(overrides: Partial<NewApprovalRequest> = {}): NewApprovalRequest {
+  sampleCount += 1;
+  return {
+    id: randomUUID(),
+    server: 'fs',
+    tool: 'write_file',
+    exposedName: 'fs__write_file',
+    toolDefinitionDigest: 'd'.repeat(64),
+    arguments: { path: `/tmp/report-${sampleCount}.txt`, content: 'quarterly numbers' },
+    caller: { id: 'alice', groups: ['dev'] },
+    reason: 'writing files needs a second pair of eyes',
+    requirements: [{ rule: 'fs-writes', approvers: ['group:security'], quorum: 1 }],
+    ttlMs: 3_600_000,
+    policyVersion: 'p1',
+    ...overrides,
+  };
+}
+
+export const PASSWORDS = {
+  alice: 'alice-password-1',
+  bob: 'bob-password-2',
+  carol: 'carol-password-3',
+} as const;
+
+/** Approver accounts with cheap hashes (the format's low bound) so tests stay fast. */
+export async function testAccounts() {
+  const cheap = { ln: 10, r: 8, p: 1 };
+  return [
+    { id: 'alice', groups: ['dev'], passwordHash: await hashPassword(PASSWORDS.alice, cheap) },
+    { id: 'bob', groups: ['security'], passwordHash: await hashPassword(PASSWORDS.bob, cheap) },
+    { id: 'carol', groups: ['marketing'], passwordHash: await hashPassword(PASSWORDS.carol, cheap) },
+  ];
+}
+
+/** A complete, defaulted Config as loadConfig would return it, from a partial input. */
+export function testConfig(input: Partial<ConfigInput> = {}): Config {
+  const {
+    mcpServers: _servers,
+    servers: _vsServers,
+    $schema: _schema,
+    ...parsed
+  } = ConfigSchema.parse(input);
+  return { ...parsed, file: '/nonexistent/gatehouse.json', servers: {} };
+}
+
+export interface ApprovalWebHarness {
+  url: string;
+  web: ApprovalWeb;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/** The approval page and API on a real node:http server on 127.0.0.1, port 0. */
+export async function startApprovalWeb(options: {
+  service: ApprovalService;
+  config: Config;
+  now?: () => number;
+  logger?: Logger;
+  /** The public base URL, when it is not the listener itself (OIDC redirect URIs, Secure cookies). */
+  baseUrl?: string;
+}): Promise<ApprovalWebHarness> {
+  let url = '';
+  const web = createApprovalWeb({
+    service: options.service,
+    config: options.config,
+    logger: options.logger ?? silentLogger,
+    baseUrl: () => options.baseUrl ?? url,
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const server = createServer((req, res) => {
+    web.routes(req, res).then(
+      (answered) => {
+        if (!answered)
+          res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
+      },
+      (error: unknown) => {
+        res.writeHead(500).end(String(error));
+      },
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    web,
+    server,
+    async close() {
+      await web.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
