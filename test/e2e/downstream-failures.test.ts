@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestClient } from '../helpers/client.js';
 import { resultText as text } from '../helpers/compare.js';
 import { fixtureServer, gatehouseConfig, scratchDir } from '../helpers/config.js';
 import {
-  connectHttp,
   fetchStatus,
-  startHttpGatehouse,
+  startConnectedHttpGatehouse,
   statusCommand,
-  type HttpGatehouse,
+  type ConnectedHttpGatehouse,
 } from '../helpers/gatehouse.js';
 import { eventually } from '../helpers/processes.js';
 
@@ -18,8 +16,7 @@ import { eventually } from '../helpers/processes.js';
 
 const CALL_TIMEOUT_MS = 1_500;
 const scratch = scratchDir('failures');
-let gatehouse: HttpGatehouse;
-let client: TestClient;
+let gatehouse: ConnectedHttpGatehouse;
 
 beforeAll(async () => {
   const config = scratch.write(
@@ -34,17 +31,15 @@ beforeAll(async () => {
       { timeouts: { callMs: CALL_TIMEOUT_MS, connectMs: 10_000 } },
     ),
   );
-  gatehouse = await startHttpGatehouse(config);
-  client = await connectHttp(gatehouse.mcpUrl);
+  gatehouse = await startConnectedHttpGatehouse(config);
 });
 afterAll(async () => {
-  await client?.close();
   await gatehouse?.stop();
   scratch.remove();
 });
 
 const echo = (server: string, message: string) =>
-  client.client.callTool({ name: `${server}__echo`, arguments: { message } });
+  gatehouse.client.client.callTool({ name: `${server}__echo`, arguments: { message } });
 
 const status = () => fetchStatus(gatehouse.baseUrl);
 
@@ -52,17 +47,17 @@ describe('a server that crashes mid-call', () => {
   it('fails the in-flight call clearly, is restarted, the client hears list_changed, and the next call works', async () => {
     const before = (await status()).servers.find((s) => s.name === 'crashy')!;
     expect(before.state).toBe('ready');
-    const fresh = client.fromNow();
+    const fresh = gatehouse.client.fromNow();
 
     const started = Date.now();
-    const result = await client.client.callTool({ name: 'crashy__crash', arguments: {} });
+    const result = await gatehouse.client.client.callTool({ name: 'crashy__crash', arguments: {} });
     expect(Date.now() - started).toBeLessThan(CALL_TIMEOUT_MS);
     expect(result.isError).toBe(true);
     expect(text(result)).toMatch(/server "crashy" closed the connection while tools\/call was in flight/);
 
-    await client.waitForNotification('notifications/tools/list_changed', fresh);
+    await gatehouse.client.waitForNotification('notifications/tools/list_changed', fresh);
     await eventually(
-      async () => (await client.client.listTools()).tools.some((t) => t.name === 'crashy__echo'),
+      async () => (await gatehouse.client.client.listTools()).tools.some((t) => t.name === 'crashy__echo'),
       'crashy is listed again',
     );
     const after = (await status()).servers.find((s) => s.name === 'crashy')!;
@@ -75,7 +70,7 @@ describe('a server that crashes mid-call', () => {
 describe('a call that hangs', () => {
   it('fails with a clear error at the configured timeout, cancels downstream, and Gatehouse keeps serving', async () => {
     const started = Date.now();
-    const result = await client.client.callTool({ name: 'hang__hang', arguments: {} });
+    const result = await gatehouse.client.client.callTool({ name: 'hang__hang', arguments: {} });
     const elapsed = Date.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(CALL_TIMEOUT_MS - 50);
     expect(elapsed).toBeLessThan(CALL_TIMEOUT_MS + 2_000);
@@ -83,7 +78,8 @@ describe('a call that hangs', () => {
     expect(text(result)).toContain(`server "hang" did not answer tools/call within ${CALL_TIMEOUT_MS} ms`);
 
     await eventually(
-      async () => text(await client.client.callTool({ name: 'hang__cancellations', arguments: {} })) === '1',
+      async () =>
+        text(await gatehouse.client.client.callTool({ name: 'hang__cancellations', arguments: {} })) === '1',
       'the hanging server saw the cancellation',
     );
     expect(await echo('hang', 'still serving')).toEqual({
@@ -93,13 +89,14 @@ describe('a call that hangs', () => {
 
   it('a call the client aborts is cancelled downstream', async () => {
     const controller = new AbortController();
-    const call = client.client.callTool({ name: 'hang__hang', arguments: {} }, undefined, {
+    const call = gatehouse.client.client.callTool({ name: 'hang__hang', arguments: {} }, undefined, {
       signal: controller.signal,
     });
     setTimeout(() => controller.abort('changed my mind'), 200);
     await expect(call).rejects.toThrow(/changed my mind/);
     await eventually(
-      async () => text(await client.client.callTool({ name: 'hang__cancellations', arguments: {} })) === '2',
+      async () =>
+        text(await gatehouse.client.client.callTool({ name: 'hang__cancellations', arguments: {} })) === '2',
       'the hanging server saw the second cancellation',
     );
   });
@@ -107,10 +104,10 @@ describe('a call that hangs', () => {
 
 describe('servers that never start', () => {
   it('leaves their tools out and serves the others', async () => {
-    const names = (await client.client.listTools()).tools.map((t) => t.name);
+    const names = (await gatehouse.client.client.listTools()).tools.map((t) => t.name);
     expect(names).toContain('hang__echo');
     expect(names.filter((n) => n.startsWith('missing__') || n.startsWith('quitter__'))).toEqual([]);
-    const result = await client.client
+    const result = await gatehouse.client.client
       .callTool({ name: 'missing__anything', arguments: {} })
       .catch((e: Error) => e);
     expect(String(result)).toContain('Tool missing__anything not found');

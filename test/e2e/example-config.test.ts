@@ -2,11 +2,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { TestClient } from '../helpers/client.js';
 import { resultText } from '../helpers/compare.js';
 import { gatehouseConfig, scratchDir } from '../helpers/config.js';
 import { expectDenied, expectHeldForApproval } from '../helpers/decisions.js';
-import { connectHttp, startHttpGatehouse, type HttpGatehouse } from '../helpers/gatehouse.js';
+import { startConnectedHttpGatehouse, type ConnectedHttpGatehouse } from '../helpers/gatehouse.js';
 import { EVERYTHING, FILESYSTEM, MEMORY, REPO } from '../helpers/paths.js';
 
 /**
@@ -43,8 +42,7 @@ function onThisNode(server: ExampleServer): ExampleServer {
 const scratch = scratchDir('example');
 const workspace = path.join(scratch.dir, 'sandbox');
 const outside = path.join(scratch.dir, 'outside.txt');
-let gatehouse: HttpGatehouse;
-let client: TestClient;
+let gatehouse: ConnectedHttpGatehouse;
 
 beforeAll(async () => {
   expect(Object.keys(example.mcpServers)).toEqual(['fs', 'everything', 'memory']);
@@ -61,17 +59,15 @@ beforeAll(async () => {
       policies: path.join(REPO, 'policies'),
     }),
   );
-  gatehouse = await startHttpGatehouse(config);
-  client = await connectHttp(gatehouse.mcpUrl);
+  gatehouse = await startConnectedHttpGatehouse(config);
 });
 afterAll(async () => {
-  await client?.close();
   await gatehouse?.stop();
   scratch.remove();
 });
 
 const call = (name: string, args: Record<string, unknown> = {}) =>
-  client.client.callTool({ name, arguments: args }) as Promise<CallToolResult>;
+  gatehouse.client.client.callTool({ name, arguments: args }) as Promise<CallToolResult>;
 
 it('a read inside the workspace is allowed and runs', async () => {
   const result = await call('fs__read_text_file', { path: path.join(workspace, 'notes.txt') });
@@ -124,13 +120,13 @@ it('the everything tools the examples allow work; get-env is hidden and refused'
   expect(gzip.content[0]).toMatchObject({ type: 'resource', resource: { mimeType: 'application/gzip' } });
   expectHeldForApproval(await call('everything__gzip-file-as-resource', {}), 'everything-gzip-fetch');
 
-  const names = (await client.client.listTools()).tools.map((t) => t.name);
+  const names = (await gatehouse.client.client.listTools()).tools.map((t) => t.name);
   expect(names).not.toContain('everything__get-env');
   expectDenied(await call('everything__get-env'), 'everything-env', 'may hold secrets');
 });
 
 it('tools/list: every example server is usable, and gated tools say they may need approval', async () => {
-  const { tools } = await client.client.listTools();
+  const { tools } = await gatehouse.client.client.listTools();
   const visible = (prefix: string) => tools.filter((t) => t.name.startsWith(prefix));
   for (const prefix of ['fs__', 'everything__', 'memory__'])
     expect(visible(prefix).length).toBeGreaterThan(5);

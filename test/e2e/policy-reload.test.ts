@@ -1,17 +1,15 @@
 import path from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestClient } from '../helpers/client.js';
 import { gatehouseConfig, recorderServer, scratchDir } from '../helpers/config.js';
 import { expectDenied } from '../helpers/decisions.js';
 import {
-  connectHttp,
   fetchStatus,
   logEntries,
   runGatehouseCli,
-  startHttpGatehouse,
+  startConnectedHttpGatehouse,
   statusCommand,
-  type HttpGatehouse,
+  type ConnectedHttpGatehouse,
 } from '../helpers/gatehouse.js';
 import { eventually } from '../helpers/processes.js';
 
@@ -58,31 +56,31 @@ it('start-up with an invalid policy folder exits 2 with file:line:col and a care
 describe('a policy file changed while Gatehouse runs', () => {
   const recorder = recorderServer(path.join(scratch.dir, 'calls.jsonl'));
   const policyFile = scratch.write('policies/echo.yaml', echoRule('allow'));
-  let gatehouse: HttpGatehouse;
-  let client: TestClient;
+  let gatehouse: ConnectedHttpGatehouse;
 
   beforeAll(async () => {
     const config = scratch.write(
       'config.json',
       gatehouseConfig({ rec: recorder.server }, { policies: path.dirname(policyFile) }),
     );
-    gatehouse = await startHttpGatehouse(config);
-    client = await connectHttp(gatehouse.mcpUrl);
+    gatehouse = await startConnectedHttpGatehouse(config);
   });
   afterAll(async () => {
-    await client?.close();
     await gatehouse?.stop();
   });
 
   const echo = (message: string) =>
-    client.client.callTool({ name: 'rec__echo', arguments: { message } }) as Promise<CallToolResult>;
+    gatehouse.client.client.callTool({
+      name: 'rec__echo',
+      arguments: { message },
+    }) as Promise<CallToolResult>;
   const policyStatus = async () => (await fetchStatus(gatehouse.baseUrl)).policy;
 
   /** Rewrites the policy file and waits until Gatehouse has told the client its tools changed. */
   async function rewrite(text: string) {
-    const fresh = client.fromNow();
+    const fresh = gatehouse.client.fromNow();
     scratch.write('policies/echo.yaml', text);
-    await client.waitForNotification('notifications/tools/list_changed', fresh);
+    await gatehouse.client.waitForNotification('notifications/tools/list_changed', fresh);
   }
 
   it('a valid change decides the next call, sends tools/list_changed and bumps the version', async () => {
@@ -97,7 +95,7 @@ describe('a policy file changed while Gatehouse runs', () => {
     expect(meta.policyVersion).toBe(after.version);
     expect(recorder.received().map((c) => c.arguments.message)).toEqual(['before']);
     // Denied whatever the arguments: hidden now.
-    expect((await client.client.listTools()).tools.map((t) => t.name)).not.toContain('rec__echo');
+    expect((await gatehouse.client.client.listTools()).tools.map((t) => t.name)).not.toContain('rec__echo');
   });
 
   it('an invalid change keeps the last good set, is logged, and shows in `gatehouse status`', async () => {

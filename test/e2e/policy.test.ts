@@ -14,12 +14,11 @@ import {
 import { expectDenied, expectHeldForApproval } from '../helpers/decisions.js';
 import { connectDirect } from '../helpers/downstreams.js';
 import {
-  connectHttp,
   connectStdioGatehouse,
   fetchStatus,
   logEntries,
-  startHttpGatehouse,
-  type HttpGatehouse,
+  startConnectedHttpGatehouse,
+  type ConnectedHttpGatehouse,
   type StdioGatehouse,
 } from '../helpers/gatehouse.js';
 import { eventually } from '../helpers/processes.js';
@@ -84,21 +83,21 @@ afterAll(() => scratch.remove());
 
 describe('enforce mode', () => {
   const { recorder, config } = setUp('enforce');
-  let gatehouse: HttpGatehouse;
-  let client: TestClient;
+  let gatehouse: ConnectedHttpGatehouse;
   let direct: TestClient;
 
   beforeAll(async () => {
-    [gatehouse, direct] = await Promise.all([startHttpGatehouse(config), connectDirect(everythingStdio())]);
-    client = await connectHttp(gatehouse.mcpUrl);
+    [gatehouse, direct] = await Promise.all([
+      startConnectedHttpGatehouse(config),
+      connectDirect(everythingStdio()),
+    ]);
   });
   afterAll(async () => {
-    await Promise.allSettled([client?.close(), direct?.close()]);
-    await gatehouse?.stop();
+    await Promise.allSettled([gatehouse?.stop(), direct?.close()]);
   });
 
   const call = (name: string, args: Record<string, unknown> = {}) =>
-    client.client.callTool({ name, arguments: args }) as Promise<CallToolResult>;
+    gatehouse.client.client.callTool({ name, arguments: args }) as Promise<CallToolResult>;
 
   /**
    * What the recorder has received, once a fresh allowed call has reached it: the recorder writes
@@ -156,7 +155,7 @@ describe('enforce mode', () => {
   });
 
   it('tools/list hides a tool denied whatever the arguments and marks one that may need approval', async () => {
-    const { tools } = await client.client.listTools();
+    const { tools } = await gatehouse.client.client.listTools();
     const byName = new Map(tools.map((t) => [t.name, t]));
     expect(byName.has('rec__wipe')).toBe(false);
     // No rule allows get-env, and the default is deny.

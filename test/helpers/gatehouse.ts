@@ -100,6 +100,30 @@ export async function connectStdioGatehouse(
 export const connectHttp = (mcpUrl: string, options: TestClientOptions = {}) =>
   connectTestClient(new StreamableHTTPClientTransport(new URL(mcpUrl)), options);
 
+export interface ConnectedHttpGatehouse extends HttpGatehouse {
+  client: TestClient;
+}
+
+/** `startHttpGatehouse` with one client connected; `stop()` closes the client, then Gatehouse. */
+export async function startConnectedHttpGatehouse(
+  configFile: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<ConnectedHttpGatehouse> {
+  const gatehouse = await startHttpGatehouse(configFile, env);
+  const client = await connectHttp(gatehouse.mcpUrl).catch(async (error: unknown) => {
+    await gatehouse.stop();
+    throw error;
+  });
+  return {
+    ...gatehouse,
+    client,
+    async stop(signal) {
+      await client.close();
+      return gatehouse.stop(signal);
+    },
+  };
+}
+
 /**
  * One Gatehouse behind either client transport. On HTTP every connect() opens a session on one
  * process; on stdio every connect() launches a Gatehouse of its own (there is one client per process).
