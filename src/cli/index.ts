@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { isGatehouseError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { registerApprovalCommands } from './approvals.js';
 import type { CliIo } from './options.js';
 import { registerPolicyCommands } from './policy.js';
 import { registerServe } from './serve.js';
@@ -21,6 +22,7 @@ export function buildProgram(io: CliIo): Command {
   registerServe(program, io);
   registerStatus(program, io);
   registerPolicyCommands(program, io);
+  registerApprovalCommands(program, io);
   return program;
 }
 

@@ -1,0 +1,120 @@
+import { request } from 'undici';
+import type { ApprovalView } from './api.js';
+
+/**
+ * A client of the approval API, for `gatehouse approvals`. With a token it uses it; with a local
+ * account it exchanges the password for a short-lived token (POST /api/tokens, HTTP Basic) and revokes
+ * that token on close. Secrets go in headers only: never in a URL, a log line or an error message.
+ */
+export type Credentials = { token: string } | { user: string; password: string };
+
+export interface ApprovalsClient {
+  list(states?: readonly string[]): Promise<ApprovalView[]>;
+  get(id: string): Promise<ApprovalView>;
+  decide(id: string, decision: 'approve' | 'reject', reason?: string): Promise<ApprovalView>;
+  /** Revokes a token this client obtained itself; a token it was given is left alone. */
+  close(): Promise<void>;
+}
+
+/** The API refused, or no Gatehouse answered; `message` is fit to print. */
+export class ApprovalApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'ApprovalApiError';
+  }
+}
+
+/** How long the CLI's own token lives: enough for one command, little to lose if it leaks. */
+const CLI_TOKEN_TTL_SECONDS = 300;
+const TIMEOUT_MS = 15_000;
+
+export async function connectApprovals(baseUrl: string, credentials: Credentials): Promise<ApprovalsClient> {
+  const base = baseUrl.replace(/\/+$/, '');
+  let token: string;
+  let owned = false;
+  if ('token' in credentials) {
+    token = credentials.token;
+  } else {
+    const basic = Buffer.from(`${credentials.user}:${credentials.password}`, 'utf8').toString('base64');
+    const issued = (await call(base, 'POST', '/api/tokens', `Basic ${basic}`, {
+      label: 'gatehouse approvals (CLI)',
+      ttlSeconds: CLI_TOKEN_TTL_SECONDS,
+    })) as { token: string };
+    token = issued.token;
+    owned = true;
+  }
+  const bearer = `Bearer ${token}`;
+  const one = async (path: string, method: 'GET' | 'POST' = 'GET', body?: unknown) =>
+    ((await call(base, method, path, bearer, body)) as { approval: ApprovalView }).approval;
+
+  return {
+    async list(states = []) {
+      const query = states.length > 0 ? `?state=${states.map(encodeURIComponent).join(',')}` : '';
+      return ((await call(base, 'GET', `/api/approvals${query}`, bearer)) as { approvals: ApprovalView[] })
+        .approvals;
+    },
+    get: (id) => one(`/api/approvals/${encodeURIComponent(id)}`),
+    decide: (id, decision, reason) =>
+      one(`/api/approvals/${encodeURIComponent(id)}/decision`, 'POST', {
+        decision,
+        ...(reason ? { reason } : {}),
+      }),
+    async close() {
+      if (owned) await call(base, 'DELETE', '/api/tokens/current', bearer).catch(() => undefined);
+    },
+  };
+}
+
+async function call(
+  base: string,
+  method: string,
+  path: string,
+  authorization: string,
+  body?: unknown,
+): Promise<unknown> {
+  let response;
+  try {
+    response = await request(`${base}${path}`, {
+      method: method as 'GET',
+      headers: {
+        authorization,
+        accept: 'application/json',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      headersTimeout: TIMEOUT_MS,
+      bodyTimeout: TIMEOUT_MS,
+    });
+  } catch (error) {
+    throw new ApprovalApiError(
+      `no Gatehouse answering at ${base} (${(error as Error).message})`,
+      0,
+      'UNREACHABLE',
+    );
+  }
+  const text = await response.body.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  if (response.statusCode >= 200 && response.statusCode < 300) return json;
+  const error = (json as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+  if (error && typeof error.message === 'string') {
+    throw new ApprovalApiError(
+      error.message,
+      response.statusCode,
+      typeof error.code === 'string' ? error.code : 'HTTP',
+    );
+  }
+  throw new ApprovalApiError(
+    `HTTP ${response.statusCode} from ${base}${path}: is this a Gatehouse with the approval API?`,
+    response.statusCode,
+    'HTTP',
+  );
+}

@@ -1,0 +1,264 @@
+import { Option, type Command } from 'commander';
+import { loadConfig } from '../config/load.js';
+import { GatehouseError } from '../errors.js';
+import type { ApprovalView } from '../approvals/web/api.js';
+import { DEFAULT_COST, hashPassword } from '../approvals/web/auth/password.js';
+import {
+  ApprovalApiError,
+  connectApprovals,
+  type ApprovalsClient,
+  type Credentials,
+} from '../approvals/web/client.js';
+import { segmentText, summarizeFlags } from '../approvals/web/unicode.js';
+import { configOption, type CliIo } from './options.js';
+import { promptHidden, readPassword, readStdin } from './secret.js';
+
+/**
+ * `gatehouse approvals list|show|approve|reject`, through the approval API of a running Gatehouse, and
+ * `gatehouse approvers hash-password` for local approver accounts in the config.
+ *
+ * Credentials: an API token (`GATEHOUSE_APPROVER_TOKEN`, from the approval page's "API tokens"), or a
+ * local account (`--user`, with the password from `GATEHOUSE_APPROVER_PASSWORD`, `--password-stdin` or
+ * a prompt without echo), exchanged for a five-minute token that is revoked when the command ends.
+ */
+
+interface ConnectionFlags {
+  config: string;
+  url?: string;
+  token?: string;
+  user?: string;
+  passwordStdin?: boolean;
+}
+
+export const ENV = {
+  url: 'GATEHOUSE_URL',
+  token: 'GATEHOUSE_APPROVER_TOKEN',
+  user: 'GATEHOUSE_APPROVER_USER',
+  password: 'GATEHOUSE_APPROVER_PASSWORD',
+} as const;
+
+export function registerApprovalCommands(program: Command, io: CliIo): void {
+  const approvals = program
+    .command('approvals')
+    .description('list and decide approval requests of a running Gatehouse (through its approval API)');
+
+  withConnection(approvals.command('list'))
+    .description('list pending approval requests')
+    .option('--all', 'every request, decided and closed ones too')
+    .option('--state <states>', 'only these states, comma-separated (pending,approved,executed,...)')
+    .option('--json', 'print the API response as JSON')
+    .action((flags: ConnectionFlags & { all?: boolean; state?: string; json?: boolean }) =>
+      withClient(io, flags, async (client) => {
+        const states = flags.state ? flags.state.split(',') : flags.all ? [] : ['pending'];
+        const list = await client.list(states);
+        io.out(flags.json ? JSON.stringify(list, null, 2) : formatList(list, Date.now()));
+      }),
+    );
+
+  withConnection(approvals.command('show').argument('<id>', 'approval request id'))
+    .description(
+      'show one request: the tool, the arguments exactly (suspicious characters marked), the tally',
+    )
+    .option('--json', 'print the API response as JSON')
+    .action((id: string, flags: ConnectionFlags & { json?: boolean }) =>
+      withClient(io, flags, async (client) => {
+        const request = await client.get(id);
+        io.out(flags.json ? JSON.stringify(request, null, 2) : formatRequest(request, Date.now()));
+      }),
+    );
+
+  withConnection(approvals.command('approve').argument('<id>', 'approval request id'))
+    .description('approve a request: the exact call shown by `gatehouse approvals show`')
+    .option('--reason <text>', 'a note recorded with the approval')
+    .action((id: string, flags: ConnectionFlags & { reason?: string }) =>
+      withClient(io, flags, async (client) => {
+        const decided = await client.decide(id, 'approve', flags.reason);
+        io.out(
+          `approved ${decided.server} / ${decided.tool} (${decided.id}): now ${decided.state}, ${tallyText(decided)}`,
+        );
+      }),
+    );
+
+  withConnection(approvals.command('reject').argument('<id>', 'approval request id'))
+    .description('reject a request; the reason goes back to the requester and the model')
+    .requiredOption('--reason <text>', 'why (required)')
+    .action((id: string, flags: ConnectionFlags & { reason: string }) =>
+      withClient(io, flags, async (client) => {
+        const decided = await client.decide(id, 'reject', flags.reason);
+        io.out(`rejected ${decided.server} / ${decided.tool} (${decided.id}): now ${decided.state}`);
+      }),
+    );
+
+  program
+    .command('approvers')
+    .description('manage local approver accounts')
+    .command('hash-password')
+    .description(
+      'read a password (typed without echo, or piped on standard input) and print its hash for approvers.accounts[].passwordHash',
+    )
+    .action(async () => {
+      let password: string;
+      if (process.stdin.isTTY) {
+        password = await promptHidden('New approver password: ');
+        if ((await promptHidden('Repeat it: ')) !== password) {
+          throw new GatehouseError('USAGE', 'the two passwords differ; nothing was printed');
+        }
+      } else {
+        password = await readStdin();
+      }
+      if (password === '') throw new GatehouseError('USAGE', 'the password is empty');
+      if (Array.from(password).length < 12)
+        io.err('gatehouse: warning: a password under 12 characters is easy to guess');
+      io.out(await hashPassword(password, DEFAULT_COST));
+    });
+}
+
+function withConnection(command: Command): Command {
+  return command
+    .addOption(configOption())
+    .addOption(
+      new Option('--url <url>', 'base URL of the running Gatehouse (default: from the config)').env(ENV.url),
+    )
+    .addOption(
+      new Option(
+        '--token <token>',
+        'approver API token (prefer the environment variable: argv is visible to others)',
+      ).env(ENV.token),
+    )
+    .addOption(new Option('--user <id>', 'local approver account, instead of a token').env(ENV.user))
+    .option(
+      '--password-stdin',
+      `read the --user password from standard input (else ${ENV.password}, else a prompt)`,
+    );
+}
+
+async function withClient(
+  io: CliIo,
+  flags: ConnectionFlags,
+  run: (client: ApprovalsClient) => Promise<void>,
+) {
+  const url = flags.url ?? urlFromConfig(flags.config);
+  const creds = await credentials(flags);
+  let client: ApprovalsClient | undefined;
+  try {
+    client = await connectApprovals(url, creds);
+    await run(client);
+  } catch (error) {
+    if (!(error instanceof ApprovalApiError)) throw error;
+    io.err(`gatehouse: ${client ? '' : `cannot sign in to ${url}: `}${error.message}`);
+    process.exitCode = 1;
+  } finally {
+    await client?.close();
+  }
+}
+
+async function credentials(flags: ConnectionFlags): Promise<Credentials> {
+  if (flags.user) {
+    const fromEnv = process.env[ENV.password];
+    const password = flags.passwordStdin
+      ? await readStdin()
+      : (fromEnv ?? (process.stdin.isTTY ? await readPassword(`Password for ${flags.user}: `) : undefined));
+    if (!password) {
+      throw new GatehouseError(
+        'USAGE',
+        `no password for ${flags.user}: set ${ENV.password}, pass --password-stdin, or run in a terminal to be asked`,
+      );
+    }
+    return { user: flags.user, password };
+  }
+  if (flags.token) return { token: flags.token };
+  throw new GatehouseError(
+    'USAGE',
+    `not signed in: set ${ENV.token} (create one on the approval page under "API tokens") or pass --user for a local account`,
+  );
+}
+
+/** approvals.publicUrl, else the listener (as `gatehouse status` finds it). */
+function urlFromConfig(configFile: string): string {
+  const config = loadConfig(configFile);
+  if (config.approvals.publicUrl) return config.approvals.publicUrl;
+  const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${config.http.port}`;
+}
+
+function tallyText(request: ApprovalView): string {
+  return request.tally.map((t) => `${t.rule} ${t.approvedBy.length}/${t.quorum}`).join(', ');
+}
+
+export function formatList(list: readonly ApprovalView[], now: number): string {
+  if (list.length === 0) return 'no approval requests';
+  const rows = list.map((r) => [
+    r.id,
+    r.state,
+    `${r.server} / ${r.tool}`,
+    r.caller.id,
+    tallyText(r),
+    r.state === 'pending' ? `expires ${until(r.expiresAt, now)}` : '',
+  ]);
+  const header = ['ID', 'STATE', 'TOOL', 'REQUESTED BY', 'APPROVALS', ''];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => visible(row[i]!).length)));
+  return [header, ...rows]
+    .map((row) =>
+      row
+        .map((cell, i) => visible(cell).padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+export function formatRequest(r: ApprovalView, now: number): string {
+  const segments = segmentText(JSON.stringify(r.arguments, null, 2));
+  const args = segments
+    .map((s) =>
+      'text' in s
+        ? s.text
+        : s.flag.kind === 'confusable'
+          ? `${s.flagged}⟦${s.flag.label}⟧`
+          : `⟦${s.flag.label}⟧`,
+    )
+    .join('');
+  const flags = summarizeFlags(segments);
+  const lines = [
+    `${visible(r.server)} / ${visible(r.tool)}   ${r.state}`,
+    `id            ${r.id}`,
+    `requested by  ${r.caller.id}${r.caller.groups.length ? ` (${r.caller.groups.join(', ')})` : ''}`,
+    `rules         ${r.rules.join(', ')}`,
+    `reason        ${visible(r.reason)}`,
+    `created       ${r.createdAt}`,
+    `expires       ${r.expiresAt} (${until(r.expiresAt, now)})`,
+    `digest        ${r.digest}`,
+    `approvals     ${tallyText(r)}`,
+    ...r.decisions.map(
+      (d) =>
+        `  ${d.decision === 'approve' ? 'approved' : 'rejected'} by ${d.approver.id} at ${d.at}${d.reason ? `: ${visible(d.reason)}` : ''}`,
+    ),
+    ...(r.closed ? [`closed        ${visible(r.closed.reason)}`] : []),
+  ];
+  if (flags.length > 0) {
+    lines.push(
+      '',
+      'WARNING: the arguments contain characters that can deceive a reader, marked ⟦U+XXXX⟧ below:',
+    );
+    for (const { flag, count } of flags)
+      lines.push(`  ${flag.label} ×${count}: ${visible(flag.description)}`);
+  }
+  lines.push('', 'arguments:', args);
+  return lines.join('\n');
+}
+
+/**
+ * Text a client sent, made safe for a one-line field in a terminal: controls (escape sequences, line
+ * breaks), bidi and invisible characters shown as code points.
+ */
+function visible(text: string): string {
+  return segmentText(text)
+    .map((s) => ('text' in s ? s.text : s.flag.kind === 'confusable' ? s.flagged : `⟦${s.flag.label}⟧`))
+    .join('')
+    .replaceAll('\n', '⟦U+000A⟧');
+}
+
+function until(iso: string, now: number): string {
+  const minutes = Math.round((Date.parse(iso) - now) / 60_000);
+  return minutes >= 0 ? `in ${minutes} min` : `${-minutes} min ago`;
+}

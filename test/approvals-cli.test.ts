@@ -1,0 +1,213 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parsePasswordHash, verifyPassword } from '../src/approvals/web/auth/password.js';
+import {
+  PASSWORDS,
+  createFakeApprovalService,
+  startApprovalWeb,
+  testAccounts,
+  testConfig,
+  type ApprovalWebHarness,
+  type FakeApprovalService,
+} from './helpers/approvals.js';
+import { GATEHOUSE_BIN } from './helpers/paths.js';
+import { spawnProcess } from './helpers/processes.js';
+
+/** `gatehouse approvals …` and `gatehouse approvers hash-password` as a person runs them, against a live API. */
+
+let service: FakeApprovalService;
+let web: ApprovalWebHarness;
+let bobToken: string;
+
+beforeAll(async () => {
+  service = createFakeApprovalService();
+  web = await startApprovalWeb({
+    service,
+    config: testConfig({ approvers: { accounts: await testAccounts() } }),
+  });
+  const response = await fetch(`${web.url}/api/tokens`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`bob:${PASSWORDS.bob}`).toString('base64')}` },
+  });
+  bobToken = ((await response.json()) as { token: string }).token;
+});
+afterAll(() => web?.close());
+
+/** The CLI from source with only the environment given here (no GATEHOUSE_* leaking in from outside). */
+async function gatehouse(args: string[], options: { env?: Record<string, string>; stdin?: string } = {}) {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GATEHOUSE_')));
+  const spawned = spawnProcess(process.execPath, ['--import', 'tsx', GATEHOUSE_BIN, ...args], {
+    ...env,
+    ...options.env,
+  });
+  spawned.child.stdin!.end(options.stdin ?? '');
+  const code = await spawned.exited;
+  return { code, stdout: spawned.stdout(), stderr: spawned.stderr() };
+}
+
+const asBob = () => ({ env: { GATEHOUSE_APPROVER_TOKEN: bobToken } });
+
+describe('gatehouse approvals', () => {
+  it('lists pending requests with a token from the environment', async () => {
+    const request = await service.add();
+    const { code, stdout, stderr } = await gatehouse(['approvals', 'list', '--url', web.url], asBob());
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const lines = stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^ID\s+STATE\s+TOOL\s+REQUESTED BY\s+APPROVALS$/);
+    expect(lines.find((l) => l.startsWith(request.id))).toMatch(
+      /pending\s+fs \/ write_file\s+alice\s+fs-writes 0\/1\s+expires in 60 min/,
+    );
+    expect(stdout).not.toContain(bobToken);
+
+    const json = await gatehouse(['approvals', 'list', '--json', '--all', '--url', web.url], asBob());
+    expect(JSON.parse(json.stdout).some((a: { id: string }) => a.id === request.id)).toBe(true);
+  });
+
+  it('shows a request with deceptive characters marked and a warning', async () => {
+    const request = await service.add({ arguments: { path: '/srv/\u202Etxt.sh', host: 'p\u0430ypal.com' } });
+    const { code, stdout } = await gatehouse(['approvals', 'show', request.id, '--url', web.url], asBob());
+    expect(code).toBe(0);
+    expect(stdout).toContain('WARNING: the arguments contain characters that can deceive a reader');
+    expect(stdout).toContain('"path": "/srv/⟦U+202E⟧txt.sh"');
+    expect(stdout).toContain('"host": "p\u0430⟦U+0430⟧ypal.com"');
+    expect(stdout).not.toContain('\u202E');
+    expect(stdout).toContain(`digest        ${request.digest}`);
+  });
+
+  it('approves as a local account with the password from the environment', async () => {
+    const request = await service.add();
+    const { code, stdout, stderr } = await gatehouse(
+      ['approvals', 'approve', request.id, '--reason', 'fine', '--url', web.url, '--user', 'bob'],
+      { env: { GATEHOUSE_APPROVER_PASSWORD: PASSWORDS.bob } },
+    );
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout.trim()).toBe(`approved fs / write_file (${request.id}): now approved, fs-writes 1/1`);
+    expect((await service.get(request.id))!.decisions[0]).toMatchObject({
+      approver: { id: 'bob' },
+      reason: 'fine',
+      channel: 'api',
+    });
+  });
+
+  it('rejects with a reason read with --password-stdin; a rejection without --reason is a usage error', async () => {
+    const request = await service.add();
+    const missing = await gatehouse(['approvals', 'reject', request.id, '--url', web.url], asBob());
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("required option '--reason <text>' not specified");
+
+    const { code, stdout } = await gatehouse(
+      [
+        'approvals',
+        'reject',
+        request.id,
+        '--reason',
+        'not this file',
+        '--url',
+        web.url,
+        '--user',
+        'bob',
+        '--password-stdin',
+      ],
+      { stdin: `${PASSWORDS.bob}\n` },
+    );
+    expect(code).toBe(0);
+    expect(stdout.trim()).toBe(`rejected fs / write_file (${request.id}): now rejected`);
+    expect((await service.get(request.id))!.closed!.reason).toBe('rejected by bob: not this file');
+  });
+
+  it('prints the API refusal and exits 1: self-approval, unknown request, not pending', async () => {
+    const request = await service.add({
+      requirements: [{ rule: 'r', approvers: ['alice', 'bob'], quorum: 1 }],
+    });
+    const self = await gatehouse(['approvals', 'approve', request.id, '--url', web.url, '--user', 'alice'], {
+      env: { GATEHOUSE_APPROVER_PASSWORD: PASSWORDS.alice },
+    });
+    expect(self.code).toBe(1);
+    expect(self.stderr.trim()).toBe(
+      'gatehouse: alice made this request and cannot decide on it; another approver must',
+    );
+
+    const unknown = await gatehouse(['approvals', 'approve', 'nope', '--url', web.url], asBob());
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^gatehouse: no approval request .*nope\n$/);
+
+    await service.decide(request.id, { approver: { id: 'bob', groups: [] }, decision: 'approve' });
+    const late = await gatehouse(
+      ['approvals', 'reject', request.id, '--reason', 'x', '--url', web.url],
+      asBob(),
+    );
+    expect(late.code).toBe(1);
+    expect(late.stderr).toContain('is already approved');
+  });
+
+  it('refuses to run without credentials, and never echoes a wrong password or token', async () => {
+    const none = await gatehouse(['approvals', 'list', '--url', web.url]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('GATEHOUSE_APPROVER_TOKEN');
+
+    const wrong = await gatehouse(['approvals', 'list', '--url', web.url, '--user', 'bob'], {
+      env: { GATEHOUSE_APPROVER_PASSWORD: 'a-wrong-password' },
+    });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr.trim()).toBe(
+      `gatehouse: cannot sign in to ${web.url}: the user name or password is incorrect`,
+    );
+
+    const badToken = 'gatehouse_this-token-does-not-exist-but-is-secret';
+    const bad = await gatehouse(['approvals', 'list', '--url', web.url], {
+      env: { GATEHOUSE_APPROVER_TOKEN: badToken },
+    });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('the API token is unknown, revoked or expired');
+    expect(bad.stdout + bad.stderr).not.toContain(badToken);
+    expect(wrong.stdout + wrong.stderr).not.toContain('a-wrong-password');
+  });
+
+  it('says so when nothing answers at the URL', async () => {
+    const { code, stderr } = await gatehouse(['approvals', 'list', '--url', 'http://127.0.0.1:9'], asBob());
+    expect(code).toBe(1);
+    expect(stderr).toContain('no Gatehouse answering at http://127.0.0.1:9');
+  });
+});
+
+describe('gatehouse approvers hash-password', () => {
+  it('hashes a piped password and prints only the hash', async () => {
+    const { code, stdout, stderr } = await gatehouse(['approvers', 'hash-password'], {
+      stdin: 'a long enough passphrase\n',
+    });
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
+    expect(stdout).toMatch(/^\$scrypt\$ln=17,r=8,p=1\$\S+\n$/);
+    expect(await verifyPassword('a long enough passphrase', parsePasswordHash(stdout.trim()))).toBe(true);
+  });
+
+  it('warns about a short password and refuses an empty one', async () => {
+    const short = await gatehouse(['approvers', 'hash-password'], { stdin: 'short' });
+    expect(short.code).toBe(0);
+    expect(short.stderr).toContain('under 12 characters');
+    const empty = await gatehouse(['approvers', 'hash-password'], { stdin: '' });
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('the password is empty');
+  });
+
+  it('asks twice on a terminal without echoing what is typed', async () => {
+    // `script` gives the command a pseudo-terminal; input is sent only once each prompt is shown, so
+    // nothing is typed while the terminal would still echo it.
+    const command = `${process.execPath} --import tsx ${GATEHOUSE_BIN} approvers hash-password`;
+    const spawned = spawnProcess('script', ['-qec', command, '/dev/null']);
+    const seen = () => spawned.stdout();
+    const waitFor = async (text: string) => {
+      for (let i = 0; i < 200 && !seen().includes(text); i += 1) await new Promise((r) => setTimeout(r, 50));
+      expect(seen()).toContain(text);
+    };
+    await waitFor('New approver password: ');
+    spawned.child.stdin!.write('typed-secret-value\r');
+    await waitFor('Repeat it: ');
+    spawned.child.stdin!.write('typed-secret-value\r');
+    expect(await spawned.exited).toBe(0);
+    expect(seen()).not.toContain('typed-secret-value');
+    const hash = /\$scrypt\$\S+/.exec(seen())![0];
+    expect(await verifyPassword('typed-secret-value', parsePasswordHash(hash))).toBe(true);
+  });
+});
