@@ -95,7 +95,7 @@ export function apiRoutes(ctx: WebContext) {
     if (!authenticate(req, res)) return;
     const request = await ctx.service.get(id);
     if (!request)
-      return fail(res, problem(404, 'APPROVAL_NOT_FOUND', `no approval request has the id ${id}`));
+      return fail(res, problem(404, 'APPROVAL_NOT_FOUND', `no approval request with id ${id}`));
     sendJson(res, 200, { approval: view(request) });
   }
 

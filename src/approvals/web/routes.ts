@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isGatehouseError } from '../../errors.js';
 import type { ApprovalRequest } from '../request.js';
 import { OIDC_TRANSACTION_TTL_MS, OidcSignInError } from './auth/oidc.js';
 import { cookieName, serializeCookie } from './cookies.js';
@@ -193,14 +192,7 @@ export function pageRoutes(ctx: WebContext): PageHandler {
     try {
       await ctx.service.decide(id, { approver, decision, ...(reason ? { reason } : {}), channel: 'web' });
     } catch (error) {
-      if (isGatehouseError(error, 'APPROVAL_NOT_FOUND')) {
-        sendHtml(
-          res,
-          404,
-          messagePage('Not found', `There is no approval request ${id}.`, viewerOf(current)),
-        );
-        return;
-      }
+      // Refusals re-render the request page with the reason (an unknown id: the not-found page).
       const p = toProblem(error, ctx.log);
       if (p.status >= 500) {
         sendHtml(res, p.status, messagePage('Not recorded', p.message, viewerOf(current)));

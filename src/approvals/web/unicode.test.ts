@@ -47,10 +47,13 @@ describe('segmentText', () => {
   });
 
   it('flags raw control characters, unusual spaces and separators, private use', () => {
-    expect(flagged('\u007F\u0085')).toEqual([
+    expect(flagged('\u007F\u0085\u001B\t')).toEqual([
       ['U+007F', 'control'],
       ['U+0085', 'control'],
+      ['U+001B', 'control'],
+      ['U+0009', 'control'],
     ]);
+    expect(flagged('{\n  "a": 1\n}')).toEqual([]);
     expect(flagged('a\u00A0b\u3000c\u2028d\u2029')).toEqual(
       ['U+00A0', 'U+3000', 'U+2028', 'U+2029'].map((l) => [l, 'space']),
     );

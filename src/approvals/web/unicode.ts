@@ -7,7 +7,8 @@
  *   text display in another order than it runs;
  * - invisible: other format characters (Cf: zero-width space and joiners, BOM, soft hyphen, tag
  *   characters that smuggle hidden ASCII), variation selectors and fillers that render as nothing;
- * - control: control characters JSON.stringify leaves raw (DEL, C1);
+ * - control: control characters other than the line feed (JSON.stringify escapes C0 inside strings,
+ *   but leaves DEL and C1 raw; other text, like a tool name, may hold any);
  * - space: whitespace that is not an ASCII space, line and paragraph separators;
  * - unassigned: private-use, unassigned code points and lone surrogates;
  * - confusable: characters that look like ASCII: compatibility forms whose NFKC form is ASCII
@@ -202,7 +203,9 @@ export function summarizeFlags(segments: readonly Segment[]): FlagSummary[] {
 /** The flag of a character on its own; word context (mixed scripts) is added by flagConfusableWords. */
 function classify(char: string): Flag | undefined {
   const codePoint = char.codePointAt(0)!;
-  if (codePoint < 0x7f) return undefined; // printable ASCII, and the newlines of pretty-printed JSON
+  // Printable ASCII, and line feeds (the line breaks of pretty-printed JSON; inside a JSON string they
+  // are escaped, like every other C0 control).
+  if ((codePoint >= 0x20 && codePoint < 0x7f) || codePoint === 0x0a) return undefined;
   const flag = (kind: FlagKind, description: string): Flag => ({
     kind,
     codePoint,
