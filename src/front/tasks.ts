@@ -34,11 +34,13 @@ export function createTaskBridge(approvals: ApprovalRuntime, logger: Logger) {
     getTaskResult: (...args) => inner.getTaskResult(...args),
     listTasks: (...args) => inner.listTasks(...args),
     async updateTaskStatus(taskId, status, statusMessage, sessionId) {
+      await inner.updateTaskStatus(taskId, status, statusMessage, sessionId);
+      // The task first: the request's change then finds it cancelled and leaves it so, instead of
+      // racing to store a `failed` result that would refuse the client's tasks/cancel.
       const approvalId = approvalOf.get(taskId);
       if (status === 'cancelled' && approvalId) {
         await approvals.cancel(approvalId, 'the client cancelled the task');
       }
-      return inner.updateTaskStatus(taskId, status, statusMessage, sessionId);
     },
   };
 
