@@ -161,6 +161,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
       });
       const timer = setTimeout(() => void finish(), timeoutMs);
       signal?.addEventListener('abort', finish, { once: true });
+      if (signal?.aborted) void finish();
       // The change may have happened before we subscribed.
       void deps.store.get(id).then((request) => {
         if (!request || !states.includes(request.state)) void finish();

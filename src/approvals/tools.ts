@@ -82,22 +82,23 @@ export async function callBuiltinTool(
   if (name === WAIT_TOOL && WAITING.includes(request.state as never)) {
     const seconds = Math.min((parsed.data as z.infer<typeof WaitArgs>).timeoutSeconds ?? context.maxWaitSeconds, context.maxWaitSeconds);
     const started = Date.now();
+    const report = (progressToken: string | number) =>
+      void context
+        .sendNotification({
+          method: 'notifications/progress',
+          params: {
+            progressToken,
+            progress: Math.round((Date.now() - started) / 1000),
+            total: seconds,
+            message: `waiting for approval ${approvalId}`,
+          },
+        })
+        .catch(() => undefined);
+    const { progressToken } = context;
+    // The first report at once: the client learns the wait has begun, not only that it goes on.
+    if (progressToken !== undefined) report(progressToken);
     const progress =
-      context.progressToken === undefined
-        ? undefined
-        : setInterval(() => {
-            void context
-              .sendNotification({
-                method: 'notifications/progress',
-                params: {
-                  progressToken: context.progressToken!,
-                  progress: Math.round((Date.now() - started) / 1000),
-                  total: seconds,
-                  message: `waiting for approval ${approvalId}`,
-                },
-              })
-              .catch(() => undefined);
-          }, PROGRESS_EVERY_MS);
+      progressToken === undefined ? undefined : setInterval(() => report(progressToken), PROGRESS_EVERY_MS);
     try {
       request = (await approvals.waitWhile(approvalId, WAITING, seconds * 1000, context.signal)) ?? request;
     } finally {
