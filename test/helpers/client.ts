@@ -19,6 +19,8 @@ export interface TestClientOptions {
   capabilities?: 'full' | 'declared' | 'none';
   roots?: Root[];
   name?: string;
+  /** Declare MCP tasks (2025-11-25): the client follows calls it asks for as tasks. */
+  tasks?: boolean;
 }
 
 /** An SDK Client playing the LLM client: canned answers to server requests, every notification recorded. */
@@ -64,7 +66,12 @@ export async function connectTestClient(
   const mode = options.capabilities ?? 'full';
   const client = new Client(
     { name: options.name ?? 'gatehouse-test-client', version: '1.0.0' },
-    { capabilities: mode === 'none' ? {} : FULL_CAPABILITIES },
+    {
+      capabilities: {
+        ...(mode === 'none' ? {} : FULL_CAPABILITIES),
+        ...(options.tasks ? { tasks: { list: {}, cancel: {} } } : {}),
+      },
+    },
   );
   const notifications: Notification[] = [];
   const serverRequests: TestClient['serverRequests'] = [];

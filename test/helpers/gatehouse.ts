@@ -67,7 +67,13 @@ export async function startHttpGatehouse(
     gatehouseArgs('serve', '--http', '--port', '0', '--config', configFile),
     spawnEnv(env),
   );
-  const line = await spawned.waitForStderr((l) => l.includes('"msg":"Gatehouse ready'));
+  // A Gatehouse that never gets ready must not outlive the test (nor keep holding its store).
+  const line = await spawned
+    .waitForStderr((l) => l.includes('"msg":"Gatehouse ready'))
+    .catch(async (error: unknown) => {
+      await spawned.stop();
+      throw error;
+    });
   const mcpUrl = (JSON.parse(line) as { url: string }).url;
   return { ...spawned, mcpUrl, baseUrl: mcpUrl.replace(/\/mcp$/, '') };
 }

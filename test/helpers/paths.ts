@@ -14,7 +14,15 @@ export const FILESYSTEM = fromRepo('node_modules/@modelcontextprotocol/server-fi
 export const MEMORY = fromRepo('node_modules/@modelcontextprotocol/server-memory/dist/index.js');
 
 export type Fixture =
-  'hang' | 'crashy' | 'noisy-stdout' | 'twin' | 'env-echo' | 'forks' | 'rich-results' | 'recorder';
+  | 'hang'
+  | 'crashy'
+  | 'noisy-stdout'
+  | 'twin'
+  | 'env-echo'
+  | 'forks'
+  | 'rich-results'
+  | 'recorder'
+  | 'shapeshifter';
 
 /** `node --import tsx <fixture>`: the argv of a fixture server under test/fixtures/servers. */
 export function fixtureArgs(fixture: Fixture, ...args: string[]): string[] {

@@ -78,10 +78,10 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** Poll until `condition` holds; throws with `what` when it never does. */
+/** Poll until `condition` holds; throws with `what` (worded when it is given up) when it never does. */
 export async function eventually(
   condition: () => boolean | Promise<boolean>,
-  what: string,
+  what: string | (() => string),
   timeoutMs = 10_000,
 ) {
   const deadline = Date.now() + timeoutMs;
@@ -89,7 +89,9 @@ export async function eventually(
     if (await condition()) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting until ${typeof what === 'string' ? what : what()}`,
+  );
 }
 
 /** A port that was free a moment ago, for servers that take their port from the environment. */
