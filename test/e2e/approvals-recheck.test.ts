@@ -1,0 +1,152 @@
+import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApprovalService } from '../../src/approvals/service.js';
+import type { TestClient } from '../helpers/client.js';
+import { resultText } from '../helpers/compare.js';
+import { scratchDir } from '../helpers/config.js';
+import { expectDenied } from '../helpers/decisions.js';
+import { startEmbeddedGatehouse, type EmbeddedGatehouse } from '../helpers/embedded.js';
+import {
+  APPROVAL_POLICIES,
+  BOB,
+  CAROL,
+  TOKENS,
+  approvalSetUp,
+  approve,
+  expectNotRun,
+  expectPending,
+  reaches,
+} from '../helpers/gated.js';
+import { eventually } from '../helpers/processes.js';
+
+/**
+ * Right before an approved call runs, Gatehouse checks again that the current policy set does not deny
+ * it and that the tool is the one the approvers saw. Either failing blocks the call: `failed`, never
+ * started, and the model is told why.
+ */
+
+const scratch = scratchDir('approvals-recheck');
+const policies = path.join(scratch.dir, 'policies');
+scratch.write('policies/.keep', '');
+copyFileSync(path.join(APPROVAL_POLICIES, 'approvals.yaml'), path.join(policies, 'approvals.yaml'));
+const setUp = approvalSetUp(scratch, 'recheck', { policies });
+let embedded: EmbeddedGatehouse;
+let approvals: ApprovalService;
+let alice: TestClient;
+
+beforeAll(async () => {
+  embedded = await startEmbeddedGatehouse(setUp.config, { logFile: setUp.logFile });
+  approvals = embedded.gatehouse.approvals;
+  alice = await embedded.connect({ token: TOKENS.alice });
+});
+afterAll(async () => {
+  await embedded?.stop();
+  scratch.remove();
+});
+
+const call = (name: string, args: Record<string, unknown> = {}) =>
+  alice.client.callTool({ name, arguments: args }) as Promise<CallToolResult>;
+const status = (approvalId: string) => call('gatehouse__approval_status', { approvalId });
+
+/** Writes a policy file and waits until Gatehouse decides with the set that includes it. */
+async function changePolicy(file: string, content: string | undefined) {
+  const before = embedded.gatehouse.status().policy.version;
+  if (content === undefined) rmSync(path.join(policies, file));
+  else scratch.write(`policies/${file}`, content);
+  await eventually(
+    () => embedded.gatehouse.status().policy.version !== before,
+    `the policy set without/with ${file} is in force`,
+  );
+}
+
+describe('the re-check before an approved call runs', () => {
+  it('a policy that now denies the call blocks it: failed with POLICY_NOW_DENIES, never sent downstream', async () => {
+    const { approvalId } = expectPending(await call('rec__deploy', { build: 'frozen' }), 'deploy');
+    await changePolicy(
+      'freeze.yaml',
+      `rules:
+  - id: deploy-freeze
+    match: { servers: rec, tools: deploy }
+    effect: deny
+    reason: deploys are frozen for the release
+`,
+    );
+    try {
+      await approve(approvals, approvalId, BOB);
+      const failed = await reaches(approvals, approvalId, 'failed');
+      expect(failed.execution?.error).toMatchObject({ code: 'POLICY_NOW_DENIES' });
+      expect(failed.execution?.error?.message).toContain('deploys are frozen for the release');
+      expect(failed.execution?.startedAt).toBeUndefined();
+      expectNotRun(await status(approvalId), 'was NOT executed', 'deploys are frozen for the release');
+      // The identical call is decided afresh, by the set now in force.
+      expectDenied(await call('rec__deploy', { build: 'frozen' }), 'deploy-freeze');
+      expect(setUp.recorder.received().filter((c) => c.name === 'deploy')).toEqual([]);
+    } finally {
+      await changePolicy('freeze.yaml', undefined);
+    }
+  });
+
+  it('a tool whose description changed since the request blocks it: failed with TOOL_DEFINITION_CHANGED, the tool never runs', async () => {
+    const { approvalId } = expectPending(await call('shape__target', { city: 'Paris' }), 'weather');
+    const changed = alice.fromNow();
+    expect(resultText(await call('shape__shift'))).toBe('shifted');
+    await alice.waitForNotification('notifications/tools/list_changed', changed);
+    await eventually(
+      async () =>
+        (await alice.client.listTools()).tools
+          .find((t) => t.name === 'shape__target')
+          ?.description?.startsWith('deletes every file') === true,
+      'Gatehouse lists the new description',
+    );
+
+    await approve(approvals, approvalId, CAROL);
+    const failed = await reaches(approvals, approvalId, 'failed');
+    expect(failed.execution?.error).toMatchObject({ code: 'TOOL_DEFINITION_CHANGED' });
+    expect(failed.execution?.startedAt).toBeUndefined();
+    expectNotRun(await status(approvalId), 'was NOT executed', 'changed after approval');
+    // The same arguments to the changed tool are another call, with a request of its own.
+    const again = expectPending(await call('shape__target', { city: 'Paris' }), 'weather');
+    expect(again.approvalId).not.toBe(approvalId);
+    expect(existsSync(setUp.shapeLog) ? readFileSync(setUp.shapeLog, 'utf8') : '').toBe('');
+  });
+
+  // KNOWN BUG, kept failing on purpose: a request stores the caller's id and groups only, so the
+  // executor re-checks every call as if it came over stdio without a client. A rule on
+  // `caller.transport` or `caller.client` then denies an approved HTTP call. The fix stores both with
+  // the request (a store schema change); remove `.fails` with it.
+  it.fails(
+    'a policy that decides on how the caller came in judges the approved call as it judged the request',
+    async () => {
+      await changePolicy(
+        'remote.yaml',
+        `rules:
+  - id: remote-removes
+    description: Removing files is for callers over HTTP, with two people's approval.
+    match: { servers: rec, tools: remove }
+    when: caller.transport == "http"
+    effect: approve
+    approvers: [group:reviewers, carol]
+    quorum: 2
+  - id: no-local-removes
+    match: { servers: rec, tools: remove }
+    when: caller.transport != "http"
+    effect: deny
+    reason: removing files is for remote callers only
+`,
+      );
+      try {
+        const { approvalId } = expectPending(
+          await call('rec__remove', { path: '/srv/cache' }),
+          'remote-removes',
+        );
+        await approve(approvals, approvalId, BOB);
+        await approve(approvals, approvalId, CAROL);
+        expect(await reaches(approvals, approvalId, 'executed')).toMatchObject({ decisions: [{}, {}] });
+      } finally {
+        await changePolicy('remote.yaml', undefined);
+      }
+    },
+  );
+});
