@@ -127,10 +127,15 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
     const request = result.request;
     log.info({ approvalId: id, approver: input.approver.id, decision: input.decision, state: request.state }, 'approval decision recorded');
     changed(request);
-    if (request.state === 'approved') {
-      void executor.execute(request).catch((error: unknown) => log.error({ err: error, approvalId: id }, 'execution failed'));
-    }
+    if (request.state === 'approved') execute(request);
     return request;
+  }
+
+  /** Runs an approved request in the background: a failure is logged, never left an unhandled rejection. */
+  function execute(request: ApprovalRequest): void {
+    executor
+      .execute(request)
+      .catch((error: unknown) => log.error({ err: error, approvalId: request.id }, 'execution failed'));
   }
 
   async function cancelRequest(id: string, reason: string): Promise<ApprovalRequest> {
@@ -175,7 +180,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
       if (request) changed(request);
     }
     // Approved calls whose server was not ready when they were approved.
-    for (const request of await deps.store.list({ states: ['approved'] })) void executor.execute(request);
+    for (const request of await deps.store.list({ states: ['approved'] })) execute(request);
   }
 
   async function start(): Promise<Recovery> {
@@ -189,7 +194,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
       },
       'approval store recovered',
     );
-    for (const request of recovery.toExecute) void executor.execute(request);
+    for (const request of recovery.toExecute) execute(request);
     sweeper = setInterval(() => {
       void housekeeping().catch((error: unknown) => log.error({ err: error }, 'approval housekeeping failed'));
     }, deps.sweepIntervalMs);
