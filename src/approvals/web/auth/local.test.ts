@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isGatehouseError } from '../../../errors.js';
 import { createAttemptLimiter } from './limiter.js';
-import { SIGN_IN_LIMITS, createLocalAuth } from './local.js';
+import { MAX_CONCURRENT_CHECKS, SIGN_IN_LIMITS, createLocalAuth } from './local.js';
 import { hashPassword } from './password.js';
 
 const cheap = { ln: 10, r: 8, p: 1 };
@@ -36,6 +36,18 @@ describe('local sign-in', () => {
     const auth = createLocalAuth(await accounts());
     for (let i = 0; i < SIGN_IN_LIMITS.client; i += 1) await auth.signIn(`user${i}`, 'x', 'sprayer');
     expect(await auth.signIn('bob', 'bob-pw', 'sprayer')).toMatchObject({ reason: 'throttled' });
+  });
+
+  it('runs a bounded number of password checks at once and refuses the rest of a burst as throttled', async () => {
+    const auth = createLocalAuth(await accounts());
+    const burst = await Promise.all(
+      Array.from({ length: MAX_CONCURRENT_CHECKS + 4 }, (_, i) =>
+        auth.signIn('bob', 'bob-pw', `client-${i}`),
+      ),
+    );
+    expect(burst.filter((r) => r.ok)).toHaveLength(MAX_CONCURRENT_CHECKS);
+    expect(burst.filter((r) => !r.ok && r.reason === 'throttled')).toHaveLength(4);
+    expect(await auth.signIn('bob', 'bob-pw', 'later')).toMatchObject({ ok: true });
   });
 
   it('refuses a malformed hash at construction, naming the account', () => {

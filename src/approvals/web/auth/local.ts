@@ -31,6 +31,8 @@ export const SIGN_IN_LIMITS = { accountAndClient: 5, client: 20, account: 50, wi
 /** User ids longer than this are not ids: refused without hashing, counted like any failure. */
 const MAX_ID_LENGTH = 256;
 const MAX_PASSWORD_LENGTH = 1024;
+/** Password checks at once; more are refused as throttled rather than queued (memory, CPU). */
+export const MAX_CONCURRENT_CHECKS = 8;
 
 export function createLocalAuth(accounts: readonly LocalAccount[], now: () => number = Date.now): LocalAuth {
   const byId = new Map<string, { principal: Identity; hash: ParsedPasswordHash }>();
@@ -52,6 +54,7 @@ export function createLocalAuth(accounts: readonly LocalAccount[], now: () => nu
   // Unknown users pay for the cost of a real account, so timing does not tell which ids exist.
   const decoyCost = byId.values().next().value?.hash.cost;
   const limiter = createAttemptLimiter({ windowMs: SIGN_IN_LIMITS.windowMs, now });
+  let running = 0;
 
   return {
     enabled: byId.size > 0,
@@ -64,11 +67,19 @@ export function createLocalAuth(accounts: readonly LocalAccount[], now: () => nu
       const wait = Math.max(...keys.map(([key, limit]) => limiter.retryAfter(key, limit)));
       if (wait > 0) return { ok: false, reason: 'throttled', retryAfterSeconds: Math.ceil(wait / 1000) };
 
+      // Each check takes 128 MiB and a third of a second: a burst beyond the bound waits its turn outside.
+      if (running >= MAX_CONCURRENT_CHECKS) return { ok: false, reason: 'throttled', retryAfterSeconds: 1 };
       const account = id.length <= MAX_ID_LENGTH ? byId.get(id) : undefined;
-      const valid =
-        password.length <= MAX_PASSWORD_LENGTH &&
-        (await verifyPassword(password, account?.hash ?? decoyHash(decoyCost))) &&
-        account !== undefined;
+      let valid = false;
+      running += 1;
+      try {
+        valid =
+          password.length <= MAX_PASSWORD_LENGTH &&
+          (await verifyPassword(password, account?.hash ?? decoyHash(decoyCost))) &&
+          account !== undefined;
+      } finally {
+        running -= 1;
+      }
       if (!valid || !account) {
         for (const [key] of keys) limiter.recordFailure(key);
         return { ok: false, reason: 'invalid' };
