@@ -1,6 +1,6 @@
 import type { ApprovalRequest } from '../../request.js';
 import { html, type SafeHtml } from '../html.js';
-import { stateBadge, time } from './format.js';
+import { requestLink, stateBadge, table, time } from './format.js';
 import { layout, type Viewer } from './layout.js';
 
 export interface InboxEntry {
@@ -17,76 +17,40 @@ export interface InboxInput {
 }
 
 export function inboxPage({ viewer, pending, recent, now }: InboxInput): SafeHtml {
+  const you = (request: ApprovalRequest, blocker: string | undefined) =>
+    blocker === undefined
+      ? html`<strong>your decision is needed</strong>`
+      : html`<span class="muted" title="${blocker}">${shortBlocker(request, viewer, blocker)}</span>`;
   return layout({
     title: 'Approval requests',
     viewer,
     body: html`<h1>Approval requests</h1>
       <h2>Waiting for a decision (${pending.length})</h2>
-      ${
-        pending.length === 0
-          ? html`<p class="muted" data-testid="pending">Nothing is waiting.</p>`
-          : html`<table data-testid="pending">
-              <thead>
-                <tr>
-                  <th>Tool</th>
-                  <th>Requested by</th>
-                  <th>Rule</th>
-                  <th>Created</th>
-                  <th>Expires</th>
-                  <th>You</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${pending.map(
-                  ({ request, blocker }) =>
-                    html`<tr>
-                      <td>
-                        <a href="/approvals/${encodeURIComponent(request.id)}"
-                          >${request.server} / ${request.tool}</a
-                        >
-                      </td>
-                      <td>${request.caller.id}</td>
-                      <td>${request.rules.join(', ')}</td>
-                      <td>${time(request.createdAt, now)}</td>
-                      <td>${time(request.expiresAt, now)}</td>
-                      <td>
-                        ${blocker === undefined ? html`<strong>your decision is needed</strong>` : html`<span class="muted" title="${blocker}">${shortBlocker(request, viewer, blocker)}</span>`}
-                      </td>
-                    </tr>`,
-                )}
-              </tbody>
-            </table>`
-      }
+      ${table(
+        'pending',
+        ['Tool', 'Requested by', 'Rule', 'Created', 'Expires', 'You'],
+        pending.map(({ request, blocker }) => [
+          requestLink(request),
+          request.caller.id,
+          request.rules.join(', '),
+          time(request.createdAt, now),
+          time(request.expiresAt, now),
+          you(request, blocker),
+        ]),
+        'Nothing is waiting.',
+      )}
       <h2>Recent</h2>
-      ${
-        recent.length === 0
-          ? html`<p class="muted" data-testid="recent">No decided or closed requests yet.</p>`
-          : html`<table data-testid="recent">
-              <thead>
-                <tr>
-                  <th>Tool</th>
-                  <th>Requested by</th>
-                  <th>State</th>
-                  <th>Created</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${recent.map(
-                  (request) =>
-                    html`<tr>
-                      <td>
-                        <a href="/approvals/${encodeURIComponent(request.id)}"
-                          >${request.server} / ${request.tool}</a
-                        >
-                      </td>
-                      <td>${request.caller.id}</td>
-                      <td>${stateBadge(request.state)}</td>
-                      <td>${time(request.createdAt, now)}</td>
-                    </tr>`,
-                )}
-              </tbody>
-            </table>`
-      }`,
+      ${table(
+        'recent',
+        ['Tool', 'Requested by', 'State', 'Created'],
+        recent.map((request) => [
+          requestLink(request),
+          request.caller.id,
+          stateBadge(request.state),
+          time(request.createdAt, now),
+        ]),
+        'No decided or closed requests yet.',
+      )}`,
   });
 }
 

@@ -3,7 +3,7 @@ import { tally } from '../../states.js';
 import { html, type SafeHtml } from '../html.js';
 import type { Problem } from '../problems.js';
 import { argumentsView, flagBanner } from './arguments.js';
-import { approverEntry, stateBadge, time } from './format.js';
+import { approverEntry, stateBadge, table, time } from './format.js';
 import { csrfField, layout, type Viewer } from './layout.js';
 
 export interface RequestPageInput {
@@ -99,58 +99,33 @@ function statusBanner(request: ApprovalRequest, blocker: string | undefined): Sa
 }
 
 function requirementsTable(request: ApprovalRequest): SafeHtml {
-  const counted = tally(request);
-  return html`<table data-testid="requirements">
-    <thead>
-      <tr>
-        <th>Rule</th>
-        <th>Who may approve</th>
-        <th>Needed</th>
-        <th>Approved by</th>
-        <th>Met</th>
-      </tr>
-    </thead>
-    <tbody>
-      ${request.requirements.map((requirement, i) => {
-        const t = counted[i]!;
-        return html`<tr>
-          <td><code>${requirement.rule}</code></td>
-          <td>${requirement.approvers.map(approverEntry).join(', ')}</td>
-          <td>${t.approvedBy.length} of ${requirement.quorum}</td>
-          <td>${t.approvedBy.join(', ') || html`<span class="muted">nobody yet</span>`}</td>
-          <td>${t.met ? 'yes' : 'no'}</td>
-        </tr>`;
-      })}
-    </tbody>
-  </table>`;
+  return table(
+    'requirements',
+    ['Rule', 'Who may approve', 'Needed', 'Approved by', 'Met'],
+    tally(request).map((t, i) => [
+      html`<code>${t.rule}</code>`,
+      request.requirements[i]!.approvers.map(approverEntry).join(', '),
+      `${t.approvedBy.length} of ${t.quorum}`,
+      t.approvedBy.join(', ') || html`<span class="muted">nobody yet</span>`,
+      t.met ? 'yes' : 'no',
+    ]),
+    '',
+  );
 }
 
 function historyTable(request: ApprovalRequest, now: number): SafeHtml {
-  if (request.decisions.length === 0)
-    return html`<p class="muted" data-testid="history">No decisions yet.</p>`;
-  return html`<table data-testid="history">
-    <thead>
-      <tr>
-        <th>Approver</th>
-        <th>Decision</th>
-        <th>Reason</th>
-        <th>When</th>
-        <th>Via</th>
-      </tr>
-    </thead>
-    <tbody>
-      ${request.decisions.map(
-        (d) =>
-          html`<tr>
-            <td>${d.approver.id}</td>
-            <td>${d.decision === 'approve' ? 'approved' : 'rejected'}</td>
-            <td>${d.reason ?? html`<span class="muted">none</span>`}</td>
-            <td>${time(d.at, now)}</td>
-            <td>${d.channel ?? ''}</td>
-          </tr>`,
-      )}
-    </tbody>
-  </table>`;
+  return table(
+    'history',
+    ['Approver', 'Decision', 'Reason', 'When', 'Via'],
+    request.decisions.map((d) => [
+      d.approver.id,
+      d.decision === 'approve' ? 'approved' : 'rejected',
+      d.reason ?? html`<span class="muted">none</span>`,
+      time(d.at, now),
+      d.channel ?? '',
+    ]),
+    'No decisions yet.',
+  );
 }
 
 function outcome(request: ApprovalRequest, now: number): SafeHtml | undefined {

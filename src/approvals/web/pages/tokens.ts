@@ -1,6 +1,6 @@
 import type { ApiToken } from '../auth/tokens.js';
 import { html, type SafeHtml } from '../html.js';
-import { time } from './format.js';
+import { table, time } from './format.js';
 import { csrfField, layout, type Viewer } from './layout.js';
 
 export interface TokensPageInput {
@@ -41,36 +41,19 @@ export function tokensPage({ viewer, tokens, now, issued, error }: TokensPageInp
         <button type="submit" class="plain">Create a token</button>
       </form>
       <h2>Your tokens</h2>
-      ${
-        tokens.length === 0
-          ? html`<p class="muted" data-testid="tokens">None.</p>`
-          : html`<table data-testid="tokens">
-              <thead>
-                <tr>
-                  <th>Label</th>
-                  <th>Id</th>
-                  <th>Created</th>
-                  <th>Expires</th>
-                  <th></th>
-                </tr>
-              </thead>
-              <tbody>
-                ${tokens.map(
-                  (t) =>
-                    html`<tr>
-                      <td>${t.label}</td>
-                      <td><code>${t.id}</code></td>
-                      <td>${time(new Date(t.createdAt).toISOString(), now)}</td>
-                      <td>${time(new Date(t.expiresAt).toISOString(), now)}</td>
-                      <td>
-                        <form method="post" action="/approvals/tokens/${t.id}/revoke">
-                          ${csrfField(viewer)}<button type="submit" class="plain">Revoke</button>
-                        </form>
-                      </td>
-                    </tr>`,
-                )}
-              </tbody>
-            </table>`
-      }`,
+      ${table(
+        'tokens',
+        ['Label', 'Id', 'Created', 'Expires', ''],
+        tokens.map((t) => [
+          t.label,
+          html`<code>${t.id}</code>`,
+          time(new Date(t.createdAt).toISOString(), now),
+          time(new Date(t.expiresAt).toISOString(), now),
+          html`<form method="post" action="/approvals/tokens/${t.id}/revoke">
+            ${csrfField(viewer)}<button type="submit" class="plain">Revoke</button>
+          </form>`,
+        ]),
+        'None.',
+      )}`,
   });
 }
