@@ -3,8 +3,8 @@ import { request } from 'undici';
 import type { ApprovalService } from '../src/approvals/service.js';
 import {
   PASSWORDS,
-  createFakeApprovalService,
   startApprovalWeb,
+  startLocalApprovalWeb,
   testAccounts,
   testConfig,
   type ApprovalWebHarness,
@@ -20,9 +20,7 @@ let service: FakeApprovalService;
 let web: ApprovalWebHarness;
 
 beforeAll(async () => {
-  service = createFakeApprovalService(() => new Date(clock));
-  const config = testConfig({ approvers: { accounts: await testAccounts(), sessionTtlMs: SESSION_TTL_MS } });
-  web = await startApprovalWeb({ service, config, now });
+  ({ service, web } = await startLocalApprovalWeb({ now, sessionTtlMs: SESSION_TTL_MS }));
 });
 afterAll(() => web.close());
 
@@ -190,13 +188,20 @@ describe('reading requests', () => {
 });
 
 describe('deciding', () => {
+  /** POSTs a decision as `user`; `body` may be raw text. */
+  async function decideAs(
+    user: keyof typeof PASSWORDS,
+    id: string,
+    body: unknown,
+    headers?: Record<string, string>,
+  ) {
+    const token = await tokenFor(user);
+    return call('POST', `/api/approvals/${id}/decision`, { token, body, ...(headers ? { headers } : {}) });
+  }
+
   it('200 for an approval, which moves the request to approved and records the channel', async () => {
-    const token = await tokenFor('bob');
     const request = await service.add();
-    const res = await call('POST', `/api/approvals/${request.id}/decision`, {
-      token,
-      body: { decision: 'approve', reason: 'looks right' },
-    });
+    const res = await decideAs('bob', request.id, { decision: 'approve', reason: 'looks right' });
     expect(res.status).toBe(200);
     expect(res.json.approval.state).toBe('approved');
     expect(res.json.approval.decisions[0]).toMatchObject({
@@ -209,12 +214,8 @@ describe('deciding', () => {
   });
 
   it('200 for a rejection with a reason', async () => {
-    const token = await tokenFor('bob');
     const request = await service.add();
-    const res = await call('POST', `/api/approvals/${request.id}/decision`, {
-      token,
-      body: { decision: 'reject', reason: 'wrong file' },
-    });
+    const res = await decideAs('bob', request.id, { decision: 'reject', reason: 'wrong file' });
     expect(res.status).toBe(200);
     expect(res.json.approval).toMatchObject({
       state: 'rejected',
@@ -223,130 +224,96 @@ describe('deciding', () => {
   });
 
   it('409 on a request that is no longer pending, naming its state', async () => {
-    const token = await tokenFor('bob');
     const request = await service.add({
       requirements: [{ rule: 'r', approvers: ['bob', 'dave'], quorum: 1 }],
     });
-    await call('POST', `/api/approvals/${request.id}/decision`, { token, body: { decision: 'approve' } });
-    const again = await call('POST', `/api/approvals/${request.id}/decision`, {
-      token,
-      body: { decision: 'reject', reason: 'changed my mind' },
-    });
+    await decideAs('bob', request.id, { decision: 'approve' });
+    const again = await decideAs('bob', request.id, { decision: 'reject', reason: 'changed my mind' });
     expect(again.status).toBe(409);
     expect(again.json.error.code).toBe('APPROVAL_NOT_PENDING');
     expect(again.json.error.message).toContain('approved');
   });
 
   it('409 for a second decision by the same approver and for an expired request', async () => {
-    const token = await tokenFor('bob');
     const quorum = await service.add({
       requirements: [{ rule: 'two', approvers: ['group:security'], quorum: 2 }],
     });
-    expect(
-      (await call('POST', `/api/approvals/${quorum.id}/decision`, { token, body: { decision: 'approve' } }))
-        .status,
-    ).toBe(200);
-    const twice = await call('POST', `/api/approvals/${quorum.id}/decision`, {
-      token,
-      body: { decision: 'approve' },
-    });
+    expect((await decideAs('bob', quorum.id, { decision: 'approve' })).status).toBe(200);
+    const twice = await decideAs('bob', quorum.id, { decision: 'approve' });
     expect(twice.status).toBe(409);
     expect(twice.json.error.code).toBe('APPROVAL_ALREADY_DECIDED');
 
     const short = await service.add({ ttlMs: 1_000 });
     clock += 2_000;
-    const expired = await call('POST', `/api/approvals/${short.id}/decision`, {
-      token,
-      body: { decision: 'approve' },
-    });
+    const expired = await decideAs('bob', short.id, { decision: 'approve' });
     expect(expired.status).toBe(409);
     expect(expired.json.error.code).toBe('APPROVAL_EXPIRED');
   });
 
-  it('403 for the requester deciding on their own request, even when listed', async () => {
-    const token = await tokenFor('alice');
-    const request = await service.add({
-      requirements: [{ rule: 'r', approvers: ['alice', 'bob'], quorum: 1 }],
-    });
-    const before = await service.snapshot();
-    const res = await call('POST', `/api/approvals/${request.id}/decision`, {
-      token,
-      body: { decision: 'approve' },
-    });
-    expect(res.status).toBe(403);
-    expect(res.json.error).toEqual({
+  it.each([
+    {
+      who: 'the requester, even when listed',
+      user: 'alice' as const,
       code: 'APPROVER_IS_REQUESTER',
       message: 'alice made this request and cannot decide on it; another approver must',
+    },
+    {
+      who: 'an approver not listed for any rule',
+      user: 'carol' as const,
+      code: 'APPROVER_NOT_LISTED',
+      message: 'carol is not an approver for this request (approvers: alice, group:security)',
+    },
+  ])('403 for $who; nothing changes', async ({ user, code, message }) => {
+    const request = await service.add({
+      requirements: [{ rule: 'r', approvers: ['alice', 'group:security'], quorum: 1 }],
     });
-    expect(await service.snapshot()).toBe(before);
-  });
-
-  it('403 for an approver not listed for any rule', async () => {
-    const token = await tokenFor('carol');
-    const request = await service.add();
     const before = await service.snapshot();
-    const res = await call('POST', `/api/approvals/${request.id}/decision`, {
-      token,
-      body: { decision: 'approve' },
-    });
+    const res = await decideAs(user, request.id, { decision: 'approve' });
     expect(res.status).toBe(403);
-    expect(res.json.error.code).toBe('APPROVER_NOT_LISTED');
-    expect(res.json.error.message).toContain('group:security');
+    expect(res.json.error).toEqual({ code, message });
     expect(await service.snapshot()).toBe(before);
   });
 
   it('400 for invalid input, naming the problem; nothing changes', async () => {
-    const token = await tokenFor('bob');
     const request = await service.add();
-    const path = `/api/approvals/${request.id}/decision`;
     const before = await service.snapshot();
 
-    const noReason = await call('POST', path, { token, body: { decision: 'reject' } });
+    const noReason = await decideAs('bob', request.id, { decision: 'reject' });
     expect(noReason.status).toBe(400);
-    expect(noReason.json.error).toMatchObject({
+    expect(noReason.json.error).toEqual({
       code: 'APPROVAL_DECISION_INVALID',
       message: 'a rejection needs a reason',
     });
 
-    const badDecision = await call('POST', path, { token, body: { decision: 'maybe' } });
+    const badDecision = await decideAs('bob', request.id, { decision: 'maybe' });
     expect(badDecision.status).toBe(400);
     expect(badDecision.json.error.message).toMatch(/^decision: /);
 
-    const extra = await call('POST', path, { token, body: { decision: 'approve', approver: 'bob' } });
+    const extra = await decideAs('bob', request.id, { decision: 'approve', approver: 'bob' });
     expect(extra.status).toBe(400);
     expect(extra.json.error.message).toContain('approver');
 
-    const notJson = await call('POST', path, { token, body: '{"decision": ' });
+    const notJson = await decideAs('bob', request.id, '{"decision": ');
     expect(notJson.status).toBe(400);
     expect(notJson.json.error.message).toBe('the body is not valid JSON');
     expect(await service.snapshot()).toBe(before);
   });
 
   it('415 for a body that is not JSON and 413 for one too large', async () => {
-    const token = await tokenFor('bob');
     const request = await service.add();
-    const path = `/api/approvals/${request.id}/decision`;
-    const form = await call('POST', path, {
-      token,
-      body: 'decision=approve',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    const form = await decideAs('bob', request.id, 'decision=approve', {
+      'content-type': 'application/x-www-form-urlencoded',
     });
     expect(form.status).toBe(415);
     expect(form.json.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
-    const huge = await call('POST', path, {
-      token,
-      body: { decision: 'reject', reason: 'x'.repeat(100_000) },
-    });
+    const huge = await decideAs('bob', request.id, { decision: 'reject', reason: 'x'.repeat(100_000) });
     expect(huge.status).toBe(413);
+    expect(huge.json.error.code).toBe('BODY_TOO_LARGE');
     expect((await service.get(request.id))!.state).toBe('pending');
   });
 
   it('404 for a decision on an unknown request', async () => {
-    const token = await tokenFor('bob');
-    const res = await call('POST', '/api/approvals/missing/decision', {
-      token,
-      body: { decision: 'approve' },
-    });
+    const res = await decideAs('bob', 'missing', { decision: 'approve' });
     expect(res.status).toBe(404);
     expect(res.json.error.code).toBe('APPROVAL_NOT_FOUND');
   });

@@ -2,10 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePasswordHash, verifyPassword } from '../src/approvals/web/auth/password.js';
 import {
   PASSWORDS,
-  createFakeApprovalService,
-  startApprovalWeb,
-  testAccounts,
-  testConfig,
+  startLocalApprovalWeb,
   type ApprovalWebHarness,
   type FakeApprovalService,
 } from './helpers/approvals.js';
@@ -19,11 +16,7 @@ let web: ApprovalWebHarness;
 let bobToken: string;
 
 beforeAll(async () => {
-  service = createFakeApprovalService();
-  web = await startApprovalWeb({
-    service,
-    config: testConfig({ approvers: { accounts: await testAccounts() } }),
-  });
+  ({ service, web } = await startLocalApprovalWeb());
   const response = await fetch(`${web.url}/api/tokens`, {
     method: 'POST',
     headers: { authorization: `Basic ${Buffer.from(`bob:${PASSWORDS.bob}`).toString('base64')}` },

@@ -4,10 +4,7 @@ import { request } from 'undici';
 import { CONTENT_SECURITY_POLICY } from '../src/approvals/web/respond.js';
 import {
   PASSWORDS,
-  createFakeApprovalService,
-  startApprovalWeb,
-  testAccounts,
-  testConfig,
+  startLocalApprovalWeb,
   type ApprovalWebHarness,
   type FakeApprovalService,
 } from './helpers/approvals.js';
@@ -26,9 +23,7 @@ let browser: Browser;
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
-  service = createFakeApprovalService(() => new Date(clock));
-  const config = testConfig({ approvers: { accounts: await testAccounts(), sessionTtlMs: SESSION_TTL_MS } });
-  web = await startApprovalWeb({ service, config, now: () => clock });
+  ({ service, web } = await startLocalApprovalWeb({ now: () => clock, sessionTtlMs: SESSION_TTL_MS }));
   browser = await launchChromium();
 });
 afterAll(async () => {
@@ -178,6 +173,17 @@ describe('what the page refuses', () => {
     });
     expect(missing.status()).toBe(403);
     expect(await service.snapshot()).toBe(before);
+  });
+
+  it('answers a decision on an unknown request with the not-found page', async () => {
+    const page = await newPage();
+    await signIn(page, 'bob');
+    const csrf = await page.getAttribute('header input[name=csrf]', 'value');
+    const response = await page.request.post(`${web.url}/approvals/no-such-request/decision`, {
+      form: { csrf: csrf!, decision: 'approve' },
+    });
+    expect(response.status()).toBe(404);
+    expect(await response.text()).toContain('There is no approval request no-such-request.');
   });
 
   it('never changes state on a GET of any page', async () => {
@@ -361,5 +367,50 @@ describe('the page itself', () => {
     expect(new URL(page.url()).pathname).toBe('/approvals/sign-in');
     await page.goto(`${web.url}/approvals`);
     expect(new URL(page.url()).pathname).toBe('/approvals/sign-in');
+  });
+});
+
+describe('behind https', () => {
+  it('uses Secure __Host- cookies and ignores an unprefixed session cookie', async () => {
+    const secure = await startLocalApprovalWeb({ baseUrl: 'https://approvals.example.test' });
+    try {
+      const form = await request(`${secure.web.url}/approvals/sign-in`);
+      const formCookie = String(form.headers['set-cookie']);
+      expect(formCookie).toMatch(
+        /^__Host-gatehouse_signin=[^;]+; Path=\/; Max-Age=3600; HttpOnly; SameSite=Strict; Secure$/,
+      );
+      const formToken = /name="csrf" value="([^"]+)"/.exec(await form.body.text())![1]!;
+
+      const signIn = await request(`${secure.web.url}/approvals/sign-in`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          cookie: formCookie.split(';')[0]!,
+        },
+        body: new URLSearchParams({
+          csrf: formToken,
+          user: 'bob',
+          password: PASSWORDS.bob,
+          next: '/approvals',
+        }).toString(),
+      });
+      await signIn.body.dump();
+      expect(signIn.statusCode).toBe(303);
+      const [session] = signIn.headers['set-cookie'] as string[];
+      expect(session).toMatch(
+        /^__Host-gatehouse_session=[^;]+; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Lax; Secure$/,
+      );
+      const value = session!.split(';')[0]!.split('=')[1]!;
+
+      const inbox = async (cookie: string) => {
+        const response = await request(`${secure.web.url}/approvals`, { headers: { cookie } });
+        await response.body.dump();
+        return response.statusCode;
+      };
+      expect(await inbox(`__Host-gatehouse_session=${value}`)).toBe(200);
+      expect(await inbox(`gatehouse_session=${value}`)).toBe(303);
+    } finally {
+      await secure.web.close();
+    }
   });
 });

@@ -155,3 +155,20 @@ export async function startApprovalWeb(options: {
     },
   };
 }
+
+/** The page and API with the test accounts signing in locally, over a fake service on the same clock. */
+export async function startLocalApprovalWeb(
+  options: { now?: () => number; sessionTtlMs?: number; baseUrl?: string } = {},
+) {
+  const { now, baseUrl } = options;
+  const service = createFakeApprovalService(now ? () => new Date(now()) : undefined);
+  const accounts = await testAccounts();
+  const approvers = options.sessionTtlMs ? { accounts, sessionTtlMs: options.sessionTtlMs } : { accounts };
+  const web = await startApprovalWeb({
+    service,
+    config: testConfig({ approvers }),
+    ...(now ? { now } : {}),
+    ...(baseUrl ? { baseUrl } : {}),
+  });
+  return { service, web };
+}
