@@ -1,22 +1,17 @@
 import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApprovalService } from '../../src/approvals/service.js';
-import type { TestClient } from '../helpers/client.js';
+import { describe, expect, it } from 'vitest';
 import { resultText } from '../helpers/compare.js';
 import { scratchDir } from '../helpers/config.js';
 import { expectDenied } from '../helpers/decisions.js';
-import { startEmbeddedGatehouse, type EmbeddedGatehouse } from '../helpers/embedded.js';
 import {
   APPROVAL_POLICIES,
   BOB,
   CAROL,
-  TOKENS,
-  approvalSetUp,
   approve,
   expectNotRun,
   expectPending,
+  gatedGatehouse,
   reaches,
 } from '../helpers/gated.js';
 import { eventually } from '../helpers/processes.js';
@@ -31,32 +26,17 @@ const scratch = scratchDir('approvals-recheck');
 const policies = path.join(scratch.dir, 'policies');
 scratch.write('policies/.keep', '');
 copyFileSync(path.join(APPROVAL_POLICIES, 'approvals.yaml'), path.join(policies, 'approvals.yaml'));
-const setUp = approvalSetUp(scratch, 'recheck', { policies });
-let embedded: EmbeddedGatehouse;
-let approvals: ApprovalService;
-let alice: TestClient;
-
-beforeAll(async () => {
-  embedded = await startEmbeddedGatehouse(setUp.config, { logFile: setUp.logFile });
-  approvals = embedded.gatehouse.approvals;
-  alice = await embedded.connect({ token: TOKENS.alice });
-});
-afterAll(async () => {
-  await embedded?.stop();
-  scratch.remove();
-});
-
-const call = (name: string, args: Record<string, unknown> = {}) =>
-  alice.client.callTool({ name, arguments: args }) as Promise<CallToolResult>;
+const gated = gatedGatehouse(scratch, 'recheck', { policies });
+const { setUp, call } = gated;
 const status = (approvalId: string) => call('gatehouse__approval_status', { approvalId });
 
 /** Writes a policy file and waits until Gatehouse decides with the set that includes it. */
 async function changePolicy(file: string, content: string | undefined) {
-  const before = embedded.gatehouse.status().policy.version;
+  const before = gated.embedded.gatehouse.status().policy.version;
   if (content === undefined) rmSync(path.join(policies, file));
   else scratch.write(`policies/${file}`, content);
   await eventually(
-    () => embedded.gatehouse.status().policy.version !== before,
+    () => gated.embedded.gatehouse.status().policy.version !== before,
     `the policy set without/with ${file} is in force`,
   );
 }
@@ -74,8 +54,8 @@ describe('the re-check before an approved call runs', () => {
 `,
     );
     try {
-      await approve(approvals, approvalId, BOB);
-      const failed = await reaches(approvals, approvalId, 'failed');
+      await approve(gated.approvals, approvalId, BOB);
+      const failed = await reaches(gated.approvals, approvalId, 'failed');
       expect(failed.execution?.error).toMatchObject({ code: 'POLICY_NOW_DENIES' });
       expect(failed.execution?.error?.message).toContain('deploys are frozen for the release');
       expect(failed.execution?.startedAt).toBeUndefined();
@@ -90,19 +70,19 @@ describe('the re-check before an approved call runs', () => {
 
   it('a tool whose description changed since the request blocks it: failed with TOOL_DEFINITION_CHANGED, the tool never runs', async () => {
     const { approvalId } = expectPending(await call('shape__target', { city: 'Paris' }), 'weather');
-    const changed = alice.fromNow();
+    const changed = gated.alice.fromNow();
     expect(resultText(await call('shape__shift'))).toBe('shifted');
-    await alice.waitForNotification('notifications/tools/list_changed', changed);
+    await gated.alice.waitForNotification('notifications/tools/list_changed', changed);
     await eventually(
       async () =>
-        (await alice.client.listTools()).tools
+        (await gated.alice.client.listTools()).tools
           .find((t) => t.name === 'shape__target')
           ?.description?.startsWith('deletes every file') === true,
       'Gatehouse lists the new description',
     );
 
-    await approve(approvals, approvalId, CAROL);
-    const failed = await reaches(approvals, approvalId, 'failed');
+    await approve(gated.approvals, approvalId, CAROL);
+    const failed = await reaches(gated.approvals, approvalId, 'failed');
     expect(failed.execution?.error).toMatchObject({ code: 'TOOL_DEFINITION_CHANGED' });
     expect(failed.execution?.startedAt).toBeUndefined();
     expectNotRun(await status(approvalId), 'was NOT executed', 'changed after approval');
@@ -141,9 +121,9 @@ describe('the re-check before an approved call runs', () => {
           await call('rec__remove', { path: '/srv/cache' }),
           'remote-removes',
         );
-        await approve(approvals, approvalId, BOB);
-        await approve(approvals, approvalId, CAROL);
-        expect(await reaches(approvals, approvalId, 'executed')).toMatchObject({ decisions: [{}, {}] });
+        await approve(gated.approvals, approvalId, BOB);
+        await approve(gated.approvals, approvalId, CAROL);
+        expect(await reaches(gated.approvals, approvalId, 'executed')).toMatchObject({ decisions: [{}, {}] });
       } finally {
         await changePolicy('remote.yaml', undefined);
       }

@@ -7,21 +7,19 @@ import {
   type CallToolResult,
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApprovalService } from '../../src/approvals/service.js';
 import type { TestClient } from '../helpers/client.js';
 import { resultText } from '../helpers/compare.js';
 import { scratchDir } from '../helpers/config.js';
-import { startEmbeddedGatehouse, type EmbeddedGatehouse } from '../helpers/embedded.js';
 import {
   ALICE,
   BOB,
   CAROL,
   DAVE,
   TOKENS,
-  approvalSetUp,
   approve,
   expectNotRun,
   expectPending,
+  gatedGatehouse,
   reaches,
   receivedSoFar,
   reject,
@@ -35,29 +33,13 @@ import { eventually } from '../helpers/processes.js';
  * "never ran" are checked on disk and in its log rather than assumed.
  */
 
-const scratch = scratchDir('approvals');
-const setUp = approvalSetUp(scratch, 'main');
-let embedded: EmbeddedGatehouse;
-let approvals: ApprovalService;
-let alice: TestClient;
-
-beforeAll(async () => {
-  embedded = await startEmbeddedGatehouse(setUp.config, { logFile: setUp.logFile });
-  approvals = embedded.gatehouse.approvals;
-  alice = await embedded.connect({ token: TOKENS.alice });
-});
-afterAll(async () => {
-  await embedded?.stop();
-  scratch.remove();
-});
-
-const call = (name: string, args: Record<string, unknown> = {}, client = alice) =>
-  client.client.callTool({ name, arguments: args }) as Promise<CallToolResult>;
-const deploy = (build: string, client = alice) => call('rec__deploy', { build }, client);
+const gated = gatedGatehouse(scratchDir('approvals'), 'main');
+const { setUp, call } = gated;
+const deploy = (build: string, client = gated.alice) => call('rec__deploy', { build }, client);
 const writeFile = (file: string, content: string) =>
   call('fs__write_file', { path: path.join(setUp.files, file), content });
 
-const received = () => receivedSoFar(alice, setUp.recorder);
+const received = () => receivedSoFar(gated.alice, setUp.recorder);
 const deploysOf = async (build: string) =>
   (await received()).filter((c) => c.name === 'deploy' && c.arguments.build === build).length;
 
@@ -70,15 +52,15 @@ describe('a gated write_file on server-filesystem', () => {
     expect(pending.approvers).toEqual(['carol', 'group:reviewers']);
     expect(existsSync(target)).toBe(false);
     // Durable before the model heard of it.
-    expect(await approvals.get(pending.approvalId)).toMatchObject({
+    expect(await gated.approvals.get(pending.approvalId)).toMatchObject({
       state: 'pending',
       tool: 'write_file',
       caller: ALICE,
       arguments: { path: target, content: 'approved content' },
     });
 
-    expect((await approve(approvals, pending.approvalId, BOB)).state).toBe('approved');
-    const executed = await reaches(approvals, pending.approvalId, 'executed');
+    expect((await approve(gated.approvals, pending.approvalId, BOB)).state).toBe('approved');
+    const executed = await reaches(gated.approvals, pending.approvalId, 'executed');
     expect(readFileSync(target, 'utf8')).toBe('approved content');
     expect(executed.decisions).toMatchObject([{ approver: BOB, decision: 'approve', channel: 'test' }]);
 
@@ -98,10 +80,10 @@ describe('a gated write_file on server-filesystem', () => {
     const second = expectPending(await writeFile('changed.txt', 'second draft'), 'fs-write', true);
     expect(second.approvalId).not.toBe(first.approvalId);
 
-    await approve(approvals, second.approvalId, CAROL);
-    await reaches(approvals, second.approvalId, 'executed');
+    await approve(gated.approvals, second.approvalId, CAROL);
+    await reaches(gated.approvals, second.approvalId, 'executed');
     expect(readFileSync(target, 'utf8')).toBe('second draft');
-    expect((await approvals.get(first.approvalId))?.state).toBe('pending');
+    expect((await gated.approvals.get(first.approvalId))?.state).toBe('pending');
     expectPending(await writeFile('changed.txt', 'first draft'), 'fs-write', true);
   });
 });
@@ -109,7 +91,7 @@ describe('a gated write_file on server-filesystem', () => {
 describe('decided through the approval JSON API', () => {
   let api: Awaited<ReturnType<typeof startApproverApi>>;
   beforeAll(async () => {
-    api = await startApproverApi(approvals);
+    api = await startApproverApi(gated.approvals);
   });
   afterAll(() => api?.close());
 
@@ -162,8 +144,8 @@ describe('decisions', () => {
   it('the recorder runs an approved deploy exactly once, and retries get its result', async () => {
     const { approvalId } = expectPending(await deploy('v1'), 'deploy');
     expect(await deploysOf('v1')).toBe(0);
-    await approve(approvals, approvalId, BOB);
-    await reaches(approvals, approvalId, 'executed');
+    await approve(gated.approvals, approvalId, BOB);
+    await reaches(gated.approvals, approvalId, 'executed');
     for (let i = 0; i < 3; i++) {
       expect(await deploy('v1')).toMatchObject({ content: [{ type: 'text', text: 'deployed v1' }] });
     }
@@ -172,31 +154,35 @@ describe('decisions', () => {
 
   it('a rejection is final: never run, and the retry is an error carrying the reason', async () => {
     const { approvalId } = expectPending(await deploy('v2-rejected'), 'deploy');
-    const rejected = await reject(approvals, approvalId, CAROL, 'not on a Friday');
+    const rejected = await reject(gated.approvals, approvalId, CAROL, 'not on a Friday');
     expect(rejected.state).toBe('rejected');
     expectNotRun(await deploy('v2-rejected'), 'REJECTED by carol', 'not on a Friday');
-    await expect(approve(approvals, approvalId, BOB)).rejects.toMatchObject({ code: 'APPROVAL_NOT_PENDING' });
+    await expect(approve(gated.approvals, approvalId, BOB)).rejects.toMatchObject({
+      code: 'APPROVAL_NOT_PENDING',
+    });
     expect(await deploysOf('v2-rejected')).toBe(0);
   });
 
   it('the requester cannot approve her own call, even as a member of the approving group', async () => {
     const { approvalId } = expectPending(await deploy('v3-self'), 'deploy');
     for (const groups of [ALICE.groups, ['reviewers']]) {
-      await expect(approve(approvals, approvalId, { id: 'alice', groups })).rejects.toMatchObject({
+      await expect(approve(gated.approvals, approvalId, { id: 'alice', groups })).rejects.toMatchObject({
         code: 'APPROVER_IS_REQUESTER',
       });
     }
-    await expect(reject(approvals, approvalId, ALICE, 'changed my mind')).rejects.toMatchObject({
+    await expect(reject(gated.approvals, approvalId, ALICE, 'changed my mind')).rejects.toMatchObject({
       code: 'APPROVER_IS_REQUESTER',
     });
-    expect(await approvals.get(approvalId)).toMatchObject({ state: 'pending', decisions: [] });
+    expect(await gated.approvals.get(approvalId)).toMatchObject({ state: 'pending', decisions: [] });
     expect(await deploysOf('v3-self')).toBe(0);
   });
 
   it('an approver listed for no rule of the request is refused', async () => {
     const { approvalId } = expectPending(await deploy('v4-unlisted'), 'deploy');
-    await expect(approve(approvals, approvalId, DAVE)).rejects.toMatchObject({ code: 'APPROVER_NOT_LISTED' });
-    expect(await approvals.get(approvalId)).toMatchObject({ state: 'pending', decisions: [] });
+    await expect(approve(gated.approvals, approvalId, DAVE)).rejects.toMatchObject({
+      code: 'APPROVER_NOT_LISTED',
+    });
+    expect(await gated.approvals.get(approvalId)).toMatchObject({ state: 'pending', decisions: [] });
   });
 
   it('a quorum of two: one approval leaves it pending, the same approver again is refused, a second person runs it', async () => {
@@ -205,16 +191,16 @@ describe('decisions', () => {
       'remove-needs-two',
     );
     expect(quorum).toBe(2);
-    expect((await approve(approvals, approvalId, BOB)).state).toBe('pending');
+    expect((await approve(gated.approvals, approvalId, BOB)).state).toBe('pending');
     const again = expectPending(await call('rec__remove', { path: '/srv/old-build' }), 'remove-needs-two');
     expect(again).toMatchObject({ approvalId, approvals: 1 });
-    await expect(approve(approvals, approvalId, BOB)).rejects.toMatchObject({
+    await expect(approve(gated.approvals, approvalId, BOB)).rejects.toMatchObject({
       code: 'APPROVAL_ALREADY_DECIDED',
     });
     expect((await received()).filter((c) => c.name === 'remove')).toEqual([]);
 
-    await approve(approvals, approvalId, CAROL);
-    await reaches(approvals, approvalId, 'executed');
+    await approve(gated.approvals, approvalId, CAROL);
+    await reaches(gated.approvals, approvalId, 'executed');
     expect((await received()).filter((c) => c.name === 'remove')).toEqual([
       { name: 'remove', arguments: { path: '/srv/old-build' } },
     ]);
@@ -228,8 +214,8 @@ describe('decisions', () => {
       const outcomes = await Promise.allSettled(
         reviewers.map((approver, i) =>
           i % 2 === 0
-            ? approve(approvals, approvalId, approver)
-            : reject(approvals, approvalId, approver, 'race'),
+            ? approve(gated.approvals, approvalId, approver)
+            : reject(gated.approvals, approvalId, approver, 'race'),
         ),
       );
       const won = outcomes.filter((o) => o.status === 'fulfilled');
@@ -239,7 +225,7 @@ describe('decisions', () => {
       }
       const winner = (won[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof approve>>>).value;
       const final = await reaches(
-        approvals,
+        gated.approvals,
         approvalId,
         winner.state === 'approved' ? 'executed' : 'rejected',
       );
@@ -250,8 +236,8 @@ describe('decisions', () => {
 
   it('100 identical calls in parallel make one request and, once approved, one execution', async () => {
     const clients = [
-      alice,
-      ...(await Promise.all([1, 2, 3].map(() => embedded.connect({ token: TOKENS.alice })))),
+      gated.alice,
+      ...(await Promise.all([1, 2, 3].map(() => gated.embedded.connect({ token: TOKENS.alice })))),
     ];
     const burst = () =>
       Promise.all(Array.from({ length: 100 }, (_, i) => deploy('v100', clients[i % clients.length])));
@@ -260,10 +246,10 @@ describe('decisions', () => {
     const ids = new Set(pending.map((p) => p.approvalId));
     expect(ids.size).toBe(1);
     const [approvalId] = ids;
-    expect((await approvals.list()).filter((r) => r.arguments.build === 'v100')).toHaveLength(1);
+    expect((await gated.approvals.list()).filter((r) => r.arguments.build === 'v100')).toHaveLength(1);
 
-    await approve(approvals, approvalId!, BOB);
-    await reaches(approvals, approvalId!, 'executed');
+    await approve(gated.approvals, approvalId!, BOB);
+    await reaches(gated.approvals, approvalId!, 'executed');
     for (const result of await burst()) {
       expect(result).toMatchObject({ content: [{ type: 'text', text: 'deployed v100' }] });
     }
@@ -274,23 +260,25 @@ describe('decisions', () => {
 describe('expiry', () => {
   it('a request nobody decides within its ttl expires: the retry is an error, a late approval is refused', async () => {
     const { approvalId, expiresAt } = expectPending(await call('rec__wipe'), 'wipe-decide-fast');
-    const expired = await reaches(approvals, approvalId, 'expired');
+    const expired = await reaches(gated.approvals, approvalId, 'expired');
     expect(Date.parse(expired.closed!.at)).toBeGreaterThanOrEqual(Date.parse(expiresAt));
     expectNotRun(await call('rec__wipe'), 'expired', approvalId);
-    await expect(approve(approvals, approvalId, BOB)).rejects.toMatchObject({ code: 'APPROVAL_NOT_PENDING' });
+    await expect(approve(gated.approvals, approvalId, BOB)).rejects.toMatchObject({
+      code: 'APPROVAL_NOT_PENDING',
+    });
     expect((await received()).filter((c) => c.name === 'wipe')).toEqual([]);
   });
 });
 
 describe('following a request with the built-in tools', () => {
-  const status = (approvalId: string, client = alice) =>
+  const status = (approvalId: string, client = gated.alice) =>
     call('gatehouse__approval_status', { approvalId }, client);
 
   /** Starts gatehouse__wait_for_approval; resolves `waiting` once Gatehouse reports it is waiting. */
   function waitFor(approvalId: string, signal?: AbortSignal) {
     let started!: () => void;
     const waiting = new Promise<void>((resolve) => (started = resolve));
-    const result = alice.client.callTool(
+    const result = gated.alice.client.callTool(
       { name: 'gatehouse__wait_for_approval', arguments: { approvalId, timeoutSeconds: 30 } },
       undefined,
       { signal, onprogress: () => started() },
@@ -301,7 +289,7 @@ describe('following a request with the built-in tools', () => {
   it('approval_status answers the requester with the state, and anyone else as if it did not exist', async () => {
     const { approvalId } = expectPending(await deploy('v5-status'), 'deploy');
     expectPending(await status(approvalId), 'deploy');
-    const mallory = await embedded.connect({ token: TOKENS.mallory });
+    const mallory = await gated.embedded.connect({ token: TOKENS.mallory });
     for (const id of [approvalId, randomUUID()]) {
       const answer = await status(id, mallory);
       expect(answer.isError).toBe(true);
@@ -313,7 +301,7 @@ describe('following a request with the built-in tools', () => {
     const { approvalId } = expectPending(await deploy('v6-waited'), 'deploy');
     const wait = waitFor(approvalId);
     await wait.waiting;
-    await approve(approvals, approvalId, CAROL);
+    await approve(gated.approvals, approvalId, CAROL);
     expect(await wait.result).toMatchObject({
       content: [{ type: 'text', text: 'deployed v6-waited' }],
       _meta: { 'gatehouse/approval': { status: 'executed', approvalId } },
@@ -339,9 +327,11 @@ describe('following a request with the built-in tools', () => {
     await wait.waiting;
     controller.abort('the user pressed stop');
     await expect(wait.result).rejects.toThrow();
-    const cancelled = await reaches(approvals, approvalId, 'cancelled');
+    const cancelled = await reaches(gated.approvals, approvalId, 'cancelled');
     expect(cancelled.closed?.reason).toContain('cancelled');
-    await expect(approve(approvals, approvalId, BOB)).rejects.toMatchObject({ code: 'APPROVAL_NOT_PENDING' });
+    await expect(approve(gated.approvals, approvalId, BOB)).rejects.toMatchObject({
+      code: 'APPROVAL_NOT_PENDING',
+    });
     expectNotRun(await deploy('v8-abandoned'), 'cancelled');
     expect(await deploysOf('v8-abandoned')).toBe(0);
   });
@@ -350,11 +340,11 @@ describe('following a request with the built-in tools', () => {
 describe('MCP tasks', () => {
   let tasker: TestClient;
   beforeAll(async () => {
-    tasker = await embedded.connect({ token: TOKENS.alice, tasks: true });
+    tasker = await gated.embedded.connect({ token: TOKENS.alice, tasks: true });
   });
 
   const requestFor = async (build: string) =>
-    (await approvals.list({ states: ['pending'] })).find((r) => r.arguments.build === build)!;
+    (await gated.approvals.list({ states: ['pending'] })).find((r) => r.arguments.build === build)!;
   /** tools/call asked for as a task: answered at once with the task, not the result. */
   const deployAsTask = async (build: string) =>
     (
@@ -384,7 +374,7 @@ describe('MCP tasks', () => {
         expect(message.task.statusMessage).toContain(request.id);
         expect(await deploysOf('v9-task')).toBe(0);
         // The stream now waits on tasks/result, which answers once the task has ended.
-        await approve(approvals, request.id, BOB);
+        await approve(gated.approvals, request.id, BOB);
       }
     }
     expect(statuses).toEqual(['input_required', 'input_required']);
@@ -395,7 +385,7 @@ describe('MCP tasks', () => {
   it('a rejected call ends its task failed, with the reason as the result', async () => {
     const task = await deployAsTask('v10-task-rejected');
     expect(task.status).toBe('input_required');
-    await reject(approvals, (await requestFor('v10-task-rejected')).id, CAROL, 'the build is red');
+    await reject(gated.approvals, (await requestFor('v10-task-rejected')).id, CAROL, 'the build is red');
     const result = (await tasker.client.experimental.tasks.getTaskResult(
       task.taskId,
       CallToolResultSchema,
@@ -409,14 +399,16 @@ describe('MCP tasks', () => {
     const task = await deployAsTask('v11-task-cancelled');
     const { id } = await requestFor('v11-task-cancelled');
     expect((await tasker.client.experimental.tasks.cancelTask(task.taskId)).status).toBe('cancelled');
-    expect((await reaches(approvals, id, 'cancelled')).closed?.reason).toBe('the client cancelled the task');
-    await expect(approve(approvals, id, BOB)).rejects.toMatchObject({ code: 'APPROVAL_NOT_PENDING' });
+    expect((await reaches(gated.approvals, id, 'cancelled')).closed?.reason).toBe(
+      'the client cancelled the task',
+    );
+    await expect(approve(gated.approvals, id, BOB)).rejects.toMatchObject({ code: 'APPROVAL_NOT_PENDING' });
     expect((await tasker.client.experimental.tasks.getTask(task.taskId)).status).toBe('cancelled');
     expect(await deploysOf('v11-task-cancelled')).toBe(0);
   });
 
   it('a client that does not ask for a task gets the pending result', async () => {
-    const plain = await embedded.connect({ token: TOKENS.alice, capabilities: 'none' });
+    const plain = await gated.embedded.connect({ token: TOKENS.alice, capabilities: 'none' });
     expectPending(await deploy('v12-no-task', plain), 'deploy');
     expectPending(await deploy('v12-no-task', tasker), 'deploy');
   });

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { ApprovalRequest, ApprovalState } from '../../src/approvals/request.js';
 import type { ApprovalStatus } from '../../src/approvals/results.js';
 import type { ApprovalService } from '../../src/approvals/service.js';
@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { hashPassword } from '../../src/approvals/web/auth/password.js';
 import { startApprovalWeb, testConfig } from './approvals.js';
 import type { TestClient } from './client.js';
+import { startEmbeddedGatehouse, type EmbeddedGatehouse } from './embedded.js';
 import { resultText } from './compare.js';
 import {
   filesystemStdio,
@@ -74,6 +75,39 @@ export function approvalSetUp(scratch: Scratch, name: string, extra: Record<stri
     ),
   );
   return { config, files, recorder, shapeLog, store, logFile: path.join(scratch.dir, `${name}.log`) };
+}
+
+/** What a test file holds of its gated Gatehouse; the fields are set once beforeAll has run. */
+export interface GatedGatehouse {
+  setUp: ReturnType<typeof approvalSetUp>;
+  embedded: EmbeddedGatehouse;
+  approvals: ApprovalService;
+  /** A client with alice's bearer token. */
+  alice: TestClient;
+  /** tools/call from alice, or from `client`. */
+  call(name: string, args?: Record<string, unknown>, client?: TestClient): Promise<CallToolResult>;
+}
+
+/**
+ * An in-process Gatehouse on `approvalSetUp(scratch, name, extra)` for one test file: started with
+ * alice connected in beforeAll, stopped (and `scratch` removed) in afterAll.
+ */
+export function gatedGatehouse(scratch: Scratch, name: string, extra: Record<string, unknown> = {}) {
+  const gated = {
+    setUp: approvalSetUp(scratch, name, extra),
+    call: (tool, args = {}, client = gated.alice) =>
+      client.client.callTool({ name: tool, arguments: args }) as Promise<CallToolResult>,
+  } as GatedGatehouse;
+  beforeAll(async () => {
+    gated.embedded = await startEmbeddedGatehouse(gated.setUp.config, { logFile: gated.setUp.logFile });
+    gated.approvals = gated.embedded.gatehouse.approvals;
+    gated.alice = await gated.embedded.connect({ token: TOKENS.alice });
+  });
+  afterAll(async () => {
+    await gated.embedded?.stop();
+    scratch.remove();
+  });
+  return gated;
 }
 
 /**
