@@ -151,6 +151,28 @@ describe('approving and rejecting', () => {
   });
 });
 
+describe('quorum', () => {
+  it('shows the tally after the first of two approvals, and approves with the second', async () => {
+    const request = await service.add({
+      requirements: [{ rule: 'deploys', approvers: ['group:security', 'carol'], quorum: 2 }],
+    });
+    const bob = await newPage();
+    await signIn(bob, 'bob', `/approvals/${request.id}`);
+    await bob.click('button:has-text("Approve this exact call")');
+    expect(await bob.textContent('[data-testid=state]')).toBe('pending');
+    expect(await bob.textContent('[data-testid=blocker]')).toContain(
+      'You approved this request; it still waits',
+    );
+    expect(await bob.textContent('[data-testid=requirements] tbody')).toMatch(/1 of 2\s*bob\s*no/);
+
+    const carol = await newPage();
+    await signIn(carol, 'carol', `/approvals/${request.id}`);
+    await carol.click('button:has-text("Approve this exact call")');
+    expect(await carol.textContent('[data-testid=state]')).toBe('approved');
+    expect(await carol.textContent('[data-testid=requirements] tbody')).toMatch(/2 of 2\s*bob, carol\s*yes/);
+  });
+});
+
 describe('what the page refuses', () => {
   it('refuses a decision whose CSRF token is missing or wrong with 403, changing nothing', async () => {
     const request = await service.add();

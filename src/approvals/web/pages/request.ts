@@ -33,7 +33,7 @@ export function requestPage(input: RequestPageInput): SafeHtml {
           <p><strong>Not recorded:</strong> ${problem.message}</p>
         </div>`
       }
-      ${statusBanner(request, blocker)} ${flagBanner(flags)}
+      ${statusBanner(request, viewer, blocker)} ${flagBanner(flags)}
       <div class="card">
         <dl class="facts">
           <dt>Server</dt>
@@ -80,7 +80,17 @@ export function requestPage(input: RequestPageInput): SafeHtml {
   });
 }
 
-function statusBanner(request: ApprovalRequest, blocker: string | undefined): SafeHtml | undefined {
+function statusBanner(
+  request: ApprovalRequest,
+  viewer: Viewer,
+  blocker: string | undefined,
+): SafeHtml | undefined {
+  // A rejection closes the request, so a decision of the viewer's on a pending one is an approval.
+  if (request.state === 'pending' && request.decisions.some((d) => d.approver.id === viewer.principal.id)) {
+    return html`<div class="banner ok" data-testid="blocker">
+      <p>You approved this request; it still waits for other approvers (see below).</p>
+    </div>`;
+  }
   if (request.state !== 'pending') {
     return html`<div class="banner info" data-testid="status">
       <p>
