@@ -1,26 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApprovalRequest } from '../request.js';
-import { OIDC_TRANSACTION_TTL_MS, OidcSignInError } from './auth/oidc.js';
-import { cookieName, serializeCookie } from './cookies.js';
-import { newToken, tokensMatch } from './csrf.js';
-import {
-  COOKIES,
-  decodePathSegment,
-  cookie,
-  decisionBlocker,
-  isSecure,
-  safeNext,
-  signedIn,
-  type SignedIn,
-  type WebContext,
-} from './context.js';
+import { decodePathSegment, decisionBlocker, type SignedIn, type WebContext } from './context.js';
+import { createPageGuard } from './guard.js';
 import { inboxPage } from './pages/inbox.js';
-import { messagePage, type Viewer } from './pages/layout.js';
+import { messagePage } from './pages/layout.js';
 import { requestPage } from './pages/request.js';
-import { signInPage } from './pages/signIn.js';
-import { tokensPage } from './pages/tokens.js';
 import { problem, toProblem, type Problem } from './problems.js';
-import { clientAddress, readForm, redirect, sendHtml } from './respond.js';
+import { readForm, redirect, sendHtml } from './respond.js';
+import { signInRoutes } from './signIn.js';
+import { tokenRoutes } from './tokenPages.js';
 
 /**
  * The approval pages: server-rendered HTML, no script. GETs only read; every change (sign-in, sign-out,
@@ -32,101 +20,12 @@ export type PageHandler = (req: IncomingMessage, res: ServerResponse, url: URL) 
 /** Recent (decided, closed) requests shown under the pending ones. */
 const RECENT_LIMIT = 50;
 const MAX_REASON = 2000;
-const SIGN_IN_FORM_TTL_S = 3600;
 
 export function pageRoutes(ctx: WebContext): PageHandler {
-  const secure = () => isSecure(ctx);
-  const setCookie = (
-    base: keyof typeof COOKIES,
-    value: string,
-    maxAgeS: number,
-    sameSite: 'Lax' | 'Strict' = 'Lax',
-  ) =>
-    serializeCookie(cookieName(COOKIES[base], secure()), value, {
-      maxAge: maxAgeS,
-      secure: secure(),
-      sameSite,
-    });
-  const clearCookie = (base: keyof typeof COOKIES) => setCookie(base, '', 0);
-  const viewerOf = (current: SignedIn): Viewer => ({
-    principal: current.session.principal,
-    csrfToken: current.session.csrfToken,
-  });
-
-  function showSignIn(
-    res: ServerResponse,
-    status: number,
-    options: {
-      next: string;
-      error?: string;
-      notice?: string;
-      userId?: string;
-      headers?: Record<string, string>;
-    },
-  ): void {
-    const formToken = newToken();
-    const page = signInPage({
-      next: options.next,
-      formToken,
-      local: ctx.local.enabled,
-      oidc: ctx.oidc !== undefined,
-      ...(options.error ? { error: options.error } : {}),
-      ...(options.notice ? { notice: options.notice } : {}),
-      ...(options.userId ? { userId: options.userId } : {}),
-    });
-    sendHtml(res, status, page, {
-      ...options.headers,
-      'set-cookie': setCookie('signIn', formToken, SIGN_IN_FORM_TTL_S, 'Strict'),
-    });
-  }
-
-  /** The signed-in approver of a GET, or a redirect to the sign-in page that comes back here. */
-  function viewerOrSignIn(req: IncomingMessage, res: ServerResponse, url: URL): SignedIn | undefined {
-    const { current, hadCookie } = signedIn(ctx, req);
-    if (current) return current;
-    const next = safeNext(url.pathname);
-    redirect(res, `/approvals/sign-in?next=${encodeURIComponent(next)}${hadCookie ? '&expired=1' : ''}`);
-    return undefined;
-  }
-
-  /**
-   * The signed-in approver of a POST whose CSRF token matches, or an answer: 401 and the sign-in page
-   * when the session is gone, 403 when the token is missing or wrong. Either way nothing changes.
-   */
-  function authorizedPost(
-    req: IncomingMessage,
-    res: ServerResponse,
-    form: URLSearchParams,
-    next: string,
-  ): SignedIn | undefined {
-    const { current, hadCookie } = signedIn(ctx, req);
-    if (!current) {
-      showSignIn(res, 401, {
-        next,
-        notice: hadCookie
-          ? 'Your session has expired, so nothing was changed. Sign in again and review the request.'
-          : 'Sign in first; nothing was changed.',
-      });
-      return undefined;
-    }
-    if (!tokensMatch(current.session.csrfToken, form.get('csrf'))) {
-      ctx.log.warn(
-        { approver: current.session.principal.id, path: req.url },
-        'refused a POST with a missing or wrong CSRF token',
-      );
-      sendHtml(
-        res,
-        403,
-        messagePage(
-          'Not recorded',
-          'This form was not sent from a current Gatehouse page (its CSRF token is missing or wrong), so nothing was changed. Reload the page and try again.',
-          viewerOf(current),
-        ),
-      );
-      return undefined;
-    }
-    return current;
-  }
+  const guard = createPageGuard(ctx);
+  const { viewerOf, viewerOrSignIn, authorizedPost } = guard;
+  const { signInForm, signInLocal, signOut, oidcStart, oidcCallback } = signInRoutes(ctx, guard);
+  const { tokenList, createToken, revokeToken } = tokenRoutes(ctx, guard);
 
   async function inbox(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const current = viewerOrSignIn(req, res, url);
@@ -203,150 +102,6 @@ export function pageRoutes(ctx: WebContext): PageHandler {
     }
     ctx.log.info({ approval: id, approver: approver.id, decision, channel: 'web' }, 'decision recorded');
     redirect(res, `/approvals/${encodeURIComponent(id)}`);
-  }
-
-  function signInForm(req: IncomingMessage, res: ServerResponse, url: URL): void {
-    const next = safeNext(url.searchParams.get('next'));
-    if (signedIn(ctx, req).current) return redirect(res, next);
-    showSignIn(res, 200, {
-      next,
-      ...(url.searchParams.has('expired') ? { notice: 'Your session has expired; sign in again.' } : {}),
-    });
-  }
-
-  async function signInLocal(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const form = await readForm(req);
-    const next = safeNext(form.get('next'));
-    const user = (form.get('user') ?? '').trim();
-    const expected = cookie(ctx, req, 'signIn');
-    if (!expected || !tokensMatch(expected, form.get('csrf'))) {
-      return showSignIn(res, 403, {
-        next,
-        userId: user,
-        error: 'The sign-in form had expired; please sign in again.',
-      });
-    }
-    if (!ctx.local.enabled) return showSignIn(res, 404, { next, error: 'Local accounts are not enabled.' });
-    const result = await ctx.local.signIn(user, form.get('password') ?? '', clientAddress(req));
-    if (!result.ok) {
-      ctx.log.warn(
-        { user: user.slice(0, 64), client: clientAddress(req), reason: result.reason },
-        'approver sign-in failed',
-      );
-      if (result.reason === 'throttled') {
-        return showSignIn(res, 429, {
-          next,
-          userId: user,
-          error: `Too many failed sign-ins. Try again in ${result.retryAfterSeconds} seconds.`,
-          headers: { 'retry-after': String(result.retryAfterSeconds) },
-        });
-      }
-      return showSignIn(res, 401, { next, userId: user, error: 'The user name or password is incorrect.' });
-    }
-    startSession(req, res, result.principal, 'local', next);
-  }
-
-  function startSession(
-    req: IncomingMessage,
-    res: ServerResponse,
-    principal: { id: string; groups: readonly string[] },
-    via: 'local' | 'oidc',
-    next: string,
-  ): void {
-    // A fresh id at every sign-in: a session id planted before sign-in (fixation) never becomes valid.
-    ctx.sessions.destroy(cookie(ctx, req, 'session'));
-    const { id, session } = ctx.sessions.create(principal, via);
-    ctx.log.info({ approver: principal.id, via, client: clientAddress(req) }, 'approver signed in');
-    redirect(res, next, {
-      'set-cookie': [
-        setCookie('session', id, (session.expiresAt - session.createdAt) / 1000),
-        clearCookie(via === 'local' ? 'signIn' : 'oidc'),
-      ],
-    });
-  }
-
-  async function signOut(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const form = await readForm(req);
-    const current = authorizedPost(req, res, form, '/approvals');
-    if (!current) return;
-    ctx.sessions.destroy(current.id);
-    ctx.log.info({ approver: current.session.principal.id }, 'approver signed out');
-    redirect(res, '/approvals/sign-in', { 'set-cookie': clearCookie('session') });
-  }
-
-  async function oidcStart(res: ServerResponse, url: URL): Promise<void> {
-    const next = safeNext(url.searchParams.get('next'));
-    if (!ctx.oidc)
-      return showSignIn(res, 404, { next, error: 'Sign-in with an OpenID provider is not configured.' });
-    try {
-      const { redirectTo, transaction } = await ctx.oidc.start(next);
-      redirect(res, redirectTo, {
-        'set-cookie': setCookie('oidc', transaction, OIDC_TRANSACTION_TTL_MS / 1000),
-      });
-    } catch (error) {
-      if (!(error instanceof OidcSignInError)) throw error;
-      showSignIn(res, 503, { next, error: error.message });
-    }
-  }
-
-  async function oidcCallback(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    if (!ctx.oidc)
-      return showSignIn(res, 404, {
-        next: '/approvals',
-        error: 'Sign-in with an OpenID provider is not configured.',
-      });
-    const callbackUrl = new URL(`${url.pathname}${url.search}`, ctx.baseUrl());
-    try {
-      const { principal, next } = await ctx.oidc.finish(cookie(ctx, req, 'oidc'), callbackUrl);
-      startSession(req, res, principal, 'oidc', next);
-    } catch (error) {
-      if (!(error instanceof OidcSignInError)) throw error;
-      ctx.log.warn({ client: clientAddress(req), problem: error.message }, 'approver OIDC sign-in failed');
-      showSignIn(res, 401, { next: '/approvals', error: error.message });
-    }
-  }
-
-  function tokenList(
-    res: ServerResponse,
-    current: SignedIn,
-    extra: { issued?: ReturnType<WebContext['tokens']['issue']> } = {},
-  ) {
-    const now = ctx.now();
-    sendHtml(
-      res,
-      200,
-      tokensPage({
-        viewer: viewerOf(current),
-        tokens: ctx.tokens.listFor(current.session.principal.id),
-        now,
-        ...extra,
-      }),
-    );
-  }
-
-  async function createToken(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const form = await readForm(req);
-    const current = authorizedPost(req, res, form, '/approvals/tokens');
-    if (!current) return;
-    const label = (form.get('label') ?? '').trim().slice(0, 100) || 'web';
-    const issued = ctx.tokens.issue({
-      principal: current.session.principal,
-      via: current.session.via,
-      label,
-      ttlMs: ctx.config.approvers.sessionTtlMs,
-    });
-    ctx.log.info({ approver: current.session.principal.id, tokenId: issued.record.id }, 'API token issued');
-    tokenList(res, current, { issued });
-  }
-
-  async function revokeToken(req: IncomingMessage, res: ServerResponse, tokenId: string): Promise<void> {
-    const form = await readForm(req);
-    const current = authorizedPost(req, res, form, '/approvals/tokens');
-    if (!current) return;
-    if (ctx.tokens.revoke(tokenId, current.session.principal.id)) {
-      ctx.log.info({ approver: current.session.principal.id, tokenId }, 'API token revoked');
-    }
-    redirect(res, '/approvals/tokens');
   }
 
   return async (req, res, url) => {
