@@ -25,7 +25,7 @@ beforeAll(async () => {
 afterAll(() => web.close());
 
 beforeEach(() => {
-  // Each test signs in from its own address bucket of time: failures of one do not throttle the next.
+  // A day passes between tests, so the sign-in failures one test makes never throttle the next.
   clock += 24 * 3_600_000;
 });
 

@@ -49,6 +49,13 @@ export interface OidcAuthOptions {
 export function createOidcAuth(options: OidcAuthOptions): OidcAuth {
   const { settings, logger, now = Date.now } = options;
   const log = logger.child({ module: 'approvals-oidc' });
+  const issuer = new URL(settings.issuer);
+  if (issuer.protocol === 'http:' && !isLoopback(issuer.hostname)) {
+    log.warn(
+      { issuer: settings.issuer },
+      'OIDC sign-in will fail: the issuer must use https unless it is on this machine',
+    );
+  }
   const transactions = new Map<string, Transaction>();
   let discovered: Promise<client.Configuration> | undefined;
 
