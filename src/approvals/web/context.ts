@@ -74,8 +74,9 @@ export function decisionBlocker(request: ApprovalRequest, viewer: Identity, now:
 
 /** `next` after sign-in: only a page of the approval UI, so the parameter cannot redirect elsewhere. */
 export function safeNext(next: string | null | undefined): string {
-  if (next && /^\/approvals(?:\/[A-Za-z0-9._~%:@!$&'()*+,;=-]*)*$/.test(next)) return next;
-  return '/approvals';
+  if (!next || !/^\/approvals(?:\/[A-Za-z0-9._~%:@!$&'()*+,;=-]*)*$/.test(next)) return '/approvals';
+  // Dot segments (also percent-encoded, which URLs resolve alike) would climb out of /approvals.
+  return next.split('/').some((segment) => /^(?:\.|%2e){1,2}$/i.test(segment)) ? '/approvals' : next;
 }
 
 /** A path segment decoded; undefined for malformed percent-encoding (the route then does not match). */
