@@ -94,8 +94,7 @@ export function apiRoutes(ctx: WebContext) {
   async function get(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
     if (!authenticate(req, res)) return;
     const request = await ctx.service.get(id);
-    if (!request)
-      return fail(res, problem(404, 'APPROVAL_NOT_FOUND', `no approval request with id ${id}`));
+    if (!request) return fail(res, problem(404, 'APPROVAL_NOT_FOUND', `no approval request with id ${id}`));
     sendJson(res, 200, { approval: view(request) });
   }
 
