@@ -120,14 +120,18 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
     ],
   });
 
+  // Before any client can call: pending requests resume, expired ones are swept, approved-but-not-
+  // started ones run once.
+  await approvals.start();
+
   let http: HttpFront | undefined;
   try {
     http = await startHttpFront({ config, deps, serveMcp: options.http, authenticator, status, logger });
   } catch (error) {
     if (options.http) {
+      await approvals.stop();
       await pool.stop();
       await policy.close();
-      await store.close();
       throw new GatehouseError(
         'USAGE',
         `cannot listen on ${config.http.host}:${config.http.port}: ${(error as Error).message}`,
@@ -137,9 +141,6 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
     logger.warn({ reason: (error as Error).message }, 'status endpoint not started');
   }
 
-  // Pending requests resume, expired ones are swept, approved-but-not-started ones run once.
-  await approvals.start();
-
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
   let stopping: Promise<void> | undefined;
@@ -148,8 +149,9 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
       logger.info('Gatehouse stopping');
       await Promise.allSettled(sessions.all().map((s) => s.server.close()));
       await http?.close();
-      await pool.stop();
+      // Executions in flight finish (bounded) and are recorded before their servers go away.
       await approvals.stop();
+      await pool.stop();
       stopWatchingPolicy();
       await policy.close();
       resolveStopped();

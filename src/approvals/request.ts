@@ -31,6 +31,16 @@ export const PrincipalSchema = z.strictObject({
 });
 export type Principal = z.infer<typeof PrincipalSchema>;
 
+/**
+ * The requester as the decision saw it: transport and client are kept so the re-check before execution
+ * decides the same call (absent in requests stored before schema version 2).
+ */
+export const CallerSchema = PrincipalSchema.extend({
+  transport: z.enum(['stdio', 'http']).optional(),
+  client: z.strictObject({ name: z.string(), version: z.string() }).optional(),
+});
+export type StoredCaller = z.infer<typeof CallerSchema>;
+
 /** A principal as callers hold one (the pipeline's Caller has readonly groups); copied when stored. */
 export interface Identity {
   readonly id: string;
@@ -86,7 +96,7 @@ export const ApprovalRequestSchema = z.strictObject({
   exposedName: z.string().min(1),
   toolDefinitionDigest: DigestSchema,
   arguments: z.record(z.string(), z.json()),
-  caller: PrincipalSchema,
+  caller: CallerSchema,
   /** Ids of the approve rules that matched, sorted. */
   rules: z.array(z.string().min(1)).min(1),
   /** The rule's reason, shown to approvers and to the model. */

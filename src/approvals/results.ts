@@ -34,7 +34,12 @@ const HOW_TO_FOLLOW = (id: string) =>
  * text says plainly that it has NOT run. A tool with an outputSchema gets `isError: true` on non-results,
  * since clients validate structuredContent against that schema on success results.
  */
-export function resultForRequest(request: ApprovalRequest, hasOutputSchema: boolean): CallToolResult {
+export function resultForRequest(
+  request: ApprovalRequest,
+  hasOutputSchema: boolean,
+  /** How long identical retries keep getting a finished request's outcome (config `approvals.resultRetentionMs`). */
+  retentionMs = 0,
+): CallToolResult {
   const status = approvalStatus(request);
   const meta = { [APPROVAL_META]: status };
   const notRun = (text: string, isError: boolean): CallToolResult => ({
@@ -80,11 +85,15 @@ export function resultForRequest(request: ApprovalRequest, hasOutputSchema: bool
     case 'expired':
       return notRun(
         `This call did NOT run: its approval request ${request.id} expired at ${request.expiresAt} (${request.closed?.reason ?? 'expired'}). ` +
-          `Ask the user whether to request it again.`,
+          `Ask the user whether to request it again; ${whenAgain(request, retentionMs)}`,
         true,
       );
     case 'cancelled':
-      return notRun(`This call did NOT run: approval ${request.id} was cancelled (${request.closed?.reason ?? 'cancelled'}).`, true);
+      return notRun(
+        `This call did NOT run: approval ${request.id} was cancelled (${request.closed?.reason ?? 'cancelled'}). ` +
+          whenAgain(request, retentionMs),
+        true,
+      );
     case 'unknown':
       return notRun(
         `Gatehouse stopped while this approved call (approval ${request.id}) was executing; whether it took effect is unknown ` +
@@ -92,4 +101,10 @@ export function resultForRequest(request: ApprovalRequest, hasOutputSchema: bool
         true,
       );
   }
+}
+
+/** When an identical call stops getting this outcome and becomes a new request. */
+function whenAgain(request: ApprovalRequest, retentionMs: number): string {
+  const ended = Date.parse(request.closed?.at ?? request.execution?.finishedAt ?? request.expiresAt);
+  return `the identical call makes a new approval request from ${new Date(ended + retentionMs).toISOString()} on.`;
 }

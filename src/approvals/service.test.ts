@@ -21,6 +21,7 @@ async function failingService() {
       execute: async () => {
         throw new GatehouseError('STORE_UNAVAILABLE', 'memory store: cannot write the store');
       },
+      drain: async () => undefined,
     }),
     retentionMs: 60_000,
     sweepIntervalMs: 3_600_000,

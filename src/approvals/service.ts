@@ -29,6 +29,8 @@ export interface ApprovalService {
 
 /** What the pipeline needs beyond the channels' view. */
 export interface ApprovalRuntime extends ApprovalService {
+  /** How long identical retries keep getting a finished request's outcome. */
+  readonly retentionMs: number;
   /** Create the request for a gated call, or join the identical one (same digest) that exists. */
   requestFor(call: ToolCall, decision: Decision): Promise<{ request: ApprovalRequest; created: boolean }>;
   /** Withdraw a request that has not started executing. */
@@ -48,6 +50,9 @@ export interface ApprovalServiceDeps {
   logger: Logger;
   now?: () => Date;
 }
+
+/** How long a stopping Gatehouse waits for approved calls under way. */
+const DRAIN_MS = 10_000;
 
 /** States in which an identical retry joins the request rather than starting a new one. */
 const JOINABLE: readonly ApprovalState[] = ['pending', 'approved', 'executing'];
@@ -204,10 +209,13 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
 
   async function stop(): Promise<void> {
     clearInterval(sweeper);
+    // What is still executing after this is found `executing` on the next start and becomes `unknown`.
+    await executor.drain(DRAIN_MS);
     await deps.store.close();
   }
 
   return {
+    retentionMs: deps.retentionMs,
     list: (filter) => deps.store.list(filter),
     get: (id) => deps.store.get(id),
     decide,

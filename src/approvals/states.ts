@@ -57,7 +57,7 @@ export interface NewApprovalRequest {
   exposedName: string;
   toolDefinitionDigest: string;
   arguments: Record<string, unknown> | undefined;
-  caller: Identity;
+  caller: Identity & { transport?: 'stdio' | 'http'; client?: { name: string; version: string } };
   reason: string;
   /** One per matching approve rule; approvers, quorum and rule ids are derived from them. */
   requirements: Requirement[];
@@ -77,7 +77,12 @@ export function newApprovalRequest(input: NewApprovalRequest, now: Date): Approv
     exposedName: input.exposedName,
     toolDefinitionDigest: input.toolDefinitionDigest,
     arguments: input.arguments ?? {},
-    caller: { id: input.caller.id, groups: [...input.caller.groups] },
+    caller: {
+      id: input.caller.id,
+      groups: [...input.caller.groups],
+      ...(input.caller.transport ? { transport: input.caller.transport } : {}),
+      ...(input.caller.client ? { client: { ...input.caller.client } } : {}),
+    },
     rules: requirements.map((r) => r.rule),
     reason: input.reason,
     approvers: [...new Set(requirements.flatMap((r) => r.approvers))].sort(compare),

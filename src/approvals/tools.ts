@@ -108,5 +108,5 @@ export async function callBuiltinTool(
       request = await approvals.cancel(approvalId, `the requester (${context.caller.id}) cancelled the call while waiting`);
     }
   }
-  return resultForRequest(request, false);
+  return resultForRequest(request, false, approvals.retentionMs);
 }

@@ -118,7 +118,13 @@ export function createExecutor(deps: ExecutorDeps) {
       tool: request.tool,
       exposedName: entry.exposedName,
       arguments: request.arguments,
-      caller: { id: request.caller.id, groups: request.caller.groups, transport: 'stdio' },
+      caller: {
+        id: request.caller.id,
+        groups: request.caller.groups,
+        // Requests stored before schema version 2 lack the transport; they came from the stdio era.
+        transport: request.caller.transport ?? 'stdio',
+        ...(request.caller.client ? { client: request.caller.client } : {}),
+      },
       definition: entry.item,
     };
     let decision;
@@ -145,7 +151,19 @@ export function createExecutor(deps: ExecutorDeps) {
     return result.request;
   }
 
-  return { execute };
+  /** Wait (bounded) for the executions under way to finish and be recorded. */
+  async function drain(timeoutMs: number): Promise<void> {
+    if (inProcess.size === 0) return;
+    log.info({ executions: inProcess.size }, 'waiting for approved calls under way to finish');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...inProcess.values()]),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  return { execute, drain };
 }
 
 export type Executor = ReturnType<typeof createExecutor>;

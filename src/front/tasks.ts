@@ -72,7 +72,7 @@ export function createTaskBridge(approvals: ApprovalRuntime, logger: Logger) {
           await taskStore.updateTaskStatus(task.taskId, 'working', `approved; ${current.state}`);
           return false;
         default: {
-          const result = resultForRequest(current, hasOutputSchema);
+          const result = resultForRequest(current, hasOutputSchema, approvals.retentionMs);
           await taskStore.storeTaskResult(task.taskId, current.state === 'executed' ? 'completed' : 'failed', result);
           return true;
         }

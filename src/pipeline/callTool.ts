@@ -84,7 +84,7 @@ export async function callTool(
     const hasOutputSchema = call.definition.outputSchema !== undefined;
     return task
       ? task.bridge.forApproval(task.store, task.ttl, request, hasOutputSchema)
-      : resultForRequest(request, hasOutputSchema);
+      : resultForRequest(request, hasOutputSchema, deps.approvals.retentionMs);
   }
   const run = (): Promise<CallToolResult> =>
     decision.mode === 'enforce' && decision.effect === 'deny'

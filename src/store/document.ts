@@ -9,7 +9,7 @@ import { GatehouseError } from '../errors.js';
  * every version ever released, which the tests must keep reading (they are never regenerated).
  */
 
-export const STORE_SCHEMA_VERSION = 1;
+export const STORE_SCHEMA_VERSION = 2;
 
 export const StoreDocumentSchema = z
   .strictObject({
@@ -45,8 +45,11 @@ export function emptyDocument(): StoreDocument {
 /** Turns a document of version n into one of version n + 1. Pure; validation happens after the last. */
 export type Migration = (document: Record<string, unknown>) => Record<string, unknown>;
 
-/** MIGRATIONS[n] upgrades version n. Empty while version 1 is the only one ever released. */
-export const MIGRATIONS: Readonly<Record<number, Migration>> = {};
+/** MIGRATIONS[n] upgrades version n. */
+export const MIGRATIONS: Readonly<Record<number, Migration>> = {
+  // 2 adds the requester's optional transport and client; version 1 requests simply lack them.
+  1: (document) => ({ ...document, schemaVersion: 2 }),
+};
 
 /**
  * Reads a parsed store file of any version: migrates an older one step by step, refuses a newer one

@@ -92,11 +92,8 @@ describe('the re-check before an approved call runs', () => {
     expect(existsSync(setUp.shapeLog) ? readFileSync(setUp.shapeLog, 'utf8') : '').toBe('');
   });
 
-  // KNOWN BUG, kept failing on purpose: a request stores the caller's id and groups only, so the
-  // executor re-checks every call as if it came over stdio without a client. A rule on
-  // `caller.transport` or `caller.client` then denies an approved HTTP call. The fix stores both with
-  // the request (a store schema change); remove `.fails` with it.
-  it.fails(
+  // The request keeps the caller's transport and client (store schema 2), so the re-check sees them.
+  it(
     'a policy that decides on how the caller came in judges the approved call as it judged the request',
     async () => {
       await changePolicy(

@@ -101,7 +101,12 @@ describe('decided through the approval JSON API', () => {
     const { approvalId } = expectPending(await writeFile('via-api.txt', content), 'fs-write', true);
     const bob = await api.as(BOB);
     const pending = await bob.list('pending');
-    expect(pending.json.approvals).toContainEqual(expect.objectContaining({ id: approvalId, caller: ALICE }));
+    expect(pending.json.approvals).toContainEqual(
+      expect.objectContaining({
+        id: approvalId,
+        caller: expect.objectContaining({ ...ALICE, transport: 'http' }),
+      }),
+    );
 
     expect(await bob.decide(approvalId, 'approve')).toMatchObject({
       status: 200,

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { APPROVAL_STATES } from '../../src/approvals/request.js';
 import { verifyDigest } from '../../src/approvals/states.js';
 import { isGatehouseError } from '../../src/errors.js';
-import { STORE_SCHEMA_VERSION, upgradeDocument, type Migration } from '../../src/store/document.js';
+import { MIGRATIONS, STORE_SCHEMA_VERSION, upgradeDocument, type Migration } from '../../src/store/document.js';
 import { openLowdbStore } from '../../src/store/lowdb.js';
 import { REPO } from '../helpers/paths.js';
 
@@ -45,7 +45,7 @@ describe('the store fixture corpus', () => {
     expect((await corpus()).some((f) => f.startsWith(`v${STORE_SCHEMA_VERSION}/`))).toBe(true);
   });
 
-  it.each(['v1/empty.json', 'v1/every-state.json'])(
+  it.each(['v1/empty.json', 'v1/every-state.json', 'v2/every-state.json'])(
     '%s opens and reads back with the current code',
     async (name) => {
       const file = join(dir, 'approvals.json');
@@ -77,15 +77,15 @@ describe('upgradeDocument', () => {
   it('runs the migration from an older version, then validates the result', () => {
     const seen: unknown[] = [];
     const migrations: Record<number, Migration> = {
+      ...MIGRATIONS,
       0: (d) => {
         seen.push(d.schemaVersion);
         return { schemaVersion: 1, approvals: d.requests };
       },
     };
-    expect(STORE_SCHEMA_VERSION).toBe(1);
     expect(upgradeDocument({ schemaVersion: 0, requests: [] }, 'f.json', migrations)).toEqual(current);
     expect(seen).toEqual([0]);
-    const lossy: Record<number, Migration> = { 0: () => ({ schemaVersion: 1 }) };
+    const lossy: Record<number, Migration> = { ...MIGRATIONS, 0: () => ({ schemaVersion: 1 }) };
     expect(() => upgradeDocument({ schemaVersion: 0 }, 'f.json', lossy)).toThrow(/approvals/);
   });
 
