@@ -24,6 +24,15 @@ export const REDACT_PATHS = [
   '*.password',
   'secret',
   '*.secret',
+  // approvers.oidc.clientSecret and approvers.accounts[].passwordHash, wherever the block is logged.
+  'clientSecret',
+  '*.clientSecret',
+  '*.*.clientSecret',
+  '*.*.*.clientSecret',
+  'passwordHash',
+  '*.passwordHash',
+  'accounts[*].passwordHash',
+  '*.accounts[*].passwordHash',
 ];
 
 export interface LogOptions {

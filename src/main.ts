@@ -1,5 +1,6 @@
 import type { Config } from './config/schema.js';
 import { createApprovalService, type ApprovalService } from './approvals/service.js';
+import { createApprovalWeb } from './approvals/web/index.js';
 import { loadPolicyEngine, type PolicyStatus } from './decision/index.js';
 import { createExecutor } from './execution/executor.js';
 import { openLowdbStore } from './store/index.js';
@@ -124,11 +125,27 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
   // started ones run once.
   await approvals.start();
 
+  // Built before the listener: a malformed approver password hash refuses the start (exit 2).
   let http: HttpFront | undefined;
+  const web = createApprovalWeb({
+    service: approvals,
+    config,
+    logger,
+    baseUrl: () => config.approvals.publicUrl ?? http?.url ?? `http://${config.http.host}:${config.http.port}`,
+  });
   try {
-    http = await startHttpFront({ config, deps, serveMcp: options.http, authenticator, status, logger });
+    http = await startHttpFront({
+      config,
+      deps,
+      serveMcp: options.http,
+      authenticator,
+      status,
+      logger,
+      routes: web.routes,
+    });
   } catch (error) {
     if (options.http) {
+      await web.close();
       await approvals.stop();
       await pool.stop();
       await policy.close();
@@ -149,6 +166,7 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
       logger.info('Gatehouse stopping');
       await Promise.allSettled(sessions.all().map((s) => s.server.close()));
       await http?.close();
+      await web.close();
       // Executions in flight finish (bounded) and are recorded before their servers go away.
       await approvals.stop();
       await pool.stop();

@@ -49,6 +49,9 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
   /** Open MCP sessions, each with the principal that opened it: only that principal may use it. */
   const transports = new Map<string, { transport: StreamableHTTPServerTransport; owner: Principal }>();
   let allowedHosts = new Set<string>();
+  // Approvers reach the page at approvals.publicUrl (a reverse proxy): its host and origin are ours too.
+  const publicUrl = config.approvals.publicUrl ? new URL(config.approvals.publicUrl) : undefined;
+  const allowedOrigins = [...config.http.allowedOrigins, ...(publicUrl ? [publicUrl.origin] : [])];
 
   const server: HttpServer = createServer((req, res) => {
     void route(req, res).catch((error: unknown) => {
@@ -59,7 +62,7 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
   });
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const refusal = checkHostAndOrigin(req, allowedHosts, config.http.allowedOrigins);
+    const refusal = checkHostAndOrigin(req, allowedHosts, allowedOrigins);
     if (refusal) {
       log.warn({ host: req.headers.host, origin: req.headers.origin }, refusal);
       json(res, 403, rpcError(ErrorCode.InvalidRequest, refusal));
@@ -168,6 +171,7 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
     `127.0.0.1:${address.port}`,
     `[::1]:${address.port}`,
     ...config.http.allowedHosts,
+    ...(publicUrl ? [publicUrl.host] : []),
   ]);
 
   return {

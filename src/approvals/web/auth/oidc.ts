@@ -3,6 +3,7 @@ import * as client from 'openid-client';
 import type { Config } from '../../../config/schema.js';
 import type { Logger } from '../../../log.js';
 import type { Identity } from '../../request.js';
+import { isLoopbackHost } from '../../../shared/loopback.js';
 
 /**
  * Approver sign-in with OpenID Connect: authorization code flow with PKCE (S256), state and nonce
@@ -50,7 +51,7 @@ export function createOidcAuth(options: OidcAuthOptions): OidcAuth {
   const { settings, logger, now = Date.now } = options;
   const log = logger.child({ module: 'approvals-oidc' });
   const issuer = new URL(settings.issuer);
-  if (issuer.protocol === 'http:' && !isLoopback(issuer.hostname)) {
+  if (issuer.protocol === 'http:' && !isLoopbackHost(issuer.hostname)) {
     log.warn(
       { issuer: settings.issuer },
       'OIDC sign-in will fail: the issuer must use https unless it is on this machine',
@@ -146,7 +147,7 @@ async function discover(settings: OidcSettings): Promise<client.Configuration> {
   const auth = settings.clientSecret ? client.ClientSecretBasic(settings.clientSecret) : client.None();
   return client.discovery(issuer, settings.clientId, undefined, auth, {
     timeout: PROVIDER_TIMEOUT_SECONDS,
-    ...(issuer.protocol === 'http:' && isLoopback(issuer.hostname)
+    ...(issuer.protocol === 'http:' && isLoopbackHost(issuer.hostname)
       ? { execute: [client.allowInsecureRequests] }
       : {}),
   });
@@ -167,8 +168,4 @@ export function principalFrom(
   const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? [raw] : [];
   const groups = [...new Set(list.filter((g): g is string => typeof g === 'string' && g !== ''))];
   return { id, groups };
-}
-
-function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(hostname);
 }
