@@ -6,7 +6,7 @@ import {
   CreateTaskResultSchema,
   type CallToolResult,
 } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { TestClient } from '../helpers/client.js';
 import { resultText } from '../helpers/compare.js';
 import { scratchDir } from '../helpers/config.js';
@@ -23,7 +23,6 @@ import {
   reaches,
   receivedSoFar,
   reject,
-  startApproverApi,
 } from '../helpers/gated.js';
 import { eventually } from '../helpers/processes.js';
 
@@ -88,18 +87,12 @@ describe('a gated write_file on server-filesystem', () => {
   });
 });
 
-describe('decided through the approval JSON API', () => {
-  let api: Awaited<ReturnType<typeof startApproverApi>>;
-  beforeAll(async () => {
-    api = await startApproverApi(gated.approvals);
-  });
-  afterAll(() => api?.close());
-
+describe("decided through the approval JSON API on Gatehouse's listener", () => {
   it('an approval POSTed by bob writes the file once with the approved content; the retry returns the result', async () => {
     const target = path.join(setUp.files, 'via-api.txt');
     const content = 'written after an approval over HTTP';
     const { approvalId } = expectPending(await writeFile('via-api.txt', content), 'fs-write', true);
-    const bob = await api.as(BOB);
+    const bob = await gated.api.as(BOB);
     const pending = await bob.list('pending');
     expect(pending.json.approvals).toContainEqual(
       expect.objectContaining({
@@ -127,17 +120,17 @@ describe('decided through the approval JSON API', () => {
   it("the API refuses the requester, an unlisted approver and a decision after the rejection, with the state machine's codes", async () => {
     const { approvalId } = expectPending(await deploy('v-api-rejected'), 'deploy');
     const refused = (status: number, code: string) => ({ status, json: { error: { code } } });
-    expect(await (await api.as(ALICE)).decide(approvalId, 'approve')).toMatchObject(
+    expect(await (await gated.api.as(ALICE)).decide(approvalId, 'approve')).toMatchObject(
       refused(403, 'APPROVER_IS_REQUESTER'),
     );
-    expect(await (await api.as(DAVE)).decide(approvalId, 'approve')).toMatchObject(
+    expect(await (await gated.api.as(DAVE)).decide(approvalId, 'approve')).toMatchObject(
       refused(403, 'APPROVER_NOT_LISTED'),
     );
-    expect(await (await api.as(CAROL)).decide(approvalId, 'reject', 'wrong build')).toMatchObject({
+    expect(await (await gated.api.as(CAROL)).decide(approvalId, 'reject', 'wrong build')).toMatchObject({
       status: 200,
       json: { approval: { state: 'rejected' } },
     });
-    expect(await (await api.as(BOB)).decide(approvalId, 'approve')).toMatchObject(
+    expect(await (await gated.api.as(BOB)).decide(approvalId, 'approve')).toMatchObject(
       refused(409, 'APPROVAL_NOT_PENDING'),
     );
     expectNotRun(await deploy('v-api-rejected'), 'REJECTED by carol', 'wrong build');

@@ -7,7 +7,6 @@ import type { ApprovalService } from '../../src/approvals/service.js';
 import { isTerminal, type DecisionInput } from '../../src/approvals/states.js';
 import { randomUUID } from 'node:crypto';
 import { hashPassword } from '../../src/approvals/web/auth/password.js';
-import { startApprovalWeb, testConfig } from './approvals.js';
 import type { TestClient } from './client.js';
 import { startEmbeddedGatehouse, type EmbeddedGatehouse } from './embedded.js';
 import { resultText } from './compare.js';
@@ -26,7 +25,8 @@ import { eventually } from './processes.js';
 /**
  * The cast and the set-up of the approval scenarios (fixtures/policies/approvals): alice calls through
  * Gatehouse with her bearer token; bob (group reviewers) and carol may approve; dave may not; mallory
- * is another caller.
+ * is another caller. alice, bob, carol and dave have local approver accounts (`passwordOf`), so each
+ * can sign in to the approval page and API.
  */
 
 export const APPROVAL_POLICIES = path.join(REPO, 'fixtures/policies/approvals');
@@ -38,12 +38,24 @@ export const BOB = { id: 'bob', groups: ['reviewers'] };
 export const CAROL = { id: 'carol', groups: [] };
 export const DAVE = { id: 'dave', groups: ['dev'] };
 
+/** The local account password of one of the cast. */
+export const passwordOf = (who: { id: string }) => `${who.id}-password-e2e`;
+
+// The cheapest cost the password format takes: sign-ins stay fast.
+const CHEAP = { ln: 10, r: 8, p: 1 };
+const ACCOUNTS = await Promise.all(
+  [ALICE, BOB, CAROL, DAVE].map(async (who) => ({
+    ...who,
+    passwordHash: await hashPassword(passwordOf(who), CHEAP),
+  })),
+);
+
 type Scratch = ReturnType<typeof scratchDir>;
 
 /**
  * A config in `scratch` with server-filesystem on `<scratch>/files` (`fs`), the recorder (`rec`) and the
- * shapeshifter (`shape`), each logging the calls it received; its own store file; expiries swept fast.
- * `logFile` is where an embedded Gatehouse should log.
+ * shapeshifter (`shape`), each logging the calls it received; its own store file; expiries swept fast;
+ * the cast's approver accounts. `logFile` is where an embedded Gatehouse should log.
  */
 export function approvalSetUp(scratch: Scratch, name: string, extra: Record<string, unknown> = {}) {
   const files = path.join(scratch.dir, `${name}-files`);
@@ -70,6 +82,7 @@ export function approvalSetUp(scratch: Scratch, name: string, extra: Record<stri
           ],
         },
         approvals: { store, sweepIntervalMs: 100 },
+        approvers: { accounts: ACCOUNTS },
         ...extra,
       },
     ),
@@ -82,6 +95,10 @@ export interface GatedGatehouse {
   setUp: ReturnType<typeof approvalSetUp>;
   embedded: EmbeddedGatehouse;
   approvals: ApprovalService;
+  /** Gatehouse's own listener, `http://127.0.0.1:<port>`: /mcp, the approval page and API. */
+  url: string;
+  /** The approval JSON API on that listener. */
+  api: ApproverApi;
   /** A client with alice's bearer token. */
   alice: TestClient;
   /** tools/call from alice, or from `client`. */
@@ -101,6 +118,8 @@ export function gatedGatehouse(scratch: Scratch, name: string, extra: Record<str
   beforeAll(async () => {
     gated.embedded = await startEmbeddedGatehouse(gated.setUp.config, { logFile: gated.setUp.logFile });
     gated.approvals = gated.embedded.gatehouse.approvals;
+    gated.url = gated.embedded.gatehouse.http!.url;
+    gated.api = approverApi(gated.url);
     gated.alice = await gated.embedded.connect({ token: TOKENS.alice });
   });
   afterAll(async () => {
@@ -194,24 +213,15 @@ export async function receivedSoFar(
   return calls.filter((c) => c.name !== 'echo');
 }
 
-/**
- * The approval JSON API over real HTTP, in front of a running Gatehouse's approval service, with a local
- * account for each of the cast (password: the id backwards). `as(who)` signs in through POST /api/tokens
- * and returns that approver's client.
- */
-export async function startApproverApi(approvals: ApprovalService) {
-  // The cheapest cost the password format takes: sign-ins stay fast.
-  const cost = { ln: 10, r: 8, p: 1 };
-  const accounts = await Promise.all(
-    [ALICE, BOB, CAROL, DAVE].map(async (who) => ({
-      ...who,
-      passwordHash: await hashPassword([...who.id].reverse().join(''), cost),
-    })),
-  );
-  const web = await startApprovalWeb({ service: approvals, config: testConfig({ approvers: { accounts } }) });
+export type ApproverApi = ReturnType<typeof approverApi>;
 
+/**
+ * The approval JSON API of the Gatehouse listening at `url`. `as(who)` signs one of the cast in with
+ * their local account through POST /api/tokens and returns that approver's client.
+ */
+export function approverApi(url: string) {
   async function send(method: string, path: string, authorization: string, body?: unknown) {
-    const response = await fetch(`${web.url}${path}`, {
+    const response = await fetch(`${url}${path}`, {
       method,
       headers: { authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -221,7 +231,7 @@ export async function startApproverApi(approvals: ApprovalService) {
 
   return {
     async as(who: { id: string }) {
-      const basic = Buffer.from(`${who.id}:${[...who.id].reverse().join('')}`).toString('base64');
+      const basic = Buffer.from(`${who.id}:${passwordOf(who)}`).toString('base64');
       const issued = await send('POST', '/api/tokens', `Basic ${basic}`, { label: 'e2e' });
       expect(issued.status).toBe(201);
       const bearer = `Bearer ${issued.json.token as string}`;
@@ -232,6 +242,5 @@ export async function startApproverApi(approvals: ApprovalService) {
           send('POST', `/api/approvals/${id}/decision`, bearer, { decision, ...(reason ? { reason } : {}) }),
       };
     },
-    close: () => web.close(),
   };
 }
