@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Provider from 'oidc-provider';
 import { pino } from 'pino';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import {
   createFakeApprovalService,
   startApprovalWeb,
@@ -11,7 +11,7 @@ import {
   type ApprovalWebHarness,
   type FakeApprovalService,
 } from './helpers/approvals.js';
-import { launchChromium, loopbackContext } from './helpers/browser.js';
+import { useChromium } from './helpers/browser.js';
 
 /**
  * Approver sign-in with OpenID Connect against a real provider (oidc-provider) on 127.0.0.1, driven in
@@ -27,8 +27,7 @@ let service: FakeApprovalService;
 let web: ApprovalWebHarness;
 let idp: Server;
 let issuer: string;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+const { newPage } = useChromium();
 
 beforeAll(async () => {
   // The provider needs Gatehouse's callback URL and Gatehouse needs the issuer: listen first, mount later.
@@ -68,12 +67,9 @@ beforeAll(async () => {
   });
   const callback = provider.callback();
   handler = (req, res) => void callback(req, res);
-  browser = await launchChromium();
 });
 
 afterAll(async () => {
-  await Promise.all(contexts.map((c) => c.close()));
-  await browser?.close();
   await web?.close();
   await new Promise<void>((resolve) => {
     if (!idp) return resolve();
@@ -81,12 +77,6 @@ afterAll(async () => {
     idp.closeAllConnections();
   });
 });
-
-async function newPage(): Promise<Page> {
-  const context = await loopbackContext(browser);
-  contexts.push(context);
-  return context.newPage();
-}
 
 /** From Gatehouse's sign-in page through the provider's login and consent pages, back to Gatehouse. */
 async function signInWithProvider(page: Page, user: string, path = '/approvals'): Promise<void> {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { request } from 'undici';
 import { CONTENT_SECURITY_POLICY } from '../src/approvals/web/respond.js';
 import {
@@ -8,7 +8,7 @@ import {
   type ApprovalWebHarness,
   type FakeApprovalService,
 } from './helpers/approvals.js';
-import { launchChromium, loopbackContext } from './helpers/browser.js';
+import { signInLocally, useChromium } from './helpers/browser.js';
 
 /** The approval page in headless Chromium: what an approver sees and can do, and what they cannot. */
 
@@ -19,34 +19,15 @@ const SESSION_TTL_MS = 30 * 60_000;
 let clock = Date.now();
 let service: FakeApprovalService;
 let web: ApprovalWebHarness;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+const { newPage } = useChromium();
 
 beforeAll(async () => {
   ({ service, web } = await startLocalApprovalWeb({ now: () => clock, sessionTtlMs: SESSION_TTL_MS }));
-  browser = await launchChromium();
 });
-afterAll(async () => {
-  await Promise.all(contexts.map((c) => c.close()));
-  await browser?.close();
-  await web?.close();
-});
+afterAll(() => web?.close());
 
-async function newPage(): Promise<Page> {
-  const context = await loopbackContext(browser);
-  contexts.push(context);
-  return context.newPage();
-}
-
-async function signIn(page: Page, user: keyof typeof PASSWORDS, path = '/approvals'): Promise<void> {
-  await page.goto(`${web.url}${path}`);
-  expect(new URL(page.url()).pathname).toBe('/approvals/sign-in');
-  await page.fill('#user', user);
-  await page.fill('#password', PASSWORDS[user]);
-  await page.click('button:has-text("Sign in")');
-  expect(new URL(page.url()).pathname).toBe(path);
-  await expect.poll(() => page.textContent('[data-testid=viewer]')).toBe(user);
-}
+const signIn = (page: Page, user: keyof typeof PASSWORDS, path = '/approvals') =>
+  signInLocally(page, web.url, { user, password: PASSWORDS[user] }, path);
 
 /** Arguments with a Cyrillic "а" in a Latin word, a right-to-left override and a zero-width space. */
 const DECEPTIVE_ARGUMENTS = {

@@ -1,4 +1,5 @@
-import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, expect } from 'vitest';
 
 /**
  * Debian's Chromium (installed by .ci/run), driven by playwright-core, which downloads no browser.
@@ -32,4 +33,46 @@ export async function loopbackContext(browser: Browser): Promise<BrowserContext>
       : route.abort('blockedbyclient');
   });
   return context;
+}
+
+/**
+ * Chromium for one test file: launched in beforeAll, closed with every context it opened in afterAll.
+ * `newPage()` opens a page in a context of its own, so each page signs in on its own.
+ */
+export function useChromium() {
+  let browser: Browser | undefined;
+  const contexts: BrowserContext[] = [];
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await Promise.all(contexts.map((c) => c.close()));
+    await browser?.close();
+  });
+  return {
+    async newPage(): Promise<Page> {
+      const context = await loopbackContext(browser!);
+      contexts.push(context);
+      return context.newPage();
+    },
+  };
+}
+
+/**
+ * Opens `${baseUrl}${path}`, which sends a signed-out approver to the local sign-in form, signs in as
+ * `user` and checks the page returned to `path` with `user` signed in.
+ */
+export async function signInLocally(
+  page: Page,
+  baseUrl: string,
+  account: { user: string; password: string },
+  path = '/approvals',
+): Promise<void> {
+  await page.goto(`${baseUrl}${path}`);
+  expect(new URL(page.url()).pathname).toBe('/approvals/sign-in');
+  await page.fill('#user', account.user);
+  await page.fill('#password', account.password);
+  await page.click('button:has-text("Sign in")');
+  expect(new URL(page.url()).pathname).toBe(path);
+  await expect.poll(() => page.textContent('[data-testid=viewer]')).toBe(account.user);
 }
