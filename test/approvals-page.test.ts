@@ -326,6 +326,9 @@ describe('the page itself', () => {
     expect(CONTENT_SECURITY_POLICY).toContain("default-src 'none'");
     expect(CONTENT_SECURITY_POLICY).not.toContain('script-src');
     expect(headers['x-frame-options']).toBe('DENY');
+    // Not no-referrer: the browser would post the page's forms with `Origin: null`, which Gatehouse's
+    // listener refuses (test/e2e/approvals-browser.test.ts signs in and decides through it).
+    expect(headers['referrer-policy']).toBe('same-origin');
     expect(headers['cache-control']).toBe('no-store');
     const session = (await page.context().cookies()).find((c) => c.name === 'gatehouse_session')!;
     expect(session).toMatchObject({ httpOnly: true, sameSite: 'Lax', secure: false, path: '/' });

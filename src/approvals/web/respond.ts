@@ -6,7 +6,9 @@ import { STYLESHEET } from './pages/style.js';
 /**
  * Writing responses and reading bodies for the approval page and API. Every page carries a strict
  * Content-Security-Policy: no script at all, the one inline stylesheet allowed by its hash, forms that
- * post only back here, no framing, no referrer (request ids and OIDC codes stay out of other logs).
+ * post only back here, no framing, no referrer to other sites (request ids and OIDC codes stay out of
+ * other logs). The referrer policy is same-origin, not no-referrer: under no-referrer a browser sends
+ * `Origin: null` with the page's own form posts, which the listener's Origin check rightly refuses.
  */
 const STYLE_HASH = createHash('sha256').update(STYLESHEET, 'utf8').digest('base64');
 
@@ -22,7 +24,7 @@ export const CONTENT_SECURITY_POLICY = [
 const COMMON_HEADERS = {
   'cache-control': 'no-store',
   'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
+  'referrer-policy': 'same-origin',
   'x-frame-options': 'DENY',
   'cross-origin-opener-policy': 'same-origin',
   'cross-origin-resource-policy': 'same-origin',
