@@ -1,3 +1,6 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePasswordHash, verifyPassword } from '../src/approvals/web/auth/password.js';
 import {
@@ -6,8 +9,12 @@ import {
   type ApprovalWebHarness,
   type FakeApprovalService,
 } from './helpers/approvals.js';
+import { scratchDir } from './helpers/config.js';
+import { connectHttpAs } from './helpers/embedded.js';
+import { BOB, TOKENS, approvalSetUp, expectNotRun, expectPending, passwordOf } from './helpers/gated.js';
+import { startHttpGatehouse } from './helpers/gatehouse.js';
 import { GATEHOUSE_BIN } from './helpers/paths.js';
-import { spawnProcess } from './helpers/processes.js';
+import { eventually, spawnProcess } from './helpers/processes.js';
 
 /** `gatehouse approvals …` and `gatehouse approvers hash-password` as a person runs them, against a live API. */
 
@@ -161,6 +168,67 @@ describe('gatehouse approvals', () => {
     const { code, stderr } = await gatehouse(['approvals', 'list', '--url', 'http://127.0.0.1:9'], asBob());
     expect(code).toBe(1);
     expect(stderr).toContain('no Gatehouse answering at http://127.0.0.1:9');
+  });
+});
+
+describe('gatehouse approvals against a real Gatehouse', () => {
+  it("lists alice's gated write_file, approves it (server-filesystem writes the file) and rejects another with a reason", async () => {
+    const scratch = scratchDir('approvals-cli');
+    const setUp = approvalSetUp(scratch, 'cli');
+    const running = await startHttpGatehouse(setUp.config);
+    const alice = await connectHttpAs(running.mcpUrl, { token: TOKENS.alice });
+    try {
+      const writeFile = (file: string, content: string) =>
+        alice.client.callTool({
+          name: 'fs__write_file',
+          arguments: { path: path.join(setUp.files, file), content },
+        }) as Promise<CallToolResult>;
+      const cli = (...args: string[]) =>
+        gatehouse(['approvals', ...args, '--url', running.baseUrl, '--user', 'bob'], {
+          env: { GATEHOUSE_APPROVER_PASSWORD: passwordOf(BOB) },
+        });
+
+      const target = path.join(setUp.files, 'by-the-cli.txt');
+      const approved = expectPending(
+        await writeFile('by-the-cli.txt', 'approved from a terminal'),
+        'fs-write',
+        true,
+      );
+      const rejected = expectPending(await writeFile('not-by-the-cli.txt', 'never'), 'fs-write', true);
+      const list = await cli('list');
+      expect(list.stderr).toBe('');
+      for (const { approvalId } of [approved, rejected]) {
+        expect(list.stdout.split('\n').find((l) => l.startsWith(approvalId))).toMatch(
+          /pending\s+fs \/ write_file\s+alice\s+fs-write 0\/1/,
+        );
+      }
+      expect(existsSync(target)).toBe(false);
+
+      const approve = await cli('approve', approved.approvalId, '--reason', 'looked at it');
+      expect(approve).toMatchObject({ code: 0, stderr: '' });
+      expect(approve.stdout.trim()).toBe(
+        `approved fs / write_file (${approved.approvalId}): now approved, fs-write 1/1`,
+      );
+      await eventually(() => existsSync(target), `${target} is written`);
+      expect(readFileSync(target, 'utf8')).toBe('approved from a terminal');
+      await eventually(
+        async () => (await cli('list', '--state', 'executed')).stdout.includes(approved.approvalId),
+        'the API lists the request as executed',
+      );
+      expect(await writeFile('by-the-cli.txt', 'approved from a terminal')).toMatchObject({
+        content: [{ type: 'text', text: `Successfully wrote to ${target}` }],
+      });
+
+      const reject = await cli('reject', rejected.approvalId, '--reason', 'wrong folder');
+      expect(reject).toMatchObject({ code: 0, stderr: '' });
+      expect(reject.stdout.trim()).toBe(`rejected fs / write_file (${rejected.approvalId}): now rejected`);
+      expectNotRun(await writeFile('not-by-the-cli.txt', 'never'), 'REJECTED by bob', 'wrong folder');
+      expect(existsSync(path.join(setUp.files, 'not-by-the-cli.txt'))).toBe(false);
+    } finally {
+      await alice.close();
+      await running.stop();
+      scratch.remove();
+    }
   });
 });
 
