@@ -20,11 +20,8 @@ import {
  */
 
 const gated = gatedGatehouse(scratchDir('approvals-browser'), 'browser');
-const { setUp, call } = gated;
+const { setUp, writeFile } = gated;
 const { newPage } = useChromium();
-
-const writeFile = (file: string, content: string) =>
-  call('fs__write_file', { path: path.join(setUp.files, file), content });
 
 async function signIn(who: { id: string }, at = '/approvals'): Promise<Page> {
   const page = await newPage();

@@ -33,10 +33,8 @@ import { eventually } from '../helpers/processes.js';
  */
 
 const gated = gatedGatehouse(scratchDir('approvals'), 'main');
-const { setUp, call } = gated;
+const { setUp, call, writeFile } = gated;
 const deploy = (build: string, client = gated.alice) => call('rec__deploy', { build }, client);
-const writeFile = (file: string, content: string) =>
-  call('fs__write_file', { path: path.join(setUp.files, file), content });
 
 const received = () => receivedSoFar(gated.alice, setUp.recorder);
 const deploysOf = async (build: string) =>

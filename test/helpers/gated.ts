@@ -103,6 +103,8 @@ export interface GatedGatehouse {
   alice: TestClient;
   /** tools/call from alice, or from `client`. */
   call(name: string, args?: Record<string, unknown>, client?: TestClient): Promise<CallToolResult>;
+  /** alice's fs__write_file of `content` to `file` in server-filesystem's folder (`setUp.files`). */
+  writeFile(file: string, content: string): Promise<CallToolResult>;
 }
 
 /**
@@ -114,6 +116,8 @@ export function gatedGatehouse(scratch: Scratch, name: string, extra: Record<str
     setUp: approvalSetUp(scratch, name, extra),
     call: (tool, args = {}, client = gated.alice) =>
       client.client.callTool({ name: tool, arguments: args }) as Promise<CallToolResult>,
+    writeFile: (file, content) =>
+      gated.call('fs__write_file', { path: path.join(gated.setUp.files, file), content }),
   } as GatedGatehouse;
   beforeAll(async () => {
     gated.embedded = await startEmbeddedGatehouse(gated.setUp.config, { logFile: gated.setUp.logFile });
