@@ -1,22 +1,31 @@
-/** `npm run bench`: every benchmark, printed as the markdown tables the README carries. */
+/**
+ * `npm run bench`: every benchmark, printed as the markdown tables the README carries.
+ * `BENCH_ONLY=proxy|approvals|decision` runs one.
+ */
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
+import { approvalsTable, benchApprovals } from './approvals.js';
+import { benchDecision } from './decision.js';
 import { benchProxy, proxyTable } from './proxy.js';
+
+const only = process.env.BENCH_ONLY;
+// A benchmark whose promise never settles would let Node exit 0 on an empty event loop: fail instead.
+process.exitCode = 1;
+const wanted = (name: string) => !only || only === name;
 
 async function run(): Promise<void> {
   // Gatehouse is measured as `npm start` runs it: from dist/.
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
-  console.log(`Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}\n`);
-  console.log('## Proxy overhead (tool call through Gatehouse vs direct)\n');
-  console.log(proxyTable(await benchProxy()));
-  try {
-    // Optional until the policy engine's benchmark lands; a variable path keeps tsc from requiring it.
-    const decisionModule = './decision.js';
-    const { benchDecision } = (await import(decisionModule)) as { benchDecision?: () => Promise<string> };
-    if (benchDecision) console.log(`\n## Policy decision\n\n${await benchDecision()}`);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+  console.log(`Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`);
+  if (wanted('proxy')) {
+    console.log('\n## Proxy overhead (tool call through Gatehouse vs direct)\n');
+    console.log(proxyTable(await benchProxy()));
   }
+  if (wanted('approvals')) {
+    console.log('\n## Approvals\n');
+    console.log(approvalsTable(await benchApprovals()));
+  }
+  if (wanted('decision')) console.log(`\n## Policy decision\n\n${await benchDecision()}`);
 }
 
 run().then(
