@@ -87,7 +87,17 @@ function peakRssMb(pid: number | undefined): number {
 
 function writeConfig(dir: string, server: object): string {
   const file = path.join(dir, `config-${Math.random().toString(36).slice(2)}.json`);
-  writeFileSync(file, JSON.stringify({ mcpServers: { everything: server }, log: { level: 'warn' }, http: { port: 0 } }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      mcpServers: { everything: server },
+      log: { level: 'warn' },
+      http: { port: 0 },
+      // The overhead of a real decision: an explicit allow-all policy set, evaluated on every call.
+      policies: path.join(root, 'fixtures/policies/allow-all'),
+      approvals: { store: `${file}.store.json` },
+    }),
+  );
   return file;
 }
 

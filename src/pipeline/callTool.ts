@@ -86,15 +86,14 @@ export async function callTool(
       ? task.bridge.forApproval(task.store, task.ttl, request, hasOutputSchema)
       : resultForRequest(request, hasOutputSchema, deps.approvals.retentionMs);
   }
+  // A task outlives its tools/call request, so its downstream call gets a signal of its own (a fresh
+  // one each time: the SDK never removes the abort listeners it adds to a signal).
   const run = (): Promise<CallToolResult> =>
     decision.mode === 'enforce' && decision.effect === 'deny'
       ? Promise.resolve(denied(call, decision))
-      : execute(deps, session, call, params, task ? { ...context, signal: NEVER } : context);
+      : execute(deps, session, call, params, task ? { ...context, signal: new AbortController().signal } : context);
   return task ? task.bridge.forCall(task.store, task.ttl, run) : run();
 }
-
-/** A task outlives its tools/call request: its downstream call is not cancelled with that request. */
-const NEVER = new AbortController().signal;
 
 function receive(deps: PipelineDeps, session: Session, params: CallToolRequest['params']): ToolCall {
   const entry = deps.pool.tools.byExposedName.get(params.name);
