@@ -13,6 +13,7 @@ import {
   type Notification,
   type Progress,
   type Request,
+  type RequestId,
   type Result,
   type ServerCapabilities,
   type Tool,
@@ -40,7 +41,11 @@ export interface ServerRequestContext {
 
 export interface ConnectionHooks {
   /** sampling/createMessage, elicitation/create, roots/list sent by the downstream during its work. */
-  onServerRequest(connection: DownstreamConnection, request: Request, context: ServerRequestContext): Promise<Result>;
+  onServerRequest(
+    connection: DownstreamConnection,
+    request: Request,
+    context: ServerRequestContext,
+  ): Promise<Result>;
   /** list_changed, resources/updated and log notifications. */
   onNotification(connection: DownstreamConnection, notification: Notification): void;
   /** Connected (again) with a fresh tool list, or gone down. */
@@ -58,6 +63,8 @@ export interface ConnectionOptions {
 export interface ForwardOptions {
   /** The client session on whose behalf the request runs: server-initiated requests are routed to it. */
   sessionId: string;
+  /** The client's request this one serves; server-initiated messages are sent on its stream. */
+  relatedRequestId?: RequestId;
   signal?: AbortSignal;
   onprogress?: (progress: Progress) => void;
 }
@@ -97,7 +104,8 @@ export class DownstreamConnection {
   private since = new Date();
   private retryTimer?: NodeJS.Timeout;
   private stopping = false;
-  private readonly inflight = new Map<symbol, string>();
+  /** Requests under way, with the client session and client request each one serves. */
+  private readonly inflight = new Map<symbol, { sessionId: string; relatedRequestId?: RequestId }>();
   private readonly log: Logger;
 
   constructor(
@@ -123,10 +131,26 @@ export class DownstreamConnection {
 
   /** Client sessions with a request in flight here: where a server-initiated request belongs. */
   sessionsInFlight(): Set<string> {
-    return new Set(this.inflight.values());
+    return new Set([...this.inflight.values()].map((f) => f.sessionId));
   }
 
-  async request<S extends z.ZodType>(request: Request, schema: S, options: ForwardOptions): Promise<z.infer<S>> {
+  /**
+   * The client request of `sessionId` that a server-initiated message most likely belongs to (the
+   * latest under way), so it travels on that request's stream: a Streamable HTTP client need not
+   * have a GET stream open to receive it.
+   */
+  relatedRequestFor(sessionId: string): RequestId | undefined {
+    let related: RequestId | undefined;
+    for (const f of this.inflight.values())
+      if (f.sessionId === sessionId && f.relatedRequestId !== undefined) related = f.relatedRequestId;
+    return related;
+  }
+
+  async request<S extends z.ZodType>(
+    request: Request,
+    schema: S,
+    options: ForwardOptions,
+  ): Promise<z.infer<S>> {
     const client = this.client;
     if (this.state !== 'ready' || !client) {
       throw new GatehouseError(
@@ -136,7 +160,7 @@ export class DownstreamConnection {
       );
     }
     const key = Symbol(request.method);
-    this.inflight.set(key, options.sessionId);
+    this.inflight.set(key, { sessionId: options.sessionId, relatedRequestId: options.relatedRequestId });
     const timeout = this.timeoutMs;
     const requestOptions: RequestOptions = {
       signal: options.signal,
@@ -216,7 +240,10 @@ export class DownstreamConnection {
       } catch (error) {
         lastError = error;
         if (kind !== 'streamable-http' || !shouldFallBackToSse(error)) break;
-        this.log.info({ reason: String(error) }, 'Streamable HTTP refused; falling back to the SSE transport');
+        this.log.info(
+          { reason: String(error) },
+          'Streamable HTTP refused; falling back to the SSE transport',
+        );
       }
     }
     this.lastError = describeConnectError(lastError, this.options.connectMs);
@@ -252,7 +279,10 @@ export class DownstreamConnection {
       this.transportKind = kind;
       this.lastError = undefined;
       client.onclose = () => this.onClosed(client);
-      this.log.info({ transport: kind, tools: tools.length, serverInfo: this.serverInfo }, 'downstream connected');
+      this.log.info(
+        { transport: kind, tools: tools.length, serverInfo: this.serverInfo },
+        'downstream connected',
+      );
       this.setState('ready');
     } catch (error) {
       await client.close().catch(() => undefined);
@@ -279,7 +309,8 @@ export class DownstreamConnection {
     this.lastError = 'the connection closed unexpectedly';
     this.log.warn('downstream connection closed; restarting');
     this.setState('restarting');
-    if (Date.now() - this.since.getTime() > STABLE_AFTER_MS) this.nextDelay = this.options.restart.initialDelayMs;
+    if (Date.now() - this.since.getTime() > STABLE_AFTER_MS)
+      this.nextDelay = this.options.restart.initialDelayMs;
     this.scheduleRestart();
   }
 
@@ -328,4 +359,3 @@ function describeConnectError(error: unknown, connectMs: number): string {
   if (e?.code === 'ENOENT') return `command not found: ${e.path ?? ''}`.trim();
   return e instanceof Error ? e.message : String(error);
 }
-

@@ -43,7 +43,11 @@ export function createRelay(pool: () => DownstreamPool, sessions: SessionRegistr
   /** The answer goes back to the downstream, so errors leave through toWireError like a client's would. */
   const onServerRequest = guarded(
     log,
-    async (connection: DownstreamConnection, request: Request, context: ServerRequestContext): Promise<Result> => {
+    async (
+      connection: DownstreamConnection,
+      request: Request,
+      context: ServerRequestContext,
+    ): Promise<Result> => {
       const session = targetOf(connection);
       if (!session) {
         throw new GatehouseError(
@@ -56,13 +60,18 @@ export function createRelay(pool: () => DownstreamPool, sessions: SessionRegistr
       }
       const missing = missingCapability(session, request);
       if (missing) {
-        throw new GatehouseError('CLIENT_CAPABILITY_MISSING', `Method not found: the client does not support ${missing}`);
+        throw new GatehouseError(
+          'CLIENT_CAPABILITY_MISSING',
+          `Method not found: the client does not support ${missing}`,
+        );
       }
       const schema = RESULT_SCHEMAS[request.method as keyof typeof RESULT_SCHEMAS];
       if (!schema) throw new McpError(ErrorCode.MethodNotFound, `Method not found: ${request.method}`);
+      const relatedRequestId = connection.relatedRequestFor(session.id);
       return session.server.request(request as Parameters<typeof session.server.request>[0], schema, {
         signal: context.signal,
         timeout: connection.timeoutMs,
+        ...(relatedRequestId !== undefined ? { relatedRequestId } : {}),
       });
     },
   );
@@ -91,9 +100,18 @@ export function createRelay(pool: () => DownstreamPool, sessions: SessionRegistr
         const session = targetOf(connection);
         const level = (notification.params as { level?: LoggingLevel } | undefined)?.level;
         if (session && passesLevel(level, session.logLevel)) {
-          void session.server.notification(notification as never).catch(() => undefined);
+          const relatedRequestId = connection.relatedRequestFor(session.id);
+          void session.server
+            .notification(
+              notification as never,
+              relatedRequestId !== undefined ? { relatedRequestId } : undefined,
+            )
+            .catch(() => undefined);
         } else if (!session) {
-          log.debug({ server: connection.name }, 'log notification not attributable to one session; not relayed');
+          log.debug(
+            { server: connection.name },
+            'log notification not attributable to one session; not relayed',
+          );
         }
         return;
       }

@@ -78,6 +78,7 @@ export function createSession(deps: FrontDeps, caller: Omit<Caller, 'client'>, i
     handle(async (request, extra) =>
       callTool(deps, session, request.params, {
         signal: extra.signal,
+        requestId: extra.requestId,
         progressToken: request.params._meta?.progressToken,
         sendNotification: extra.sendNotification,
         ...(request.params.task && extra.taskStore

@@ -3,6 +3,7 @@ import {
   CallToolResultSchema,
   type CallToolRequest,
   type CallToolResult,
+  type RequestId,
   type ServerNotification,
 } from '@modelcontextprotocol/sdk/types.js';
 import { resultForRequest } from '../approvals/results.js';
@@ -30,6 +31,8 @@ export interface PipelineDeps {
 
 export interface CallContext {
   signal: AbortSignal;
+  /** The client's JSON-RPC id of this tools/call. */
+  requestId?: RequestId;
   progressToken?: string | number;
   sendNotification: (notification: ServerNotification) => Promise<void>;
   /** Present when the client asked for this call to run as a task. */
@@ -157,6 +160,7 @@ async function execute(
       CallToolResultSchema,
       {
         sessionId: session.id,
+        relatedRequestId: context.requestId,
         signal: context.signal,
         onprogress:
           progressToken === undefined
