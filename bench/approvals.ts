@@ -31,31 +31,52 @@ export async function benchApprovals(): Promise<ApprovalBench> {
   const stampLog = path.join(dir, 'stamps.jsonl');
   const policies = path.join(dir, 'policies');
   mkdirSync(policies);
-  writeFileSync(path.join(policies, 'gate.yaml'), [
-    'rules:',
-    '  - id: stamp-needs-approval',
-    '    match: { servers: stamp, tools: stamp }',
-    '    effect: approve',
-    '    reason: benchmark',
-    '    approvers: [bob]',
-    '    ttl: 1h',
-  ].join('\n'));
+  writeFileSync(
+    path.join(policies, 'gate.yaml'),
+    [
+      'rules:',
+      '  - id: stamp-needs-approval',
+      '    match: { servers: stamp, tools: stamp }',
+      '    effect: approve',
+      '    reason: benchmark',
+      '    approvers: [bob]',
+      '    ttl: 1h',
+    ].join('\n'),
+  );
   const config = path.join(dir, 'config.json');
   writeFileSync(
     config,
     JSON.stringify({
-      mcpServers: { stamp: { command: process.execPath, args: [path.join(root, 'bench/fixtures/stamp-server.mjs'), stampLog], cwd: root } },
+      mcpServers: {
+        stamp: {
+          command: process.execPath,
+          args: [path.join(root, 'bench/fixtures/stamp-server.mjs'), stampLog],
+          cwd: root,
+        },
+      },
       http: { port: 0 },
       log: { level: 'warn' },
       policies,
       identity: { tokens: [{ token: ALICE_TOKEN, id: 'alice', groups: [] }] },
-      approvers: { accounts: [{ id: 'bob', groups: [], passwordHash: await hashPassword('bench-password', { ln: 10, r: 8, p: 1 }) }] },
+      approvers: {
+        accounts: [
+          {
+            id: 'bob',
+            groups: [],
+            passwordHash: await hashPassword('bench-password', { ln: 10, r: 8, p: 1 }),
+          },
+        ],
+      },
       approvals: { store: path.join(dir, 'store.json') },
     }),
   );
-  const child = spawn(process.execPath, [path.join(root, 'bin/gatehouse.js'), 'serve', '--http', '--config', config, '--log-level', 'info'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(root, 'bin/gatehouse.js'), 'serve', '--http', '--config', config, '--log-level', 'info'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   const url = await new Promise<string>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`Gatehouse exited (${code}): ${stderr}`)));
@@ -69,7 +90,9 @@ export async function benchApprovals(): Promise<ApprovalBench> {
   try {
     const client = new Client({ name: 'bench', version: '1' });
     await client.connect(
-      new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${ALICE_TOKEN}` } } }),
+      new StreamableHTTPClientTransport(new URL(url), {
+        requestInit: { headers: { authorization: `Bearer ${ALICE_TOKEN}` } },
+      }),
     );
     const call = async (id: string) => {
       const result = await client.callTool({ name: 'stamp__stamp', arguments: { id } });
@@ -143,7 +166,7 @@ export function approvalsTable(b: ApprovalBench): string {
   return [
     '| measure | n | median ms | p99 ms |',
     '|---|---|---|---|',
-    row('gated call → pending result (request fsync\'d first)', b.pendingMs),
+    row("gated call → pending result (request fsync'd first)", b.pendingMs),
     row('deciding POST → its response', b.postMs),
     row('deciding POST → downstream call starts', b.toDownstreamMs),
   ].join('\n');

@@ -68,7 +68,9 @@ async function sequential(client: Client, tool: string): Promise<Summary> {
 
 async function concurrent(url: string, tool: string): Promise<Summary> {
   const clients = await Promise.all(
-    Array.from({ length: CONCURRENT_CLIENTS }, () => connect(new StreamableHTTPClientTransport(new URL(url)))),
+    Array.from({ length: CONCURRENT_CLIENTS }, () =>
+      connect(new StreamableHTTPClientTransport(new URL(url))),
+    ),
   );
   await Promise.all(clients.map((c) => timeCalls(c, tool, 10)));
   const start = performance.now();
@@ -102,9 +104,13 @@ function writeConfig(dir: string, server: object): string {
 }
 
 async function startGatehouseHttp(config: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [gatehouseBin, 'serve', '--http', '--config', config, '--log-level', 'info'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [gatehouseBin, 'serve', '--http', '--config', config, '--log-level', 'info'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   const line = await waitForLine(child, /Gatehouse ready/);
   const url = (JSON.parse(line) as { url: string }).url;
   child.stderr!.resume();
@@ -124,7 +130,9 @@ export async function benchProxy(): Promise<ProxyBenchRow[]> {
 
   // stdio: client → server, and client → Gatehouse → server, both over stdio.
   {
-    const direct = await connect(new StdioClientTransport({ command: process.execPath, args: [everything, 'stdio'], stderr: 'ignore' }));
+    const direct = await connect(
+      new StdioClientTransport({ command: process.execPath, args: [everything, 'stdio'], stderr: 'ignore' }),
+    );
     const config = writeConfig(dir, { command: process.execPath, args: [everything, 'stdio'] });
     const viaTransport = new StdioClientTransport({
       command: process.execPath,
@@ -134,7 +142,12 @@ export async function benchProxy(): Promise<ProxyBenchRow[]> {
     const via = await connect(viaTransport);
     const d = await sequential(direct, 'echo');
     const g = await sequential(via, 'everything__echo');
-    rows.push({ path: `stdio, ${SEQUENTIAL} sequential calls`, direct: d, gatehouse: g, gatehouseRssMb: peakRssMb(viaTransport.pid ?? undefined) });
+    rows.push({
+      path: `stdio, ${SEQUENTIAL} sequential calls`,
+      direct: d,
+      gatehouse: g,
+      gatehouseRssMb: peakRssMb(viaTransport.pid ?? undefined),
+    });
     await direct.close();
     await via.close();
   }
@@ -154,7 +167,12 @@ export async function benchProxy(): Promise<ProxyBenchRow[]> {
     const via = await connect(new StreamableHTTPClientTransport(new URL(gatehouse.url)));
     const d = await sequential(direct, 'echo');
     const g = await sequential(via, 'everything__echo');
-    rows.push({ path: `HTTP, ${SEQUENTIAL} sequential calls`, direct: d, gatehouse: g, gatehouseRssMb: peakRssMb(gatehouse.child.pid) });
+    rows.push({
+      path: `HTTP, ${SEQUENTIAL} sequential calls`,
+      direct: d,
+      gatehouse: g,
+      gatehouseRssMb: peakRssMb(gatehouse.child.pid),
+    });
     await direct.close();
     await via.close();
 

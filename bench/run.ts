@@ -15,7 +15,9 @@ const wanted = (name: string) => !only || only === name;
 
 async function run(): Promise<void> {
   // Gatehouse is measured as `npm start` runs it: from dist/.
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+    stdio: 'inherit',
+  });
   console.log(`Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`);
   if (wanted('proxy')) {
     console.log('\n## Proxy overhead (tool call through Gatehouse vs direct)\n');

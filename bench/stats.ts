@@ -14,7 +14,12 @@ export interface Summary {
 
 export function summarize(durationsMs: number[], wallMs: number): Summary {
   const sorted = [...durationsMs].sort((a, b) => a - b);
-  return { n: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), perSecond: (sorted.length / wallMs) * 1000 };
+  return {
+    n: sorted.length,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    perSecond: (sorted.length / wallMs) * 1000,
+  };
 }
 
 export const fmt = (value: number, digits = 3) => value.toFixed(digits);

@@ -5,5 +5,8 @@
 import { writeFileSync } from 'node:fs';
 import { configJsonSchema } from '../src/config/jsonSchema.js';
 
-writeFileSync(new URL('../config.schema.json', import.meta.url), `${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+writeFileSync(
+  new URL('../config.schema.json', import.meta.url),
+  `${JSON.stringify(configJsonSchema(), null, 2)}\n`,
+);
 console.log('wrote config.schema.json');

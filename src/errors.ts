@@ -10,12 +10,21 @@ export const ERROR_CODES = {
   POLICY_INVALID: { exitCode: 2, summary: 'the policy set failed to load' },
   DOWNSTREAM_UNAVAILABLE: { exitCode: 1, summary: 'the downstream server is not connected' },
   DOWNSTREAM_TIMEOUT: { exitCode: 1, summary: 'the downstream server did not answer in time' },
-  DOWNSTREAM_CLOSED: { exitCode: 1, summary: 'the downstream connection closed while a request was in flight' },
+  DOWNSTREAM_CLOSED: {
+    exitCode: 1,
+    summary: 'the downstream connection closed while a request was in flight',
+  },
   UNKNOWN_TOOL: { exitCode: 1, summary: 'no downstream server exposes this tool' },
   UNKNOWN_PROMPT: { exitCode: 1, summary: 'no downstream server exposes this prompt' },
   UNKNOWN_RESOURCE: { exitCode: 1, summary: 'no downstream server exposes this resource' },
-  ROUTING_AMBIGUOUS: { exitCode: 1, summary: 'a server-initiated request cannot be attributed to one client session' },
-  CLIENT_CAPABILITY_MISSING: { exitCode: 1, summary: 'the client does not support what the downstream server asked for' },
+  ROUTING_AMBIGUOUS: {
+    exitCode: 1,
+    summary: 'a server-initiated request cannot be attributed to one client session',
+  },
+  CLIENT_CAPABILITY_MISSING: {
+    exitCode: 1,
+    summary: 'the client does not support what the downstream server asked for',
+  },
   DIGEST_INPUT_INVALID: { exitCode: 1, summary: 'a value cannot be canonicalised as RFC 8785 JSON' },
   APPROVAL_NOT_FOUND: { exitCode: 1, summary: 'no approval request has this id' },
   APPROVAL_NOT_PENDING: { exitCode: 1, summary: 'the approval request no longer takes decisions' },
@@ -40,7 +49,12 @@ export class GatehouseError extends Error {
   readonly code: ErrorCode;
   readonly context: Readonly<Record<string, unknown>>;
 
-  constructor(code: ErrorCode, message: string, context: Record<string, unknown> = {}, options?: ErrorOptions) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    context: Record<string, unknown> = {},
+    options?: ErrorOptions,
+  ) {
     super(message, options);
     this.name = 'GatehouseError';
     this.code = code;

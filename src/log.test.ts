@@ -28,7 +28,7 @@ describe('log redaction', () => {
     ['an Authorization header', { headers: { authorization: `Bearer ${SECRET}` } }],
     ['a bare token', { token: SECRET }],
     ['the OIDC client secret', { approvers: { oidc: { clientId: 'gh', clientSecret: SECRET } } }],
-    ['the config\'s OIDC client secret', { config: { approvers: { oidc: { clientSecret: SECRET } } } }],
+    ["the config's OIDC client secret", { config: { approvers: { oidc: { clientSecret: SECRET } } } }],
     ['an approver password hash', { approvers: { accounts: [{ id: 'bob', passwordHash: SECRET }] } }],
   ])('keeps the secret out of %s', (_what, object) => {
     const line = logged(object);

@@ -117,7 +117,9 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
     policy: policy.status(),
     problems: [
       ...pool.collisionMessages(),
-      ...(policy.status().lastError ? [`policy reload failed; the last good set is in use: ${policy.status().lastError}`] : []),
+      ...(policy.status().lastError
+        ? [`policy reload failed; the last good set is in use: ${policy.status().lastError}`]
+        : []),
     ],
   });
 
@@ -131,7 +133,8 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
     service: approvals,
     config,
     logger,
-    baseUrl: () => config.approvals.publicUrl ?? http?.url ?? `http://${config.http.host}:${config.http.port}`,
+    baseUrl: () =>
+      config.approvals.publicUrl ?? http?.url ?? `http://${config.http.host}:${config.http.port}`,
   });
   try {
     http = await startHttpFront({
@@ -187,7 +190,10 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
     transport.onclose = () => void stop();
     await session.server.connect(transport);
     logger.info(
-      { servers: pool.status().map((s) => `${s.name}:${s.state}`), statusUrl: http ? `${http.url}/status` : undefined },
+      {
+        servers: pool.status().map((s) => `${s.name}:${s.state}`),
+        statusUrl: http ? `${http.url}/status` : undefined,
+      },
       'Gatehouse ready on stdio',
     );
   }

@@ -20,7 +20,11 @@ describe('config.schema.json', () => {
     const validate = ajv.compile(committed);
     const example = JSON.parse(readFileSync('mcp.config.example.json', 'utf8')) as unknown;
     expect(validate(example), JSON.stringify(validate.errors)).toBe(true);
-    expect(Object.keys(loadConfig('mcp.config.example.json').servers)).toEqual(['fs', 'everything', 'memory']);
+    expect(Object.keys(loadConfig('mcp.config.example.json').servers)).toEqual([
+      'fs',
+      'everything',
+      'memory',
+    ]);
   });
 
   it('rejects what the loader rejects: an unknown key', () => {

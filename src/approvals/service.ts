@@ -36,7 +36,12 @@ export interface ApprovalRuntime extends ApprovalService {
   /** Withdraw a request that has not started executing. */
   cancel(id: string, reason: string): Promise<ApprovalRequest>;
   /** Resolves when the request leaves `from`'s states, or at the deadline, or on abort; with its latest state. */
-  waitWhile(id: string, states: readonly ApprovalState[], timeoutMs: number, signal?: AbortSignal): Promise<ApprovalRequest | undefined>;
+  waitWhile(
+    id: string,
+    states: readonly ApprovalState[],
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<ApprovalRequest | undefined>;
   /** Restore what a previous process left, then sweep expiries periodically. */
   start(): Promise<Recovery>;
   stop(): Promise<void>;
@@ -105,7 +110,13 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
     const result = await deps.store.create(candidate);
     if (result.created) {
       log.info(
-        { approvalId: result.request.id, server: call.server, tool: call.tool, caller: call.caller.id, rules: result.request.rules },
+        {
+          approvalId: result.request.id,
+          server: call.server,
+          tool: call.tool,
+          caller: call.caller.id,
+          rules: result.request.rules,
+        },
         'approval requested',
       );
       changed(result.request);
@@ -130,7 +141,10 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
       result = await deps.store.transition(id, current.state, (r) => applyDecision(r, input, now()));
     }
     const request = result.request;
-    log.info({ approvalId: id, approver: input.approver.id, decision: input.decision, state: request.state }, 'approval decision recorded');
+    log.info(
+      { approvalId: id, approver: input.approver.id, decision: input.decision, state: request.state },
+      'approval decision recorded',
+    );
     changed(request);
     if (request.state === 'approved') execute(request);
     return request;
@@ -201,7 +215,9 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
     );
     for (const request of recovery.toExecute) execute(request);
     sweeper = setInterval(() => {
-      void housekeeping().catch((error: unknown) => log.error({ err: error }, 'approval housekeeping failed'));
+      void housekeeping().catch((error: unknown) =>
+        log.error({ err: error }, 'approval housekeeping failed'),
+      );
     }, deps.sweepIntervalMs);
     sweeper.unref();
     return recovery;

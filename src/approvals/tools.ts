@@ -20,7 +20,9 @@ export function builtinTools(maxWaitSeconds: number): Tool[] {
         'rejected (with the reason), expired, or the real result once approved and executed.',
       inputSchema: {
         type: 'object',
-        properties: { approvalId: { type: 'string', description: 'The approvalId from the pending result.' } },
+        properties: {
+          approvalId: { type: 'string', description: 'The approvalId from the pending result.' },
+        },
         required: ['approvalId'],
         additionalProperties: false,
       },
@@ -36,7 +38,12 @@ export function builtinTools(maxWaitSeconds: number): Tool[] {
         type: 'object',
         properties: {
           approvalId: { type: 'string', description: 'The approvalId from the pending result.' },
-          timeoutSeconds: { type: 'number', minimum: 1, maximum: maxWaitSeconds, description: `At most ${maxWaitSeconds}.` },
+          timeoutSeconds: {
+            type: 'number',
+            minimum: 1,
+            maximum: maxWaitSeconds,
+            description: `At most ${maxWaitSeconds}.`,
+          },
         },
         required: ['approvalId'],
         additionalProperties: false,
@@ -47,7 +54,10 @@ export function builtinTools(maxWaitSeconds: number): Tool[] {
 }
 
 const StatusArgs = z.strictObject({ approvalId: z.string().min(1) });
-const WaitArgs = z.strictObject({ approvalId: z.string().min(1), timeoutSeconds: z.number().positive().optional() });
+const WaitArgs = z.strictObject({
+  approvalId: z.string().min(1),
+  timeoutSeconds: z.number().positive().optional(),
+});
 
 export interface BuiltinContext {
   approvals: ApprovalRuntime;
@@ -69,7 +79,9 @@ export async function callBuiltinTool(
 ): Promise<CallToolResult> {
   const parsed = (name === WAIT_TOOL ? WaitArgs : StatusArgs).safeParse(args ?? {});
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'arguments'}: ${i.message}`).join('; ');
+    const problems = parsed.error.issues
+      .map((i) => `${i.path.join('.') || 'arguments'}: ${i.message}`)
+      .join('; ');
     return { content: [{ type: 'text', text: `Invalid arguments for ${name}: ${problems}` }], isError: true };
   }
   const { approvalId } = parsed.data;
@@ -77,10 +89,16 @@ export async function callBuiltinTool(
   let request = await approvals.get(approvalId);
   // Only the requester may follow a request: others learn nothing, not even that it exists.
   if (!request || request.caller.id !== context.caller.id) {
-    return { content: [{ type: 'text', text: `No approval request ${approvalId} of yours exists.` }], isError: true };
+    return {
+      content: [{ type: 'text', text: `No approval request ${approvalId} of yours exists.` }],
+      isError: true,
+    };
   }
   if (name === WAIT_TOOL && WAITING.includes(request.state as never)) {
-    const seconds = Math.min((parsed.data as z.infer<typeof WaitArgs>).timeoutSeconds ?? context.maxWaitSeconds, context.maxWaitSeconds);
+    const seconds = Math.min(
+      (parsed.data as z.infer<typeof WaitArgs>).timeoutSeconds ?? context.maxWaitSeconds,
+      context.maxWaitSeconds,
+    );
     const started = Date.now();
     const report = (progressToken: string | number) =>
       void context
@@ -105,7 +123,10 @@ export async function callBuiltinTool(
       clearInterval(progress);
     }
     if (context.signal.aborted) {
-      request = await approvals.cancel(approvalId, `the requester (${context.caller.id}) cancelled the call while waiting`);
+      request = await approvals.cancel(
+        approvalId,
+        `the requester (${context.caller.id}) cancelled the call while waiting`,
+      );
     }
   }
   return resultForRequest(request, false, approvals.retentionMs);

@@ -7,4 +7,5 @@ export interface CliIo {
   err: (text: string) => void;
 }
 
-export const configOption = () => new Option('-c, --config <file>', 'configuration file').default(DEFAULT_CONFIG_FILE);
+export const configOption = () =>
+  new Option('-c, --config <file>', 'configuration file').default(DEFAULT_CONFIG_FILE);

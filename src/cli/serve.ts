@@ -24,7 +24,13 @@ export function registerServe(program: Command, _io: CliIo): void {
     .option('--host <host>', 'HTTP bind address (overrides http.host)')
     .addOption(
       new Option('--log-level <level>', 'log level (overrides log.level)').choices([
-        'fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent',
+        'fatal',
+        'error',
+        'warn',
+        'info',
+        'debug',
+        'trace',
+        'silent',
       ]),
     )
     .action(async (flags: ServeFlags) => {
@@ -34,7 +40,9 @@ export function registerServe(program: Command, _io: CliIo): void {
       const shutdown = () => void gatehouse.stop();
       process.once('SIGINT', shutdown);
       process.once('SIGTERM', shutdown);
-      process.on('unhandledRejection', (reason) => logger.error({ reason: String(reason) }, 'unhandled rejection'));
+      process.on('unhandledRejection', (reason) =>
+        logger.error({ reason: String(reason) }, 'unhandled rejection'),
+      );
       await gatehouse.stopped;
       logger.flush();
     });

@@ -20,7 +20,10 @@ export function registerStatus(program: Command, io: CliIo): void {
         if (response.statusCode !== 200) throw new Error(`HTTP ${response.statusCode}`);
         status = (await response.body.json()) as GatehouseStatus;
       } catch (error) {
-        throw new GatehouseError('DOWNSTREAM_UNAVAILABLE', `no Gatehouse answering at ${base} (${(error as Error).message})`);
+        throw new GatehouseError(
+          'DOWNSTREAM_UNAVAILABLE',
+          `no Gatehouse answering at ${base} (${(error as Error).message})`,
+        );
       }
       if (flags.json) {
         io.out(JSON.stringify(status, null, 2));
@@ -47,12 +50,21 @@ export function formatStatus(status: GatehouseStatus): string {
     `Policy ${status.policy.version}: ${status.policy.files.length} file(s), loaded ${status.policy.loadedAt}` +
       (status.policy.lastError ? ' (the last reload FAILED; see problems)' : ''),
     '',
-    'SERVER'.padEnd(20) + 'TRANSPORT'.padEnd(17) + 'STATE'.padEnd(12) + 'TOOLS'.padEnd(7) + 'RESTARTS'.padEnd(10) + 'DETAIL',
+    'SERVER'.padEnd(20) +
+      'TRANSPORT'.padEnd(17) +
+      'STATE'.padEnd(12) +
+      'TOOLS'.padEnd(7) +
+      'RESTARTS'.padEnd(10) +
+      'DETAIL',
   ];
   for (const s of status.servers) {
     lines.push(
-      s.name.padEnd(20) + s.transport.padEnd(17) + s.state.padEnd(12) + String(s.tools).padEnd(7) +
-        String(s.restarts).padEnd(10) + (s.lastError ?? (s.serverInfo ? `${s.serverInfo.name} ${s.serverInfo.version}` : '')),
+      s.name.padEnd(20) +
+        s.transport.padEnd(17) +
+        s.state.padEnd(12) +
+        String(s.tools).padEnd(7) +
+        String(s.restarts).padEnd(10) +
+        (s.lastError ?? (s.serverInfo ? `${s.serverInfo.name} ${s.serverInfo.version}` : '')),
     );
   }
   if (status.problems.length > 0) {

@@ -3,7 +3,10 @@ import { ConfigSchema } from './schema.js';
 
 /** The config's JSON Schema, for editors: generated from the zod schema, never written by hand. */
 export function configJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(ConfigSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const schema = z.toJSONSchema(ConfigSchema, { io: 'input', unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
   return {
     ...schema,
     title: 'Gatehouse configuration',

@@ -44,7 +44,9 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   } catch (error) {
     const position = /position (\d+)/.exec(String((error as Error).message));
     const where = position ? locate.offset(Number(position[1])) : file;
-    throw new GatehouseError('CONFIG_INVALID', `${where}: not valid JSON: ${(error as Error).message}`, { file });
+    throw new GatehouseError('CONFIG_INVALID', `${where}: not valid JSON: ${(error as Error).message}`, {
+      file,
+    });
   }
 
   const problems: string[] = [];
@@ -127,7 +129,11 @@ interface FlatIssue {
  * zod reports a failed union as one issue holding every branch's issues. A server entry is a union of
  * stdio and HTTP shapes: report the branch the user evidently meant (has `url` → HTTP), not both.
  */
-function flattenIssues(issues: readonly z.core.$ZodIssue[], input: unknown, base: JsonPath = []): FlatIssue[] {
+function flattenIssues(
+  issues: readonly z.core.$ZodIssue[],
+  input: unknown,
+  base: JsonPath = [],
+): FlatIssue[] {
   const out: FlatIssue[] = [];
   for (const issue of issues) {
     const at = [...base, ...(issue.path as (string | number)[])];
@@ -202,8 +208,7 @@ function locator(text: string, file: string) {
 function keyPosition(doc: ReturnType<typeof parseDocument>, p: JsonPath): number | undefined {
   if (p.length === 0) return undefined;
   const parent = doc.getIn(p.slice(0, -1), true) as
-    | { items?: { key?: { value?: unknown; range?: [number, number, number] } }[] }
-    | undefined;
+    { items?: { key?: { value?: unknown; range?: [number, number, number] } }[] } | undefined;
   const key = p[p.length - 1];
   const pair = parent?.items?.find((item) => item.key?.value === key);
   return pair?.key?.range?.[0];

@@ -8,7 +8,9 @@ import type { HttpServerConfig } from '../config/schema.js';
 const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 64, pipelining: 1 });
 
 const pooledFetch: FetchLike = (url, init) =>
-  undiciFetch(url, { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1]) as unknown as Promise<Response>;
+  undiciFetch(url, { ...(init as object), dispatcher } as Parameters<
+    typeof undiciFetch
+  >[1]) as unknown as Promise<Response>;
 
 export type HttpTransportKind = 'streamable-http' | 'sse';
 

@@ -31,7 +31,8 @@ export class DownstreamPool {
         this.rebuildTools();
         if (this.started) {
           hooks.onToolsChanged();
-          if (connection.state === 'ready' && everReady.has(connection.name)) hooks.onServerReconnected(connection);
+          if (connection.state === 'ready' && everReady.has(connection.name))
+            hooks.onServerReconnected(connection);
         }
         if (connection.state === 'ready') everReady.add(connection.name);
       },

@@ -61,7 +61,10 @@ export function createExecutor(deps: ExecutorDeps) {
     }
     const blocked = recheck(request, now);
     if (blocked) {
-      log.warn({ approvalId: id, code: blocked.code, reason: blocked.message }, 'approved call blocked by the re-check');
+      log.warn(
+        { approvalId: id, code: blocked.code, reason: blocked.message },
+        'approved call blocked by the re-check',
+      );
       return transition(request, (r) => blockExecution(r, blocked, now));
     }
 
@@ -86,7 +89,9 @@ export function createExecutor(deps: ExecutorDeps) {
         },
       };
     }
-    const finished = await deps.store.transition(id, 'executing', (r) => finishExecution(r, outcome, deps.now()));
+    const finished = await deps.store.transition(id, 'executing', (r) =>
+      finishExecution(r, outcome, deps.now()),
+    );
     deps.changed(finished.request);
     log.info({ approvalId: id, state: finished.request.state }, 'approved call finished');
     return finished.request;
@@ -104,7 +109,10 @@ export function createExecutor(deps: ExecutorDeps) {
       (e) => e.server === request.server && e.name === request.tool,
     );
     if (!entry) {
-      return { code: 'TOOL_UNAVAILABLE', message: `server "${request.server}" no longer offers tool "${request.tool}"` };
+      return {
+        code: 'TOOL_UNAVAILABLE',
+        message: `server "${request.server}" no longer offers tool "${request.tool}"`,
+      };
     }
     if (toolDefinitionDigest(entry.item) !== request.toolDefinitionDigest) {
       return {
@@ -134,7 +142,10 @@ export function createExecutor(deps: ExecutorDeps) {
       return { code: 'POLICY_ERROR', message: `the policy engine failed on the re-check: ${String(error)}` };
     }
     if (decision instanceof Promise) {
-      return { code: 'POLICY_ERROR', message: 'the decision point must decide synchronously on the re-check' };
+      return {
+        code: 'POLICY_ERROR',
+        message: 'the decision point must decide synchronously on the re-check',
+      };
     }
     if (decision.effect === 'deny' && decision.mode === 'enforce') {
       return {

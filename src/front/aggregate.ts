@@ -75,14 +75,19 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
     const out: { server: DownstreamConnection; items: T[] }[] = [];
     for (const result of settled) {
       if (result.status === 'fulfilled') out.push(result.value);
-      else log.warn({ reason: String(result.reason) }, 'a server failed a list request; left out of the answer');
+      else
+        log.warn({ reason: String(result.reason) }, 'a server failed a list request; left out of the answer');
     }
     return out;
   }
 
   async function listResources(session: Session, ctx: Ctx): Promise<{ resources: Resource[] }> {
-    const perServer = await fanOut('resources', (c) =>
-      listAll(c, 'resources/list', 'resources', ListResourcesResultSchema, session, ctx) as Promise<Resource[]>,
+    const perServer = await fanOut(
+      'resources',
+      (c) =>
+        listAll(c, 'resources/list', 'resources', ListResourcesResultSchema, session, ctx) as Promise<
+          Resource[]
+        >,
     );
     const resources: Resource[] = [];
     for (const { server, items } of perServer) {
@@ -94,21 +99,31 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
     return { resources };
   }
 
-  async function listResourceTemplates(session: Session, ctx: Ctx): Promise<{ resourceTemplates: ResourceTemplate[] }> {
-    const perServer = await fanOut('resources', (c) =>
-      listAll(
-        c,
-        'resources/templates/list',
-        'resourceTemplates',
-        ListResourceTemplatesResultSchema,
-        session,
-        ctx,
-      ) as Promise<ResourceTemplate[]>,
+  async function listResourceTemplates(
+    session: Session,
+    ctx: Ctx,
+  ): Promise<{ resourceTemplates: ResourceTemplate[] }> {
+    const perServer = await fanOut(
+      'resources',
+      (c) =>
+        listAll(
+          c,
+          'resources/templates/list',
+          'resourceTemplates',
+          ListResourceTemplatesResultSchema,
+          session,
+          ctx,
+        ) as Promise<ResourceTemplate[]>,
     );
-    templates = buildCatalog(perServer.map(({ server, items }) => ({ server: server.name, prefix: server.config.prefix, items })));
+    templates = buildCatalog(
+      perServer.map(({ server, items }) => ({ server: server.name, prefix: server.config.prefix, items })),
+    );
     reportCollisions('resource template', templates);
     return {
-      resourceTemplates: [...templates.byExposedName.values()].map((e) => ({ ...e.item, name: e.exposedName })),
+      resourceTemplates: [...templates.byExposedName.values()].map((e) => ({
+        ...e.item,
+        name: e.exposedName,
+      })),
     };
   }
 
@@ -130,7 +145,9 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
       await listResourceTemplates(session, ctx);
       return ownerOfUri(uri, session, ctx);
     }
-    throw new GatehouseError('UNKNOWN_RESOURCE', `Resource not found: no connected server offers "${uri}"`, { uri });
+    throw new GatehouseError('UNKNOWN_RESOURCE', `Resource not found: no connected server offers "${uri}"`, {
+      uri,
+    });
   }
 
   async function readResource(uri: string, session: Session, ctx: Ctx) {
@@ -171,10 +188,14 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
   }
 
   async function listPrompts(session: Session, ctx: Ctx): Promise<{ prompts: Prompt[] }> {
-    const perServer = await fanOut('prompts', (c) =>
-      listAll(c, 'prompts/list', 'prompts', ListPromptsResultSchema, session, ctx) as Promise<Prompt[]>,
+    const perServer = await fanOut(
+      'prompts',
+      (c) =>
+        listAll(c, 'prompts/list', 'prompts', ListPromptsResultSchema, session, ctx) as Promise<Prompt[]>,
     );
-    prompts = buildCatalog(perServer.map(({ server, items }) => ({ server: server.name, prefix: server.config.prefix, items })));
+    prompts = buildCatalog(
+      perServer.map(({ server, items }) => ({ server: server.name, prefix: server.config.prefix, items })),
+    );
     reportCollisions('prompt', prompts);
     return { prompts: [...prompts.byExposedName.values()].map((e) => ({ ...e.item, name: e.exposedName })) };
   }
@@ -184,7 +205,9 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
     const entry = prompts.byExposedName.get(name);
     const connection = entry && pool.get(entry.server);
     if (!entry || !connection) {
-      throw new GatehouseError('UNKNOWN_PROMPT', `Prompt not found: no connected server exposes "${name}"`, { name });
+      throw new GatehouseError('UNKNOWN_PROMPT', `Prompt not found: no connected server exposes "${name}"`, {
+        name,
+      });
     }
     return { entry, connection };
   }
@@ -215,7 +238,11 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
     });
   }
 
-  async function ownerOfTemplate(uriTemplate: string, session: Session, ctx: Ctx): Promise<DownstreamConnection> {
+  async function ownerOfTemplate(
+    uriTemplate: string,
+    session: Session,
+    ctx: Ctx,
+  ): Promise<DownstreamConnection> {
     const find = () => [...templates.byExposedName.values()].find((e) => e.item.uriTemplate === uriTemplate);
     let entry = find();
     if (!entry) {
@@ -232,7 +259,9 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
     session.logLevel = level;
     await Promise.allSettled(
       offering('logging').map((c) =>
-        c.request({ method: 'logging/setLevel', params: { level } }, EmptyResultSchema, { sessionId: session.id }),
+        c.request({ method: 'logging/setLevel', params: { level } }, EmptyResultSchema, {
+          sessionId: session.id,
+        }),
       ),
     );
   }

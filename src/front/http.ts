@@ -1,5 +1,9 @@
-
-import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { ErrorCode, isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
@@ -92,7 +96,11 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
       const open = transports.get(sessionId);
       if (!open) {
         // 404 tells a client its session is gone and it should initialise again.
-        return json(res, 404, rpcError(ErrorCode.InvalidRequest, 'Session not found; initialize a new session'));
+        return json(
+          res,
+          404,
+          rpcError(ErrorCode.InvalidRequest, 'Session not found; initialize a new session'),
+        );
       }
       if (open.owner.id !== principal.id) {
         log.warn(
@@ -123,7 +131,11 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
       return transport.handleRequest(req, res, body);
     }
     if (req.method !== 'POST') {
-      return json(res, 400, rpcError(ErrorCode.InvalidRequest, 'Bad Request: Mcp-Session-Id header is required'));
+      return json(
+        res,
+        400,
+        rpcError(ErrorCode.InvalidRequest, 'Bad Request: Mcp-Session-Id header is required'),
+      );
     }
     const body = await readJson(req, res);
     if (body === INVALID) return;
@@ -187,7 +199,11 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
   };
 }
 
-function checkHostAndOrigin(req: IncomingMessage, hosts: Set<string>, origins: readonly string[]): string | undefined {
+function checkHostAndOrigin(
+  req: IncomingMessage,
+  hosts: Set<string>,
+  origins: readonly string[],
+): string | undefined {
   const host = req.headers.host;
   if (!host || !hosts.has(host.toLowerCase())) {
     return `Forbidden: Host header "${host ?? ''}" is not this Gatehouse listener (DNS-rebinding protection)`;
@@ -256,4 +272,3 @@ function json(
 
 const sameGroups = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && a.every((group, i) => group === b[i]);
-

@@ -44,7 +44,11 @@ export const APPROVAL_NOTE = 'Calls may require human approval.';
  * One client session: a low-level SDK Server (a proxy republishes arbitrary JSON-Schema tools, which
  * the high-level McpServer is not made for) whose handlers route to the pipeline and the aggregate.
  */
-export function createSession(deps: FrontDeps, caller: Omit<Caller, 'client'>, id: string = randomUUID()): Session {
+export function createSession(
+  deps: FrontDeps,
+  caller: Omit<Caller, 'client'>,
+  id: string = randomUUID(),
+): Session {
   const log = deps.logger.child({ session: id });
   const caps = unionCapabilities(deps.pool);
   const tasks = createTaskBridge(deps.approvals, log);
@@ -59,7 +63,8 @@ export function createSession(deps: FrontDeps, caller: Omit<Caller, 'client'>, i
   const session: Session = { id, server, caller: { ...caller }, subscriptions: new Set() };
   server.oninitialized = () => {
     const client = server.getClientVersion();
-    if (client) session.caller = { ...session.caller, client: { name: client.name, version: client.version } };
+    if (client)
+      session.caller = { ...session.caller, client: { name: client.name, version: client.version } };
     // On HTTP the client can take server requests only once its GET stream is open (front/http.ts).
     if (caller.transport === 'stdio') announceRoots(deps, session);
   };
@@ -89,7 +94,10 @@ export function createSession(deps: FrontDeps, caller: Omit<Caller, 'client'>, i
   );
 
   if (caps.resources) {
-    server.setRequestHandler(ListResourcesRequestSchema, handle(async (_r, extra) => aggregate.listResources(session, extra)));
+    server.setRequestHandler(
+      ListResourcesRequestSchema,
+      handle(async (_r, extra) => aggregate.listResources(session, extra)),
+    );
     server.setRequestHandler(
       ListResourceTemplatesRequestSchema,
       handle(async (_r, extra) => aggregate.listResourceTemplates(session, extra)),
@@ -110,11 +118,20 @@ export function createSession(deps: FrontDeps, caller: Omit<Caller, 'client'>, i
     }
   }
   if (caps.prompts) {
-    server.setRequestHandler(ListPromptsRequestSchema, handle(async (_r, extra) => aggregate.listPrompts(session, extra)));
-    server.setRequestHandler(GetPromptRequestSchema, handle(async (r, extra) => aggregate.getPrompt(r.params, session, extra)));
+    server.setRequestHandler(
+      ListPromptsRequestSchema,
+      handle(async (_r, extra) => aggregate.listPrompts(session, extra)),
+    );
+    server.setRequestHandler(
+      GetPromptRequestSchema,
+      handle(async (r, extra) => aggregate.getPrompt(r.params, session, extra)),
+    );
   }
   if (caps.completions) {
-    server.setRequestHandler(CompleteRequestSchema, handle(async (r, extra) => aggregate.complete(r.params, session, extra)));
+    server.setRequestHandler(
+      CompleteRequestSchema,
+      handle(async (r, extra) => aggregate.complete(r.params, session, extra)),
+    );
   }
   if (caps.logging) {
     server.setRequestHandler(
@@ -165,7 +182,10 @@ export function unionCapabilities(pool: DownstreamPool): ServerCapabilities {
   const ready = pool.ready().map((c) => c.capabilities);
   const caps: ServerCapabilities = { tools: { listChanged: true } };
   if (ready.some((c) => c.resources)) {
-    caps.resources = { listChanged: true, ...(ready.some((c) => c.resources?.subscribe) ? { subscribe: true } : {}) };
+    caps.resources = {
+      listChanged: true,
+      ...(ready.some((c) => c.resources?.subscribe) ? { subscribe: true } : {}),
+    };
   }
   if (ready.some((c) => c.prompts)) caps.prompts = { listChanged: true };
   if (ready.some((c) => c.completions)) caps.completions = {};
@@ -177,6 +197,8 @@ function combinedInstructions(pool: DownstreamPool): string | undefined {
   const parts = pool
     .ready()
     .filter((c) => c.instructions)
-    .map((c) => `Server "${c.name}" (tools prefixed "${c.config.prefix ?? `${c.name}__`}"):\n${c.instructions}`);
+    .map(
+      (c) => `Server "${c.name}" (tools prefixed "${c.config.prefix ?? `${c.name}__`}"):\n${c.instructions}`,
+    );
   return parts.length > 0 ? parts.join('\n\n') : undefined;
 }

@@ -26,11 +26,17 @@ export class StdioFrontTransport implements Transport {
       this.input as never,
       (message) => this.onmessage?.(message),
       (invalid) => {
-        this.log.warn({ kind: invalid.kind, line: invalid.line.slice(0, 512) }, 'malformed JSON-RPC from the client');
+        this.log.warn(
+          { kind: invalid.kind, line: invalid.line.slice(0, 512) },
+          'malformed JSON-RPC from the client',
+        );
         const error =
           invalid.kind === 'parse'
             ? { code: ErrorCode.ParseError, message: 'Parse error: the line is not valid JSON' }
-            : { code: ErrorCode.InvalidRequest, message: 'Invalid Request: not a valid JSON-RPC 2.0 message' };
+            : {
+                code: ErrorCode.InvalidRequest,
+                message: 'Invalid Request: not a valid JSON-RPC 2.0 message',
+              };
         void this.send({ jsonrpc: '2.0', id: invalid.id ?? null, error } as unknown as JSONRPCMessage);
       },
     );

@@ -73,7 +73,11 @@ export function createTaskBridge(approvals: ApprovalRuntime, logger: Logger) {
           return false;
         default: {
           const result = resultForRequest(current, hasOutputSchema, approvals.retentionMs);
-          await taskStore.storeTaskResult(task.taskId, current.state === 'executed' ? 'completed' : 'failed', result);
+          await taskStore.storeTaskResult(
+            task.taskId,
+            current.state === 'executed' ? 'completed' : 'failed',
+            result,
+          );
           return true;
         }
       }
@@ -82,7 +86,9 @@ export function createTaskBridge(approvals: ApprovalRuntime, logger: Logger) {
       if (changed.id !== request.id) return;
       void apply(changed)
         .then((done) => done && unsubscribe())
-        .catch((error: unknown) => log.warn({ err: error, taskId: task.taskId }, 'task status update failed'));
+        .catch((error: unknown) =>
+          log.warn({ err: error, taskId: task.taskId }, 'task status update failed'),
+        );
     });
     // The request may already have moved on (a joined retry): start from its current state.
     const current = (await approvals.get(request.id)) ?? request;
@@ -98,10 +104,14 @@ export function createTaskBridge(approvals: ApprovalRuntime, logger: Logger) {
   ): Promise<CreatedTask> {
     const task = await taskStore.createTask({ ttl: ttl ?? null });
     void run()
-      .then((result) => taskStore.storeTaskResult(task.taskId, result.isError ? 'failed' : 'completed', result))
+      .then((result) =>
+        taskStore.storeTaskResult(task.taskId, result.isError ? 'failed' : 'completed', result),
+      )
       .catch((error: unknown) =>
         taskStore.storeTaskResult(task.taskId, 'failed', {
-          content: [{ type: 'text', text: `Gatehouse: ${error instanceof Error ? error.message : String(error)}` }],
+          content: [
+            { type: 'text', text: `Gatehouse: ${error instanceof Error ? error.message : String(error)}` },
+          ],
           isError: true,
         }),
       )

@@ -94,7 +94,13 @@ export async function callTool(
   const run = (): Promise<CallToolResult> =>
     decision.mode === 'enforce' && decision.effect === 'deny'
       ? Promise.resolve(denied(call, decision))
-      : execute(deps, session, call, params, task ? { ...context, signal: new AbortController().signal } : context);
+      : execute(
+          deps,
+          session,
+          call,
+          params,
+          task ? { ...context, signal: new AbortController().signal } : context,
+        );
   return task ? task.bridge.forCall(task.store, task.ttl, run) : run();
 }
 
@@ -167,13 +173,19 @@ async function execute(
             ? undefined
             : (progress) =>
                 void context
-                  .sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } })
+                  .sendNotification({
+                    method: 'notifications/progress',
+                    params: { ...progress, progressToken },
+                  })
                   .catch(() => undefined),
       },
     );
   } catch (error) {
     if (isGatehouseError(error) && EXECUTION_FAILURES.has(error.code)) {
-      deps.logger.warn({ requestId: call.requestId, code: error.code, reason: error.message }, 'tool call failed downstream');
+      deps.logger.warn(
+        { requestId: call.requestId, code: error.code, reason: error.message },
+        'tool call failed downstream',
+      );
       return toolErrorResult(`Gatehouse: ${error.message}`, { code: error.code });
     }
     throw error;

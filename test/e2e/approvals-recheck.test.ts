@@ -93,12 +93,10 @@ describe('the re-check before an approved call runs', () => {
   });
 
   // The request keeps the caller's transport and client (store schema 2), so the re-check sees them.
-  it(
-    'a policy that decides on how the caller came in judges the approved call as it judged the request',
-    async () => {
-      await changePolicy(
-        'remote.yaml',
-        `rules:
+  it('a policy that decides on how the caller came in judges the approved call as it judged the request', async () => {
+    await changePolicy(
+      'remote.yaml',
+      `rules:
   - id: remote-removes
     description: Removing files is for callers over HTTP, with two people's approval.
     match: { servers: rec, tools: remove }
@@ -112,18 +110,17 @@ describe('the re-check before an approved call runs', () => {
     effect: deny
     reason: removing files is for remote callers only
 `,
+    );
+    try {
+      const { approvalId } = expectPending(
+        await call('rec__remove', { path: '/srv/cache' }),
+        'remote-removes',
       );
-      try {
-        const { approvalId } = expectPending(
-          await call('rec__remove', { path: '/srv/cache' }),
-          'remote-removes',
-        );
-        await approve(gated.approvals, approvalId, BOB);
-        await approve(gated.approvals, approvalId, CAROL);
-        expect(await reaches(gated.approvals, approvalId, 'executed')).toMatchObject({ decisions: [{}, {}] });
-      } finally {
-        await changePolicy('remote.yaml', undefined);
-      }
-    },
-  );
+      await approve(gated.approvals, approvalId, BOB);
+      await approve(gated.approvals, approvalId, CAROL);
+      expect(await reaches(gated.approvals, approvalId, 'executed')).toMatchObject({ decisions: [{}, {}] });
+    } finally {
+      await changePolicy('remote.yaml', undefined);
+    }
+  });
 });

@@ -6,7 +6,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { APPROVAL_STATES } from '../../src/approvals/request.js';
 import { verifyDigest } from '../../src/approvals/states.js';
 import { isGatehouseError } from '../../src/errors.js';
-import { MIGRATIONS, STORE_SCHEMA_VERSION, upgradeDocument, type Migration } from '../../src/store/document.js';
+import {
+  MIGRATIONS,
+  STORE_SCHEMA_VERSION,
+  upgradeDocument,
+  type Migration,
+} from '../../src/store/document.js';
 import { openLowdbStore } from '../../src/store/lowdb.js';
 import { REPO } from '../helpers/paths.js';
 
