@@ -8,7 +8,7 @@ import type { ApprovalStore } from '../store/store.js';
 import { toolDefinitionDigest } from './digest.js';
 import { recoverOnStart, sweepExpired, type Recovery } from './recovery.js';
 import type { ApprovalRequest, ApprovalState } from './request.js';
-import { applyDecision, cancel, newApprovalRequest, type DecisionInput } from './states.js';
+import { applyDecision, cancel, isOpen, newApprovalRequest, type DecisionInput } from './states.js';
 
 /**
  * What channels (the approval page and API, Teams, webhooks) and the pipeline use to work with approval
@@ -59,9 +59,6 @@ export interface ApprovalServiceDeps {
 /** How long a stopping Gatehouse waits for approved calls under way. */
 const DRAIN_MS = 10_000;
 
-/** States in which an identical retry joins the request rather than starting a new one. */
-const JOINABLE: readonly ApprovalState[] = ['pending', 'approved', 'executing'];
-
 export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntime {
   const now = deps.now ?? (() => new Date());
   const log = deps.logger.child({ module: 'approvals' });
@@ -104,7 +101,8 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
       now(),
     );
     const existing = await deps.store.findByDigest(candidate.digest);
-    if (existing && (JOINABLE.includes(existing.state) || withinRetention(existing))) {
+    // An open request is joined; a finished one answers identical retries for a while.
+    if (existing && (isOpen(existing.state) || withinRetention(existing))) {
       return { request: existing, created: false };
     }
     const result = await deps.store.create(candidate);

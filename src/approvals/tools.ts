@@ -2,6 +2,7 @@ import type { CallToolResult, ServerNotification, Tool } from '@modelcontextprot
 import { z } from 'zod';
 import type { Caller } from '../pipeline/toolCall.js';
 import { resultForRequest } from './results.js';
+import { isOpen, OPEN_STATES } from './states.js';
 import type { ApprovalRuntime } from './service.js';
 
 export const STATUS_TOOL = 'gatehouse__approval_status';
@@ -70,7 +71,6 @@ export interface BuiltinContext {
 
 /** How often the wait tool reports progress, so clients that reset their timeout on progress keep waiting. */
 const PROGRESS_EVERY_MS = 5_000;
-const WAITING: readonly ('pending' | 'approved' | 'executing')[] = ['pending', 'approved', 'executing'];
 
 export async function callBuiltinTool(
   name: string,
@@ -94,7 +94,7 @@ export async function callBuiltinTool(
       isError: true,
     };
   }
-  if (name === WAIT_TOOL && WAITING.includes(request.state as never)) {
+  if (name === WAIT_TOOL && isOpen(request.state)) {
     const seconds = Math.min(
       (parsed.data as z.infer<typeof WaitArgs>).timeoutSeconds ?? context.maxWaitSeconds,
       context.maxWaitSeconds,
@@ -118,7 +118,8 @@ export async function callBuiltinTool(
     const progress =
       progressToken === undefined ? undefined : setInterval(() => report(progressToken), PROGRESS_EVERY_MS);
     try {
-      request = (await approvals.waitWhile(approvalId, WAITING, seconds * 1000, context.signal)) ?? request;
+      request =
+        (await approvals.waitWhile(approvalId, OPEN_STATES, seconds * 1000, context.signal)) ?? request;
     } finally {
       clearInterval(progress);
     }

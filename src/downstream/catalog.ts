@@ -1,3 +1,4 @@
+import type { Logger } from '../log.js';
 import { defaultPrefix, exposedName } from './names.js';
 
 /** One downstream item (tool, prompt or resource template) under the name the client sees. */
@@ -36,9 +37,6 @@ export function buildCatalog<T extends { name: string }>(
   reserved: ReadonlySet<string> = new Set(),
 ): Catalog<T> {
   const claims = new Map<string, CatalogEntry<T>[]>();
-  for (const name of reserved) {
-    claims.set(name, [{ server: 'gatehouse', name, exposedName: name, item: undefined as unknown as T }]);
-  }
   for (const source of sources) {
     const prefix = source.prefix ?? defaultPrefix(source.server);
     for (const item of source.items) {
@@ -52,15 +50,28 @@ export function buildCatalog<T extends { name: string }>(
   const byExposedName = new Map<string, CatalogEntry<T>>();
   const collisions: NameCollision[] = [];
   for (const [exposed, entries] of claims) {
-    if (entries.length === 1 && reserved.has(exposed)) continue;
-    if (entries.length === 1) byExposedName.set(exposed, entries[0]!);
-    else
-      collisions.push({
-        exposedName: exposed,
-        sources: entries.map((e) => ({ server: e.server, name: e.name })),
-      });
+    const sources = entries.map((e) => ({ server: e.server, name: e.name }));
+    if (reserved.has(exposed))
+      collisions.push({ exposedName: exposed, sources: [GATEHOUSE_SOURCE(exposed), ...sources] });
+    else if (entries.length === 1) byExposedName.set(exposed, entries[0]!);
+    else collisions.push({ exposedName: exposed, sources });
   }
   return { byExposedName, collisions };
+}
+
+const GATEHOUSE_SOURCE = (name: string) => ({ server: 'gatehouse', name });
+
+/** Logs each distinct collision once, however often the catalog is rebuilt. */
+export function collisionReporter(log: Logger) {
+  const reported = new Set<string>();
+  return (kind: string, catalog: Catalog<{ name: string }>): void => {
+    for (const collision of catalog.collisions) {
+      const message = describeCollision(kind, collision);
+      if (reported.has(message)) continue;
+      reported.add(message);
+      log.error({ collision }, message);
+    }
+  };
 }
 
 export function describeCollision(kind: string, collision: NameCollision): string {

@@ -2,7 +2,13 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { BUILTIN_TOOL_NAMES } from '../approvals/tools.js';
-import { buildCatalog, describeCollision, type Catalog, type CatalogSource } from './catalog.js';
+import {
+  buildCatalog,
+  collisionReporter,
+  describeCollision,
+  type Catalog,
+  type CatalogSource,
+} from './catalog.js';
 import { DownstreamConnection, type ConnectionHooks, type ConnectionStatus } from './connection.js';
 
 export interface PoolHooks extends Omit<ConnectionHooks, 'onStateChange'> {
@@ -18,10 +24,11 @@ export class DownstreamPool {
   tools: Catalog<Tool> = { byExposedName: new Map(), collisions: [] };
   private readonly log: Logger;
   private started = false;
-  private reportedCollisions = new Set<string>();
+  private readonly reportCollisions: ReturnType<typeof collisionReporter>;
 
   constructor(config: Config, logger: Logger, hooks: PoolHooks) {
     this.log = logger.child({ module: 'downstream' });
+    this.reportCollisions = collisionReporter(this.log);
     // A server seen ready before that is ready again has restarted: its prompts and resources may differ.
     const everReady = new Set<string>();
     const connectionHooks: ConnectionHooks = {
@@ -87,11 +94,6 @@ export class DownstreamPool {
       items: c.tools,
     }));
     this.tools = buildCatalog(sources, BUILTIN_TOOL_NAMES);
-    for (const collision of this.tools.collisions) {
-      const message = describeCollision('tool', collision);
-      if (this.reportedCollisions.has(message)) continue;
-      this.reportedCollisions.add(message);
-      this.log.error({ collision }, message);
-    }
+    this.reportCollisions('tool', this.tools);
   }
 }

@@ -16,7 +16,7 @@ import {
   type ServerCapabilities,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
-import { buildCatalog, describeCollision, type Catalog } from '../downstream/catalog.js';
+import { buildCatalog, collisionReporter, type Catalog } from '../downstream/catalog.js';
 import type { DownstreamConnection } from '../downstream/connection.js';
 import type { DownstreamPool } from '../downstream/pool.js';
 import { GatehouseError } from '../errors.js';
@@ -34,6 +34,7 @@ interface Ctx {
  */
 export function createAggregate(pool: DownstreamPool, logger: Logger) {
   const log = logger.child({ module: 'aggregate' });
+  const reportCollisions = collisionReporter(log);
   const resourceOwners = new Map<string, string>();
   let prompts: Catalog<Prompt> = { byExposedName: new Map(), collisions: [] };
   let templates: Catalog<ResourceTemplate> = { byExposedName: new Map(), collisions: [] };
@@ -264,15 +265,6 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
         }),
       ),
     );
-  }
-
-  const reported = new Set<string>();
-  function reportCollisions(kind: string, catalog: Catalog<{ name: string }>): void {
-    for (const collision of catalog.collisions) {
-      const message = describeCollision(kind, collision);
-      if (!reported.has(message)) log.error({ collision }, message);
-      reported.add(message);
-    }
   }
 
   return {

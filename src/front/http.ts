@@ -17,6 +17,7 @@ import {
 import type { Logger } from '../log.js';
 import { isLoopbackHost } from '../shared/loopback.js';
 import { announceRoots, createSession, type FrontDeps } from './session.js';
+import { readBoundedBody } from '../shared/body.js';
 
 /** Largest request body accepted on /mcp; larger bodies get 413 before parsing. */
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
@@ -218,18 +219,13 @@ function checkHostAndOrigin(
 const INVALID = Symbol('invalid body');
 
 async function readJson(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) {
-      json(res, 413, rpcError(ErrorCode.InvalidRequest, `Request body larger than ${MAX_BODY_BYTES} bytes`));
-      return INVALID;
-    }
-    chunks.push(chunk as Buffer);
+  const body = await readBoundedBody(req, MAX_BODY_BYTES);
+  if (!body) {
+    json(res, 413, rpcError(ErrorCode.InvalidRequest, `Request body larger than ${MAX_BODY_BYTES} bytes`));
+    return INVALID;
   }
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return JSON.parse(body.toString('utf8'));
   } catch {
     json(res, 400, rpcError(ErrorCode.ParseError, 'Parse error: the request body is not valid JSON'));
     return INVALID;

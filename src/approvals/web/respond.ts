@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
 import type { SafeHtml } from './html.js';
 import { STYLESHEET } from './pages/style.js';
+import { readBoundedBody } from '../../shared/body.js';
 
 /**
  * Writing responses and reading bodies for the approval page and API. Every page carries a strict
@@ -78,14 +79,9 @@ export async function readBody(req: IncomingMessage, mediaType: string, limit: n
   if (type !== mediaType) throw new BodyError(415, `expected a ${mediaType} body, got ${type || 'none'}`);
   const declared = Number(req.headers['content-length']);
   if (declared > limit) throw new BodyError(413, `the body is larger than ${limit} bytes`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new BodyError(413, `the body is larger than ${limit} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  const body = await readBoundedBody(req, limit);
+  if (!body) throw new BodyError(413, `the body is larger than ${limit} bytes`);
+  return body.toString('utf8');
 }
 
 export async function readForm(req: IncomingMessage, limit = 32 * 1024): Promise<URLSearchParams> {
