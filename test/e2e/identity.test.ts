@@ -228,7 +228,10 @@ describe('JWT access tokens', () => {
 });
 
 describe('the log', () => {
-  it('names refusals and who opened sessions, but never a token', () => {
+  it('names refusals and who opened sessions, but never a token', async () => {
+    // The lines may trail the responses the tests above already saw.
+    await gatehouse.waitForStderr((line) => line.includes('"msg":"session used by another principal"'));
+    await gatehouse.waitForStderr((line) => line.includes('"reason":"unknown bearer token"'));
     const log = gatehouse.stderr();
     expect(log).toContain('"msg":"MCP request not authenticated"');
     expect(log).toContain('"reason":"unknown bearer token"');

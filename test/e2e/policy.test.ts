@@ -16,12 +16,11 @@ import { connectDirect } from '../helpers/downstreams.js';
 import {
   connectStdioGatehouse,
   fetchStatus,
-  logEntries,
+  loggedEntry,
   startConnectedHttpGatehouse,
   type ConnectedHttpGatehouse,
   type StdioGatehouse,
 } from '../helpers/gatehouse.js';
-import { eventually } from '../helpers/processes.js';
 
 /**
  * Policy decisions through the proxy, with real downstreams: the recorder fixture (which logs every
@@ -142,15 +141,13 @@ describe('enforce mode', () => {
     const { policy } = await fetchStatus(gatehouse.baseUrl);
     const meta = expectDenied(await call('rec__remove', { path: '/etc/hosts' }), 'no-system-files');
     expect(meta).toEqual({ effect: 'deny', rules: ['no-system-files'], policyVersion: policy.version });
-    const decided = logEntries(gatehouse.stderr()).filter((e) => e.msg === 'tool call decided');
-    expect(decided).toContainEqual(
-      expect.objectContaining({
-        tool: 'remove',
-        effect: 'deny',
-        mode: 'enforce',
-        rules: ['no-system-files'],
-        policyVersion: policy.version,
-      }),
+    const decided = await loggedEntry(
+      gatehouse.stderr,
+      (e) => e.msg === 'tool call decided' && e.tool === 'remove' && e.effect === 'deny',
+      'the deny is logged',
+    );
+    expect(decided).toEqual(
+      expect.objectContaining({ mode: 'enforce', rules: ['no-system-files'], policyVersion: policy.version }),
     );
   });
 
@@ -212,10 +209,11 @@ describe('shadow mode', () => {
 
   /** Waits for the log line of the decision on `tool`, which may trail the result on stderr. */
   async function decisionLogged(tool: string) {
-    const find = () =>
-      logEntries(gatehouse.stderr()).find((e) => e.msg === 'tool call decided' && e.tool === tool);
-    await eventually(() => find() !== undefined, `the decision on ${tool} is logged`);
-    return find()!;
+    return loggedEntry(
+      gatehouse.stderr,
+      (e) => e.msg === 'tool call decided' && e.tool === tool,
+      `the decision on ${tool} is logged`,
+    );
   }
 
   it('every tool is listed: shadow mode does not change what clients see', async () => {

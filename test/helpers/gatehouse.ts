@@ -6,7 +6,7 @@ import { main } from '../../src/cli/index.js';
 import type { GatehouseStatus } from '../../src/main.js';
 import { connectTestClient, type TestClient, type TestClientOptions } from './client.js';
 import { GATEHOUSE_BIN, REPO } from './paths.js';
-import { runToExit, spawnProcess, type Spawned } from './processes.js';
+import { eventually, runToExit, spawnProcess, type Spawned } from './processes.js';
 
 export type Front = 'stdio' | 'http';
 
@@ -49,6 +49,20 @@ export function logEntries(stderr: string): Record<string, unknown>[] {
     .split('\n')
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/**
+ * The first log entry that matches, waiting for it: a log line may trail the MCP result it
+ * belongs to, because stderr and the MCP stream are separate pipes.
+ */
+export async function loggedEntry(
+  stderr: () => string,
+  match: (entry: Record<string, unknown>) => boolean,
+  what: string,
+): Promise<Record<string, unknown>> {
+  const find = () => logEntries(stderr()).find(match);
+  await eventually(() => find() !== undefined, what);
+  return find()!;
 }
 
 export interface HttpGatehouse extends Spawned {
