@@ -5,7 +5,6 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { ErrorCode, isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Config } from '../config/schema.js';
 import {
@@ -18,6 +17,7 @@ import type { Logger } from '../log.js';
 import { isLoopbackHost } from '../shared/loopback.js';
 import { announceRoots, createSession, type FrontDeps } from './session.js';
 import { readBoundedBody } from '../shared/body.js';
+import { HttpSessionTransport, replyError } from './httpTransport.js';
 
 /** Largest request body accepted on /mcp; larger bodies get 413 before parsing. */
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
@@ -52,7 +52,7 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
   const { config, deps, logger } = options;
   const log = logger.child({ module: 'http' });
   /** Open MCP sessions, each with the principal that opened it: only that principal may use it. */
-  const transports = new Map<string, { transport: StreamableHTTPServerTransport; owner: Principal }>();
+  const transports = new Map<string, { transport: HttpSessionTransport; owner: Principal }>();
   let allowedHosts = new Set<string>();
   // Approvers reach the page at approvals.publicUrl (a reverse proxy): its host and origin are ours too.
   const publicUrl = config.approvals.publicUrl ? new URL(config.approvals.publicUrl) : undefined;
@@ -70,7 +70,7 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
     const refusal = checkHostAndOrigin(req, allowedHosts, allowedOrigins);
     if (refusal) {
       log.warn({ host: req.headers.host, origin: req.headers.origin }, refusal);
-      json(res, 403, rpcError(ErrorCode.InvalidRequest, refusal));
+      replyError(res, 403, ErrorCode.InvalidRequest, refusal);
       return;
     }
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -97,21 +97,18 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
       const open = transports.get(sessionId);
       if (!open) {
         // 404 tells a client its session is gone and it should initialise again.
-        return json(
-          res,
-          404,
-          rpcError(ErrorCode.InvalidRequest, 'Session not found; initialize a new session'),
-        );
+        return replyError(res, 404, ErrorCode.InvalidRequest, 'Session not found; initialize a new session');
       }
       if (open.owner.id !== principal.id) {
         log.warn(
           { session: sessionId, owner: open.owner.id, caller: principal.id },
           'session used by another principal',
         );
-        return json(
+        return replyError(
           res,
           403,
-          rpcError(ErrorCode.InvalidRequest, 'Forbidden: this session belongs to another caller'),
+          ErrorCode.InvalidRequest,
+          'Forbidden: this session belongs to another caller',
         );
       }
       // Groups follow the latest token: a group removed at the IdP stops counting within the session.
@@ -123,33 +120,29 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
       if (req.method === 'GET') {
         // This opens the stream server-initiated requests travel on: a downstream's roots/list can now
         // reach the client (the stream is registered long before a downstream's request comes back).
-        const opened = transport.handleRequest(req, res);
+        transport.handleRequest(req, res);
         if (session) announceRoots(deps, session);
-        return opened;
+        return;
       }
       const body = req.method === 'POST' ? await readJson(req, res) : undefined;
       if (body === INVALID) return;
       return transport.handleRequest(req, res, body);
     }
     if (req.method !== 'POST') {
-      return json(
-        res,
-        400,
-        rpcError(ErrorCode.InvalidRequest, 'Bad Request: Mcp-Session-Id header is required'),
-      );
+      return replyError(res, 400, ErrorCode.InvalidRequest, 'Bad Request: Mcp-Session-Id header is required');
     }
     const body = await readJson(req, res);
     if (body === INVALID) return;
     if (!isInitializeRequest(body)) {
-      return json(res, 400, rpcError(ErrorCode.InvalidRequest, 'Bad Request: no valid session ID provided'));
+      return replyError(res, 400, ErrorCode.InvalidRequest, 'Bad Request: no valid session ID provided');
     }
     const session = createSession(deps, { id: principal.id, groups: principal.groups, transport: 'http' });
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => session.id,
-      onsessioninitialized: (id) => {
-        transports.set(id, { transport, owner: principal });
+    const transport = new HttpSessionTransport({
+      sessionId: session.id,
+      onInitialized: () => {
+        transports.set(session.id, { transport, owner: principal });
         deps.sessions.add(session);
-        log.info({ session: id, caller: principal.id, via: auth.via }, 'client session opened');
+        log.info({ session: session.id, caller: principal.id, via: auth.via }, 'client session opened');
       },
     });
     transport.onclose = () => {
@@ -159,7 +152,9 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
       log.info({ session: session.id }, 'client session closed');
     };
     await session.server.connect(transport);
-    await transport.handleRequest(req, res, body);
+    transport.handleRequest(req, res, body);
+    // An initialize refused by the transport (a wrong Accept header, say) leaves nothing behind.
+    if (!transports.has(session.id)) await session.server.close();
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -221,13 +216,13 @@ const INVALID = Symbol('invalid body');
 async function readJson(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
   const body = await readBoundedBody(req, MAX_BODY_BYTES);
   if (!body) {
-    json(res, 413, rpcError(ErrorCode.InvalidRequest, `Request body larger than ${MAX_BODY_BYTES} bytes`));
+    replyError(res, 413, ErrorCode.InvalidRequest, `Request body larger than ${MAX_BODY_BYTES} bytes`);
     return INVALID;
   }
   try {
     return JSON.parse(body.toString('utf8'));
   } catch {
-    json(res, 400, rpcError(ErrorCode.ParseError, 'Parse error: the request body is not valid JSON'));
+    replyError(res, 400, ErrorCode.ParseError, 'Parse error: the request body is not valid JSON');
     return INVALID;
   }
 }
@@ -244,11 +239,7 @@ function refuseUnauthenticated(res: ServerResponse, failure: AuthFailure): void 
     ? { 'www-authenticate': refusal.wwwAuthenticate }
     : {};
   const code = refusal.status === 503 ? ErrorCode.InternalError : ErrorCode.InvalidRequest;
-  json(res, refusal.status, rpcError(code, refusal.message), headers);
-}
-
-function rpcError(code: number, message: string) {
-  return { jsonrpc: '2.0', error: { code, message }, id: null };
+  replyError(res, refusal.status, code, refusal.message, headers);
 }
 
 function json(

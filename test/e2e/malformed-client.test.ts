@@ -135,7 +135,18 @@ describe('over HTTP', () => {
         'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
       });
       expect(wrongShape.status).toBe(400);
-      expect(await wrongShape.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32700 } });
+      // Valid JSON that is not a JSON-RPC message is JSON-RPC 2.0's Invalid Request, not a parse error.
+      expect(await wrongShape.json()).toMatchObject({
+        jsonrpc: '2.0',
+        error: { code: -32600, message: 'Invalid Request: not a JSON-RPC message' },
+      });
+
+      const emptyBatch = await post('[]', {
+        'mcp-session-id': transport.sessionId!,
+        'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
+      });
+      expect(emptyBatch.status).toBe(400);
+      expect(await emptyBatch.json()).toMatchObject({ error: { code: -32600 } });
 
       expect(await client.client.callTool({ name: 'noisy__echo', arguments: { message: 'fine' } })).toEqual({
         content: [{ type: 'text', text: 'fine' }],

@@ -1,0 +1,395 @@
+import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { mediaTypeEssence } from '@modelcontextprotocol/sdk/shared/mediaType.js';
+import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
+import {
+  JSONRPCMessageSchema,
+  type JSONRPCMessage,
+  type RequestId,
+} from '@modelcontextprotocol/sdk/types.js';
+import { createParser } from 'eventsource-parser';
+import type { IncomingHttpHeaders } from 'node:http';
+import { StringDecoder } from 'node:string_decoder';
+import type { Dispatcher } from 'undici';
+
+/**
+ * The client side of MCP Streamable HTTP on undici's Node-native `request()`: the SDK's transport goes
+ * through fetch and web streams (Response, TextDecoderStream, EventSourceParserStream), which profiling
+ * showed to be a large part of Gatehouse's per-call overhead. Behaviour mirrors the SDK's
+ * StreamableHTTPClientTransport minus OAuth (Gatehouse sends static headers from config).
+ */
+
+export interface StreamableHttpTransportOptions {
+  /** Static headers from config (Authorization and the like): sent on every request, never logged. */
+  headers: Record<string, string>;
+  /** The shared keep-alive pool. */
+  dispatcher: Dispatcher;
+}
+
+type Body = Dispatcher.ResponseData['body'];
+
+/** The SDK's defaults (DEFAULT_STREAMABLE_HTTP_RECONNECTION_OPTIONS). */
+const RECONNECTION = { initialDelayMs: 1000, maxDelayMs: 30_000, growFactor: 1.5, maxRetries: 2 };
+/** Enough of an error body to explain the status, without buffering whatever a broken server sends. */
+const ERROR_BODY_LIMIT = 64 * 1024;
+/** Shutdown must not hang on a downstream that no longer answers. */
+const DELETE_TIMEOUT_MS = 2000;
+/** Shorter header values are too common to redact without mangling unrelated text. */
+const MIN_REDACTED_LENGTH = 6;
+
+interface SseStream {
+  /** The standalone GET stream is reopened whenever it ends; a request's stream only until it answered. */
+  standalone: boolean;
+  lastEventId?: string;
+  /** A request resumed through `send(…, { resumptionToken })`: its response gets the new request id. */
+  replayMessageId?: RequestId;
+  onresumptiontoken?: (token: string) => void;
+}
+
+export class NodeStreamableHttpClientTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: Transport['onmessage'];
+
+  private readonly origin: string;
+  private readonly path: string;
+  private readonly staticHeaders: Record<string, string>;
+  private readonly secrets: string[];
+  private readonly dispatcher: Dispatcher;
+  /** One signal for every request and stream, so close() ends them all. */
+  private readonly abort = new AbortController();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private started = false;
+  private closing?: Promise<void>;
+  private _sessionId?: string;
+  private protocolVersion?: string;
+  private serverRetryMs?: number;
+  private delivery: Promise<void> = Promise.resolve();
+
+  constructor(url: URL, options: StreamableHttpTransportOptions) {
+    // fetch refuses such URLs too; say why instead of dropping the credentials silently.
+    if (url.username || url.password)
+      throw new Error('the downstream URL must not contain credentials; put them in "headers"');
+    this.origin = url.origin;
+    this.path = `${url.pathname}${url.search}`;
+    this.dispatcher = options.dispatcher;
+    // Lower-cased so a configured "Accept" cannot travel next to ours as a second header.
+    this.staticHeaders = Object.fromEntries(
+      Object.entries(options.headers).map(([name, value]) => [name.toLowerCase(), value]),
+    );
+    this.secrets = secretsOf(Object.values(options.headers));
+  }
+
+  get sessionId(): string | undefined {
+    return this._sessionId;
+  }
+
+  setProtocolVersion(version: string): void {
+    this.protocolVersion = version;
+  }
+
+  async start(): Promise<void> {
+    if (this.started) throw new Error('the Streamable HTTP transport is already started');
+    this.started = true;
+  }
+
+  async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    if (this.closing) throw new Error('the Streamable HTTP transport is closed');
+    if (options?.resumptionToken) {
+      const stream: SseStream = {
+        standalone: false,
+        lastEventId: options.resumptionToken,
+        replayMessageId: 'method' in message && 'id' in message ? message.id : undefined,
+        onresumptiontoken: options.onresumptiontoken,
+      };
+      this.openSseStream(stream).catch((error: unknown) => this.report(error));
+      return;
+    }
+    try {
+      await this.post(message, options?.onresumptiontoken);
+    } catch (error) {
+      this.report(error);
+      throw this.closing ? new Error('the Streamable HTTP transport is closed', { cause: error }) : error;
+    }
+  }
+
+  /** Idempotent: Gatehouse closes both the Client (which closes us) and the transport itself. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.abort.abort();
+    await this.terminateSession();
+    this.onclose?.();
+  }
+
+  private async post(message: JSONRPCMessage, onresumptiontoken?: (token: string) => void): Promise<void> {
+    const headers = this.headers({
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    });
+    const {
+      statusCode,
+      headers: responseHeaders,
+      body,
+    } = await this.request('POST', headers, { body: JSON.stringify(message) });
+    const sessionId = headerValue(responseHeaders, 'mcp-session-id');
+    if (sessionId) this._sessionId = sessionId;
+
+    if (statusCode < 200 || statusCode >= 300) {
+      const text = await readBounded(body, ERROR_BODY_LIMIT).catch(() => null);
+      throw new StreamableHTTPError(
+        statusCode,
+        `Error POSTing to endpoint: ${this.redirectText(statusCode, responseHeaders) ?? this.redact(text)}`,
+      );
+    }
+    // The spec answers notifications with 202; a lenient 200 still means the session is live.
+    if (!containsRequest(message)) {
+      await body.dump();
+      if (isInitializedNotification(message))
+        this.openSseStream({ standalone: true }).catch((error: unknown) => this.report(error));
+      return;
+    }
+    const contentType = headerValue(responseHeaders, 'content-type');
+    const mediaType = mediaTypeEssence(contentType);
+    if (mediaType === 'text/event-stream') {
+      this.readSse(body, { standalone: false, onresumptiontoken });
+    } else if (mediaType === 'application/json') {
+      await this.deliverJson(await body.text());
+    } else {
+      body.destroy();
+      throw new StreamableHTTPError(-1, `Unexpected content type: ${contentType}`);
+    }
+  }
+
+  /** Every message that parses is delivered; the first that does not fails the send, as in the SDK. */
+  private async deliverJson(text: string): Promise<void> {
+    const data: unknown = JSON.parse(text);
+    let firstError: unknown;
+    for (const item of Array.isArray(data) ? data : [data]) {
+      const parsed = JSONRPCMessageSchema.safeParse(item);
+      if (parsed.success) this.enqueue(parsed.data);
+      else firstError ??= parsed.error;
+    }
+    await this.delivery;
+    if (firstError !== undefined) throw firstError;
+  }
+
+  /**
+   * Hands messages over one microtask apart. The SDK's Protocol runs notification handlers a microtask
+   * after onmessage but settles responses at once: a progress notification and the response read from
+   * one chunk would otherwise reach the caller in reverse, and the progress would be dropped.
+   */
+  private enqueue(message: JSONRPCMessage): void {
+    this.delivery = this.delivery.then(() => {
+      if (this.closing) return;
+      try {
+        this.onmessage?.(message);
+      } catch (error) {
+        this.report(error);
+      }
+    });
+  }
+
+  /** GET an SSE stream: the standalone one, or a request's stream resumed after `lastEventId`. */
+  private async openSseStream(stream: SseStream): Promise<void> {
+    const headers = this.headers({ accept: 'text/event-stream' });
+    if (stream.lastEventId !== undefined) headers['last-event-id'] = stream.lastEventId;
+    const { statusCode, statusText, headers: responseHeaders, body } = await this.request('GET', headers);
+    if (statusCode >= 200 && statusCode < 300) {
+      this.readSse(body, stream);
+      return;
+    }
+    await body.dump().catch(() => undefined);
+    // 405: the server offers no GET stream, which the spec allows.
+    if (statusCode === 405) return;
+    throw new StreamableHTTPError(
+      statusCode,
+      `Failed to open SSE stream: ${this.redirectText(statusCode, responseHeaders) ?? (statusText || `HTTP ${statusCode}`)}`,
+    );
+  }
+
+  private readSse(body: Body, stream: SseStream): void {
+    let answered = false;
+    const parser = createParser({
+      onRetry: (ms) => {
+        this.serverRetryMs = ms;
+      },
+      onEvent: (event) => {
+        if (event.id) {
+          stream.lastEventId = event.id;
+          stream.onresumptiontoken?.(event.id);
+        }
+        // Priming events and keep-alives carry no data.
+        if (!event.data || (event.event && event.event !== 'message')) return;
+        try {
+          const message = JSONRPCMessageSchema.parse(JSON.parse(event.data));
+          if (isResponse(message)) {
+            answered = true;
+            if (stream.replayMessageId !== undefined) message.id = stream.replayMessageId;
+          }
+          this.enqueue(message);
+        } catch (error) {
+          this.report(error);
+        }
+      },
+    });
+    const ended = (error?: Error) => {
+      if (this.closing) return;
+      if (error) this.report(new Error(`SSE stream disconnected: ${error.message}`, { cause: error }));
+      // A request's stream can only be resumed from an event id, and is done once answered.
+      const resume = stream.standalone || (!answered && stream.lastEventId !== undefined);
+      if (resume) this.scheduleReconnection(stream, 0);
+    };
+    // undici's body ignores setEncoding; the decoder keeps characters split across chunks whole.
+    const decoder = new StringDecoder('utf8');
+    body.on('data', (chunk: Buffer) => {
+      try {
+        parser.feed(decoder.write(chunk));
+      } catch (error) {
+        // Thrown from a 'data' listener it would be an uncaught exception; end the stream instead.
+        body.destroy(error as Error);
+      }
+    });
+    body.once('end', () => ended());
+    body.once('error', (error) => ended(error));
+  }
+
+  private scheduleReconnection(stream: SseStream, attempt: number): void {
+    if (attempt >= RECONNECTION.maxRetries) {
+      this.report(new Error(`Maximum reconnection attempts (${RECONNECTION.maxRetries}) exceeded.`));
+      return;
+    }
+    const delay =
+      this.serverRetryMs ??
+      Math.min(RECONNECTION.initialDelayMs * RECONNECTION.growFactor ** attempt, RECONNECTION.maxDelayMs);
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (this.closing) return;
+      this.openSseStream(stream).catch((error: unknown) => {
+        if (this.closing) return;
+        this.report(
+          new Error(`Failed to reconnect SSE stream: ${(error as Error)?.message ?? String(error)}`, {
+            cause: error,
+          }),
+        );
+        this.scheduleReconnection(stream, attempt + 1);
+      });
+    }, delay);
+    this.timers.add(timer);
+  }
+
+  /** Best effort: the server may refuse (405) or be gone, and neither may hold up shutdown. */
+  private async terminateSession(): Promise<void> {
+    if (!this._sessionId) return;
+    try {
+      const { body } = await this.request('DELETE', this.headers({}), {
+        signal: AbortSignal.timeout(DELETE_TIMEOUT_MS),
+      });
+      await body.dump();
+    } catch {
+      // Nothing to do: the session expires on the server's side.
+    }
+    this._sessionId = undefined;
+  }
+
+  private headers(extra: Record<string, string>): Record<string, string> {
+    const headers = { ...this.staticHeaders };
+    if (this._sessionId) headers['mcp-session-id'] = this._sessionId;
+    if (this.protocolVersion) headers['mcp-protocol-version'] = this.protocolVersion;
+    return Object.assign(headers, extra);
+  }
+
+  private async request(
+    method: 'POST' | 'GET' | 'DELETE',
+    headers: Record<string, string>,
+    { body, signal = this.abort.signal }: { body?: string; signal?: AbortSignal } = {},
+  ): Promise<Dispatcher.ResponseData> {
+    try {
+      // Timeouts off: Gatehouse enforces its own per-call timeout, and SSE streams may stay silent.
+      return await this.dispatcher.request({
+        origin: this.origin,
+        path: this.path,
+        method,
+        headers,
+        body,
+        headersTimeout: 0,
+        bodyTimeout: 0,
+        signal,
+      });
+    } catch (error) {
+      throw new Error(`${method} to the downstream failed: ${this.redact((error as Error)?.message)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** Like the SDK: name where a redirect pointed, without userinfo, query or fragment. */
+  private redirectText(status: number, headers: IncomingHttpHeaders): string | undefined {
+    if (status < 300 || status >= 400) return undefined;
+    const location = headerValue(headers, 'location');
+    if (!location) return `Redirect (HTTP ${status}) not followed`;
+    try {
+      const target = new URL(location, `${this.origin}${this.path}`);
+      return `Redirect to ${target.origin}${target.pathname} not followed`;
+    } catch {
+      return `Redirect (HTTP ${status}) not followed`;
+    }
+  }
+
+  /** A server may echo the request back in an error body; configured header values never leave. */
+  private redact(text: string | null | undefined): string {
+    let result = text ?? '';
+    for (const secret of this.secrets) result = result.split(secret).join('[redacted]');
+    return result;
+  }
+
+  private report(error: unknown): void {
+    if (this.closing) return;
+    this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+  }
+}
+
+/** A header value, and each of its words (the token of "Bearer <token>"), longest first. */
+function secretsOf(values: string[]): string[] {
+  const pieces = values.flatMap((value) => [value, ...value.split(/\s+/)]);
+  return [...new Set(pieces.filter((piece) => piece.length >= MIN_REDACTED_LENGTH))].sort(
+    (a, b) => b.length - a.length,
+  );
+}
+
+function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function containsRequest(message: JSONRPCMessage | JSONRPCMessage[]): boolean {
+  const messages = Array.isArray(message) ? message : [message];
+  return messages.some((m) => 'method' in m && 'id' in m && m.id !== undefined);
+}
+
+function isInitializedNotification(message: JSONRPCMessage): boolean {
+  return 'method' in message && message.method === 'notifications/initialized' && !('id' in message);
+}
+
+function isResponse(message: JSONRPCMessage): message is JSONRPCMessage & { id: RequestId } {
+  return 'id' in message && ('result' in message || 'error' in message);
+}
+
+/** At most `limit` bytes of a body as text; the rest is discarded with the connection. */
+async function readBounded(body: Body, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= limit) {
+      body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+}
