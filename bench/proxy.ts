@@ -59,26 +59,31 @@ async function timeCalls(client: Client, tool: string, n: number): Promise<numbe
   return durations;
 }
 
-async function sequential(client: Client, tool: string): Promise<Summary> {
-  await timeCalls(client, tool, WARMUP);
-  const start = performance.now();
-  const durations = await timeCalls(client, tool, SEQUENTIAL);
-  return summarize(durations, performance.now() - start);
+/** One path of a comparison: the clients that call it and the tool name they call. */
+interface Path {
+  clients: Client[];
+  tool: string;
 }
 
-async function concurrent(url: string, tool: string): Promise<Summary> {
-  const clients = await Promise.all(
-    Array.from({ length: CONCURRENT_CLIENTS }, () =>
-      connect(new StreamableHTTPClientTransport(new URL(url))),
-    ),
-  );
-  await Promise.all(clients.map((c) => timeCalls(c, tool, 10)));
-  const start = performance.now();
-  const all = await Promise.all(clients.map((c) => timeCalls(c, tool, PER_CLIENT)));
-  const summary = summarize(all.flat(), performance.now() - start);
-  await Promise.all(clients.map((c) => c.close()));
-  return summary;
+/**
+ * Both paths warmed up, then measured one after the other with the same calls: `perClient` calls on
+ * every client of a path at once (one client: sequential calls). Alternating the paths in rounds was
+ * tried and charged each switch (a process waking from idle) to Gatehouse's percentiles.
+ */
+async function compare(direct: Path, gatehouse: Path, perClient: number) {
+  const paths = [direct, gatehouse];
+  for (const path of paths) await Promise.all(path.clients.map((c) => timeCalls(c, path.tool, WARMUP)));
+  const measured: Summary[] = [];
+  for (const path of paths) {
+    const start = performance.now();
+    const all = await Promise.all(path.clients.map((c) => timeCalls(c, path.tool, perClient)));
+    measured.push(summarize(all.flat(), performance.now() - start));
+  }
+  return { direct: measured[0]!, gatehouse: measured[1]! };
 }
+
+const connectMany = (url: string, n: number) =>
+  Promise.all(Array.from({ length: n }, () => connect(new StreamableHTTPClientTransport(new URL(url)))));
 
 function peakRssMb(pid: number | undefined): number {
   if (!pid) return Number.NaN;
@@ -140,8 +145,11 @@ export async function benchProxy(): Promise<ProxyBenchRow[]> {
       stderr: 'ignore',
     });
     const via = await connect(viaTransport);
-    const d = await sequential(direct, 'echo');
-    const g = await sequential(via, 'everything__echo');
+    const { direct: d, gatehouse: g } = await compare(
+      { clients: [direct], tool: 'echo' },
+      { clients: [via], tool: 'everything__echo' },
+      SEQUENTIAL,
+    );
     rows.push({
       path: `stdio, ${SEQUENTIAL} sequential calls`,
       direct: d,
@@ -163,27 +171,34 @@ export async function benchProxy(): Promise<ProxyBenchRow[]> {
   const directUrl = `http://127.0.0.1:${port}/mcp`;
   const gatehouse = await startGatehouseHttp(writeConfig(dir, { url: directUrl }));
   try {
-    const direct = await connect(new StreamableHTTPClientTransport(new URL(directUrl)));
-    const via = await connect(new StreamableHTTPClientTransport(new URL(gatehouse.url)));
-    const d = await sequential(direct, 'echo');
-    const g = await sequential(via, 'everything__echo');
+    const [direct] = await connectMany(directUrl, 1);
+    const [via] = await connectMany(gatehouse.url, 1);
+    const sequential = await compare(
+      { clients: [direct!], tool: 'echo' },
+      { clients: [via!], tool: 'everything__echo' },
+      SEQUENTIAL,
+    );
     rows.push({
       path: `HTTP, ${SEQUENTIAL} sequential calls`,
-      direct: d,
-      gatehouse: g,
+      ...sequential,
       gatehouseRssMb: peakRssMb(gatehouse.child.pid),
     });
-    await direct.close();
-    await via.close();
+    await direct!.close();
+    await via!.close();
 
-    const dc = await concurrent(directUrl, 'echo');
-    const gc = await concurrent(gatehouse.url, 'everything__echo');
+    const directs = await connectMany(directUrl, CONCURRENT_CLIENTS);
+    const vias = await connectMany(gatehouse.url, CONCURRENT_CLIENTS);
+    const concurrent = await compare(
+      { clients: directs, tool: 'echo' },
+      { clients: vias, tool: 'everything__echo' },
+      PER_CLIENT,
+    );
     rows.push({
       path: `HTTP, ${CONCURRENT_CLIENTS} concurrent clients × ${PER_CLIENT} calls`,
-      direct: dc,
-      gatehouse: gc,
+      ...concurrent,
       gatehouseRssMb: peakRssMb(gatehouse.child.pid),
     });
+    await Promise.all([...directs, ...vias].map((c) => c.close()));
   } finally {
     gatehouse.child.kill('SIGTERM');
     server.kill('SIGTERM');

@@ -73,7 +73,7 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
       replyError(res, 403, ErrorCode.InvalidRequest, refusal);
       return;
     }
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const path = pathOf(req.url ?? '/');
     if (path === '/healthz') return json(res, 200, { ok: true });
     if (path === '/status' && req.method === 'GET') return json(res, 200, options.status());
     if (path === '/mcp' && options.serveMcp) return handleMcp(req, res);
@@ -225,6 +225,17 @@ async function readJson(req: IncomingMessage, res: ServerResponse): Promise<unkn
     replyError(res, 400, ErrorCode.ParseError, 'Parse error: the request body is not valid JSON');
     return INVALID;
   }
+}
+
+/**
+ * The path of a request target. A plain one is cut at the query, without building a URL on every
+ * tool call; one with dot segments or escapes gets the URL parser's normalisation.
+ */
+function pathOf(target: string): string {
+  const query = target.indexOf('?');
+  const path = query < 0 ? target : target.slice(0, query);
+  const plain = path.startsWith('/') && !path.includes('%') && !path.includes('/.');
+  return plain ? path : new URL(path, 'http://localhost').pathname;
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
