@@ -63,6 +63,8 @@ async function timeCalls(client: Client, tool: string, n: number): Promise<numbe
 interface Path {
   clients: Client[];
   tool: string;
+  /** The Gatehouse process, whose CPU time per call is measured. */
+  pid?: number;
 }
 
 /**
@@ -74,12 +76,22 @@ async function compare(direct: Path, gatehouse: Path, perClient: number) {
   const paths = [direct, gatehouse];
   for (const path of paths) await Promise.all(path.clients.map((c) => timeCalls(c, path.tool, WARMUP)));
   const measured: Summary[] = [];
+  let cpuUsPerCall = Number.NaN;
   for (const path of paths) {
+    const cpuBefore = cpuMs(path.pid);
     const start = performance.now();
     const all = await Promise.all(path.clients.map((c) => timeCalls(c, path.tool, perClient)));
     measured.push(summarize(all.flat(), performance.now() - start));
+    if (path.pid) cpuUsPerCall = ((cpuMs(path.pid) - cpuBefore) * 1000) / all.flat().length;
   }
-  return { direct: measured[0]!, gatehouse: measured[1]! };
+  return { direct: measured[0]!, gatehouse: measured[1]!, gatehouseCpuUs: cpuUsPerCall };
+}
+
+/** User plus system CPU time of a process so far, from /proc (clock ticks of 10 ms). */
+function cpuMs(pid: number | undefined): number {
+  if (!pid) return Number.NaN;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 const connectMany = (url: string, n: number) =>
@@ -127,6 +139,8 @@ export interface ProxyBenchRow {
   direct: Summary;
   gatehouse: Summary;
   gatehouseRssMb: number;
+  /** Gatehouse's CPU time per call: less sensitive to a noisy machine than latency. */
+  gatehouseCpuUs: number;
 }
 
 export async function benchProxy(): Promise<ProxyBenchRow[]> {
@@ -145,9 +159,13 @@ export async function benchProxy(): Promise<ProxyBenchRow[]> {
       stderr: 'ignore',
     });
     const via = await connect(viaTransport);
-    const { direct: d, gatehouse: g } = await compare(
+    const {
+      direct: d,
+      gatehouse: g,
+      gatehouseCpuUs,
+    } = await compare(
       { clients: [direct], tool: 'echo' },
-      { clients: [via], tool: 'everything__echo' },
+      { clients: [via], tool: 'everything__echo', pid: viaTransport.pid ?? undefined },
       SEQUENTIAL,
     );
     rows.push({
@@ -155,6 +173,7 @@ export async function benchProxy(): Promise<ProxyBenchRow[]> {
       direct: d,
       gatehouse: g,
       gatehouseRssMb: peakRssMb(viaTransport.pid ?? undefined),
+      gatehouseCpuUs,
     });
     await direct.close();
     await via.close();
@@ -175,7 +194,7 @@ export async function benchProxy(): Promise<ProxyBenchRow[]> {
     const [via] = await connectMany(gatehouse.url, 1);
     const sequential = await compare(
       { clients: [direct!], tool: 'echo' },
-      { clients: [via!], tool: 'everything__echo' },
+      { clients: [via!], tool: 'everything__echo', pid: gatehouse.child.pid },
       SEQUENTIAL,
     );
     rows.push({
@@ -190,7 +209,7 @@ export async function benchProxy(): Promise<ProxyBenchRow[]> {
     const vias = await connectMany(gatehouse.url, CONCURRENT_CLIENTS);
     const concurrent = await compare(
       { clients: directs, tool: 'echo' },
-      { clients: vias, tool: 'everything__echo' },
+      { clients: vias, tool: 'everything__echo', pid: gatehouse.child.pid },
       PER_CLIENT,
     );
     rows.push({
@@ -208,12 +227,12 @@ export async function benchProxy(): Promise<ProxyBenchRow[]> {
 
 export function proxyTable(rows: ProxyBenchRow[]): string {
   const lines = [
-    '| path | direct p50 ms | Gatehouse p50 ms | added p50 ms | direct p99 ms | Gatehouse p99 ms | p99 ratio | direct calls/s | Gatehouse calls/s | Gatehouse peak RSS MB |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| path | direct p50 ms | Gatehouse p50 ms | added p50 ms | direct p99 ms | Gatehouse p99 ms | p99 ratio | direct calls/s | Gatehouse calls/s | Gatehouse CPU µs/call | Gatehouse peak RSS MB |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.path} | ${fmt(r.direct.p50)} | ${fmt(r.gatehouse.p50)} | ${fmt(r.gatehouse.p50 - r.direct.p50)} | ${fmt(r.direct.p99)} | ${fmt(r.gatehouse.p99)} | ${fmt(r.gatehouse.p99 / r.direct.p99, 2)}x | ${fmt(r.direct.perSecond, 0)} | ${fmt(r.gatehouse.perSecond, 0)} | ${fmt(r.gatehouseRssMb, 0)} |`,
+      `| ${r.path} | ${fmt(r.direct.p50)} | ${fmt(r.gatehouse.p50)} | ${fmt(r.gatehouse.p50 - r.direct.p50)} | ${fmt(r.direct.p99)} | ${fmt(r.gatehouse.p99)} | ${fmt(r.gatehouse.p99 / r.direct.p99, 2)}x | ${fmt(r.direct.perSecond, 0)} | ${fmt(r.gatehouse.perSecond, 0)} | ${fmt(r.gatehouseCpuUs, 0)} | ${fmt(r.gatehouseRssMb, 0)} |`,
     );
   }
   return lines.join('\n');
