@@ -95,6 +95,19 @@ export const IdentitySchema = z.strictObject({
       subjectClaim: z.string().default('sub'),
       groupsClaim: z.string().default('groups'),
       algorithms: z.array(z.string()).default(['RS256', 'ES256', 'EdDSA']),
+      resource: z
+        .url({ protocol: /^https?$/ })
+        .optional()
+        .describe(
+          "The MCP endpoint's URL as clients reach it, published in the OAuth protected-resource " +
+            "metadata (RFC 9728); default: this listener's /mcp URL.",
+        ),
+      scopes: z
+        .array(z.string().min(1))
+        .optional()
+        .describe(
+          'Scopes a client should ask the issuer for; published in the metadata and the 401 challenge.',
+        ),
     })
     .optional()
     .describe('OIDC/JWT access tokens for HTTP callers, verified against the issuer JWKS.'),

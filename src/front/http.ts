@@ -9,9 +9,12 @@ import { ErrorCode, isInitializeRequest } from '@modelcontextprotocol/sdk/types.
 import type { Config } from '../config/schema.js';
 import {
   bearerRefusal,
+  resourceMetadata,
   type AuthFailure,
+  type ChallengeHints,
   type HttpAuthenticator,
   type Principal,
+  type ResourceMetadata,
 } from '../identity/index.js';
 import type { Logger } from '../log.js';
 import { isLoopbackHost } from '../shared/loopback.js';
@@ -54,6 +57,14 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
   /** Open MCP sessions, each with the principal that opened it: only that principal may use it. */
   const transports = new Map<string, { transport: HttpSessionTransport; owner: Principal }>();
   let allowedHosts = new Set<string>();
+  const jwt = options.serveMcp ? config.identity.jwt : undefined;
+  /**
+   * The protected-resource metadata, when callers may bring tokens from an issuer. Without a
+   * configured `resource` the MCP URL is the one the client used: its Host passed the checks above,
+   * so it names this listener.
+   */
+  const metadataFor = (req: IncomingMessage): ResourceMetadata | undefined =>
+    jwt && resourceMetadata(jwt, jwt.resource ?? `http://${req.headers.host}/mcp`);
   // Approvers reach the page at approvals.publicUrl (a reverse proxy): its host and origin are ours too.
   const publicUrl = config.approvals.publicUrl ? new URL(config.approvals.publicUrl) : undefined;
   const allowedOrigins = [...config.http.allowedOrigins, ...(publicUrl ? [publicUrl.origin] : [])];
@@ -75,6 +86,10 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
     }
     const path = pathOf(req.url ?? '/');
     if (path === '/healthz') return json(res, 200, { ok: true });
+    const metadata = path.startsWith('/.well-known/') ? metadataFor(req) : undefined;
+    if (metadata?.paths.includes(path) && req.method === 'GET') {
+      return json(res, 200, metadata.document, { 'cache-control': 'public, max-age=3600' });
+    }
     if (path === '/status' && req.method === 'GET') return json(res, 200, options.status());
     if (path === '/mcp' && options.serveMcp) return handleMcp(req, res);
     if (options.routes && (await options.routes(req, res))) return;
@@ -89,7 +104,11 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
         { reason: auth.failure.reason, remote: req.socket.remoteAddress },
         'MCP request not authenticated',
       );
-      return refuseUnauthenticated(res, auth.failure);
+      const metadata = metadataFor(req);
+      return refuseUnauthenticated(res, auth.failure, {
+        resourceMetadata: metadata?.url,
+        scopes: metadata?.scopes,
+      });
     }
     const { principal } = auth;
     const sessionId = header(req, 'mcp-session-id');
@@ -244,8 +263,8 @@ function header(req: IncomingMessage, name: string): string | undefined {
 }
 
 /** RFC 6750's status and challenge, with a JSON-RPC error body; the reason never holds the token. */
-function refuseUnauthenticated(res: ServerResponse, failure: AuthFailure): void {
-  const refusal = bearerRefusal(failure);
+function refuseUnauthenticated(res: ServerResponse, failure: AuthFailure, hints: ChallengeHints): void {
+  const refusal = bearerRefusal(failure, hints);
   const headers: Record<string, string> = refusal.wwwAuthenticate
     ? { 'www-authenticate': refusal.wwwAuthenticate }
     : {};

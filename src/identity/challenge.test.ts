@@ -34,4 +34,20 @@ describe('RFC 6750 refusals', () => {
     const refusal = bearerRefusal({ kind: 'invalid', reason: 'the "sub" claim \\ é\n' });
     expect(refusal.wwwAuthenticate).toContain(`error_description="the 'sub' claim ? ??"`);
   });
+
+  it('with an issuer, every challenge names the resource metadata and the scopes', () => {
+    const hints = {
+      resourceMetadata: 'https://gh.example/.well-known/oauth-protected-resource/mcp',
+      scopes: ['a', 'b'],
+    };
+    const tail =
+      'resource_metadata="https://gh.example/.well-known/oauth-protected-resource/mcp", scope="a b"';
+    expect(bearerRefusal({ kind: 'missing', reason: 'none' }, hints).wwwAuthenticate).toBe(
+      `Bearer realm="gatehouse", ${tail}`,
+    );
+    expect(bearerRefusal({ kind: 'invalid', reason: 'expired' }, hints).wwwAuthenticate).toBe(
+      `Bearer realm="gatehouse", error="invalid_token", error_description="expired", ${tail}`,
+    );
+    expect(bearerRefusal({ kind: 'unavailable', reason: 'down' }, hints).wwwAuthenticate).toBeUndefined();
+  });
 });

@@ -1,4 +1,9 @@
+import {
+  discoverOAuthProtectedResourceMetadata,
+  extractWWWAuthenticateParams,
+} from '@modelcontextprotocol/sdk/client/auth.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { OAuthProtectedResourceMetadataSchema } from '@modelcontextprotocol/sdk/shared/auth.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,7 +40,12 @@ beforeAll(async () => {
           { token: ALICE_TOKEN, id: 'alice' },
           { token: BOB_TOKEN, id: 'bob', groups: ['dev'] },
         ],
-        jwt: { issuer: issuer.issuer, audience: AUDIENCE, jwksUri: issuer.jwksUri },
+        jwt: {
+          issuer: issuer.issuer,
+          audience: AUDIENCE,
+          jwksUri: issuer.jwksUri,
+          scopes: ['mcp:tools'],
+        },
       },
     },
   );
@@ -46,6 +56,10 @@ afterAll(async () => {
   await issuer?.close();
   scratch.remove();
 });
+
+/** What every challenge adds with a JWT issuer configured: where to learn how to get a token. */
+const hints = () =>
+  `resource_metadata="${gatehouse.baseUrl}/.well-known/oauth-protected-resource/mcp", scope="mcp:tools"`;
 
 const bearer = (token: string) => {
   sent.add(token);
@@ -106,10 +120,10 @@ const denied = (result: CallToolResult) =>
   result.isError === true && JSON.stringify(result.content).includes('Gatehouse denied');
 
 describe('static bearer tokens', () => {
-  it('no token: 401, a bare Bearer challenge and a JSON-RPC error', async () => {
+  it('no token: 401, a Bearer challenge without an error code, and a JSON-RPC error', async () => {
     const response = await send({});
     expect(response.status).toBe(401);
-    expect(response.challenge).toBe('Bearer realm="gatehouse"');
+    expect(response.challenge).toBe(`Bearer realm="gatehouse", ${hints()}`);
     expect(JSON.parse(response.body)).toEqual({
       jsonrpc: '2.0',
       id: null,
@@ -121,7 +135,7 @@ describe('static bearer tokens', () => {
     const response = await send({ authorization: bearer('not-a-known-token-0123456789') });
     expect(response.status).toBe(401);
     expect(response.challenge).toBe(
-      'Bearer realm="gatehouse", error="invalid_token", error_description="unknown bearer token"',
+      `Bearer realm="gatehouse", error="invalid_token", error_description="unknown bearer token", ${hints()}`,
     );
     expect(JSON.parse(response.body)).toMatchObject({
       error: { message: 'Unauthorized: unknown bearer token' },
@@ -214,7 +228,7 @@ describe('JWT access tokens', () => {
     const response = await send({ authorization: bearer(await token()) });
     expect(response.status).toBe(401);
     expect(response.challenge).toBe(
-      `Bearer realm="gatehouse", error="invalid_token", error_description="${reason}"`,
+      `Bearer realm="gatehouse", error="invalid_token", error_description="${reason}", ${hints()}`,
     );
     expect(JSON.parse(response.body)).toMatchObject({
       jsonrpc: '2.0',
@@ -224,6 +238,38 @@ describe('JWT access tokens', () => {
 
   it('the JWKS was fetched from the issuer', () => {
     expect(issuer.fetches()).toBeGreaterThan(0);
+  });
+});
+
+describe('OAuth protected-resource metadata (RFC 9728)', () => {
+  it('is served where the SDK client looks for it, naming the issuer to get a token from', async () => {
+    const expected = {
+      resource: gatehouse.mcpUrl,
+      authorization_servers: [issuer.issuer],
+      bearer_methods_supported: ['header'],
+      resource_name: 'Gatehouse',
+      scopes_supported: ['mcp:tools'],
+    };
+    // The SDK's own discovery: the path-suffixed well-known URL of the MCP endpoint.
+    expect(await discoverOAuthProtectedResourceMetadata(new URL(gatehouse.mcpUrl))).toEqual(expected);
+    const root = await fetch(`${gatehouse.baseUrl}/.well-known/oauth-protected-resource`);
+    expect(root.status).toBe(200);
+    expect(OAuthProtectedResourceMetadataSchema.parse(await root.json())).toEqual(expected);
+  });
+
+  it("a 401's challenge leads the SDK client to that document", async () => {
+    const response = await fetch(gatehouse.mcpUrl, { method: 'POST', body: '{}' });
+    expect(response.status).toBe(401);
+    const { resourceMetadataUrl, scope } = extractWWWAuthenticateParams(response);
+    expect(resourceMetadataUrl?.href).toBe(`${gatehouse.baseUrl}/.well-known/oauth-protected-resource/mcp`);
+    expect(scope).toBe('mcp:tools');
+    expect((await fetch(resourceMetadataUrl!)).status).toBe(200);
+  });
+
+  it('needs no token, and only GET reads it', async () => {
+    const path = `${gatehouse.baseUrl}/.well-known/oauth-protected-resource/mcp`;
+    expect((await fetch(path, { method: 'POST' })).status).toBe(404);
+    expect((await fetch(`${gatehouse.baseUrl}/.well-known/oauth-protected-resource/other`)).status).toBe(404);
   });
 });
 
@@ -238,6 +284,25 @@ describe('the log', () => {
     expect(log).toContain('"msg":"session used by another principal"');
     expect(log).toMatch(/"caller":"carol".*"msg":"client session opened"/);
     for (const secret of sent) expect(log).not.toContain(secret);
+  });
+});
+
+describe('static tokens only', () => {
+  it('no issuer to point at: a bare challenge and no protected-resource metadata', async () => {
+    const config = gatehouseConfig(
+      { twin: fixtureServer('twin', {}, 'one') },
+      { policies: POLICIES, identity: { tokens: [{ token: ALICE_TOKEN, id: 'alice' }] } },
+    );
+    const tokensOnly = await startHttpGatehouse(scratch.write('tokens-only.json', config));
+    try {
+      const response = await fetch(tokensOnly.mcpUrl, { method: 'POST', body: '{}' });
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toBe('Bearer realm="gatehouse"');
+      const metadata = await fetch(`${tokensOnly.baseUrl}/.well-known/oauth-protected-resource/mcp`);
+      expect(metadata.status).toBe(404);
+    } finally {
+      await tokensOnly.stop();
+    }
   });
 });
 
