@@ -5,6 +5,9 @@ import { GatehouseError } from '../errors.js';
 import type { GatehouseStatus } from '../main.js';
 import { configOption, type CliIo } from './options.js';
 
+/** A caller's bearer token (identity.tokens or a JWT), for a Gatehouse whose callers authenticate. */
+const STATUS_TOKEN = 'GATEHOUSE_TOKEN';
+
 export function registerStatus(program: Command, io: CliIo): void {
   program
     .command('status')
@@ -14,12 +17,29 @@ export function registerStatus(program: Command, io: CliIo): void {
     .option('--json', 'print the raw status JSON')
     .action(async (flags: { config: string; url?: string; json?: boolean }) => {
       const base = flags.url ?? baseUrl(flags.config);
+      const token = process.env[STATUS_TOKEN];
       let status: GatehouseStatus;
+      let statusCode: number | undefined;
       try {
-        const response = await request(`${base}/status`, { headersTimeout: 5_000, bodyTimeout: 5_000 });
-        if (response.statusCode !== 200) throw new Error(`HTTP ${response.statusCode}`);
+        const response = await request(`${base}/status`, {
+          headers: token ? { authorization: `Bearer ${token}` } : {},
+          headersTimeout: 5_000,
+          bodyTimeout: 5_000,
+        });
+        statusCode = response.statusCode;
+        if (statusCode !== 200) {
+          await response.body.dump();
+          throw new Error(`HTTP ${statusCode}`);
+        }
         status = (await response.body.json()) as GatehouseStatus;
       } catch (error) {
+        if (statusCode === 401 || statusCode === 400) {
+          throw new GatehouseError(
+            'UNAUTHENTICATED',
+            `the Gatehouse at ${base} requires a caller's token for its status: ` +
+              (token ? `the token in ${STATUS_TOKEN} was refused` : `set ${STATUS_TOKEN}`),
+          );
+        }
         throw new GatehouseError(
           'DOWNSTREAM_UNAVAILABLE',
           `no Gatehouse answering at ${base} (${(error as Error).message})`,

@@ -90,26 +90,35 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
     if (metadata?.paths.includes(path) && req.method === 'GET') {
       return json(res, 200, metadata.document, { 'cache-control': 'public, max-age=3600' });
     }
-    if (path === '/status' && req.method === 'GET') return json(res, 200, options.status());
+    if (path === '/status' && req.method === 'GET') return handleStatus(req, res);
     if (path === '/mcp' && options.serveMcp) return handleMcp(req, res);
     if (options.routes && (await options.routes(req, res))) return;
     json(res, 404, { error: 'not found' });
   }
 
+  /** The caller of a request, or undefined once it has been refused. */
+  async function authenticated(req: IncomingMessage, res: ServerResponse, what: string) {
+    const auth = await options.authenticator.authenticate(header(req, 'authorization'));
+    if (auth.ok) return auth;
+    log.warn({ reason: auth.failure.reason, remote: req.socket.remoteAddress }, `${what} not authenticated`);
+    const metadata = metadataFor(req);
+    refuseUnauthenticated(res, auth.failure, { resourceMetadata: metadata?.url, scopes: metadata?.scopes });
+    return undefined;
+  }
+
+  /**
+   * Server names, their errors and the policy files are for operators: where MCP callers must
+   * authenticate, so must a status reader (any caller's token will do; /healthz stays open).
+   */
+  async function handleStatus(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (options.authenticator.mode === 'bearer' && !(await authenticated(req, res, 'status request'))) return;
+    json(res, 200, options.status());
+  }
+
   async function handleMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // Before the body is read: an unauthenticated client gets nothing parsed or buffered.
-    const auth = await options.authenticator.authenticate(header(req, 'authorization'));
-    if (!auth.ok) {
-      log.warn(
-        { reason: auth.failure.reason, remote: req.socket.remoteAddress },
-        'MCP request not authenticated',
-      );
-      const metadata = metadataFor(req);
-      return refuseUnauthenticated(res, auth.failure, {
-        resourceMetadata: metadata?.url,
-        scopes: metadata?.scopes,
-      });
-    }
+    const auth = await authenticated(req, res, 'MCP request');
+    if (!auth) return;
     const { principal } = auth;
     const sessionId = header(req, 'mcp-session-id');
     if (sessionId) {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectTestClient } from '../helpers/client.js';
 import { fixtureServer, gatehouseConfig, scratchDir } from '../helpers/config.js';
-import { startHttpGatehouse, type HttpGatehouse } from '../helpers/gatehouse.js';
+import { startHttpGatehouse, statusCommand, type HttpGatehouse } from '../helpers/gatehouse.js';
 import { AUDIENCE, forgedTokens, startTestIssuer, type TestIssuer } from '../helpers/issuer.js';
 import { REPO } from '../helpers/paths.js';
 
@@ -270,6 +270,47 @@ describe('OAuth protected-resource metadata (RFC 9728)', () => {
     const path = `${gatehouse.baseUrl}/.well-known/oauth-protected-resource/mcp`;
     expect((await fetch(path, { method: 'POST' })).status).toBe(404);
     expect((await fetch(`${gatehouse.baseUrl}/.well-known/oauth-protected-resource/other`)).status).toBe(404);
+  });
+});
+
+describe('the status endpoint', () => {
+  it("needs a caller's token where MCP does, and /healthz stays open", async () => {
+    const anonymous = await fetch(`${gatehouse.baseUrl}/status`);
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.text()).not.toContain('twin');
+    const withToken = await fetch(`${gatehouse.baseUrl}/status`, {
+      headers: { authorization: bearer(BOB_TOKEN) },
+    });
+    expect(withToken.status).toBe(200);
+    expect(((await withToken.json()) as { servers: { name: string }[] }).servers).toEqual([
+      expect.objectContaining({ name: 'twin', state: 'ready' }),
+    ]);
+    expect((await fetch(`${gatehouse.baseUrl}/healthz`)).status).toBe(200);
+  });
+
+  it('`gatehouse status` sends GATEHOUSE_TOKEN, and says to set it when it is missing', async () => {
+    const saved = process.env.GATEHOUSE_TOKEN;
+    try {
+      delete process.env.GATEHOUSE_TOKEN;
+      const refused = await statusCommand(gatehouse.baseUrl);
+      expect(refused.code).toBe(1);
+      expect(refused.lines.join('\n')).toContain(
+        "requires a caller's token for its status: set GATEHOUSE_TOKEN",
+      );
+
+      process.env.GATEHOUSE_TOKEN = bearer(ALICE_TOKEN).slice('Bearer '.length);
+      const shown = await statusCommand(gatehouse.baseUrl);
+      expect(shown.code).toBe(0);
+      expect(shown.lines.some((line) => line.startsWith('twin') && line.includes('ready'))).toBe(true);
+
+      process.env.GATEHOUSE_TOKEN = 'not-a-token-at-all-0123456789';
+      sent.add(process.env.GATEHOUSE_TOKEN);
+      const wrong = await statusCommand(gatehouse.baseUrl);
+      expect(wrong.lines.join('\n')).toContain('the token in GATEHOUSE_TOKEN was refused');
+    } finally {
+      if (saved === undefined) delete process.env.GATEHOUSE_TOKEN;
+      else process.env.GATEHOUSE_TOKEN = saved;
+    }
   });
 });
 
