@@ -37,6 +37,22 @@ const RELAYED_CLIENT_CAPABILITIES: ClientCapabilities = {
 
 export interface ServerRequestContext {
   signal: AbortSignal;
+  /** The call it belongs to, when the transport can tell (see `CallOrigin`). */
+  origin?: CallOrigin;
+}
+
+/**
+ * The client session and client request a downstream call serves. A server-initiated message can be
+ * traced to one when it arrived on that call's Streamable HTTP stream; over stdio it cannot.
+ */
+export interface CallOrigin {
+  sessionId: string;
+  relatedRequestId?: RequestId;
+}
+
+/** What a transport may know about which of our requests a message arrived for. */
+interface OriginAware {
+  originOf?(key: RequestId | object): RequestId | undefined;
 }
 
 export interface ConnectionHooks {
@@ -47,7 +63,7 @@ export interface ConnectionHooks {
     context: ServerRequestContext,
   ): Promise<Result>;
   /** list_changed, resources/updated and log notifications. */
-  onNotification(connection: DownstreamConnection, notification: Notification): void;
+  onNotification(connection: DownstreamConnection, notification: Notification, origin?: CallOrigin): void;
   /** Connected (again) with a fresh tool list, or gone down. */
   onStateChange(connection: DownstreamConnection): void;
 }
@@ -105,7 +121,9 @@ export class DownstreamConnection {
   private retryTimer?: NodeJS.Timeout;
   private stopping = false;
   /** Requests under way, with the client session and client request each one serves. */
-  private readonly inflight = new Map<symbol, { sessionId: string; relatedRequestId?: RequestId }>();
+  private readonly inflight = new Map<number, CallOrigin>();
+  /** Keys of `inflight`; sent as the request's `relatedRequestId`, which only our transport reads. */
+  private nextCall = 0;
   private readonly log: Logger;
 
   constructor(
@@ -159,10 +177,11 @@ export class DownstreamConnection {
         { server: this.name, state: this.state },
       );
     }
-    const key = Symbol(request.method);
+    const key = ++this.nextCall;
     this.inflight.set(key, { sessionId: options.sessionId, relatedRequestId: options.relatedRequestId });
     const timeout = this.timeoutMs;
     const requestOptions: RequestOptions = {
+      relatedRequestId: key,
       signal: options.signal,
       onprogress: options.onprogress,
       timeout,
@@ -261,12 +280,20 @@ export class DownstreamConnection {
       { capabilities: RELAYED_CLIENT_CAPABILITIES },
     );
     const hooks = this.options.hooks;
+    const originOf = (key: RequestId | object): CallOrigin | undefined => {
+      const call = (transport as OriginAware).originOf?.(key);
+      return typeof call === 'number' ? this.inflight.get(call) : undefined;
+    };
     for (const schema of [CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema]) {
       client.setRequestHandler(schema, (request, extra) =>
-        hooks.onServerRequest(this, request as Request, { signal: extra.signal }),
+        hooks.onServerRequest(this, request as Request, {
+          signal: extra.signal,
+          origin: originOf(extra.requestId),
+        }),
       );
     }
-    client.fallbackNotificationHandler = async (notification) => hooks.onNotification(this, notification);
+    client.fallbackNotificationHandler = async (notification) =>
+      hooks.onNotification(this, notification, originOf(notification));
     try {
       await client.connect(transport, { timeout: this.options.connectMs });
       const tools = await listAllTools(client, this.options.connectMs);

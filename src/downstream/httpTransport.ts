@@ -43,6 +43,8 @@ interface SseStream {
   /** A request resumed through `send(…, { resumptionToken })`: its response gets the new request id. */
   replayMessageId?: RequestId;
   onresumptiontoken?: (token: string) => void;
+  /** For a request's stream: the `relatedRequestId` its request was sent with (see `originOf`). */
+  origin?: RequestId;
 }
 
 export class NodeStreamableHttpClientTransport implements Transport {
@@ -64,6 +66,10 @@ export class NodeStreamableHttpClientTransport implements Transport {
   private protocolVersion?: string;
   private serverRetryMs?: number;
   private delivery: Promise<void> = Promise.resolve();
+  /** Server requests, by their id, that arrived on a request's stream, until they are answered. */
+  private readonly requestOrigins = new Map<RequestId, RequestId>();
+  /** Notifications that arrived on a request's stream (the SDK hands the same object on). */
+  private readonly notificationOrigins = new WeakMap<object, RequestId>();
 
   constructor(url: URL, options: StreamableHttpTransportOptions) {
     // fetch refuses such URLs too; say why instead of dropping the credentials silently.
@@ -100,12 +106,14 @@ export class NodeStreamableHttpClientTransport implements Transport {
         lastEventId: options.resumptionToken,
         replayMessageId: 'method' in message && 'id' in message ? message.id : undefined,
         onresumptiontoken: options.onresumptiontoken,
+        origin: options.relatedRequestId,
       };
       this.openSseStream(stream).catch((error: unknown) => this.report(error));
       return;
     }
+    if (isResponse(message)) this.requestOrigins.delete(message.id);
     try {
-      await this.post(message, options?.onresumptiontoken);
+      await this.post(message, options);
     } catch (error) {
       this.report(error);
       throw this.closing ? new Error('the Streamable HTTP transport is closed', { cause: error }) : error;
@@ -126,7 +134,18 @@ export class NodeStreamableHttpClientTransport implements Transport {
     this.onclose?.();
   }
 
-  private async post(message: JSONRPCMessage, onresumptiontoken?: (token: string) => void): Promise<void> {
+  /**
+   * The `relatedRequestId` of the request on whose stream a server request (by its id) or a
+   * notification (the delivered object) arrived. A server sends what belongs to a request on that
+   * request's stream, so this names the call a sampling or elicitation request serves, which the
+   * message itself does not.
+   */
+  originOf(key: RequestId | object): RequestId | undefined {
+    return typeof key === 'object' ? this.notificationOrigins.get(key) : this.requestOrigins.get(key);
+  }
+
+  private async post(message: JSONRPCMessage, options: TransportSendOptions = {}): Promise<void> {
+    const { onresumptiontoken, relatedRequestId: origin } = options;
     const headers = this.headers({
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',
@@ -156,7 +175,7 @@ export class NodeStreamableHttpClientTransport implements Transport {
     const contentType = headerValue(responseHeaders, 'content-type');
     const mediaType = mediaTypeEssence(contentType);
     if (mediaType === 'text/event-stream') {
-      this.readSse(body, { standalone: false, onresumptiontoken });
+      this.readSse(body, { standalone: false, onresumptiontoken, origin });
     } else if (mediaType === 'application/json') {
       await this.deliverJson(await body.text());
     } else {
@@ -230,6 +249,10 @@ export class NodeStreamableHttpClientTransport implements Transport {
           if (isResponse(message)) {
             answered = true;
             if (stream.replayMessageId !== undefined) message.id = stream.replayMessageId;
+          } else if (stream.origin !== undefined) {
+            if ('id' in message && message.id !== undefined)
+              this.requestOrigins.set(message.id, stream.origin);
+            else this.notificationOrigins.set(message, stream.origin);
           }
           this.enqueue(message);
         } catch (error) {

@@ -9,9 +9,10 @@ import {
   type LoggingLevel,
   type Notification,
   type Request,
+  type RequestId,
   type Result,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { DownstreamConnection, ServerRequestContext } from '../downstream/connection.js';
+import type { CallOrigin, DownstreamConnection, ServerRequestContext } from '../downstream/connection.js';
 import type { DownstreamPool } from '../downstream/pool.js';
 import { GatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -20,18 +21,35 @@ import type { Session, SessionRegistry } from './sessions.js';
 
 /**
  * Requests and notifications a downstream sends towards the client. They carry no reference to the
- * client request they belong to, so they go to the one session with a request in flight on that server
- * (or the only session). When that is ambiguous they are refused, never guessed: sending one user's
- * sampling request or logs to another user's client would leak data between sessions.
+ * client request they belong to: over Streamable HTTP the stream they arrive on tells; over stdio they
+ * go to the one session with a request in flight on that server (or the only session). When that is
+ * ambiguous they are refused, never guessed: sending one user's sampling request or logs to another
+ * user's client would leak data between sessions.
  */
 export function createRelay(pool: () => DownstreamPool, sessions: SessionRegistry, logger: Logger) {
   const log = logger.child({ module: 'relay' });
 
-  function targetOf(connection: DownstreamConnection): Session | undefined {
+  /**
+   * Where a server-initiated message goes: the call it arrived for, when the transport knows it
+   * (Streamable HTTP downstreams send it on that call's stream); otherwise the one session with
+   * requests in flight on that server (or the only session), on its latest request's stream.
+   */
+  function targetOf(
+    connection: DownstreamConnection,
+    origin: CallOrigin | undefined,
+  ): { session: Session; relatedRequestId?: RequestId } | undefined {
+    if (origin) {
+      const session = sessions.get(origin.sessionId);
+      return session && { session, relatedRequestId: origin.relatedRequestId };
+    }
     const inFlight = [...connection.sessionsInFlight()];
-    if (inFlight.length === 1) return sessions.get(inFlight[0]!);
-    if (inFlight.length === 0 && sessions.size === 1) return sessions.all()[0];
-    return undefined;
+    const session =
+      inFlight.length === 1
+        ? sessions.get(inFlight[0]!)
+        : inFlight.length === 0 && sessions.size === 1
+          ? sessions.all()[0]
+          : undefined;
+    return session && { session, relatedRequestId: connection.relatedRequestFor(session.id) };
   }
 
   const RESULT_SCHEMAS = {
@@ -48,16 +66,19 @@ export function createRelay(pool: () => DownstreamPool, sessions: SessionRegistr
       request: Request,
       context: ServerRequestContext,
     ): Promise<Result> => {
-      const session = targetOf(connection);
-      if (!session) {
+      const target = targetOf(connection, context.origin);
+      if (!target) {
         throw new GatehouseError(
           'ROUTING_AMBIGUOUS',
-          sessions.size === 0
-            ? `no client is connected to Gatehouse yet to answer ${request.method}`
-            : `Gatehouse cannot tell which client session this ${request.method} belongs to ` +
+          context.origin
+            ? `the client session this ${request.method} belongs to has closed`
+            : sessions.size === 0
+              ? `no client is connected to Gatehouse yet to answer ${request.method}`
+              : `Gatehouse cannot tell which client session this ${request.method} belongs to ` +
                 `(${connection.sessionsInFlight().size} sessions have requests in flight on "${connection.name}")`,
         );
       }
+      const { session, relatedRequestId } = target;
       const missing = missingCapability(session, request);
       if (missing) {
         throw new GatehouseError(
@@ -67,7 +88,6 @@ export function createRelay(pool: () => DownstreamPool, sessions: SessionRegistr
       }
       const schema = RESULT_SCHEMAS[request.method as keyof typeof RESULT_SCHEMAS];
       if (!schema) throw new McpError(ErrorCode.MethodNotFound, `Method not found: ${request.method}`);
-      const relatedRequestId = connection.relatedRequestFor(session.id);
       return session.server.request(request as Parameters<typeof session.server.request>[0], schema, {
         signal: context.signal,
         timeout: connection.timeoutMs,
@@ -76,7 +96,11 @@ export function createRelay(pool: () => DownstreamPool, sessions: SessionRegistr
     },
   );
 
-  function onNotification(connection: DownstreamConnection, notification: Notification): void {
+  function onNotification(
+    connection: DownstreamConnection,
+    notification: Notification,
+    origin?: CallOrigin,
+  ): void {
     switch (notification.method) {
       case 'notifications/tools/list_changed':
         void connection.refreshTools();
@@ -97,17 +121,17 @@ export function createRelay(pool: () => DownstreamPool, sessions: SessionRegistr
         return;
       }
       case 'notifications/message': {
-        const session = targetOf(connection);
+        const target = targetOf(connection, origin);
         const level = (notification.params as { level?: LoggingLevel } | undefined)?.level;
-        if (session && passesLevel(level, session.logLevel)) {
-          const relatedRequestId = connection.relatedRequestFor(session.id);
+        if (target && passesLevel(level, target.session.logLevel)) {
+          const { session, relatedRequestId } = target;
           void session.server
             .notification(
               notification as never,
               relatedRequestId !== undefined ? { relatedRequestId } : undefined,
             )
             .catch(() => undefined);
-        } else if (!session) {
+        } else if (!target) {
           log.debug(
             { server: connection.name },
             'log notification not attributable to one session; not relayed',
@@ -116,7 +140,7 @@ export function createRelay(pool: () => DownstreamPool, sessions: SessionRegistr
         return;
       }
       default: {
-        const session = targetOf(connection);
+        const session = targetOf(connection, origin)?.session;
         if (session) void session.server.notification(notification as never).catch(() => undefined);
       }
     }
