@@ -89,6 +89,7 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
     executor: (changed) =>
       createExecutor({ store, pool, decisionPoint: () => policy, logger, now: () => new Date(), changed }),
     retentionMs: config.approvals.resultRetentionMs,
+    archiveAfterMs: config.approvals.archiveAfterMs,
     sweepIntervalMs: config.approvals.sweepIntervalMs,
     logger,
   });

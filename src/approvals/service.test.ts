@@ -24,6 +24,7 @@ async function failingService() {
       drain: async () => undefined,
     }),
     retentionMs: 60_000,
+    archiveAfterMs: 3_600_000,
     sweepIntervalMs: 3_600_000,
     logger,
     now: () => at(2000),
@@ -47,6 +48,39 @@ describe('createApprovalService', () => {
     const { service, lines } = await failingService();
     expect((await service.decide('req-2', { approver: bob, decision: 'approve' })).state).toBe('approved');
     await logged(lines, 'req-2');
+    await service.stop();
+  });
+
+  it('moves finished requests to the archive once both the retention and archiveAfterMs have passed', async () => {
+    const archive: ApprovalRequest[] = [];
+    const store = createMemoryStore([sampleRequest(1), sampleRequest(2)], archive);
+    const reject = (r: ApprovalRequest) =>
+      applyDecision(r, { approver: bob, decision: 'reject', reason: 'no' }, at(1000));
+    await store.transition('req-1', 'pending', reject);
+    let clock = at(1000 + 59_000);
+    const lines: Record<string, unknown>[] = [];
+    const service = createApprovalService({
+      store,
+      executor: () => ({ execute: async () => undefined as never, drain: async () => undefined }),
+      // The retry of req-1 is owed its outcome for a minute, longer than archiveAfterMs.
+      retentionMs: 60_000,
+      archiveAfterMs: 1_000,
+      sweepIntervalMs: 5,
+      logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) }),
+      now: () => clock,
+    });
+    await service.start();
+    // Several sweeps within the retention: req-1 stays.
+    await expect.poll(() => lines.filter((l) => l.msg === 'approval store recovered').length).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await store.get('req-1')).toBeDefined();
+    clock = at(1000 + 60_001);
+    await expect.poll(() => archive.map((r) => r.id)).toEqual(['req-1']);
+    expect(await store.get('req-1')).toBeUndefined();
+    expect((await store.get('req-2'))!.state).toBe('pending');
+    expect(lines).toContainEqual(
+      expect.objectContaining({ msg: 'finished approval requests archived', count: 1, ids: ['req-1'] }),
+    );
     await service.stop();
   });
 });

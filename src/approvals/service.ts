@@ -51,6 +51,8 @@ export interface ApprovalServiceDeps {
   store: ApprovalStore;
   executor: (changed: (request: ApprovalRequest) => void) => Executor;
   retentionMs: number;
+  /** Finished requests older than this leave the live store for its archive (never before `retentionMs`). */
+  archiveAfterMs: number;
   sweepIntervalMs: number;
   logger: Logger;
   now?: () => Date;
@@ -198,6 +200,15 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
     }
     // Approved calls whose server was not ready when they were approved.
     for (const request of await deps.store.list({ states: ['approved'] })) execute(request);
+    // A retry must still find the outcome it is owed, so nothing leaves before retentionMs.
+    const keepMs = Math.max(deps.archiveAfterMs, deps.retentionMs);
+    const archived = await deps.store.archiveFinished(new Date(now().getTime() - keepMs));
+    if (archived.length > 0) {
+      log.info(
+        { count: archived.length, ids: archived.map((r) => r.id) },
+        'finished approval requests archived',
+      );
+    }
   }
 
   async function start(): Promise<Recovery> {

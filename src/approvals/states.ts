@@ -49,6 +49,12 @@ export function isTerminal(state: ApprovalState): boolean {
   return TRANSITIONS[state].length === 0;
 }
 
+/** When a request in a final state ended: its execution finished, or it was closed without one. */
+export function endedAt(request: ApprovalRequest): string | undefined {
+  if (!isTerminal(request.state)) return undefined;
+  return request.execution?.finishedAt ?? request.closed?.at;
+}
+
 /** What the decision point and the call provide; the rest of a request is derived. */
 export interface NewApprovalRequest {
   id: string;

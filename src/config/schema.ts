@@ -159,6 +159,15 @@ export const ApprovalsSchema = z.strictObject({
     .describe(
       "How long an identical retry keeps getting a finished request's outcome; after that it is a new request.",
     ),
+  archiveAfterMs: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(7 * 24 * 3600_000)
+    .describe(
+      'How long a finished request stays in the store before it moves to the append-only archive ' +
+        '<store>.archive.jsonl, which keeps it for the record (at least resultRetentionMs).',
+    ),
   maxWaitSeconds: z
     .number()
     .int()

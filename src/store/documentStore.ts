@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { ApprovalRequestSchema, type ApprovalRequest } from '../approvals/request.js';
-import { canTransition, isOpen, isTerminal, verifyDigest } from '../approvals/states.js';
+import { canTransition, endedAt, isOpen, isTerminal, verifyDigest } from '../approvals/states.js';
 import { GatehouseError, describeError } from '../errors.js';
 import type { StoreDocument } from './document.js';
 import { serial } from './serial.js';
@@ -10,6 +10,8 @@ import type { ApprovalStore, CreateResult, TransitionResult } from './store.js';
 export interface Persistence {
   /** Resolves once `document` is durable; a rejection leaves the previous document in force. */
   write(document: StoreDocument): Promise<void>;
+  /** Resolves once `requests` are durably in the archive, before the document lets them go. */
+  archive(requests: readonly ApprovalRequest[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -39,8 +41,9 @@ export function documentStore(initial: StoreDocument, persistence: Persistence, 
     }
   }
 
-  async function commit(next: StoreDocument): Promise<void> {
+  async function commit(next: StoreDocument, archived: readonly ApprovalRequest[] = []): Promise<void> {
     try {
+      if (archived.length > 0) await persistence.archive(archived);
       await persistence.write(next);
     } catch (error) {
       failure = error;
@@ -111,6 +114,22 @@ export function documentStore(initial: StoreDocument, persistence: Persistence, 
         }
         await commit({ ...committed, approvals: committed.approvals.map((r) => (r.id === id ? next : r)) });
         return { ok: true, request: structuredClone(next) };
+      }),
+
+    archiveFinished: (endedBefore) =>
+      exclusive(async () => {
+        usable();
+        const cutoff = endedBefore.getTime();
+        const leaving = committed.approvals.filter((r) => {
+          const ended = endedAt(r);
+          return ended !== undefined && Date.parse(ended) < cutoff;
+        });
+        if (leaving.length === 0) return [];
+        // A crash between the two writes leaves them in both files; a later archiving appends them
+        // again, so readers of the archive keep the last line for an id.
+        const gone = new Set(leaving);
+        await commit({ ...committed, approvals: committed.approvals.filter((r) => !gone.has(r)) }, leaving);
+        return structuredClone(leaving);
       }),
 
     close: () =>

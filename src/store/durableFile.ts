@@ -43,6 +43,25 @@ async function replace(path: string, text: string): Promise<void> {
     await file.close();
   }
   await rename(temp, path);
+  await syncDirectory(path);
+}
+
+/**
+ * Appends `text` to a file (created 0600 when missing) and resolves once it is on disk, with the
+ * directory entry of a new file. For append-only logs such as the store's archive.
+ */
+export async function appendDurably(path: string, text: string): Promise<void> {
+  const file = await open(path, 'a', 0o600);
+  try {
+    await file.writeFile(text, 'utf8');
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await syncDirectory(path);
+}
+
+async function syncDirectory(path: string): Promise<void> {
   const directory = await open(dirname(path), 'r');
   try {
     await directory.sync();

@@ -4,7 +4,7 @@ import { Low, type Adapter } from 'lowdb';
 import { GatehouseError, describeError, isGatehouseError } from '../errors.js';
 import { emptyDocument, upgradeDocument, type StoreDocument } from './document.js';
 import { documentStore } from './documentStore.js';
-import { durableFile, type DurableFile } from './durableFile.js';
+import { appendDurably, durableFile, type DurableFile } from './durableFile.js';
 import { lockStore } from './lock.js';
 import type { ApprovalStore } from './store.js';
 
@@ -37,6 +37,8 @@ export async function openLowdbStore(file: string): Promise<ApprovalStore> {
           db.data = document;
           await db.write();
         },
+        archive: (requests) =>
+          appendDurably(archivePath(path), requests.map((r) => `${JSON.stringify(r)}\n`).join('')),
         close: () => lock.release(),
       },
       path,
@@ -46,6 +48,9 @@ export async function openLowdbStore(file: string): Promise<ApprovalStore> {
     throw isGatehouseError(error) ? error : unavailable(path, error);
   }
 }
+
+/** Finished requests moved out of the store: one JSON request per line, appended, never rewritten. */
+export const archivePath = (storePath: string) => `${storePath}.archive.jsonl`;
 
 /** lowdb's adapter contract over a durable file: JSON text on disk, a validated, current document in memory. */
 function storeAdapter(file: DurableFile): Adapter<StoreDocument> {

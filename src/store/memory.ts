@@ -3,8 +3,19 @@ import { STORE_SCHEMA_VERSION, StoreDocumentSchema } from './document.js';
 import { documentStore } from './documentStore.js';
 import type { ApprovalStore } from './store.js';
 
-/** An ApprovalStore that keeps nothing across restarts: for tests. Same rules as the file store. */
-export function createMemoryStore(requests: readonly ApprovalRequest[] = []): ApprovalStore {
+/** An ApprovalStore that keeps nothing across restarts: for tests. Same rules as the file store; `archive` receives what it archives. */
+export function createMemoryStore(
+  requests: readonly ApprovalRequest[] = [],
+  archive: ApprovalRequest[] = [],
+): ApprovalStore {
   const initial = StoreDocumentSchema.parse({ schemaVersion: STORE_SCHEMA_VERSION, approvals: requests });
-  return documentStore(initial, { write: async () => {}, close: async () => {} }, 'memory store');
+  return documentStore(
+    initial,
+    {
+      write: async () => {},
+      archive: async (leaving) => void archive.push(...structuredClone(leaving)),
+      close: async () => {},
+    },
+    'memory store',
+  );
 }

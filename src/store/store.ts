@@ -37,6 +37,13 @@ export interface ApprovalStore {
   ): Promise<TransitionResult>;
 
   /** Waits for pending writes, then releases the store (the file lock). Later calls fail. */
+  /**
+   * Moves finished requests (in a final state) that ended before `endedBefore` out of the live store
+   * into its archive, durably and before they leave, and returns them. The live store stays small, so
+   * every write stays fast; the archive keeps every finished request for the record.
+   */
+  archiveFinished(endedBefore: Date): Promise<ApprovalRequest[]>;
+
   close(): Promise<void>;
 }
 

@@ -214,4 +214,22 @@ export function approvalStoreContract(open: () => Promise<ApprovalStore>): void 
     expect(await code(store.create(sampleRequest(2)))).toBe('STORE_UNAVAILABLE');
     expect(await code(store.transition('req-1', 'pending', approveBy(bob)))).toBe('STORE_UNAVAILABLE');
   });
+
+  it('archives finished requests that ended before the cutoff, and nothing open or recent', async () => {
+    for (let n = 1; n <= 4; n++) await store.create(sampleRequest(n));
+    await store.transition('req-1', 'pending', rejectBy(bob)); // ended at 1000
+    await store.transition('req-2', 'pending', (r) => cancel(r, 'gone', at(5000))); // ended at 5000
+    await store.transition('req-3', 'pending', approveBy(bob)); // approved: still open
+    // req-4 stays pending.
+    const archived = await store.archiveFinished(at(3000));
+    expect(archived.map((r) => r.id)).toEqual(['req-1']);
+    expect(archived[0]!.state).toBe('rejected');
+    expect(await store.get('req-1')).toBeUndefined();
+    expect((await store.list()).map((r) => r.id)).toEqual(['req-2', 'req-3', 'req-4']);
+    // Nothing left to move: the same cutoff again archives nothing.
+    expect(await store.archiveFinished(at(3000))).toEqual([]);
+    expect((await store.archiveFinished(at(6000))).map((r) => r.id)).toEqual(['req-2']);
+    // An archived request's digest is free again: the same call makes a new request.
+    expect((await store.create({ ...sampleRequest(1), id: 'req-1-again' })).created).toBe(true);
+  });
 }

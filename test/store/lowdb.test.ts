@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyDecision, finishExecution, startExecution } from '../../src/approvals/states.js';
 import { isGatehouseError } from '../../src/errors.js';
 import { STORE_SCHEMA_VERSION, StoreDocumentSchema } from '../../src/store/document.js';
-import { openLowdbStore } from '../../src/store/lowdb.js';
+import { archivePath, openLowdbStore } from '../../src/store/lowdb.js';
+import { ApprovalRequestSchema, type ApprovalRequest } from '../../src/approvals/request.js';
 import { approvalStoreContract } from './contract.js';
 import { at, bob, refusal, sampleRequest } from './helpers.js';
 
@@ -42,6 +43,30 @@ describe('lowdb store', () => {
     );
     expect((await onDisk(file)).approvals[0]!.state).toBe('approved');
     await store.close();
+  });
+
+  it('appends archived requests to <store>.archive.jsonl before they leave the store, across restarts', async () => {
+    const file = join(dir, 'approvals.json');
+    const reject = (r: ApprovalRequest) =>
+      applyDecision(r, { approver: bob, decision: 'reject', reason: 'no' }, at(1));
+    const first = await openLowdbStore(file);
+    for (let n = 0; n < 3; n++) await first.create(sampleRequest(n));
+    await first.transition('req-0', 'pending', reject);
+    expect((await first.archiveFinished(at(10))).map((r) => r.id)).toEqual(['req-0']);
+    await first.close();
+
+    const second = await openLowdbStore(file);
+    await second.transition('req-1', 'pending', reject);
+    await second.archiveFinished(at(10));
+    expect((await onDisk(file)).approvals.map((r) => r.id)).toEqual(['req-2']);
+    const lines = (await readFile(archivePath(file), 'utf8')).trimEnd().split('\n');
+    const archived = lines.map((line) => ApprovalRequestSchema.parse(JSON.parse(line)));
+    expect(archived.map((r) => [r.id, r.state])).toEqual([
+      ['req-0', 'rejected'],
+      ['req-1', 'rejected'],
+    ]);
+    expect((await stat(archivePath(file))).mode & 0o777).toBe(0o600);
+    await second.close();
   });
 
   it('reads everything back after a restart', async () => {
