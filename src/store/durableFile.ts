@@ -34,14 +34,7 @@ export function durableFile(path: string): DurableFile {
 async function replace(path: string, text: string): Promise<void> {
   // One writer per file (the store lock), so a fixed temp name is safe; a crash's leftover is overwritten.
   const temp = `${path}.tmp`;
-  // 0600: requests carry tool arguments, which may be secrets.
-  const file = await open(temp, 'w', 0o600);
-  try {
-    await file.writeFile(text, 'utf8');
-    await file.sync();
-  } finally {
-    await file.close();
-  }
+  await writeSynced(temp, 'w', text);
   await rename(temp, path);
   await syncDirectory(path);
 }
@@ -51,14 +44,19 @@ async function replace(path: string, text: string): Promise<void> {
  * directory entry of a new file. For append-only logs such as the store's archive.
  */
 export async function appendDurably(path: string, text: string): Promise<void> {
-  const file = await open(path, 'a', 0o600);
+  await writeSynced(path, 'a', text);
+  await syncDirectory(path);
+}
+
+async function writeSynced(path: string, flags: 'w' | 'a', text: string): Promise<void> {
+  // 0600: requests carry tool arguments, which may be secrets.
+  const file = await open(path, flags, 0o600);
   try {
     await file.writeFile(text, 'utf8');
     await file.sync();
   } finally {
     await file.close();
   }
-  await syncDirectory(path);
 }
 
 async function syncDirectory(path: string): Promise<void> {
