@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { ApprovalRequest, ApprovalState } from '../../src/approvals/request.js';
 import type { ApprovalService } from '../../src/approvals/service.js';
 import { applyDecision, newApprovalRequest, type NewApprovalRequest } from '../../src/approvals/states.js';
 import { hashPassword } from '../../src/approvals/web/auth/password.js';
 import { createApprovalWeb, type ApprovalWeb } from '../../src/approvals/web/index.js';
 import { ConfigSchema, type Config, type ConfigInput } from '../../src/config/schema.js';
+import { startHttpFront } from '../../src/front/http.js';
+import type { FrontDeps } from '../../src/front/session.js';
+import { createHttpAuthenticator } from '../../src/identity/index.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { createMemoryStore, type ApprovalStore } from '../../src/store/index.js';
 
@@ -108,11 +109,10 @@ export function testConfig(input: Partial<ConfigInput> = {}): Config {
 export interface ApprovalWebHarness {
   url: string;
   web: ApprovalWeb;
-  server: Server;
   close(): Promise<void>;
 }
 
-/** The approval page and API on a real node:http server on 127.0.0.1, port 0. */
+/** The approval page and API on Gatehouse's own HTTP listener (without MCP) on 127.0.0.1, port 0. */
 export async function startApprovalWeb(options: {
   service: ApprovalService;
   config: Config;
@@ -129,29 +129,23 @@ export async function startApprovalWeb(options: {
     baseUrl: () => options.baseUrl ?? url,
     ...(options.now ? { now: options.now } : {}),
   });
-  const server = createServer((req, res) => {
-    web.routes(req, res).then(
-      (answered) => {
-        if (!answered)
-          res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
-      },
-      (error: unknown) => {
-        res.writeHead(500).end(String(error));
-      },
-    );
+  // The real listener, with its Host and Origin checks, serving only the page and the API.
+  const front = await startHttpFront({
+    config: { ...options.config, http: { ...options.config.http, host: '127.0.0.1', port: 0 } },
+    deps: {} as FrontDeps,
+    serveMcp: false,
+    authenticator: createHttpAuthenticator(options.config.identity, silentLogger),
+    status: () => ({}),
+    logger: options.logger ?? silentLogger,
+    routes: web.routes,
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  url = front.url;
   return {
     url,
     web,
-    server,
     async close() {
       await web.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await front.close();
     },
   };
 }
