@@ -3,10 +3,10 @@ import { createApprovalService, type ApprovalService } from './approvals/service
 import { createApprovalWeb } from './approvals/web/index.js';
 import { loadPolicyEngine, type PolicyStatus } from './decision/index.js';
 import { createExecutor } from './execution/executor.js';
-import { openLowdbStore } from './store/index.js';
+import { openLowdbStore, unavailableStore } from './store/index.js';
 import { describeCollision } from './downstream/catalog.js';
 import { DownstreamPool } from './downstream/pool.js';
-import { GatehouseError } from './errors.js';
+import { GatehouseError, isGatehouseError } from './errors.js';
 import { createAggregate } from './front/aggregate.js';
 import { startHttpFront, type HttpFront } from './front/http.js';
 import { createRelay } from './front/relay.js';
@@ -62,8 +62,15 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
     logger,
     watch: true,
   });
-  // The store next: a second Gatehouse on the same file is refused before anything starts.
+  // The store next: a second HTTP Gatehouse on the same file is refused before anything starts. A
+  // second stdio one (a client that launches the same config twice) serves without approvals.
+  let storeProblem: string | undefined;
   const store = await openLowdbStore(config.approvals.store).catch(async (error: unknown) => {
+    if (!options.http && isGatehouseError(error) && error.code === 'STORE_LOCKED') {
+      storeProblem = `approvals are unavailable, gated calls are refused: ${error.message}`;
+      logger.error({ store: config.approvals.store }, storeProblem);
+      return unavailableStore(error);
+    }
     await policy.close();
     throw error;
   });
@@ -117,6 +124,7 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
     servers: pool.status(),
     policy: policy.status(),
     problems: [
+      ...(storeProblem ? [storeProblem] : []),
       ...pool.collisionMessages(),
       ...(policy.status().lastError
         ? [`policy reload failed; the last good set is in use: ${policy.status().lastError}`]

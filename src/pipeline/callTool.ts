@@ -39,6 +39,17 @@ export interface CallContext {
   task?: { bridge: TaskBridge; store: RequestTaskStore; ttl?: number };
 }
 
+/** Why a gated call could not be held for approval: it fails closed, with the reason for the model. */
+const STORE_FAILURES = new Set(['STORE_LOCKED', 'STORE_UNAVAILABLE']);
+
+function notHeld(call: ToolCall, error: GatehouseError): CallToolResult {
+  return toolErrorResult(
+    `This call to ${call.exposedName} needs human approval, but this Gatehouse cannot record approval ` +
+      `requests (${error.message}). The call was not executed.`,
+    { code: error.code },
+  );
+}
+
 /** Failures of the downstream leg the model should read as the call's outcome, not a protocol fault. */
 const EXECUTION_FAILURES = new Set(['DOWNSTREAM_TIMEOUT', 'DOWNSTREAM_CLOSED', 'DOWNSTREAM_UNAVAILABLE']);
 
@@ -83,7 +94,12 @@ export async function callTool(
 
   if (decision.mode === 'enforce' && decision.effect === 'approve') {
     // Durable before anything is answered: the request is in the store when the model hears of it.
-    const { request } = await deps.approvals.requestFor(call, decision);
+    const held = await deps.approvals.requestFor(call, decision).catch((error: unknown) => {
+      if (isGatehouseError(error) && STORE_FAILURES.has(error.code)) return error;
+      throw error;
+    });
+    if (held instanceof GatehouseError) return notHeld(call, held);
+    const { request } = held;
     const hasOutputSchema = call.definition.outputSchema !== undefined;
     return task
       ? task.bridge.forApproval(task.store, task.ttl, request, hasOutputSchema)

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ApprovalRequest } from '../../src/approvals/request.js';
@@ -17,7 +18,7 @@ import {
   reaches,
   receivedSoFar,
 } from '../helpers/gated.js';
-import { runGatehouseCli, startHttpGatehouse } from '../helpers/gatehouse.js';
+import { connectStdioGatehouse, runGatehouseCli, startHttpGatehouse } from '../helpers/gatehouse.js';
 
 /**
  * Approval requests outlive the process: a Gatehouse killed with SIGKILL loses nothing it answered, and
@@ -143,6 +144,43 @@ it('a second Gatehouse on the same store is refused at start, naming the file an
     expect(second.stderr).toContain(`pid ${first.child.pid}`);
     expect(second.stderr).not.toMatch(/^\s+at /m);
     // The first one carries on.
+    expect((await fetch(`${first.baseUrl}/healthz`)).status).toBe(200);
+  } finally {
+    await first.stop();
+  }
+});
+
+it('a second stdio Gatehouse on that store serves without approvals: gated calls fail closed, naming the holder', async () => {
+  const setUp = approvalSetUp(scratch, 'stdio-second');
+  const first = await startHttpGatehouse(setUp.config);
+  try {
+    // What a client that launches the same config twice gets on its second launch.
+    const second = await connectStdioGatehouse(setUp.config, { capabilities: 'none' });
+    try {
+      const echoed = (await second.client.client.callTool({
+        name: 'rec__echo',
+        arguments: { message: 'still served' },
+      })) as CallToolResult;
+      expect(echoed.isError).toBeFalsy();
+
+      const gated = (await second.client.client.callTool({
+        name: 'rec__deploy',
+        arguments: { build: 'b-1' },
+      })) as CallToolResult;
+      expect(gated.isError).toBe(true);
+      expect(resultText(gated)).toContain(
+        'This call to rec__deploy needs human approval, but this Gatehouse cannot record approval requests',
+      );
+      expect(resultText(gated)).toContain(`pid ${first.child.pid}`);
+      expect(resultText(gated)).toContain('The call was not executed.');
+
+      expect(setUp.recorder.received().map((c) => c.name)).toEqual(['echo']);
+      const store = JSON.parse(readFileSync(setUp.store, 'utf8')) as { approvals: unknown[] };
+      expect(store.approvals).toEqual([]);
+      expect(second.stderr()).toContain('approvals are unavailable, gated calls are refused');
+    } finally {
+      await second.client.close();
+    }
     expect((await fetch(`${first.baseUrl}/healthz`)).status).toBe(200);
   } finally {
     await first.stop();

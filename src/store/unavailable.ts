@@ -1,0 +1,23 @@
+import type { GatehouseError } from '../errors.js';
+import type { ApprovalStore } from './store.js';
+
+/**
+ * The store of a stdio Gatehouse that could not open its file (another Gatehouse holds it: a second
+ * client launched the same config). It holds nothing and refuses every write with the reason, so a
+ * gated call fails closed with that reason while allowed and denied calls go on: on stdio the MCP
+ * session matters more than approvals, as it does more than the status listener.
+ */
+export function unavailableStore(reason: GatehouseError): ApprovalStore {
+  const refuse = async (): Promise<never> => {
+    throw reason;
+  };
+  return {
+    create: refuse,
+    transition: refuse,
+    get: async () => undefined,
+    findByDigest: async () => undefined,
+    list: async () => [],
+    archiveFinished: async () => [],
+    close: async () => {},
+  };
+}
