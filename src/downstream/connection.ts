@@ -1,4 +1,5 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
@@ -23,6 +24,7 @@ import { isStdioServer, type ServerConfig } from '../config/schema.js';
 import { GatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { createHttpTransport, shouldFallBackToSse, transportOrder } from './http.js';
+import { DownstreamNetworkError } from './httpTransport.js';
 import { StdioChildTransport } from './stdio.js';
 import { VERSION } from '../version.js';
 
@@ -205,6 +207,13 @@ export class DownstreamConnection {
         { server: this.name, method, timeoutMs: timeout },
       );
     }
+    if (error instanceof DownstreamNetworkError || error instanceof StreamableHTTPError) {
+      return new GatehouseError(
+        'DOWNSTREAM_UNAVAILABLE',
+        `server "${this.name}" did not take ${method}: ${error.message}`,
+        { server: this.name, method },
+      );
+    }
     if (error instanceof McpError && error.code === ErrorCode.ConnectionClosed) {
       return new GatehouseError(
         'DOWNSTREAM_CLOSED',
@@ -333,7 +342,9 @@ export class DownstreamConnection {
     if (this.client !== client || this.stopping) return;
     this.client = undefined;
     this.tools = [];
-    this.lastError = 'the connection closed unexpectedly';
+    this.lastError =
+      (this.transport as { lostReason?: string } | undefined)?.lostReason ??
+      'the connection closed unexpectedly';
     this.log.warn('downstream connection closed; restarting');
     this.setState('restarting');
     if (Date.now() - this.since.getTime() > STABLE_AFTER_MS)

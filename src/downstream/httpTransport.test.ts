@@ -403,7 +403,7 @@ describe('against fixture servers', () => {
     },
   );
 
-  it('does not reopen a POST stream that answered, nor one without an event id', async () => {
+  it('does not reopen a POST stream that answered, nor one without an event id, which fails its request at once', async () => {
     const { url, requests } = await fixtureServer((_req, res, body) => {
       const id = idOf(body);
       startSse(res);
@@ -412,7 +412,13 @@ describe('against fixture servers', () => {
     const { transport, messages } = await open(url);
     await transport.send(request(1));
     await transport.send(request(2));
-    await eventually(() => messages.length === 2, 'both streams were read');
+    await eventually(() => messages.length === 3, 'both streams were read');
+    // Request 2 can never be answered now: it fails instead of waiting for its timeout.
+    expect(messages[2]).toEqual({
+      jsonrpc: '2.0',
+      id: 2,
+      error: { code: -32000, message: 'the server ended the response stream without an answer' },
+    });
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(requests.map((r) => r.method)).toEqual(['POST', 'POST']);
   });

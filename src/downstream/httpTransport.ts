@@ -2,6 +2,7 @@ import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamable
 import { mediaTypeEssence } from '@modelcontextprotocol/sdk/shared/mediaType.js';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
+  ErrorCode,
   JSONRPCMessageSchema,
   type JSONRPCMessage,
   type RequestId,
@@ -27,6 +28,11 @@ export interface StreamableHttpTransportOptions {
 
 type Body = Dispatcher.ResponseData['body'];
 
+/** The downstream could not be reached, or the connection broke: no HTTP answer at all. */
+export class DownstreamNetworkError extends Error {
+  override name = 'DownstreamNetworkError';
+}
+
 /** The SDK's defaults (DEFAULT_STREAMABLE_HTTP_RECONNECTION_OPTIONS). */
 const RECONNECTION = { initialDelayMs: 1000, maxDelayMs: 30_000, growFactor: 1.5, maxRetries: 2 };
 /** Enough of an error body to explain the status, without buffering whatever a broken server sends. */
@@ -45,6 +51,8 @@ interface SseStream {
   onresumptiontoken?: (token: string) => void;
   /** For a request's stream: the `relatedRequestId` its request was sent with (see `originOf`). */
   origin?: RequestId;
+  /** For a request's stream: the id of the request it answers. */
+  requestId?: RequestId;
 }
 
 export class NodeStreamableHttpClientTransport implements Transport {
@@ -70,6 +78,11 @@ export class NodeStreamableHttpClientTransport implements Transport {
   private readonly requestOrigins = new Map<RequestId, RequestId>();
   /** Notifications that arrived on a request's stream (the SDK hands the same object on). */
   private readonly notificationOrigins = new WeakMap<object, RequestId>();
+  /**
+   * Why the transport closed on its own: the server forgot the session (it restarted) or could not
+   * be reached. The connection reads it to say why it reconnects.
+   */
+  lostReason?: string;
 
   constructor(url: URL, options: StreamableHttpTransportOptions) {
     // fetch refuses such URLs too; say why instead of dropping the credentials silently.
@@ -112,12 +125,27 @@ export class NodeStreamableHttpClientTransport implements Transport {
       return;
     }
     if (isResponse(message)) this.requestOrigins.delete(message.id);
+    const sentSession = this._sessionId;
     try {
       await this.post(message, options);
     } catch (error) {
       this.report(error);
-      throw this.closing ? new Error('the Streamable HTTP transport is closed', { cause: error }) : error;
+      if (this.closing) throw new Error('the Streamable HTTP transport is closed', { cause: error });
+      const lost = lostConnection(error, sentSession);
+      if (lost) this.lose(lost);
+      throw error;
     }
+  }
+
+  /**
+   * Ends the transport without a DELETE (there is no session left to end, or no server): the SDK
+   * client fails every request in flight at once and Gatehouse reconnects, as after a crash.
+   */
+  private lose(reason: string): void {
+    if (this.closing) return;
+    this.lostReason = reason;
+    this._sessionId = undefined;
+    this.closing = this.shutdown();
   }
 
   /** Idempotent: Gatehouse closes both the Client (which closes us) and the transport itself. */
@@ -146,6 +174,7 @@ export class NodeStreamableHttpClientTransport implements Transport {
 
   private async post(message: JSONRPCMessage, options: TransportSendOptions = {}): Promise<void> {
     const { onresumptiontoken, relatedRequestId: origin } = options;
+    const requestId = 'method' in message && 'id' in message ? message.id : undefined;
     const headers = this.headers({
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',
@@ -175,7 +204,7 @@ export class NodeStreamableHttpClientTransport implements Transport {
     const contentType = headerValue(responseHeaders, 'content-type');
     const mediaType = mediaTypeEssence(contentType);
     if (mediaType === 'text/event-stream') {
-      this.readSse(body, { standalone: false, onresumptiontoken, origin });
+      this.readSse(body, { standalone: false, onresumptiontoken, origin, requestId });
     } else if (mediaType === 'application/json') {
       await this.deliverJson(await body.text());
     } else {
@@ -222,12 +251,16 @@ export class NodeStreamableHttpClientTransport implements Transport {
       this.readSse(body, stream);
       return;
     }
-    await body.dump().catch(() => undefined);
     // 405: the server offers no GET stream, which the spec allows.
-    if (statusCode === 405) return;
+    if (statusCode === 405) {
+      await body.dump().catch(() => undefined);
+      return;
+    }
+    const text = await readBounded(body, ERROR_BODY_LIMIT).catch(() => '');
     throw new StreamableHTTPError(
       statusCode,
-      `Failed to open SSE stream: ${this.redirectText(statusCode, responseHeaders) ?? (statusText || `HTTP ${statusCode}`)}`,
+      `Failed to open SSE stream: ${this.redirectText(statusCode, responseHeaders) ?? (statusText || `HTTP ${statusCode}`)}` +
+        (text ? ` ${this.redact(text)}` : ''),
     );
   }
 
@@ -266,6 +299,8 @@ export class NodeStreamableHttpClientTransport implements Transport {
       // A request's stream can only be resumed from an event id, and is done once answered.
       const resume = stream.standalone || (!answered && stream.lastEventId !== undefined);
       if (resume) this.scheduleReconnection(stream, 0);
+      else if (!answered && error) this.lose(`the response stream broke mid-call (${error.message})`);
+      else if (!answered) this.unanswered(stream, 'the server ended the response stream without an answer');
     };
     // undici's body ignores setEncoding; the decoder keeps characters split across chunks whole.
     const decoder = new StringDecoder('utf8');
@@ -281,9 +316,19 @@ export class NodeStreamableHttpClientTransport implements Transport {
     body.once('error', (error) => ended(error));
   }
 
+  /** The request of a stream that can no longer answer fails now rather than at its timeout. */
+  private unanswered(stream: SseStream, reason: string): void {
+    const id = stream.replayMessageId ?? stream.requestId;
+    if (id === undefined) return;
+    this.enqueue({ jsonrpc: '2.0', id, error: { code: ErrorCode.ConnectionClosed, message: reason } });
+  }
+
   private scheduleReconnection(stream: SseStream, attempt: number): void {
     if (attempt >= RECONNECTION.maxRetries) {
       this.report(new Error(`Maximum reconnection attempts (${RECONNECTION.maxRetries}) exceeded.`));
+      // The server is gone, or refuses the session's stream: reconnect from scratch, with backoff.
+      if (stream.standalone) this.lose("the server's event stream could not be reopened");
+      else this.unanswered(stream, 'the response stream could not be resumed');
       return;
     }
     const delay =
@@ -292,8 +337,12 @@ export class NodeStreamableHttpClientTransport implements Transport {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       if (this.closing) return;
+      const sentSession = this._sessionId;
       this.openSseStream(stream).catch((error: unknown) => {
         if (this.closing) return;
+        // A restarted server forgets the session at once; no retry of this stream can help.
+        const lost = error instanceof StreamableHTTPError ? lostConnection(error, sentSession) : undefined;
+        if (lost) return this.lose(lost);
         this.report(
           new Error(`Failed to reconnect SSE stream: ${(error as Error)?.message ?? String(error)}`, {
             cause: error,
@@ -344,9 +393,10 @@ export class NodeStreamableHttpClientTransport implements Transport {
         signal,
       });
     } catch (error) {
-      throw new Error(`${method} to the downstream failed: ${this.redact((error as Error)?.message)}`, {
-        cause: error,
-      });
+      throw new DownstreamNetworkError(
+        `${method} to the downstream failed: ${this.redact((error as Error)?.message)}`,
+        { cause: error },
+      );
     }
   }
 
@@ -382,6 +432,19 @@ function secretsOf(values: string[]): string[] {
   return [...new Set(pieces.filter((piece) => piece.length >= MIN_REDACTED_LENGTH))].sort(
     (a, b) => b.length - a.length,
   );
+}
+
+/**
+ * Whether a failed POST means the connection is gone: the server forgot the session it had given us
+ * (404 by the spec; SDK example servers answer 400 "No valid session ID"), or no answer came at all.
+ */
+function lostConnection(error: unknown, sentSession: string | undefined): string | undefined {
+  if (error instanceof DownstreamNetworkError) return error.message;
+  if (!(error instanceof StreamableHTTPError) || sentSession === undefined) return undefined;
+  if (error.code === 404 || (error.code === 400 && /session/i.test(error.message))) {
+    return `the server no longer knows Gatehouse's session (HTTP ${error.code}); it probably restarted`;
+  }
+  return undefined;
 }
 
 function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {

@@ -1,0 +1,87 @@
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resultText } from '../helpers/compare.js';
+import { gatehouseConfig, scratchDir } from '../helpers/config.js';
+import {
+  fetchStatus,
+  startConnectedHttpGatehouse,
+  type ConnectedHttpGatehouse,
+} from '../helpers/gatehouse.js';
+import { EVERYTHING } from '../helpers/paths.js';
+import { eventually, freePort, spawnProcess, type Spawned } from '../helpers/processes.js';
+
+/**
+ * An HTTP downstream that goes away and comes back as a new process, which forgets every session.
+ * Over HTTP nothing tells Gatehouse the server died, as a child's exit does over stdio: a failed
+ * request, a broken stream or a refused session must, and Gatehouse must reconnect on its own.
+ */
+
+const scratch = scratchDir('http-downstream-restart');
+let port: number;
+let server: Spawned;
+let gatehouse: ConnectedHttpGatehouse;
+
+async function startServer(): Promise<Spawned> {
+  const spawned = spawnProcess(process.execPath, [EVERYTHING, 'streamableHttp'], {
+    ...process.env,
+    PORT: String(port),
+  });
+  await spawned.waitForStderr((line) => line.includes(`port ${port}`));
+  return spawned;
+}
+
+const echo = (message: string) =>
+  gatehouse.client.client.callTool({
+    name: 'everything__echo',
+    arguments: { message },
+  }) as Promise<CallToolResult>;
+const serverStatus = async () => (await fetchStatus(gatehouse.baseUrl)).servers[0]!;
+
+beforeAll(async () => {
+  port = await freePort();
+  server = await startServer();
+  const config = gatehouseConfig({ everything: { url: `http://127.0.0.1:${port}/mcp` } });
+  gatehouse = await startConnectedHttpGatehouse(scratch.write('config.json', config));
+});
+afterAll(async () => {
+  await gatehouse?.stop();
+  await server?.stop();
+  scratch.remove();
+});
+
+describe('an HTTP downstream that restarts', () => {
+  it('while down, a call fails as a tool error naming the server; once back, clients hear list_changed and calls work', async () => {
+    expect(resultText(await echo('before'))).toBe('Echo: before');
+    const fresh = gatehouse.client.fromNow();
+    const { restarts } = await serverStatus();
+
+    await server.stop();
+    const failed = await echo('while down');
+    expect(failed.isError).toBe(true);
+    expect(resultText(failed)).toMatch(/^Gatehouse: server "everything" /);
+    await eventually(async () => (await serverStatus()).state !== 'ready', 'status shows it is not ready');
+    expect((await serverStatus()).lastError).toBeTruthy();
+
+    server = await startServer();
+    await gatehouse.client.waitForNotification('notifications/tools/list_changed', fresh);
+    await eventually(async () => (await serverStatus()).state === 'ready', 'it is ready again');
+    expect((await serverStatus()).restarts).toBeGreaterThan(restarts);
+    expect(resultText(await echo('after'))).toBe('Echo: after');
+  });
+
+  it('a restart between two calls is noticed (the old session is refused) and the next call works', async () => {
+    const { restarts } = await serverStatus();
+    await server.stop();
+    server = await startServer();
+    // The event stream breaks with the old process; reopening it, the new one refuses the session.
+    await eventually(
+      async () => {
+        const now = await serverStatus();
+        return now.state === 'ready' && now.restarts > restarts;
+      },
+      'Gatehouse reconnected',
+      20_000,
+    );
+    expect(resultText(await echo('after a silent restart'))).toBe('Echo: after a silent restart');
+  });
+});
