@@ -1,4 +1,5 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
@@ -127,6 +128,8 @@ export class DownstreamConnection {
   /** Keys of `inflight`; sent as the request's `relatedRequestId`, which only our transport reads. */
   private nextCall = 0;
   private readonly log: Logger;
+  /** Why Gatehouse ended a legacy SSE connection itself (its transport cannot tell). */
+  private lostReason?: string;
 
   constructor(
     readonly name: string,
@@ -193,6 +196,16 @@ export class DownstreamConnection {
     try {
       return (await client.request(request, schema, requestOptions)) as z.infer<S>;
     } catch (error) {
+      if (this.transportKind === 'sse' && legacySseLost(error)) {
+        // The legacy transport never closes on its own: end it, and onClosed reconnects.
+        this.lostReason = (error as Error).message;
+        void client.close();
+        throw new GatehouseError(
+          'DOWNSTREAM_UNAVAILABLE',
+          `server "${this.name}" did not take ${request.method}: ${(error as Error).message}`,
+          { server: this.name, method: request.method },
+        );
+      }
       throw this.translate(error, request.method, timeout);
     } finally {
       this.inflight.delete(key);
@@ -315,6 +328,15 @@ export class DownstreamConnection {
       this.transportKind = kind;
       this.lastError = undefined;
       client.onclose = () => this.onClosed(client);
+      if (kind === 'sse') {
+        // The legacy event stream broke: the server died or restarted. Its EventSource would reconnect
+        // by itself into a new, uninitialised session that answers nothing; start over instead.
+        client.onerror = (error) => {
+          if (!(error instanceof SseError) || this.client !== client) return;
+          this.lostReason = `the server's event stream broke (${error.message})`;
+          void client.close();
+        };
+      }
       this.log.info(
         { transport: kind, tools: tools.length, serverInfo: this.serverInfo },
         'downstream connected',
@@ -343,8 +365,10 @@ export class DownstreamConnection {
     this.client = undefined;
     this.tools = [];
     this.lastError =
+      this.lostReason ??
       (this.transport as { lostReason?: string } | undefined)?.lostReason ??
       'the connection closed unexpectedly';
+    this.lostReason = undefined;
     this.log.warn('downstream connection closed; restarting');
     this.setState('restarting');
     if (Date.now() - this.since.getTime() > STABLE_AFTER_MS)
@@ -384,6 +408,20 @@ async function listAllTools(client: Client, timeout: number): Promise<Tool[]> {
     cursor = page.nextCursor;
   } while (cursor);
   return tools;
+}
+
+/**
+ * A failed POST of the SDK's legacy SSE transport: the server is unreachable, or it restarted and no
+ * longer knows the session of the endpoint it gave (it answers 404 or 400). Its errors are untyped, so
+ * this reads their message.
+ */
+function legacySseLost(error: unknown): boolean {
+  if (!(error instanceof Error) || error instanceof McpError) return false;
+  return (
+    error.message.startsWith('Error POSTing to endpoint (HTTP 4') ||
+    error.message === 'Not connected' ||
+    (error instanceof TypeError && error.message === 'fetch failed')
+  );
 }
 
 function describeConnectError(error: unknown, connectMs: number): string {
