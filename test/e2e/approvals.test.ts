@@ -43,9 +43,8 @@ const deploysOf = async (build: string) =>
 describe('a gated write_file on server-filesystem', () => {
   it('answers at once with a pending result and writes nothing; approved, the file is written once; the retry returns the real result', async () => {
     const target = path.join(setUp.files, 'approved.txt');
-    const started = Date.now();
+    // Answered without waiting for anyone; how fast (well under a second) is bench/approvals.ts's to measure.
     const pending = expectPending(await writeFile('approved.txt', 'approved content'), 'fs-write', true);
-    expect(Date.now() - started).toBeLessThan(1_000);
     expect(pending.approvers).toEqual(['carol', 'group:reviewers']);
     expect(existsSync(target)).toBe(false);
     // Durable before the model heard of it.

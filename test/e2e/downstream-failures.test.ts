@@ -49,9 +49,8 @@ describe('a server that crashes mid-call', () => {
     expect(before.state).toBe('ready');
     const fresh = gatehouse.client.fromNow();
 
-    const started = Date.now();
     const result = await gatehouse.client.client.callTool({ name: 'crashy__crash', arguments: {} });
-    expect(Date.now() - started).toBeLessThan(CALL_TIMEOUT_MS);
+    // The crash's own error, not the timeout's: the call did not wait for its bound.
     expect(result.isError).toBe(true);
     expect(text(result)).toMatch(/server "crashy" closed the connection while tools\/call was in flight/);
 
@@ -71,9 +70,8 @@ describe('a call that hangs', () => {
   it('fails with a clear error at the configured timeout, cancels downstream, and Gatehouse keeps serving', async () => {
     const started = Date.now();
     const result = await gatehouse.client.client.callTool({ name: 'hang__hang', arguments: {} });
-    const elapsed = Date.now() - started;
-    expect(elapsed).toBeGreaterThanOrEqual(CALL_TIMEOUT_MS - 50);
-    expect(elapsed).toBeLessThan(CALL_TIMEOUT_MS + 2_000);
+    // A timer never fires early; how late it may fire on a loaded machine is not this test's business.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(CALL_TIMEOUT_MS - 50);
     expect(result.isError).toBe(true);
     expect(text(result)).toContain(`server "hang" did not answer tools/call within ${CALL_TIMEOUT_MS} ms`);
 
