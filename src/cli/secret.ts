@@ -12,9 +12,10 @@ export function promptHidden(
   output: NodeJS.WritableStream = process.stderr,
 ): Promise<string> {
   return new Promise((resolve, reject) => {
-    output.write(prompt);
     const wasRaw = input.isRaw;
+    // Echo off before the prompt shows: whatever is typed once it is visible must not be echoed.
     input.setRawMode(true);
+    output.write(prompt);
     input.setEncoding('utf8');
     let value = '';
     const finish = (error?: Error) => {
