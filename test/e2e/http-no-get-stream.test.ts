@@ -47,5 +47,6 @@ it('a sampling request during a call reaches a client that has no GET stream', a
   });
   expect(gets).toBeGreaterThan(0);
   expect(resultText(result)).toContain('test-model');
-  expect(client.serverRequests.at(-1)?.method).toBe('sampling/createMessage');
+  // The downstream may also ask for roots around the same time; order between the two is not ours.
+  expect(client.serverRequests.map((r) => r.method)).toContain('sampling/createMessage');
 });
