@@ -8,6 +8,7 @@ import {
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import { createParser } from 'eventsource-parser';
+import { isRequest, isResponse } from '../shared/jsonRpc.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import type { Dispatcher } from 'undici';
@@ -117,7 +118,7 @@ export class NodeStreamableHttpClientTransport implements Transport {
       const stream: SseStream = {
         standalone: false,
         lastEventId: options.resumptionToken,
-        replayMessageId: 'method' in message && 'id' in message ? message.id : undefined,
+        replayMessageId: isRequest(message) ? message.id : undefined,
         onresumptiontoken: options.onresumptiontoken,
         origin: options.relatedRequestId,
       };
@@ -174,7 +175,7 @@ export class NodeStreamableHttpClientTransport implements Transport {
 
   private async post(message: JSONRPCMessage, options: TransportSendOptions = {}): Promise<void> {
     const { onresumptiontoken, relatedRequestId: origin } = options;
-    const requestId = 'method' in message && 'id' in message ? message.id : undefined;
+    const requestId = isRequest(message) ? message.id : undefined;
     const headers = this.headers({
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',
@@ -195,7 +196,7 @@ export class NodeStreamableHttpClientTransport implements Transport {
       );
     }
     // The spec answers notifications with 202; a lenient 200 still means the session is live.
-    if (!containsRequest(message)) {
+    if (!isRequest(message)) {
       await body.dump();
       if (isInitializedNotification(message))
         this.openSseStream({ standalone: true }).catch((error: unknown) => this.report(error));
@@ -452,17 +453,8 @@ function headerValue(headers: IncomingHttpHeaders, name: string): string | undef
   return Array.isArray(value) ? value[0] : value;
 }
 
-function containsRequest(message: JSONRPCMessage | JSONRPCMessage[]): boolean {
-  const messages = Array.isArray(message) ? message : [message];
-  return messages.some((m) => 'method' in m && 'id' in m && m.id !== undefined);
-}
-
 function isInitializedNotification(message: JSONRPCMessage): boolean {
   return 'method' in message && message.method === 'notifications/initialized' && !('id' in message);
-}
-
-function isResponse(message: JSONRPCMessage): message is JSONRPCMessage & { id: RequestId } {
-  return 'id' in message && ('result' in message || 'error' in message);
 }
 
 /** At most `limit` bytes of a body as text; the rest is discarded with the connection. */

@@ -3,13 +3,11 @@ import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/
 import {
   JSONRPCMessageSchema,
   SUPPORTED_PROTOCOL_VERSIONS,
-  type JSONRPCErrorResponse,
   type JSONRPCMessage,
-  type JSONRPCRequest,
-  type JSONRPCResultResponse,
   type MessageExtraInfo,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
+import { isRequest, isResponse } from '../shared/jsonRpc.js';
 
 /** The spec lets a server answer a POST with one JSON body or an SSE stream; SSE is kept for calls that talk. */
 const JSON_WINDOW_MS = 1_000;
@@ -260,8 +258,8 @@ export class HttpSessionTransport implements Transport {
   }
 
   private finish(answer: PostAnswer): void {
+    // The JSON window's timeout or the stream's keep-alive interval: clearTimeout ends either.
     clearTimeout(answer.timer);
-    clearInterval(answer.timer);
     if (answer.res.destroyed) return;
     if (answer.sse) {
       answer.res.end();
@@ -278,7 +276,6 @@ export class HttpSessionTransport implements Transport {
 
   private forget(answer: PostAnswer): void {
     clearTimeout(answer.timer);
-    clearInterval(answer.timer);
     for (const id of answer.waiting) {
       if (this.answers.get(id) === answer) this.answers.delete(id);
     }
@@ -314,13 +311,6 @@ export class HttpSessionTransport implements Transport {
     this.onclose?.();
   }
 }
-
-// The envelope was validated on the way in: these shape checks are all that is left to tell them apart.
-const isRequest = (m: JSONRPCMessage): m is JSONRPCRequest => 'method' in m && 'id' in m;
-const isResponse = (
-  m: JSONRPCMessage,
-): m is (JSONRPCResultResponse | JSONRPCErrorResponse) & { id: RequestId } =>
-  !('method' in m) && m.id !== undefined;
 
 function writeEvent(res: ServerResponse, message: JSONRPCMessage): void {
   if (!res.destroyed) res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);

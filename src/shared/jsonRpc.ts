@@ -1,0 +1,20 @@
+import type {
+  JSONRPCErrorResponse,
+  JSONRPCMessage,
+  JSONRPCRequest,
+  JSONRPCResultResponse,
+  RequestId,
+} from '@modelcontextprotocol/sdk/types.js';
+
+/*
+ * Shape checks for messages already validated as JSON-RPC (JSONRPCMessageSchema): telling the kinds
+ * apart needs no second schema parse, which the SDK's own `isJSONRPC*` guards do on every message.
+ */
+
+export const isRequest = (m: JSONRPCMessage): m is JSONRPCRequest => 'method' in m && 'id' in m;
+
+/** A result or error that names the request it answers. */
+export const isResponse = (
+  m: JSONRPCMessage,
+): m is (JSONRPCResultResponse | JSONRPCErrorResponse) & { id: RequestId } =>
+  !('method' in m) && m.id !== undefined;
