@@ -109,6 +109,7 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
     sessions,
     decisionPoint: () => policy,
     logger,
+    taskLimits: { maxTasks: config.sessions.maxTasksPerSession, maxTtlMs: config.sessions.maxTaskTtlMs },
   };
   // A new policy set may hide, reveal or annotate tools: clients re-read the list.
   const stopWatchingPolicy = policy.onReload(() => relay.onToolsChanged());
@@ -173,8 +174,10 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
   let stopping: Promise<void> | undefined;
+  // Started in a later microtask, so that a session closing during the stop (stdio's close calls
+  // stop) finds it under way instead of starting a second one.
   const stop = () =>
-    (stopping ??= (async () => {
+    (stopping ??= Promise.resolve().then(async () => {
       logger.info('Gatehouse stopping');
       await Promise.allSettled(sessions.all().map((s) => s.server.close()));
       await http?.close();
@@ -185,7 +188,7 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
       stopWatchingPolicy();
       await policy.close();
       resolveStopped();
-    })());
+    }));
 
   if (options.http) {
     logger.info(

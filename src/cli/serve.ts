@@ -6,6 +6,14 @@ import { createLogger } from '../log.js';
 import { serve } from '../main.js';
 import { configOption, type CliIo } from './options.js';
 
+/**
+ * How long a stop may take once a signal asked for it: up to 10 s for approved calls under way
+ * (approvals' drain), 2 s for children between SIGTERM and SIGKILL, and some slack. Stopping normally
+ * ends well before; this is the bound a supervisor can rely on even if something still holds the
+ * process up.
+ */
+export const STOP_DEADLINE_MS = 15_000;
+
 interface ServeFlags {
   config: string;
   http?: boolean;
@@ -37,7 +45,19 @@ export function registerServe(program: Command, _io: CliIo): void {
       const config = withOverrides(loadConfig(flags.config), flags);
       const logger = createLogger({ level: config.log.level, file: config.log.file });
       const gatehouse = await serve({ config, logger, http: Boolean(flags.http) });
-      const shutdown = () => void gatehouse.stop();
+      // On every front: a supervisor's SIGTERM or a terminal's Ctrl-C stops Gatehouse even while a
+      // stdio client keeps stdin open. A second signal ends the process at once (the default).
+      const shutdown = (signal: NodeJS.Signals) => {
+        logger.info({ signal }, 'stopping on signal');
+        const watchdog = setTimeout(() => {
+          logger.error({ signal, deadlineMs: STOP_DEADLINE_MS }, 'Gatehouse did not stop in time; exiting');
+          logger.flush();
+          process.exit(1);
+        }, STOP_DEADLINE_MS);
+        // Only a safety net: a stopped Gatehouse exits on its own, without waiting for it.
+        watchdog.unref();
+        void gatehouse.stop();
+      };
       process.once('SIGINT', shutdown);
       process.once('SIGTERM', shutdown);
       process.on('unhandledRejection', (reason) =>

@@ -55,6 +55,10 @@ export class StdioFrontTransport implements Transport {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // A paused, unreferenced stdin no longer holds the process up: a stopping Gatehouse exits even
+    // while its client keeps stdin open.
+    this.input.pause();
+    (this.input as { unref?: () => void }).unref?.();
     this.onclose?.();
   }
 }
