@@ -8,7 +8,7 @@ import { describeCollision } from './downstream/catalog.js';
 import { DownstreamPool } from './downstream/pool.js';
 import { GatehouseError, isGatehouseError } from './errors.js';
 import { createAggregate } from './front/aggregate.js';
-import { startHttpFront, type HttpFront } from './front/http.js';
+import { startHttpFront, type HttpFront, type HttpFrontStatus } from './front/http.js';
 import { createRelay } from './front/relay.js';
 import { createSession, type FrontDeps } from './front/session.js';
 import { SessionRegistry } from './front/sessions.js';
@@ -42,7 +42,11 @@ export interface GatehouseStatus {
   startedAt: string;
   transport: 'stdio' | 'http';
   mcpUrl?: string;
-  sessions: number;
+  /** Client sessions on every front: open now, their MCP tasks, and what the HTTP bounds did. */
+  sessions: { open: number; tasks: number } & HttpFrontStatus['sessions'];
+  http: { abortedRequests: number };
+  /** Signed-in approvers' page sessions and personal API tokens held in memory. */
+  approvalPage: { sessions: number; tokens: number };
   servers: ReturnType<DownstreamPool['status']>;
   policy: PolicyStatus;
   problems: string[];
@@ -121,7 +125,13 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
     startedAt,
     transport: options.http ? 'http' : 'stdio',
     ...(http && options.http ? { mcpUrl: `${http.url}/mcp` } : {}),
-    sessions: sessions.size,
+    sessions: {
+      open: sessions.size,
+      tasks: sessions.tasks(),
+      ...(http?.status().sessions ?? { byCaller: {}, expired: 0, closedAtCap: 0, refusedAtCap: 0 }),
+    },
+    http: { abortedRequests: http?.status().abortedRequests ?? 0 },
+    approvalPage: web.counts(),
     servers: pool.status(),
     policy: policy.status(),
     problems: [

@@ -18,7 +18,7 @@ const KEEP_ALIVE_MS = 15_000;
 const MAX_BATCH = 100;
 
 /** The codes the SDK's transport answers with, which clients already know. */
-const SERVER_ERROR = -32000;
+export const SERVER_ERROR = -32000;
 const SESSION_NOT_FOUND = -32001;
 const INVALID_REQUEST = -32600;
 
