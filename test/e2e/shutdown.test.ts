@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CreateTaskResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, expect, it } from 'vitest';
@@ -123,6 +123,48 @@ it.each(['SIGTERM', 'SIGINT'] as const)(
       await eventually(() => !pids.some(isAlive), `pids ${pids.join(', ')} are gone`, 5_000);
     } finally {
       await gatehouse.stop('SIGKILL');
+    }
+  },
+);
+
+/** Pids of live processes whose command line holds `marker`. */
+function pidsWith(marker: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number)
+    .filter(isAlive);
+}
+
+it.skipIf(process.platform !== 'linux')(
+  'SIGTERM during start-up stops Gatehouse once started, ending the children it started',
+  async () => {
+    const store = path.join(scratch.dir, 'starting-store.json');
+    const marker = `gatehouse-slow-start-${process.pid}`;
+    // A server that never answers initialize: start-up waits timeouts.connectMs for it.
+    const silent = { command: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)', marker] };
+    const file = scratch.write(
+      'starting.json',
+      gatehouseConfig({ silent }, { approvals: { store }, timeouts: { connectMs: 3_000 } }),
+    );
+    const gatehouse = spawnProcess(
+      process.execPath,
+      gatehouseArgs('serve', '--http', '--port', '0', '--config', file),
+    );
+    try {
+      await eventually(() => pidsWith(marker).length === 1, 'the silent server has started');
+      expect(await gatehouse.stop('SIGTERM')).toBe(0);
+      expect(lockReleased(store)).toBe(true);
+      await eventually(() => pidsWith(marker).length === 0, 'the silent server is gone', 5_000);
+    } finally {
+      await gatehouse.stop('SIGKILL');
+      for (const pid of pidsWith(marker)) process.kill(pid, 'SIGKILL');
     }
   },
 );
