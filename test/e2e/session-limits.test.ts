@@ -1,7 +1,13 @@
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixtureServer, gatehouseConfig, scratchDir } from '../helpers/config.js';
-import { connectHttp, fetchStatus, startHttpGatehouse, type HttpGatehouse } from '../helpers/gatehouse.js';
+import {
+  connectHttp,
+  fetchStatus,
+  startHttpGatehouse,
+  statusCommand,
+  type HttpGatehouse,
+} from '../helpers/gatehouse.js';
 import { eventually } from '../helpers/processes.js';
 
 /**
@@ -100,6 +106,11 @@ describe('idle expiry', () => {
       // What is left is the SDK client's session, busy with its GET stream.
       expect(after.sessions).toMatchObject({ open: 1, tasks: 0, expired: abandoned });
       expect(Object.values(after.sessions.byCaller)).toEqual([1]);
+      const { lines } = await statusCommand(gatehouse.baseUrl);
+      expect(lines).toContainEqual(
+        `Sessions: 1 open with 0 MCP task(s); since start ${abandoned} expired idle, ` +
+          '0 closed and 0 refused at the per-caller cap; 0 upload(s) aborted by their client',
+      );
       expect(
         await client.client.callTool({ name: 'hang__echo', arguments: { message: 'still here' } }),
       ).toEqual({
