@@ -1,20 +1,23 @@
 import type { IncomingMessage } from 'node:http';
+import { GatehouseError, isGatehouseError } from '../errors.js';
 
 /**
- * The client hung up before its request body was complete. Not a fault of Gatehouse's, nor of the
- * request's content: the listener logs it at debug and counts it (`http.abortedRequests` in status);
- * there is nobody left to answer.
+ * The client hung up before its request body was complete (CLIENT_ABORTED). Not a fault of
+ * Gatehouse's, nor of the request's content: the listener logs it at debug and counts it
+ * (`http.abortedRequests` in status); there is nobody left to answer.
  */
-export class ClientAbortedError extends Error {
-  constructor() {
-    super('the client closed the connection before its request body was complete');
-    this.name = 'ClientAbortedError';
-  }
-}
+const clientAborted = () =>
+  new GatehouseError(
+    'CLIENT_ABORTED',
+    'the client closed the connection before its request body was complete',
+  );
+
+export const isClientAborted = (error: unknown): error is GatehouseError =>
+  isGatehouseError(error, 'CLIENT_ABORTED');
 
 /**
  * A request body of at most `limit` bytes, or undefined as soon as it grows past that (reading
- * stops). Rejects with ClientAbortedError when the client hangs up mid-body. Events rather than
+ * stops). Rejects with CLIENT_ABORTED when the client hangs up mid-body. Events rather than
  * `for await`: the async iterator costs more than the rest of a small request's handling, and /mcp
  * reads one body per tool call.
  */
@@ -35,7 +38,7 @@ export function readBoundedBody(req: IncomingMessage, limit: number): Promise<Bu
     // that closes without either 'end' or 'error' is cut short too. Once settled, these change nothing.
     const aborted = () => {
       chunks.length = 0;
-      reject(new ClientAbortedError());
+      reject(clientAborted());
     };
     req.once('error', aborted);
     req.once('close', () => {
@@ -43,6 +46,3 @@ export function readBoundedBody(req: IncomingMessage, limit: number): Promise<Bu
     });
   });
 }
-
-export const isClientAborted = (error: unknown): error is ClientAbortedError =>
-  error instanceof ClientAbortedError;
