@@ -189,14 +189,28 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
   const stop = () =>
     (stopping ??= Promise.resolve().then(async () => {
       logger.info('Gatehouse stopping');
-      await Promise.allSettled(sessions.all().map((s) => s.server.close()));
-      await http?.close();
-      await web.close();
-      // Executions in flight finish (bounded) and are recorded before their servers go away.
-      await approvals.stop();
-      await pool.stop();
-      stopWatchingPolicy();
-      await policy.close();
+      // In this order, each whatever became of the one before: a store that fails to close must not
+      // leave the children running.
+      const steps: [string, () => Promise<unknown> | undefined][] = [
+        ['client sessions', () => Promise.allSettled(sessions.all().map((s) => s.server.close()))],
+        ['the listener', () => http?.close()],
+        ['the approval page', () => web.close()],
+        // Executions in flight finish (bounded) and are recorded before their servers go away.
+        ['approvals and the store', () => approvals.stop()],
+        ['the downstream servers', () => pool.stop()],
+        [
+          'the policy watcher',
+          () => {
+            stopWatchingPolicy();
+            return policy.close();
+          },
+        ],
+      ];
+      for (const [what, step] of steps) {
+        await Promise.resolve()
+          .then(step)
+          .catch((error: unknown) => logger.error({ err: error }, `stopping ${what} failed`));
+      }
       resolveStopped();
     }));
 
