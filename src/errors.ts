@@ -40,6 +40,7 @@ export const ERROR_CODES = {
   STORE_UNAVAILABLE: { exitCode: 1, summary: 'the store file cannot be read or written' },
   STORE_CONFLICT: { exitCode: 1, summary: 'the store refused a write that would break its invariants' },
   UNAUTHENTICATED: { exitCode: 1, summary: 'the running Gatehouse refused the credentials given' },
+  CLIENT_ABORTED: { exitCode: 1, summary: 'the client hung up before its request body was complete' },
   USAGE: { exitCode: 2, summary: 'the command line is invalid' },
   INTERNAL: { exitCode: 1, summary: 'an unexpected internal error' },
 } as const;

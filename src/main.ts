@@ -8,7 +8,7 @@ import { describeCollision } from './downstream/catalog.js';
 import { DownstreamPool } from './downstream/pool.js';
 import { GatehouseError, isGatehouseError } from './errors.js';
 import { createAggregate } from './front/aggregate.js';
-import { startHttpFront, type HttpFront } from './front/http.js';
+import { startHttpFront, type HttpFront, type HttpFrontStatus } from './front/http.js';
 import { createRelay } from './front/relay.js';
 import { createSession, type FrontDeps } from './front/session.js';
 import { SessionRegistry } from './front/sessions.js';
@@ -42,7 +42,11 @@ export interface GatehouseStatus {
   startedAt: string;
   transport: 'stdio' | 'http';
   mcpUrl?: string;
-  sessions: number;
+  /** Client sessions on every front: open now, their MCP tasks, and what the HTTP bounds did. */
+  sessions: { open: number; tasks: number } & HttpFrontStatus['sessions'];
+  http: { abortedRequests: number };
+  /** Signed-in approvers' page sessions and personal API tokens held in memory. */
+  approvalPage: { sessions: number; tokens: number };
   servers: ReturnType<DownstreamPool['status']>;
   policy: PolicyStatus;
   problems: string[];
@@ -109,6 +113,7 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
     sessions,
     decisionPoint: () => policy,
     logger,
+    taskLimits: { maxTasks: config.sessions.maxTasksPerSession, maxTtlMs: config.sessions.maxTaskTtlMs },
   };
   // A new policy set may hide, reveal or annotate tools: clients re-read the list.
   const stopWatchingPolicy = policy.onReload(() => relay.onToolsChanged());
@@ -120,7 +125,13 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
     startedAt,
     transport: options.http ? 'http' : 'stdio',
     ...(http && options.http ? { mcpUrl: `${http.url}/mcp` } : {}),
-    sessions: sessions.size,
+    sessions: {
+      open: sessions.size,
+      tasks: sessions.tasks(),
+      ...(http?.status().sessions ?? { byCaller: {}, expired: 0, closedAtCap: 0, refusedAtCap: 0 }),
+    },
+    http: { abortedRequests: http?.status().abortedRequests ?? 0 },
+    approvalPage: web.counts(),
     servers: pool.status(),
     policy: policy.status(),
     problems: [
@@ -173,19 +184,35 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
   let stopping: Promise<void> | undefined;
+  // Started in a later microtask, so that a session closing during the stop (stdio's close calls
+  // stop) finds it under way instead of starting a second one.
   const stop = () =>
-    (stopping ??= (async () => {
+    (stopping ??= Promise.resolve().then(async () => {
       logger.info('Gatehouse stopping');
-      await Promise.allSettled(sessions.all().map((s) => s.server.close()));
-      await http?.close();
-      await web.close();
-      // Executions in flight finish (bounded) and are recorded before their servers go away.
-      await approvals.stop();
-      await pool.stop();
-      stopWatchingPolicy();
-      await policy.close();
+      // In this order, each whatever became of the one before: a store that fails to close must not
+      // leave the children running.
+      const steps: [string, () => Promise<unknown> | undefined][] = [
+        ['client sessions', () => Promise.allSettled(sessions.all().map((s) => s.server.close()))],
+        ['the listener', () => http?.close()],
+        ['the approval page', () => web.close()],
+        // Executions in flight finish (bounded) and are recorded before their servers go away.
+        ['approvals and the store', () => approvals.stop()],
+        ['the downstream servers', () => pool.stop()],
+        [
+          'the policy watcher',
+          () => {
+            stopWatchingPolicy();
+            return policy.close();
+          },
+        ],
+      ];
+      for (const [what, step] of steps) {
+        await Promise.resolve()
+          .then(step)
+          .catch((error: unknown) => logger.error({ err: error }, `stopping ${what} failed`));
+      }
       resolveStopped();
-    })());
+    }));
 
   if (options.http) {
     logger.info(

@@ -3,8 +3,16 @@ import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { GatehouseError } from '../errors.js';
 import { createLogger } from '../log.js';
-import { serve } from '../main.js';
+import { serve, type Gatehouse } from '../main.js';
 import { configOption, type CliIo } from './options.js';
+
+/**
+ * How long a stop may take once a signal asked for it: up to 10 s for approved calls under way
+ * (approvals' drain), 2 s for children between SIGTERM and SIGKILL, and some slack. Stopping normally
+ * ends well before; this is the bound a supervisor can rely on even if something still holds the
+ * process up.
+ */
+export const STOP_DEADLINE_MS = 15_000;
 
 interface ServeFlags {
   config: string;
@@ -36,10 +44,38 @@ export function registerServe(program: Command, _io: CliIo): void {
     .action(async (flags: ServeFlags) => {
       const config = withOverrides(loadConfig(flags.config), flags);
       const logger = createLogger({ level: config.log.level, file: config.log.file });
-      const gatehouse = await serve({ config, logger, http: Boolean(flags.http) });
-      const shutdown = () => void gatehouse.stop();
-      process.once('SIGINT', shutdown);
-      process.once('SIGTERM', shutdown);
+      // On every front: a supervisor's SIGTERM or a terminal's Ctrl-C stops Gatehouse even while a
+      // stdio client keeps stdin open. One that comes during start-up stops it once started (start-up
+      // is bounded by timeouts.connectMs), so that its children are ended and its lock released. A
+      // second signal ends the process at once (the default action).
+      let gatehouse: Gatehouse | undefined;
+      let received: NodeJS.Signals | undefined;
+      const stopOn = (running: Gatehouse, signal: NodeJS.Signals) => {
+        logger.info({ signal }, 'stopping on signal');
+        const watchdog = setTimeout(() => {
+          logger.error({ signal, deadlineMs: STOP_DEADLINE_MS }, 'Gatehouse did not stop in time; exiting');
+          logger.flush();
+          process.exit(1);
+        }, STOP_DEADLINE_MS);
+        // Only a safety net: a stopped Gatehouse exits on its own, without waiting for it.
+        watchdog.unref();
+        void running.stop();
+      };
+      const onSignal = (signal: NodeJS.Signals) => {
+        received = signal;
+        if (gatehouse) stopOn(gatehouse, signal);
+        else logger.info({ signal }, 'signal during start-up: stopping as soon as Gatehouse has started');
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        gatehouse = await serve({ config, logger, http: Boolean(flags.http) });
+      } catch (error) {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        throw error;
+      }
+      if (received) stopOn(gatehouse, received);
       process.on('unhandledRejection', (reason) =>
         logger.error({ reason: String(reason) }, 'unhandled rejection'),
       );

@@ -64,9 +64,14 @@ function baseUrl(configFile: string): string {
 }
 
 export function formatStatus(status: GatehouseStatus): string {
+  const { sessions } = status;
   const lines = [
     `Gatehouse ${status.version} (pid ${status.pid}) on ${status.transport}${status.mcpUrl ? ` at ${status.mcpUrl}` : ''}, ` +
-      `since ${status.startedAt}, ${status.sessions} client session(s)`,
+      `since ${status.startedAt}`,
+    `Sessions: ${sessions.open} open with ${sessions.tasks} MCP task(s); since start ${sessions.expired} expired ` +
+      `idle, ${sessions.closedAtCap} closed and ${sessions.refusedAtCap} refused at the per-caller cap; ` +
+      `${status.http.abortedRequests} upload(s) aborted by their client`,
+    `Approval page: ${status.approvalPage.sessions} signed-in session(s), ${status.approvalPage.tokens} API token(s)`,
     `Policy ${status.policy.version}: ${status.policy.files.length} file(s), loaded ${status.policy.loadedAt}` +
       (status.policy.lastError ? ' (the last reload FAILED; see problems)' : ''),
     '',

@@ -64,6 +64,50 @@ export const HttpListenerSchema = z.strictObject({
     .array(z.string())
     .default([])
     .describe('Origins allowed to call the endpoint from a browser; none by default.'),
+  maxBodyBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024 * 1024)
+    .describe('Largest request body accepted on /mcp; a larger one gets 413 before it is parsed.'),
+});
+
+/** Client sessions over MCP (Streamable HTTP) and the tasks they hold. */
+export const SessionsSchema = z.strictObject({
+  idleTimeoutMs: z
+    .number()
+    .int()
+    .positive()
+    .default(30 * 60_000)
+    .describe(
+      'An HTTP MCP session with no request in flight and no open stream for this long is closed, ' +
+        'as if the client had sent DELETE.',
+    ),
+  maxPerCaller: z
+    .number()
+    .int()
+    .positive()
+    .default(100)
+    .describe('Open HTTP MCP sessions one caller (principal id) may hold.'),
+  atCap: z
+    .enum(['close-oldest-idle', 'refuse'])
+    .default('close-oldest-idle')
+    .describe(
+      "A caller's new session at maxPerCaller: close that caller's longest-idle session to make room " +
+        '(refused when none is idle), or always refuse the new one.',
+    ),
+  maxTasksPerSession: z
+    .number()
+    .int()
+    .positive()
+    .default(1_000)
+    .describe('MCP tasks one session holds; finished tasks make room first, unfinished ones never.'),
+  maxTaskTtlMs: z
+    .number()
+    .int()
+    .positive()
+    .default(24 * 3600_000)
+    .describe("Longest an MCP task is kept (caps the client's ttl; also the ttl of a task without one)."),
 });
 
 /** A principal as the config names one: a stable id and its groups. */
@@ -143,6 +187,30 @@ export const ApproversSchema = z.strictObject({
     .positive()
     .default(8 * 3600_000)
     .describe('How long a sign-in lasts.'),
+  maxSessions: z
+    .number()
+    .int()
+    .positive()
+    .default(10_000)
+    .describe('Signed-in page sessions held at once; the oldest is signed out beyond it.'),
+  maxSessionsPerApprover: z
+    .number()
+    .int()
+    .positive()
+    .default(20)
+    .describe('Page sessions one approver holds at once; their oldest is signed out beyond it.'),
+  maxTokens: z
+    .number()
+    .int()
+    .positive()
+    .default(10_000)
+    .describe('Personal API tokens held at once; the oldest is revoked beyond it.'),
+  maxTokensPerApprover: z
+    .number()
+    .int()
+    .positive()
+    .default(50)
+    .describe('Personal API tokens one approver holds at once; their oldest is revoked beyond it.'),
 });
 
 export const ApprovalsSchema = z.strictObject({
@@ -244,6 +312,9 @@ export const ConfigSchema = z.strictObject({
   ),
   approvals: ApprovalsSchema.default(ApprovalsSchema.parse({})).describe(
     'Approval requests: store and timing.',
+  ),
+  sessions: SessionsSchema.default(SessionsSchema.parse({})).describe(
+    'Bounds on client sessions: idle expiry and a per-caller cap for HTTP, and the MCP tasks a session holds.',
   ),
   policies: z
     .string()

@@ -13,17 +13,14 @@ import {
   type AuthFailure,
   type ChallengeHints,
   type HttpAuthenticator,
-  type Principal,
   type ResourceMetadata,
 } from '../identity/index.js';
 import type { Logger } from '../log.js';
 import { isLoopbackHost } from '../shared/loopback.js';
 import { announceRoots, createSession, type FrontDeps } from './session.js';
-import { readBoundedBody } from '../shared/body.js';
-import { HttpSessionTransport, replyError } from './httpTransport.js';
-
-/** Largest request body accepted on /mcp; larger bodies get 413 before parsing. */
-const MAX_BODY_BYTES = 64 * 1024 * 1024;
+import { isClientAborted, readBoundedBody } from '../shared/body.js';
+import { createSessionTable, type SessionCounts } from './httpSessions.js';
+import { HttpSessionTransport, replyError, SERVER_ERROR } from './httpTransport.js';
 
 export interface HttpFrontOptions {
   config: Config;
@@ -41,9 +38,17 @@ export interface HttpFrontOptions {
   routes?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
 
+export interface HttpFrontStatus {
+  /** Requests whose client hung up before its body was complete, since start. */
+  abortedRequests: number;
+  /** The MCP sessions of this listener (none unless it serves /mcp). */
+  sessions: SessionCounts;
+}
+
 export interface HttpFront {
   url: string;
   port: number;
+  status(): HttpFrontStatus;
   close(): Promise<void>;
 }
 
@@ -55,7 +60,8 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
   const { config, deps, logger } = options;
   const log = logger.child({ module: 'http' });
   /** Open MCP sessions, each with the principal that opened it: only that principal may use it. */
-  const transports = new Map<string, { transport: HttpSessionTransport; owner: Principal }>();
+  const sessions = createSessionTable<HttpSessionTransport>(config.sessions, log);
+  let abortedRequests = 0;
   let allowedHosts = new Set<string>();
   const jwt = options.serveMcp ? config.identity.jwt : undefined;
   /**
@@ -71,6 +77,12 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
 
   const server: HttpServer = createServer((req, res) => {
     void route(req, res).catch((error: unknown) => {
+      if (isClientAborted(error)) {
+        // Anyone can hang up mid-upload, signed in or not: nothing of ours failed.
+        abortedRequests += 1;
+        log.debug({ path: pathOf(req.url ?? '/'), remote: req.socket.remoteAddress }, error.message);
+        return;
+      }
       log.error({ err: error }, 'HTTP request failed');
       if (!res.headersSent) json(res, 500, { error: 'internal error' });
       else res.end();
@@ -122,7 +134,7 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
     const { principal } = auth;
     const sessionId = header(req, 'mcp-session-id');
     if (sessionId) {
-      const open = transports.get(sessionId);
+      const open = sessions.get(sessionId);
       if (!open) {
         // 404 tells a client its session is gone and it should initialise again.
         return replyError(res, 404, ErrorCode.InvalidRequest, 'Session not found; initialize a new session');
@@ -152,14 +164,14 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
         if (session) announceRoots(deps, session);
         return;
       }
-      const body = req.method === 'POST' ? await readJson(req, res) : undefined;
+      const body = req.method === 'POST' ? await readJson(req, res, config.http.maxBodyBytes) : undefined;
       if (body === INVALID) return;
       return transport.handleRequest(req, res, body);
     }
     if (req.method !== 'POST') {
       return replyError(res, 400, ErrorCode.InvalidRequest, 'Bad Request: Mcp-Session-Id header is required');
     }
-    const body = await readJson(req, res);
+    const body = await readJson(req, res, config.http.maxBodyBytes);
     if (body === INVALID) return;
     if (!isInitializeRequest(body)) {
       return replyError(res, 400, ErrorCode.InvalidRequest, 'Bad Request: no valid session ID provided');
@@ -168,21 +180,31 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
     const transport = new HttpSessionTransport({
       sessionId: session.id,
       onInitialized: () => {
-        transports.set(session.id, { transport, owner: principal });
+        sessions.add(session.id, transport, principal);
         deps.sessions.add(session);
         log.info({ session: session.id, caller: principal.id, via: auth.via }, 'client session opened');
       },
     });
+    // The one way a session ends, whatever ends it (DELETE, idle expiry, the cap, shutdown): the
+    // SDK server closes with it (and its tasks), its subscriptions are released.
     transport.onclose = () => {
-      transports.delete(session.id);
+      const wasOpen = sessions.remove(session.id);
       deps.sessions.remove(session.id);
       void deps.aggregate.release(session, () => deps.sessions.all());
-      log.info({ session: session.id }, 'client session closed');
+      if (wasOpen) log.info({ session: session.id }, 'client session closed');
     };
     await session.server.connect(transport);
+    // Nothing awaits between this check and the session taking its place (onInitialized), so
+    // concurrent initializes of one caller cannot pass the cap together.
+    const refusal = sessions.admit(principal.id);
+    if (refusal) {
+      replyError(res, 429, SERVER_ERROR, refusal);
+      await session.server.close();
+      return;
+    }
     transport.handleRequest(req, res, body);
     // An initialize refused by the transport (a wrong Accept header, say) leaves nothing behind.
-    if (!transports.has(session.id)) await session.server.close();
+    if (!sessions.has(session.id)) await session.server.close();
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -193,6 +215,7 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
     });
   });
   const address = server.address() as AddressInfo;
+  sessions.start();
   if (options.serveMcp && options.authenticator.mode === 'open' && !isLoopbackHost(address.address)) {
     log.warn(
       { host: address.address },
@@ -213,8 +236,9 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
   return {
     url: `http://${hostForUrl}:${address.port}`,
     port: address.port,
+    status: () => ({ abortedRequests, sessions: sessions.counts() }),
     async close() {
-      await Promise.allSettled([...transports.values()].map((t) => t.transport.close()));
+      await sessions.closeAll();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -241,10 +265,15 @@ function checkHostAndOrigin(
 
 const INVALID = Symbol('invalid body');
 
-async function readJson(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
-  const body = await readBoundedBody(req, MAX_BODY_BYTES);
+async function readJson(req: IncomingMessage, res: ServerResponse, limit: number): Promise<unknown> {
+  const body = await readBoundedBody(req, limit);
   if (!body) {
-    replyError(res, 413, ErrorCode.InvalidRequest, `Request body larger than ${MAX_BODY_BYTES} bytes`);
+    replyError(
+      res,
+      413,
+      ErrorCode.InvalidRequest,
+      `Request body larger than ${limit} bytes (http.maxBodyBytes)`,
+    );
     return INVALID;
   }
   try {

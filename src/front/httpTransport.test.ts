@@ -20,7 +20,7 @@ let closed: number;
 let arrived: () => Promise<JSONRPCMessage>;
 
 /** A real HTTP server whose every request goes to one transport, as front/http.ts does after its checks. */
-async function listen(options: { jsonWindowMs?: number; keepAliveMs?: number } = {}) {
+async function listen(options: { jsonWindowMs?: number; keepAliveMs?: number; now?: () => number } = {}) {
   transport = new HttpSessionTransport({ sessionId: SESSION, onInitialized: () => undefined, ...options });
   received = [];
   closed = 0;
@@ -60,6 +60,21 @@ async function initialize() {
   await pending;
   await transport.send({ jsonrpc: '2.0', id: 0, result: { ok: true } });
   return response;
+}
+
+/** A POST whose client gives up once the message has been delivered. */
+async function postAndHangUp(message: unknown) {
+  const abort = new AbortController();
+  const pending = arrived();
+  const gone = fetch(url, {
+    method: 'POST',
+    headers: HEADERS,
+    body: JSON.stringify(message),
+    signal: abort.signal,
+  });
+  await pending;
+  abort.abort();
+  await gone.catch(() => undefined);
 }
 
 /** The JSON-RPC messages of an SSE body, in order. */
@@ -194,17 +209,7 @@ describe('POST', () => {
 
   it('a client that goes away mid-call drops the answer, and the session keeps serving', async () => {
     await initialize();
-    const abort = new AbortController();
-    const pending = arrived();
-    const gone = fetch(url, {
-      method: 'POST',
-      headers: HEADERS,
-      body: JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'x' } }),
-      signal: abort.signal,
-    }).catch((error: unknown) => error);
-    await pending;
-    abort.abort();
-    await gone;
+    await postAndHangUp({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'x' } });
     // The server side sees the socket close on its own schedule; the late response must not be written.
     await new Promise<void>((resolve) => {
       const poll = () =>
@@ -220,6 +225,114 @@ describe('POST', () => {
     await transport.send({ jsonrpc: '2.0', id: 5, result: {} });
     expect(await (await responding).json()).toEqual({ jsonrpc: '2.0', id: 5, result: {} });
   });
+});
+
+describe('request ids in flight', () => {
+  const call = (id: string | number) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'x' } });
+  const refusal = (id: string | number) => ({
+    jsonrpc: '2.0',
+    id,
+    error: {
+      code: -32600,
+      message: `Invalid Request: request id ${JSON.stringify(id)} is already in flight in this session; use a new id`,
+    },
+  });
+
+  it('refuses a request whose id is in flight without delivering it, and answers the first', async () => {
+    await initialize();
+    const pending = arrived();
+    const first = post(call(1));
+    await pending;
+    const duplicate = await post({ jsonrpc: '2.0', id: 1, method: 'ping' });
+    expect(duplicate.status).toBe(200);
+    expect(await duplicate.json()).toEqual(refusal(1));
+    expect(received.filter((m) => 'id' in m && m.id === 1)).toHaveLength(1);
+
+    await transport.send({ jsonrpc: '2.0', id: 1, result: { content: [] } });
+    expect(await (await first).json()).toEqual({ jsonrpc: '2.0', id: 1, result: { content: [] } });
+    // Answered, the id may be used again.
+    const again = arrived();
+    const reuse = post({ jsonrpc: '2.0', id: 1, method: 'ping' });
+    expect(await again).toMatchObject({ id: 1, method: 'ping' });
+    await transport.send({ jsonrpc: '2.0', id: 1, result: {} });
+    expect(await (await reuse).json()).toEqual({ jsonrpc: '2.0', id: 1, result: {} });
+  });
+
+  it('refuses the second of two requests with one id in a batch, and answers the rest', async () => {
+    await initialize();
+    const both = Promise.all([arrived(), arrived()]);
+    const responding = post([call('a'), call('a'), call('b')]);
+    await both;
+    await transport.send({ jsonrpc: '2.0', id: 'a', result: {} });
+    await transport.send({ jsonrpc: '2.0', id: 'b', result: {} });
+    expect(await (await responding).json()).toEqual([
+      refusal('a'),
+      { jsonrpc: '2.0', id: 'a', result: {} },
+      { jsonrpc: '2.0', id: 'b', result: {} },
+    ]);
+    expect(received.filter((m) => 'id' in m && m.id === 'a')).toHaveLength(1);
+  });
+
+  it('keeps the id of a request whose client hung up until the request is answered', async () => {
+    await initialize();
+    await postAndHangUp(call(4));
+    expect(await (await post({ jsonrpc: '2.0', id: 4, method: 'ping' })).json()).toEqual(refusal(4));
+    // The late answer goes nowhere, and frees the id.
+    await transport.send({ jsonrpc: '2.0', id: 4, result: {} }).catch(() => undefined);
+    const next = arrived();
+    const responding = post({ jsonrpc: '2.0', id: 4, method: 'ping' });
+    await next;
+    await transport.send({ jsonrpc: '2.0', id: 4, result: {} });
+    expect(await (await responding).json()).toEqual({ jsonrpc: '2.0', id: 4, result: {} });
+  });
+
+  it('frees the id of a cancelled request, which the Protocol never answers', async () => {
+    await initialize();
+    const pending = arrived();
+    void post(call(8)).catch(() => undefined);
+    await pending;
+    const cancel = { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 8 } };
+    expect((await post(cancel)).status).toBe(202);
+    // Freed once the Protocol has had its turn with the cancellation.
+    await new Promise((resolve) => setImmediate(resolve));
+    const next = arrived();
+    void post({ jsonrpc: '2.0', id: 8, method: 'ping' });
+    expect(await next).toMatchObject({ id: 8, method: 'ping' });
+  });
+});
+
+describe('idleness', () => {
+  it('is idle from its last request, answer or stream close, and busy while a request or its GET stream is open', async () => {
+    let now = 1_000;
+    await transport.close();
+    await listen({ now: () => now });
+    now = 2_000;
+    await initialize();
+    expect(transport.idleSince()).toBe(2_000);
+
+    now = 3_000;
+    const pending = arrived();
+    const responding = post({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'x' } });
+    await pending;
+    expect(transport.idleSince()).toBeUndefined();
+    now = 4_000;
+    await transport.send({ jsonrpc: '2.0', id: 1, result: {} });
+    await (await responding).json();
+    expect(transport.idleSince()).toBe(4_000);
+
+    now = 5_000;
+    const stream = await fetch(url, { headers: { ...HEADERS, accept: 'text/event-stream' } });
+    expect(transport.idleSince()).toBeUndefined();
+    now = 6_000;
+    await stream.body!.cancel();
+    await eventuallyIdle();
+    expect(transport.idleSince()).toBe(6_000);
+  });
+
+  /** The server sees a client's stream close on its own schedule. */
+  async function eventuallyIdle() {
+    while (transport.idleSince() === undefined) await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 });
 
 describe('GET', () => {

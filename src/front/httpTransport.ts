@@ -8,6 +8,7 @@ import {
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import { isRequest, isResponse } from '../shared/jsonRpc.js';
+import { duplicateIdError, inFlightIds } from './inFlight.js';
 
 /** The spec lets a server answer a POST with one JSON body or an SSE stream; SSE is kept for calls that talk. */
 const JSON_WINDOW_MS = 1_000;
@@ -17,7 +18,7 @@ const KEEP_ALIVE_MS = 15_000;
 const MAX_BATCH = 100;
 
 /** The codes the SDK's transport answers with, which clients already know. */
-const SERVER_ERROR = -32000;
+export const SERVER_ERROR = -32000;
 const SESSION_NOT_FOUND = -32001;
 const INVALID_REQUEST = -32600;
 
@@ -35,6 +36,7 @@ export interface HttpSessionTransportOptions {
   /** Overrides for tests; production uses the defaults above. */
   jsonWindowMs?: number;
   keepAliveMs?: number;
+  now?: () => number;
 }
 
 /**
@@ -48,7 +50,7 @@ interface PostAnswer {
   batch: boolean;
   /** Requests still waiting for their response. */
   waiting: Set<RequestId>;
-  /** Responses held back while the answer may still become a JSON body. */
+  /** Responses held back while the answer may still become a JSON body (and refusals of duplicate ids). */
   held: JSONRPCMessage[];
   sse: boolean;
   timer?: NodeJS.Timeout;
@@ -70,14 +72,29 @@ export class HttpSessionTransport implements Transport {
   private initialized = false;
   private closed = false;
   private readonly answers = new Map<RequestId, PostAnswer>();
+  /** Requests the Protocol has not answered yet, including those whose POST the client gave up on. */
+  private readonly inFlight = inFlightIds();
   private standalone?: { res: ServerResponse; timer?: NodeJS.Timeout };
   private readonly jsonWindowMs: number;
   private readonly keepAliveMs: number;
+  private readonly now: () => number;
+  private lastActivity: number;
 
   constructor(private readonly options: HttpSessionTransportOptions) {
     this.sessionId = options.sessionId;
     this.jsonWindowMs = options.jsonWindowMs ?? JSON_WINDOW_MS;
     this.keepAliveMs = options.keepAliveMs ?? KEEP_ALIVE_MS;
+    this.now = options.now ?? Date.now;
+    this.lastActivity = this.now();
+  }
+
+  /**
+   * Since when this session has been idle, or undefined while it is busy: a session is busy while a
+   * request of it is in flight (answered or not, its POST still open or not) or its GET stream is
+   * open, and idle from the last request, answer or stream close after that.
+   */
+  idleSince(): number | undefined {
+    return this.inFlight.size > 0 || this.standalone ? undefined : this.lastActivity;
   }
 
   async start(): Promise<void> {}
@@ -85,6 +102,7 @@ export class HttpSessionTransport implements Transport {
   /** One HTTP request of this session; `body` is the parsed JSON of a POST. */
   handleRequest(req: IncomingMessage, res: ServerResponse, body?: unknown): void {
     if (this.closed) return replyError(res, 404, SESSION_NOT_FOUND, 'Session not found');
+    this.lastActivity = this.now();
     switch (req.method) {
       case 'POST':
         return this.handlePost(req, res, body);
@@ -157,24 +175,42 @@ export class HttpSessionTransport implements Transport {
     }
 
     const extra: MessageExtraInfo = { requestInfo: { headers: req.headers } };
-    const requests = messages.filter(isRequest);
-    if (requests.length === 0) {
-      for (const message of messages) this.onmessage?.(message, extra);
+    if (!messages.some(isRequest)) {
+      this.deliver(messages, extra);
       res.writeHead(202).end();
       return;
     }
 
     const answer: PostAnswer = { res, batch, waiting: new Set(), held: [], sse: false };
-    for (const request of requests) {
-      answer.waiting.add(request.id);
-      this.answers.set(request.id, answer);
+    // A request whose id is in flight is refused in this answer and never reaches the Protocol.
+    const accepted = messages.filter((message) => {
+      if (!isRequest(message)) return true;
+      if (!this.inFlight.claim(message.id)) {
+        answer.held.push(duplicateIdError(message.id));
+        return false;
+      }
+      answer.waiting.add(message.id);
+      this.answers.set(message.id, answer);
+      return true;
+    });
+    if (answer.waiting.size === 0) {
+      this.deliver(accepted, extra);
+      this.finish(answer);
+      return;
     }
     answer.timer = setTimeout(() => this.openStream(answer), this.jsonWindowMs);
     answer.timer.unref();
     // A client that goes away drops its answers; the calls themselves run on (a disconnect is not a
     // cancellation: the client sends notifications/cancelled for that).
     res.once('close', () => this.forget(answer));
-    for (const message of messages) this.onmessage?.(message, extra);
+    this.deliver(accepted, extra);
+  }
+
+  private deliver(messages: JSONRPCMessage[], extra: MessageExtraInfo): void {
+    for (const message of messages) {
+      this.onmessage?.(message, extra);
+      this.inFlight.observe(message);
+    }
   }
 
   private handleGet(req: IncomingMessage, res: ServerResponse): void {
@@ -193,6 +229,7 @@ export class HttpSessionTransport implements Transport {
     res.once('close', () => {
       clearInterval(stream.timer);
       if (this.standalone === stream) this.standalone = undefined;
+      this.lastActivity = this.now();
     });
   }
 
@@ -223,6 +260,8 @@ export class HttpSessionTransport implements Transport {
 
   async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     if (isResponse(message)) {
+      this.inFlight.answered(message.id);
+      this.lastActivity = this.now();
       const answer = this.answers.get(message.id);
       if (!answer) throw new Error(`No connection established for request ID: ${String(message.id)}`);
       this.answers.delete(message.id);
@@ -303,6 +342,7 @@ export class HttpSessionTransport implements Transport {
       this.finish(answer);
     }
     this.answers.clear();
+    this.inFlight.clear();
     if (this.standalone) {
       clearInterval(this.standalone.timer);
       this.standalone.res.end();

@@ -25,7 +25,7 @@ import type { Caller } from '../pipeline/toolCall.js';
 import { VERSION } from '../version.js';
 import type { Aggregate } from './aggregate.js';
 import { guarded } from './errors.js';
-import { createTaskBridge, TASK_CAPABILITIES } from './tasks.js';
+import { createTaskBridge, TASK_CAPABILITIES, type TaskLimits } from './tasks.js';
 import type { Relay } from './relay.js';
 import type { Session, SessionRegistry } from './sessions.js';
 
@@ -36,6 +36,7 @@ export interface FrontDeps extends PipelineDeps {
   sessions: SessionRegistry;
   decisionPoint: () => DecisionPoint;
   logger: Logger;
+  taskLimits: TaskLimits;
 }
 
 export const APPROVAL_NOTE = 'Calls may require human approval.';
@@ -51,7 +52,7 @@ export function createSession(
 ): Session {
   const log = deps.logger.child({ session: id });
   const caps = unionCapabilities(deps.pool);
-  const tasks = createTaskBridge(deps.approvals, log);
+  const tasks = createTaskBridge(deps.approvals, log, deps.taskLimits);
   const server = new Server(
     { name: 'gatehouse', version: VERSION },
     {
@@ -60,7 +61,9 @@ export function createSession(
       taskStore: tasks.store,
     },
   );
-  const session: Session = { id, server, caller: { ...caller }, subscriptions: new Set() };
+  const session: Session = { id, server, caller: { ...caller }, subscriptions: new Set(), tasks };
+  // However the session ends (DELETE, idle expiry, shutdown), its tasks end with it.
+  server.onclose = () => tasks.close();
   server.oninitialized = () => {
     const client = server.getClientVersion();
     if (client)

@@ -1,6 +1,7 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import type { Caller } from '../pipeline/toolCall.js';
+import type { TaskBridge } from './tasks.js';
 
 /** One client connected to Gatehouse: stdio has exactly one, HTTP one per MCP session. */
 export interface Session {
@@ -11,6 +12,8 @@ export interface Session {
   logLevel?: LoggingLevel;
   /** Resource URIs this session subscribed to. */
   subscriptions: Set<string>;
+  /** The MCP tasks of this session; they end with it. */
+  tasks: TaskBridge;
 }
 
 export class SessionRegistry {
@@ -36,5 +39,12 @@ export class SessionRegistry {
 
   get size(): number {
     return this.sessions.size;
+  }
+
+  /** MCP tasks held over all sessions. */
+  tasks(): number {
+    let count = 0;
+    for (const session of this.sessions.values()) count += session.tasks.size;
+    return count;
   }
 }

@@ -1,12 +1,25 @@
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { CreateTaskResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, expect, it } from 'vitest';
 import type { ConnectionStatus } from '../../src/downstream/connection.js';
+import type { GatehouseStatus } from '../../src/main.js';
 import type { TestClient } from '../helpers/client.js';
 import { everythingStdio, fixtureServer, gatehouseConfig, scratchDir } from '../helpers/config.js';
-import { connectHttp, connectStdioGatehouse, startHttpGatehouse } from '../helpers/gatehouse.js';
-import { eventually, isAlive } from '../helpers/processes.js';
+import { connectHttpAs } from '../helpers/embedded.js';
+import { approvalSetUp, TOKENS } from '../helpers/gated.js';
+import {
+  connectHttp,
+  connectStdioGatehouse,
+  gatehouseArgs,
+  startHttpGatehouse,
+} from '../helpers/gatehouse.js';
+import { eventually, isAlive, spawnProcess } from '../helpers/processes.js';
 
-/** Stopping Gatehouse ends every downstream process group: children and their children. */
+/**
+ * Stopping Gatehouse ends every downstream process group (children and their children) and releases
+ * the store's lock, on every front, whatever the clients are still doing.
+ */
 
 const scratch = scratchDir('shutdown');
 afterAll(() => scratch.remove());
@@ -49,3 +62,109 @@ it('a stdio Gatehouse whose client goes away ends its children and grandchildren
   await gatehouse.client.close();
   await eventually(() => !pids.some(isAlive), `pids ${pids.join(', ')} are gone`, 5_000);
 });
+
+/** Whether a Gatehouse let go of its store: the lock file is gone. */
+const lockReleased = (store: string) => !existsSync(`${store}.lock`);
+
+/** The downstream children's pids, from /status (with a caller's token where callers authenticate). */
+async function serverPids(baseUrl: string, token?: string): Promise<number[]> {
+  const response = await fetch(`${baseUrl}/status`, {
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
+  const status = (await response.json()) as GatehouseStatus;
+  return status.servers.flatMap((s) => (s.pid === undefined ? [] : [s.pid]));
+}
+
+it('SIGTERM stops an HTTP Gatehouse while a client follows a gated call as an MCP task', async () => {
+  const setUp = approvalSetUp(scratch, 'task');
+  const gatehouse = await startHttpGatehouse(setUp.config);
+  const client = await connectHttpAs(gatehouse.mcpUrl, { token: TOKENS.alice, tasks: true });
+  try {
+    const pids = await serverPids(gatehouse.baseUrl, TOKENS.alice);
+    expect(pids).toHaveLength(3);
+    // The approval's own lifetime as the task's ttl: the task store must not hold the process that long.
+    const { task } = await client.client.request(
+      {
+        method: 'tools/call',
+        params: { name: 'rec__deploy', arguments: { build: 'held' }, task: { ttl: 600_000 } },
+      },
+      CreateTaskResultSchema,
+    );
+    expect(task.status).toBe('input_required');
+
+    expect(await gatehouse.stop('SIGTERM')).toBe(0);
+    expect(lockReleased(setUp.store)).toBe(true);
+    await eventually(() => !pids.some(isAlive), `pids ${pids.join(', ')} are gone`, 5_000);
+  } finally {
+    await client.close().catch(() => undefined);
+    await gatehouse.stop('SIGKILL');
+  }
+});
+
+it.each(['SIGTERM', 'SIGINT'] as const)(
+  '%s stops a stdio Gatehouse whose client keeps its stdin open',
+  async (signal) => {
+    const store = path.join(scratch.dir, `stdio-${signal}-store.json`);
+    const file = scratch.write(
+      `stdio-${signal}.json`,
+      gatehouseConfig({ forks: fixtureServer('forks') }, { approvals: { store } }),
+    );
+    // A supervisor's child: stdin is a pipe nobody closes.
+    const gatehouse = spawnProcess(process.execPath, gatehouseArgs('serve', '--config', file));
+    try {
+      const ready = await gatehouse.waitForStderr((l) => l.includes('Gatehouse ready on stdio'));
+      const { statusUrl } = JSON.parse(ready) as { statusUrl: string };
+      const pids = await serverPids(statusUrl.replace(/\/status$/, ''));
+      expect(pids).toHaveLength(1);
+      expect(lockReleased(store)).toBe(false);
+
+      expect(await gatehouse.stop(signal)).toBe(0);
+      expect(lockReleased(store)).toBe(true);
+      await eventually(() => !pids.some(isAlive), `pids ${pids.join(', ')} are gone`, 5_000);
+    } finally {
+      await gatehouse.stop('SIGKILL');
+    }
+  },
+);
+
+/** Pids of live processes whose command line holds `marker`. */
+function pidsWith(marker: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number)
+    .filter(isAlive);
+}
+
+it.skipIf(process.platform !== 'linux')(
+  'SIGTERM during start-up stops Gatehouse once started, ending the children it started',
+  async () => {
+    const store = path.join(scratch.dir, 'starting-store.json');
+    const marker = `gatehouse-slow-start-${process.pid}`;
+    // A server that never answers initialize: start-up waits timeouts.connectMs for it.
+    const silent = { command: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)', marker] };
+    const file = scratch.write(
+      'starting.json',
+      gatehouseConfig({ silent }, { approvals: { store }, timeouts: { connectMs: 3_000 } }),
+    );
+    const gatehouse = spawnProcess(
+      process.execPath,
+      gatehouseArgs('serve', '--http', '--port', '0', '--config', file),
+    );
+    try {
+      await eventually(() => pidsWith(marker).length === 1, 'the silent server has started');
+      expect(await gatehouse.stop('SIGTERM')).toBe(0);
+      expect(lockReleased(store)).toBe(true);
+      await eventually(() => pidsWith(marker).length === 0, 'the silent server is gone', 5_000);
+    } finally {
+      await gatehouse.stop('SIGKILL');
+      for (const pid of pidsWith(marker)) process.kill(pid, 'SIGKILL');
+    }
+  },
+);

@@ -43,6 +43,8 @@ export interface ApprovalWebOptions {
 export interface ApprovalWeb {
   /** Answers the request when it is one of the paths above; resolves false for any other path. */
   routes(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
+  /** Signed-in page sessions and personal API tokens held now (for status). */
+  counts(): { sessions: number; tokens: number };
   close(): Promise<void>;
 }
 
@@ -56,8 +58,17 @@ export function createApprovalWeb(options: ApprovalWebOptions): ApprovalWeb {
   const ctx: WebContext = {
     service,
     config,
-    sessions: createSessionStore({ ttlMs: config.approvers.sessionTtlMs, now }),
-    tokens: createTokenStore({ now }),
+    sessions: createSessionStore({
+      ttlMs: config.approvers.sessionTtlMs,
+      maxSessions: config.approvers.maxSessions,
+      maxPerApprover: config.approvers.maxSessionsPerApprover,
+      now,
+    }),
+    tokens: createTokenStore({
+      maxTokens: config.approvers.maxTokens,
+      maxPerPrincipal: config.approvers.maxTokensPerApprover,
+      now,
+    }),
     local: createLocalAuth(config.approvers.accounts, now),
     oidc: oidcSettings
       ? createOidcAuth({
@@ -110,6 +121,7 @@ export function createApprovalWeb(options: ApprovalWebOptions): ApprovalWeb {
         return true;
       }
     },
+    counts: () => ({ sessions: ctx.sessions.size, tokens: ctx.tokens.size }),
     async close() {
       clearInterval(sweeper);
     },

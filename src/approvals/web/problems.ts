@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isGatehouseError, type ErrorCode } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import { isClientAborted } from '../../shared/body.js';
 
 /**
  * The one place where errors become HTTP answers for the approval page and API. The state machine's
@@ -43,8 +44,13 @@ export function problem(status: number, code: WebErrorCode, message: string): Pr
   return { status, code, message };
 }
 
-/** A Problem for anything thrown while handling a request; logs what it does not show. */
+/**
+ * A Problem for anything thrown while handling a request; logs what it does not show. A client that
+ * hung up mid-body gets no answer and is no error of ours: that goes on to the listener, which counts
+ * it (front/http.ts).
+ */
 export function toProblem(error: unknown, log: Logger): Problem {
+  if (isClientAborted(error)) throw error;
   if (isGatehouseError(error)) {
     const status = STATUS_BY_CODE[error.code];
     if (status !== undefined && status < 500) return problem(status, error.code, error.message);

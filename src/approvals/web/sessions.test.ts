@@ -33,6 +33,26 @@ describe('sessions', () => {
   });
 });
 
+describe('bounds on sessions', () => {
+  const alice = { id: 'alice', groups: [] };
+
+  it('signs out an approver’s own oldest sessions beyond maxPerApprover, never another approver’s', () => {
+    const sessions = createSessionStore({ ttlMs: 60_000, maxSessions: 5, maxPerApprover: 2 });
+    const hers = sessions.create(alice, 'local');
+    const his = [1, 2, 3, 4].map(() => sessions.create(bob, 'local'));
+    expect(sessions.get(hers.id)).toBeDefined();
+    expect(his.map((s) => sessions.get(s.id) !== undefined)).toEqual([false, false, true, true]);
+    expect(sessions.size).toBe(3);
+  });
+
+  it('holds at most maxSessions, signing out the oldest', () => {
+    const sessions = createSessionStore({ ttlMs: 60_000, maxSessions: 3, maxPerApprover: 3 });
+    const created = [1, 2, 3, 4].map((n) => sessions.create({ id: `a${n}`, groups: [] }, 'local'));
+    expect(sessions.get(created[0]!.id)).toBeUndefined();
+    expect(sessions.size).toBe(3);
+  });
+});
+
 describe('csrf tokens', () => {
   it('match only the same token', () => {
     expect(tokensMatch('abc', 'abc')).toBe(true);
@@ -60,6 +80,26 @@ describe('API tokens', () => {
     const second = tokens.issue({ principal: bob, via: 'local', label: 'cli', ttlMs: 1_000 });
     expect(tokens.revoke(second.record.id, 'bob')).toBe(true);
     expect(tokens.verify(second.token)).toBeUndefined();
+  });
+
+  it('holds at most maxTokens of all approvers together, revoking the oldest', () => {
+    const tokens = createTokenStore({ maxPerPrincipal: 50, maxTokens: 3 });
+    const issued = [1, 2, 3, 4].map((n) =>
+      tokens.issue({ principal: { id: `a${n}`, groups: [] }, via: 'oidc', label: 'cli', ttlMs: 60_000 }),
+    );
+    expect(tokens.verify(issued[0]!.token)).toBeUndefined();
+    expect(tokens.verify(issued[3]!.token)).toBe(issued[3]!.record);
+    expect(tokens.size).toBe(3);
+  });
+
+  it('sweeps expired tokens away', () => {
+    let now = 0;
+    const tokens = createTokenStore({ now: () => now });
+    tokens.issue({ principal: bob, via: 'local', label: 'a', ttlMs: 1_000 });
+    tokens.issue({ principal: bob, via: 'local', label: 'b', ttlMs: 5_000 });
+    now = 1_000;
+    tokens.sweep();
+    expect(tokens.size).toBe(1);
   });
 
   it('keeps at most maxPerPrincipal live tokens, revoking the oldest', () => {

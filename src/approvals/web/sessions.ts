@@ -6,7 +6,9 @@ import { newToken } from './csrf.js';
  * Signed-in approvers, in memory: a restart of Gatehouse signs everyone out (and a second Gatehouse
  * does not know the first one's sessions). The cookie carries a random 256-bit id; the map is keyed by
  * its SHA-256, so what is held here cannot be replayed as a cookie. A session lasts
- * `approvers.sessionTtlMs` from sign-in, however active it is.
+ * `approvers.sessionTtlMs` from sign-in, however active it is. Bounded twice: an approver's oldest
+ * session is signed out beyond `maxPerApprover` (so one approver signing in over and over never signs
+ * anyone else out), and the oldest of all beyond `maxSessions`.
  */
 export type SignInMethod = 'local' | 'oidc';
 
@@ -27,6 +29,8 @@ export interface SessionStore {
   destroy(id: string | undefined): void;
   /** Drops expired sessions; returns how many remain. */
   sweep(): number;
+  /** Sessions held now (expired ones until the next sweep). */
+  readonly size: number;
 }
 
 export interface SessionStoreOptions {
@@ -34,11 +38,25 @@ export interface SessionStoreOptions {
   now?: () => number;
   /** Most sessions at once; the oldest goes first beyond it. */
   maxSessions?: number;
+  /** Most sessions of one approver at once; their oldest goes first beyond it. */
+  maxPerApprover?: number;
 }
 
 export function createSessionStore(options: SessionStoreOptions): SessionStore {
-  const { ttlMs, now = Date.now, maxSessions = 10_000 } = options;
+  const { ttlMs, now = Date.now, maxSessions = 10_000, maxPerApprover = 20 } = options;
   const sessions = new Map<string, Session>();
+
+  /** Map order is sign-in order: the first sessions of an approver found are their oldest. */
+  function dropOldestOf(approverId: string): void {
+    let count = 0;
+    for (const session of sessions.values()) if (session.principal.id === approverId) count += 1;
+    for (const [k, session] of sessions) {
+      if (count <= maxPerApprover) return;
+      if (session.principal.id !== approverId) continue;
+      sessions.delete(k);
+      count -= 1;
+    }
+  }
 
   return {
     create(principal, via) {
@@ -52,6 +70,7 @@ export function createSessionStore(options: SessionStoreOptions): SessionStore {
         expiresAt: at + ttlMs,
       };
       sessions.set(key(id), session);
+      dropOldestOf(principal.id);
       while (sessions.size > maxSessions) sessions.delete(sessions.keys().next().value!);
       return { id, session };
     },
@@ -70,6 +89,9 @@ export function createSessionStore(options: SessionStoreOptions): SessionStore {
     sweep() {
       const at = now();
       for (const [k, session] of sessions) if (session.expiresAt <= at) sessions.delete(k);
+      return sessions.size;
+    },
+    get size() {
       return sessions.size;
     },
   };

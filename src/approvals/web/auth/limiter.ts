@@ -1,13 +1,17 @@
 /**
  * Counts failed sign-ins per key (an account, a client address, or both) over a sliding window and
  * says how long a key must wait once it reaches its limit. In memory, bounded in keys: the oldest keys
- * go first when an attacker sprays names.
+ * go first when an attacker sprays names. A key whose failures have all left the window is forgotten
+ * as the limiter is used, without a timer: keys are kept least recently failed first, so the stale
+ * ones are always at the front.
  */
 export interface AttemptLimiter {
   /** Milliseconds until `key` may try again; 0 when it may now. */
   retryAfter(key: string, limit: number): number;
   recordFailure(key: string): void;
   reset(key: string): void;
+  /** Keys remembered now. */
+  readonly size: number;
 }
 
 export interface AttemptLimiterOptions {
@@ -21,6 +25,15 @@ export function createAttemptLimiter(options: AttemptLimiterOptions): AttemptLim
   const { windowMs, maxKeys = 10_000, now = Date.now } = options;
   const failures = new Map<string, number[]>();
 
+  /** Forgets the keys at the front whose last failure has left the window. */
+  function forgetStale(): void {
+    const since = now() - windowMs;
+    for (const [key, times] of failures) {
+      if (times[times.length - 1]! > since) return;
+      failures.delete(key);
+    }
+  }
+
   function recent(key: string): number[] {
     const times = failures.get(key);
     if (!times) return [];
@@ -33,12 +46,14 @@ export function createAttemptLimiter(options: AttemptLimiterOptions): AttemptLim
 
   return {
     retryAfter(key, limit) {
+      forgetStale();
       const times = recent(key);
       if (times.length < limit) return 0;
       // The window frees a slot when the oldest failure that still counts leaves it.
       return Math.max(1, times[times.length - limit]! + windowMs - now());
     },
     recordFailure(key) {
+      forgetStale();
       const times = recent(key);
       failures.delete(key); // re-insert: Map order is then least recently failed first
       failures.set(key, [...times, now()]);
@@ -46,6 +61,9 @@ export function createAttemptLimiter(options: AttemptLimiterOptions): AttemptLim
     },
     reset(key) {
       failures.delete(key);
+    },
+    get size() {
+      return failures.size;
     },
   };
 }

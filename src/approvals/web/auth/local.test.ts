@@ -81,6 +81,19 @@ describe('attempt limiter', () => {
     expect(limiter.retryAfter('k', 1)).toBe(0);
   });
 
+  it('forgets keys whose failures have all left the window, as it is used', () => {
+    let now = 0;
+    const limiter = createAttemptLimiter({ windowMs: 10_000, now: () => now });
+    for (let n = 0; n < 100; n++) limiter.recordFailure(`client:${n}`);
+    now = 5_000;
+    limiter.recordFailure('client:late');
+    expect(limiter.size).toBe(101);
+    now = 10_001;
+    expect(limiter.retryAfter('client:other', 1)).toBe(0);
+    expect(limiter.size).toBe(1);
+    expect(limiter.retryAfter('client:late', 1)).toBeGreaterThan(0);
+  });
+
   it('forgets the least recently failed keys beyond its bound', () => {
     const limiter = createAttemptLimiter({ windowMs: 10_000, maxKeys: 2 });
     limiter.recordFailure('a');

@@ -7,6 +7,8 @@ import { key, type SignInMethod } from '../sessions.js';
  * local account in exchange for its password at POST /api/tokens), they act as that approver until they
  * expire or are revoked. Shown once; held in memory only as a SHA-256 (a token is 256 random bits, so a
  * fast hash is enough), which is also the lookup key. A restart revokes them all, like sessions.
+ * Bounded per approver (their oldest is revoked beyond `maxPerPrincipal`) and in all (the oldest of
+ * all is revoked beyond `maxTokens`); expired tokens are swept.
  */
 export const TOKEN_PREFIX = 'gatehouse_';
 
@@ -32,16 +34,20 @@ export interface TokenStore {
   revokeSecret(token: string): boolean;
   listFor(principalId: string): ApiToken[];
   sweep(): void;
+  /** Tokens held now (expired ones until the next sweep). */
+  readonly size: number;
 }
 
 export interface TokenStoreOptions {
   now?: () => number;
   /** Most live tokens one principal may hold; the oldest is revoked beyond it. */
   maxPerPrincipal?: number;
+  /** Most tokens of all principals together; the oldest is revoked beyond it. */
+  maxTokens?: number;
 }
 
 export function createTokenStore(options: TokenStoreOptions = {}): TokenStore {
-  const { now = Date.now, maxPerPrincipal = 50 } = options;
+  const { now = Date.now, maxPerPrincipal = 50, maxTokens = 10_000 } = options;
   const byHash = new Map<string, ApiToken>();
 
   function live(record: ApiToken | undefined): ApiToken | undefined {
@@ -76,6 +82,8 @@ export function createTokenStore(options: TokenStoreOptions = {}): TokenStore {
       for (const old of mine.slice(0, Math.max(0, mine.length - maxPerPrincipal))) {
         revokeWhere((r) => r === old);
       }
+      // Map order is issue order: the first key is the oldest token.
+      while (byHash.size > maxTokens) byHash.delete(byHash.keys().next().value!);
       return { token, record };
     },
     verify(token) {
@@ -95,6 +103,9 @@ export function createTokenStore(options: TokenStoreOptions = {}): TokenStore {
     },
     sweep() {
       for (const [hash, record] of byHash) if (!live(record)) byHash.delete(hash);
+    },
+    get size() {
+      return byHash.size;
     },
   };
   return store;
