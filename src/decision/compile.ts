@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { RE2JS } from 're2js';
 import { CALL_VARIABLES, createPolicyEnvironment, type PolicyEnvironment } from './env.js';
 import { parseDuration } from './duration.js';
+import { prepareVars } from './input.js';
 import { compileExpression, type CompiledExpression } from './expression.js';
 import { compileGlobs } from './glob.js';
 import type { PolicyLimits } from './options.js';
@@ -55,7 +56,8 @@ export interface PolicySet {
   /** Sorted by precedence (deny, approve, allow), then id: evaluation order never depends on files. */
   rules: readonly CompiledRule[];
   files: readonly string[];
-  vars: Readonly<Record<string, unknown>>;
+  /** The configured vars as CEL reads them (see input.ts). */
+  vars: ReadonlyMap<string, unknown>;
   limits: PolicyLimits;
   /** Candidate rules per `server\0tool`, filled on first use; see candidates.ts. */
   candidates: Map<string, RuleGroups>;
@@ -111,10 +113,11 @@ export function compilePolicySet(sources: readonly PolicySource[], options: Comp
   }
   if (sources.length === 0)
     problems.push({ file: '(policies)', line: 1, col: 1, message: 'no policy files to load' });
-  if (problems.length > 0) return { ok: false, problems: sortProblems(problems) };
+  const vars = prepareVars(options.vars ?? {});
+  if (!vars.ok) problems.push({ file: '(vars)', line: 1, col: 1, message: vars.reason });
+  if (problems.length > 0 || !vars.ok) return { ok: false, problems: sortProblems(problems) };
 
   rules.sort((a, b) => PRECEDENCE[a.effect] - PRECEDENCE[b.effect] || (a.id < b.id ? -1 : 1));
-  const vars = Object.freeze({ ...options.vars });
   return {
     ok: true,
     set: {
@@ -123,7 +126,7 @@ export function compilePolicySet(sources: readonly PolicySource[], options: Comp
       defaultEffect: settings.defaultEffect ?? 'deny',
       rules,
       files: ordered.map((s) => s.file),
-      vars,
+      vars: vars.vars,
       limits: options.limits,
       candidates: new Map(),
     },
