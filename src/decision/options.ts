@@ -13,3 +13,22 @@ export const PolicyLimitsSchema = z.strictObject({
 });
 
 export type PolicyLimits = z.infer<typeof PolicyLimitsSchema>;
+
+/** When a changed policy folder is loaded; part of the config file (`policyReload`). */
+export const PolicyReloadSchema = z.strictObject({
+  /**
+   * A change is loaded once the folder has been quiet this long and two reads this far apart found
+   * the same content, so a file still being written is never taken as the new policy.
+   */
+  settleMs: z
+    .number()
+    .int()
+    .min(10)
+    .max(60_000)
+    .default(1_000)
+    .describe(
+      'A changed policy folder is loaded once no file has changed for this long and two reads this far apart agree (100-5000 ms is sensible).',
+    ),
+});
+
+export type PolicyReload = z.infer<typeof PolicyReloadSchema>;
