@@ -316,6 +316,19 @@ describe('load-time errors', () => {
     expect(v1.set.version).toBe(v2.set.version);
     expect(v3.set.version).not.toBe(v1.set.version);
   });
+
+  it('one set of files has one version, wherever the folder is and however it was named', () => {
+    const text = 'rules:\n  - id: a\n    effect: allow\n';
+    const version = (file: string, vars?: Record<string, unknown>, limits = defaultLimits) =>
+      compileOrThrow([{ file, text }], { vars, limits }).version;
+    const served = version('/srv/gatehouse/policies/a.yaml', {});
+    expect(version('policies/a.yaml')).toBe(served);
+    expect(version('../gatehouse/policies/a.yaml', {})).toBe(served);
+    // What the decision depends on still counts: the file's name, the vars and the limits.
+    expect(version('policies/b.yaml')).not.toBe(served);
+    expect(version('policies/a.yaml', { x: 1 })).not.toBe(served);
+    expect(version('policies/a.yaml', {}, { ...defaultLimits, evalDeadlineMs: 5 })).not.toBe(served);
+  });
 });
 
 describe('file shapes', () => {

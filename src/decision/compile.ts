@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import type { RE2JS } from 're2js';
 import { CALL_VARIABLES, createPolicyEnvironment, type PolicyEnvironment } from './env.js';
 import { parseDuration } from './duration.js';
@@ -49,7 +50,7 @@ export interface CompiledRule {
 }
 
 export interface PolicySet {
-  /** `sha256:` and 16 hex digits of the files' content, the vars and the limits. */
+  /** `sha256:` and 16 hex digits of the files' names and content, the vars and the limits. */
   version: string;
   mode: 'enforce' | 'shadow';
   defaultEffect: 'allow' | 'deny';
@@ -247,11 +248,18 @@ class Settings {
   }
 }
 
+/**
+ * One set of files has one version, wherever the folder is and however it is named on a command
+ * line: the files' own names and content, the vars (none given counts as none configured) and the
+ * limits. `gatehouse policy check --config` therefore prints the version a running Gatehouse reports.
+ */
 function digest(sources: readonly PolicySource[], options: CompileOptions): string {
   const hash = createHash('sha256');
-  for (const source of sources)
-    hash.update(`${source.file.length}:${source.file}${source.text.length}:${source.text}`);
-  hash.update(canonicalJson({ vars: options.vars ?? null, limits: options.limits }));
+  for (const source of sources) {
+    const name = path.basename(source.file);
+    hash.update(`${name.length}:${name}${source.text.length}:${source.text}`);
+  }
+  hash.update(canonicalJson({ vars: options.vars ?? {}, limits: options.limits }));
   return `sha256:${hash.digest('hex').slice(0, 16)}`;
 }
 
