@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateCall } from './evaluate.js';
-import { compileOrThrow, makeCall } from './testkit.js';
+import { compileOrThrow, HOSTILE_KEYS, makeCall } from './testkit.js';
 
 /**
  * Any key is data. cel-js types a JavaScript value by its `constructor` property, so an argument
@@ -8,22 +8,6 @@ import { compileOrThrow, makeCall } from './testkit.js';
  * deny harmless calls. Keys that name Object.prototype members, the empty string, NUL and look-alike
  * letters must read as data at every depth, and never change how a rule next to them decides.
  */
-
-const HOSTILE_KEYS = [
-  'constructor',
-  'prototype',
-  'toString',
-  'hasOwnProperty',
-  'valueOf',
-  '__proto__',
-  '__defineGetter__',
-  'isPrototypeOf',
-  '',
-  '\u0000',
-  'сonstructor', // Cyrillic с
-  'x\u200b', // zero-width space after x
-  'ｘ', // fullwidth x
-];
 
 const now = new Date('2025-06-02T10:00:00Z');
 

@@ -3,6 +3,7 @@ import { PassThrough } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
+import { HOSTILE_KEYS } from '../../src/decision/testkit.js';
 import { createLogger } from '../../src/log.js';
 import type * as InputModule from '../../src/decision/input.js';
 import { serve, type Gatehouse } from '../../src/main.js';
@@ -37,27 +38,6 @@ vi.mock('../../src/decision/input.js', async (importOriginal) => {
     },
   };
 });
-
-const HOSTILE_KEYS = [
-  'constructor',
-  'prototype',
-  'toString',
-  'hasOwnProperty',
-  'valueOf',
-  '__proto__',
-  '__defineSetter__',
-  '',
-  '\u0000',
-  'a\u0000b',
-  'сonstructor', // Cyrillic с
-  'ｘ', // fullwidth x
-  'x\u200b',
-  '\u202eevil',
-  '0',
-  '-1',
-  '1e3',
-  '9007199254740993',
-];
 
 /** Numbers as a client may write them: the edges of JSON and of doubles, and ones that overflow. */
 const EDGE_NUMBERS = [
