@@ -5,7 +5,24 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isGatehouseError } from '../errors.js';
 import { loadPolicyEngine, type PolicyEngine } from './engine.js';
 import { loadPolicySet } from './load.js';
+import type * as LoadModule from './load.js';
 import { defaultLimits, makeCall } from './testkit.js';
+
+/** Runs once, right after the next read of the folder: a writer landing while the engine starts. */
+const hook = vi.hoisted(() => ({ afterRead: undefined as (() => Promise<void>) | undefined }));
+vi.mock('./load.js', async (importOriginal) => {
+  const load = await importOriginal<typeof LoadModule>();
+  return {
+    ...load,
+    readPolicyFolder: async (dir: string) => {
+      const read = await load.readPolicyFolder(dir);
+      const after = hook.afterRead;
+      hook.afterRead = undefined;
+      await after?.();
+      return read;
+    },
+  };
+});
 
 const allowReads = 'rules:\n  - id: reads\n    match: { tools: "read_*" }\n    effect: allow\n';
 const denyReads =
@@ -208,5 +225,19 @@ describe('watching a folder while files are written', () => {
     expect(engine!.version).toBe(good);
     expect(engine!.decide(read).effect).toBe('allow');
     expect(versions).toEqual([]);
+  });
+
+  it('a file written while the engine starts, after its first read, is picked up', async () => {
+    await writeFile(file(), allowReads);
+    // The write lands, and its watch event passes, before the engine has a watch.
+    hook.afterRead = async () => {
+      await writeFile(file(), denyReads);
+      await pause();
+    };
+    engine = await loadPolicyEngine(options(true));
+    expect(engine.decide(read).effect).toBe('allow');
+    const want = await versionOnDisk();
+    await vi.waitFor(() => expect(engine!.version).toBe(want), { timeout: 20_000, interval: 50 });
+    expect(engine.decide(read).effect).toBe('deny');
   });
 });

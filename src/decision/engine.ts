@@ -1,9 +1,9 @@
 import { GatehouseError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { ToolCall } from '../pipeline/toolCall.js';
-import type { CompileResult, PolicySet } from './compile.js';
+import type { PolicySet } from './compile.js';
 import { evaluateCall, type Evaluation } from './evaluate.js';
-import { compileRead, loadPolicySet, readPolicyFolder, sameRead } from './load.js';
+import { compileRead, readPolicyFolder, sameRead, type FolderRead } from './load.js';
 import { PolicyReloadSchema, type PolicyLimits } from './options.js';
 import { formatProblems, type Problem } from './problems.js';
 import type { Decision, DecisionPoint, ToolVisibility } from './types.js';
@@ -62,7 +62,8 @@ export function policyInvalid(dir: string, problems: readonly Problem[]): Gateho
 export async function loadPolicyEngine(options: PolicyEngineOptions): Promise<PolicyEngine> {
   const logger = (options.logger ?? silentLogger).child({ module: 'policy' });
   const compileOptions = { vars: options.vars, limits: options.limits };
-  const first = await loadPolicySet(options.dir, compileOptions);
+  let loaded = await readPolicyFolder(options.dir);
+  const first = compileRead(loaded, compileOptions);
   if (!first.ok) throw policyInvalid(options.dir, first.problems);
 
   let current: PolicySet = first.set;
@@ -75,7 +76,13 @@ export async function loadPolicyEngine(options: PolicyEngineOptions): Promise<Po
   );
 
   /** Swaps in a set that compiled and differs; keeps the last good one otherwise. */
-  const apply = (result: CompileResult): boolean => {
+  const apply = (read: FolderRead): boolean => {
+    // The files of the set in force (again, after a failed change): nothing to compile.
+    if (sameRead(read, loaded)) {
+      lastError = undefined;
+      return false;
+    }
+    const result = compileRead(read, compileOptions);
     if (!result.ok) {
       lastError = policyInvalid(options.dir, result.problems).message;
       logger.error(
@@ -85,6 +92,7 @@ export async function loadPolicyEngine(options: PolicyEngineOptions): Promise<Po
       return false;
     }
     lastError = undefined;
+    loaded = read;
     if (result.set.version === current.version) return false;
     current = result.set;
     loadedAt = new Date();
@@ -105,7 +113,7 @@ export async function loadPolicyEngine(options: PolicyEngineOptions): Promise<Po
   let queue: Promise<boolean> = Promise.resolve(false);
   const reload = (): Promise<boolean> => {
     const read = readPolicyFolder(options.dir);
-    queue = queue.then(async () => apply(compileRead(await read, compileOptions)));
+    queue = queue.then(async () => apply(await read));
     return queue;
   };
 
@@ -118,12 +126,15 @@ export async function loadPolicyEngine(options: PolicyEngineOptions): Promise<Po
       settleMs: options.settleMs ?? PolicyReloadSchema.parse({}).settleMs,
       read: () => readPolicyFolder(options.dir),
       same: sameRead,
-      apply: (read) => void (queue = queue.then(() => apply(compileRead(read, compileOptions)))),
+      apply: (read) => void (queue = queue.then(() => apply(read))),
       onWatchError: (error) => {
         lastError = `watching ${options.dir} failed: ${error.message}`;
         logger.error({ err: error }, 'policy folder watch failed; changes are no longer picked up');
       },
     });
+    // A file written between the first read and the start of the watch would go unseen until the
+    // next change: look once more, with the same settling as any change.
+    watch.changed();
   }
 
   return {

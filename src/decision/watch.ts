@@ -27,6 +27,8 @@ export interface FolderWatchOptions<T> {
 }
 
 export interface FolderWatch {
+  /** Looks again as if the folder had changed: for what was written before the watch began. */
+  changed(): void;
   close(): Promise<void>;
 }
 
@@ -72,16 +74,18 @@ export function watchFolder<T>(options: FolderWatchOptions<T>): FolderWatch {
     }
   }
 
-  const watcher = watch(options.dir, () => {
+  const changed = (): void => {
     events++;
     lastEventAt = performance.now();
     cycle ??= run()
       .catch((error: unknown) => options.onWatchError(error as Error))
       .finally(() => (cycle = undefined));
-  });
+  };
+  const watcher = watch(options.dir, changed);
   watcher.on('error', options.onWatchError);
 
   return {
+    changed,
     async close() {
       closed = true;
       watcher.close();
