@@ -114,3 +114,37 @@ rules:
   expect(decideN(3).outcomes).toEqual([expect.objectContaining({ result: 'matched' })]);
   expect(decideN(7).decision.effect).toBe('deny');
 });
+
+it('what the caller and the server say is data too: hostile names, and a description that is not text', () => {
+  const reads = compileOrThrow(`
+rules:
+  - id: reads-the-rest
+    when: >
+      caller.id == "constructor" && "__proto__" in caller.groups && caller.client.name == "toString" &&
+      tool.description == "" && !tool.annotations.readOnlyHint && tool.annotations.destructiveHint
+    effect: allow
+`);
+  const call = makeCall(
+    's',
+    't',
+    {},
+    {
+      caller: {
+        id: 'constructor',
+        groups: ['__proto__', 'hasOwnProperty'],
+        client: { name: 'toString', version: '\u0000' },
+        transport: 'http',
+      },
+      // A downstream server that breaks the schema: a number description, a string hint.
+      definition: {
+        name: 't',
+        inputSchema: { type: 'object' },
+        description: 42 as unknown as string,
+        annotations: { readOnlyHint: 'yes' as unknown as boolean },
+      },
+    },
+  );
+  expect(evaluateCall(reads, call, now, true).outcomes).toEqual([
+    expect.objectContaining({ result: 'matched' }),
+  ]);
+});
