@@ -240,4 +240,18 @@ describe('watching a folder while files are written', () => {
     await vi.waitFor(() => expect(engine!.version).toBe(want), { timeout: 20_000, interval: 50 });
     expect(engine.decide(read).effect).toBe('deny');
   });
+
+  it('an editor writing its swap file beside a policy does not keep a change from loading', async () => {
+    const { next } = await watching();
+    let loaded = false;
+    void next.then(() => (loaded = true));
+    await writeFile(file(), denyReads);
+    // Busy beside the policy, more often than the settle interval, for several intervals.
+    for (let i = 0; i < 50 && !loaded; i++) {
+      await writeFile(path.join(dir, '.reads.yaml.swp'), String(i));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(loaded).toBe(true);
+    expect(engine!.decide(read).effect).toBe('deny');
+  });
 });

@@ -3,7 +3,7 @@ import { silentLogger, type Logger } from '../log.js';
 import type { ToolCall } from '../pipeline/toolCall.js';
 import type { PolicySet } from './compile.js';
 import { evaluateCall, type Evaluation } from './evaluate.js';
-import { compileRead, readPolicyFolder, sameRead, type FolderRead } from './load.js';
+import { compileRead, POLICY_FILE, readPolicyFolder, sameRead, type FolderRead } from './load.js';
 import { PolicyReloadSchema, type PolicyLimits } from './options.js';
 import { formatProblems, type Problem } from './problems.js';
 import type { Decision, DecisionPoint, ToolVisibility } from './types.js';
@@ -119,13 +119,14 @@ export async function loadPolicyEngine(options: PolicyEngineOptions): Promise<Po
 
   let watch: FolderWatch | undefined;
   if (options.watch) {
-    // Any event, not only *.yaml ones: a Kubernetes ConfigMap swaps a `..data` symlink, editors
-    // rename temporary files. A reload that finds the same content changes nothing.
     watch = watchFolder({
       dir: options.dir,
       settleMs: options.settleMs ?? PolicyReloadSchema.parse({}).settleMs,
       read: () => readPolicyFolder(options.dir),
       same: sameRead,
+      // Policy files, and the `..data` symlink a Kubernetes ConfigMap volume swaps; an editor's swap
+      // file or a log written beside the policies must not keep the folder from ever settling.
+      relevant: (name) => name === null || POLICY_FILE.test(name) || name.startsWith('..'),
       apply: (read) => void (queue = queue.then(() => apply(read))),
       onWatchError: (error) => {
         lastError = `watching ${options.dir} failed: ${error.message}`;

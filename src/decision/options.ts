@@ -35,7 +35,7 @@ export type PolicyLimits = z.infer<typeof PolicyLimitsSchema>;
 /** When a changed policy folder is loaded; part of the config file (`policyReload`). */
 export const PolicyReloadSchema = z.strictObject({
   /**
-   * A change is loaded once the folder has been quiet this long and two reads this far apart found
+   * A change is loaded once no policy file has changed for this long and two reads this far apart found
    * the same content, so a file still being written is never taken as the new policy.
    */
   settleMs: z
@@ -45,7 +45,7 @@ export const PolicyReloadSchema = z.strictObject({
     .max(60_000)
     .default(1_000)
     .describe(
-      'A changed policy folder is loaded once no file has changed for this long and two reads this far apart agree (100-5000 ms is sensible).',
+      'A changed policy folder is loaded once no policy file has changed for this long and two reads this far apart agree (100-5000 ms is sensible).',
     ),
 });
 

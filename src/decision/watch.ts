@@ -5,7 +5,7 @@ import { watch } from 'node:fs';
  * and config-management tools write files in place, truncate first, or remove and recreate them;
  * anything read in between is a half-written policy. So a change is taken only when
  *
- * 1. the folder has been quiet (no watch event) for `settleMs`, and
+ * 1. the folder has been quiet (no relevant watch event) for `settleMs`, and
  * 2. two reads of the whole folder, at least `settleMs` apart and with no event during either,
  *    found the same content. The first read is taken at the first event of a burst, so a file
  *    replaced atomically (written, then renamed over the old one) is taken `settleMs` after the
@@ -23,6 +23,8 @@ export interface FolderWatchOptions<T> {
   same: (a: T, b: T) => boolean;
   /** Called with each stable snapshot, one at a time; must not throw. */
   apply: (snapshot: T) => void;
+  /** Whether an event for this file name can change what `read` returns; others do not count. */
+  relevant: (filename: string | null) => boolean;
   onWatchError: (error: Error) => void;
 }
 
@@ -81,7 +83,9 @@ export function watchFolder<T>(options: FolderWatchOptions<T>): FolderWatch {
       .catch((error: unknown) => options.onWatchError(error as Error))
       .finally(() => (cycle = undefined));
   };
-  const watcher = watch(options.dir, changed);
+  const watcher = watch(options.dir, (_event, filename) => {
+    if (options.relevant(filename === null ? null : String(filename))) changed();
+  });
   watcher.on('error', options.onWatchError);
 
   return {
