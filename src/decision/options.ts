@@ -48,5 +48,3 @@ export const PolicyReloadSchema = z.strictObject({
       'A changed policy folder is loaded once no policy file has changed for this long and two reads this far apart agree (100-5000 ms is sensible).',
     ),
 });
-
-export type PolicyReload = z.infer<typeof PolicyReloadSchema>;
