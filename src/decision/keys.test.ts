@@ -87,6 +87,19 @@ rules:
   });
 });
 
+it('field selection reads the data too: args.constructor, args.prototype, args.__proto__', () => {
+  const fields = compileOrThrow(`
+rules:
+  - id: fields
+    when: args.constructor == 1.0 && args.prototype == 2.0 && args.__proto__ == 3.0 && has(args.valueOf)
+    effect: allow
+`);
+  const args = parse('{"constructor": 1, "prototype": 2, "__proto__": 3, "valueOf": 4}');
+  expect(evaluateCall(fields, makeCall('s', 't', args), now, true).outcomes).toEqual([
+    expect.objectContaining({ result: 'matched' }),
+  ]);
+});
+
 it('a key never reads as a method of the object behind it', () => {
   const reads = compileOrThrow(`
 default: allow
