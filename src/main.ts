@@ -65,6 +65,7 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
     limits: config.policyLimits,
     logger,
     watch: true,
+    settleMs: config.policyReload.settleMs,
   });
   // The store next: a second HTTP Gatehouse on the same file is refused before anything starts. A
   // second stdio one (a client that launches the same config twice) serves without approvals.

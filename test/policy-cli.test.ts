@@ -120,6 +120,24 @@ describe('gatehouse policy check', () => {
     );
   });
 
+  it('takes the folder, vars and limits from a Gatehouse config with --config, and refuses --vars with it', async () => {
+    const config = path.join(dir, 'config.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        policies: './good',
+        vars: { protectedPrefix: 'prod_' },
+        policyLimits: { evalDeadlineMs: 50 },
+      }),
+    );
+    const { io, out } = capture();
+    expect(await policyCheck({ config }, io)).toBe(0);
+    expect(out.join('\n')).toMatch(/^ok: 3 rule\(s\) in 1 file\(s\)/);
+    const refused = capture();
+    expect(await policyCheck({ config, vars: path.join(dir, 'vars.yaml') }, refused.io)).toBe(2);
+    expect(refused.err.join('\n')).toContain('give --config or --vars, not both');
+  });
+
   it('exits 2 when the folder cannot be read', async () => {
     const { io, err } = capture();
     expect(await policyCheck({ policies: path.join(dir, 'missing') }, io)).toBe(2);

@@ -10,6 +10,7 @@ import { readPolicySources } from '../decision/load.js';
 import { PolicyLimitsSchema } from '../decision/options.js';
 import { runPolicyTestFile } from '../decision/policyTests.js';
 import { formatProblems } from '../decision/problems.js';
+import { loadConfig } from '../config/load.js';
 
 /**
  * `gatehouse policy check | eval | test`: load and type-check a policy folder, decide one call, and
@@ -23,13 +24,20 @@ export interface PolicyIo {
 }
 
 export interface PolicyFolderFlags {
-  policies: string;
+  /** Default: the config's `policies` with `--config`, else `./policies`. */
+  policies?: string;
   /** A JSON or YAML file of vars, as in the config's `vars`: `vars.x` references are checked against it. */
   vars?: string;
+  /**
+   * A Gatehouse config: its policy folder, vars and policy limits, so the version printed is the one
+   * the running Gatehouse reports for the same files.
+   */
+  config?: string;
 }
 
 const DEFAULT_POLICIES = './policies';
 const limits = PolicyLimitsSchema.parse({});
+const CONFIG_HELP = "Gatehouse config: use its policies folder, vars and policyLimits (the server's version)";
 
 export function registerPolicyCommands(program: Command, io: PolicyIo): void {
   const policy = program.command('policy').description('check, evaluate and test policy files');
@@ -40,16 +48,18 @@ export function registerPolicyCommands(program: Command, io: PolicyIo): void {
   policy
     .command('check')
     .description('load and type-check the policy files; list every problem')
-    .option('--policies <dir>', 'policy folder', DEFAULT_POLICIES)
+    .option('--policies <dir>', `policy folder (default: ${DEFAULT_POLICIES})`)
     .option('--vars <file>', 'JSON or YAML file of vars to check vars.* references against')
+    .option('-c, --config <file>', CONFIG_HELP)
     .action(async (flags: PolicyFolderFlags) => setExit(await policyCheck(flags, io)));
 
   policy
     .command('eval')
     .description('decide one call and print the decision as JSON')
-    .option('--policies <dir>', 'policy folder', DEFAULT_POLICIES)
+    .option('--policies <dir>', `policy folder (default: ${DEFAULT_POLICIES})`)
     .requiredOption('--call <file>', 'JSON file: {"server", "tool", "arguments", "caller": {"id", "groups"}}')
     .option('--vars <file>', 'JSON or YAML file of vars, as in the config')
+    .option('-c, --config <file>', CONFIG_HELP)
     .option('--explain', 'also list every rule considered and why it matched or not')
     .action(async (flags: PolicyEvalFlags) => setExit(await policyEval(flags, io)));
 
@@ -64,11 +74,12 @@ export function registerPolicyCommands(program: Command, io: PolicyIo): void {
 }
 
 export async function policyCheck(flags: PolicyFolderFlags, io: PolicyIo): Promise<number> {
-  const compiled = await compileFolder(flags, io);
-  if (!compiled) return 2;
+  const folder = await compileFolder(flags, io);
+  if (!folder) return 2;
+  const { compiled } = folder;
   if (!compiled.ok) {
     io.err(formatProblems(compiled.problems));
-    io.err(`${compiled.problems.length} problem(s) in ${flags.policies}`);
+    io.err(`${compiled.problems.length} problem(s) in ${folder.dir}`);
     return 1;
   }
   const { set } = compiled;
@@ -97,8 +108,9 @@ export async function policyEval(flags: PolicyEvalFlags, io: PolicyIo): Promise<
     );
     return 2;
   }
-  const compiled = await compileFolder(flags, io);
-  if (!compiled) return 2;
+  const folder = await compileFolder(flags, io);
+  if (!folder) return 2;
+  const { compiled } = folder;
   if (!compiled.ok) {
     io.err(formatProblems(compiled.problems));
     return 1;
@@ -159,17 +171,26 @@ export async function policyTest(
   return failed > 0 ? 1 : 0;
 }
 
-/** undefined when the folder or the vars file cannot be read (already reported). */
-async function compileFolder(flags: PolicyFolderFlags, io: PolicyIo): Promise<CompileResult | undefined> {
+/** undefined when the folder, the vars file or the config cannot be read (already reported). */
+async function compileFolder(
+  flags: PolicyFolderFlags,
+  io: PolicyIo,
+): Promise<{ dir: string; compiled: CompileResult } | undefined> {
+  if (flags.config !== undefined && flags.vars !== undefined) {
+    io.err('gatehouse policy: give --config or --vars, not both (the config has vars of its own)');
+    return undefined;
+  }
   try {
+    const config = flags.config === undefined ? undefined : loadConfig(flags.config);
+    const dir = flags.policies ?? config?.policies ?? DEFAULT_POLICIES;
     const vars =
-      flags.vars === undefined ? undefined : readVars(flags.vars, await readFile(flags.vars, 'utf8'));
-    const sources = await readPolicySources(flags.policies);
+      flags.vars === undefined ? config?.vars : readVars(flags.vars, await readFile(flags.vars, 'utf8'));
+    const sources = await readPolicySources(dir);
     if (sources.length === 0) {
-      io.err(`${flags.policies}: no *.yaml, *.yml or *.json policy file`);
+      io.err(`${dir}: no *.yaml, *.yml or *.json policy file`);
       return undefined;
     }
-    return compilePolicySet(sources, { vars, limits });
+    return { dir, compiled: compilePolicySet(sources, { vars, limits: config?.policyLimits ?? limits }) };
   } catch (error) {
     io.err(`gatehouse policy: ${(error as Error).message}`);
     return undefined;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PolicyLimitsSchema } from '../decision/options.js';
+import { PolicyLimitsSchema, PolicyReloadSchema } from '../decision/options.js';
 
 /**
  * The config file's schema: the single source of truth for its shape, its defaults and the published
@@ -323,6 +323,9 @@ export const ConfigSchema = z.strictObject({
   vars: z.record(z.string(), z.unknown()).default({}).describe('Constants available to policies as `vars`.'),
   policyLimits: PolicyLimitsSchema.default(PolicyLimitsSchema.parse({})).describe(
     'Bounds on what evaluating a policy may cost.',
+  ),
+  policyReload: PolicyReloadSchema.default(PolicyReloadSchema.parse({})).describe(
+    'When a changed policy folder is loaded: only once its files have stopped changing.',
   ),
 });
 

@@ -10,7 +10,13 @@ export const CallInputSchema = z.strictObject({
   server: z.string().min(1),
   tool: z.string().min(1),
   exposedName: z.string().min(1).optional(),
-  arguments: z.record(z.string(), z.unknown()).default({}),
+  // Taken as written, not rebuilt: a record schema would drop a key named `__proto__`.
+  arguments: z
+    .custom<Record<string, unknown>>(
+      (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
+      'expected an object of arguments',
+    )
+    .default({}),
   caller: z
     .strictObject({
       id: z.string().min(1),

@@ -37,9 +37,14 @@ export function combine(
   return decision(set, set.defaultEffect, [], reason);
 }
 
-/** Arguments over the configured bounds: denied before any rule runs. */
-export function limitDecision(set: PolicySet, reason: string): Decision {
-  return decision(set, 'deny', [], `${reason}, so no policy rule was evaluated`);
+/**
+ * Arguments over the configured bounds: denied before any rule runs. Arguments the server could not
+ * receive as sent are refused in shadow mode too: letting them through would run a call no rule saw.
+ */
+export function limitDecision(set: PolicySet, reason: string, unrepresentable = false): Decision {
+  const out = decision(set, 'deny', [], `${reason}, so no policy rule was evaluated`);
+  if (unrepresentable) out.mode = 'enforce';
+  return out;
 }
 
 /** Every matching approve rule is a requirement; the rest is merged for notification. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compilePolicySet } from './compile.js';
-import { defaultLimits, loadErrors } from './testkit.js';
+import { compileOrThrow, defaultLimits, loadErrors } from './testkit.js';
 
 /** Every load-time error class, with the exact location, the rule id and the caret. */
 describe('load-time errors', () => {
@@ -316,18 +316,43 @@ describe('load-time errors', () => {
     expect(v1.set.version).toBe(v2.set.version);
     expect(v3.set.version).not.toBe(v1.set.version);
   });
+
+  it('one set of files has one version, wherever the folder is and however it was named', () => {
+    const text = 'rules:\n  - id: a\n    effect: allow\n';
+    const version = (file: string, vars?: Record<string, unknown>, limits = defaultLimits) =>
+      compileOrThrow([{ file, text }], { vars, limits }).version;
+    const served = version('/srv/gatehouse/policies/a.yaml', {});
+    expect(version('policies/a.yaml')).toBe(served);
+    expect(version('../gatehouse/policies/a.yaml', {})).toBe(served);
+    // What the decision depends on still counts: the file's name, the vars and the limits.
+    expect(version('policies/b.yaml')).not.toBe(served);
+    expect(version('policies/a.yaml', { x: 1 })).not.toBe(served);
+    expect(version('policies/a.yaml', {}, { ...defaultLimits, evalDeadlineMs: 5 })).not.toBe(served);
+  });
 });
 
 describe('file shapes', () => {
-  it('accepts a file of comments only, and refuses a file that is not a mapping', () => {
-    const ok = compilePolicySet(
-      [
-        { file: 'a.yaml', text: '# nothing yet\n' },
-        { file: 'b.yaml', text: 'rules:\n  - id: r\n    effect: allow\n' },
-      ],
-      { limits: defaultLimits },
-    );
-    expect(ok.ok).toBe(true);
+  it('refuses an empty file, or one of comments only, naming the file: `rules: []` means no rules', () => {
+    const message =
+      'the file holds no policy document (it is empty, or only comments); a file with no rules says `rules: []`';
+    for (const text of ['', '\n', '   \n', '# nothing yet\n', '---\n']) {
+      const result = compilePolicySet(
+        [
+          { file: 'policies/10-deny.yaml', text },
+          { file: 'policies/00-allow.yaml', text: 'rules:\n  - id: r\n    effect: allow\n' },
+        ],
+        { limits: defaultLimits },
+      );
+      expect(result).toEqual({
+        ok: false,
+        problems: [expect.objectContaining({ file: 'policies/10-deny.yaml', line: 1, col: 1, message })],
+      });
+    }
+    expect(compileOrThrow('rules: []\n').rules).toEqual([]);
+    expect(compileOrThrow('default: allow\n').defaultEffect).toBe('allow');
+  });
+
+  it('refuses a file that is not a mapping', () => {
     expect(loadErrors('- just\n- a list\n')).toMatch(/^policy\.yaml:1:1: the file must be a mapping/);
     expect(loadErrors('rules: {id: x}\n')).toMatch(/^policy\.yaml:1:8: rules must be a list of rules/);
   });

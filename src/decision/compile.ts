@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import type { RE2JS } from 're2js';
 import { CALL_VARIABLES, createPolicyEnvironment, type PolicyEnvironment } from './env.js';
 import { parseDuration } from './duration.js';
+import { prepareVars } from './input.js';
 import { compileExpression, type CompiledExpression } from './expression.js';
 import { compileGlobs } from './glob.js';
 import type { PolicyLimits } from './options.js';
@@ -48,14 +50,15 @@ export interface CompiledRule {
 }
 
 export interface PolicySet {
-  /** `sha256:` and 16 hex digits of the files' content, the vars and the limits. */
+  /** `sha256:` and 16 hex digits of the files' names and content, the vars and the limits. */
   version: string;
   mode: 'enforce' | 'shadow';
   defaultEffect: 'allow' | 'deny';
   /** Sorted by precedence (deny, approve, allow), then id: evaluation order never depends on files. */
   rules: readonly CompiledRule[];
   files: readonly string[];
-  vars: Readonly<Record<string, unknown>>;
+  /** The configured vars as CEL reads them (see input.ts). */
+  vars: ReadonlyMap<string, unknown>;
   limits: PolicyLimits;
   /** Candidate rules per `server\0tool`, filled on first use; see candidates.ts. */
   candidates: Map<string, RuleGroups>;
@@ -111,10 +114,11 @@ export function compilePolicySet(sources: readonly PolicySource[], options: Comp
   }
   if (sources.length === 0)
     problems.push({ file: '(policies)', line: 1, col: 1, message: 'no policy files to load' });
-  if (problems.length > 0) return { ok: false, problems: sortProblems(problems) };
+  const vars = prepareVars(options.vars ?? {});
+  if (!vars.ok) problems.push({ file: '(vars)', line: 1, col: 1, message: vars.reason });
+  if (problems.length > 0 || !vars.ok) return { ok: false, problems: sortProblems(problems) };
 
   rules.sort((a, b) => PRECEDENCE[a.effect] - PRECEDENCE[b.effect] || (a.id < b.id ? -1 : 1));
-  const vars = Object.freeze({ ...options.vars });
   return {
     ok: true,
     set: {
@@ -123,7 +127,7 @@ export function compilePolicySet(sources: readonly PolicySource[], options: Comp
       defaultEffect: settings.defaultEffect ?? 'deny',
       rules,
       files: ordered.map((s) => s.file),
-      vars,
+      vars: vars.vars,
       limits: options.limits,
       candidates: new Map(),
     },
@@ -244,11 +248,18 @@ class Settings {
   }
 }
 
+/**
+ * One set of files has one version, wherever the folder is and however it is named on a command
+ * line: the files' own names and content, the vars (none given counts as none configured) and the
+ * limits. `gatehouse policy check --config` therefore prints the version a running Gatehouse reports.
+ */
 function digest(sources: readonly PolicySource[], options: CompileOptions): string {
   const hash = createHash('sha256');
-  for (const source of sources)
-    hash.update(`${source.file.length}:${source.file}${source.text.length}:${source.text}`);
-  hash.update(canonicalJson({ vars: options.vars ?? null, limits: options.limits }));
+  for (const source of sources) {
+    const name = path.basename(source.file);
+    hash.update(`${name.length}:${name}${source.text.length}:${source.text}`);
+  }
+  hash.update(canonicalJson({ vars: options.vars ?? {}, limits: options.limits }));
   return `sha256:${hash.digest('hex').slice(0, 16)}`;
 }
 

@@ -1,10 +1,28 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm, truncate, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isGatehouseError } from '../errors.js';
 import { loadPolicyEngine, type PolicyEngine } from './engine.js';
+import { loadPolicySet } from './load.js';
+import type * as LoadModule from './load.js';
 import { defaultLimits, makeCall } from './testkit.js';
+
+/** Runs once, right after the next read of the folder: a writer landing while the engine starts. */
+const hook = vi.hoisted(() => ({ afterRead: undefined as (() => Promise<void>) | undefined }));
+vi.mock('./load.js', async (importOriginal) => {
+  const load = await importOriginal<typeof LoadModule>();
+  return {
+    ...load,
+    readPolicyFolder: async (dir: string) => {
+      const read = await load.readPolicyFolder(dir);
+      const after = hook.afterRead;
+      hook.afterRead = undefined;
+      await after?.();
+      return read;
+    },
+  };
+});
 
 const allowReads = 'rules:\n  - id: reads\n    match: { tools: "read_*" }\n    effect: allow\n';
 const denyReads =
@@ -22,7 +40,13 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const options = (watch = false) => ({ dir, vars: { workspace: '/w' }, limits: defaultLimits, watch });
+const options = (watch = false, settleMs = 1_000) => ({
+  dir,
+  vars: { workspace: '/w' },
+  limits: defaultLimits,
+  watch,
+  settleMs,
+});
 const read = makeCall('fs', 'read_file', { path: '/w/a' });
 
 describe('loadPolicyEngine', () => {
@@ -123,5 +147,111 @@ describe('loadPolicyEngine', () => {
     engine = await loadPolicyEngine(options());
     const evaluation = engine.explain(read);
     expect(evaluation.outcomes.map((o) => [o.rule.id, o.result])).toEqual([['reads', 'matched']]);
+  });
+});
+
+/**
+ * Files being written are never taken as the policy. The writers here pause between steps for less
+ * than the settle interval (1 s), as a slow `cp` or a shell redirection does; the pauses are the
+ * writer's pace, not a wait for Gatehouse. Each test waits for the reload it expects and checks that
+ * the first set swapped in is the finished one.
+ */
+describe('watching a folder while files are written', () => {
+  const pause = () => new Promise((resolve) => setTimeout(resolve, 250));
+  const file = () => path.join(dir, 'reads.yaml');
+
+  async function watching(): Promise<{ good: string; versions: string[]; next: Promise<string> }> {
+    await writeFile(file(), allowReads);
+    engine = await loadPolicyEngine(options(true));
+    const versions: string[] = [];
+    const next = new Promise<string>((resolve) =>
+      engine!.onReload((version) => {
+        versions.push(version);
+        resolve(version);
+      }),
+    );
+    return { good: engine.version, versions, next };
+  }
+
+  /** The version the folder's content has now, as a fresh load computes it. */
+  async function versionOnDisk(): Promise<string> {
+    const result = await loadPolicySet(dir, { vars: { workspace: '/w' }, limits: defaultLimits });
+    if (!result.ok) throw new Error('the folder does not load');
+    return result.set.version;
+  }
+
+  it('a file truncated and left empty is a load error naming it: the last good set stays', async () => {
+    const { good, versions } = await watching();
+    await truncate(file());
+    await vi.waitFor(() => expect(engine!.status().lastError).toBeDefined(), { timeout: 10_000 });
+    expect(engine!.status().lastError).toContain(`${file()}:1:1: the file holds no policy document`);
+    expect(engine!.version).toBe(good);
+    expect(engine!.decide(read).effect).toBe('allow');
+    expect(versions).toEqual([]);
+  });
+
+  it('a file truncated, then written slowly, is taken once, when it is whole', async () => {
+    const { versions, next } = await watching();
+    await truncate(file());
+    for (const line of denyReads.split(/(?<=\n)/)) {
+      await pause();
+      await appendFile(file(), line);
+    }
+    expect(await next).toBe(await versionOnDisk());
+    expect(versions).toHaveLength(1);
+    expect(engine!.decide(read)).toMatchObject({ effect: 'deny', reason: 'reads are off' });
+    expect(engine!.status().lastError).toBeUndefined();
+  });
+
+  it('a file removed and created again within the interval is one change', async () => {
+    await writeFile(path.join(dir, 'others.yaml'), 'rules:\n  - id: others\n    effect: allow\n');
+    const { versions, next } = await watching();
+    await unlink(file());
+    await pause();
+    await writeFile(file(), denyReads);
+    expect(await next).toBe(await versionOnDisk());
+    expect(versions).toHaveLength(1);
+    expect(engine!.decide(read).effect).toBe('deny');
+  });
+
+  it('when the content that lands is broken, the set from before the truncation stays', async () => {
+    const { good, versions } = await watching();
+    await truncate(file());
+    await pause();
+    await writeFile(file(), broken);
+    await vi.waitFor(() => expect(engine!.status().lastError).toContain('syntax error'), {
+      timeout: 10_000,
+    });
+    expect(engine!.version).toBe(good);
+    expect(engine!.decide(read).effect).toBe('allow');
+    expect(versions).toEqual([]);
+  });
+
+  it('a file written while the engine starts, after its first read, is picked up', async () => {
+    await writeFile(file(), allowReads);
+    // The write lands, and its watch event passes, before the engine has a watch.
+    hook.afterRead = async () => {
+      await writeFile(file(), denyReads);
+      await pause();
+    };
+    engine = await loadPolicyEngine(options(true));
+    expect(engine.decide(read).effect).toBe('allow');
+    const want = await versionOnDisk();
+    await vi.waitFor(() => expect(engine!.version).toBe(want), { timeout: 20_000, interval: 50 });
+    expect(engine.decide(read).effect).toBe('deny');
+  });
+
+  it('an editor writing its swap file beside a policy does not keep a change from loading', async () => {
+    const { next } = await watching();
+    let loaded = false;
+    void next.then(() => (loaded = true));
+    await writeFile(file(), denyReads);
+    // Busy beside the policy, more often than the settle interval, for several intervals.
+    for (let i = 0; i < 50 && !loaded; i++) {
+      await writeFile(path.join(dir, '.reads.yaml.swp'), String(i));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(loaded).toBe(true);
+    expect(engine!.decide(read).effect).toBe('deny');
   });
 });

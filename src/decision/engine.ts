@@ -1,14 +1,14 @@
-import { watch, type FSWatcher } from 'node:fs';
 import { GatehouseError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { ToolCall } from '../pipeline/toolCall.js';
 import type { PolicySet } from './compile.js';
 import { evaluateCall, type Evaluation } from './evaluate.js';
-import { loadPolicySet } from './load.js';
-import type { PolicyLimits } from './options.js';
+import { compileRead, POLICY_FILE, readPolicyFolder, sameRead, type FolderRead } from './load.js';
+import { PolicyReloadSchema, type PolicyLimits } from './options.js';
 import { formatProblems, type Problem } from './problems.js';
 import type { Decision, DecisionPoint, ToolVisibility } from './types.js';
 import { visibilityOf } from './visibility.js';
+import { watchFolder, type FolderWatch } from './watch.js';
 
 /**
  * The decision point the proxy holds: the current compiled set, swapped atomically when the folder
@@ -22,6 +22,8 @@ export interface PolicyEngineOptions {
   logger?: Logger;
   /** Reload when a policy file changes. */
   watch?: boolean;
+  /** How long the folder must be quiet, and its content unchanged, before a change is loaded. */
+  settleMs?: number;
 }
 
 export interface PolicyStatus {
@@ -46,9 +48,6 @@ export interface PolicyEngine extends DecisionPoint {
   close(): Promise<void>;
 }
 
-/** Coalesces the bursts of events one editor save produces. */
-const WATCH_DEBOUNCE_MS = 100;
-
 export function policyInvalid(dir: string, problems: readonly Problem[]): GatehouseError {
   const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
   return new GatehouseError(
@@ -63,7 +62,8 @@ export function policyInvalid(dir: string, problems: readonly Problem[]): Gateho
 export async function loadPolicyEngine(options: PolicyEngineOptions): Promise<PolicyEngine> {
   const logger = (options.logger ?? silentLogger).child({ module: 'policy' });
   const compileOptions = { vars: options.vars, limits: options.limits };
-  const first = await loadPolicySet(options.dir, compileOptions);
+  let loaded = await readPolicyFolder(options.dir);
+  const first = compileRead(loaded, compileOptions);
   if (!first.ok) throw policyInvalid(options.dir, first.problems);
 
   let current: PolicySet = first.set;
@@ -75,10 +75,14 @@ export async function loadPolicyEngine(options: PolicyEngineOptions): Promise<Po
     'policy set loaded',
   );
 
-  let running: Promise<boolean> | undefined;
-  let again = false;
-  const reloadOnce = async (): Promise<boolean> => {
-    const result = await loadPolicySet(options.dir, compileOptions);
+  /** Swaps in a set that compiled and differs; keeps the last good one otherwise. */
+  const apply = (read: FolderRead): boolean => {
+    // The files of the set in force (again, after a failed change): nothing to compile.
+    if (sameRead(read, loaded)) {
+      lastError = undefined;
+      return false;
+    }
+    const result = compileRead(read, compileOptions);
     if (!result.ok) {
       lastError = policyInvalid(options.dir, result.problems).message;
       logger.error(
@@ -88,6 +92,7 @@ export async function loadPolicyEngine(options: PolicyEngineOptions): Promise<Po
       return false;
     }
     lastError = undefined;
+    loaded = read;
     if (result.set.version === current.version) return false;
     current = result.set;
     loadedAt = new Date();
@@ -104,36 +109,33 @@ export async function loadPolicyEngine(options: PolicyEngineOptions): Promise<Po
     }
     return true;
   };
-  // One reload at a time; a change during a reload triggers one more after it.
+  // Reads finish in any order; loads are applied in the order they were asked for.
+  let queue: Promise<boolean> = Promise.resolve(false);
   const reload = (): Promise<boolean> => {
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      let changed = false;
-      do {
-        again = false;
-        changed = (await reloadOnce()) || changed;
-      } while (again);
-      return changed;
-    })().finally(() => (running = undefined));
-    return running;
+    const read = readPolicyFolder(options.dir);
+    queue = queue.then(async () => apply(await read));
+    return queue;
   };
 
-  let watcher: FSWatcher | undefined;
-  let timer: NodeJS.Timeout | undefined;
+  let watch: FolderWatch | undefined;
   if (options.watch) {
-    // Any event, not only *.yaml ones: a Kubernetes ConfigMap swaps a `..data` symlink, editors
-    // rename temporary files. A reload that finds the same content changes nothing.
-    watcher = watch(options.dir, () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => void reload(), WATCH_DEBOUNCE_MS);
+    watch = watchFolder({
+      dir: options.dir,
+      settleMs: options.settleMs ?? PolicyReloadSchema.parse({}).settleMs,
+      read: () => readPolicyFolder(options.dir),
+      same: sameRead,
+      // Policy files, and the `..data` symlink a Kubernetes ConfigMap volume swaps; an editor's swap
+      // file or a log written beside the policies must not keep the folder from ever settling.
+      relevant: (name) => name === null || POLICY_FILE.test(name) || name.startsWith('..'),
+      apply: (read) => void (queue = queue.then(() => apply(read))),
+      onWatchError: (error) => {
+        lastError = `watching ${options.dir} failed: ${error.message}`;
+        logger.error({ err: error }, 'policy folder watch failed; changes are no longer picked up');
+      },
     });
-    watcher.on('error', (error) => {
-      lastError = `watching ${options.dir} failed: ${error.message}`;
-      logger.error({ err: error }, 'policy folder watch failed; changes are no longer picked up');
-    });
+    // A file written between the first read and the start of the watch would go unseen until the
+    // next change: look once more, with the same settling as any change.
+    watch.changed();
   }
 
   return {
@@ -155,9 +157,8 @@ export async function loadPolicyEngine(options: PolicyEngineOptions): Promise<Po
       return () => listeners.delete(listener);
     },
     async close() {
-      clearTimeout(timer);
-      watcher?.close();
-      await running;
+      await watch?.close();
+      await queue;
     },
   };
 }

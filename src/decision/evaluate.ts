@@ -4,7 +4,7 @@ import { combine, limitDecision } from './combine.js';
 import type { CompiledRule, PolicySet } from './compile.js';
 import { RE2_MATCHES } from './env.js';
 import { withDeadline } from './guard.js';
-import { celInput, checkArguments, type CelInput } from './input.js';
+import { celInput, prepareArguments, type CelInput } from './input.js';
 import type { Decision } from './types.js';
 
 /**
@@ -33,11 +33,12 @@ export interface Evaluation {
  * computed the same way.
  */
 export function evaluateCall(set: PolicySet, call: ToolCall, now: Date, explain = false): Evaluation {
-  const args = call.arguments ?? {};
-  const checked = checkArguments(args, set.limits);
-  if (!checked.ok)
-    return { decision: limitDecision(set, checked.reason), outcomes: [], limit: checked.reason };
-  const input = celInput(call, args, now, set.vars);
+  const prepared = prepareArguments(call.arguments ?? {}, set.limits);
+  if (!prepared.ok) {
+    const decision = limitDecision(set, prepared.reason, prepared.unrepresentable);
+    return { decision, outcomes: [], limit: prepared.reason };
+  }
+  const input = celInput(call, prepared.args, now, set.vars);
   const groups = candidatesFor(set, call.server, call.tool);
   const deadline = set.limits.evalDeadlineMs;
 

@@ -3,97 +3,198 @@ import { CallerValue, ClientValue, RequestValue, ToolAnnotationsValue, ToolValue
 import type { PolicyLimits } from './options.js';
 
 /**
- * Turns a call into CEL input, after checking the argument limits before any rule runs.
+ * Turns a call into CEL input, after checking the argument limits before any rule runs. Every value
+ * that crosses from JSON into CEL goes through `convert`: the arguments per call, the vars once per
+ * load.
  *
  * Numbers: JSON has one number type, so arguments arrive as doubles, as in cel-go. CEL compares
  * ints and doubles by value (`args.rows > 1000`, `args.rows == 1000`, `args.n in [1, 2]` all work),
  * and env.ts adds int/double arithmetic (`args.rows + 1`); only `%` needs `int(args.rows) % 2`.
  */
 
-export type PreparedArguments = { ok: true } | { ok: false; reason: string };
+export type PreparedArguments =
+  | { ok: true; args: ReadonlyMap<string, unknown> }
+  | {
+      ok: false;
+      reason: string;
+      /**
+       * The arguments hold a value JSON cannot carry (a number that overflowed to ±Infinity, for one):
+       * the server could never receive what a rule would read, so the call is refused in every mode.
+       */
+      unrepresentable: boolean;
+    };
 
 /**
- * One pass over the arguments measuring depth and approximate JSON size. It stops at the first bound
- * crossed, so a 50 MB or 10,000-deep argument costs no more than the limit itself.
+ * One pass over the arguments that checks the bounds and builds the value the rules read. It stops at
+ * the first bound crossed, so a 50 MB or 10,000-deep argument costs no more than the limit itself.
+ *
+ * Objects become Maps: cel-js types a JavaScript value by its `constructor` property, so a plain
+ * object with a key named `constructor` would read as an unsupported type and fail every rule that
+ * touches it. A Map keeps every key as data (`constructor`, `__proto__`, the empty string, NUL), in
+ * the order JSON.stringify writes them. `-0` becomes `0`, which is what the server receives.
  */
-export function checkArguments(args: Record<string, unknown>, limits: PolicyLimits): PreparedArguments {
-  const state: Measure = {
-    budget: limits.maxArgumentBytes,
-    maxDepth: limits.maxArgumentDepth,
-    fault: undefined,
-  };
-  if (measure(args, 0, state)) return { ok: true };
-  if (state.fault === 'depth')
-    return { ok: false, reason: `the arguments are nested deeper than ${limits.maxArgumentDepth} levels` };
-  if (state.fault === 'size')
-    return { ok: false, reason: `the arguments are larger than ${limits.maxArgumentBytes} bytes` };
-  return { ok: false, reason: `the arguments hold a ${state.fault}, which JSON cannot carry` };
+export function prepareArguments(args: Record<string, unknown>, limits: PolicyLimits): PreparedArguments {
+  const walk = newWalk(limits.maxArgumentBytes, limits.maxArgumentDepth);
+  const value = convert(args, 0, walk);
+  if (value !== FAILED) return { ok: true, args: value as ReadonlyMap<string, unknown> };
+  if (walk.fault === 'depth')
+    return {
+      ok: false,
+      reason: `the arguments are nested deeper than ${limits.maxArgumentDepth} levels`,
+      unrepresentable: false,
+    };
+  if (walk.fault === 'size')
+    return {
+      ok: false,
+      reason: `the arguments are larger than ${limits.maxArgumentBytes} bytes`,
+      unrepresentable: false,
+    };
+  return { ok: false, reason: describeFault(walk, 'arguments'), unrepresentable: true };
 }
 
-interface Measure {
+/**
+ * The configured vars as CEL reads them (Maps, as for arguments), or why they cannot be: a value
+ * that has no JSON form. No size bounds: the operator wrote them.
+ */
+export function prepareVars(
+  vars: Record<string, unknown>,
+): { ok: true; vars: ReadonlyMap<string, unknown> } | { ok: false; reason: string } {
+  const walk = newWalk(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
+  const value = convert(vars, 0, walk);
+  if (value === FAILED) return { ok: false, reason: describeFault(walk, 'vars') };
+  return { ok: true, vars: value as ReadonlyMap<string, unknown> };
+}
+
+const FAILED = Symbol('failed');
+
+interface Walk {
   budget: number;
   maxDepth: number;
-  /** What stopped the walk: `size`, `depth`, or the JavaScript type JSON cannot carry. */
-  fault: string | undefined;
+  /** What stopped the walk: `size`, `depth`, or `value` (then `value` holds it). */
+  fault: 'size' | 'depth' | 'value' | undefined;
+  value: unknown;
+  /** Where the offending value is, innermost key first: filled as the walk unwinds, only on failure. */
+  path: (string | number)[];
 }
 
-/** False as soon as a bound is crossed. Plain recursion and no closures: this runs on every call. */
-function measure(value: unknown, depth: number, state: Measure): boolean {
+function newWalk(budget: number, maxDepth: number): Walk {
+  return { budget, maxDepth, fault: undefined, value: undefined, path: [] };
+}
+
+/** The converted value, or FAILED. Plain recursion and no closures: this runs on every call. */
+function convert(value: unknown, depth: number, walk: Walk): unknown {
   switch (typeof value) {
     case 'string':
-      // A string's UTF-8 length is at least its UTF-16 length: check that before measuring it.
-      state.budget -= value.length + 2;
-      if (state.budget >= 0 && value.length * 3 > state.budget)
-        state.budget -= Buffer.byteLength(value) - value.length;
-      break;
-    case 'number':
+      return charge(value, 2, walk) ? value : FAILED;
     case 'boolean':
-      state.budget -= 8;
-      break;
+      walk.budget -= 5;
+      return walk.budget >= 0 ? value : tooLarge(walk);
+    case 'number':
+      walk.budget -= 8;
+      if (walk.budget < 0) return tooLarge(walk);
+      // `-0 === 0`: JSON.stringify writes both as 0, so the rules read 0 as well.
+      if (value === 0) return 0;
+      return Number.isFinite(value) ? value : unrepresentable(walk, value);
     case 'object': {
       if (value === null) {
-        state.budget -= 4;
-        break;
+        walk.budget -= 4;
+        return walk.budget >= 0 ? null : tooLarge(walk);
       }
-      if (depth >= state.maxDepth) {
-        state.fault = 'depth';
-        return false;
+      if (depth >= walk.maxDepth) {
+        walk.fault = 'depth';
+        return FAILED;
       }
-      state.budget -= 2;
-      if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) {
-          state.budget -= 1;
-          if (state.budget < 0 || !measure(value[i], depth + 1, state)) return fail(state);
-        }
-      } else {
-        for (const key in value) {
-          if (!Object.hasOwn(value, key)) continue;
-          state.budget -= key.length + 4;
-          if (state.budget < 0 || !measure((value as Record<string, unknown>)[key], depth + 1, state))
-            return fail(state);
-        }
-      }
-      break;
+      walk.budget -= 2;
+      if (Array.isArray(value)) return convertList(value, depth, walk);
+      const proto = Object.getPrototypeOf(value) as unknown;
+      if (proto !== Object.prototype && proto !== null) return unrepresentable(walk, value);
+      return convertObject(value as Record<string, unknown>, depth, walk);
     }
     default:
-      state.fault = typeof value;
-      return false;
+      return unrepresentable(walk, value);
   }
-  return state.budget >= 0 || fail(state);
 }
 
-function fail(state: Measure): false {
-  state.fault ??= 'size';
+function convertList(list: readonly unknown[], depth: number, walk: Walk): unknown {
+  const out = new Array<unknown>(list.length);
+  for (let i = 0; i < list.length; i++) {
+    walk.budget -= 1;
+    const item = walk.budget < 0 ? tooLarge(walk) : convert(list[i], depth + 1, walk);
+    if (item === FAILED) {
+      walk.path.push(i);
+      return FAILED;
+    }
+    out[i] = item;
+  }
+  return out;
+}
+
+function convertObject(object: Record<string, unknown>, depth: number, walk: Walk): unknown {
+  const out = new Map<string, unknown>();
+  // Object.keys lists an own `__proto__` key (JSON.parse makes one) in JSON.stringify's order.
+  const keys = Object.keys(object);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const value = charge(key, 4, walk) ? convert(object[key], depth + 1, walk) : FAILED;
+    if (value === FAILED) {
+      walk.path.push(key);
+      return FAILED;
+    }
+    out.set(key, value);
+  }
+  return out;
+}
+
+/** Counts a string's JSON size (plus `extra` bytes of quotes and separators); false once over. */
+function charge(text: string, extra: number, walk: Walk): boolean {
+  // A string's UTF-8 length is at least its UTF-16 length: check that before measuring it.
+  walk.budget -= text.length + extra;
+  if (walk.budget >= 0 && text.length * 3 > walk.budget) walk.budget -= Buffer.byteLength(text) - text.length;
+  if (walk.budget >= 0) return true;
+  tooLarge(walk);
   return false;
+}
+
+function tooLarge(walk: Walk): typeof FAILED {
+  walk.fault ??= 'size';
+  return FAILED;
+}
+
+function unrepresentable(walk: Walk, value: unknown): typeof FAILED {
+  walk.fault = 'value';
+  walk.value = value;
+  return FAILED;
+}
+
+/** `arguments.items[2].count is -Infinity: …`, in the terms of the JSON the client sent. */
+function describeFault(walk: Walk, root: string): string {
+  const where = root + walk.path.reduceRight<string>((at, key) => at + pathSegment(key), '');
+  const value = walk.value;
+  if (typeof value === 'number') {
+    const outcome = root === 'arguments' ? ': the server would receive null instead' : '';
+    return `${where} is ${value} (a number such as 1e400 overflows a double), which has no JSON form${outcome}`;
+  }
+  const kind =
+    typeof value === 'object'
+      ? `an object of type ${Object.prototype.toString.call(value).slice(8, -1)}`
+      : value === undefined
+        ? 'undefined'
+        : `a ${typeof value}`;
+  return `${where} is ${kind}, which JSON cannot carry`;
+}
+
+function pathSegment(key: string | number): string {
+  if (typeof key === 'number') return `[${key}]`;
+  return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
 }
 
 export interface CelInput {
   tool: ToolValue;
-  args: Record<string, unknown>;
+  args: ReadonlyMap<string, unknown>;
   caller: CallerValue;
   now: Date;
   request: RequestValue;
-  vars: Record<string, unknown>;
+  vars: ReadonlyMap<string, unknown>;
 }
 
 /** The proxy hands the same catalog definition to every call of a tool: build its CEL value once. */
@@ -113,7 +214,8 @@ export function toolValue(tool: Pick<ToolCall, 'server' | 'tool' | 'exposedName'
     tool.tool,
     tool.server,
     tool.exposedName,
-    tool.definition.description ?? '',
+    // Typed `string` in CEL: anything else a server sends reads as no description.
+    typeof tool.definition.description === 'string' ? tool.definition.description : '',
     annotationsValue(tool.definition.annotations),
   );
   toolValues.set(tool.definition, value);
@@ -142,9 +244,9 @@ function hint(annotations: Record<string, unknown> | undefined, key: string): bo
 
 export function celInput(
   call: ToolCall,
-  args: Record<string, unknown>,
+  args: ReadonlyMap<string, unknown>,
   now: Date,
-  vars: Record<string, unknown>,
+  vars: ReadonlyMap<string, unknown>,
 ): CelInput {
   const { caller } = call;
   return {

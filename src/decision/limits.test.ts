@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateCall } from './evaluate.js';
-import { checkArguments } from './input.js';
+import { prepareArguments } from './input.js';
 import { compileOrThrow, defaultLimits, makeCall } from './testkit.js';
 
 /** Limits before and during evaluation: each is a deny with a clear reason. Timing lives in the bench. */
@@ -67,10 +67,11 @@ describe('argument limits, checked before any rule runs', () => {
 
   it('counts UTF-8 bytes, not characters', () => {
     const limits = { ...defaultLimits, maxArgumentBytes: 1000 };
-    expect(checkArguments({ s: 'é'.repeat(400) }, limits).ok).toBe(true);
-    expect(checkArguments({ s: '€'.repeat(400) }, limits)).toEqual({
+    expect(prepareArguments({ s: 'é'.repeat(400) }, limits).ok).toBe(true);
+    expect(prepareArguments({ s: '€'.repeat(400) }, limits)).toEqual({
       ok: false,
       reason: 'the arguments are larger than 1000 bytes',
+      unrepresentable: false,
     });
   });
 

@@ -60,9 +60,15 @@ export function parsePolicyFile(file: string, text: string): ParsedFile {
     expressionOffset: (ruleIndex, offset) => expressionOffset(doc, text, ruleIndex, offset),
   };
   if (problems.length > 0) return parsed;
-  // A file of comments only (a placeholder) holds no rules; that is not a fault.
+  // An empty file is what a writer leaves between truncating and writing: taking it as "no rules"
+  // would drop the rules it is about to hold. A file that means no rules says `rules: []`.
   if (data === null || data === undefined) {
-    parsed.settings = {};
+    parsed.problems.push(
+      source.problem(
+        0,
+        'the file holds no policy document (it is empty, or only comments); a file with no rules says `rules: []`',
+      ),
+    );
     return parsed;
   }
   const { rules: rawRules, ...rest } = isObject(data) ? data : { rules: undefined };

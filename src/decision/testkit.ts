@@ -51,3 +51,30 @@ export function loadErrors(
   if (result.ok) throw new Error('the policy loaded, but a load error was expected');
   return formatProblems(result.problems);
 }
+
+/**
+ * Keys that have broken, or could break, code that keeps data in plain JavaScript objects: the names
+ * of Object.prototype members, `__proto__`, the empty string, NUL, look-alike and invisible letters,
+ * bidirectional controls, and keys that look like numbers.
+ */
+export const HOSTILE_KEYS: readonly string[] = [
+  'constructor',
+  'prototype',
+  'toString',
+  'hasOwnProperty',
+  'valueOf',
+  'isPrototypeOf',
+  '__proto__',
+  '__defineGetter__',
+  '',
+  '\u0000',
+  'a\u0000b',
+  'сonstructor', // Cyrillic с
+  'ｘ', // fullwidth x
+  'x\u200b', // zero-width space after x
+  '\u202eevil', // right-to-left override
+  '0',
+  '-1',
+  '1e3',
+  '9007199254740993',
+];

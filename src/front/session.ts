@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
-  CallToolRequestSchema,
   CompleteRequestSchema,
   GetPromptRequestSchema,
   ListPromptsRequestSchema,
@@ -21,7 +20,7 @@ import type { DecisionPoint } from '../decision/types.js';
 import type { DownstreamPool } from '../downstream/pool.js';
 import type { Logger } from '../log.js';
 import { callTool, type PipelineDeps } from '../pipeline/callTool.js';
-import type { Caller } from '../pipeline/toolCall.js';
+import { CallToolRequestAsSentSchema, type Caller } from '../pipeline/toolCall.js';
 import { VERSION } from '../version.js';
 import type { Aggregate } from './aggregate.js';
 import { guarded } from './errors.js';
@@ -82,7 +81,7 @@ export function createSession(
     handle(async () => ({ tools: visibleTools(deps) })),
   );
   server.setRequestHandler(
-    CallToolRequestSchema,
+    CallToolRequestAsSentSchema,
     handle(async (request, extra) =>
       callTool(deps, session, request.params, {
         signal: extra.signal,

@@ -1,4 +1,22 @@
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolRequestSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+
+/**
+ * tools/call as the SDK defines it, except that `arguments` is kept as received. The SDK's record
+ * schema rebuilds the object and silently drops a key named `__proto__`, so neither the rules nor the
+ * server would see an argument the client sent. Keeping the client's own object (JSON.parse makes
+ * `__proto__` an ordinary own key) also means the rules read, and the server receives, one object.
+ */
+export const CallToolRequestAsSentSchema = CallToolRequestSchema.extend({
+  params: CallToolRequestSchema.shape.params.extend({
+    arguments: z
+      .custom<Record<string, unknown>>(
+        (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
+        'arguments must be an object',
+      )
+      .optional(),
+  }),
+});
 
 /** Who is asking: the identity behind the client session that sent the call. */
 export interface Caller {
