@@ -53,6 +53,7 @@ export const ERROR_CODES = {
     summary: 'the audit log does not match its records or signed checkpoints',
   },
   AUDIT_PROOF_UNAVAILABLE: { exitCode: 1, summary: 'no signed checkpoint covers this audit record yet' },
+  AUDIT_MIRROR_FAILED: { exitCode: 1, summary: 'a checkpoint could not be copied to its second place' },
   UNAUTHENTICATED: { exitCode: 1, summary: 'the running Gatehouse refused the credentials given' },
   USAGE: { exitCode: 2, summary: 'the command line is invalid' },
   INTERNAL: { exitCode: 1, summary: 'an unexpected internal error' },

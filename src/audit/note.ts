@@ -217,15 +217,19 @@ export function signNote(text: string, signers: readonly NoteSigner[]): string {
   return `${text}\n${lines.join('')}`;
 }
 
-const keyLabel = (name: string, id: number) => `${name}+${formatKeyId(id)}`;
+/** `<name>+<8 hex key id>`: how a key is named in messages and key files. */
+export const keyLabel = (name: string, id: number): string => `${name}+${formatKeyId(id)}`;
 
-/**
- * Parses a signed note and verifies the signatures of the given keys, following the spec and Go's
- * reader: signatures of unknown keys are kept aside, a known key's bad signature rejects the note, and
- * a note no known key verified is rejected. Throws AUDIT_NOTE_INVALID with `context.reason`:
- * 'malformed', 'unverified' (with `context.unverified`), 'bad-signature' or 'ambiguous-key'.
- */
-export function openNote(message: string | Uint8Array, verifiers: readonly NoteVerifier[]): OpenedNote {
+/** A signed note's parts, read strictly but not verified: for looking at a note before trusting it. */
+export interface ParsedNote {
+  text: string;
+  /** Every signature line, in order, as written. */
+  lines: string[];
+  /** The signature of each line. */
+  signatures: NoteSignature[];
+}
+
+export function parseNote(message: string | Uint8Array): ParsedNote {
   let note: string;
   try {
     note = new TextDecoder('utf-8', { fatal: true }).decode(
@@ -241,17 +245,9 @@ export function openNote(message: string | Uint8Array, verifiers: readonly NoteV
   const text = note.slice(0, split + 1);
   const block = note.slice(split + 2);
   if (block === '' || !block.endsWith('\n')) throw malformed('the signatures must end in a newline');
-
-  const known = new Map<string, NoteVerifier[]>();
-  for (const v of verifiers)
-    known.set(keyLabel(v.name, v.keyId), [...(known.get(keyLabel(v.name, v.keyId)) ?? []), v]);
-  const signed = Buffer.from(text, 'utf8');
-  const signatures: NoteSignature[] = [];
-  const unverified: NoteSignature[] = [];
-  const seen = new Set<string>();
   const lines = block.slice(0, -1).split('\n');
   if (lines.length > MAX_SIGNATURES) throw malformed(`more than ${MAX_SIGNATURES} signatures`);
-  for (const line of lines) {
+  const signatures = lines.map((line) => {
     if (!line.startsWith(SIGNATURE_PREFIX)) throw malformed('a signature line starts with "— "');
     const rest = line.slice(SIGNATURE_PREFIX.length);
     const space = rest.indexOf(' ');
@@ -261,13 +257,36 @@ export function openNote(message: string | Uint8Array, verifiers: readonly NoteV
     if (raw === undefined || !isValidKeyName(name) || raw.length < 5) {
       throw malformed('a signature line is "— <key name> <base64 signature>"');
     }
-    const signature: NoteSignature = { name, keyId: raw.readUInt32BE(0), base64 };
-    const label = keyLabel(name, signature.keyId);
+    return { name, keyId: raw.readUInt32BE(0), base64 };
+  });
+  return { text, lines, signatures };
+}
+
+/**
+ * Parses a signed note and verifies the signatures of the given keys, following the spec and Go's
+ * reader: signatures of unknown keys are kept aside, a known key's bad signature rejects the note, and
+ * a note no known key verified is rejected. Throws AUDIT_NOTE_INVALID with `context.reason`:
+ * 'malformed', 'unverified' (with `context.unverified`), 'bad-signature' or 'ambiguous-key'.
+ */
+export function openNote(message: string | Uint8Array, verifiers: readonly NoteVerifier[]): OpenedNote {
+  const { text, lines, signatures: all } = parseNote(message);
+  const known = new Map<string, NoteVerifier[]>();
+  for (const v of verifiers) {
+    const label = keyLabel(v.name, v.keyId);
+    known.set(label, [...(known.get(label) ?? []), v]);
+  }
+  const signed = Buffer.from(text, 'utf8');
+  const signatures: NoteSignature[] = [];
+  const unverified: NoteSignature[] = [];
+  const seen = new Set<string>();
+  lines.forEach((line, i) => {
+    const signature = all[i]!;
+    const label = keyLabel(signature.name, signature.keyId);
     const candidates = known.get(label);
     if (candidates === undefined) {
       if (!seen.has(line)) unverified.push(signature);
       seen.add(line);
-      continue;
+      return;
     }
     if (candidates.length > 1) {
       throw new GatehouseError('AUDIT_NOTE_INVALID', `ambiguous key ${label}`, {
@@ -276,16 +295,16 @@ export function openNote(message: string | Uint8Array, verifiers: readonly NoteV
       });
     }
     // A key signs once; repeats are dropped unread, as Go does.
-    if (seen.has(label)) continue;
+    if (seen.has(label)) return;
     seen.add(label);
-    if (!candidates[0]!.verify(signed, raw.subarray(4))) {
+    if (!candidates[0]!.verify(signed, decodeBase64(signature.base64)!.subarray(4))) {
       throw new GatehouseError('AUDIT_NOTE_INVALID', `invalid signature for key ${label}`, {
         reason: 'bad-signature',
         key: label,
       });
     }
     signatures.push(signature);
-  }
+  });
   if (signatures.length === 0) {
     throw new GatehouseError('AUDIT_NOTE_INVALID', 'note has no verifiable signatures', {
       reason: 'unverified',
