@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { spawnProcess } from '../../test/helpers/processes.js';
 import { GatehouseError } from '../errors.js';
 import { openCheckpoint } from './checkpoint.js';
 import { keyRotationRecord } from './keys.js';
@@ -46,6 +47,18 @@ async function rejection(promise: Promise<unknown>): Promise<GatehouseError> {
 }
 
 const segment0 = () => join(dir, 'segment-0000000000000000.jsonl');
+
+/** The appender fixture writing to `dir` (under a file size limit of `limitKiB`, when given). */
+function appender(limitKiB?: number) {
+  const script = 'test/fixtures/audit/appender.ts';
+  const node = `${JSON.stringify(process.execPath)} --import tsx ${script} ${JSON.stringify(dir)}`;
+  const env = { ...process.env, AUDIT_TEST_SIGNER: key.signerKey };
+  return spawnProcess(
+    'bash',
+    ['-c', `${limitKiB === undefined ? '' : `ulimit -f ${limitKiB}; `}exec ${node}`],
+    env,
+  );
+}
 
 describe('appending', () => {
   it('writes canonical lines with gapless seqs from 0, each linked to the one before, and verifies', async () => {
@@ -389,5 +402,40 @@ describe('start-up', () => {
     const error = await rejection(openTestLog(dir, testKey()));
     expect(error.code).toBe('AUDIT_LOG_CORRUPT');
     expect(error.context.problem).toMatchObject({ reason: 'checkpoint-unknown-key' });
+  });
+});
+
+describe('crashes and full disks', () => {
+  it('keeps every acknowledged record through a SIGKILL in the middle of appending', async () => {
+    const child = appender();
+    await child.waitForStderr((line) => line === 'acked 60');
+    expect(await child.stop('SIGKILL')).toBeNull();
+    const acked = child
+      .stderr()
+      .split('\n')
+      .filter((line) => line.startsWith('acked '))
+      .map((line) => Number(line.slice(6)));
+    const log = await openTestLog(dir, key);
+    // Every record whose append resolved is there (and perhaps some whose promise had not yet).
+    expect(log.size).toBeGreaterThanOrEqual(Math.max(...acked) + 1);
+    await log.append({ after: 'crash' }, { sync: true });
+    await log.close();
+    expect((await verifyAuditLog(dir, { keys: [key.verifierKey] })).ok).toBe(true);
+  });
+
+  it('fails the appends a full disk refuses, leaves no partial record, and goes on when there is room', async () => {
+    // 16 KiB per file: the segment fills up after some forty records, in the middle of a line.
+    const child = appender(16);
+    expect(await child.exited).toBe(0);
+    const out = child.stderr().split('\n');
+    const failed = out.find((line) => line.startsWith('failed '))!.split(' ');
+    expect(failed.slice(1, 3)).toEqual(['AUDIT_LOG_UNAVAILABLE', 'failing']);
+    const durable = Number(failed[3]);
+    expect(durable).toBeGreaterThan(20);
+    // The small record after the failure fits in what the cut-back file has left.
+    expect(out).toContain(`after ${durable}`);
+    expect(out).toContain('closed');
+    const report = await verifyAuditLog(dir, { keys: [key.verifierKey] });
+    expect(report).toMatchObject({ ok: true, records: durable + 1, latestCheckpoint: { size: durable + 1 } });
   });
 });

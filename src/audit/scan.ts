@@ -155,7 +155,7 @@ export async function scanLog(dir: string, options: ScanOptions): Promise<ScanRe
   const checkpointsAtSize = (): AuditProblem | undefined => {
     while (pending.length > 0 && pending[0]!.size === tree.size) {
       const entry = pending.shift()!;
-      const checked = checkCheckpoint(entry, tree, trusted, checkpoints.at(-1));
+      const checked = checkCheckpoint(entry, tree, trusted, checkpoints.at(-1), options.from ?? 0);
       if ('reason' in checked) return checked;
       checkpoints.push(checked);
       // A rotation record that a checkpoint of a trusted key covers vouches for the next key.
@@ -173,8 +173,10 @@ export async function scanLog(dir: string, options: ScanOptions): Promise<ScanRe
     return undefined;
   };
 
-  const sizeZero = checkpointsAtSize();
-  if (sizeZero) return result(sizeZero, { checkpointsTorn: own.torn });
+  const atSize = (): ScanResult | undefined => {
+    const problem = checkpointsAtSize();
+    return problem && result(problem, { checkpointsTorn: own.torn });
+  };
 
   const from = options.from ?? 0;
   const lines = readLogLines(await listSegments(dir));
@@ -193,7 +195,9 @@ export async function scanLog(dir: string, options: ScanOptions): Promise<ScanRe
       continue;
     }
     if (item.kind === 'torn') {
-      return finish({ file: item.file, offset: item.offset, length: item.length, seq: tree.size });
+      return (
+        atSize() ?? finish({ file: item.file, offset: item.offset, length: item.length, seq: tree.size })
+      );
     }
     const hash = leafHash(item.bytes);
     const state = segments.at(-1)!;
@@ -226,13 +230,15 @@ export async function scanLog(dir: string, options: ScanOptions): Promise<ScanRe
       if (item.line === 1) state.firstTime = line.time;
       learn(line);
     }
+    // The checkpoints of the size before this line, only now: a problem this line shows (it does not
+    // link to the record before) names the record more precisely than a root that differs.
+    const problem = checkpointsAtSize();
+    if (problem) return result(problem);
     tree.append(hash);
     state.bytes = item.offset + item.bytes.length + 1;
     previous = item;
-    const problem = checkpointsAtSize();
-    if (problem) return result(problem);
   }
-  return finish(undefined);
+  return atSize() ?? finish(undefined);
 
   function finish(torn: ScanResult['torn']): ScanResult {
     const beyond = pending.find((entry) => entry.size > tree.size);
@@ -423,6 +429,7 @@ function checkCheckpoint(
   tree: MerkleTree,
   trusted: readonly NoteVerifier[],
   previous: VerifiedCheckpoint | undefined,
+  checkedFrom: number,
 ): VerifiedCheckpoint | AuditProblem {
   const problem = (reason: ProblemReason, detail: string): AuditProblem => ({
     reason,
@@ -454,10 +461,20 @@ function checkCheckpoint(
   const root = tree.root();
   if (Buffer.compare(root, checkpoint.rootHash) !== 0) {
     const since = previous ? previous.size : 0;
+    const mismatch = `the log does not match the checkpoint of size ${entry.size} signed by ${key}`;
+    // Records checked one by one link each to the one before, so only the last can have changed alone.
+    if (checkedFrom > since) {
+      return {
+        ...problem(
+          'checkpoint-mismatch',
+          `${mismatch}: a record from ${since} to ${entry.size - 1} was changed (records before ${checkedFrom} were only hashed)`,
+        ),
+        seq: since,
+      };
+    }
     return problem(
       'checkpoint-mismatch',
-      `the log does not match the checkpoint of size ${entry.size} signed by ${key}: record ${entry.size - 1} was ` +
-        `changed, or every record from ${since} on was rewritten`,
+      `${mismatch}: record ${entry.size - 1} was changed, or every record from ${since} on was rewritten`,
     );
   }
   if (previous && previous.size > 0 && previous.size < entry.size) {

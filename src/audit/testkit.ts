@@ -17,11 +17,18 @@ export interface TestKey {
   signer: NoteSigner;
   verifier: NoteVerifier;
   verifierKey: string;
+  /** The secret key string, for a child process to sign with. */
+  signerKey: string;
 }
 
 export function testKey(name = 'audit.test/gatehouse'): TestKey {
   const { signerKey, verifierKey } = generateNoteKey(name);
-  return { signer: parseSignerKey(signerKey), verifier: parseVerifierKey(verifierKey), verifierKey };
+  return {
+    signer: parseSignerKey(signerKey),
+    verifier: parseVerifierKey(verifierKey),
+    verifierKey,
+    signerKey,
+  };
 }
 
 export async function tempDir(
