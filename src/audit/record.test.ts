@@ -46,6 +46,18 @@ describe('audit lines', () => {
       detail: expect.stringContaining('seq'),
     });
     expect(parseLine(Buffer.from(good.replace('"a":1}', '"a":1},"x":1')), false)).toMatchObject({ seq: 5 });
+    for (const time of [
+      '2026-02-30T00:00:00.000Z',
+      '2026-01-01T00:00:00Z',
+      '2026-01-01T00:00:00.000+01:00',
+    ]) {
+      expect(parseLine(Buffer.from(good.replace('2026-01-01T00:00:00.000Z', time)), false)).toMatchObject({
+        detail: expect.stringContaining('time'),
+        seq: 5,
+      });
+    }
+    expect(parseLine(Buffer.from(good.replace('"prev":"0', '"prev":"A')), false)).toMatchObject({ seq: 5 });
+    expect(parseLine(Buffer.from(good.replace('{"a":1}', '[1]')), false)).toMatchObject({ seq: 5 });
     expect(parseLine(Buffer.from('{"prev":'), false)).toEqual({ detail: 'the line is not JSON' });
     expect(parseLine(Buffer.from([0x7b, 0xff, 0x7d]), false)).toEqual({
       detail: 'the line is not valid UTF-8',
