@@ -159,11 +159,17 @@ export interface CheckpointEntry {
   problem?: string;
 }
 
-/** The checkpoints of a file (our own or a mirror's copy); an absent file has none. */
+/**
+ * The checkpoints of a file (our own or a mirror's copy). An absent file has none, unless it is
+ * `required` (a copy the caller named: its absence is no evidence of anything).
+ */
 export async function readCheckpointFile(
   path: string,
+  required = false,
 ): Promise<{ entries: CheckpointEntry[]; torn?: TornTail }> {
   const bytes = await readOptional(path);
+  if (bytes === undefined && required)
+    throw unavailable(path, Object.assign(new Error(), { code: 'ENOENT' }));
   if (bytes === undefined) return { entries: [] };
   const { lines, rest } = splitLines(bytes);
   const entries = lines.map(({ bytes: line }, i): CheckpointEntry => {

@@ -135,7 +135,7 @@ export async function scanLog(dir: string, options: ScanOptions): Promise<ScanRe
 
   const own = await readCheckpointFile(join(dir, CHECKPOINTS_FILE));
   const extra = await Promise.all(
-    (options.extraCheckpointFiles ?? []).map((file) => readCheckpointFile(file)),
+    (options.extraCheckpointFiles ?? []).map((file) => readCheckpointFile(file, true)),
   );
   const loaded = loadCheckpoints(
     own.entries,
@@ -208,17 +208,14 @@ export async function scanLog(dir: string, options: ScanOptions): Promise<ScanRe
         if (!isLineProblem(line)) learn(line);
       }
     } else {
-      const parsed: AuditLine | LineProblem = item.unterminated
+      const line: AuditLine | LineProblem = item.unterminated
         ? { detail: 'the line does not end in a newline, yet another segment follows it' }
         : parseLine(item.bytes, options.canonical);
-      const problem = isLineProblem(parsed)
-        ? malformed(parsed, item, tree.size)
-        : parsed.seq !== tree.size ||
-            parsed.prev !== (tree.size === 0 ? GENESIS_PREV : hex(tree.leafHash(tree.size - 1)))
-          ? await classify({ line: parsed, item, hash, previous, tree, rest: lines })
-          : undefined;
-      if (problem) return result(problem);
-      const line = parsed as AuditLine;
+      if (isLineProblem(line)) return result(malformed(line, item, tree.size));
+      const link = tree.size === 0 ? GENESIS_PREV : hex(tree.leafHash(tree.size - 1));
+      if (line.seq !== tree.size || line.prev !== link) {
+        return result(await classify({ line, item, hash, previous, tree, rest: lines }));
+      }
       if (item.line === 1 && line.seq !== item.segment.firstSeq) {
         return result({
           reason: 'misnamed',
@@ -310,7 +307,7 @@ async function classify({ line, item, hash, previous, tree, rest }: Anomaly): Pr
     reason: 'inserted',
     seq: e,
     at: at(item),
-    message: `${at(item)}: the line after record ${e - 1} was inserted: ${detail}`,
+    message: `${at(item)}: ${e === 0 ? 'the first line' : `the line after record ${e - 1}`} was inserted: ${detail}`,
   });
 
   // In its place (linked to the record before, followed by the next one) but numbered otherwise.

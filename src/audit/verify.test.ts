@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { GatehouseError } from '../errors.js';
 import { signCheckpoint } from './checkpoint.js';
-import { checkpointLine } from './files.js';
+import { checkpointLine, readAuditRecords } from './files.js';
 import { leafHash } from './merkle.js';
 import { verifyReceipt } from './receipt.js';
 import { formatLine } from './record.js';
@@ -179,6 +179,22 @@ describe('verify', () => {
     const problem = (await verify({ from: 6 })).problem;
     expect(problem).toMatchObject({ reason: 'checkpoint-mismatch', seq: 0 });
     expect(problem?.message).toContain('a record from 0 to 3 was changed');
+  });
+
+  it('refuses a directory or a witness file that is not there', async () => {
+    await expect(verifyAuditLog(join(dir, 'nope'), { keys: [key.verifierKey] })).rejects.toMatchObject({
+      code: 'AUDIT_LOG_UNAVAILABLE',
+      message: expect.stringContaining(join(dir, 'nope')),
+    });
+    await expect(
+      verifyAuditLog(dir, { keys: [key.verifierKey], witnesses: [join(dir, 'mirror.jsonl')] }),
+    ).rejects.toMatchObject({ code: 'AUDIT_LOG_UNAVAILABLE' });
+  });
+
+  it('reads the records back in order', async () => {
+    const read = [];
+    for await (const line of readAuditRecords(dir)) read.push(line.record.n);
+    expect(read).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
   it('names records no checkpoint covers yet without failing', async () => {

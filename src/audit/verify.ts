@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { GatehouseError } from '../errors.js';
 import { listSegments } from './files.js';
 import { corruptLog } from './log.js';
@@ -44,7 +44,22 @@ export interface VerifyReport {
 const verifiersOf = (keys: VerifyOptions['keys']): NoteVerifier[] =>
   keys.map((key) => (typeof key === 'string' ? parseVerifierKey(key) : key));
 
+/** A log directory that is not there is an error, not an empty log that verifies. */
+async function checkDirectory(dir: string): Promise<void> {
+  try {
+    if (!(await stat(dir)).isDirectory()) throw Object.assign(new Error(), { code: 'ENOTDIR' });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new GatehouseError(
+      'AUDIT_LOG_UNAVAILABLE',
+      `${dir}: no audit log directory here (${code ?? (error as Error).message})`,
+      { dir, errno: code },
+    );
+  }
+}
+
 export async function verifyAuditLog(dir: string, options: VerifyOptions): Promise<VerifyReport> {
+  await checkDirectory(dir);
   const from = options.from ?? 0;
   const scan = await scanLog(dir, {
     verifiers: verifiersOf(options.keys),
@@ -84,6 +99,7 @@ export async function inclusionProofFor(
   seq: number,
   keys: VerifyOptions['keys'],
 ): Promise<Receipt> {
+  await checkDirectory(dir);
   const scan = await scanLog(dir, { verifiers: verifiersOf(keys), canonical: false });
   if (scan.problem && scan.problem.reason !== 'torn-line') throw corruptLog(dir, scan.problem);
   const latest = scan.checkpoints.at(-1);
