@@ -1,10 +1,11 @@
 /**
  * `npm run bench`: every benchmark, printed as the markdown tables the README carries.
- * `BENCH_ONLY=proxy|approvals|decision` runs one.
+ * `BENCH_ONLY=proxy|approvals|decision|audit` runs one.
  */
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { approvalsTable, benchApprovals } from './approvals.js';
+import { benchAudit } from './audit.js';
 import { benchDecision } from './decision.js';
 import { benchProxy, proxyTable } from './proxy.js';
 
@@ -28,6 +29,7 @@ async function run(): Promise<void> {
     console.log(approvalsTable(await benchApprovals()));
   }
   if (wanted('decision')) console.log(`\n## Policy decision\n\n${await benchDecision()}`);
+  if (wanted('audit')) console.log(`\n## Audit log\n\n${await benchAudit()}`);
 }
 
 run().then(

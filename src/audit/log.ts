@@ -1,0 +1,460 @@
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { z } from 'zod';
+import { GatehouseError, isGatehouseError } from '../errors.js';
+import { lockStore, type StoreLock } from '../store/lock.js';
+import { serial } from '../store/serial.js';
+import { signCheckpoint } from './checkpoint.js';
+import { CHECKPOINTS_FILE, checkpointLine, segmentName } from './files.js';
+import { HASH_SIZE, leafHash, type MerkleTree } from './merkle.js';
+import { checkpointMirror, type CheckpointMirror } from './mirror.js';
+import { keyLabel, parseVerifierKey, type NoteSigner, type NoteVerifier } from './note.js';
+import { AuditLogSettingsSchema, type AuditLogSettings } from './options.js';
+import { makeReceipt, type Receipt } from './receipt.js';
+import { canonicalRecord, formatLine, type AuditRecord } from './record.js';
+import { scanLog, type AuditProblem, type VerifiedCheckpoint } from './scan.js';
+
+/**
+ * The append-only audit log of one directory (layout in files.ts, line format in record.ts).
+ *
+ * - One writer: the directory is locked (`audit.lock`), and appends go through one queue in call order,
+ *   so concurrent callers get one total order and seqs without gaps.
+ * - Durability: the promise of `append` resolves once the record is on disk (written and fsynced),
+ *   never before. `sync: true` starts that fsync at once; otherwise the record waits up to
+ *   `groupCommit.maxDelayMs` (or until `maxRecords` are waiting) to share one fsync with others. A
+ *   failed write rejects the records of its batch (they are not in the log: the file is cut back to
+ *   where it was), and later appends try again; if the file cannot be cut back, the log refuses every
+ *   append until a restart repairs it.
+ * - Checkpoints: signed every `checkpoint.everyRecords` records or `everySeconds` seconds, at start-up
+ *   when records are not yet covered (after a crash), and at close; appended to checkpoints.jsonl only
+ *   after the records they cover are durable, and copied to the mirror.
+ * - Start-up reads and checks everything (scan.ts); a torn last line is cut off and reported to
+ *   `onRepair`; any other mismatch refuses to open with AUDIT_LOG_CORRUPT naming the first bad record.
+ */
+
+export interface AuditLogOptions {
+  dir: string;
+  /** Signs checkpoints. */
+  signer: NoteSigner;
+  /** Keys of earlier checkpoints (after a rotation); the signer's own is always known. */
+  verifiers?: readonly NoteVerifier[];
+  /** The log's identity in its checkpoints; by default the existing checkpoints', else the key's name. */
+  origin?: string;
+  /** Defaults fill what is left out. */
+  settings?: z.input<typeof AuditLogSettingsSchema>;
+  /** The clock of record times (UTC). */
+  now?: () => Date;
+  /** A repair start-up made (a torn last line cut off): for the caller to log and audit. */
+  onRepair?: (repair: AuditRepair) => void;
+  onCheckpoint?: (checkpoint: VerifiedCheckpoint) => void;
+  /** Failures nobody awaits: a timed checkpoint that could not be written, a mirror copy that failed. */
+  onError?: (error: GatehouseError) => void;
+}
+
+export interface AuditRepair {
+  kind: 'torn-line';
+  file: string;
+  /** Where the file was cut, and how many bytes went. */
+  offset: number;
+  length: number;
+  /** The seq the torn record would have had (absent for the checkpoint file). */
+  seq?: number;
+}
+
+export interface Appended {
+  seq: number;
+  /** Hex RFC 6962 leaf hash of the record's line. */
+  leafHash: string;
+  time: string;
+}
+
+export interface AuditLogStatus {
+  /** 'failing': the last write failed, later ones may succeed; 'broken': appends refused until restart. */
+  state: 'ok' | 'failing' | 'broken' | 'closed';
+  size: number;
+  checkpointSize: number;
+  lastError?: string;
+}
+
+export interface AuditLog {
+  readonly dir: string;
+  readonly origin: string;
+  /** Durable records. */
+  readonly size: number;
+  append(record: AuditRecord, options?: { sync?: boolean }): Promise<Appended>;
+  /** Writes whatever waits, then signs a checkpoint of every record (unless the latest covers them). */
+  checkpoint(): Promise<VerifiedCheckpoint>;
+  latestCheckpoint(): VerifiedCheckpoint | undefined;
+  /** A receipt for the record against the latest checkpoint; AUDIT_PROOF_UNAVAILABLE if it does not cover it. */
+  inclusionProof(seq: number): Receipt;
+  /**
+   * Switches the checkpoint key: a checkpoint with the old key first (covering the rotation record the
+   * caller appended, so the old key vouches for the new), then one with the new key.
+   */
+  useSigner(signer: NoteSigner): Promise<void>;
+  status(): AuditLogStatus;
+  /** Writes what waits, signs a last checkpoint, waits for the mirror, releases the lock. */
+  close(): Promise<void>;
+}
+
+interface Waiting {
+  text: string;
+  time: string;
+  resolve: (appended: Appended) => void;
+  reject: (error: unknown) => void;
+}
+
+interface OpenFile {
+  path: string;
+  handle: FileHandle;
+  /** Bytes known to be durable: where a failed write is cut back to. */
+  bytes: number;
+}
+
+function unavailable(message: string, context: Record<string, unknown>, cause?: unknown): GatehouseError {
+  return new GatehouseError(
+    'AUDIT_LOG_UNAVAILABLE',
+    message,
+    context,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+const errno = (error: unknown): string =>
+  (error as NodeJS.ErrnoException).code ?? (error as Error).message ?? String(error);
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  await handle.sync().finally(() => handle.close());
+}
+
+async function openAppend(path: string, dir: string): Promise<OpenFile> {
+  const handle = await open(path, 'a', 0o600);
+  try {
+    const { size } = await handle.stat();
+    await syncDirectory(dir);
+    return { path, handle, bytes: size };
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+}
+
+async function truncateFile(path: string, length: number): Promise<void> {
+  const handle = await open(path, 'r+');
+  try {
+    await handle.truncate(length);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function lockLog(dir: string): Promise<StoreLock> {
+  try {
+    return await lockStore(join(dir, 'audit'));
+  } catch (error) {
+    if (!isGatehouseError(error, 'STORE_LOCKED')) throw error;
+    const pid = error.context.pid === undefined ? '' : `, pid ${String(error.context.pid)}`;
+    throw new GatehouseError(
+      'AUDIT_LOG_LOCKED',
+      `${dir}: another process writes this audit log (lock file ${String(error.context.lockFile)}${pid}); ` +
+        'only one Gatehouse may write a log',
+      { dir, ...error.context },
+      { cause: error },
+    );
+  }
+}
+
+export function corruptLog(dir: string, problem: AuditProblem): GatehouseError {
+  return new GatehouseError(
+    'AUDIT_LOG_CORRUPT',
+    `${dir}: the audit log does not match its records or checkpoints: ${problem.message}`,
+    { dir, problem },
+  );
+}
+
+export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> {
+  const { dir } = options;
+  const settings = AuditLogSettingsSchema.parse(options.settings ?? {});
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw unavailable(`${dir}: cannot create the audit log directory (${errno(error)})`, { dir }, error);
+  }
+  const lock = await lockLog(dir);
+  try {
+    return await start(options, settings, lock);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
+
+async function start(
+  options: AuditLogOptions,
+  settings: AuditLogSettings,
+  lock: StoreLock,
+): Promise<AuditLog> {
+  const { dir } = options;
+  const now = options.now ?? (() => new Date());
+  const own = parseVerifierKey(options.signer.verifierKey);
+  const verifiers = [own, ...(options.verifiers ?? []).filter((v) => v.key !== own.key)];
+  const scan = await scanLog(dir, { verifiers, origin: options.origin, canonical: false });
+  if (scan.problem && scan.problem.reason !== 'torn-line') throw corruptLog(dir, scan.problem);
+  for (const torn of [scan.torn, scan.checkpointsTorn]) {
+    if (torn === undefined) continue;
+    try {
+      await truncateFile(torn.file, torn.offset);
+    } catch (error) {
+      throw unavailable(
+        `${torn.file}: cannot cut off its torn last line (${errno(error)})`,
+        { file: torn.file },
+        error,
+      );
+    }
+    options.onRepair?.({ kind: 'torn-line', ...torn });
+  }
+
+  const tree: MerkleTree = scan.tree;
+  let signer = options.signer;
+  const origin = options.origin ?? scan.checkpoints[0]?.origin ?? signer.name;
+  let latest = scan.checkpoints.at(-1);
+  let checkpointLines = scan.checkpoints.length;
+  let prev: Buffer = tree.size === 0 ? Buffer.alloc(HASH_SIZE) : tree.leafHash(tree.size - 1);
+  const last = scan.segments.at(-1);
+  let segment: OpenFile & { day?: string };
+  let checkpoints: OpenFile | undefined;
+  try {
+    segment = {
+      ...(await openAppend(last?.segment.path ?? join(dir, segmentName(tree.size)), dir)),
+      day: last?.firstTime?.slice(0, 10),
+    };
+  } catch (error) {
+    throw unavailable(`${dir}: cannot open the current audit segment (${errno(error)})`, { dir }, error);
+  }
+
+  const exclusive = serial();
+  let waiting: Waiting[] = [];
+  let groupTimer: NodeJS.Timeout | undefined;
+  let flushQueued = false;
+  let closing: Promise<void> | undefined;
+  let broken: GatehouseError | undefined;
+  let lastError: GatehouseError | undefined;
+  const report = (error: unknown) => {
+    const failure = isGatehouseError(error) ? error : unavailable(`${dir}: ${errno(error)}`, { dir }, error);
+    lastError = failure;
+    options.onError?.(failure);
+  };
+  const mirror: CheckpointMirror | undefined =
+    settings.mirror.dir !== undefined || settings.mirror.url !== undefined
+      ? checkpointMirror(settings.mirror, (error) => options.onError?.(error))
+      : undefined;
+
+  /** Appends bytes and fsyncs; on failure cuts the file back, or marks the log broken if it cannot. */
+  async function appendSynced(file: OpenFile, data: Buffer): Promise<void> {
+    try {
+      for (let offset = 0; offset < data.length;) {
+        offset += (await file.handle.write(data, offset, data.length - offset)).bytesWritten;
+      }
+      await file.handle.datasync();
+    } catch (error) {
+      try {
+        await file.handle.truncate(file.bytes);
+        await file.handle.datasync();
+      } catch {
+        broken = unavailable(
+          `${file.path}: a write failed (${errno(error)}) and the file could not be cut back to its last ` +
+            'complete record; no record is accepted until Gatehouse restarts and repairs it',
+          { file: file.path },
+          error,
+        );
+      }
+      throw unavailable(
+        `${file.path}: the audit log cannot be written (${errno(error)})`,
+        { file: file.path },
+        error,
+      );
+    }
+    file.bytes += data.length;
+  }
+
+  async function rotate(firstSeq: number): Promise<void> {
+    const next = await openAppend(join(dir, segmentName(firstSeq)), dir);
+    if (next.bytes > 0) {
+      await next.handle.close();
+      throw new GatehouseError('AUDIT_LOG_CORRUPT', `${next.path}: a new segment already holds data`, {
+        file: next.path,
+      });
+    }
+    await segment.handle.close();
+    segment = next;
+  }
+
+  /** Writes a batch, as one write and one fsync a segment; resolves each record once durable. */
+  async function commit(batch: Waiting[]): Promise<void> {
+    let settled = 0;
+    try {
+      while (settled < batch.length) {
+        if (broken) throw broken;
+        const lines: { item: Waiting; line: Buffer; hash: Buffer }[] = [];
+        let bytes = segment.bytes;
+        let day = segment.day;
+        let link = prev;
+        for (const item of batch.slice(settled)) {
+          const seq = tree.size + lines.length;
+          const line = Buffer.from(`${formatLine(link, item.text, seq, item.time)}\n`);
+          const itemDay = item.time.slice(0, 10);
+          const full =
+            bytes > 0 &&
+            (bytes + line.length > settings.segmentMaxBytes || (settings.rotateDaily && day !== itemDay));
+          if (full && lines.length > 0) break;
+          if (full) {
+            await rotate(seq);
+            [bytes, day] = [0, undefined];
+          }
+          const hash = leafHash(line.subarray(0, -1));
+          lines.push({ item, line, hash });
+          bytes += line.length;
+          day ??= itemDay;
+          link = hash;
+        }
+        await appendSynced(segment, Buffer.concat(lines.map((l) => l.line)));
+        segment.day = day;
+        prev = link;
+        for (const { item, hash } of lines) {
+          const seq = tree.size;
+          tree.append(hash);
+          item.resolve({ seq, leafHash: hash.toString('hex'), time: item.time });
+        }
+        settled += lines.length;
+        lastError = undefined;
+      }
+    } catch (error) {
+      const failure = isGatehouseError(error)
+        ? error
+        : unavailable(`${dir}: ${errno(error)}`, { dir }, error);
+      lastError = failure;
+      for (const item of batch.slice(settled)) item.reject(failure);
+    }
+  }
+
+  async function writeCheckpoint(): Promise<VerifiedCheckpoint> {
+    if (broken) throw broken;
+    const key = keyLabel(signer.name, signer.keyId);
+    if (latest && latest.size === tree.size && latest.key === key) return latest;
+    const signed = signCheckpoint({ origin, size: tree.size, rootHash: tree.root(), extensions: [] }, signer);
+    checkpoints ??= await openAppend(join(dir, CHECKPOINTS_FILE), dir);
+    await appendSynced(checkpoints, Buffer.from(checkpointLine(signed.note)));
+    checkpointLines += 1;
+    latest = {
+      source: `${checkpoints.path}:${checkpointLines}`,
+      origin,
+      size: signed.checkpoint.size,
+      rootHash: signed.checkpoint.rootHash,
+      key,
+      note: signed.note,
+    };
+    options.onCheckpoint?.(latest);
+    mirror?.copy(signed.note, latest.size);
+    return latest;
+  }
+
+  const uncovered = () => tree.size - (latest?.size ?? 0);
+
+  async function flushWaiting(): Promise<void> {
+    const batch = waiting;
+    waiting = [];
+    if (batch.length > 0) await commit(batch);
+    if (uncovered() >= settings.checkpoint.everyRecords) await writeCheckpoint().catch(report);
+  }
+
+  function flush(): void {
+    clearTimeout(groupTimer);
+    groupTimer = undefined;
+    if (flushQueued) return;
+    flushQueued = true;
+    exclusive(() => {
+      flushQueued = false;
+      return flushWaiting();
+    }).catch(report);
+  }
+
+  // Records a crash left without a checkpoint get one now; failing that, the ticker tries again.
+  if (uncovered() > 0) await exclusive(writeCheckpoint).catch(report);
+  const ticker = setInterval(() => {
+    if (uncovered() > 0 && !broken) exclusive(writeCheckpoint).catch(report);
+  }, settings.checkpoint.everySeconds * 1000);
+  ticker.unref();
+
+  return {
+    dir,
+    origin,
+    get size() {
+      return tree.size;
+    },
+    append(record, { sync = false } = {}) {
+      if (closing) return Promise.reject(unavailable(`${dir}: the audit log is closed`, { dir }));
+      if (broken) return Promise.reject(broken);
+      let text: string;
+      try {
+        text = canonicalRecord(record, settings.maxRecordBytes);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      const time = now().toISOString();
+      return new Promise<Appended>((resolve, reject) => {
+        waiting.push({ text, time, resolve, reject });
+        if (sync || waiting.length >= settings.groupCommit.maxRecords) flush();
+        else groupTimer ??= setTimeout(flush, settings.groupCommit.maxDelayMs);
+      });
+    },
+    checkpoint: () =>
+      exclusive(async () => {
+        await flushWaiting();
+        return writeCheckpoint();
+      }),
+    latestCheckpoint: () => latest,
+    inclusionProof(seq) {
+      if (latest === undefined || !Number.isSafeInteger(seq) || seq < 0 || seq >= latest.size) {
+        throw new GatehouseError(
+          'AUDIT_PROOF_UNAVAILABLE',
+          `record ${seq} is not covered by a signed checkpoint yet (the latest covers ${latest?.size ?? 0} records)`,
+          { seq, checkpointSize: latest?.size ?? 0 },
+        );
+      }
+      return makeReceipt(tree, seq, latest);
+    },
+    useSigner: (next) =>
+      exclusive(async () => {
+        await flushWaiting();
+        if (tree.size > 0) await writeCheckpoint();
+        signer = next;
+        if (tree.size > 0) await writeCheckpoint();
+      }),
+    status: () => ({
+      state: closing ? 'closed' : broken ? 'broken' : lastError ? 'failing' : 'ok',
+      size: tree.size,
+      checkpointSize: latest?.size ?? 0,
+      ...(lastError || broken ? { lastError: (broken ?? lastError)!.message } : {}),
+    }),
+    close() {
+      closing ??= (async () => {
+        clearInterval(ticker);
+        clearTimeout(groupTimer);
+        try {
+          await exclusive(async () => {
+            await flushWaiting();
+            if (!broken && uncovered() > 0) await writeCheckpoint().catch(report);
+          });
+        } finally {
+          await segment.handle.close().catch(() => undefined);
+          await checkpoints?.handle.close().catch(() => undefined);
+          await mirror?.drain();
+          await lock.release();
+        }
+      })();
+      return closing;
+    },
+  };
+}
