@@ -62,11 +62,15 @@ describe('audit key files', () => {
   it('rotates: a new current key, the old one kept as a verifier without its private half', async () => {
     const { verifierKey: first } = await createKeyFile(path, 'example.com/gatehouse');
     const firstSecret = secretOf(JSON.parse(await readFile(path, 'utf8')) as KeyFile);
+    const { digestKey } = await readKeyFile(path);
+    expect(digestKey).toHaveLength(32);
     const { previousKey, nextKey } = await rotateKeyFile(path, undefined, new Date('2026-03-01T00:00:00Z'));
     expect(previousKey).toBe(first);
     const keys = await readKeyFile(path);
     expect(keys.signer.verifierKey).toBe(nextKey);
     expect(keys.signer.name).toBe('example.com/gatehouse');
+    // Argument digests stay comparable across the rotation.
+    expect(keys.digestKey.equals(digestKey)).toBe(true);
     expect(keys.verifiers.map((v) => v.key)).toEqual([nextKey, first]);
     const text = await readFile(path, 'utf8');
     expect(text).not.toContain(firstSecret);
@@ -90,6 +94,7 @@ describe('audit key files', () => {
   });
 
   it('names the file and the entry of every problem, never quoting a private key', async () => {
+    const DIGEST_KEY = Buffer.alloc(32, 7).toString('base64');
     const { signerKey, verifierKey } = generateAuditKey('example.com/gatehouse');
     const other = generateAuditKey('example.com/gatehouse');
     const label = verifierKey.split('+').slice(0, 2).join('+');
@@ -102,6 +107,7 @@ describe('audit key files', () => {
           version: 1,
           current: label,
           keys: [{ signer: signerKey.slice(0, -4), verifier: verifierKey, created: '2026-01-01T00:00:00Z' }],
+          digestKey: DIGEST_KEY,
         },
         `${path}: keys[0].signer: `,
       ],
@@ -110,11 +116,17 @@ describe('audit key files', () => {
           version: 1,
           current: label,
           keys: [{ signer: other.signerKey, verifier: verifierKey, created: '2026-01-01T00:00:00Z' }],
+          digestKey: DIGEST_KEY,
         },
         `${path}: keys[0]: the signer key does not belong to the verifier key beside it`,
       ],
       [
-        { version: 1, current: label, keys: [{ verifier: verifierKey, created: '2026-01-01T00:00:00Z' }] },
+        {
+          version: 1,
+          current: label,
+          keys: [{ verifier: verifierKey, created: '2026-01-01T00:00:00Z' }],
+          digestKey: DIGEST_KEY,
+        },
         `${path}: current: the key ${label} has no signer (private) key`,
       ],
       [
@@ -122,6 +134,7 @@ describe('audit key files', () => {
           version: 1,
           current: 'x+00000000',
           keys: [{ signer: signerKey, verifier: verifierKey, created: '2026-01-01T00:00:00Z' }],
+          digestKey: DIGEST_KEY,
         },
         `${path}: current: no key x+00000000 is listed`,
       ],

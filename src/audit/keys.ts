@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { GatehouseError } from '../errors.js';
@@ -34,6 +35,11 @@ export const KeyFileSchema = z.strictObject({
   /** `<name>+<8 hex key id>` of the key that signs new checkpoints. */
   current: z.string(),
   keys: z.array(KeyEntrySchema).min(1),
+  /**
+   * 32 random bytes (base64) keying the argument digests in audit records. It outlives key rotation,
+   * so one set of arguments has one digest across the whole log.
+   */
+  digestKey: z.base64().refine((b) => Buffer.from(b, 'base64').length === 32, 'digestKey is 32 bytes'),
 });
 export type KeyFile = z.infer<typeof KeyFileSchema>;
 
@@ -43,6 +49,8 @@ export interface AuditKeys {
   signer: NoteSigner;
   /** Every key in the file, the current one first: what verifies this log's checkpoints. */
   verifiers: NoteVerifier[];
+  /** Keys the argument digests (HMAC-SHA256); secret like the signer. */
+  digestKey: Buffer;
 }
 
 /** The record content that announces a key rotation; the caller appends it to the log. */
@@ -89,6 +97,7 @@ export async function createKeyFile(
     version: 1,
     current: labelOf(verifierKey),
     keys: [{ signer: signerKey, verifier: verifierKey, created }],
+    digestKey: randomBytes(32).toString('base64'),
   });
   return { verifierKey };
 }
@@ -112,6 +121,7 @@ export async function rotateKeyFile(
       { signer: signerKey, verifier: verifierKey, created: at },
       ...file.keys.map(({ verifier, created, retired }) => ({ verifier, created, retired: retired ?? at })),
     ],
+    digestKey: file.digestKey,
   });
   return { previousKey: keys.signer.verifierKey, nextKey: verifierKey };
 }
@@ -162,7 +172,12 @@ async function loadKeyFile(path: string): Promise<{ file: KeyFile; keys: AuditKe
   const current = verifiers.find((v) => labelOf(v.key) === file.current)!;
   return {
     file,
-    keys: { file: path, signer, verifiers: [current, ...verifiers.filter((v) => v !== current)] },
+    keys: {
+      file: path,
+      signer,
+      verifiers: [current, ...verifiers.filter((v) => v !== current)],
+      digestKey: Buffer.from(file.digestKey, 'base64'),
+    },
   };
 }
 

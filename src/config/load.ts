@@ -90,6 +90,14 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     policies: path.resolve(baseDir, data.policies),
     log: { ...data.log, file: data.log.file ? path.resolve(baseDir, data.log.file) : undefined },
     approvals: { ...data.approvals, store: path.resolve(baseDir, data.approvals.store) },
+    audit: {
+      ...data.audit,
+      dir: path.resolve(baseDir, data.audit.dir),
+      keyFile: path.resolve(baseDir, data.audit.keyFile),
+      ...(data.audit.mirror.dir
+        ? { mirror: { ...data.audit.mirror, dir: path.resolve(baseDir, data.audit.mirror.dir) } }
+        : {}),
+    },
   });
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AuditLogSettingsSchema } from '../audit/options.js';
 import { PolicyLimitsSchema, PolicyReloadSchema } from '../decision/options.js';
 
 /**
@@ -251,6 +252,55 @@ export const ApprovalsSchema = z.strictObject({
     .describe('How often expired requests are swept.'),
 });
 
+/** Where the audit trail lives and what it leaves out; the log engine's own settings sit beside. */
+export const AuditSchema = AuditLogSettingsSchema.extend({
+  dir: z
+    .string()
+    .default('./.gatehouse/audit')
+    .describe('The directory of the audit log: JSON Lines segments and the signed checkpoints.'),
+  keyFile: z
+    .string()
+    .default('./.gatehouse/audit.key')
+    .describe(
+      'The signing key file (mode 0600) from `gatehouse audit keygen`; created on first start when absent.',
+    ),
+  origin: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("The checkpoints' origin line, naming this log; default: the current key's name."),
+  redact: z
+    .strictObject({
+      names: z
+        .array(z.string().min(1))
+        .default([])
+        .describe('Argument or field names (any depth, case-insensitive) whose values are always redacted.'),
+      paths: z
+        .array(z.string().min(1))
+        .default([])
+        .describe(
+          'JSON paths such as $.headers.Authorization or $.items[*].token whose values are redacted.',
+        ),
+      detect: z
+        .boolean()
+        .default(true)
+        .describe(
+          'Also redact values shaped like secrets: bearer tokens, private keys, cloud access keys, JWTs, passwords in URLs.',
+        ),
+    })
+    .prefault({}),
+  otlp: z
+    .strictObject({
+      url: z
+        .url({ protocol: /^https?$/ })
+        .describe('OTLP/HTTP logs endpoint, such as http://collector:4318/v1/logs.'),
+      headers: z.record(z.string(), z.string()).default({}).describe('Headers of each export; never logged.'),
+      timeoutMs: z.number().int().positive().default(10_000),
+    })
+    .optional()
+    .describe('Also export audit events as OpenTelemetry logs; the signed log stays the record.'),
+});
+
 export const ConfigSchema = z.strictObject({
   $schema: z.string().optional(),
   mcpServers: z
@@ -312,6 +362,9 @@ export const ConfigSchema = z.strictObject({
   ),
   approvals: ApprovalsSchema.default(ApprovalsSchema.parse({})).describe(
     'Approval requests: store and timing.',
+  ),
+  audit: AuditSchema.prefault({}).describe(
+    'The tamper-evident audit trail: every decision, approval and execution, signed.',
   ),
   sessions: SessionsSchema.default(SessionsSchema.parse({})).describe(
     'Bounds on client sessions: idle expiry and a per-caller cap for HTTP, and the MCP tasks a session holds.',
