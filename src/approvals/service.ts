@@ -8,12 +8,13 @@ import type { ApprovalStore } from '../store/store.js';
 import { toolDefinitionDigest } from './digest.js';
 import { recoverOnStart, sweepExpired, type Recovery } from './recovery.js';
 import type { ApprovalRequest, ApprovalState } from './request.js';
-import { applyDecision, cancel, isOpen, newApprovalRequest, type DecisionInput } from './states.js';
+import { applyDecision, asOf, cancel, isOpen, newApprovalRequest, type DecisionInput } from './states.js';
 
 /**
  * What channels (the approval page and API, Teams, webhooks) and the pipeline use to work with approval
  * requests. Every method validates and refuses with typed GatehouseErrors; a decision resolves only
- * after it is durable in the store.
+ * after it is durable in the store. Requests are read as the clock makes them (`asOf`): one past its
+ * expiry reads `expired` at once, whether or not the sweep has written that yet.
  */
 export interface ApprovalService {
   list(filter?: { states?: readonly ApprovalState[] }): Promise<ApprovalRequest[]>;
@@ -76,6 +77,10 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
   };
   const executor = deps.executor(changed);
   let sweeper: NodeJS.Timeout | undefined;
+  const view = (request: ApprovalRequest) => asOf(request, now());
+  const expiries = expiryTimer(now, () =>
+    expireDue().catch((error: unknown) => log.error({ err: error }, 'approval expiry failed')),
+  );
 
   function onChange(listener: (request: ApprovalRequest) => void): () => void {
     listeners.add(listener);
@@ -102,8 +107,9 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
       },
       now(),
     );
-    const existing = await deps.store.findByDigest(candidate.digest);
-    // An open request is joined; a finished one answers identical retries for a while.
+    const found = await deps.store.findByDigest(candidate.digest);
+    const existing = found && (await persistExpiry(found));
+    // An open request is joined; a finished one (an expired one too) answers identical retries for a while.
     if (existing && (isOpen(existing.state) || withinRetention(existing))) {
       return { request: existing, created: false };
     }
@@ -120,8 +126,32 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
         'approval requested',
       );
       changed(result.request);
+      expiries.due(result.request.expiresAt);
     }
-    return result;
+    return { created: result.created, request: view(result.request) };
+  }
+
+  /**
+   * The request as the clock makes it, written to the store when that differs from what is stored: a
+   * new request must not join an expired one the sweep has not reached yet.
+   */
+  async function persistExpiry(request: ApprovalRequest): Promise<ApprovalRequest> {
+    const current = view(request);
+    if (current.state === request.state) return request;
+    const result = await deps.store.transition(request.id, request.state, (r) => asOf(r, now()));
+    if (result.ok) changed(result.request);
+    return view(result.request);
+  }
+
+  /** Persists every expiry that is due, tells listeners (waiters, tasks), and waits for the next one. */
+  async function expireDue(): Promise<void> {
+    for (const id of await sweepExpired(deps.store, now())) {
+      const request = await deps.store.get(id);
+      if (request) changed(request);
+    }
+    for (const request of await deps.store.list({ states: ['pending', 'approved'] })) {
+      expiries.due(request.expiresAt);
+    }
   }
 
   /** A finished request keeps answering identical retries for a while, so the model gets its outcome. */
@@ -158,10 +188,15 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
   }
 
   async function cancelRequest(id: string, reason: string): Promise<ApprovalRequest> {
-    const current = await deps.store.get(id);
-    if (!current) throw new GatehouseError('APPROVAL_NOT_FOUND', `no approval request ${id}`, { id });
+    const stored = await deps.store.get(id);
+    if (!stored) throw new GatehouseError('APPROVAL_NOT_FOUND', `no approval request ${id}`, { id });
+    // An expired request stays expired: cancelling it now would rewrite why it ended.
+    const current = await persistExpiry(stored);
     if (current.state !== 'pending' && current.state !== 'approved') return current;
-    const result = await deps.store.transition(id, current.state, (r) => cancel(r, reason, now()));
+    const result = await deps.store.transition(id, current.state, (r) => {
+      const latest = asOf(r, now());
+      return latest.state === 'expired' ? latest : cancel(latest, reason, now());
+    });
     if (result.ok) {
       log.info({ approvalId: id, reason }, 'approval request cancelled');
       changed(result.request);
@@ -178,7 +213,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
         clearTimeout(timer);
         unsubscribe();
         signal?.removeEventListener('abort', finish);
-        resolve(await deps.store.get(id));
+        resolve(await get(id));
       };
       const unsubscribe = onChange((request) => {
         if (request.id === id && !states.includes(request.state)) void finish();
@@ -187,17 +222,14 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
       signal?.addEventListener('abort', finish, { once: true });
       if (signal?.aborted) void finish();
       // The change may have happened before we subscribed.
-      void deps.store.get(id).then((request) => {
+      void get(id).then((request) => {
         if (!request || !states.includes(request.state)) void finish();
       });
     });
   }
 
   async function housekeeping(): Promise<void> {
-    for (const id of await sweepExpired(deps.store, now())) {
-      const request = await deps.store.get(id);
-      if (request) changed(request);
-    }
+    await expireDue();
     // Approved calls whose server was not ready when they were approved.
     for (const request of await deps.store.list({ states: ['approved'] })) execute(request);
     // A retry must still find the outcome it is owed, so nothing leaves before retentionMs.
@@ -223,6 +255,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
       'approval store recovered',
     );
     for (const request of recovery.toExecute) execute(request);
+    for (const request of [...recovery.pending, ...recovery.toExecute]) expiries.due(request.expiresAt);
     sweeper = setInterval(() => {
       void housekeeping().catch((error: unknown) =>
         log.error({ err: error }, 'approval housekeeping failed'),
@@ -234,15 +267,28 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
 
   async function stop(): Promise<void> {
     clearInterval(sweeper);
+    expiries.stop();
     // What is still executing after this is found `executing` on the next start and becomes `unknown`.
     await executor.drain(DRAIN_MS);
     await deps.store.close();
   }
 
+  async function get(id: string): Promise<ApprovalRequest | undefined> {
+    const request = await deps.store.get(id);
+    return request && view(request);
+  }
+
+  /** The filter applies to the state as of now: `pending` never lists a request past its expiry. */
+  async function list(filter: { states?: readonly ApprovalState[] } = {}): Promise<ApprovalRequest[]> {
+    const all = (await deps.store.list()).map(view);
+    const { states } = filter;
+    return states ? all.filter((r) => states.includes(r.state)) : all;
+  }
+
   return {
     retentionMs: deps.retentionMs,
-    list: (filter) => deps.store.list(filter),
-    get: (id) => deps.store.get(id),
+    list,
+    get,
     decide,
     onChange,
     requestFor,
@@ -250,5 +296,38 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
     waitWhile,
     start,
     stop,
+  };
+}
+
+/** Longest delay a Node timer takes; a later expiry is re-armed when this one fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * One timer for the earliest expiry to come, so an expiry is written and announced when it happens, not
+ * at the next sweep. `due(at)` brings the timer forward when `at` is earlier than what it waits for.
+ */
+function expiryTimer(now: () => Date, fire: () => Promise<void>) {
+  let timer: NodeJS.Timeout | undefined;
+  let armedFor = Infinity;
+  let stopped = false;
+  return {
+    due(at: string): void {
+      const when = Date.parse(at);
+      if (stopped || when >= armedFor) return;
+      clearTimeout(timer);
+      armedFor = when;
+      timer = setTimeout(
+        () => {
+          armedFor = Infinity;
+          void fire();
+        },
+        Math.min(Math.max(when - now().getTime(), 0), MAX_TIMER_MS),
+      );
+      timer.unref();
+    },
+    stop(): void {
+      stopped = true;
+      clearTimeout(timer);
+    },
   };
 }

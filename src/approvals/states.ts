@@ -241,14 +241,19 @@ export function isExpired(request: ApprovalRequest, now: Date): boolean {
   return now.getTime() >= Date.parse(request.expiresAt);
 }
 
-/** `expired` when the ttl has run out on a pending or approved request; otherwise the request unchanged. */
-export function expireIfDue(request: ApprovalRequest, now: Date): ApprovalRequest {
+/**
+ * The request as the clock makes it at `now`: a pending or approved request whose ttl has run out is
+ * `expired`, closed at its expiry; any other request is returned unchanged. Every reader (the API, the
+ * page, the model's results, the follow-up tools, tasks) sees requests through this, so nothing reads as
+ * pending past its expiry; the sweep only persists what it returns.
+ */
+export function asOf(request: ApprovalRequest, now: Date): ApprovalRequest {
   if (!canTransition(request.state, 'expired') || !isExpired(request, now)) return request;
   const reason =
     request.state === 'pending'
       ? 'expired without enough approvals'
       : 'expired after approval, before it ran';
-  return move(request, 'expired', { closed: { at: now.toISOString(), reason } });
+  return move(request, 'expired', { closed: { at: request.expiresAt, reason } });
 }
 
 /** The client cancelled the call, or an operator withdrew the request, before execution began. */

@@ -3,7 +3,7 @@ import { toolDefinitionDigest } from '../approvals/digest.js';
 import type { ApprovalRequest } from '../approvals/request.js';
 import {
   blockExecution,
-  expireIfDue,
+  asOf,
   finishExecution,
   isExpired,
   startExecution,
@@ -53,7 +53,7 @@ export function createExecutor(deps: ExecutorDeps) {
     if (!request || request.state !== 'approved') return request!;
     const now = deps.now();
 
-    if (isExpired(request, now)) return transition(request, (r) => expireIfDue(r, now));
+    if (isExpired(request, now)) return transition(request, (r) => asOf(r, now));
     const connection = deps.pool.get(request.server);
     if (!connection || connection.state !== 'ready') {
       log.warn({ approvalId: id, server: request.server }, 'approved call waits for its server to be ready');
