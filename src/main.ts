@@ -160,6 +160,7 @@ async function start(
     policy: policy.status(),
     problems: [
       ...(storeProblem ? [storeProblem] : []),
+      ...approvals.problems(),
       ...pool.collisionMessages(),
       ...(policy.status().lastError
         ? [`policy reload failed; the last good set is in use: ${policy.status().lastError}`]

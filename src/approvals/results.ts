@@ -1,4 +1,5 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { QuarantinedRecord } from './quarantine.js';
 import type { ApprovalRequest } from './request.js';
 
 /** The `_meta` key under which Gatehouse puts an approval's machine-readable state. */
@@ -107,4 +108,21 @@ export function resultForRequest(
 function whenAgain(request: ApprovalRequest, retentionMs: number): string {
   const ended = Date.parse(request.closed?.at ?? request.execution?.finishedAt ?? request.expiresAt);
   return `the identical call makes a new approval request from ${new Date(ended + retentionMs).toISOString()} on.`;
+}
+
+/** What the requester is told about a request whose stored record was set aside (approvals/quarantine.ts). */
+export function resultForQuarantined(record: QuarantinedRecord): CallToolResult {
+  return {
+    content: [
+      {
+        type: 'text',
+        text:
+          `This call did NOT run and never will: Gatehouse found the stored record of approval ${record.id} ` +
+          `altered or corrupt (${record.problem.code}) and set it aside. Making the call again creates a new ` +
+          'approval request.',
+      },
+    ],
+    isError: true,
+    _meta: { [APPROVAL_META]: { status: 'quarantined', approvalId: record.id } },
+  };
 }

@@ -7,6 +7,7 @@ import type { ToolCall } from '../pipeline/toolCall.js';
 import type { ApprovalStore } from '../store/store.js';
 import { toolDefinitionDigest } from './digest.js';
 import { recoverOnStart, sweepExpired, type Recovery } from './recovery.js';
+import { QUARANTINE_RECOVERY, type QuarantinedRecord } from './quarantine.js';
 import type { ApprovalRequest, ApprovalState } from './request.js';
 import { applyDecision, asOf, cancel, isOpen, newApprovalRequest, type DecisionInput } from './states.js';
 
@@ -24,6 +25,8 @@ export interface ApprovalService {
    * completes the quorum starts the execution of the stored, approved arguments right away.
    */
   decide(id: string, input: DecisionInput): Promise<ApprovalRequest>;
+  /** Records the store found altered or corrupt: never executed, shown until an operator removes them. */
+  quarantined(): Promise<QuarantinedRecord[]>;
   /** Called after every durable change of any request (created, decided, executing, finished, expired). */
   onChange(listener: (request: ApprovalRequest) => void): () => void;
 }
@@ -45,6 +48,8 @@ export interface ApprovalRuntime extends ApprovalService {
   ): Promise<ApprovalRequest | undefined>;
   /** Restore what a previous process left, then sweep expiries periodically. */
   start(): Promise<Recovery>;
+  /** What an operator must look at (quarantined records), for `status`; known once started. */
+  problems(): string[];
   stop(): Promise<void>;
 }
 
@@ -78,6 +83,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
   const executor = deps.executor(changed);
   let sweeper: NodeJS.Timeout | undefined;
   const view = (request: ApprovalRequest) => asOf(request, now());
+  let problems: string[] = [];
   const expiries = expiryTimer(now, () =>
     expireDue().catch((error: unknown) => log.error({ err: error }, 'approval expiry failed')),
   );
@@ -162,7 +168,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
 
   async function decide(id: string, input: DecisionInput): Promise<ApprovalRequest> {
     let current = await deps.store.get(id);
-    if (!current) throw new GatehouseError('APPROVAL_NOT_FOUND', `no approval request ${id}`, { id });
+    if (!current) throw await missing(deps.store, id);
     // Compare-and-set: when another decision lands first, decide again on what it left. The state
     // machine refuses (typed) once the request is no longer pending.
     let result = await deps.store.transition(id, current.state, (r) => applyDecision(r, input, now()));
@@ -244,6 +250,11 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
   }
 
   async function start(): Promise<Recovery> {
+    const quarantined = await deps.store.quarantined();
+    for (const record of quarantined) {
+      log.error({ approvalId: record.id, problem: record.problem }, quarantineProblem(record));
+    }
+    problems = quarantined.map(quarantineProblem);
     const recovery = await recoverOnStart(deps.store, now());
     log.info(
       {
@@ -290,6 +301,8 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
     list,
     get,
     decide,
+    quarantined: () => deps.store.quarantined(),
+    problems: () => problems,
     onChange,
     requestFor,
     cancel: cancelRequest,
@@ -330,4 +343,19 @@ function expiryTimer(now: () => Date, fire: () => Promise<void>) {
       clearTimeout(timer);
     },
   };
+}
+
+/** One quarantined record as an operator reads it: which, why, and what to do. */
+export function quarantineProblem(record: QuarantinedRecord): string {
+  return `approval ${record.id} is quarantined (${record.problem.code}): ${record.problem.message}. ${QUARANTINE_RECOVERY}`;
+}
+
+/** Why `store` has no request `id` to decide on: there is none, or it is quarantined. */
+export async function missing(store: ApprovalStore, id: string): Promise<GatehouseError> {
+  const quarantined = (await store.quarantined()).find((q) => q.id === id);
+  if (!quarantined) return new GatehouseError('APPROVAL_NOT_FOUND', `no approval request ${id}`, { id });
+  return new GatehouseError('APPROVAL_QUARANTINED', quarantineProblem(quarantined), {
+    id,
+    problem: quarantined.problem.code,
+  });
 }

@@ -7,8 +7,8 @@ import { segmentText, summarizeFlags, type FlagKind, type FlagSummary } from '..
  * bidi override raw would reorder what the approver reads); lookalikes are shown highlighted with
  * their code point. A banner above lists each flagged character.
  */
-export function argumentsView(args: Record<string, unknown>): { view: SafeHtml; flags: FlagSummary[] } {
-  const segments = segmentText(JSON.stringify(args, null, 2));
+export function argumentsView(args: unknown): { view: SafeHtml; flags: FlagSummary[] } {
+  const segments = segmentText(JSON.stringify(args, null, 2) ?? 'undefined');
   const body = segments.map((segment) => {
     if ('text' in segment) return segment.text;
     const { flag } = segment;
