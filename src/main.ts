@@ -132,6 +132,7 @@ async function start(
     archiveAfterMs: config.approvals.archiveAfterMs,
     sweepIntervalMs: config.approvals.sweepIntervalMs,
     logger,
+    currentTool: (server, tool) => pool.get(server)?.tools.find((t) => t.name === tool),
   });
   teardown.add(() => approvals.stop());
   const deps: FrontDeps = {

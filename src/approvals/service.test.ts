@@ -45,6 +45,32 @@ async function failingService() {
   return { service, lines };
 }
 
+/** alice's write_file call, to a tool that `description` describes. */
+function writeCall(description?: string): ToolCall {
+  return {
+    requestId: 'r-1',
+    server: 'fs',
+    tool: 'write_file',
+    exposedName: 'fs__write_file',
+    arguments: { path: '/tmp/x', content: 'x' },
+    caller: { ...alice, transport: 'http' },
+    definition: { name: 'write_file', description, inputSchema: { type: 'object' } },
+  };
+}
+
+/** The decision of an approve rule `writes` that one member of `security` must approve within `ttlMs`. */
+function writesNeedApproval(ttlMs: number): Decision {
+  const requirement = { rule: 'writes', approvers: ['group:security'], quorum: 1 };
+  return {
+    effect: 'approve',
+    rules: ['writes'],
+    reason: 'writes need approval',
+    policyVersion: 'p1',
+    mode: 'enforce',
+    approval: { approvers: requirement.approvers, quorum: 1, ttlMs, requirements: [requirement] },
+  };
+}
+
 const logged = (lines: Record<string, unknown>[], approvalId: string) =>
   expect.poll(() => lines).toContainEqual(expect.objectContaining({ msg: 'execution failed', approvalId }));
 
@@ -97,28 +123,8 @@ describe('createApprovalService', () => {
 
 describe('expiry is read from the clock, not from the sweep', () => {
   const TTL = 2_000;
-  const call: ToolCall = {
-    requestId: 'r-1',
-    server: 'fs',
-    tool: 'write_file',
-    exposedName: 'fs__write_file',
-    arguments: { path: '/tmp/x', content: 'x' },
-    caller: { ...alice, transport: 'http' },
-    definition: { name: 'write_file', inputSchema: { type: 'object' } },
-  };
-  const decision: Decision = {
-    effect: 'approve',
-    rules: ['writes'],
-    reason: 'writes need approval',
-    policyVersion: 'p1',
-    mode: 'enforce',
-    approval: {
-      approvers: ['group:security'],
-      quorum: 1,
-      ttlMs: TTL,
-      requirements: [{ rule: 'writes', approvers: ['group:security'], quorum: 1 }],
-    },
-  };
+  const call = writeCall();
+  const decision = writesNeedApproval(TTL);
   afterEach(() => vi.useRealTimers());
 
   /** A service whose sweep never runs during the test, on a clock the test moves. */
@@ -185,5 +191,31 @@ describe('expiry is read from the clock, not from the sweep', () => {
     await vi.waitFor(() => expect(waited?.state).toBe('expired'));
     expect(changes).toEqual(['expired']);
     await service.stop();
+  });
+});
+
+describe('a retry against a changed tool definition', () => {
+  it('is a new request that keeps the definition and names the earlier request, which the result says', async () => {
+    const service = serviceOn(createMemoryStore(), { now: () => T0 });
+    const call = writeCall;
+    const decision = writesNeedApproval(60_000);
+    const first = await service.requestFor(call('Write a file.'), decision);
+    expect(first.request.toolDefinition).toEqual({
+      name: 'write_file',
+      description: 'Write a file.',
+      inputSchema: { type: 'object' },
+    });
+    expect(first.request.definitionChangedSince).toBeUndefined();
+    const second = await service.requestFor(call('Write a file and mail it.'), decision);
+    expect(second.created).toBe(true);
+    expect(second.request.definitionChangedSince).toEqual({
+      id: first.request.id,
+      state: 'pending',
+      toolDefinition: first.request.toolDefinition,
+    });
+    const text = JSON.stringify(resultForRequest(second.request, false).content);
+    expect(text).toContain(`changed since your earlier request ${first.request.id} for this call was made`);
+    expect(text).toContain('approving it will not run it');
+    expect(text).not.toContain('identical arguments join this request');
   });
 });

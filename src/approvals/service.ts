@@ -1,14 +1,20 @@
 import { randomUUID } from 'node:crypto';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Decision } from '../decision/types.js';
 import { GatehouseError } from '../errors.js';
 import type { Executor } from '../execution/executor.js';
 import type { Logger } from '../log.js';
 import type { ToolCall } from '../pipeline/toolCall.js';
 import type { ApprovalStore } from '../store/store.js';
-import { toolDefinitionDigest } from './digest.js';
+import { canonicalJson, toolDefinitionDigest } from './digest.js';
 import { recoverOnStart, sweepExpired, type Recovery } from './recovery.js';
 import { QUARANTINE_RECOVERY, type QuarantinedRecord } from './quarantine.js';
-import type { ApprovalRequest, ApprovalState } from './request.js';
+import {
+  toolDefinitionOf,
+  type ApprovalRequest,
+  type ApprovalState,
+  type ToolDefinition,
+} from './request.js';
 import { applyDecision, asOf, cancel, isOpen, newApprovalRequest, type DecisionInput } from './states.js';
 
 /**
@@ -27,6 +33,8 @@ export interface ApprovalService {
   decide(id: string, input: DecisionInput): Promise<ApprovalRequest>;
   /** Records the store found altered or corrupt: never executed, shown until an operator removes them. */
   quarantined(): Promise<QuarantinedRecord[]>;
+  /** The tool as its server lists it now, when Gatehouse knows it (to show approvers what changed). */
+  currentToolDefinition?(server: string, tool: string): ToolDefinition | undefined;
   /** Called after every durable change of any request (created, decided, executing, finished, expired). */
   onChange(listener: (request: ApprovalRequest) => void): () => void;
 }
@@ -62,6 +70,8 @@ export interface ApprovalServiceDeps {
   sweepIntervalMs: number;
   logger: Logger;
   now?: () => Date;
+  /** A downstream tool as Gatehouse last listed it. */
+  currentTool?: (server: string, tool: string) => Tool | undefined;
 }
 
 /** How long a stopping Gatehouse waits for approved calls under way. */
@@ -96,13 +106,15 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
   async function requestFor(call: ToolCall, decision: Decision) {
     const approval = decision.approval;
     if (!approval) throw new GatehouseError('INTERNAL', 'an approve decision without approval requirements');
+    const definition = toolDefinitionOf(call.definition);
     const candidate = newApprovalRequest(
       {
         id: randomUUID(),
         server: call.server,
         tool: call.tool,
         exposedName: call.exposedName,
-        toolDefinitionDigest: toolDefinitionDigest(call.definition),
+        toolDefinitionDigest: toolDefinitionDigest(definition),
+        toolDefinition: definition,
         arguments: call.arguments,
         caller: call.caller,
         reason: decision.reason,
@@ -119,7 +131,10 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
     if (existing && (isOpen(existing.state) || withinRetention(existing))) {
       return { request: existing, created: false };
     }
-    const result = await deps.store.create(candidate);
+    const changedSince = await earlierWithOtherDefinition(candidate);
+    const result = await deps.store.create(
+      changedSince ? { ...candidate, definitionChangedSince: changedSince } : candidate,
+    );
     if (result.created) {
       log.info(
         {
@@ -135,6 +150,33 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
       expiries.due(result.request.expiresAt);
     }
     return { created: result.created, request: view(result.request) };
+  }
+
+  /**
+   * The requester's latest earlier request for this same call (server, tool, arguments) that was made
+   * against another definition of the tool: the reason a retry is a new request, which its result and
+   * the page then say, rather than leave the requester to think it joined the earlier one.
+   */
+  async function earlierWithOtherDefinition(
+    candidate: ApprovalRequest,
+  ): Promise<ApprovalRequest['definitionChangedSince']> {
+    const args = canonicalJson(candidate.arguments);
+    const earlier = (await deps.store.list())
+      .filter(
+        (r) =>
+          r.caller.id === candidate.caller.id &&
+          r.server === candidate.server &&
+          r.tool === candidate.tool &&
+          r.toolDefinitionDigest !== candidate.toolDefinitionDigest &&
+          canonicalJson(r.arguments) === args,
+      )
+      .at(-1);
+    if (!earlier) return undefined;
+    return {
+      id: earlier.id,
+      state: view(earlier).state,
+      ...(earlier.toolDefinition ? { toolDefinition: earlier.toolDefinition } : {}),
+    };
   }
 
   /**
@@ -302,6 +344,10 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
     get,
     decide,
     quarantined: () => deps.store.quarantined(),
+    currentToolDefinition: (server, tool) => {
+      const listed = deps.currentTool?.(server, tool);
+      return listed && toolDefinitionOf(listed);
+    },
     problems: () => problems,
     onChange,
     requestFor,

@@ -72,6 +72,7 @@ export function pageRoutes(ctx: WebContext): PageHandler {
       return;
     }
     const blocker = decisionBlocker(request, current.session.principal, now);
+    const currentDefinition = ctx.service.currentToolDefinition?.(request.server, request.tool);
     sendHtml(
       res,
       status,
@@ -79,6 +80,7 @@ export function pageRoutes(ctx: WebContext): PageHandler {
         request,
         viewer: viewerOf(current),
         now,
+        ...(currentDefinition ? { currentDefinition } : {}),
         ...(blocker !== undefined ? { blocker } : {}),
         ...extra,
       }),
