@@ -122,3 +122,8 @@ function unique(base: string, used: Set<string>): string {
   used.add(id);
   return id;
 }
+
+/** One quarantined record as an operator reads it: which, why, and what to do. */
+export function quarantineProblem(record: QuarantinedRecord): string {
+  return `approval ${record.id} is quarantined (${record.problem.code}): ${record.problem.message}. ${QUARANTINE_RECOVERY}`;
+}

@@ -8,7 +8,8 @@ import type { ToolCall } from '../pipeline/toolCall.js';
 import type { ApprovalStore } from '../store/store.js';
 import { canonicalJson, toolDefinitionDigest } from './digest.js';
 import { recoverOnStart, sweepExpired, type Recovery } from './recovery.js';
-import { QUARANTINE_RECOVERY, type QuarantinedRecord } from './quarantine.js';
+import { expiryTimer } from './expiryTimer.js';
+import { quarantineProblem, type QuarantinedRecord } from './quarantine.js';
 import {
   toolDefinitionOf,
   type ApprovalRequest,
@@ -356,44 +357,6 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
     start,
     stop,
   };
-}
-
-/** Longest delay a Node timer takes; a later expiry is re-armed when this one fires. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/**
- * One timer for the earliest expiry to come, so an expiry is written and announced when it happens, not
- * at the next sweep. `due(at)` brings the timer forward when `at` is earlier than what it waits for.
- */
-function expiryTimer(now: () => Date, fire: () => Promise<void>) {
-  let timer: NodeJS.Timeout | undefined;
-  let armedFor = Infinity;
-  let stopped = false;
-  return {
-    due(at: string): void {
-      const when = Date.parse(at);
-      if (stopped || when >= armedFor) return;
-      clearTimeout(timer);
-      armedFor = when;
-      timer = setTimeout(
-        () => {
-          armedFor = Infinity;
-          void fire();
-        },
-        Math.min(Math.max(when - now().getTime(), 0), MAX_TIMER_MS),
-      );
-      timer.unref();
-    },
-    stop(): void {
-      stopped = true;
-      clearTimeout(timer);
-    },
-  };
-}
-
-/** One quarantined record as an operator reads it: which, why, and what to do. */
-export function quarantineProblem(record: QuarantinedRecord): string {
-  return `approval ${record.id} is quarantined (${record.problem.code}): ${record.problem.message}. ${QUARANTINE_RECOVERY}`;
 }
 
 /** Why `store` has no request `id` to decide on: there is none, or it is quarantined. */
