@@ -52,8 +52,42 @@ export interface GatehouseStatus {
   problems: string[];
 }
 
-/** Composition root: build the parts, connect the downstreams, start the fronts. */
+/**
+ * Composition root: build the parts, connect the downstreams, start the fronts. A start that fails at
+ * any point stops again whatever it had started (children, store lock, watcher, listener) and throws,
+ * so the process exits instead of living on half-started.
+ */
 export async function serve(options: ServeOptions): Promise<Gatehouse> {
+  const teardown = teardownOnFailure();
+  try {
+    return await start(options, teardown);
+  } catch (error) {
+    await teardown.run(options.logger);
+    throw error;
+  }
+}
+
+/** What a start has brought up so far, to be stopped in reverse order when a later step fails. */
+function teardownOnFailure() {
+  const stops: (() => Promise<unknown> | unknown)[] = [];
+  return {
+    add: (stop: () => Promise<unknown> | unknown) => void stops.push(stop),
+    async run(logger: Logger) {
+      for (const stop of stops.reverse()) {
+        try {
+          await stop();
+        } catch (error) {
+          logger.warn({ err: error }, 'stopping a part after a failed start failed');
+        }
+      }
+    },
+  };
+}
+
+async function start(
+  options: ServeOptions,
+  teardown: ReturnType<typeof teardownOnFailure>,
+): Promise<Gatehouse> {
   const { config, logger } = options;
   const startedAt = new Date().toISOString();
   // Checked before anything starts: a token given twice or a symmetric JWT algorithm refuses the start.
@@ -67,6 +101,7 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
     watch: true,
     settleMs: config.policyReload.settleMs,
   });
+  teardown.add(() => policy.close());
   // The store next: a second HTTP Gatehouse on the same file is refused before anything starts. A
   // second stdio one (a client that launches the same config twice) serves without approvals.
   let storeProblem: string | undefined;
@@ -76,20 +111,18 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
       logger.error({ store: config.approvals.store }, storeProblem);
       return unavailableStore(error);
     }
-    await policy.close();
     throw error;
   });
+  teardown.add(() => store.close());
   const sessions = new SessionRegistry();
   // The relay needs the pool and the pool's hooks need the relay: the getter breaks the cycle.
   const relay = createRelay(() => pool, sessions, logger);
   const pool = new DownstreamPool(config, logger, relay);
+  teardown.add(() => pool.stop());
   await pool.start();
   // Read before stopping: stopping empties the catalog, and with it the collisions.
   const { collisions } = pool.tools;
   if (collisions.length > 0) {
-    await pool.stop();
-    await policy.close();
-    await store.close();
     throw new GatehouseError(
       'NAME_COLLISION',
       collisions.map((c) => `${config.file}: ${describeCollision('tool', c)}`).join('\n'),
@@ -104,7 +137,9 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
     archiveAfterMs: config.approvals.archiveAfterMs,
     sweepIntervalMs: config.approvals.sweepIntervalMs,
     logger,
+    currentTool: (server, tool) => pool.get(server)?.tools.find((t) => t.name === tool),
   });
+  teardown.add(() => approvals.stop());
   const deps: FrontDeps = {
     pool,
     approvals,
@@ -118,6 +153,7 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
   };
   // A new policy set may hide, reveal or annotate tools: clients re-read the list.
   const stopWatchingPolicy = policy.onReload(() => relay.onToolsChanged());
+  teardown.add(stopWatchingPolicy);
   const caller = resolveStdioCaller(config.identity);
 
   const status = (): GatehouseStatus => ({
@@ -137,6 +173,7 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
     policy: policy.status(),
     problems: [
       ...(storeProblem ? [storeProblem] : []),
+      ...approvals.problems(),
       ...pool.collisionMessages(),
       ...(policy.status().lastError
         ? [`policy reload failed; the last good set is in use: ${policy.status().lastError}`]
@@ -169,10 +206,6 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
     });
   } catch (error) {
     if (options.http) {
-      await web.close();
-      await approvals.stop();
-      await pool.stop();
-      await policy.close();
       throw new GatehouseError(
         'USAGE',
         `cannot listen on ${config.http.host}:${config.http.port}: ${(error as Error).message}`,
@@ -181,6 +214,7 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
     // On stdio the MCP session matters more than the status endpoint: carry on without it.
     logger.warn({ reason: (error as Error).message }, 'status endpoint not started');
   }
+  teardown.add(() => http?.close());
 
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
@@ -223,6 +257,7 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
   } else {
     const session = createSession(deps, { ...caller, transport: 'stdio' }, 'stdio');
     sessions.add(session);
+    teardown.add(() => session.server.close());
     const transport = new StdioFrontTransport(logger, options.stdin, options.stdout);
     transport.onclose = () => void stop();
     await session.server.connect(transport);

@@ -1,4 +1,4 @@
-import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { DigestSchema } from './digest.js';
 
@@ -71,7 +71,30 @@ export const DecisionRecordSchema = z.strictObject({
 });
 export type DecisionRecord = z.infer<typeof DecisionRecordSchema>;
 
-export const ExecutionErrorSchema = z.strictObject({ code: z.string().min(1), message: z.string() });
+/** What `toolDefinitionDigest` covers, kept so approvers see the tool they approve (schema version 3). */
+export const ToolDefinitionSchema = z.strictObject({
+  name: z.string().min(1),
+  description: z.string().optional(),
+  inputSchema: z.record(z.string(), z.json()),
+});
+
+export type ToolDefinition = z.infer<typeof ToolDefinitionSchema>;
+
+/** The part of a listed tool that an approval is bound to, as a request stores it. */
+export function toolDefinitionOf(tool: Pick<Tool, 'name' | 'description' | 'inputSchema'>): ToolDefinition {
+  return ToolDefinitionSchema.parse({
+    name: tool.name,
+    ...(tool.description !== undefined ? { description: tool.description } : {}),
+    inputSchema: tool.inputSchema,
+  });
+}
+
+export const ExecutionErrorSchema = z.strictObject({
+  code: z.string().min(1),
+  message: z.string(),
+  /** TOOL_DEFINITION_CHANGED: the definition the server listed at the re-check, which blocked the call. */
+  toolDefinition: ToolDefinitionSchema.optional(),
+});
 export type ExecutionError = z.infer<typeof ExecutionErrorSchema>;
 
 /**
@@ -95,6 +118,20 @@ export const ApprovalRequestSchema = z.strictObject({
   tool: z.string().min(1),
   exposedName: z.string().min(1),
   toolDefinitionDigest: DigestSchema,
+  /** The definition toolDefinitionDigest is the digest of; absent in requests stored before version 3. */
+  toolDefinition: ToolDefinitionSchema.optional(),
+  /**
+   * The requester's latest earlier request for this same call (server, tool, arguments) that was made
+   * against another definition of the tool: its id, its state when this one was made, and that
+   * definition. Why this is a new request rather than a retry joining that one.
+   */
+  definitionChangedSince: z
+    .strictObject({
+      id: z.string().min(1),
+      state: ApprovalStateSchema,
+      toolDefinition: ToolDefinitionSchema.optional(),
+    })
+    .optional(),
   arguments: z.record(z.string(), z.json()),
   caller: CallerSchema,
   /** Ids of the approve rules that matched, sorted. */

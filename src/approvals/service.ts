@@ -1,19 +1,28 @@
 import { randomUUID } from 'node:crypto';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Decision } from '../decision/types.js';
 import { GatehouseError } from '../errors.js';
 import type { Executor } from '../execution/executor.js';
 import type { Logger } from '../log.js';
 import type { ToolCall } from '../pipeline/toolCall.js';
 import type { ApprovalStore } from '../store/store.js';
-import { toolDefinitionDigest } from './digest.js';
+import { canonicalJson, toolDefinitionDigest } from './digest.js';
 import { recoverOnStart, sweepExpired, type Recovery } from './recovery.js';
-import type { ApprovalRequest, ApprovalState } from './request.js';
-import { applyDecision, cancel, isOpen, newApprovalRequest, type DecisionInput } from './states.js';
+import { expiryTimer } from './expiryTimer.js';
+import { quarantineProblem, type QuarantinedRecord } from './quarantine.js';
+import {
+  toolDefinitionOf,
+  type ApprovalRequest,
+  type ApprovalState,
+  type ToolDefinition,
+} from './request.js';
+import { applyDecision, asOf, cancel, isOpen, newApprovalRequest, type DecisionInput } from './states.js';
 
 /**
  * What channels (the approval page and API, Teams, webhooks) and the pipeline use to work with approval
  * requests. Every method validates and refuses with typed GatehouseErrors; a decision resolves only
- * after it is durable in the store.
+ * after it is durable in the store. Requests are read as the clock makes them (`asOf`): one past its
+ * expiry reads `expired` at once, whether or not the sweep has written that yet.
  */
 export interface ApprovalService {
   list(filter?: { states?: readonly ApprovalState[] }): Promise<ApprovalRequest[]>;
@@ -23,6 +32,10 @@ export interface ApprovalService {
    * completes the quorum starts the execution of the stored, approved arguments right away.
    */
   decide(id: string, input: DecisionInput): Promise<ApprovalRequest>;
+  /** Records the store found altered or corrupt: never executed, shown until an operator removes them. */
+  quarantined(): Promise<QuarantinedRecord[]>;
+  /** The tool as its server lists it now, when Gatehouse knows it (to show approvers what changed). */
+  currentToolDefinition?(server: string, tool: string): ToolDefinition | undefined;
   /** Called after every durable change of any request (created, decided, executing, finished, expired). */
   onChange(listener: (request: ApprovalRequest) => void): () => void;
 }
@@ -44,6 +57,8 @@ export interface ApprovalRuntime extends ApprovalService {
   ): Promise<ApprovalRequest | undefined>;
   /** Restore what a previous process left, then sweep expiries periodically. */
   start(): Promise<Recovery>;
+  /** What an operator must look at (quarantined records), for `status`; known once started. */
+  problems(): string[];
   stop(): Promise<void>;
 }
 
@@ -56,6 +71,8 @@ export interface ApprovalServiceDeps {
   sweepIntervalMs: number;
   logger: Logger;
   now?: () => Date;
+  /** A downstream tool as Gatehouse last listed it. */
+  currentTool?: (server: string, tool: string) => Tool | undefined;
 }
 
 /** How long a stopping Gatehouse waits for approved calls under way. */
@@ -76,6 +93,11 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
   };
   const executor = deps.executor(changed);
   let sweeper: NodeJS.Timeout | undefined;
+  const view = (request: ApprovalRequest) => asOf(request, now());
+  let problems: string[] = [];
+  const expiries = expiryTimer(now, () =>
+    expireDue().catch((error: unknown) => log.error({ err: error }, 'approval expiry failed')),
+  );
 
   function onChange(listener: (request: ApprovalRequest) => void): () => void {
     listeners.add(listener);
@@ -85,13 +107,15 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
   async function requestFor(call: ToolCall, decision: Decision) {
     const approval = decision.approval;
     if (!approval) throw new GatehouseError('INTERNAL', 'an approve decision without approval requirements');
+    const definition = toolDefinitionOf(call.definition);
     const candidate = newApprovalRequest(
       {
         id: randomUUID(),
         server: call.server,
         tool: call.tool,
         exposedName: call.exposedName,
-        toolDefinitionDigest: toolDefinitionDigest(call.definition),
+        toolDefinitionDigest: toolDefinitionDigest(definition),
+        toolDefinition: definition,
         arguments: call.arguments,
         caller: call.caller,
         reason: decision.reason,
@@ -102,12 +126,16 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
       },
       now(),
     );
-    const existing = await deps.store.findByDigest(candidate.digest);
-    // An open request is joined; a finished one answers identical retries for a while.
+    const found = await deps.store.findByDigest(candidate.digest);
+    const existing = found && (await persistExpiry(found));
+    // An open request is joined; a finished one (an expired one too) answers identical retries for a while.
     if (existing && (isOpen(existing.state) || withinRetention(existing))) {
       return { request: existing, created: false };
     }
-    const result = await deps.store.create(candidate);
+    const changedSince = await earlierWithOtherDefinition(candidate);
+    const result = await deps.store.create(
+      changedSince ? { ...candidate, definitionChangedSince: changedSince } : candidate,
+    );
     if (result.created) {
       log.info(
         {
@@ -120,8 +148,59 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
         'approval requested',
       );
       changed(result.request);
+      expiries.due(result.request.expiresAt);
     }
-    return result;
+    return { created: result.created, request: view(result.request) };
+  }
+
+  /**
+   * The requester's latest earlier request for this same call (server, tool, arguments) that was made
+   * against another definition of the tool: the reason a retry is a new request, which its result and
+   * the page then say, rather than leave the requester to think it joined the earlier one.
+   */
+  async function earlierWithOtherDefinition(
+    candidate: ApprovalRequest,
+  ): Promise<ApprovalRequest['definitionChangedSince']> {
+    const args = canonicalJson(candidate.arguments);
+    const earlier = (await deps.store.list())
+      .filter(
+        (r) =>
+          r.caller.id === candidate.caller.id &&
+          r.server === candidate.server &&
+          r.tool === candidate.tool &&
+          r.toolDefinitionDigest !== candidate.toolDefinitionDigest &&
+          canonicalJson(r.arguments) === args,
+      )
+      .at(-1);
+    if (!earlier) return undefined;
+    return {
+      id: earlier.id,
+      state: view(earlier).state,
+      ...(earlier.toolDefinition ? { toolDefinition: earlier.toolDefinition } : {}),
+    };
+  }
+
+  /**
+   * The request as the clock makes it, written to the store when that differs from what is stored: a
+   * new request must not join an expired one the sweep has not reached yet.
+   */
+  async function persistExpiry(request: ApprovalRequest): Promise<ApprovalRequest> {
+    const current = view(request);
+    if (current.state === request.state) return request;
+    const result = await deps.store.transition(request.id, request.state, (r) => asOf(r, now()));
+    if (result.ok) changed(result.request);
+    return view(result.request);
+  }
+
+  /** Persists every expiry that is due, tells listeners (waiters, tasks), and waits for the next one. */
+  async function expireDue(): Promise<void> {
+    for (const id of await sweepExpired(deps.store, now())) {
+      const request = await deps.store.get(id);
+      if (request) changed(request);
+    }
+    for (const request of await deps.store.list({ states: ['pending', 'approved'] })) {
+      expiries.due(request.expiresAt);
+    }
   }
 
   /** A finished request keeps answering identical retries for a while, so the model gets its outcome. */
@@ -132,7 +211,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
 
   async function decide(id: string, input: DecisionInput): Promise<ApprovalRequest> {
     let current = await deps.store.get(id);
-    if (!current) throw new GatehouseError('APPROVAL_NOT_FOUND', `no approval request ${id}`, { id });
+    if (!current) throw await missing(deps.store, id);
     // Compare-and-set: when another decision lands first, decide again on what it left. The state
     // machine refuses (typed) once the request is no longer pending.
     let result = await deps.store.transition(id, current.state, (r) => applyDecision(r, input, now()));
@@ -158,10 +237,15 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
   }
 
   async function cancelRequest(id: string, reason: string): Promise<ApprovalRequest> {
-    const current = await deps.store.get(id);
-    if (!current) throw new GatehouseError('APPROVAL_NOT_FOUND', `no approval request ${id}`, { id });
+    const stored = await deps.store.get(id);
+    if (!stored) throw new GatehouseError('APPROVAL_NOT_FOUND', `no approval request ${id}`, { id });
+    // An expired request stays expired: cancelling it now would rewrite why it ended.
+    const current = await persistExpiry(stored);
     if (current.state !== 'pending' && current.state !== 'approved') return current;
-    const result = await deps.store.transition(id, current.state, (r) => cancel(r, reason, now()));
+    const result = await deps.store.transition(id, current.state, (r) => {
+      const latest = asOf(r, now());
+      return latest.state === 'expired' ? latest : cancel(latest, reason, now());
+    });
     if (result.ok) {
       log.info({ approvalId: id, reason }, 'approval request cancelled');
       changed(result.request);
@@ -178,7 +262,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
         clearTimeout(timer);
         unsubscribe();
         signal?.removeEventListener('abort', finish);
-        resolve(await deps.store.get(id));
+        resolve(await get(id));
       };
       const unsubscribe = onChange((request) => {
         if (request.id === id && !states.includes(request.state)) void finish();
@@ -187,17 +271,14 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
       signal?.addEventListener('abort', finish, { once: true });
       if (signal?.aborted) void finish();
       // The change may have happened before we subscribed.
-      void deps.store.get(id).then((request) => {
+      void get(id).then((request) => {
         if (!request || !states.includes(request.state)) void finish();
       });
     });
   }
 
   async function housekeeping(): Promise<void> {
-    for (const id of await sweepExpired(deps.store, now())) {
-      const request = await deps.store.get(id);
-      if (request) changed(request);
-    }
+    await expireDue();
     // Approved calls whose server was not ready when they were approved.
     for (const request of await deps.store.list({ states: ['approved'] })) execute(request);
     // A retry must still find the outcome it is owed, so nothing leaves before retentionMs.
@@ -212,6 +293,11 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
   }
 
   async function start(): Promise<Recovery> {
+    const quarantined = await deps.store.quarantined();
+    for (const record of quarantined) {
+      log.error({ approvalId: record.id, problem: record.problem }, quarantineProblem(record));
+    }
+    problems = quarantined.map(quarantineProblem);
     const recovery = await recoverOnStart(deps.store, now());
     log.info(
       {
@@ -223,6 +309,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
       'approval store recovered',
     );
     for (const request of recovery.toExecute) execute(request);
+    for (const request of [...recovery.pending, ...recovery.toExecute]) expiries.due(request.expiresAt);
     sweeper = setInterval(() => {
       void housekeeping().catch((error: unknown) =>
         log.error({ err: error }, 'approval housekeeping failed'),
@@ -234,16 +321,35 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
 
   async function stop(): Promise<void> {
     clearInterval(sweeper);
+    expiries.stop();
     // What is still executing after this is found `executing` on the next start and becomes `unknown`.
     await executor.drain(DRAIN_MS);
     await deps.store.close();
   }
 
+  async function get(id: string): Promise<ApprovalRequest | undefined> {
+    const request = await deps.store.get(id);
+    return request && view(request);
+  }
+
+  /** The filter applies to the state as of now: `pending` never lists a request past its expiry. */
+  async function list(filter: { states?: readonly ApprovalState[] } = {}): Promise<ApprovalRequest[]> {
+    const all = (await deps.store.list()).map(view);
+    const { states } = filter;
+    return states ? all.filter((r) => states.includes(r.state)) : all;
+  }
+
   return {
     retentionMs: deps.retentionMs,
-    list: (filter) => deps.store.list(filter),
-    get: (id) => deps.store.get(id),
+    list,
+    get,
     decide,
+    quarantined: () => deps.store.quarantined(),
+    currentToolDefinition: (server, tool) => {
+      const listed = deps.currentTool?.(server, tool);
+      return listed && toolDefinitionOf(listed);
+    },
+    problems: () => problems,
     onChange,
     requestFor,
     cancel: cancelRequest,
@@ -251,4 +357,14 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
     start,
     stop,
   };
+}
+
+/** Why `store` has no request `id` to decide on: there is none, or it is quarantined. */
+export async function missing(store: ApprovalStore, id: string): Promise<GatehouseError> {
+  const quarantined = (await store.quarantined()).find((q) => q.id === id);
+  if (!quarantined) return new GatehouseError('APPROVAL_NOT_FOUND', `no approval request ${id}`, { id });
+  return new GatehouseError('APPROVAL_QUARANTINED', quarantineProblem(quarantined), {
+    id,
+    problem: quarantined.problem.code,
+  });
 }

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -358,6 +359,27 @@ export class DownstreamConnection {
     } catch (error) {
       this.log.warn({ reason: String(error) }, 'could not re-list tools after tools/list_changed');
     }
+  }
+
+  /**
+   * The server's tools as it lists them now (every page), asked for rather than cached: what an
+   * approved call is confirmed against before it runs, since a server may change a tool without
+   * sending list_changed. A list that differs from the cached one replaces it, as a refresh does.
+   */
+  async listToolsFresh(): Promise<Tool[]> {
+    const client = this.client;
+    if (this.state !== 'ready' || !client) {
+      throw new GatehouseError('DOWNSTREAM_UNAVAILABLE', `server "${this.name}" is not connected`, {
+        server: this.name,
+        state: this.state,
+      });
+    }
+    const tools = await listAllTools(client, this.timeoutMs);
+    if (this.client === client && !isDeepStrictEqual(tools, this.tools)) {
+      this.tools = tools;
+      this.options.hooks.onStateChange(this);
+    }
+    return tools;
   }
 
   private onClosed(client: Client): void {

@@ -1,9 +1,9 @@
-import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { toolDefinitionDigest } from '../approvals/digest.js';
-import type { ApprovalRequest } from '../approvals/request.js';
+import { toolDefinitionOf, type ApprovalRequest, type ExecutionError } from '../approvals/request.js';
 import {
   blockExecution,
-  expireIfDue,
+  asOf,
   finishExecution,
   isExpired,
   startExecution,
@@ -11,7 +11,7 @@ import {
 } from '../approvals/states.js';
 import type { DecisionPoint } from '../decision/types.js';
 import type { DownstreamPool } from '../downstream/pool.js';
-import { isGatehouseError } from '../errors.js';
+import { describeError, isGatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ToolCall } from '../pipeline/toolCall.js';
 import type { ApprovalStore } from '../store/store.js';
@@ -51,15 +51,31 @@ export function createExecutor(deps: ExecutorDeps) {
   async function run(id: string): Promise<ApprovalRequest> {
     const request = await deps.store.get(id);
     if (!request || request.state !== 'approved') return request!;
-    const now = deps.now();
-
-    if (isExpired(request, now)) return transition(request, (r) => expireIfDue(r, now));
+    if (isExpired(request, deps.now())) return expire(request);
     const connection = deps.pool.get(request.server);
     if (!connection || connection.state !== 'ready') {
       log.warn({ approvalId: id, server: request.server }, 'approved call waits for its server to be ready');
       return request;
     }
-    const blocked = recheck(request, now);
+    // The tool is confirmed with the server itself, right before the claim: a definition changed
+    // without list_changed blocks the call as surely as an announced change.
+    let listed: Tool[];
+    try {
+      listed = await connection.listToolsFresh();
+    } catch (error) {
+      log.warn(
+        { approvalId: id, server: request.server, reason: describeError(error) },
+        'approved call waits: its server did not list its tools',
+      );
+      return request;
+    }
+    const now = deps.now();
+    if (isExpired(request, now)) return expire(request);
+    const blocked = recheck(
+      request,
+      listed.find((tool) => tool.name === request.tool),
+      now,
+    );
     if (blocked) {
       log.warn(
         { approvalId: id, code: blocked.code, reason: blocked.message },
@@ -99,32 +115,31 @@ export function createExecutor(deps: ExecutorDeps) {
 
   /**
    * What must still hold right before the approved arguments run: they hash to the approved digest, the
-   * tool is the one the approvers saw, and the current policy set does not deny the call.
+   * tool the server lists now is the one the approvers saw, and the current policy set does not deny
+   * the call.
    */
-  function recheck(request: ApprovalRequest, now: Date): { code: string; message: string } | undefined {
+  function recheck(request: ApprovalRequest, tool: Tool | undefined, now: Date): ExecutionError | undefined {
     if (!verifyDigest(request)) {
       return { code: 'DIGEST_MISMATCH', message: 'the stored call no longer matches its approved digest' };
     }
-    const entry = [...deps.pool.tools.byExposedName.values()].find(
-      (e) => e.server === request.server && e.name === request.tool,
-    );
-    if (!entry) {
+    if (!tool) {
       return {
         code: 'TOOL_UNAVAILABLE',
         message: `server "${request.server}" no longer offers tool "${request.tool}"`,
       };
     }
-    if (toolDefinitionDigest(entry.item) !== request.toolDefinitionDigest) {
+    if (toolDefinitionDigest(tool) !== request.toolDefinitionDigest) {
       return {
         code: 'TOOL_DEFINITION_CHANGED',
         message: `the definition of ${request.tool} (name, description or input schema) changed after approval; the approvers did not see this tool`,
+        toolDefinition: toolDefinitionOf(tool),
       };
     }
     const call: ToolCall = {
       requestId: request.id,
       server: request.server,
       tool: request.tool,
-      exposedName: entry.exposedName,
+      exposedName: request.exposedName,
       arguments: request.arguments,
       caller: {
         id: request.caller.id,
@@ -133,7 +148,7 @@ export function createExecutor(deps: ExecutorDeps) {
         transport: request.caller.transport ?? 'stdio',
         ...(request.caller.client ? { client: request.caller.client } : {}),
       },
-      definition: entry.item,
+      definition: tool,
     };
     let decision;
     try {
@@ -155,6 +170,8 @@ export function createExecutor(deps: ExecutorDeps) {
     }
     return undefined;
   }
+
+  const expire = (request: ApprovalRequest) => transition(request, (r) => asOf(r, deps.now()));
 
   async function transition(request: ApprovalRequest, update: (r: ApprovalRequest) => ApprovalRequest) {
     const result = await deps.store.transition(request.id, request.state, update);

@@ -8,7 +8,8 @@ import { isTerminal, type DecisionInput } from '../../src/approvals/states.js';
 import { randomUUID } from 'node:crypto';
 import { hashPassword } from '../../src/approvals/web/auth/password.js';
 import type { TestClient } from './client.js';
-import { startEmbeddedGatehouse, type EmbeddedGatehouse } from './embedded.js';
+import { connectHttpAs, startEmbeddedGatehouse, type EmbeddedGatehouse } from './embedded.js';
+import { startHttpGatehouse } from './gatehouse.js';
 import { resultText } from './compare.js';
 import {
   filesystemStdio,
@@ -247,4 +248,31 @@ export function approverApi(url: string) {
       };
     },
   };
+}
+
+/**
+ * A spawned HTTP Gatehouse on `config` in which alice asks for one `rec__deploy` of each build, each
+ * answered pending; then it is stopped with `signal`. The approval ids, by build.
+ */
+export async function pendingDeploys(
+  config: string,
+  builds: readonly string[],
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<Record<string, string>> {
+  const ids: Record<string, string> = {};
+  const gatehouse = await startHttpGatehouse(config);
+  try {
+    const alice = await connectHttpAs(gatehouse.mcpUrl, { token: TOKENS.alice });
+    for (const build of builds) {
+      const result = (await alice.client.callTool({
+        name: 'rec__deploy',
+        arguments: { build },
+      })) as CallToolResult;
+      ids[build] = expectPending(result, 'deploy').approvalId;
+    }
+    if (signal === 'SIGTERM') await alice.close();
+  } finally {
+    await gatehouse.stop(signal);
+  }
+  return ids;
 }
