@@ -70,7 +70,7 @@ export async function openAuditTrail(options: AuditTrailOptions): Promise<AuditT
       options.onEvent?.({
         event: 'audit.checkpoint',
         size: checkpoint.size,
-        rootHash: checkpoint.rootHash,
+        rootHash: checkpoint.rootHash.toString('hex'),
         keyName: checkpoint.key,
       }),
     onError: (error) => log.error({ code: error.code, reason: error.message }, 'audit log problem'),
