@@ -1,5 +1,6 @@
 import { CallToolResultSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { JsonObjectAsIs } from '../shared/json.js';
 import { DigestSchema } from './digest.js';
 
 /**
@@ -75,7 +76,7 @@ export type DecisionRecord = z.infer<typeof DecisionRecordSchema>;
 export const ToolDefinitionSchema = z.strictObject({
   name: z.string().min(1),
   description: z.string().optional(),
-  inputSchema: z.record(z.string(), z.json()),
+  inputSchema: JsonObjectAsIs,
 });
 
 export type ToolDefinition = z.infer<typeof ToolDefinitionSchema>;
@@ -132,7 +133,7 @@ export const ApprovalRequestSchema = z.strictObject({
       toolDefinition: ToolDefinitionSchema.optional(),
     })
     .optional(),
-  arguments: z.record(z.string(), z.json()),
+  arguments: JsonObjectAsIs,
   caller: CallerSchema,
   /** Ids of the approve rules that matched, sorted. */
   rules: z.array(z.string().min(1)).min(1),

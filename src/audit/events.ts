@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { JsonObjectAsIs } from '../shared/json.js';
 import { KeyRotationSchema } from './keys.js';
 
 /**
@@ -33,7 +34,7 @@ export type AuditCaller = z.infer<typeof AuditCallerSchema>;
 
 /** Arguments as they may be shown: redacted values replaced, the paths that were redacted named. */
 export const RedactedArgumentsSchema = z.strictObject({
-  value: z.record(z.string(), z.json()),
+  value: JsonObjectAsIs,
   /** JSON paths (`$.password`, `$.headers.Authorization`) whose values were replaced. */
   redacted: z.array(z.string()),
   digest: KeyedDigest,
