@@ -229,5 +229,30 @@ describe.each(TRANSPORT_MATRIX)(
       await eventually(() => logs().includes('cancelled by the client'), 'the cancellation is logged');
       expect(logs()).not.toMatch(/did not answer tools\/call/);
     });
+
+    it.runIf(front === 'http')(
+      'a client that ends its session mid-call: the server hears notifications/cancelled, Gatehouse logs a cancellation',
+      async () => {
+        const probe = async () =>
+          JSON.parse(resultText(await via.request('tools/call', { name: `${PREFIX}received` })));
+        const waits = async () => (await probe()).calls.filter((c: string) => c === 'wait').length;
+        const [waited, cancelled] = [await waits(), (await probe()).cancellations.length];
+        const cancellationsLogged = () => logs().split('tool call cancelled by the client').length;
+        const logged = cancellationsLogged();
+
+        const leaving = await rawHttpClient(gatehouse!.mcpUrl);
+        void leaving
+          .send('tools/call', { name: `${PREFIX}wait`, arguments: {} })
+          .frames.catch(() => undefined);
+        await eventually(async () => (await waits()) > waited, 'the server has the call');
+        await leaving.close();
+        await eventually(
+          async () => (await probe()).cancellations.length > cancelled,
+          'the server hears the cancellation',
+        );
+        await eventually(() => cancellationsLogged() > logged, 'the cancellation is logged');
+        expect(logs()).not.toMatch(/did not answer tools\/call/);
+      },
+    );
   },
 );

@@ -101,6 +101,8 @@ export async function rawStdioClient(
       void exited.then(() => fail(new Error(`the process exited; stderr:\n${stderr}`)));
       write({ jsonrpc: '2.0', id, method, ...(params ? { params } : {}) });
     });
+    // A request left open (one the server never answers) must not fail the run when the client closes.
+    frames.catch(() => undefined);
     return { id, frames };
   };
   const client = {
@@ -160,7 +162,10 @@ export async function rawHttpClient(url: string, { getStream = true } = {}): Pro
     for await (const chunk of body) parser.feed(decoder.decode(chunk, { stream: true }));
   }
   const send = (method: string, params?: object, id = newId()) => {
-    return { id, frames: exchange({ jsonrpc: '2.0', id, method, ...(params ? { params } : {}) }) };
+    const frames = exchange({ jsonrpc: '2.0', id, method, ...(params ? { params } : {}) });
+    // A request left open (one the server never answers) must not fail the run when the client closes.
+    frames.catch(() => undefined);
+    return { id, frames };
   };
   async function exchange(frame: Frame): Promise<Frame[]> {
     const response = await post(frame);
