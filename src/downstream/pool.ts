@@ -7,11 +7,12 @@ import {
   collisionReporter,
   describeCollision,
   type Catalog,
+  type CatalogEntry,
   type CatalogSource,
 } from './catalog.js';
 import { DownstreamConnection, type ConnectionHooks, type ConnectionStatus } from './connection.js';
 
-export interface PoolHooks extends Omit<ConnectionHooks, 'onStateChange'> {
+export interface PoolHooks extends Omit<ConnectionHooks, 'onStateChange' | 'onToolsChanged'> {
   /** The merged tool catalog changed (a server connected, restarted, died or re-listed its tools). */
   onToolsChanged(): void;
   /** A server came back after a restart: its prompts and resources may have changed too. */
@@ -22,6 +23,11 @@ export interface PoolHooks extends Omit<ConnectionHooks, 'onStateChange'> {
 export class DownstreamPool {
   readonly connections: ReadonlyMap<string, DownstreamConnection>;
   tools: Catalog<Tool> = { byExposedName: new Map(), collisions: [] };
+  /**
+   * Each exposed tool as its server last listed it, kept while that server is down: a call to it then
+   * learns which server is down and why, instead of "not found".
+   */
+  private readonly lastListed = new Map<string, CatalogEntry<Tool>>();
   private readonly log: Logger;
   private started = false;
   private readonly reportCollisions: ReturnType<typeof collisionReporter>;
@@ -42,6 +48,11 @@ export class DownstreamPool {
             hooks.onServerReconnected(connection);
         }
         if (connection.state === 'ready') everReady.add(connection.name);
+      },
+      // Only the tools changed: prompts, resources and subscriptions stand as they were.
+      onToolsChanged: () => {
+        this.rebuildTools();
+        if (this.started) hooks.onToolsChanged();
       },
     };
     const connections = new Map<string, DownstreamConnection>();
@@ -71,6 +82,12 @@ export class DownstreamPool {
     return this.connections.get(name);
   }
 
+  /** A tool that is not exposed now because its server is down, as that server last listed it. */
+  listedBeforeOutage(exposedName: string): CatalogEntry<Tool> | undefined {
+    const entry = this.lastListed.get(exposedName);
+    return entry && this.connections.get(entry.server)?.state !== 'ready' ? entry : undefined;
+  }
+
   ready(): DownstreamConnection[] {
     return [...this.connections.values()].filter((c) => c.state === 'ready');
   }
@@ -95,5 +112,9 @@ export class DownstreamPool {
     }));
     this.tools = buildCatalog(sources, BUILTIN_TOOL_NAMES);
     this.reportCollisions('tool', this.tools);
+    // A ready server's list replaces what it listed before; a down server's stays.
+    const ready = new Set(sources.map((s) => s.server));
+    for (const [name, entry] of this.lastListed) if (ready.has(entry.server)) this.lastListed.delete(name);
+    for (const entry of this.tools.byExposedName.values()) this.lastListed.set(entry.exposedName, entry);
   }
 }

@@ -1,4 +1,5 @@
 import { CallToolResultSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { passThrough } from '../shared/passThrough.js';
 import { toolDefinitionDigest } from '../approvals/digest.js';
 import { toolDefinitionOf, type ApprovalRequest, type ExecutionError } from '../approvals/request.js';
 import {
@@ -15,6 +16,9 @@ import { describeError, isGatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ToolCall } from '../pipeline/toolCall.js';
 import type { ApprovalStore } from '../store/store.js';
+
+/** The server's result is validated and kept as sent: fields the SDK does not know reach the requester. */
+const CALL_RESULT = passThrough(CallToolResultSchema);
 
 export interface ExecutorDeps {
   store: ApprovalStore;
@@ -93,7 +97,7 @@ export function createExecutor(deps: ExecutorDeps) {
     try {
       const result = await connection.request(
         { method: 'tools/call', params: { name: request.tool, arguments: request.arguments } },
-        CallToolResultSchema,
+        CALL_RESULT,
         { sessionId: EXECUTOR_SESSION },
       );
       outcome = { result };

@@ -13,11 +13,13 @@ import type { RequestTaskStore } from '@modelcontextprotocol/sdk/shared/protocol
 import type { TaskBridge } from '../front/tasks.js';
 import { BUILTIN_TOOL_NAMES, callBuiltinTool } from '../approvals/tools.js';
 import type { Decision, DecisionPoint } from '../decision/types.js';
+import { progressTo, type DownstreamConnection } from '../downstream/connection.js';
 import type { DownstreamPool } from '../downstream/pool.js';
 import { GatehouseError, isGatehouseError } from '../errors.js';
 import { toolErrorResult } from '../front/errors.js';
 import type { Session } from '../front/sessions.js';
 import type { Logger } from '../log.js';
+import { passThrough } from '../shared/passThrough.js';
 import type { ToolCall } from './toolCall.js';
 
 export interface PipelineDeps {
@@ -51,7 +53,15 @@ function notHeld(call: ToolCall, error: GatehouseError): CallToolResult {
 }
 
 /** Failures of the downstream leg the model should read as the call's outcome, not a protocol fault. */
-const EXECUTION_FAILURES = new Set(['DOWNSTREAM_TIMEOUT', 'DOWNSTREAM_CLOSED', 'DOWNSTREAM_UNAVAILABLE']);
+const EXECUTION_FAILURES = new Set([
+  'DOWNSTREAM_TIMEOUT',
+  'DOWNSTREAM_CLOSED',
+  'DOWNSTREAM_UNAVAILABLE',
+  'DOWNSTREAM_INVALID',
+]);
+
+/** The server's result, validated and passed on with every field it has. */
+const CALL_RESULT_AS_SENT = passThrough(CallToolResultSchema);
 
 /**
  * Every tools/call travels this one function: receive → decide → (approve) → execute.
@@ -73,7 +83,7 @@ export async function callTool(
       });
     return context.task ? context.task.bridge.forCall(context.task.store, context.task.ttl, run) : run();
   }
-  const call = receive(deps, session, params);
+  const { call, down } = receive(deps, session, params);
   const decision = await decide(deps.decisionPoint(), call);
   // Plain allows are the bulk of traffic and go to the audit trail; the log keeps what needs a look.
   const routine = decision.effect === 'allow' && decision.mode === 'enforce';
@@ -92,6 +102,8 @@ export async function callTool(
   );
   const { task } = context;
 
+  // Refused calls stay refused while the server is down; the rest learn which server is down and why.
+  if (down && !(decision.mode === 'enforce' && decision.effect === 'deny')) return serverDown(call, down);
   if (decision.mode === 'enforce' && decision.effect === 'approve') {
     // Durable before anything is answered: the request is in the store when the model hears of it.
     const held = await deps.approvals.requestFor(call, decision).catch((error: unknown) => {
@@ -120,8 +132,18 @@ export async function callTool(
   return task ? task.bridge.forCall(task.store, task.ttl, run) : run();
 }
 
-function receive(deps: PipelineDeps, session: Session, params: CallToolRequest['params']): ToolCall {
-  const entry = deps.pool.tools.byExposedName.get(params.name);
+/**
+ * The call as Gatehouse decides it. A tool whose server is down is known by the definition that server
+ * last listed, with the server's `down` status: the call is decided, then answered with that state.
+ */
+function receive(
+  deps: PipelineDeps,
+  session: Session,
+  params: CallToolRequest['params'],
+): { call: ToolCall; down?: DownstreamConnection } {
+  const listed = deps.pool.tools.byExposedName.get(params.name);
+  const lastListed = listed ? undefined : deps.pool.listedBeforeOutage(params.name);
+  const entry = listed ?? lastListed;
   if (!entry) {
     const collision = deps.pool.tools.collisions.find((c) => c.exposedName === params.name);
     throw new GatehouseError(
@@ -132,7 +154,7 @@ function receive(deps: PipelineDeps, session: Session, params: CallToolRequest['
       { tool: params.name },
     );
   }
-  return {
+  const call: ToolCall = {
     requestId: randomUUID(),
     server: entry.server,
     tool: entry.name,
@@ -141,6 +163,19 @@ function receive(deps: PipelineDeps, session: Session, params: CallToolRequest['
     caller: session.caller,
     definition: entry.item,
   };
+  return lastListed ? { call, down: deps.pool.get(entry.server)! } : { call };
+}
+
+/** A tool error the model can read: which server is down, since when, in what state and why. */
+function serverDown(call: ToolCall, server: DownstreamConnection): CallToolResult {
+  const { name, state, lastError, lostAt } = server;
+  const since = lostAt ? ` since ${lostAt.toISOString()}` : '';
+  return toolErrorResult(
+    `Gatehouse: ${call.exposedName} is unavailable: its server "${name}" has been down${since} ` +
+      `(${state}${lastError ? `; last error: ${lastError}` : ''}). Gatehouse reconnects to it by ` +
+      'itself; the call was not executed, and may be retried once the server is back.',
+    { code: 'DOWNSTREAM_UNAVAILABLE', server: name, state },
+  );
 }
 
 /** A decision point that throws denies: fail closed. */
@@ -176,27 +211,29 @@ async function execute(
 ): Promise<CallToolResult> {
   const connection = deps.pool.get(call.server)!;
   const { progressToken } = context;
+  // The params as the client sent them, but for the name the server knows and the task Gatehouse runs.
+  const { task: _runHere, ...forward } = params;
   try {
-    return await connection.request(
-      { method: 'tools/call', params: { ...params, name: call.tool } },
-      CallToolResultSchema,
+    return (await connection.request(
+      { method: 'tools/call', params: { ...forward, name: call.tool } },
+      CALL_RESULT_AS_SENT,
       {
         sessionId: session.id,
         relatedRequestId: context.requestId,
         signal: context.signal,
-        onprogress:
-          progressToken === undefined
-            ? undefined
-            : (progress) =>
-                void context
-                  .sendNotification({
-                    method: 'notifications/progress',
-                    params: { ...progress, progressToken },
-                  })
-                  .catch(() => undefined),
+        ...(progressToken !== undefined
+          ? { progress: progressTo(progressToken, context.sendNotification) }
+          : {}),
       },
-    );
+    )) as CallToolResult;
   } catch (error) {
+    if (isGatehouseError(error, 'CLIENT_CANCELLED')) {
+      deps.logger.info(
+        { requestId: call.requestId, reason: error.message },
+        'tool call cancelled by the client',
+      );
+      throw error;
+    }
     if (isGatehouseError(error) && EXECUTION_FAILURES.has(error.code)) {
       deps.logger.warn(
         { requestId: call.requestId, code: error.code, reason: error.message },
