@@ -1,6 +1,7 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
+import { toolDefinitionDigest } from '../approvals/digest.js';
 import { BUILTIN_TOOL_NAMES } from '../approvals/tools.js';
 import {
   buildCatalog,
@@ -17,6 +18,13 @@ export interface PoolHooks extends Omit<ConnectionHooks, 'onStateChange' | 'onTo
   onToolsChanged(): void;
   /** A server came back after a restart: its prompts and resources may have changed too. */
   onServerReconnected(connection: DownstreamConnection): void;
+  /** Any change of a server's state (connected, failed, restarting, stopped): for the record. */
+  onServerState?(connection: DownstreamConnection): void;
+  /**
+   * A tool of a ready server now has another definition digest than it had when last listed (absent:
+   * new, or gone from a list the server still serves).
+   */
+  onToolDefinitionChanged?(server: string, tool: string, before?: string, after?: string): void;
 }
 
 /** Every configured downstream server, and the merged, namespaced tool catalog over the ready ones. */
@@ -37,10 +45,28 @@ export class DownstreamPool {
     this.reportCollisions = collisionReporter(this.log);
     // A server seen ready before that is ready again has restarted: its prompts and resources may differ.
     const everReady = new Set<string>();
+    // Definition digests per server as last listed: what tool.definition_changed compares with.
+    const digests = new Map<string, Map<string, string>>();
+    const compareDefinitions = (connection: DownstreamConnection) => {
+      if (connection.state !== 'ready' || !hooks.onToolDefinitionChanged) return;
+      const now = new Map(connection.tools.map((t) => [t.name, toolDefinitionDigest(t)]));
+      const before = digests.get(connection.name);
+      digests.set(connection.name, now);
+      if (!before) return;
+      for (const [tool, digest] of now) {
+        if (before.get(tool) !== digest)
+          hooks.onToolDefinitionChanged(connection.name, tool, before.get(tool), digest);
+      }
+      for (const [tool, digest] of before) {
+        if (!now.has(tool)) hooks.onToolDefinitionChanged(connection.name, tool, digest, undefined);
+      }
+    };
     const connectionHooks: ConnectionHooks = {
       onServerRequest: hooks.onServerRequest,
       onNotification: hooks.onNotification,
       onStateChange: (connection) => {
+        hooks.onServerState?.(connection);
+        compareDefinitions(connection);
         this.rebuildTools();
         if (this.started) {
           hooks.onToolsChanged();
@@ -50,7 +76,8 @@ export class DownstreamPool {
         if (connection.state === 'ready') everReady.add(connection.name);
       },
       // Only the tools changed: prompts, resources and subscriptions stand as they were.
-      onToolsChanged: () => {
+      onToolsChanged: (connection) => {
+        compareDefinitions(connection);
         this.rebuildTools();
         if (this.started) hooks.onToolsChanged();
       },

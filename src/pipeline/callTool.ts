@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import {
-  CallToolResultSchema,
   type CallToolRequest,
   type CallToolResult,
   type RequestId,
@@ -19,12 +18,21 @@ import { GatehouseError, isGatehouseError } from '../errors.js';
 import { toolErrorResult } from '../front/errors.js';
 import type { Session } from '../front/sessions.js';
 import type { Logger } from '../log.js';
-import { passThrough } from '../shared/passThrough.js';
+import type { EventBus } from '../audit/bus.js';
+import { auditCaller, type AuditEvent } from '../audit/events.js';
+import type { Executor } from '../execution/executor.js';
+import type { RedactedArguments } from '../redact/index.js';
 import type { ToolCall } from './toolCall.js';
 
 export interface PipelineDeps {
   pool: DownstreamPool;
   approvals: ApprovalRuntime;
+  /** The one path every downstream tools/call runs through. */
+  executor: Executor;
+  /** Where decisions are recorded. */
+  events: EventBus;
+  /** Redacted arguments and their keyed digest, as records show them. */
+  redact: (args: Record<string, unknown>) => RedactedArguments;
   maxWaitSeconds: number;
   /** Read per call: a policy reload swaps the decision point atomically. */
   decisionPoint: () => DecisionPoint;
@@ -42,7 +50,7 @@ export interface CallContext {
 }
 
 /** Why a gated call could not be held for approval: it fails closed, with the reason for the model. */
-const STORE_FAILURES = new Set(['STORE_LOCKED', 'STORE_UNAVAILABLE']);
+const HOLD_FAILURES = new Set(['STORE_LOCKED', 'STORE_UNAVAILABLE', 'AUDIT_LOG_UNAVAILABLE']);
 
 function notHeld(call: ToolCall, error: GatehouseError): CallToolResult {
   return toolErrorResult(
@@ -52,16 +60,14 @@ function notHeld(call: ToolCall, error: GatehouseError): CallToolResult {
   );
 }
 
-/** Failures of the downstream leg the model should read as the call's outcome, not a protocol fault. */
+/** Failures the model should read as the call's outcome, not a protocol fault. */
 const EXECUTION_FAILURES = new Set([
   'DOWNSTREAM_TIMEOUT',
   'DOWNSTREAM_CLOSED',
   'DOWNSTREAM_UNAVAILABLE',
   'DOWNSTREAM_INVALID',
+  'AUDIT_LOG_UNAVAILABLE',
 ]);
-
-/** The server's result, validated and passed on with every field it has. */
-const CALL_RESULT_AS_SENT = passThrough(CallToolResultSchema);
 
 /**
  * Every tools/call travels this one function: receive → decide → (approve) → execute.
@@ -101,13 +107,29 @@ export async function callTool(
     'tool call decided',
   );
   const { task } = context;
+  const denies = decision.mode === 'enforce' && decision.effect === 'deny';
+  const args = deps.redact(call.arguments);
+  const recorded = deps.events.publishQueued(decidedEvent(call, decision, args));
+  // A denial stands whether or not it is recorded; anything that may run needs its record.
+  if (denies) {
+    recorded.catch((error: unknown) =>
+      deps.logger.error({ requestId: call.requestId, reason: String(error) }, 'denial not recorded'),
+    );
+  } else {
+    const refused = await recorded.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    if (refused)
+      return toolErrorResult(`Gatehouse: ${(refused as Error).message}`, { code: 'AUDIT_LOG_UNAVAILABLE' });
+  }
 
   // Refused calls stay refused while the server is down; the rest learn which server is down and why.
-  if (down && !(decision.mode === 'enforce' && decision.effect === 'deny')) return serverDown(call, down);
+  if (down && !denies) return serverDown(call, down);
   if (decision.mode === 'enforce' && decision.effect === 'approve') {
     // Durable before anything is answered: the request is in the store when the model hears of it.
-    const held = await deps.approvals.requestFor(call, decision).catch((error: unknown) => {
-      if (isGatehouseError(error) && STORE_FAILURES.has(error.code)) return error;
+    const held = await deps.approvals.requestFor(call, decision, args).catch((error: unknown) => {
+      if (isGatehouseError(error) && HOLD_FAILURES.has(error.code)) return error;
       throw error;
     });
     if (held instanceof GatehouseError) return notHeld(call, held);
@@ -120,13 +142,15 @@ export async function callTool(
   // A task outlives its tools/call request, so its downstream call gets a signal of its own (a fresh
   // one each time: the SDK never removes the abort listeners it adds to a signal).
   const run = (): Promise<CallToolResult> =>
-    decision.mode === 'enforce' && decision.effect === 'deny'
+    denies
       ? Promise.resolve(denied(call, decision))
       : execute(
           deps,
           session,
           call,
           params,
+          decision,
+          args.digest,
           task ? { ...context, signal: new AbortController().signal } : context,
         );
   return task ? task.bridge.forCall(task.store, task.ttl, run) : run();
@@ -202,45 +226,66 @@ function denied(call: ToolCall, decision: Decision): CallToolResult {
   );
 }
 
+/** The call.decided record: what was decided, on which rules and policy set, for whom, on what. */
+function decidedEvent(call: ToolCall, decision: Decision, args: RedactedArguments): AuditEvent {
+  return {
+    event: 'call.decided',
+    callId: call.requestId,
+    caller: auditCaller(call.caller),
+    server: call.server,
+    tool: call.tool,
+    exposedName: call.exposedName,
+    effect: decision.effect,
+    mode: decision.mode,
+    rules: decision.rules,
+    reason: decision.reason,
+    policyVersion: decision.policyVersion,
+    arguments: args,
+  };
+}
+
 async function execute(
   deps: PipelineDeps,
   session: Session,
   call: ToolCall,
   params: CallToolRequest['params'],
+  decision: Decision,
+  argumentsDigest: string,
   context: CallContext,
 ): Promise<CallToolResult> {
-  const connection = deps.pool.get(call.server)!;
   const { progressToken } = context;
   // The params as the client sent them, but for the name the server knows and the task Gatehouse runs.
   const { task: _runHere, ...forward } = params;
-  try {
-    return (await connection.request(
-      { method: 'tools/call', params: { ...forward, name: call.tool } },
-      CALL_RESULT_AS_SENT,
-      {
-        sessionId: session.id,
-        relatedRequestId: context.requestId,
-        signal: context.signal,
-        ...(progressToken !== undefined
-          ? { progress: progressTo(progressToken, context.sendNotification) }
-          : {}),
-      },
-    )) as CallToolResult;
-  } catch (error) {
-    if (isGatehouseError(error, 'CLIENT_CANCELLED')) {
-      deps.logger.info(
-        { requestId: call.requestId, reason: error.message },
-        'tool call cancelled by the client',
-      );
-      throw error;
-    }
-    if (isGatehouseError(error) && EXECUTION_FAILURES.has(error.code)) {
-      deps.logger.warn(
-        { requestId: call.requestId, code: error.code, reason: error.message },
-        'tool call failed downstream',
-      );
-      return toolErrorResult(`Gatehouse: ${error.message}`, { code: error.code });
-    }
+  const outcome = await deps.executor.execute({
+    call,
+    params: { ...forward, name: call.tool },
+    rules: decision.rules,
+    policyVersion: decision.policyVersion,
+    argumentsDigest,
+    forward: {
+      sessionId: session.id,
+      relatedRequestId: context.requestId,
+      signal: context.signal,
+      ...(progressToken !== undefined
+        ? { progress: progressTo(progressToken, context.sendNotification) }
+        : {}),
+    },
+  });
+  if (outcome.ok) return outcome.result;
+  const { error } = outcome;
+  if (isGatehouseError(error, 'CLIENT_CANCELLED')) {
+    deps.logger.info(
+      { requestId: call.requestId, reason: error.message },
+      'tool call cancelled by the client',
+    );
     throw error;
   }
+  if (isGatehouseError(error) && EXECUTION_FAILURES.has(error.code)) {
+    deps.logger.warn(
+      { requestId: call.requestId, code: error.code, reason: error.message },
+      'tool call failed downstream',
+    );
+    return toolErrorResult(`Gatehouse: ${error.message}`, { code: error.code });
+  }
+  throw error;
 }
