@@ -7,8 +7,6 @@ export {
   argumentsDigest,
   createRedactor,
   describePathProblems,
-  DEFAULT_MAX_DEPTH,
-  DEFAULT_MAX_SCAN_CHARS,
   formatPath,
   type JsonValue,
   type KeyedRedactor,
@@ -20,3 +18,9 @@ export {
 export { MARKER, SECRET_KINDS, type SecretKind } from './detectors.js';
 export { SECRET_NAME_EXACT, SECRET_NAME_SUFFIXES, NOT_SECRET_NAMES } from './names.js';
 export { parseJsonPath } from './paths.js';
+export {
+  DEFAULT_MAX_DEPTH,
+  DEFAULT_MAX_SCAN_CHARS,
+  RedactSettingsSchema,
+  type RedactSettings,
+} from './options.js';

@@ -3,6 +3,7 @@ import { canonicalJson } from '../approvals/digest.js';
 import { GatehouseError } from '../errors.js';
 import { applySpans, findSecrets, isAwsSecretKey, MARKER, marker } from './detectors.js';
 import { secretNameMatcher } from './names.js';
+import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_SCAN_CHARS } from './options.js';
 import { parseJsonPath, stepInto, type PathStates, type PathStep } from './paths.js';
 
 /**
@@ -13,9 +14,6 @@ import { parseJsonPath, stepInto, type PathStates, type PathStep } from './paths
  * structure stay; a redacted value is replaced whole by `[REDACTED]` (names, paths: whatever its type),
  * a detected secret inside a string by `[REDACTED:<kind>]`. A marker never holds any part of the secret.
  */
-
-export const DEFAULT_MAX_SCAN_CHARS = 1_048_576;
-export const DEFAULT_MAX_DEPTH = 64;
 
 export interface RedactionRules {
   /** Field names redacted at any depth, compared ignoring case, besides the built-in ones. */
