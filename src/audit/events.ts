@@ -6,9 +6,9 @@ import { KeyRotationSchema } from './keys.js';
  * The event vocabulary: everything Gatehouse does that an auditor may ask about, one zod schema per
  * event, discriminated by `event`. The audit log appends these as its records (inside the log line's
  * envelope of `seq`, `time` and `prev`); channels, waiters, tasks and exporters receive the same
- * objects. Arguments in events are always redacted (`audit/redact.ts`); `argumentsDigest` is a keyed
- * digest of the full arguments, so the trail proves which arguments ran without letting anyone guess a
- * redacted low-entropy value by hashing candidates.
+ * objects. Arguments in events are always redacted (`redactArguments` of src/redact/); `argumentsDigest`
+ * is a keyed digest of the full arguments, so the trail proves which arguments ran without letting
+ * anyone guess a redacted low-entropy value by hashing candidates.
  *
  * Objects are strict: a field this version does not know is a newer writer's, and `verify` and the
  * reports must not silently ignore it.
