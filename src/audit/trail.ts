@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import { DURABLE_EVENTS, UNRECORDED_EVENTS, type AuditEvent } from './events.js';
 import { createKeyFile, readKeyFile } from './keys.js';
 import { openAuditLog, type Appended, type AuditLog, type AuditLogStatus } from './log.js';
+import type { AuditLogSettings } from './options.js';
 import type { Receipt } from './receipt.js';
 
 /**
@@ -24,8 +25,11 @@ export interface AuditTrail {
    * commit without waiting for it. False when the log is failing: the caller must `record` and wait.
    */
   recordQueued(event: AuditEvent): boolean;
-  /** A receipt for a durable record: signs a checkpoint covering it first when none does yet. */
-  receipt(seq: number): Promise<Receipt>;
+  /**
+   * A receipt for a durable record, with its line: signs a checkpoint covering it first when none
+   * does yet.
+   */
+  receipt(appended: Appended): Promise<Receipt>;
   status(): AuditLogStatus & { problem?: string };
   close(): Promise<void>;
 }
@@ -74,7 +78,7 @@ export async function openAuditTrail(options: AuditTrailOptions): Promise<AuditT
       signer: keys.signer,
       verifiers: keys.verifiers,
       ...(config.origin ? { origin: config.origin } : {}),
-      settings: config,
+      settings: logSettings(config),
       ...(options.now ? { now: options.now } : {}),
       onRepair: (repair) => {
         log.warn({ file: repair.file, bytes: repair.length }, 'cut a torn last line off the audit log');
@@ -113,10 +117,10 @@ export async function openAuditTrail(options: AuditTrailOptions): Promise<AuditT
       auditLog.append(event).catch(() => undefined);
       return true;
     },
-    async receipt(seq) {
+    async receipt({ seq, line }) {
       const latest = auditLog.latestCheckpoint();
       if (!latest || latest.size <= seq) await auditLog.checkpoint();
-      return auditLog.inclusionProof(seq);
+      return auditLog.inclusionProof(seq, line);
     },
     status() {
       const status = auditLog.status();
@@ -129,6 +133,12 @@ export async function openAuditTrail(options: AuditTrailOptions): Promise<AuditT
     },
     close: () => auditLog.close(),
   };
+}
+
+/** The log engine's own settings, out of the config section that embeds them. */
+function logSettings(config: Config['audit']): AuditLogSettings {
+  const { dir: _dir, keyFile: _keyFile, origin: _origin, redact: _redact, otlp: _otlp, ...settings } = config;
+  return settings;
 }
 
 async function openFirstFree(open: (dir: string) => Promise<AuditLog>, dirs: string[]): Promise<AuditLog> {

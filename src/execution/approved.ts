@@ -12,6 +12,7 @@ import {
 } from '../approvals/states.js';
 import type { EventBus } from '../audit/bus.js';
 import { auditCaller, type AuditVerdict, type EventOf } from '../audit/events.js';
+import type { Appended } from '../audit/log.js';
 import type { AuditTrail } from '../audit/trail.js';
 import type { DecisionPoint } from '../decision/types.js';
 import type { DownstreamPool } from '../downstream/pool.js';
@@ -116,7 +117,7 @@ export function createApprovedExecutor(deps: ApprovedExecutorDeps) {
     let stored: ExecutionOutcome;
     if (outcome.ok) {
       // The receipt travels with the result: the requester holds evidence of who approved what ran.
-      const receipt = outcome.afterRecord ? await receiptFor(request, outcome.afterRecord.seq) : undefined;
+      const receipt = outcome.afterRecord ? await receiptFor(request, outcome.afterRecord) : undefined;
       stored = {
         result: receipt
           ? { ...outcome.result, _meta: { ...outcome.result._meta, 'gatehouse/receipt': receipt } }
@@ -134,7 +135,7 @@ export function createApprovedExecutor(deps: ApprovedExecutorDeps) {
     return finished.request;
   }
 
-  async function receiptFor(request: ApprovalRequest, seq: number) {
+  async function receiptFor(request: ApprovalRequest, record: Appended) {
     if (!deps.trail) return undefined;
     try {
       return {
@@ -146,7 +147,7 @@ export function createApprovedExecutor(deps: ApprovedExecutorDeps) {
         argumentsDigest: deps.argumentsDigest(request.arguments),
         requestedBy: auditCaller(request.caller),
         approvals: approvalsOf(request),
-        audit: await deps.trail.receipt(seq),
+        audit: await deps.trail.receipt(record),
       };
     } catch (error) {
       log.error({ approvalId: request.id, reason: describeError(error) }, 'no receipt for an executed call');

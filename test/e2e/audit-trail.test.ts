@@ -1,5 +1,6 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
+import type { ApprovalRuntime } from '../../src/approvals/service.js';
 import type { AuditEvent, EventOf } from '../../src/audit/events.js';
 import { readKeyFile } from '../../src/audit/keys.js';
 import { verifyReceipt } from '../../src/audit/receipt.js';
@@ -133,10 +134,11 @@ describe('the audit trail of every flow', () => {
     const keys = await readKeyFile(`${gated.setUp.audit}.key`);
     const verdict = verifyReceipt(receipt.audit, keys.verifiers);
     expect(verdict.ok).toBe(true);
-    expect(receipt.audit.seq).toBe((executed as AuditEvent & { seq?: number }).seq ?? receipt.audit.seq);
     expect(JSON.parse(receipt.audit.line).record).toMatchObject({ event: 'call.executed', approvalId: id });
-    // A receipt for other arguments does not verify.
-    const forged = { ...receipt.audit, line: receipt.audit.line.replace('b-approved', 'b-forged') };
+    // A receipt that names another approver does not verify.
+    expect(receipt.audit.line).toContain('"id":"bob"');
+    expect(receipt.audit.seq).toBe((executed as unknown as { seq: number }).seq);
+    const forged = { ...receipt.audit, line: receipt.audit.line.replace('"id":"bob"', '"id":"eve"') };
     expect(verifyReceipt(forged, keys.verifiers).ok).toBe(false);
   });
 
@@ -161,7 +163,7 @@ describe('the audit trail of every flow', () => {
       await gated.call('rec__deploy', { build: 'b-cancel' }),
       'deploy',
     );
-    await gated.embedded.gatehouse.approvals.cancel(cancelled, 'the requester withdrew it');
+    await (gated.approvals as ApprovalRuntime).cancel(cancelled, 'the requester withdrew it');
     const events = await eventsWhen(
       (e) =>
         storyOf(e, wipe).includes('approval.expired') && storyOf(e, cancelled).includes('approval.cancelled'),
