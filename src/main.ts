@@ -20,6 +20,7 @@ import { SessionRegistry } from './front/sessions.js';
 import { StdioFrontTransport } from './front/stdio.js';
 import { createHttpAuthenticator, resolveStdioCaller } from './identity/index.js';
 import type { Logger } from './log.js';
+import { withNonFiniteNamed } from './shared/json.js';
 import { VERSION } from './version.js';
 
 export interface ServeOptions {
@@ -110,24 +111,7 @@ async function start(
     settleMs: config.policyReload.settleMs,
   });
   teardown.add(() => policy.close());
-  // The audit trail before anything it must record: a log that fails its own check refuses the start.
-  const trail = await openAuditTrail({
-    config: config.audit,
-    logger,
-    spill: !options.http,
-    onEvent: (event) => void events.publish(event).catch(() => undefined),
-  });
-  teardown.add(() => trail.close());
-  const events = createEventBus(trail, logger);
-  const redactor = createRedactor({ ...config.audit.redact, digestKey: trail.digestKey });
-  const redact = (args: Record<string, unknown>) => redactor.redactArguments(args);
-  /** Records that govern nothing (a server restarted, a policy reloaded): a failure is logged. */
-  const note = (event: AuditEvent) =>
-    void events
-      .publish(event)
-      .catch((error: unknown) => logger.error({ event: event.event, reason: String(error) }, 'not recorded'));
-  note({ event: 'policy.loaded', ...policy.describe() });
-  // The store next: a second HTTP Gatehouse on the same file is refused before anything starts. A
+  // The store: a second HTTP Gatehouse on the same file is refused before anything starts. A
   // second stdio one (a client that launches the same config twice) serves without approvals.
   let storeProblem: string | undefined;
   const store = await openLowdbStore(config.approvals.store).catch(async (error: unknown) => {
@@ -139,6 +123,32 @@ async function start(
     throw error;
   });
   teardown.add(() => store.close());
+  // The audit trail before anything it must record: a log that fails its own check refuses the start.
+  // A second stdio Gatehouse writes a sibling log (see openAuditTrail).
+  const trail = await openAuditTrail({
+    config: config.audit,
+    logger,
+    spill: !options.http,
+    onEvent: (event) => void events.publish(event).catch(() => undefined),
+  });
+  teardown.add(() => trail.close());
+  const events = createEventBus(trail, logger);
+  const redactor = createRedactor({ ...config.audit.redact, digestKey: trail.digestKey });
+  const redact = (args: Record<string, unknown>) => {
+    try {
+      return redactor.redactArguments(args);
+    } catch (error) {
+      // Arguments with a non-finite number are refused before any rule runs; their record says so.
+      if (!isGatehouseError(error, 'DIGEST_INPUT_INVALID')) throw error;
+      return redactor.redactArguments(withNonFiniteNamed(args) as Record<string, unknown>);
+    }
+  };
+  /** Records that govern nothing (a server restarted, a policy reloaded): a failure is logged. */
+  const note = (event: AuditEvent) =>
+    void events
+      .publish(event)
+      .catch((error: unknown) => logger.error({ event: event.event, reason: String(error) }, 'not recorded'));
+  note({ event: 'policy.loaded', ...policy.describe() });
   const sessions = new SessionRegistry();
   // The relay needs the pool and the pool's hooks need the relay: the getter breaks the cycle.
   const relay = createRelay(() => pool, sessions, logger);
