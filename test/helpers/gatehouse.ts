@@ -83,12 +83,18 @@ export interface HttpGatehouse extends Spawned {
 export async function startHttpGatehouse(
   configFile: string,
   env: NodeJS.ProcessEnv = {},
+  /** No file it writes may grow past this (`ulimit -f`): a full disk, for the files of one process. */
+  fileSizeLimitKiB?: number,
 ): Promise<HttpGatehouse> {
-  const spawned = spawnProcess(
-    process.execPath,
-    gatehouseArgs('serve', '--http', '--port', '0', '--config', configFile),
-    spawnEnv(env),
-  );
+  const args = gatehouseArgs('serve', '--http', '--port', '0', '--config', configFile);
+  const spawned =
+    fileSizeLimitKiB === undefined
+      ? spawnProcess(process.execPath, args, spawnEnv(env))
+      : spawnProcess(
+          'bash',
+          ['-c', `ulimit -f ${fileSizeLimitKiB}; exec "$0" "$@"`, process.execPath, ...args],
+          spawnEnv(env),
+        );
   // A Gatehouse that never gets ready must not outlive the test (nor keep holding its store).
   const line = await spawned
     .waitForStderr((l) => l.includes('"msg":"Gatehouse ready'))
