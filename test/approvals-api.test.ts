@@ -177,6 +177,43 @@ describe('reading requests', () => {
     expect(missing.json.error.code).toBe('APPROVAL_NOT_FOUND');
   });
 
+  it('lists arguments and texts redacted, and shows one request exactly (who sees what)', async () => {
+    const token = await tokenFor('bob');
+    const CANARY = 'c4nary-list-5e6f7a';
+    const request = await service.add({
+      arguments: {
+        path: '/srv/deploy.sh',
+        password: CANARY,
+        env: { DATABASE_URL: `postgres://app:${CANARY}@db/prod` },
+        headers: [`Authorization: Bearer ${CANARY}0123`],
+      },
+      reason: 'deploys need a second pair of eyes',
+    });
+    await service.decide(request.id, {
+      approver: { id: 'bob', groups: ['security'] },
+      decision: 'reject',
+      reason: `not with token=${CANARY} in it`,
+    });
+
+    const list = await call('GET', '/api/approvals', { token });
+    expect(list.text).not.toContain(CANARY);
+    const listed = list.json.approvals.find((a: Json) => a.id === request.id);
+    expect(listed.arguments).toEqual({
+      path: '/srv/deploy.sh',
+      password: '[REDACTED]',
+      env: { DATABASE_URL: 'postgres://app:[REDACTED:url-password]@db/prod' },
+      headers: ['Authorization: [REDACTED:named-secret]'],
+    });
+    expect(listed.argumentsRedacted).toEqual(['$.password', '$.env.DATABASE_URL', '$.headers[0]']);
+    expect(listed.decisions[0].reason).toBe('not with token=[REDACTED:named-secret] in it');
+    // The digest still names the exact call.
+    expect(listed.digest).toBe(request.digest);
+
+    const one = await call('GET', `/api/approvals/${request.id}`, { token });
+    expect(one.json.approval.arguments).toEqual(request.arguments);
+    expect(one.json.approval.decisions[0].reason).toContain(CANARY);
+  });
+
   it('404 for an unknown API route and 405 with Allow for a wrong method', async () => {
     const token = await tokenFor('bob');
     expect((await call('GET', '/api/approvals/a/b/c', { token })).status).toBe(404);

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { ApprovalStateSchema, type ApprovalRequest, type ApprovalState } from '../request.js';
+import type { Redactor } from '../../redact/index.js';
+import { ApprovalStateSchema, type ApprovalRequest, type ApprovalState, type Execution } from '../request.js';
 import { tally } from '../states.js';
 import type { ApiToken } from './auth/tokens.js';
 import { decodePathSegment, type WebContext } from './context.js';
@@ -13,6 +14,11 @@ import { BodyError, clientAddress, readJsonBody, sendJson } from './respond.js';
  * and it needs no CSRF token. Tokens come from the page (any sign-in method), or for local accounts
  * from POST /api/tokens with HTTP Basic credentials. Every answer is JSON; every error is
  * `{ error: { code, message } }` with the status of its kind and never a stack trace.
+ *
+ * Who sees what: one request (GET /api/approvals/:id, and a decision's answer) is shown exactly as
+ * stored, arguments and result included, since an approver must see what runs. The list is an overview
+ * that is easily copied into tickets and terminals: it carries redacted arguments (`argumentsRedacted`
+ * names the replaced paths), and redacted result, error and reason texts.
  */
 const DecisionBodySchema = z.strictObject({
   decision: z.enum(['approve', 'reject']),
@@ -32,6 +38,23 @@ export type ApprovalView = ApprovalRequest & { tally: ReturnType<typeof tally> }
 
 export function view(request: ApprovalRequest): ApprovalView {
   return { ...request, tally: tally(request) };
+}
+
+/** A request in the list: secrets in its arguments and texts replaced (audit.redact). */
+export type ApprovalListItem = ApprovalView & { argumentsRedacted: string[] };
+
+export function listView(request: ApprovalRequest, redactor: Redactor): ApprovalListItem {
+  const args = redactor.redactArguments(request.arguments);
+  const text = (value: string) => redactor.redactText(value);
+  return {
+    ...view(request),
+    arguments: args.value,
+    argumentsRedacted: args.redacted,
+    reason: text(request.reason),
+    decisions: request.decisions.map((d) => (d.reason === undefined ? d : { ...d, reason: text(d.reason) })),
+    ...(request.execution ? { execution: redactor.redactValue(request.execution) as Execution } : {}),
+    ...(request.closed ? { closed: { ...request.closed, reason: text(request.closed.reason) } } : {}),
+  };
 }
 
 export function apiRoutes(ctx: WebContext) {
@@ -88,7 +111,7 @@ export function apiRoutes(ctx: WebContext) {
     }
     const filter: { states?: ApprovalState[] } = parsed.data.length > 0 ? { states: parsed.data } : {};
     const requests = await ctx.service.list(filter);
-    sendJson(res, 200, { approvals: requests.map(view) });
+    sendJson(res, 200, { approvals: requests.map((request) => listView(request, ctx.redactor)) });
   }
 
   async function get(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
