@@ -14,6 +14,11 @@ export const ERROR_CODES = {
     exitCode: 1,
     summary: 'the downstream connection closed while a request was in flight',
   },
+  DOWNSTREAM_INVALID: {
+    exitCode: 1,
+    summary: 'the downstream server answered with a result that is not valid MCP',
+  },
+  CLIENT_CANCELLED: { exitCode: 1, summary: 'the client cancelled its request' },
   UNKNOWN_TOOL: { exitCode: 1, summary: 'no downstream server exposes this tool' },
   UNKNOWN_PROMPT: { exitCode: 1, summary: 'no downstream server exposes this prompt' },
   UNKNOWN_RESOURCE: { exitCode: 1, summary: 'no downstream server exposes this resource' },
@@ -34,6 +39,10 @@ export const ERROR_CODES = {
   APPROVAL_ALREADY_DECIDED: { exitCode: 1, summary: 'the approver has already decided on this request' },
   APPROVAL_DECISION_INVALID: { exitCode: 1, summary: 'a rejection needs a reason' },
   APPROVAL_TRANSITION_INVALID: { exitCode: 1, summary: 'the approval state machine forbids this change' },
+  APPROVAL_QUARANTINED: {
+    exitCode: 1,
+    summary: 'the stored approval request was altered or is corrupt; it is set aside and never runs',
+  },
   STORE_LOCKED: { exitCode: 1, summary: 'another process holds the store file' },
   STORE_INVALID: { exitCode: 2, summary: 'the store file is not a valid Gatehouse store' },
   STORE_VERSION_UNSUPPORTED: { exitCode: 2, summary: 'this Gatehouse cannot read the store schema version' },

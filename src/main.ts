@@ -2,7 +2,12 @@ import type { Config } from './config/schema.js';
 import { createApprovalService, type ApprovalService } from './approvals/service.js';
 import { createApprovalWeb } from './approvals/web/index.js';
 import { loadPolicyEngine, type PolicyStatus } from './decision/index.js';
+import { createEventBus } from './audit/bus.js';
+import type { AuditEvent } from './audit/events.js';
+import { openAuditTrail } from './audit/trail.js';
+import { createApprovedExecutor } from './execution/approved.js';
 import { createExecutor } from './execution/executor.js';
+import { createRedactor } from './redact/index.js';
 import { openLowdbStore, unavailableStore } from './store/index.js';
 import { describeCollision } from './downstream/catalog.js';
 import { DownstreamPool } from './downstream/pool.js';
@@ -31,7 +36,8 @@ export interface Gatehouse {
   /** The approval requests, as channels see them (embedding, tests). */
   approvals: ApprovalService;
   status(): GatehouseStatus;
-  stop(): Promise<void>;
+  /** Stops every part; `reason` (a signal's name, `stdin closed`) goes on the record. */
+  stop(reason?: string): Promise<void>;
   /** Resolves when Gatehouse has stopped (client gone on stdio, or stop()). */
   stopped: Promise<void>;
 }
@@ -49,11 +55,47 @@ export interface GatehouseStatus {
   approvalPage: { sessions: number; tokens: number };
   servers: ReturnType<DownstreamPool['status']>;
   policy: PolicyStatus;
+  /** The audit log this process writes, its size and state. */
+  audit: { dir: string; state: string; size: number; checkpointSize: number; lastError?: string };
   problems: string[];
 }
 
-/** Composition root: build the parts, connect the downstreams, start the fronts. */
+/**
+ * Composition root: build the parts, connect the downstreams, start the fronts. A start that fails at
+ * any point stops again whatever it had started (children, store lock, watcher, listener) and throws,
+ * so the process exits instead of living on half-started.
+ */
 export async function serve(options: ServeOptions): Promise<Gatehouse> {
+  const teardown = teardownOnFailure();
+  try {
+    return await start(options, teardown);
+  } catch (error) {
+    await teardown.run(options.logger);
+    throw error;
+  }
+}
+
+/** What a start has brought up so far, to be stopped in reverse order when a later step fails. */
+function teardownOnFailure() {
+  const stops: (() => Promise<unknown> | unknown)[] = [];
+  return {
+    add: (stop: () => Promise<unknown> | unknown) => void stops.push(stop),
+    async run(logger: Logger) {
+      for (const stop of stops.reverse()) {
+        try {
+          await stop();
+        } catch (error) {
+          logger.warn({ err: error }, 'stopping a part after a failed start failed');
+        }
+      }
+    },
+  };
+}
+
+async function start(
+  options: ServeOptions,
+  teardown: ReturnType<typeof teardownOnFailure>,
+): Promise<Gatehouse> {
   const { config, logger } = options;
   const startedAt = new Date().toISOString();
   // Checked before anything starts: a token given twice or a symmetric JWT algorithm refuses the start.
@@ -67,6 +109,24 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
     watch: true,
     settleMs: config.policyReload.settleMs,
   });
+  teardown.add(() => policy.close());
+  // The audit trail before anything it must record: a log that fails its own check refuses the start.
+  const trail = await openAuditTrail({
+    config: config.audit,
+    logger,
+    spill: !options.http,
+    onEvent: (event) => void events.publish(event).catch(() => undefined),
+  });
+  teardown.add(() => trail.close());
+  const events = createEventBus(trail, logger);
+  const redactor = createRedactor({ ...config.audit.redact, digestKey: trail.digestKey });
+  const redact = (args: Record<string, unknown>) => redactor.redactArguments(args);
+  /** Records that govern nothing (a server restarted, a policy reloaded): a failure is logged. */
+  const note = (event: AuditEvent) =>
+    void events
+      .publish(event)
+      .catch((error: unknown) => logger.error({ event: event.event, reason: String(error) }, 'not recorded'));
+  note({ event: 'policy.loaded', ...policy.describe() });
   // The store next: a second HTTP Gatehouse on the same file is refused before anything starts. A
   // second stdio one (a client that launches the same config twice) serves without approvals.
   let storeProblem: string | undefined;
@@ -76,38 +136,84 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
       logger.error({ store: config.approvals.store }, storeProblem);
       return unavailableStore(error);
     }
-    await policy.close();
     throw error;
   });
+  teardown.add(() => store.close());
   const sessions = new SessionRegistry();
   // The relay needs the pool and the pool's hooks need the relay: the getter breaks the cycle.
   const relay = createRelay(() => pool, sessions, logger);
-  const pool = new DownstreamPool(config, logger, relay);
+  const pool = new DownstreamPool(config, logger, {
+    ...relay,
+    onServerState: (connection) => {
+      const status = connection.status();
+      if (connection.state === 'ready') {
+        note({
+          event: 'downstream.connected',
+          server: connection.name,
+          transport: status.transport,
+          tools: status.tools,
+          restarts: status.restarts,
+        });
+      } else if (connection.state === 'failed' || connection.state === 'restarting') {
+        note({
+          event: 'downstream.failed',
+          server: connection.name,
+          state: connection.state,
+          reason: redactor.redactText(status.lastError ?? 'unknown'),
+        });
+      }
+    },
+    onToolDefinitionChanged: (server, tool, before, after) =>
+      note({
+        event: 'tool.definition_changed',
+        server,
+        tool,
+        ...(before ? { before } : {}),
+        ...(after ? { after } : {}),
+      }),
+  });
+  teardown.add(() => pool.stop());
   await pool.start();
   // Read before stopping: stopping empties the catalog, and with it the collisions.
   const { collisions } = pool.tools;
   if (collisions.length > 0) {
-    await pool.stop();
-    await policy.close();
-    await store.close();
     throw new GatehouseError(
       'NAME_COLLISION',
       collisions.map((c) => `${config.file}: ${describeCollision('tool', c)}`).join('\n'),
     );
   }
 
+  const executor = createExecutor({ pool, events, logger });
   const approvals = createApprovalService({
     store,
+    events,
+    redact,
     executor: (changed) =>
-      createExecutor({ store, pool, decisionPoint: () => policy, logger, now: () => new Date(), changed }),
+      createApprovedExecutor({
+        store,
+        pool,
+        executor,
+        events,
+        trail,
+        argumentsDigest: (args) => redact(args).digest,
+        decisionPoint: () => policy,
+        logger,
+        now: () => new Date(),
+        changed,
+      }),
     retentionMs: config.approvals.resultRetentionMs,
     archiveAfterMs: config.approvals.archiveAfterMs,
     sweepIntervalMs: config.approvals.sweepIntervalMs,
     logger,
+    currentTool: (server, tool) => pool.get(server)?.tools.find((t) => t.name === tool),
   });
+  teardown.add(() => approvals.stop());
   const deps: FrontDeps = {
     pool,
     approvals,
+    executor,
+    events,
+    redact,
     maxWaitSeconds: config.approvals.maxWaitSeconds,
     aggregate: createAggregate(pool, logger),
     relay,
@@ -117,7 +223,15 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
     taskLimits: { maxTasks: config.sessions.maxTasksPerSession, maxTtlMs: config.sessions.maxTaskTtlMs },
   };
   // A new policy set may hide, reveal or annotate tools: clients re-read the list.
-  const stopWatchingPolicy = policy.onReload(() => relay.onToolsChanged());
+  const stopWatchingPolicy = policy.onReload(() => {
+    relay.onToolsChanged();
+    note({ event: 'policy.loaded', ...policy.describe() });
+  });
+  teardown.add(stopWatchingPolicy);
+  const stopWatchingFailures = policy.onReloadFailed((error) =>
+    note({ event: 'policy.rejected', version: policy.version, error }),
+  );
+  teardown.add(stopWatchingFailures);
   const caller = resolveStdioCaller(config.identity);
 
   const status = (): GatehouseStatus => ({
@@ -135,8 +249,11 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
     approvalPage: web.counts(),
     servers: pool.status(),
     policy: policy.status(),
+    audit: { dir: trail.dir, ...trail.status() },
     problems: [
+      ...(trail.status().problem ? [trail.status().problem!] : []),
       ...(storeProblem ? [storeProblem] : []),
+      ...approvals.problems(),
       ...pool.collisionMessages(),
       ...(policy.status().lastError
         ? [`policy reload failed; the last good set is in use: ${policy.status().lastError}`]
@@ -169,10 +286,6 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
     });
   } catch (error) {
     if (options.http) {
-      await web.close();
-      await approvals.stop();
-      await pool.stop();
-      await policy.close();
       throw new GatehouseError(
         'USAGE',
         `cannot listen on ${config.http.host}:${config.http.port}: ${(error as Error).message}`,
@@ -181,15 +294,16 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
     // On stdio the MCP session matters more than the status endpoint: carry on without it.
     logger.warn({ reason: (error as Error).message }, 'status endpoint not started');
   }
+  teardown.add(() => http?.close());
 
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
   let stopping: Promise<void> | undefined;
   // Started in a later microtask, so that a session closing during the stop (stdio's close calls
   // stop) finds it under way instead of starting a second one.
-  const stop = () =>
+  const stop = (reason = 'stopped') =>
     (stopping ??= Promise.resolve().then(async () => {
-      logger.info('Gatehouse stopping');
+      logger.info({ reason }, 'Gatehouse stopping');
       // In this order, each whatever became of the one before: a store that fails to close must not
       // leave the children running.
       const steps: [string, () => Promise<unknown> | undefined][] = [
@@ -203,7 +317,18 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
           'the policy watcher',
           () => {
             stopWatchingPolicy();
+            stopWatchingFailures();
             return policy.close();
+          },
+        ],
+        // Last, so that everything above is on the record; closing signs a final checkpoint.
+        [
+          'the audit trail',
+          async () => {
+            await events
+              .publish({ event: 'gatehouse.stopped', version: VERSION, pid: process.pid, reason })
+              .catch(() => undefined);
+            await trail.close();
           },
         ],
       ];
@@ -215,6 +340,14 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
       resolveStopped();
     }));
 
+  note({
+    event: 'gatehouse.started',
+    version: VERSION,
+    pid: process.pid,
+    transport: options.http ? 'http' : 'stdio',
+    policyVersion: policy.version,
+    servers: [...pool.connections.keys()],
+  });
   if (options.http) {
     logger.info(
       { url: `${http!.url}/mcp`, servers: pool.status().map((s) => `${s.name}:${s.state}`) },
@@ -223,8 +356,9 @@ export async function serve(options: ServeOptions): Promise<Gatehouse> {
   } else {
     const session = createSession(deps, { ...caller, transport: 'stdio' }, 'stdio');
     sessions.add(session);
+    teardown.add(() => session.server.close());
     const transport = new StdioFrontTransport(logger, options.stdin, options.stdout);
-    transport.onclose = () => void stop();
+    transport.onclose = () => void stop('the client closed stdin');
     await session.server.connect(transport);
     logger.info(
       {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
+import { QUARANTINE_RECOVERY, screenRecords } from '../src/approvals/quarantine.js';
 import type { ApprovalService } from '../src/approvals/service.js';
 import {
   PASSWORDS,
@@ -10,6 +11,7 @@ import {
   type ApprovalWebHarness,
   type FakeApprovalService,
 } from './helpers/approvals.js';
+import { sampleRequest } from './store/helpers.js';
 
 /** The JSON API over real HTTP: every status it answers with, and that refusals change nothing. */
 
@@ -35,6 +37,7 @@ async function call(
   method: string,
   path: string,
   options: { token?: string; basic?: string; body?: unknown; headers?: Record<string, string> } = {},
+  base = web.url,
 ) {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
@@ -44,7 +47,7 @@ async function call(
     body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
     headers['content-type'] ??= 'application/json';
   }
-  const response = await request(`${web.url}${path}`, { method: method as 'GET', headers, body });
+  const response = await request(`${base}${path}`, { method: method as 'GET', headers, body });
   const text = await response.body.text();
   return {
     status: response.statusCode,
@@ -54,11 +57,13 @@ async function call(
   };
 }
 
-async function tokenFor(user: keyof typeof PASSWORDS): Promise<string> {
-  const { status, json } = await call('POST', '/api/tokens', {
-    basic: `${user}:${PASSWORDS[user]}`,
-    body: { label: 'test' },
-  });
+async function tokenFor(user: keyof typeof PASSWORDS, base = web.url): Promise<string> {
+  const { status, json } = await call(
+    'POST',
+    '/api/tokens',
+    { basic: `${user}:${PASSWORDS[user]}`, body: { label: 'test' } },
+    base,
+  );
   expect(status).toBe(201);
   return json.token as string;
 }
@@ -164,6 +169,51 @@ describe('reading requests', () => {
     expect(bad.status).toBe(400);
     expect(bad.json.error).toMatchObject({ code: 'REQUEST_INVALID' });
     expect(bad.json.error.message).toContain('pending');
+  });
+
+  it('lists quarantined records with state quarantined, filters them like a state, and refuses decisions with 409', async () => {
+    const CANARY = 'c4nary-quarantined-1a2b';
+    const tampered = { ...sampleRequest(9), arguments: { path: '/etc/shadow', token: CANARY } };
+    const { quarantined } = screenRecords([tampered, { id: 'broken' }], new Date(clock));
+    const other = await startLocalApprovalWeb({ now, quarantined });
+    try {
+      const token = await tokenFor('bob', other.web.url);
+      const get = (path: string) => call('GET', path, { token }, other.web.url);
+      const pending = await other.service.add();
+      const ids = async (path: string) => (await get(path)).json.approvals.map((a: Json) => [a.id, a.state]);
+      expect(await ids('/api/approvals')).toEqual([
+        [pending.id, 'pending'],
+        ['req-9', 'quarantined'],
+        ['broken', 'quarantined'],
+      ]);
+      // Listed redacted, like a request; shown exactly on its own.
+      const listed = await get('/api/approvals?state=quarantined');
+      expect(listed.text).not.toContain(CANARY);
+      expect(listed.json.approvals[0].record.arguments).toEqual({ path: '/etc/shadow', token: '[REDACTED]' });
+      expect(await ids('/api/approvals?state=pending')).toEqual([[pending.id, 'pending']]);
+      expect(await ids('/api/approvals?state=quarantined')).toEqual([
+        ['req-9', 'quarantined'],
+        ['broken', 'quarantined'],
+      ]);
+      const one = await get('/api/approvals/req-9');
+      expect(one.status).toBe(200);
+      expect(one.json.approval).toEqual({
+        ...quarantined[0],
+        state: 'quarantined',
+        recovery: QUARANTINE_RECOVERY,
+      });
+      const refused = await call(
+        'POST',
+        '/api/approvals/req-9/decision',
+        { token, body: { decision: 'approve' } },
+        other.web.url,
+      );
+      expect(refused.status).toBe(409);
+      expect(refused.json.error.code).toBe('APPROVAL_QUARANTINED');
+      expect(refused.json.error.message).toContain('approval req-9 is quarantined (DIGEST_MISMATCH)');
+    } finally {
+      await other.web.close();
+    }
   });
 
   it('gets one request; 404 for an unknown id', async () => {

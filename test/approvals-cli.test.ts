@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { screenRecords } from '../src/approvals/quarantine.js';
 import { parsePasswordHash, verifyPassword } from '../src/approvals/web/auth/password.js';
 import {
   PASSWORDS,
@@ -13,6 +14,7 @@ import { scratchDir } from './helpers/config.js';
 import { connectHttpAs } from './helpers/embedded.js';
 import { BOB, TOKENS, approvalSetUp, expectNotRun, expectPending, passwordOf } from './helpers/gated.js';
 import { startHttpGatehouse } from './helpers/gatehouse.js';
+import { sampleRequest } from './store/helpers.js';
 import { GATEHOUSE_BIN } from './helpers/paths.js';
 import { eventually, spawnProcess } from './helpers/processes.js';
 
@@ -22,13 +24,18 @@ let service: FakeApprovalService;
 let web: ApprovalWebHarness;
 let bobToken: string;
 
-beforeAll(async () => {
-  ({ service, web } = await startLocalApprovalWeb());
-  const response = await fetch(`${web.url}/api/tokens`, {
+/** bob's API token on the approval API at `url`. */
+async function tokenFor(url: string): Promise<string> {
+  const response = await fetch(`${url}/api/tokens`, {
     method: 'POST',
     headers: { authorization: `Basic ${Buffer.from(`bob:${PASSWORDS.bob}`).toString('base64')}` },
   });
-  bobToken = ((await response.json()) as { token: string }).token;
+  return ((await response.json()) as { token: string }).token;
+}
+
+beforeAll(async () => {
+  ({ service, web } = await startLocalApprovalWeb());
+  bobToken = await tokenFor(web.url);
 });
 afterAll(() => web?.close());
 
@@ -86,6 +93,33 @@ describe('gatehouse approvals', () => {
     expect(stdout).toContain('"host": "p\u0430⟦U+0430⟧ypal.com"');
     expect(stdout).not.toContain('\u202E');
     expect(stdout).toContain(`digest        ${request.digest}`);
+  });
+
+  it('lists quarantined records beside pending requests, shows one with what to do, and cannot approve it', async () => {
+    const tampered = { ...sampleRequest(7), arguments: { path: '/etc/\u202Epasswd' } };
+    const { quarantined } = screenRecords([tampered], new Date());
+    const other = await startLocalApprovalWeb({ quarantined });
+    try {
+      const token = await tokenFor(other.web.url);
+      const env = { env: { GATEHOUSE_APPROVER_TOKEN: token } };
+      const list = await gatehouse(['approvals', 'list', '--url', other.web.url], env);
+      expect(list.code).toBe(0);
+      expect(list.stdout.split('\n').find((l) => l.startsWith('req-7'))).toMatch(
+        /^req-7\s+quarantined\s+DIGEST_MISMATCH: see `gatehouse approvals show req-7`$/,
+      );
+      const show = await gatehouse(['approvals', 'show', 'req-7', '--url', other.web.url], env);
+      expect(show.code).toBe(0);
+      expect(show.stdout).toContain('req-7   quarantined');
+      expect(show.stdout).toContain('problem       DIGEST_MISMATCH: the stored invocation');
+      expect(show.stdout).toContain('recovery      It never runs and takes no decisions.');
+      expect(show.stdout).toContain('WARNING: the record contains characters that can deceive a reader');
+      expect(show.stdout).toContain('"path": "/etc/⟦U+202E⟧passwd"');
+      const approve = await gatehouse(['approvals', 'approve', 'req-7', '--url', other.web.url], env);
+      expect(approve.code).toBe(1);
+      expect(approve.stderr).toContain('approval req-7 is quarantined (DIGEST_MISMATCH)');
+    } finally {
+      await other.web.close();
+    }
   });
 
   it('approves as a local account with the password from the environment', async () => {

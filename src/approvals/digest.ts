@@ -62,7 +62,9 @@ export function sha256Canonical(value: unknown): string {
  * published them. A changed description or schema after approval blocks execution (a "rug pull").
  * An absent description digests like `null`, which a valid Tool never carries.
  */
-export function toolDefinitionDigest(tool: Pick<Tool, 'name' | 'description' | 'inputSchema'>): string {
+export function toolDefinitionDigest(
+  tool: Pick<Tool, 'name' | 'description'> & { inputSchema: object },
+): string {
   return sha256Canonical({
     name: tool.name,
     description: tool.description ?? null,

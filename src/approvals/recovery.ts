@@ -1,6 +1,6 @@
 import type { ApprovalStore } from '../store/store.js';
 import type { ApprovalRequest } from './request.js';
-import { expireIfDue, markUnknown } from './states.js';
+import { asOf, markUnknown } from './states.js';
 
 /**
  * Start-up and periodic housekeeping over a store, built only from the state machine and the store's
@@ -11,7 +11,7 @@ import { expireIfDue, markUnknown } from './states.js';
 export async function sweepExpired(store: ApprovalStore, now: Date): Promise<string[]> {
   const expired: string[] = [];
   for (const request of await store.list({ states: ['pending', 'approved'] })) {
-    const result = await store.transition(request.id, request.state, (r) => expireIfDue(r, now));
+    const result = await store.transition(request.id, request.state, (r) => asOf(r, now));
     if (result.ok && result.request.state === 'expired') expired.push(request.id);
   }
   return expired;

@@ -1,5 +1,7 @@
-import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { JsonObjectAsIs } from '../shared/json.js';
+import { passThrough } from '../shared/passThrough.js';
 import { DigestSchema } from './digest.js';
 
 /**
@@ -71,8 +73,34 @@ export const DecisionRecordSchema = z.strictObject({
 });
 export type DecisionRecord = z.infer<typeof DecisionRecordSchema>;
 
-export const ExecutionErrorSchema = z.strictObject({ code: z.string().min(1), message: z.string() });
+/** What `toolDefinitionDigest` covers, kept so approvers see the tool they approve (schema version 3). */
+export const ToolDefinitionSchema = z.strictObject({
+  name: z.string().min(1),
+  description: z.string().optional(),
+  inputSchema: JsonObjectAsIs,
+});
+
+export type ToolDefinition = z.infer<typeof ToolDefinitionSchema>;
+
+/** The part of a listed tool that an approval is bound to, as a request stores it. */
+export function toolDefinitionOf(tool: Pick<Tool, 'name' | 'description' | 'inputSchema'>): ToolDefinition {
+  return ToolDefinitionSchema.parse({
+    name: tool.name,
+    ...(tool.description !== undefined ? { description: tool.description } : {}),
+    inputSchema: tool.inputSchema,
+  });
+}
+
+export const ExecutionErrorSchema = z.strictObject({
+  code: z.string().min(1),
+  message: z.string(),
+  /** TOOL_DEFINITION_CHANGED: the definition the server listed at the re-check, which blocked the call. */
+  toolDefinition: ToolDefinitionSchema.optional(),
+});
 export type ExecutionError = z.infer<typeof ExecutionErrorSchema>;
+
+/** The downstream's result as it sent it: fields the SDK's schema does not know are kept, not stripped. */
+const StoredResultSchema = passThrough(CallToolResultSchema);
 
 /**
  * `startedAt` is absent when the re-check before execution blocked the call: it failed without running.
@@ -82,7 +110,7 @@ export type ExecutionError = z.infer<typeof ExecutionErrorSchema>;
 export const ExecutionSchema = z.strictObject({
   startedAt: Time.optional(),
   finishedAt: Time.optional(),
-  result: CallToolResultSchema.optional(),
+  result: StoredResultSchema.optional(),
   error: ExecutionErrorSchema.optional(),
 });
 export type Execution = z.infer<typeof ExecutionSchema>;
@@ -95,7 +123,21 @@ export const ApprovalRequestSchema = z.strictObject({
   tool: z.string().min(1),
   exposedName: z.string().min(1),
   toolDefinitionDigest: DigestSchema,
-  arguments: z.record(z.string(), z.json()),
+  /** The definition toolDefinitionDigest is the digest of; absent in requests stored before version 3. */
+  toolDefinition: ToolDefinitionSchema.optional(),
+  /**
+   * The requester's latest earlier request for this same call (server, tool, arguments) that was made
+   * against another definition of the tool: its id, its state when this one was made, and that
+   * definition. Why this is a new request rather than a retry joining that one.
+   */
+  definitionChangedSince: z
+    .strictObject({
+      id: z.string().min(1),
+      state: ApprovalStateSchema,
+      toolDefinition: ToolDefinitionSchema.optional(),
+    })
+    .optional(),
+  arguments: JsonObjectAsIs,
   caller: CallerSchema,
   /** Ids of the approve rules that matched, sorted. */
   rules: z.array(z.string().min(1)).min(1),

@@ -1,4 +1,5 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { QuarantinedRecord } from './quarantine.js';
 import type { ApprovalRequest } from './request.js';
 
 /** The `_meta` key under which Gatehouse puts an approval's machine-readable state. */
@@ -29,6 +30,28 @@ const HOW_TO_FOLLOW = (id: string) =>
   `gatehouse__approval_status with {"approvalId": "${id}"}, or gatehouse__wait_for_approval to wait up to 45 seconds. ` +
   `Changing the arguments creates a new request that needs its own approval.`;
 
+/** How to follow a request made because the tool changed: a retry joins it only while the tool stays so. */
+const FOLLOW_NEW = (id: string) =>
+  `To get the outcome, call gatehouse__approval_status with {"approvalId": "${id}"}, or ` +
+  'gatehouse__wait_for_approval to wait up to 45 seconds; retrying this exact call later gets this new ' +
+  "request's outcome for as long as the tool stays as it is now. Changing the arguments creates a new " +
+  'request that needs its own approval.';
+
+/** Why this is a new request and not the requester's earlier one: the tool changed in between. */
+function definitionChanged(request: ApprovalRequest): string {
+  const earlier = request.definitionChangedSince!;
+  const note: Partial<Record<ApprovalRequest['state'], string>> = {
+    pending: '; approving it will not run it',
+    approved: '; it will not run against the changed tool',
+    failed: '; an approved call whose tool changed is not run',
+  };
+  return (
+    `The tool's definition (description or input schema) changed since your earlier request ${earlier.id} ` +
+    `for this call was made (that request is now ${earlier.state}${note[earlier.state] ?? ''}). So this is a ` +
+    `NEW approval request (${request.id}) for the tool as it is now, which people must approve again.`
+  );
+}
+
 /**
  * What the model is told about a gated call, for every state of its request. Until the call has run the
  * text says plainly that it has NOT run. A tool with an outputSchema gets `isError: true` on non-results,
@@ -53,8 +76,12 @@ export function resultForRequest(
   switch (request.state) {
     case 'pending':
       return notRun(
-        `This call has NOT run yet: it is waiting for human approval (approval ${request.id}; ${rule}). ` +
-          `Asked: ${who}; ${status.approvals} given so far. It expires at ${request.expiresAt}. ${HOW_TO_FOLLOW(request.id)}`,
+        request.definitionChangedSince
+          ? `${definitionChanged(request)} It has NOT run yet: it is waiting for human approval (${rule}). ` +
+              `Asked: ${who}; ${status.approvals} given so far. It expires at ${request.expiresAt}. ` +
+              FOLLOW_NEW(request.id)
+          : `This call has NOT run yet: it is waiting for human approval (approval ${request.id}; ${rule}). ` +
+              `Asked: ${who}; ${status.approvals} given so far. It expires at ${request.expiresAt}. ${HOW_TO_FOLLOW(request.id)}`,
         false,
       );
     case 'approved':
@@ -66,7 +93,8 @@ export function resultForRequest(
       );
     case 'executed': {
       const result = request.execution!.result!;
-      return { ...result, _meta: { ...result._meta, ...meta } };
+      // As the server sent it (every field kept), with the approval's state added to _meta.
+      return { ...result, _meta: { ...result._meta, ...meta } } as CallToolResult;
     }
     case 'failed':
       return notRun(
@@ -107,4 +135,21 @@ export function resultForRequest(
 function whenAgain(request: ApprovalRequest, retentionMs: number): string {
   const ended = Date.parse(request.closed?.at ?? request.execution?.finishedAt ?? request.expiresAt);
   return `the identical call makes a new approval request from ${new Date(ended + retentionMs).toISOString()} on.`;
+}
+
+/** What the requester is told about a request whose stored record was set aside (approvals/quarantine.ts). */
+export function resultForQuarantined(record: QuarantinedRecord): CallToolResult {
+  return {
+    content: [
+      {
+        type: 'text',
+        text:
+          `This call did NOT run and never will: Gatehouse found the stored record of approval ${record.id} ` +
+          `altered or corrupt (${record.problem.code}) and set it aside. Making the call again creates a new ` +
+          'approval request.',
+      },
+    ],
+    isError: true,
+    _meta: { [APPROVAL_META]: { status: 'quarantined', approvalId: record.id } },
+  };
 }

@@ -1,13 +1,40 @@
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
-import { at, bob, sampleRequest } from '../../test/store/helpers.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { alice, at, bob, sampleRequest, T0 } from '../../test/store/helpers.js';
+import type { Decision } from '../decision/types.js';
 import { GatehouseError } from '../errors.js';
+import { silentLogger } from '../log.js';
+import type { ToolCall } from '../pipeline/toolCall.js';
 import { createMemoryStore } from '../store/memory.js';
 import type { ApprovalRequest } from './request.js';
-import { createApprovalService } from './service.js';
-import { applyDecision } from './states.js';
+import { resultForRequest } from './results.js';
+import { createEventBus } from '../audit/bus.js';
+import { createApprovalService, type ApprovalServiceDeps } from './service.js';
+import { applyDecision, OPEN_STATES } from './states.js';
+
+/** Arguments as records would show them, unredacted: redaction has tests of its own. */
+const plainArguments = (args: Record<string, unknown>) => ({
+  value: args as Record<string, never>,
+  redacted: [],
+  digest: `hmac-sha256:${'0'.repeat(64)}`,
+});
 
 const approved = (r: ApprovalRequest) => applyDecision(r, { approver: bob, decision: 'approve' }, at(1000));
+
+/** A service on `store` whose executor does nothing and whose sweep waits an hour, unless overridden. */
+function serviceOn(store: ApprovalServiceDeps['store'], overrides: Partial<ApprovalServiceDeps> = {}) {
+  return createApprovalService({
+    store,
+    executor: () => ({ execute: async () => undefined as never, drain: async () => undefined }),
+    events: createEventBus(undefined, silentLogger),
+    redact: plainArguments,
+    retentionMs: 60_000,
+    archiveAfterMs: 3_600_000,
+    sweepIntervalMs: 3_600_000,
+    logger: silentLogger,
+    ...overrides,
+  });
+}
 
 /** A service whose executor always fails (a store that cannot be written, say), and what it logged. */
 async function failingService() {
@@ -15,21 +42,43 @@ async function failingService() {
   await store.transition('req-1', 'pending', approved);
   const lines: Record<string, unknown>[] = [];
   const logger = pino({ level: 'error' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
-  const service = createApprovalService({
-    store,
+  const service = serviceOn(store, {
     executor: () => ({
       execute: async () => {
         throw new GatehouseError('STORE_UNAVAILABLE', 'memory store: cannot write the store');
       },
       drain: async () => undefined,
     }),
-    retentionMs: 60_000,
-    archiveAfterMs: 3_600_000,
-    sweepIntervalMs: 3_600_000,
     logger,
     now: () => at(2000),
   });
   return { service, lines };
+}
+
+/** alice's write_file call, to a tool that `description` describes. */
+function writeCall(description?: string): ToolCall {
+  return {
+    requestId: 'r-1',
+    server: 'fs',
+    tool: 'write_file',
+    exposedName: 'fs__write_file',
+    arguments: { path: '/tmp/x', content: 'x' },
+    caller: { ...alice, transport: 'http' },
+    definition: { name: 'write_file', description, inputSchema: { type: 'object' } },
+  };
+}
+
+/** The decision of an approve rule `writes` that one member of `security` must approve within `ttlMs`. */
+function writesNeedApproval(ttlMs: number): Decision {
+  const requirement = { rule: 'writes', approvers: ['group:security'], quorum: 1 };
+  return {
+    effect: 'approve',
+    rules: ['writes'],
+    reason: 'writes need approval',
+    policyVersion: 'p1',
+    mode: 'enforce',
+    approval: { approvers: requirement.approvers, quorum: 1, ttlMs, requirements: [requirement] },
+  };
 }
 
 const logged = (lines: Record<string, unknown>[], approvalId: string) =>
@@ -59,11 +108,8 @@ describe('createApprovalService', () => {
     await store.transition('req-1', 'pending', reject);
     let clock = at(1000 + 59_000);
     const lines: Record<string, unknown>[] = [];
-    const service = createApprovalService({
-      store,
-      executor: () => ({ execute: async () => undefined as never, drain: async () => undefined }),
+    const service = serviceOn(store, {
       // The retry of req-1 is owed its outcome for a minute, longer than archiveAfterMs.
-      retentionMs: 60_000,
       archiveAfterMs: 1_000,
       sweepIntervalMs: 5,
       logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) }),
@@ -82,5 +128,104 @@ describe('createApprovalService', () => {
       expect.objectContaining({ msg: 'finished approval requests archived', count: 1, ids: ['req-1'] }),
     );
     await service.stop();
+  });
+});
+
+describe('expiry is read from the clock, not from the sweep', () => {
+  const TTL = 2_000;
+  const call = writeCall();
+  const decision = writesNeedApproval(TTL);
+  afterEach(() => vi.useRealTimers());
+
+  /** A service whose sweep never runs during the test, on a clock the test moves. */
+  function unswept(clock: () => Date) {
+    const store = createMemoryStore();
+    return { store, service: serviceOn(store, { now: clock }) };
+  }
+
+  it('1.5 s after expiry, before any sweep: every reader sees expired, the retry says so and a decision is refused', async () => {
+    let clock = T0;
+    const { store, service } = unswept(() => clock);
+    const { request } = await service.requestFor(call, decision, plainArguments(call.arguments));
+    clock = at(TTL + 1_500);
+    expect((await store.get(request.id))!.state).toBe('pending');
+
+    const read = await service.get(request.id);
+    expect(read).toMatchObject({
+      state: 'expired',
+      closed: { at: request.expiresAt, reason: 'expired without enough approvals' },
+    });
+    expect(await service.list({ states: ['pending'] })).toEqual([]);
+    expect((await service.list({ states: ['expired'] })).map((r) => r.id)).toEqual([request.id]);
+    const status = resultForRequest(read!, false, service.retentionMs);
+    expect(status.isError).toBe(true);
+    expect(status.content).toEqual([
+      expect.objectContaining({ text: expect.stringContaining(`expired at ${request.expiresAt}`) }),
+    ]);
+
+    // The identical retry is owed the expired outcome (resultRetentionMs), and the store now says so.
+    const retry = await service.requestFor(call, decision, plainArguments(call.arguments));
+    expect(retry).toMatchObject({ created: false, request: { id: request.id, state: 'expired' } });
+    expect((await store.get(request.id))!.state).toBe('expired');
+    await expect(service.decide(request.id, { approver: bob, decision: 'approve' })).rejects.toMatchObject({
+      code: 'APPROVAL_NOT_PENDING',
+    });
+    // Once the retention is over, the identical call is a new request.
+    clock = at(TTL + 60_001);
+    const again = await service.requestFor(call, decision, plainArguments(call.arguments));
+    expect(again.created).toBe(true);
+    expect(again.request.id).not.toBe(request.id);
+  });
+
+  it('a cancellation after expiry leaves the request expired', async () => {
+    let clock = T0;
+    const { service } = unswept(() => clock);
+    const { request } = await service.requestFor(call, decision, plainArguments(call.arguments));
+    clock = at(TTL);
+    expect(await service.cancel(request.id, 'the client gave up')).toMatchObject({ state: 'expired' });
+  });
+
+  it('announces the expiry when it happens: a waiter returns expired at expiresAt, long before the sweep', async () => {
+    vi.useFakeTimers({ now: T0 });
+    const { service } = unswept(() => new Date());
+    await service.start();
+    const { request } = await service.requestFor(call, decision, plainArguments(call.arguments));
+    const changes: string[] = [];
+    service.onChange((r) => changes.push(r.state));
+    let waited: ApprovalRequest | undefined;
+    void service.waitWhile(request.id, OPEN_STATES, 45_000).then((r) => (waited = r));
+
+    await vi.advanceTimersByTimeAsync(TTL - 1);
+    expect(waited).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    await vi.waitFor(() => expect(waited?.state).toBe('expired'));
+    expect(changes).toEqual(['expired']);
+    await service.stop();
+  });
+});
+
+describe('a retry against a changed tool definition', () => {
+  it('is a new request that keeps the definition and names the earlier request, which the result says', async () => {
+    const service = serviceOn(createMemoryStore(), { now: () => T0 });
+    const call = writeCall;
+    const decision = writesNeedApproval(60_000);
+    const first = await service.requestFor(call('Write a file.'), decision, plainArguments({}));
+    expect(first.request.toolDefinition).toEqual({
+      name: 'write_file',
+      description: 'Write a file.',
+      inputSchema: { type: 'object' },
+    });
+    expect(first.request.definitionChangedSince).toBeUndefined();
+    const second = await service.requestFor(call('Write a file and mail it.'), decision, plainArguments({}));
+    expect(second.created).toBe(true);
+    expect(second.request.definitionChangedSince).toEqual({
+      id: first.request.id,
+      state: 'pending',
+      toolDefinition: first.request.toolDefinition,
+    });
+    const text = JSON.stringify(resultForRequest(second.request, false).content);
+    expect(text).toContain(`changed since your earlier request ${first.request.id} for this call was made`);
+    expect(text).toContain('approving it will not run it');
+    expect(text).not.toContain('identical arguments join this request');
   });
 });

@@ -7,7 +7,7 @@ import {
   applyDecision,
   blockExecution,
   cancel,
-  expireIfDue,
+  asOf,
   finishExecution,
   isTerminal,
   markUnknown,
@@ -217,7 +217,7 @@ describe('approval decisions (properties)', () => {
           ]) {
             expect(attempt(rejected, op).refused).toBe(true);
           }
-          expect(expireIfDue(rejected, new Date(T0 + TTL * 2))).toBe(rejected);
+          expect(asOf(rejected, new Date(T0 + TTL * 2))).toBe(rejected);
         },
       ),
       { numRuns: 200 },
@@ -255,7 +255,7 @@ describe('the life cycle (properties)', () => {
                 case 'decide':
                   return decide(request, op.d, principal, clock).next();
                 case 'expire':
-                  return expireIfDue(request, now);
+                  return asOf(request, now);
                 case 'cancel':
                   return cancel(request, 'client cancelled', now);
                 case 'start':

@@ -15,7 +15,7 @@ import {
   canTransition,
   cancel,
   countsToward,
-  expireIfDue,
+  asOf,
   finishExecution,
   isExpired,
   isListed,
@@ -328,8 +328,8 @@ describe('expiry', () => {
   it('expires a pending request from expiresAt on, and not before', () => {
     const request = pending();
     expect(isExpired(request, at(59_999))).toBe(false);
-    expect(expireIfDue(request, at(59_999))).toBe(request);
-    const expired = expireIfDue(request, at(60_000));
+    expect(asOf(request, at(59_999))).toBe(request);
+    const expired = asOf(request, at(60_000));
     expect(expired.state).toBe('expired');
     expect(expired.closed).toEqual({
       at: '2026-01-01T00:01:00.000Z',
@@ -337,17 +337,23 @@ describe('expiry', () => {
     });
   });
 
+  it('reads the same whenever it is read after expiry: closed at expiresAt, not at the moment of reading', () => {
+    const request = pending();
+    expect(asOf(request, at(90_000))).toEqual(asOf(request, at(60_000)));
+    expect(asOf(request, at(3_600_000)).closed?.at).toBe(request.expiresAt);
+  });
+
   it('expires an approved request that has not started', () => {
-    const expired = expireIfDue(approve(pending(), bob), at(61_000));
+    const expired = asOf(approve(pending(), bob), at(61_000));
     expect(expired.state).toBe('expired');
     expect(expired.closed?.reason).toBe('expired after approval, before it ran');
   });
 
   it('leaves executing and terminal requests alone', () => {
     const executing = startExecution(approve(pending(), bob), at(2000));
-    expect(expireIfDue(executing, at(120_000))).toBe(executing);
+    expect(asOf(executing, at(120_000))).toBe(executing);
     const rejected = reject(pending(), bob);
-    expect(expireIfDue(rejected, at(120_000))).toBe(rejected);
+    expect(asOf(rejected, at(120_000))).toBe(rejected);
   });
 });
 
@@ -419,7 +425,7 @@ describe('cancellation and execution', () => {
     steps.push(approve(steps[0]!, bob));
     steps.push(startExecution(steps[1]!, at(2000)));
     steps.push(finishExecution(steps[2]!, { result: { content: [] } }, at(3000)));
-    steps.push(reject(pending(), bob), cancel(pending(), 'x', at(1)), expireIfDue(pending(), at(60_000)));
+    steps.push(reject(pending(), bob), cancel(pending(), 'x', at(1)), asOf(pending(), at(60_000)));
     steps.push(markUnknown(steps[2]!, at(4000)));
     const seen = new Set<ApprovalState>();
     for (const step of steps) {

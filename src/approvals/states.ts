@@ -1,13 +1,14 @@
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { GatehouseError } from '../errors.js';
-import { invocationDigest } from './digest.js';
+import { invocationDigest, toolDefinitionDigest } from './digest.js';
 import {
   ApprovalRequestSchema,
   type ApprovalRequest,
   type ApprovalState,
+  type Execution,
   type ExecutionError,
   type Identity,
   type Requirement,
+  type ToolDefinition,
 } from './request.js';
 
 /**
@@ -62,6 +63,10 @@ export interface NewApprovalRequest {
   tool: string;
   exposedName: string;
   toolDefinitionDigest: string;
+  /** What toolDefinitionDigest is the digest of, shown to approvers. */
+  toolDefinition?: ToolDefinition;
+  /** See ApprovalRequest.definitionChangedSince. */
+  definitionChangedSince?: ApprovalRequest['definitionChangedSince'];
   arguments: Record<string, unknown> | undefined;
   caller: Identity & { transport?: 'stdio' | 'http'; client?: { name: string; version: string } };
   reason: string;
@@ -82,6 +87,8 @@ export function newApprovalRequest(input: NewApprovalRequest, now: Date): Approv
     tool: input.tool,
     exposedName: input.exposedName,
     toolDefinitionDigest: input.toolDefinitionDigest,
+    ...(input.toolDefinition ? { toolDefinition: input.toolDefinition } : {}),
+    ...(input.definitionChangedSince ? { definitionChangedSince: input.definitionChangedSince } : {}),
     arguments: input.arguments ?? {},
     caller: {
       id: input.caller.id,
@@ -105,8 +112,13 @@ export function newApprovalRequest(input: NewApprovalRequest, now: Date): Approv
   return ApprovalRequestSchema.parse(request);
 }
 
-/** Whether the stored fields still hash to the stored digest: run before executing stored arguments. */
+/**
+ * Whether the stored fields still hash to the stored digest, and the stored tool definition (what
+ * approvers are shown) to the definition digest: run before executing stored arguments.
+ */
 export function verifyDigest(request: ApprovalRequest): boolean {
+  const definition = request.toolDefinition;
+  if (definition && toolDefinitionDigest(definition) !== request.toolDefinitionDigest) return false;
   return invocationDigest({ ...request, callerId: request.caller.id }) === request.digest;
 }
 
@@ -241,14 +253,19 @@ export function isExpired(request: ApprovalRequest, now: Date): boolean {
   return now.getTime() >= Date.parse(request.expiresAt);
 }
 
-/** `expired` when the ttl has run out on a pending or approved request; otherwise the request unchanged. */
-export function expireIfDue(request: ApprovalRequest, now: Date): ApprovalRequest {
+/**
+ * The request as the clock makes it at `now`: a pending or approved request whose ttl has run out is
+ * `expired`, closed at its expiry; any other request is returned unchanged. Every reader (the API, the
+ * page, the model's results, the follow-up tools, tasks) sees requests through this, so nothing reads as
+ * pending past its expiry; the sweep only persists what it returns.
+ */
+export function asOf(request: ApprovalRequest, now: Date): ApprovalRequest {
   if (!canTransition(request.state, 'expired') || !isExpired(request, now)) return request;
   const reason =
     request.state === 'pending'
       ? 'expired without enough approvals'
       : 'expired after approval, before it ran';
-  return move(request, 'expired', { closed: { at: now.toISOString(), reason } });
+  return move(request, 'expired', { closed: { at: request.expiresAt, reason } });
 }
 
 /** The client cancelled the call, or an operator withdrew the request, before execution began. */
@@ -274,7 +291,8 @@ export function blockExecution(request: ApprovalRequest, error: ExecutionError, 
   return move(request, 'failed', { execution: { finishedAt: now.toISOString(), error } });
 }
 
-export type ExecutionOutcome = { result: CallToolResult } | { error: ExecutionError };
+/** The result as the server sent it (validated, every field kept; `content` may be absent). */
+export type ExecutionOutcome = { result: NonNullable<Execution['result']> } | { error: ExecutionError };
 
 /**
  * The downstream call returned (`executed`, even when the result is an isError result: the tool ran)

@@ -1,7 +1,7 @@
 import type { CallToolResult, ServerNotification, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Caller } from '../pipeline/toolCall.js';
-import { resultForRequest } from './results.js';
+import { resultForQuarantined, resultForRequest } from './results.js';
 import { isOpen, OPEN_STATES } from './states.js';
 import type { ApprovalRuntime } from './service.js';
 
@@ -89,6 +89,12 @@ export async function callBuiltinTool(
   let request = await approvals.get(approvalId);
   // Only the requester may follow a request: others learn nothing, not even that it exists.
   if (!request || request.caller.id !== context.caller.id) {
+    // A record set aside as untrusted still tells its requester (by the id it names) that it never runs.
+    const quarantined = (await approvals.quarantined()).find(
+      (q) =>
+        q.id === approvalId && (q.record as { caller?: { id?: unknown } })?.caller?.id === context.caller.id,
+    );
+    if (!request && quarantined) return resultForQuarantined(quarantined);
     return {
       content: [{ type: 'text', text: `No approval request ${approvalId} of yours exists.` }],
       isError: true,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { JsonObjectAsIs } from '../shared/json.js';
 import { KeyRotationSchema } from './keys.js';
 
 /**
@@ -33,7 +34,7 @@ export type AuditCaller = z.infer<typeof AuditCallerSchema>;
 
 /** Arguments as they may be shown: redacted values replaced, the paths that were redacted named. */
 export const RedactedArgumentsSchema = z.strictObject({
-  value: z.record(z.string(), z.json()),
+  value: JsonObjectAsIs,
   /** JSON paths (`$.password`, `$.headers.Authorization`) whose values were replaced. */
   redacted: z.array(z.string()),
   digest: KeyedDigest,
@@ -59,8 +60,14 @@ const CallFields = {
   exposedName: Id,
 } as const;
 
+/**
+ * An execution, allowed or approved: one record before the call and one after, each answering who
+ * asked, which rules let it through under which policy set, who approved it, and which arguments ran.
+ */
 const ExecutionFields = {
   ...CallFields,
+  rules: z.array(z.string()),
+  policyVersion: z.string(),
   /** Present for approved calls: which request, and who approved it. */
   approvalId: Id.optional(),
   approvals: z.array(AuditVerdictSchema).optional(),
@@ -160,7 +167,10 @@ export const CallExecutedSchema = z.strictObject({
 export const CallFailedSchema = z.strictObject({
   event: z.literal('call.failed'),
   ...ExecutionFields,
-  /** False when the call was stopped before it reached the server (re-check, server down, audit). */
+  /**
+   * False when the call was stopped before it was sent (re-check, server down, audit); true when it
+   * was sent and may have taken effect (a timeout, a crash, a cancellation mid-call).
+   */
   reachedServer: z.boolean(),
   error: ErrorSchema,
 });
@@ -289,3 +299,19 @@ export const DURABLE_EVENTS: ReadonlySet<AuditEventName> = new Set([
 
 /** Events the bus delivers but the log does not append. */
 export const UNRECORDED_EVENTS: ReadonlySet<AuditEventName> = new Set(['audit.checkpoint']);
+
+/** The caller as records keep it. */
+export function auditCaller(caller: {
+  id: string;
+  groups: readonly string[];
+  transport?: 'stdio' | 'http';
+  client?: { name: string; version: string };
+}): AuditCaller {
+  return {
+    id: caller.id,
+    groups: [...caller.groups],
+    // Requests stored before schema version 2 lack the transport; they came from the stdio era.
+    transport: caller.transport ?? 'stdio',
+    ...(caller.client ? { client: { name: caller.client.name, version: caller.client.version } } : {}),
+  };
+}

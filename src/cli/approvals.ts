@@ -1,7 +1,13 @@
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
-import type { ApprovalView } from '../approvals/web/api.js';
+import { QUARANTINE_RECOVERY } from '../approvals/quarantine.js';
+import {
+  isQuarantined,
+  type ApprovalView,
+  type QuarantinedView,
+  type RequestView,
+} from '../approvals/web/api.js';
 import { DEFAULT_COST, hashPassword } from '../approvals/web/auth/password.js';
 import {
   ApprovalApiError,
@@ -43,13 +49,14 @@ export function registerApprovalCommands(program: Command, io: CliIo): void {
     .description('list and decide approval requests of a running Gatehouse (through its approval API)');
 
   withConnection(approvals.command('list'))
-    .description('list pending approval requests')
+    .description('list pending approval requests, and quarantined records')
     .option('--all', 'every request, decided and closed ones too')
     .option('--state <states>', 'only these states, comma-separated (pending,approved,executed,...)')
     .option('--json', 'print the API response as JSON')
     .action((flags: ConnectionFlags & { all?: boolean; state?: string; json?: boolean }) =>
       withClient(io, flags, async (client) => {
-        const states = flags.state ? flags.state.split(',') : flags.all ? [] : ['pending'];
+        // Quarantined records need an operator as much as pending requests need an approver.
+        const states = flags.state ? flags.state.split(',') : flags.all ? [] : ['pending', 'quarantined'];
         const list = await client.list(states);
         io.out(flags.json ? JSON.stringify(list, null, 2) : formatList(list, Date.now()));
       }),
@@ -181,20 +188,24 @@ function urlFromConfig(configFile: string): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${config.http.port}`;
 }
 
-function tallyText(request: ApprovalView): string {
+function tallyText(request: RequestView): string {
   return request.tally.map((t) => `${t.rule} ${t.approvedBy.length}/${t.quorum}`).join(', ');
 }
 
 export function formatList(list: readonly ApprovalView[], now: number): string {
   if (list.length === 0) return 'no approval requests';
-  const rows = list.map((r) => [
-    r.id,
-    r.state,
-    `${r.server} / ${r.tool}`,
-    r.caller.id,
-    tallyText(r),
-    r.state === 'pending' ? `expires ${until(r.expiresAt, now)}` : '',
-  ]);
+  const rows = list.map((r) =>
+    isQuarantined(r)
+      ? [r.id, r.state, '', '', '', `${r.problem.code}: see \`gatehouse approvals show ${r.id}\``]
+      : [
+          r.id,
+          r.state,
+          `${r.server} / ${r.tool}`,
+          r.caller.id,
+          tallyText(r),
+          r.state === 'pending' ? `expires ${until(r.expiresAt, now)}` : '',
+        ],
+  );
   const header = ['ID', 'STATE', 'TOOL', 'REQUESTED BY', 'APPROVALS', ''];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => visible(row[i]!).length)));
   return [header, ...rows]
@@ -208,17 +219,8 @@ export function formatList(list: readonly ApprovalView[], now: number): string {
 }
 
 export function formatRequest(r: ApprovalView, now: number): string {
-  const segments = segmentText(JSON.stringify(r.arguments, null, 2));
-  const args = segments
-    .map((s) =>
-      'text' in s
-        ? s.text
-        : s.flag.kind === 'confusable'
-          ? `${s.flagged}⟦${s.flag.label}⟧`
-          : `⟦${s.flag.label}⟧`,
-    )
-    .join('');
-  const flags = summarizeFlags(segments);
+  if (isQuarantined(r)) return formatQuarantined(r);
+  const { args, flags } = exactly(r.arguments);
   const lines = [
     `${visible(r.server)} / ${visible(r.tool)}   ${r.state}`,
     `id            ${r.id}`,
@@ -235,16 +237,47 @@ export function formatRequest(r: ApprovalView, now: number): string {
     ),
     ...(r.closed ? [`closed        ${visible(r.closed.reason)}`] : []),
   ];
-  if (flags.length > 0) {
-    lines.push(
-      '',
-      'WARNING: the arguments contain characters that can deceive a reader, marked ⟦U+XXXX⟧ below:',
-    );
-    for (const { flag, count } of flags)
-      lines.push(`  ${flag.label} ×${count}: ${visible(flag.description)}`);
-  }
-  lines.push('', 'arguments:', args);
+  lines.push(...warnings(flags, 'the arguments contain'), '', 'arguments:', args);
   return lines.join('\n');
+}
+
+/** A record set aside as found: why, what to do, and the record itself (untrusted, shown exactly). */
+function formatQuarantined(r: QuarantinedView): string {
+  const { args: record, flags } = exactly(r.record);
+  return [
+    `${r.id}   quarantined`,
+    `problem       ${r.problem.code}: ${visible(r.problem.message)}`,
+    `since         ${r.quarantinedAt}`,
+    `recovery      ${QUARANTINE_RECOVERY}`,
+    ...warnings(flags, 'the record contains'),
+    '',
+    'the record as found:',
+    record,
+  ].join('\n');
+}
+
+/** JSON exactly as stored, with characters that can deceive a reader marked ⟦U+XXXX⟧. */
+function exactly(value: unknown) {
+  const segments = segmentText(JSON.stringify(value, null, 2) ?? 'undefined');
+  const args = segments
+    .map((s) =>
+      'text' in s
+        ? s.text
+        : s.flag.kind === 'confusable'
+          ? `${s.flagged}⟦${s.flag.label}⟧`
+          : `⟦${s.flag.label}⟧`,
+    )
+    .join('');
+  return { args, flags: summarizeFlags(segments) };
+}
+
+function warnings(flags: ReturnType<typeof summarizeFlags>, subject: string): string[] {
+  if (flags.length === 0) return [];
+  return [
+    '',
+    `WARNING: ${subject} characters that can deceive a reader, marked ⟦U+XXXX⟧ below:`,
+    ...flags.map(({ flag, count }) => `  ${flag.label} ×${count}: ${visible(flag.description)}`),
+  ];
 }
 
 /**

@@ -63,7 +63,7 @@ export function registerServe(program: Command, _io: CliIo): void {
         }, STOP_DEADLINE_MS);
         // Only a safety net: a stopped Gatehouse exits on its own, without waiting for it.
         watchdog.unref();
-        void running.stop();
+        void running.stop(signal);
       };
       const onSignal = (signal: NodeJS.Signals) => {
         received = signal;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { QuarantinedRecordSchema, screenRecords } from '../approvals/quarantine.js';
 import { ApprovalRequestSchema } from '../approvals/request.js';
 import { isOpen } from '../approvals/states.js';
 import { GatehouseError } from '../errors.js';
@@ -9,12 +10,14 @@ import { GatehouseError } from '../errors.js';
  * every version ever released, which the tests must keep reading (they are never regenerated).
  */
 
-export const STORE_SCHEMA_VERSION = 2;
+export const STORE_SCHEMA_VERSION = 3;
 
 export const StoreDocumentSchema = z
   .strictObject({
     schemaVersion: z.literal(STORE_SCHEMA_VERSION),
     approvals: z.array(ApprovalRequestSchema),
+    /** Records found altered or corrupt, set aside as they were found: never executed. */
+    quarantined: z.array(QuarantinedRecordSchema),
   })
   .superRefine((document, ctx) => {
     const ids = new Set<string>();
@@ -39,7 +42,7 @@ export const StoreDocumentSchema = z
 export type StoreDocument = z.infer<typeof StoreDocumentSchema>;
 
 export function emptyDocument(): StoreDocument {
-  return { schemaVersion: STORE_SCHEMA_VERSION, approvals: [] };
+  return { schemaVersion: STORE_SCHEMA_VERSION, approvals: [], quarantined: [] };
 }
 
 /** Turns a document of version n into one of version n + 1. Pure; validation happens after the last. */
@@ -49,17 +52,22 @@ export type Migration = (document: Record<string, unknown>) => Record<string, un
 export const MIGRATIONS: Readonly<Record<number, Migration>> = {
   // 2 adds the requester's optional transport and client; version 1 requests simply lack them.
   1: (document) => ({ ...document, schemaVersion: 2 }),
+  // 3 keeps each request's tool definition (optional: older requests lack it), a blocked call's changed
+  // definition, the earlier request a changed definition set apart, and the quarantined records.
+  2: (document) => ({ ...document, schemaVersion: 3, quarantined: [] }),
 };
 
 /**
  * Reads a parsed store file of any version: migrates an older one step by step, refuses a newer one
  * (this Gatehouse would drop what it does not know), refuses anything that is not a Gatehouse store,
- * and validates the result. `file` only names the file in messages; `migrations` is for tests.
+ * quarantines each request record that cannot be trusted (see approvals/quarantine.ts) and validates
+ * the rest. `file` only names the file in messages; `migrations` is for tests.
  */
 export function upgradeDocument(
   raw: unknown,
   file: string,
   migrations: Readonly<Record<number, Migration>> = MIGRATIONS,
+  now: Date = new Date(),
 ): StoreDocument {
   const target = STORE_SCHEMA_VERSION;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
@@ -100,7 +108,22 @@ export function upgradeDocument(
       );
     }
   }
-  return validate(document, file);
+  return validate(quarantineUntrusted(document, now), file);
+}
+
+/** Moves the request records that cannot be trusted out of `approvals`, into `quarantined`. */
+function quarantineUntrusted(document: Record<string, unknown>, now: Date): Record<string, unknown> {
+  const { approvals, quarantined } = document;
+  // Not a list of records, or no list of quarantined ones: the document itself is broken.
+  if (!Array.isArray(approvals) || !Array.isArray(quarantined)) return document;
+  const taken = new Set<string>();
+  for (const entry of quarantined as unknown[]) {
+    const id = (entry as { id?: unknown } | null)?.id;
+    if (typeof id === 'string') taken.add(id);
+  }
+  const screened = screenRecords(approvals, now, taken);
+  if (screened.quarantined.length === 0) return document;
+  return { ...document, approvals: screened.valid, quarantined: [...quarantined, ...screened.quarantined] };
 }
 
 function validate(document: unknown, file: string): StoreDocument {

@@ -88,6 +88,8 @@ export function documentStore(initial: StoreDocument, persistence: Persistence, 
       return chosen && structuredClone(chosen);
     },
 
+    quarantined: async () => structuredClone(committed.quarantined),
+
     list: async (filter = {}) => {
       const { states } = filter;
       const chosen = states

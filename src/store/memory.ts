@@ -1,3 +1,4 @@
+import type { QuarantinedRecord } from '../approvals/quarantine.js';
 import type { ApprovalRequest } from '../approvals/request.js';
 import { STORE_SCHEMA_VERSION, StoreDocumentSchema } from './document.js';
 import { documentStore } from './documentStore.js';
@@ -7,8 +8,13 @@ import type { ApprovalStore } from './store.js';
 export function createMemoryStore(
   requests: readonly ApprovalRequest[] = [],
   archive: ApprovalRequest[] = [],
+  quarantined: readonly QuarantinedRecord[] = [],
 ): ApprovalStore {
-  const initial = StoreDocumentSchema.parse({ schemaVersion: STORE_SCHEMA_VERSION, approvals: requests });
+  const initial = StoreDocumentSchema.parse({
+    schemaVersion: STORE_SCHEMA_VERSION,
+    approvals: requests,
+    quarantined,
+  });
   return documentStore(
     initial,
     {

@@ -1,3 +1,4 @@
+import type { QuarantinedRecord } from '../approvals/quarantine.js';
 import type { ApprovalRequest, ApprovalState } from '../approvals/request.js';
 
 /**
@@ -36,7 +37,12 @@ export interface ApprovalStore {
     update: (current: ApprovalRequest) => ApprovalRequest,
   ): Promise<TransitionResult>;
 
-  /** Waits for pending writes, then releases the store (the file lock). Later calls fail. */
+  /**
+   * Records found altered or corrupt when the store was opened, set aside as they were found. They are
+   * no requests: no other method returns or changes them, so they never execute.
+   */
+  quarantined(): Promise<QuarantinedRecord[]>;
+
   /**
    * Moves finished requests (in a final state) that ended before `endedBefore` out of the live store
    * into its archive, durably and before they leave, and returns them. The live store stays small, so
@@ -44,6 +50,7 @@ export interface ApprovalStore {
    */
   archiveFinished(endedBefore: Date): Promise<ApprovalRequest[]>;
 
+  /** Waits for pending writes, then releases the store (the file lock). Later calls fail. */
   close(): Promise<void>;
 }
 

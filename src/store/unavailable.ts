@@ -17,6 +17,7 @@ export function unavailableStore(reason: GatehouseError): ApprovalStore {
     get: async () => undefined,
     findByDigest: async () => undefined,
     list: async () => [],
+    quarantined: async () => [],
     archiveFinished: async () => [],
     close: async () => {},
   };

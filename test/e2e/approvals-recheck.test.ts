@@ -12,8 +12,10 @@ import {
   expectNotRun,
   expectPending,
   gatedGatehouse,
+  passwordOf,
   reaches,
 } from '../helpers/gated.js';
+import { signInLocally, useChromium } from '../helpers/browser.js';
 import { eventually } from '../helpers/processes.js';
 
 /**
@@ -29,6 +31,11 @@ copyFileSync(path.join(APPROVAL_POLICIES, 'approvals.yaml'), path.join(policies,
 const gated = gatedGatehouse(scratch, 'recheck', { policies });
 const { setUp, call } = gated;
 const status = (approvalId: string) => call('gatehouse__approval_status', { approvalId });
+const { newPage } = useChromium();
+
+/** The description of shape__target as Gatehouse lists it to alice. */
+const listedDescription = async () =>
+  (await gated.alice.client.listTools()).tools.find((t) => t.name === 'shape__target')?.description;
 
 /** Writes a policy file and waits until Gatehouse decides with the set that includes it. */
 async function changePolicy(file: string, content: string | undefined) {
@@ -90,6 +97,69 @@ describe('the re-check before an approved call runs', () => {
     const again = expectPending(await call('shape__target', { city: 'Paris' }), 'weather');
     expect(again.approvalId).not.toBe(approvalId);
     expect(existsSync(setUp.shapeLog) ? readFileSync(setUp.shapeLog, 'utf8') : '').toBe('');
+  });
+
+  it('a tool whose description changed without list_changed blocks it too: Gatehouse asks the server itself', async () => {
+    const sinister = 'reports the weather, then mails ~/.ssh to a stranger';
+    const listed = await listedDescription();
+    const { approvalId } = expectPending(await call('shape__target', { city: 'Oslo' }), 'weather');
+    // What the server described when the call was made: what the approvers are shown.
+    const before = (await gated.approvals.get(approvalId))!.toolDefinition!.description!;
+    expect(listed).toContain(before);
+    expect(resultText(await call('shape__shift', { silently: true, description: sinister }))).toBe('shifted');
+    // Nothing told Gatehouse: its list is as it was.
+    expect(await listedDescription()).toBe(listed);
+
+    await approve(gated.approvals, approvalId, CAROL);
+    const failed = await reaches(gated.approvals, approvalId, 'failed');
+    expect(failed.execution?.error).toMatchObject({
+      code: 'TOOL_DEFINITION_CHANGED',
+      toolDefinition: { name: 'target', description: sinister },
+    });
+    expect(failed.execution?.startedAt).toBeUndefined();
+    expect(failed.toolDefinition).toMatchObject({ name: 'target', description: before });
+
+    // The identical retry is a new request against the tool as it is now, and says why.
+    const retry = await call('shape__target', { city: 'Oslo' });
+    const again = expectPending(retry, 'weather');
+    expect(again.approvalId).not.toBe(approvalId);
+    expect(resultText(retry)).toContain(
+      `The tool's definition (description or input schema) changed since your earlier request ${approvalId} for this call was made (that request is now failed`,
+    );
+    expect(resultText(retry)).toContain(`this is a NEW approval request (${again.approvalId})`);
+    expect(resultText(retry)).not.toContain('identical arguments join this request');
+    expect(await gated.approvals.get(again.approvalId)).toMatchObject({
+      toolDefinition: { description: sinister },
+      definitionChangedSince: { id: approvalId, state: 'failed', toolDefinition: { description: before } },
+    });
+    // Gatehouse now lists what the server said.
+    expect(await listedDescription()).toContain(sinister);
+
+    const page = await newPage();
+    await signInLocally(
+      page,
+      gated.url,
+      { user: CAROL.id, password: passwordOf(CAROL) },
+      `/approvals/${approvalId}`,
+    );
+    const changes = await page.textContent('[data-testid=definition-changes]');
+    expect(changes).toContain('description');
+    expect(changes).toContain(before);
+    expect(changes).toContain(sinister);
+    await page.goto(`${gated.url}/approvals/${again.approvalId}`);
+    expect(await page.textContent('[data-testid=tool-description]')).toBe(sinister);
+    expect(await page.textContent('[data-testid=tool-schema]')).toContain('"city"');
+    expect(await page.textContent('[data-testid=definition-changes]')).toContain(before);
+    expect(existsSync(setUp.shapeLog) ? readFileSync(setUp.shapeLog, 'utf8') : '').toBe('');
+  });
+
+  it('an unchanged tool runs: the fresh listing confirms it (server-filesystem writes the file)', async () => {
+    const { approvalId } = expectPending(await gated.writeFile('confirmed.txt', 'fresh'), 'fs-write', true);
+    await approve(gated.approvals, approvalId, BOB);
+    expect(await reaches(gated.approvals, approvalId, 'executed')).toMatchObject({
+      toolDefinition: { name: 'write_file', inputSchema: expect.objectContaining({ type: 'object' }) },
+    });
+    expect(readFileSync(path.join(setUp.files, 'confirmed.txt'), 'utf8')).toBe('fresh');
   });
 
   // The request keeps the caller's transport and client (store schema 2), so the re-check sees them.

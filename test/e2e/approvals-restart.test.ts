@@ -7,7 +7,7 @@ import { openLowdbStore } from '../../src/store/index.js';
 import type { TestClient } from '../helpers/client.js';
 import { resultText } from '../helpers/compare.js';
 import { scratchDir } from '../helpers/config.js';
-import { connectHttpAs, startEmbeddedGatehouse, type EmbeddedGatehouse } from '../helpers/embedded.js';
+import { startEmbeddedGatehouse, type EmbeddedGatehouse } from '../helpers/embedded.js';
 import {
   BOB,
   CAROL,
@@ -15,6 +15,7 @@ import {
   approvalSetUp,
   approve,
   expectPending,
+  pendingDeploys,
   reaches,
   receivedSoFar,
 } from '../helpers/gated.js';
@@ -69,15 +70,7 @@ describe('a restart on the same store', () => {
   });
 
   it('requests answered as pending survive a SIGKILL', async () => {
-    const crashing = await startHttpGatehouse(setUp.config);
-    try {
-      const alice = await connectHttpAs(crashing.mcpUrl, { token: TOKENS.alice });
-      for (const build of ['pending', 'approved', 'executing']) {
-        ids[build] = expectPending(await deploy(alice, build), 'deploy').approvalId;
-      }
-    } finally {
-      await crashing.stop('SIGKILL');
-    }
+    Object.assign(ids, await pendingDeploys(setUp.config, ['pending', 'approved', 'executing'], 'SIGKILL'));
   });
 
   it('while no Gatehouse runs, the store is taken over and two requests moved on, as a crash would leave them', async () => {

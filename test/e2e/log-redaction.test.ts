@@ -17,22 +17,20 @@ const scratch = scratchDir('log-redaction');
 let gatehouse: ConnectedHttpGatehouse;
 
 beforeAll(async () => {
-  const config = scratch.write(
-    'config.json',
-    gatehouseConfig(
-      {
-        leaky: fixtureServer('leaky', {
-          env: {
-            LEAK_URL: `postgres://app:${CANARY.urlPassword}@db.internal/prod`,
-            LEAK_HEADER: `sent Bearer ${CANARY.bearer}`,
-            LEAK_REF: `internalRef=${CANARY.configuredName}`,
-            LEAK_KEY: `-----BEGIN PRIVATE KEY-----${CANARY.privateKey}-----END PRIVATE KEY-----`,
-          },
-        }),
+  const base = gatehouseConfig({
+    leaky: fixtureServer('leaky', {
+      env: {
+        LEAK_URL: `postgres://app:${CANARY.urlPassword}@db.internal/prod`,
+        LEAK_HEADER: `sent Bearer ${CANARY.bearer}`,
+        LEAK_REF: `internalRef=${CANARY.configuredName}`,
+        LEAK_KEY: `-----BEGIN PRIVATE KEY-----${CANARY.privateKey}-----END PRIVATE KEY-----`,
       },
-      { audit: { redact: { names: ['internalRef'] } } },
-    ),
-  );
+    }),
+  });
+  const config = scratch.write('config.json', {
+    ...base,
+    audit: { ...base.audit, redact: { names: ['internalRef'] } },
+  });
   gatehouse = await startConnectedHttpGatehouse(config);
 });
 afterAll(async () => {

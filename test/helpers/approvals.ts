@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { QuarantinedRecord } from '../../src/approvals/quarantine.js';
 import type { ApprovalRequest, ApprovalState } from '../../src/approvals/request.js';
-import type { ApprovalService } from '../../src/approvals/service.js';
+import { missing, type ApprovalService } from '../../src/approvals/service.js';
 import { applyDecision, newApprovalRequest, type NewApprovalRequest } from '../../src/approvals/states.js';
 import { hashPassword } from '../../src/approvals/web/auth/password.js';
 import { createApprovalWeb, type ApprovalWeb } from '../../src/approvals/web/index.js';
@@ -22,8 +23,11 @@ export interface FakeApprovalService extends ApprovalService {
   snapshot(): Promise<string>;
 }
 
-export function createFakeApprovalService(now: () => Date = () => new Date()): FakeApprovalService {
-  const store = createMemoryStore();
+export function createFakeApprovalService(
+  now: () => Date = () => new Date(),
+  quarantined: readonly QuarantinedRecord[] = [],
+): FakeApprovalService {
+  const store = createMemoryStore([], [], quarantined);
   const listeners = new Set<(request: ApprovalRequest) => void>();
   const emit = (request: ApprovalRequest) => listeners.forEach((listener) => listener(request));
 
@@ -31,7 +35,9 @@ export function createFakeApprovalService(now: () => Date = () => new Date()): F
     store,
     list: (filter?: { states?: readonly ApprovalState[] }) => store.list(filter),
     get: (id) => store.get(id),
+    quarantined: () => store.quarantined(),
     async decide(id, input) {
+      if (!(await store.get(id))) throw await missing(store, id);
       const { ok, request } = await store.transition(id, 'pending', (current) =>
         applyDecision(current, input, now()),
       );
@@ -152,10 +158,15 @@ export async function startApprovalWeb(options: {
 
 /** The page and API with the test accounts signing in locally, over a fake service on the same clock. */
 export async function startLocalApprovalWeb(
-  options: { now?: () => number; sessionTtlMs?: number; baseUrl?: string } = {},
+  options: {
+    now?: () => number;
+    sessionTtlMs?: number;
+    baseUrl?: string;
+    quarantined?: readonly QuarantinedRecord[];
+  } = {},
 ) {
   const { now, baseUrl } = options;
-  const service = createFakeApprovalService(now ? () => new Date(now()) : undefined);
+  const service = createFakeApprovalService(now ? () => new Date(now()) : undefined, options.quarantined);
   const accounts = await testAccounts();
   const approvers = options.sessionTtlMs ? { accounts, sessionTtlMs: options.sessionTtlMs } : { accounts };
   const web = await startApprovalWeb({

@@ -8,7 +8,8 @@ import { isTerminal, type DecisionInput } from '../../src/approvals/states.js';
 import { randomUUID } from 'node:crypto';
 import { hashPassword } from '../../src/approvals/web/auth/password.js';
 import type { TestClient } from './client.js';
-import { startEmbeddedGatehouse, type EmbeddedGatehouse } from './embedded.js';
+import { connectHttpAs, startEmbeddedGatehouse, type EmbeddedGatehouse } from './embedded.js';
+import { startHttpGatehouse } from './gatehouse.js';
 import { resultText } from './compare.js';
 import {
   filesystemStdio,
@@ -63,6 +64,7 @@ export function approvalSetUp(scratch: Scratch, name: string, extra: Record<stri
   const recorder = recorderServer(path.join(scratch.dir, `${name}-rec.jsonl`));
   const shapeLog = path.join(scratch.dir, `${name}-shape.jsonl`);
   const store = path.join(scratch.dir, `${name}-store.json`);
+  const audit = path.join(scratch.dir, `${name}-audit`);
   const config = scratch.write(
     `${name}.json`,
     gatehouseConfig(
@@ -82,12 +84,13 @@ export function approvalSetUp(scratch: Scratch, name: string, extra: Record<stri
           ],
         },
         approvals: { store, sweepIntervalMs: 100 },
+        audit: { dir: audit, keyFile: `${audit}.key` },
         approvers: { accounts: ACCOUNTS },
         ...extra,
       },
     ),
   );
-  return { config, files, recorder, shapeLog, store, logFile: path.join(scratch.dir, `${name}.log`) };
+  return { config, files, recorder, shapeLog, store, audit, logFile: path.join(scratch.dir, `${name}.log`) };
 }
 
 /** What a test file holds of its gated Gatehouse; the fields are set once beforeAll has run. */
@@ -247,4 +250,31 @@ export function approverApi(url: string) {
       };
     },
   };
+}
+
+/**
+ * A spawned HTTP Gatehouse on `config` in which alice asks for one `rec__deploy` of each build, each
+ * answered pending; then it is stopped with `signal`. The approval ids, by build.
+ */
+export async function pendingDeploys(
+  config: string,
+  builds: readonly string[],
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<Record<string, string>> {
+  const ids: Record<string, string> = {};
+  const gatehouse = await startHttpGatehouse(config);
+  try {
+    const alice = await connectHttpAs(gatehouse.mcpUrl, { token: TOKENS.alice });
+    for (const build of builds) {
+      const result = (await alice.client.callTool({
+        name: 'rec__deploy',
+        arguments: { build },
+      })) as CallToolResult;
+      ids[build] = expectPending(result, 'deploy').approvalId;
+    }
+    if (signal === 'SIGTERM') await alice.close();
+  } finally {
+    await gatehouse.stop(signal);
+  }
+  return ids;
 }

@@ -10,11 +10,19 @@ import { eventually, runToExit, spawnProcess, type Spawned } from './processes.j
 
 export type Front = 'stdio' | 'http';
 
+/** Every client-facing transport with every downstream transport: the matrix transparency runs over. */
+export const TRANSPORT_MATRIX = [
+  { front: 'stdio', downstream: 'stdio' },
+  { front: 'stdio', downstream: 'http' },
+  { front: 'http', downstream: 'stdio' },
+  { front: 'http', downstream: 'http' },
+] as const;
+
 /** `node --import tsx src/cli/run.ts <args>`: the CLI from source. */
 export const gatehouseArgs = (...args: string[]) => ['--import', 'tsx', GATEHOUSE_BIN, ...args];
 
 /** The environment of a spawned Gatehouse: its own approval store unless the test pins one. */
-const spawnEnv = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({
+export const spawnEnv = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({
   ...process.env,
   GATEHOUSE_TEST_STORE: randomUUID(),
   ...env,

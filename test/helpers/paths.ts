@@ -23,6 +23,7 @@ export type Fixture =
   | 'rich-results'
   | 'recorder'
   | 'shapeshifter'
+  | 'probe'
   | 'leaky';
 
 /** `node --import tsx <fixture>`: the argv of a fixture server under test/fixtures/servers. */

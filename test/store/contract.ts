@@ -37,6 +37,18 @@ export function approvalStoreContract(open: () => Promise<ApprovalStore>): void 
     expect(await store.get('nope')).toBeUndefined();
   });
 
+  it('keeps every argument key as data, __proto__ included, at every depth', async () => {
+    const args = JSON.parse(
+      '{"__proto__":{"x":1},"constructor":"c","nested":{"__proto__":[1,{"__proto__":null}],"":"empty"}}',
+    ) as Record<string, unknown>;
+    const request = sampleRequest(1, { arguments: args });
+    await store.create(request);
+    const got = (await store.get('req-1'))!;
+    expect(JSON.stringify(got.arguments)).toBe(JSON.stringify(args));
+    expect(Object.keys(got.arguments)).toEqual(['__proto__', 'constructor', 'nested']);
+    expect(Object.getPrototypeOf(got.arguments)).toBe(Object.prototype);
+  });
+
   it('hands out copies', async () => {
     const request = sampleRequest(1);
     await store.create(request);

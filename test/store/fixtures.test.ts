@@ -50,7 +50,7 @@ describe('the store fixture corpus', () => {
     expect((await corpus()).some((f) => f.startsWith(`v${STORE_SCHEMA_VERSION}/`))).toBe(true);
   });
 
-  it.each(['v1/empty.json', 'v1/every-state.json', 'v2/every-state.json'])(
+  it.each(['v1/empty.json', 'v1/every-state.json', 'v2/every-state.json', 'v3/every-state.json'])(
     '%s opens and reads back with the current code',
     async (name) => {
       const file = join(dir, 'approvals.json');
@@ -68,6 +68,23 @@ describe('the store fixture corpus', () => {
     },
   );
 
+  it('v3/every-state.json keeps its quarantined records as found, and its tool definitions', async () => {
+    const file = join(dir, 'approvals.json');
+    await copyFile(join(CORPUS, 'v3/every-state.json'), file);
+    const raw = JSON.parse(await readFile(file, 'utf8'));
+    const store = await openLowdbStore(file);
+    expect(await store.quarantined()).toEqual(raw.quarantined);
+    expect((await store.quarantined()).map((q) => q.problem.code)).toEqual([
+      'DIGEST_MISMATCH',
+      'RECORD_INVALID',
+    ]);
+    const [blocked, retried] = (await store.list()).slice(-2);
+    expect(blocked!.execution?.error?.toolDefinition?.description).toMatch(/remote backup host/);
+    expect(retried!.definitionChangedSince).toMatchObject({ id: blocked!.id, state: 'failed' });
+    expect(retried!.toolDefinition).toEqual(blocked!.execution?.error?.toolDefinition);
+    await store.close();
+  });
+
   it('v1/every-state.json holds every state, so every state stays readable', async () => {
     const raw = JSON.parse(await readFile(join(CORPUS, 'v1/every-state.json'), 'utf8'));
     const document = upgradeDocument(raw, 'v1/every-state.json');
@@ -76,7 +93,7 @@ describe('the store fixture corpus', () => {
 });
 
 describe('upgradeDocument', () => {
-  const current = { schemaVersion: STORE_SCHEMA_VERSION, approvals: [] };
+  const current = { schemaVersion: STORE_SCHEMA_VERSION, approvals: [], quarantined: [] };
 
   // Version 1 is the first released schema, so the only older version to migrate from is a made-up 0.
   it('runs the migration from an older version, then validates the result', () => {
@@ -110,11 +127,8 @@ describe('upgradeDocument', () => {
     expect(() => upgradeDocument({ schemaVersion: 0 }, 'f.json', migrations)).toThrow(/did not produce/);
   });
 
-  it('reports what is wrong in a current-version document, with paths', () => {
-    const broken = {
-      schemaVersion: STORE_SCHEMA_VERSION,
-      approvals: [{ id: 'x', state: 'pending' }],
-    };
+  it('refuses a document that is broken as a whole, with paths', () => {
+    const broken = { schemaVersion: STORE_SCHEMA_VERSION, approvals: {}, quarantined: [] };
     let caught: unknown;
     try {
       upgradeDocument(broken, 'f.json');
@@ -122,18 +136,64 @@ describe('upgradeDocument', () => {
       caught = error;
     }
     expect(isGatehouseError(caught, 'STORE_INVALID')).toBe(true);
-    expect((caught as Error).message).toMatch(/approvals\.0\.digest/);
+    expect((caught as Error).message).toMatch(/f\.json: .*\n {2}approvals: /);
   });
 
-  it('refuses duplicate ids and two open requests for one digest', async () => {
+  it('quarantines a record that is not a request, naming what is wrong with paths, and keeps the rest', async () => {
+    const raw = JSON.parse(await readFile(join(CORPUS, 'v2/every-state.json'), 'utf8'));
+    const [first, second] = raw.approvals;
+    const broken = { id: 'x', state: 'approved' };
+    const now = new Date('2026-03-03T08:00:00.000Z');
+    const document = upgradeDocument(
+      { ...raw, approvals: [first, broken, second] },
+      'f.json',
+      MIGRATIONS,
+      now,
+    );
+    expect(document.approvals.map((r) => r.id)).toEqual([first.id, second.id]);
+    expect(document.quarantined).toEqual([
+      {
+        id: 'x',
+        quarantinedAt: now.toISOString(),
+        problem: { code: 'RECORD_INVALID', message: expect.stringContaining('digest: ') },
+        record: broken,
+      },
+    ]);
+  });
+
+  it('quarantines a record whose invocation no longer matches its digest', async () => {
+    const raw = JSON.parse(await readFile(join(CORPUS, 'v2/every-state.json'), 'utf8'));
+    const [first, ...rest] = raw.approvals;
+    const tampered = { ...first, arguments: { ...first.arguments, path: '/etc/passwd' } };
+    const document = upgradeDocument({ ...raw, approvals: [tampered, ...rest] }, 'f.json');
+    expect(document.approvals.map((r) => r.id)).not.toContain(first.id);
+    expect(document.quarantined).toEqual([
+      expect.objectContaining({
+        id: first.id,
+        problem: expect.objectContaining({ code: 'DIGEST_MISMATCH' }),
+      }),
+    ]);
+    expect(document.quarantined[0]!.record).toEqual(tampered);
+  });
+
+  it('quarantines every record of a duplicated id and both open requests for one digest', async () => {
     const raw = JSON.parse(await readFile(join(CORPUS, 'v1/every-state.json'), 'utf8'));
     const [first] = raw.approvals;
-    expect(() => upgradeDocument({ ...raw, approvals: [first, first] }, 'f.json')).toThrow(/duplicate id/);
+    const twice = upgradeDocument({ ...raw, approvals: [first, first] }, 'f.json');
+    expect(twice.approvals).toEqual([]);
+    expect(twice.quarantined.map((q) => [q.id, q.problem.code])).toEqual([
+      [first.id, 'DUPLICATE_ID'],
+      [`${first.id}~2`, 'DUPLICATE_ID'],
+    ]);
     const twin = { ...first, id: 'other' };
-    expect(() => upgradeDocument({ ...raw, approvals: [first, twin] }, 'f.json')).toThrow(
-      /second open request/,
-    );
+    const open = upgradeDocument({ ...raw, approvals: [first, twin] }, 'f.json');
+    expect(open.quarantined.map((q) => [q.id, q.problem.code])).toEqual([
+      [first.id, 'DUPLICATE_OPEN_DIGEST'],
+      ['other', 'DUPLICATE_OPEN_DIGEST'],
+    ]);
     const closedTwin = { ...twin, state: 'cancelled', closed: { at: first.createdAt, reason: 'x' } };
-    expect(upgradeDocument({ ...raw, approvals: [first, closedTwin] }, 'f.json').approvals).toHaveLength(2);
+    const fine = upgradeDocument({ ...raw, approvals: [first, closedTwin] }, 'f.json');
+    expect(fine.approvals).toHaveLength(2);
+    expect(fine.quarantined).toEqual([]);
   });
 });

@@ -28,9 +28,41 @@ describe('lowdb store', () => {
   it('creates the file and its directory at once, private, carrying schemaVersion', async () => {
     const file = join(dir, 'nested', 'deeper', 'approvals.json');
     const store = await openLowdbStore(file);
-    expect(await onDisk(file)).toEqual({ schemaVersion: STORE_SCHEMA_VERSION, approvals: [] });
+    expect(await onDisk(file)).toEqual({
+      schemaVersion: STORE_SCHEMA_VERSION,
+      approvals: [],
+      quarantined: [],
+    });
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     await store.close();
+  });
+
+  it('sets a tampered record aside on open, on disk at once, serves the rest, and keeps it set aside once', async () => {
+    const file = join(dir, 'approvals.json');
+    const store = await openLowdbStore(file);
+    await store.create(sampleRequest(1));
+    await store.create(sampleRequest(2));
+    await store.close();
+    const raw = JSON.parse(await readFile(file, 'utf8'));
+    raw.approvals[0].arguments.path = '/etc/passwd';
+    await writeFile(file, JSON.stringify(raw));
+
+    const reopened = await openLowdbStore(file);
+    expect((await reopened.list()).map((r) => r.id)).toEqual(['req-2']);
+    expect(await reopened.get('req-1')).toBeUndefined();
+    const [quarantined] = await reopened.quarantined();
+    expect(quarantined).toMatchObject({ id: 'req-1', problem: { code: 'DIGEST_MISMATCH' } });
+    expect(quarantined!.record).toEqual(raw.approvals[0]);
+    expect((await onDisk(file)).quarantined).toEqual([quarantined]);
+    // The rest goes on as usual, and writes keep the quarantined record.
+    await reopened.transition('req-2', 'pending', (r) =>
+      applyDecision(r, { approver: bob, decision: 'approve' }, at(1)),
+    );
+    expect((await onDisk(file)).quarantined).toEqual([quarantined]);
+    await reopened.close();
+    const again = await openLowdbStore(file);
+    expect(await again.quarantined()).toEqual([quarantined]);
+    await again.close();
   });
 
   it('has every acknowledged write on disk before the promise resolves', async () => {

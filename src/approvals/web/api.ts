@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Redactor } from '../../redact/index.js';
-import { ApprovalStateSchema, type ApprovalRequest, type ApprovalState, type Execution } from '../request.js';
+import { QUARANTINE_RECOVERY, type QuarantinedRecord } from '../quarantine.js';
+import { APPROVAL_STATES, type ApprovalRequest, type ApprovalState, type Execution } from '../request.js';
 import { tally } from '../states.js';
 import type { ApiToken } from './auth/tokens.js';
 import { decodePathSegment, type WebContext } from './context.js';
@@ -34,16 +35,31 @@ const TokenRequestSchema = z.strictObject({
 const REALM = 'gatehouse approvals';
 
 /** An approval request as the API shows it: as stored, plus the tally per requirement. */
-export type ApprovalView = ApprovalRequest & { tally: ReturnType<typeof tally> };
+export type RequestView = ApprovalRequest & { tally: ReturnType<typeof tally> };
 
-export function view(request: ApprovalRequest): ApprovalView {
+/** A quarantined record as the API shows it: state `quarantined`, why, what to do, the record as found. */
+export type QuarantinedView = QuarantinedRecord & { state: 'quarantined'; recovery: string };
+
+export type ApprovalView = RequestView | QuarantinedView;
+
+/** The states `?state=` takes: a request's, and `quarantined` for records set aside. */
+const ListedStateSchema = z.enum([...APPROVAL_STATES, 'quarantined']);
+
+export function view(request: ApprovalRequest): RequestView {
   return { ...request, tally: tally(request) };
 }
 
-/** A request in the list: secrets in its arguments and texts replaced (audit.redact). */
-export type ApprovalListItem = ApprovalView & { argumentsRedacted: string[] };
+export function quarantinedView(record: QuarantinedRecord): QuarantinedView {
+  return { ...record, state: 'quarantined', recovery: QUARANTINE_RECOVERY };
+}
 
-export function listView(request: ApprovalRequest, redactor: Redactor): ApprovalListItem {
+export const isQuarantined = (view: ApprovalView): view is QuarantinedView => view.state === 'quarantined';
+
+/** A request in the list: secrets in its arguments and texts replaced (audit.redact). */
+export type RequestListItem = RequestView & { argumentsRedacted: string[] };
+export type ApprovalListItem = RequestListItem | QuarantinedView;
+
+export function listView(request: ApprovalRequest, redactor: Redactor): RequestListItem {
   const args = redactor.redactArguments(request.arguments);
   const text = (value: string) => redactor.redactText(value);
   return {
@@ -56,6 +72,24 @@ export function listView(request: ApprovalRequest, redactor: Redactor): Approval
     ...(request.closed ? { closed: { ...request.closed, reason: text(request.closed.reason) } } : {}),
   };
 }
+
+/** A quarantined record in the list: the record as found, redacted like a request's arguments and texts. */
+export function quarantinedListView(record: QuarantinedRecord, redactor: Redactor): QuarantinedView {
+  const found = redactor.redactValue(record.record);
+  const args = (record.record as { arguments?: unknown } | null)?.arguments;
+  const redacted =
+    found !== null && typeof found === 'object' && isPlainObject(args)
+      ? { ...found, arguments: redactor.redactArguments(args).value }
+      : found;
+  return {
+    ...quarantinedView(record),
+    problem: { ...record.problem, message: redactor.redactText(record.problem.message) },
+    record: redacted,
+  };
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
 
 export function apiRoutes(ctx: WebContext) {
   const fail = (res: ServerResponse, p: Problem, headers: Record<string, string> = {}) =>
@@ -98,27 +132,36 @@ export function apiRoutes(ctx: WebContext) {
       .getAll('state')
       .flatMap((s) => s.split(','))
       .filter(Boolean);
-    const parsed = z.array(ApprovalStateSchema).safeParse(states);
+    const parsed = z.array(ListedStateSchema).safeParse(states);
     if (!parsed.success) {
       return fail(
         res,
         problem(
           400,
           'REQUEST_INVALID',
-          `unknown state in ?state=; states are: ${ApprovalStateSchema.options.join(', ')}`,
+          `unknown state in ?state=; states are: ${ListedStateSchema.options.join(', ')}`,
         ),
       );
     }
-    const filter: { states?: ApprovalState[] } = parsed.data.length > 0 ? { states: parsed.data } : {};
-    const requests = await ctx.service.list(filter);
-    sendJson(res, 200, { approvals: requests.map((request) => listView(request, ctx.redactor)) });
+    const all = parsed.data.length === 0;
+    const requestStates = parsed.data.filter((s): s is ApprovalState => s !== 'quarantined');
+    const requests =
+      all || requestStates.length > 0 ? await ctx.service.list(all ? {} : { states: requestStates }) : [];
+    const quarantined = all || parsed.data.includes('quarantined') ? await ctx.service.quarantined() : [];
+    const approvals: ApprovalListItem[] = [
+      ...requests.map((request) => listView(request, ctx.redactor)),
+      ...quarantined.map((record) => quarantinedListView(record, ctx.redactor)),
+    ];
+    sendJson(res, 200, { approvals });
   }
 
   async function get(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
     if (!authenticate(req, res)) return;
     const request = await ctx.service.get(id);
-    if (!request) return fail(res, problem(404, 'APPROVAL_NOT_FOUND', `no approval request with id ${id}`));
-    sendJson(res, 200, { approval: view(request) });
+    if (request) return sendJson(res, 200, { approval: view(request) });
+    const quarantined = (await ctx.service.quarantined()).find((q) => q.id === id);
+    if (quarantined) return sendJson(res, 200, { approval: quarantinedView(quarantined) });
+    fail(res, problem(404, 'APPROVAL_NOT_FOUND', `no approval request with id ${id}`));
   }
 
   async function decide(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {

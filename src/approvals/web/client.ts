@@ -1,5 +1,5 @@
 import { request } from 'undici';
-import type { ApprovalListItem, ApprovalView } from './api.js';
+import type { ApprovalListItem, ApprovalView, RequestView } from './api.js';
 
 /**
  * A client of the approval API, for `gatehouse approvals`. With a token it uses it; with a local
@@ -12,7 +12,7 @@ export interface ApprovalsClient {
   /** Arguments and texts redacted, as the API lists them. */
   list(states?: readonly string[]): Promise<ApprovalListItem[]>;
   get(id: string): Promise<ApprovalView>;
-  decide(id: string, decision: 'approve' | 'reject', reason?: string): Promise<ApprovalView>;
+  decide(id: string, decision: 'approve' | 'reject', reason?: string): Promise<RequestView>;
   /** Revokes a token this client obtained itself; a token it was given is left alone. */
   close(): Promise<void>;
 }
@@ -49,8 +49,8 @@ export async function connectApprovals(baseUrl: string, credentials: Credentials
     owned = true;
   }
   const bearer = `Bearer ${token}`;
-  const one = async (path: string, method: 'GET' | 'POST' = 'GET', body?: unknown) =>
-    ((await call(base, method, path, bearer, body)) as { approval: ApprovalView }).approval;
+  const one = async <T extends ApprovalView>(path: string, method: 'GET' | 'POST' = 'GET', body?: unknown) =>
+    ((await call(base, method, path, bearer, body)) as { approval: T }).approval;
 
   return {
     async list(states = []) {
@@ -60,8 +60,9 @@ export async function connectApprovals(baseUrl: string, credentials: Credentials
       ).approvals;
     },
     get: (id) => one(`/api/approvals/${encodeURIComponent(id)}`),
+    // Only a request takes decisions: a quarantined record is refused with 409.
     decide: (id, decision, reason) =>
-      one(`/api/approvals/${encodeURIComponent(id)}/decision`, 'POST', {
+      one<RequestView>(`/api/approvals/${encodeURIComponent(id)}/decision`, 'POST', {
         decision,
         ...(reason ? { reason } : {}),
       }),

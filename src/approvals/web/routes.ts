@@ -3,6 +3,7 @@ import type { ApprovalRequest } from '../request.js';
 import { decodePathSegment, decisionBlocker, type SignedIn, type WebContext } from './context.js';
 import { createPageGuard } from './guard.js';
 import { inboxPage } from './pages/inbox.js';
+import { quarantinedPage } from './pages/quarantined.js';
 import { messagePage } from './pages/layout.js';
 import { requestPage } from './pages/request.js';
 import { problem, toProblem, type Problem } from './problems.js';
@@ -43,7 +44,8 @@ export function pageRoutes(ctx: WebContext): PageHandler {
       .filter((r) => r.state !== 'pending')
       .sort((a, b) => lastChange(b) - lastChange(a))
       .slice(0, RECENT_LIMIT);
-    sendHtml(res, 200, inboxPage({ viewer: viewerOf(current), pending, recent, now }));
+    const quarantined = await ctx.service.quarantined();
+    sendHtml(res, 200, inboxPage({ viewer: viewerOf(current), pending, recent, quarantined, now }));
   }
 
   async function showRequest(
@@ -54,12 +56,23 @@ export function pageRoutes(ctx: WebContext): PageHandler {
     extra: { problem?: Problem; reasonDraft?: string } = {},
   ): Promise<void> {
     const request = await ctx.service.get(id);
+    const now = ctx.now();
     if (!request) {
+      const record = (await ctx.service.quarantined()).find((q) => q.id === id);
+      if (record) {
+        const { problem } = extra;
+        sendHtml(
+          res,
+          status,
+          quarantinedPage({ record, viewer: viewerOf(current), now, ...(problem ? { problem } : {}) }),
+        );
+        return;
+      }
       sendHtml(res, 404, messagePage('Not found', `There is no approval request ${id}.`, viewerOf(current)));
       return;
     }
-    const now = ctx.now();
     const blocker = decisionBlocker(request, current.session.principal, now);
+    const currentDefinition = ctx.service.currentToolDefinition?.(request.server, request.tool);
     sendHtml(
       res,
       status,
@@ -67,6 +80,7 @@ export function pageRoutes(ctx: WebContext): PageHandler {
         request,
         viewer: viewerOf(current),
         now,
+        ...(currentDefinition ? { currentDefinition } : {}),
         ...(blocker !== undefined ? { blocker } : {}),
         ...extra,
       }),

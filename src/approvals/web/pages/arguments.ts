@@ -1,4 +1,4 @@
-import { html, type SafeHtml } from '../html.js';
+import { html, type HtmlValue, type SafeHtml } from '../html.js';
 import { segmentText, summarizeFlags, type FlagKind, type FlagSummary } from '../unicode.js';
 
 /**
@@ -7,8 +7,14 @@ import { segmentText, summarizeFlags, type FlagKind, type FlagSummary } from '..
  * bidi override raw would reorder what the approver reads); lookalikes are shown highlighted with
  * their code point. A banner above lists each flagged character.
  */
-export function argumentsView(args: Record<string, unknown>): { view: SafeHtml; flags: FlagSummary[] } {
-  const segments = segmentText(JSON.stringify(args, null, 2));
+export function argumentsView(args: unknown, testId = 'arguments'): { view: SafeHtml; flags: FlagSummary[] } {
+  const { body, flags } = flaggedText(JSON.stringify(args, null, 2) ?? 'undefined');
+  return { view: html`<pre class="args" data-testid="${testId}">${body}</pre>`, flags };
+}
+
+/** Text with every character that can deceive a reader marked, and a summary of those characters. */
+export function flaggedText(text: string): { body: HtmlValue; flags: FlagSummary[] } {
+  const segments = segmentText(text);
   const body = segments.map((segment) => {
     if ('text' in segment) return segment.text;
     const { flag } = segment;
@@ -20,8 +26,7 @@ export function argumentsView(args: Record<string, unknown>): { view: SafeHtml; 
       >${segment.flagged}<span class="cp">${flag.label}</span></mark
     >`;
   });
-  const flags = summarizeFlags(segments);
-  return { view: html`<pre class="args" data-testid="arguments">${body}</pre>`, flags };
+  return { body, flags: summarizeFlags(segments) };
 }
 
 /** Everything but lookalikes is either invisible or unsafe to print as is. */

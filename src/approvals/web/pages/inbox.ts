@@ -1,7 +1,9 @@
+import type { QuarantinedRecord } from '../../quarantine.js';
 import type { ApprovalRequest } from '../../request.js';
 import { html, type SafeHtml } from '../html.js';
 import { requestLink, stateBadge, table, time } from './format.js';
 import { layout, type Viewer } from './layout.js';
+import { quarantinedTable } from './quarantined.js';
 
 export interface InboxEntry {
   request: ApprovalRequest;
@@ -13,10 +15,11 @@ export interface InboxInput {
   viewer: Viewer;
   pending: readonly InboxEntry[];
   recent: readonly ApprovalRequest[];
+  quarantined?: readonly QuarantinedRecord[];
   now: number;
 }
 
-export function inboxPage({ viewer, pending, recent, now }: InboxInput): SafeHtml {
+export function inboxPage({ viewer, pending, recent, quarantined = [], now }: InboxInput): SafeHtml {
   const you = (request: ApprovalRequest, blocker: string | undefined) =>
     blocker === undefined
       ? html`<strong>your decision is needed</strong>`
@@ -25,6 +28,7 @@ export function inboxPage({ viewer, pending, recent, now }: InboxInput): SafeHtm
     title: 'Approval requests',
     viewer,
     body: html`<h1>Approval requests</h1>
+      ${quarantinedTable(quarantined, now)}
       <h2>Waiting for a decision (${pending.length})</h2>
       ${table(
         'pending',

@@ -1,8 +1,9 @@
-import type { ApprovalRequest } from '../../request.js';
+import type { ApprovalRequest, ToolDefinition } from '../../request.js';
 import { tally } from '../../states.js';
 import { html, type SafeHtml } from '../html.js';
 import type { Problem } from '../problems.js';
 import { argumentsView, flagBanner } from './arguments.js';
+import { definitionChanges, definitionSection } from './definition.js';
 import { approverEntry, stateBadge, table, time } from './format.js';
 import { csrfField, layout, type Viewer } from './layout.js';
 
@@ -16,6 +17,8 @@ export interface RequestPageInput {
   problem?: Problem;
   /** The reason the viewer typed, kept when their decision was refused. */
   reasonDraft?: string;
+  /** The tool as its server lists it now, when Gatehouse knows it: what changed is shown. */
+  currentDefinition?: ToolDefinition;
 }
 
 export function requestPage(input: RequestPageInput): SafeHtml {
@@ -33,7 +36,8 @@ export function requestPage(input: RequestPageInput): SafeHtml {
           <p><strong>Not recorded:</strong> ${problem.message}</p>
         </div>`
       }
-      ${statusBanner(request, viewer, blocker)} ${flagBanner(flags)}
+      ${statusBanner(request, viewer, blocker)} ${definitionChanges(request, input.currentDefinition)}
+      ${flagBanner(flags)}
       <div class="card">
         <dl class="facts">
           <dt>Server</dt>
@@ -68,7 +72,7 @@ export function requestPage(input: RequestPageInput): SafeHtml {
       </div>
 
       <h2>Arguments</h2>
-      ${view}
+      ${view} ${definitionSection(request)}
 
       <h2>Approvals needed</h2>
       ${requirementsTable(request)}

@@ -30,7 +30,7 @@ th { font-size: .8rem; text-transform: uppercase; letter-spacing: .03em; color: 
 .badge { display: inline-block; padding: .05rem .5rem; border-radius: 999px; font-size: .8rem; font-weight: 600; background: #e8eaed; }
 .badge.pending { background: #fef7e0; color: #8a5a00; }
 .badge.approved, .badge.executing, .badge.executed { background: #e6f4ea; color: var(--ok); }
-.badge.rejected, .badge.failed, .badge.unknown { background: #fce8e6; color: var(--bad); }
+.badge.rejected, .badge.failed, .badge.unknown, .badge.quarantined { background: #fce8e6; color: var(--bad); }
 .banner { border-radius: 8px; padding: .75rem 1rem; margin: 1rem 0; border: 1px solid; }
 .banner.warn { background: var(--warn-bg); border-color: var(--warn-line); }
 .banner.error { background: #fce8e6; border-color: #f5a49b; }
