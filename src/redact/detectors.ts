@@ -91,11 +91,11 @@ const PATTERNS: readonly Pattern[] = [
 ];
 
 /**
- * Something every detector needs: its literal prefix, `://`, or a `=` or `:` separator. Most strings
- * (paths, prose, ids) have none, and one scan for all of them is cheaper than one scan per detector.
+ * A literal every pattern above and the PEM scan starts with. Most strings (paths, prose, ids) have
+ * none, and one scan for all of them is cheaper than one scan per pattern.
  */
-const MAY_HOLD_SECRET =
-  /[=:]|-----BEGIN|A(?:KIA|SIA|BIA|CCA|3T|Iza)|gh[pousr]_|github_pat_|glpat-|xox|xapp-|hooks\.slack|k_(?:live|test)_|npm_|sk-|eyJ|bearer|basic/i;
+const MAY_HOLD_TOKEN =
+  /-----BEGIN|A(?:KIA|SIA|BIA|CCA|3T|Iza)|gh[pousr]_|github_pat_|glpat-|xox|xapp-|hooks\.slack|k_(?:live|test)_|npm_|sk-|eyJ|bearer|basic/i;
 
 /** The JWS/JWT compact form: the first part decodes to a JSON header naming its algorithm. */
 function isJwt(token: string): boolean {
@@ -124,7 +124,13 @@ function isBasicCredentials(encoded: string): boolean {
 /** Every secret found in `text`, unsorted and possibly overlapping. */
 export function findSecrets(text: string, isSecretName: (name: string) => boolean): Span[] {
   const spans: Span[] = [];
-  if (!MAY_HOLD_SECRET.test(text)) return spans;
+  if (MAY_HOLD_TOKEN.test(text)) findTokens(text, spans);
+  findUrlPasswords(text, spans);
+  if (text.includes('=') || text.includes(':')) findNamedValues(text, isSecretName, spans);
+  return spans;
+}
+
+function findTokens(text: string, spans: Span[]): void {
   findPrivateKeys(text, spans);
   for (const pattern of PATTERNS) {
     pattern.re.lastIndex = 0;
@@ -137,9 +143,6 @@ export function findSecrets(text: string, isSecretName: (name: string) => boolea
     }
   }
   findAwsSecretKeys(text, spans);
-  findUrlPasswords(text, spans);
-  findNamedValues(text, isSecretName, spans);
-  return spans;
 }
 
 /** `text` with each span replaced by `[REDACTED:<kind>]`; overlapping spans become one. */

@@ -6,7 +6,6 @@
 export {
   argumentsDigest,
   createRedactor,
-  describePathProblems,
   formatPath,
   type JsonValue,
   type KeyedRedactor,

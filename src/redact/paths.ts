@@ -187,40 +187,44 @@ function readQuoted(
  */
 export type PathStates = readonly (readonly [number, number])[];
 
-/** The states after stepping into `key` (a member name or an array index) from `states`. */
+/**
+ * The states after stepping into `key` (a member name or an array index) from `states`; `matched` when
+ * a path ends here. Runs for every member while a path is live: plain loops, no allocation when no
+ * path moves on.
+ */
 export function stepInto(
   paths: readonly (readonly PathStep[])[],
   states: PathStates,
   key: string | number,
 ): { states: PathStates; matched: boolean } {
-  const next: [number, number][] = [];
+  let next: [number, number][] | undefined;
   let matched = false;
-  // Two descendant steps (`$..a..b`) can reach one state twice: keep it once.
-  const keep = (p: number, s: number) => {
-    if (!next.some(([q, t]) => q === p && t === s)) next.push([p, s]);
-  };
-  const advance = (p: number, s: number) => {
-    if (s === paths[p]!.length) matched = true;
-    else keep(p, s);
-  };
-  for (const [p, s] of states) {
-    const step = paths[p]![s]!;
-    switch (step.kind) {
-      case 'member':
-        if (key === step.name) advance(p, s + 1);
-        break;
-      case 'index':
-        if (key === step.index) advance(p, s + 1);
-        break;
-      case 'wildcard':
-        advance(p, s + 1);
-        break;
-      case 'descendant':
-        // `..name` matches here, and keeps looking deeper for further `name`s.
-        keep(p, s);
-        if (step.name === undefined || key === step.name) advance(p, s + 1);
-        break;
+  for (let i = 0; i < states.length; i++) {
+    const [p, s] = states[i]!;
+    const path = paths[p]!;
+    const step = path[s]!;
+    let advance: boolean;
+    if (step.kind === 'member') advance = key === step.name;
+    else if (step.kind === 'index') advance = key === step.index;
+    else if (step.kind === 'wildcard') advance = true;
+    else {
+      // `..name` matches here, and keeps looking deeper for further `name`s.
+      next = keep(next, p, s);
+      advance = step.name === undefined || key === step.name;
     }
+    if (!advance) continue;
+    if (s + 1 === path.length) matched = true;
+    else next = keep(next, p, s + 1);
   }
-  return { states: next, matched };
+  return { states: next ?? NONE, matched };
+}
+
+const NONE: PathStates = [];
+
+/** Adds the state once: two descendant steps (`$..a..b`) can reach one state twice. */
+function keep(next: [number, number][] | undefined, p: number, s: number): [number, number][] {
+  const list = next ?? [];
+  for (const [q, t] of list) if (q === p && t === s) return list;
+  list.push([p, s]);
+  return list;
 }

@@ -99,8 +99,8 @@ export function argumentsDigest(key: Uint8Array, args: Record<string, unknown> |
     .digest('hex')}`;
 }
 
-/** Checks `paths` as the config loader does: the problem with the first bad one, or undefined. */
-export function describePathProblems(paths: readonly string[]): string[] {
+/** What is wrong with each bad path, naming it as the config does: `audit.redact.paths[i]`. */
+function describePathProblems(paths: readonly string[]): string[] {
   const problems: string[] = [];
   paths.forEach((path, i) => {
     const parsed = parseJsonPath(path);

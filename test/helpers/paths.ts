@@ -23,7 +23,8 @@ export type Fixture =
   | 'rich-results'
   | 'recorder'
   | 'shapeshifter'
-  | 'probe';
+  | 'probe'
+  | 'leaky';
 
 /** `node --import tsx <fixture>`: the argv of a fixture server under test/fixtures/servers. */
 export function fixtureArgs(fixture: Fixture, ...args: string[]): string[] {
