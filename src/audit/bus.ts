@@ -2,7 +2,7 @@ import type { ApprovalRequest } from '../approvals/request.js';
 import type { Logger } from '../log.js';
 import type { AuditEvent } from './events.js';
 import type { Appended } from './log.js';
-import { auditRefusal, type AuditTrail } from './trail.js';
+import { auditUnavailable, type AuditTrail } from './trail.js';
 
 /** What subscribers receive: the event, where the trail put it, and the request it is about, if any. */
 export interface Published {
@@ -48,7 +48,7 @@ export function createEventBus(trail: AuditTrail | undefined, logger: Logger): E
     try {
       return await trail.record(event);
     } catch (error) {
-      throw auditRefusal(error);
+      throw auditUnavailable(event, error);
     }
   }
 

@@ -162,12 +162,23 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** A call cannot run without its record: the error the model reads. */
-export function auditRefusal(error: unknown): GatehouseError {
+/** The trail could not take `event`: typed, naming the event and why, for the caller to act on. */
+export function auditUnavailable(event: AuditEvent, error: unknown): GatehouseError {
   const reason = isGatehouseError(error) ? error.message : String(error);
   return new GatehouseError(
     'AUDIT_LOG_UNAVAILABLE',
-    `Gatehouse cannot write the audit record of this call, so it was not executed (${reason})`,
+    `the audit trail cannot record ${event.event} (${reason})`,
+    { event: event.event },
+    { cause: error },
+  );
+}
+
+/** A call cannot run without its record: what the model reads. */
+export function auditRefusal(error: unknown): GatehouseError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new GatehouseError(
+    'AUDIT_LOG_UNAVAILABLE',
+    `the audit record of this call cannot be written, so the call was not executed: ${reason}`,
     {},
     { cause: error },
   );

@@ -8,6 +8,7 @@ import { sha256Canonical } from '../approvals/digest.js';
 import type { EventBus } from '../audit/bus.js';
 import { auditCaller, type AuditVerdict, type EventOf } from '../audit/events.js';
 import type { Appended } from '../audit/log.js';
+import { auditRefusal } from '../audit/trail.js';
 import type { ForwardOptions } from '../downstream/connection.js';
 import type { DownstreamPool } from '../downstream/pool.js';
 import { GatehouseError, isGatehouseError } from '../errors.js';
@@ -83,8 +84,9 @@ export function createExecutor(deps: ExecutorDeps) {
       else await deps.events.publishQueued(executing);
     } catch (error) {
       // Not run, and not recordable either: the trail is what failed.
-      log.error({ callId: call.requestId, reason: (error as Error).message }, 'call refused: no audit record');
-      return { ok: false, error, ...codeOf(error), reachedServer: false };
+      const refusal = auditRefusal(error);
+      log.error({ callId: call.requestId, reason: refusal.message }, 'call refused: no audit record');
+      return { ok: false, error: refusal, ...codeOf(refusal), reachedServer: false };
     }
     let result: CallToolResult;
     try {
@@ -115,10 +117,7 @@ export function createExecutor(deps: ExecutorDeps) {
     durable: boolean,
   ): Promise<Outcome> {
     const { code, message } = codeOf(error);
-    await recordAfter(
-      { event: 'call.failed', ...fields, reachedServer, error: { code, message } },
-      durable,
-    );
+    await recordAfter({ event: 'call.failed', ...fields, reachedServer, error: { code, message } }, durable);
     return { ok: false, error, code, message, reachedServer };
   }
 

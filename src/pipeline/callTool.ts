@@ -20,6 +20,7 @@ import type { Session } from '../front/sessions.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../audit/bus.js';
 import { auditCaller, type AuditEvent } from '../audit/events.js';
+import { auditRefusal } from '../audit/trail.js';
 import type { Executor } from '../execution/executor.js';
 import type { RedactedArguments } from '../redact/index.js';
 import type { ToolCall } from './toolCall.js';
@@ -118,10 +119,9 @@ export async function callTool(
   } else {
     const refused = await recorded.then(
       () => undefined,
-      (error: unknown) => error,
+      (error: unknown) => auditRefusal(error),
     );
-    if (refused)
-      return toolErrorResult(`Gatehouse: ${(refused as Error).message}`, { code: 'AUDIT_LOG_UNAVAILABLE' });
+    if (refused) return toolErrorResult(`Gatehouse: ${refused.message}`, { code: refused.code });
   }
 
   // Refused calls stay refused while the server is down; the rest learn which server is down and why.

@@ -41,7 +41,7 @@ it('fails calls closed when the audit log cannot be written, and keeps serving t
     }
     expect(refused, 'a call was refused once the audit log was full').toBeDefined();
     const text = resultText(refused!.result);
-    expect(text).toContain('cannot write the audit record of this call, so it was not executed');
+    expect(text).toContain('the audit record of this call cannot be written, so the call was not executed');
     expect(text).not.toMatch(/^\s+at /m);
     // It never reached the server.
     expect(recorder.received().some((c) => String(c.arguments.message).startsWith(refused!.marker))).toBe(
