@@ -6,6 +6,7 @@ import { applyDecision, startExecution } from '../../src/approvals/states.js';
 import { openLowdbStore } from '../../src/store/index.js';
 import type { TestClient } from '../helpers/client.js';
 import { resultText } from '../helpers/compare.js';
+import { auditEvents, storyOf, verifyTrail } from '../helpers/audit.js';
 import { scratchDir } from '../helpers/config.js';
 import { startEmbeddedGatehouse, type EmbeddedGatehouse } from '../helpers/embedded.js';
 import {
@@ -123,6 +124,27 @@ describe('a restart on the same store', () => {
       pending: 'executed',
     });
     expect(await deploysOf(alice)).toEqual({ done: 1, approved: 1, pending: 1 });
+  });
+
+  it('the audit trail tells the same story across the SIGKILL, and verifies', async () => {
+    await stop();
+    const events = await auditEvents(setUp.audit);
+    const executions = (id: string) => storyOf(events, id).filter((e) => e === 'call.executed').length;
+    expect(storyOf(events, ids.executing!)).toContain('call.unknown');
+    expect(executions(ids.executing!)).toBe(0);
+    expect([executions(ids.done!), executions(ids.approved!), executions(ids.pending!)]).toEqual([1, 1, 1]);
+    expect(storyOf(events, ids.pending!)).toEqual([
+      'approval.requested',
+      'approval.decided',
+      'call.executing',
+      'call.executed',
+    ]);
+    // Four starts, three of them stopped gracefully; the SIGKILLed one left no stop.
+    expect(events.filter((e) => e.event === 'gatehouse.started')).toHaveLength(4);
+    expect(events.filter((e) => e.event === 'gatehouse.stopped')).toHaveLength(3);
+    const report = await verifyTrail(setUp.audit, `${setUp.audit}.key`);
+    expect(report.problem).toBeUndefined();
+    expect(report.ok).toBe(true);
   });
 });
 
