@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { AuditLogOptions } from './log.js';
 import type { AuditCaller, AuditEvent, EventOf } from './events.js';
 import { AuditEventSchema } from './events.js';
+import type { TrailEntry } from './entries.js';
 import { openTestLog, testKey, type TestKey } from './testkit.js';
 
 /**
@@ -486,4 +487,14 @@ export async function writeTrail(
   }
   await log.close();
   return key;
+}
+
+/** The sample as a reader gets it from the log, without writing one (seq by position). */
+export function sampleEntries(events: readonly TimedEvent[] = sampleEvents()): TrailEntry[] {
+  return events.map(({ time, event }, seq) => ({
+    seq,
+    time,
+    record: event as Record<string, unknown>,
+    event,
+  }));
 }
