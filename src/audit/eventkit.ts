@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { AuditLogOptions } from './log.js';
+import type { NoteSigner } from './note.js';
 import type { AuditCaller, AuditEvent, EventOf } from './events.js';
 import { AuditEventSchema } from './events.js';
 import type { TrailEntry } from './entries.js';
-import { openTestLog, testKey, type TestKey } from './testkit.js';
+import { openTestLog, testKey } from './testkit.js';
 
 /**
  * A realistic trail for the readers' tests (show, export, report, OTLP): every event of the vocabulary
@@ -473,14 +474,14 @@ export const CHECKPOINT_EVENT: AuditEvent = {
  * Writes events to a real log in `dir` with the engine, each at its time, and closes it (a checkpoint
  * covers everything). Returns the key, for verifying.
  */
-export async function writeTrail(
+export async function writeTrail<K extends { signer: NoteSigner }>(
   dir: string,
   events: readonly TimedEvent[],
-  key: TestKey = testKey(),
+  key: K = testKey() as unknown as K,
   options: Partial<AuditLogOptions> = {},
-): Promise<TestKey> {
+): Promise<K> {
   let now = new Date(T0);
-  const log = await openTestLog(dir, key, { ...options, now: () => now });
+  const log = await openTestLog(dir, { ...testKey(), signer: key.signer }, { ...options, now: () => now });
   for (const [i, { time, event }] of events.entries()) {
     now = new Date(time);
     await log.append(event, { sync: i === events.length - 1 });
