@@ -37,6 +37,9 @@ export const HOSTILE = {
 };
 
 export const HOSTILE_TOOL = "@SUM(1+1)*cmd|' /C calc'!A0";
+/** A reason an approver typed, shown in the report: markup that must stay text. */
+export const HOSTILE_REASON =
+  '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2"> not today';
 
 export interface TimedEvent {
   time: string;
@@ -287,7 +290,7 @@ export function sampleEvents(rotatedTo?: string, rotatedFrom?: string): TimedEve
           event: {
             event: 'approval.decided',
             approvalId,
-            ...verdict(DAVE, 'reject', after(20), 'not today'),
+            ...verdict(DAVE, 'reject', after(20), HOSTILE_REASON),
             state: 'rejected',
           },
         },

@@ -1,8 +1,8 @@
-import { html, SafeHtml } from '../../approvals/web/html.js';
+import { html, type SafeHtml } from '../../approvals/web/html.js';
 import { VERSION } from '../../version.js';
 import { durationHistogram } from './chart.js';
 import { DECISION_KINDS, type ApprovalRow, type ReportModel } from './model.js';
-import { REPORT_CSP, REPORT_STYLESHEET } from './style.js';
+import { REPORT_CSP, REPORT_STYLE_ELEMENT } from './style.js';
 
 /**
  * The evidence report as one self-contained HTML file: inline CSS allowed by its hash, an inline SVG
@@ -157,9 +157,7 @@ export function renderReport(model: ReportModel): string {
         <meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>Gatehouse audit evidence: ${period(model)}</title>
-        <style>
-          ${new SafeHtml(REPORT_STYLESHEET)}
-        </style>
+        ${REPORT_STYLE_ELEMENT}
       </head>
       <body>
         <main>

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { SafeHtml } from '../../approvals/web/html.js';
 
 /** The report's only stylesheet, inline and allowed by its hash in the report's CSP. */
 export const REPORT_STYLESHEET = `
@@ -53,3 +54,6 @@ export const REPORT_CSP = [
   "form-action 'none'",
   "base-uri 'none'",
 ].join('; ');
+
+/** Built outside the `html` tag, whose template prettier reflows: the hash covers these exact bytes. */
+export const REPORT_STYLE_ELEMENT = new SafeHtml(`<style>${REPORT_STYLESHEET}</style>`);
