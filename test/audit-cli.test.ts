@@ -235,7 +235,8 @@ describe('gatehouse audit show and tail', () => {
     expect(stdout).toContain(`approved: ${at(13)} by carol via web: checked the path (then approved)`);
     expect(stdout).toContain(`outcome: executed at ${at(13)}`);
     expect(stdout).toMatch(/#16\s+call\.executed/);
-    // Argument values reach the terminal as text, never as escape sequences.
+    // What servers and clients sent reaches the terminal as text, never as escape sequences.
+    expect(stdout).toContain('to webhook (hooks.example): FAILED HTTP 503⟦U+001B⟧[2J');
     expect(stdout).not.toContain('\u001b');
     expect(stdout).not.toContain('\u0007');
   });

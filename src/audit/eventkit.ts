@@ -242,7 +242,7 @@ export function sampleEvents(rotatedTo?: string, rotatedFrom?: string): TimedEve
               channel: 'webhook',
               ok: false,
               target: 'hooks.example',
-              error: 'HTTP 503',
+              error: 'HTTP 503\u001b[2J\u001b]0;pwned\u0007',
             },
           },
           {
