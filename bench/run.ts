@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark, printed as the markdown tables the README carries.
- * `BENCH_ONLY=proxy|approvals|decision|audit` runs one.
+ * `BENCH_ONLY=proxy|approvals|decision|audit|redact` runs one.
  */
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -8,6 +8,7 @@ import { approvalsTable, benchApprovals } from './approvals.js';
 import { benchAudit } from './audit.js';
 import { benchDecision } from './decision.js';
 import { benchProxy, proxyTable } from './proxy.js';
+import { benchRedact } from './redact.js';
 
 const only = process.env.BENCH_ONLY;
 // A benchmark whose promise never settles would let Node exit 0 on an empty event loop: fail instead.
@@ -30,6 +31,7 @@ async function run(): Promise<void> {
   }
   if (wanted('decision')) console.log(`\n## Policy decision\n\n${await benchDecision()}`);
   if (wanted('audit')) console.log(`\n## Audit log\n\n${await benchAudit()}`);
+  if (wanted('redact')) console.log(`\n## Redaction\n\n${await benchRedact()}`);
 }
 
 run().then(

@@ -14,6 +14,11 @@ export const ERROR_CODES = {
     exitCode: 1,
     summary: 'the downstream connection closed while a request was in flight',
   },
+  DOWNSTREAM_INVALID: {
+    exitCode: 1,
+    summary: 'the downstream server answered with a result that is not valid MCP',
+  },
+  CLIENT_CANCELLED: { exitCode: 1, summary: 'the client cancelled its request' },
   UNKNOWN_TOOL: { exitCode: 1, summary: 'no downstream server exposes this tool' },
   UNKNOWN_PROMPT: { exitCode: 1, summary: 'no downstream server exposes this prompt' },
   UNKNOWN_RESOURCE: { exitCode: 1, summary: 'no downstream server exposes this resource' },

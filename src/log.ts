@@ -1,4 +1,5 @@
-import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { pino, type Logger, type LevelWithSilent, type LoggerOptions } from 'pino';
+import { createRedactor, type RedactionRules, type Redactor } from './redact/index.js';
 
 export type { Logger };
 
@@ -39,6 +40,8 @@ export interface LogOptions {
   level?: LevelWithSilent;
   /** A file path, or undefined for stderr. stdout is reserved for MCP frames in stdio mode. */
   file?: string;
+  /** `audit.redact` of the config; default: the built-in secret names and detection. */
+  redact?: RedactionRules;
 }
 
 export function createLogger(options: LogOptions = {}): Logger {
@@ -51,6 +54,7 @@ export function createLogger(options: LogOptions = {}): Logger {
       level: options.level ?? 'info',
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       base: { pid: process.pid },
+      ...redactingOptions(createRedactor(options.redact ?? { names: [], paths: [], detect: true })),
     },
     destination,
   );
@@ -58,3 +62,43 @@ export function createLogger(options: LogOptions = {}): Logger {
 
 /** A logger that drops everything: for library use and unit tests. */
 export const silentLogger: Logger = pino({ level: 'silent' });
+
+type LogRedactor = Pick<Redactor, 'redactValue' | 'redactText'>;
+
+/**
+ * Every logged value, message and error through the redactor: a downstream's error message, a URL or a
+ * line a server wrote to stderr can hold a secret, and none may reach a log line. Objects are redacted
+ * before pino serialises them (names at any depth, secret shapes in strings), errors after pino's own
+ * serializer has turned them into `{type, message, stack}` (causes included), messages as text.
+ */
+export function redactingOptions(
+  redactor: LogRedactor,
+): Pick<LoggerOptions, 'formatters' | 'serializers' | 'hooks'> {
+  return {
+    formatters: {
+      log(object) {
+        // The error is left to the `err` serializer, which needs the Error itself to read its causes.
+        const { err, ...rest } = object;
+        const out = redactor.redactValue(rest) as Record<string, unknown>;
+        return err === undefined ? out : { ...out, err };
+      },
+    },
+    serializers: { err: (error: unknown) => redactor.redactValue(pino.stdSerializers.err(error as Error)) },
+    hooks: {
+      logMethod(args, method) {
+        const list = args as unknown[];
+        const [first] = list;
+        // pino makes an error's message the line's message when none is given: give it, redacted.
+        const error = first instanceof Error ? first : (first as { err?: unknown } | undefined)?.err;
+        if (error instanceof Error && typeof list[1] !== 'string') {
+          list.splice(0, 1, first instanceof Error ? { err: first } : first, error.message);
+        }
+        for (let i = 0; i < list.length; i++) {
+          const value = list[i];
+          if (typeof value === 'string') list[i] = redactor.redactText(value);
+        }
+        return method.apply(this, list as Parameters<typeof method>);
+      },
+    },
+  };
+}

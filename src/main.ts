@@ -2,7 +2,12 @@ import type { Config } from './config/schema.js';
 import { createApprovalService, type ApprovalService } from './approvals/service.js';
 import { createApprovalWeb } from './approvals/web/index.js';
 import { loadPolicyEngine, type PolicyStatus } from './decision/index.js';
+import { createEventBus } from './audit/bus.js';
+import type { AuditEvent } from './audit/events.js';
+import { openAuditTrail } from './audit/trail.js';
+import { createApprovedExecutor } from './execution/approved.js';
 import { createExecutor } from './execution/executor.js';
+import { createRedactor } from './redact/index.js';
 import { openLowdbStore, unavailableStore } from './store/index.js';
 import { describeCollision } from './downstream/catalog.js';
 import { DownstreamPool } from './downstream/pool.js';
@@ -15,6 +20,7 @@ import { SessionRegistry } from './front/sessions.js';
 import { StdioFrontTransport } from './front/stdio.js';
 import { createHttpAuthenticator, resolveStdioCaller } from './identity/index.js';
 import type { Logger } from './log.js';
+import { withNonFiniteNamed } from './shared/json.js';
 import { VERSION } from './version.js';
 
 export interface ServeOptions {
@@ -31,7 +37,8 @@ export interface Gatehouse {
   /** The approval requests, as channels see them (embedding, tests). */
   approvals: ApprovalService;
   status(): GatehouseStatus;
-  stop(): Promise<void>;
+  /** Stops every part; `reason` (a signal's name, `stdin closed`) goes on the record. */
+  stop(reason?: string): Promise<void>;
   /** Resolves when Gatehouse has stopped (client gone on stdio, or stop()). */
   stopped: Promise<void>;
 }
@@ -49,6 +56,8 @@ export interface GatehouseStatus {
   approvalPage: { sessions: number; tokens: number };
   servers: ReturnType<DownstreamPool['status']>;
   policy: PolicyStatus;
+  /** The audit log this process writes, its size and state. */
+  audit: { dir: string; state: string; size: number; checkpointSize: number; lastError?: string };
   problems: string[];
 }
 
@@ -102,7 +111,7 @@ async function start(
     settleMs: config.policyReload.settleMs,
   });
   teardown.add(() => policy.close());
-  // The store next: a second HTTP Gatehouse on the same file is refused before anything starts. A
+  // The store: a second HTTP Gatehouse on the same file is refused before anything starts. A
   // second stdio one (a client that launches the same config twice) serves without approvals.
   let storeProblem: string | undefined;
   const store = await openLowdbStore(config.approvals.store).catch(async (error: unknown) => {
@@ -114,10 +123,65 @@ async function start(
     throw error;
   });
   teardown.add(() => store.close());
+  // The audit trail before anything it must record: a log that fails its own check refuses the start.
+  // A second stdio Gatehouse writes a sibling log (see openAuditTrail).
+  const trail = await openAuditTrail({
+    config: config.audit,
+    logger,
+    spill: !options.http,
+    onEvent: (event) => void events.publish(event).catch(() => undefined),
+  });
+  teardown.add(() => trail.close());
+  const events = createEventBus(trail, logger);
+  const redactor = createRedactor({ ...config.audit.redact, digestKey: trail.digestKey });
+  const redact = (args: Record<string, unknown>) => {
+    try {
+      return redactor.redactArguments(args);
+    } catch (error) {
+      // Arguments with a non-finite number are refused before any rule runs; their record says so.
+      if (!isGatehouseError(error, 'DIGEST_INPUT_INVALID')) throw error;
+      return redactor.redactArguments(withNonFiniteNamed(args) as Record<string, unknown>);
+    }
+  };
+  /** Records that govern nothing (a server restarted, a policy reloaded): a failure is logged. */
+  const note = (event: AuditEvent) =>
+    void events
+      .publish(event)
+      .catch((error: unknown) => logger.error({ event: event.event, reason: String(error) }, 'not recorded'));
+  note({ event: 'policy.loaded', ...policy.describe() });
   const sessions = new SessionRegistry();
   // The relay needs the pool and the pool's hooks need the relay: the getter breaks the cycle.
   const relay = createRelay(() => pool, sessions, logger);
-  const pool = new DownstreamPool(config, logger, relay);
+  const pool = new DownstreamPool(config, logger, {
+    ...relay,
+    onServerState: (connection) => {
+      const status = connection.status();
+      if (connection.state === 'ready') {
+        note({
+          event: 'downstream.connected',
+          server: connection.name,
+          transport: status.transport,
+          tools: status.tools,
+          restarts: status.restarts,
+        });
+      } else if (connection.state === 'failed' || connection.state === 'restarting') {
+        note({
+          event: 'downstream.failed',
+          server: connection.name,
+          state: connection.state,
+          reason: redactor.redactText(status.lastError ?? 'unknown'),
+        });
+      }
+    },
+    onToolDefinitionChanged: (server, tool, before, after) =>
+      note({
+        event: 'tool.definition_changed',
+        server,
+        tool,
+        ...(before ? { before } : {}),
+        ...(after ? { after } : {}),
+      }),
+  });
   teardown.add(() => pool.stop());
   await pool.start();
   // Read before stopping: stopping empties the catalog, and with it the collisions.
@@ -129,10 +193,24 @@ async function start(
     );
   }
 
+  const executor = createExecutor({ pool, events, logger });
   const approvals = createApprovalService({
     store,
+    events,
+    redact,
     executor: (changed) =>
-      createExecutor({ store, pool, decisionPoint: () => policy, logger, now: () => new Date(), changed }),
+      createApprovedExecutor({
+        store,
+        pool,
+        executor,
+        events,
+        trail,
+        argumentsDigest: (args) => redact(args).digest,
+        decisionPoint: () => policy,
+        logger,
+        now: () => new Date(),
+        changed,
+      }),
     retentionMs: config.approvals.resultRetentionMs,
     archiveAfterMs: config.approvals.archiveAfterMs,
     sweepIntervalMs: config.approvals.sweepIntervalMs,
@@ -143,6 +221,9 @@ async function start(
   const deps: FrontDeps = {
     pool,
     approvals,
+    executor,
+    events,
+    redact,
     maxWaitSeconds: config.approvals.maxWaitSeconds,
     aggregate: createAggregate(pool, logger),
     relay,
@@ -152,8 +233,15 @@ async function start(
     taskLimits: { maxTasks: config.sessions.maxTasksPerSession, maxTtlMs: config.sessions.maxTaskTtlMs },
   };
   // A new policy set may hide, reveal or annotate tools: clients re-read the list.
-  const stopWatchingPolicy = policy.onReload(() => relay.onToolsChanged());
+  const stopWatchingPolicy = policy.onReload(() => {
+    relay.onToolsChanged();
+    note({ event: 'policy.loaded', ...policy.describe() });
+  });
   teardown.add(stopWatchingPolicy);
+  const stopWatchingFailures = policy.onReloadFailed((error) =>
+    note({ event: 'policy.rejected', version: policy.version, error }),
+  );
+  teardown.add(stopWatchingFailures);
   const caller = resolveStdioCaller(config.identity);
 
   const status = (): GatehouseStatus => ({
@@ -171,7 +259,9 @@ async function start(
     approvalPage: web.counts(),
     servers: pool.status(),
     policy: policy.status(),
+    audit: { dir: trail.dir, ...trail.status() },
     problems: [
+      ...(trail.status().problem ? [trail.status().problem!] : []),
       ...(storeProblem ? [storeProblem] : []),
       ...approvals.problems(),
       ...pool.collisionMessages(),
@@ -221,9 +311,9 @@ async function start(
   let stopping: Promise<void> | undefined;
   // Started in a later microtask, so that a session closing during the stop (stdio's close calls
   // stop) finds it under way instead of starting a second one.
-  const stop = () =>
+  const stop = (reason = 'stopped') =>
     (stopping ??= Promise.resolve().then(async () => {
-      logger.info('Gatehouse stopping');
+      logger.info({ reason }, 'Gatehouse stopping');
       // In this order, each whatever became of the one before: a store that fails to close must not
       // leave the children running.
       const steps: [string, () => Promise<unknown> | undefined][] = [
@@ -237,7 +327,18 @@ async function start(
           'the policy watcher',
           () => {
             stopWatchingPolicy();
+            stopWatchingFailures();
             return policy.close();
+          },
+        ],
+        // Last, so that everything above is on the record; closing signs a final checkpoint.
+        [
+          'the audit trail',
+          async () => {
+            await events
+              .publish({ event: 'gatehouse.stopped', version: VERSION, pid: process.pid, reason })
+              .catch(() => undefined);
+            await trail.close();
           },
         ],
       ];
@@ -249,6 +350,14 @@ async function start(
       resolveStopped();
     }));
 
+  note({
+    event: 'gatehouse.started',
+    version: VERSION,
+    pid: process.pid,
+    transport: options.http ? 'http' : 'stdio',
+    policyVersion: policy.version,
+    servers: [...pool.connections.keys()],
+  });
   if (options.http) {
     logger.info(
       { url: `${http!.url}/mcp`, servers: pool.status().map((s) => `${s.name}:${s.state}`) },
@@ -259,7 +368,7 @@ async function start(
     sessions.add(session);
     teardown.add(() => session.server.close());
     const transport = new StdioFrontTransport(logger, options.stdin, options.stdout);
-    transport.onclose = () => void stop();
+    transport.onclose = () => void stop('the client closed stdin');
     await session.server.connect(transport);
     logger.info(
       {

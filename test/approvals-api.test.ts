@@ -172,7 +172,8 @@ describe('reading requests', () => {
   });
 
   it('lists quarantined records with state quarantined, filters them like a state, and refuses decisions with 409', async () => {
-    const tampered = { ...sampleRequest(9), arguments: { path: '/etc/shadow' } };
+    const CANARY = 'c4nary-quarantined-1a2b';
+    const tampered = { ...sampleRequest(9), arguments: { path: '/etc/shadow', token: CANARY } };
     const { quarantined } = screenRecords([tampered, { id: 'broken' }], new Date(clock));
     const other = await startLocalApprovalWeb({ now, quarantined });
     try {
@@ -185,6 +186,10 @@ describe('reading requests', () => {
         ['req-9', 'quarantined'],
         ['broken', 'quarantined'],
       ]);
+      // Listed redacted, like a request; shown exactly on its own.
+      const listed = await get('/api/approvals?state=quarantined');
+      expect(listed.text).not.toContain(CANARY);
+      expect(listed.json.approvals[0].record.arguments).toEqual({ path: '/etc/shadow', token: '[REDACTED]' });
       expect(await ids('/api/approvals?state=pending')).toEqual([[pending.id, 'pending']]);
       expect(await ids('/api/approvals?state=quarantined')).toEqual([
         ['req-9', 'quarantined'],
@@ -220,6 +225,43 @@ describe('reading requests', () => {
     const missing = await call('GET', '/api/approvals/no-such-id', { token });
     expect(missing.status).toBe(404);
     expect(missing.json.error.code).toBe('APPROVAL_NOT_FOUND');
+  });
+
+  it('lists arguments and texts redacted, and shows one request exactly (who sees what)', async () => {
+    const token = await tokenFor('bob');
+    const CANARY = 'c4nary-list-5e6f7a';
+    const request = await service.add({
+      arguments: {
+        path: '/srv/deploy.sh',
+        password: CANARY,
+        env: { DATABASE_URL: `postgres://app:${CANARY}@db/prod` },
+        headers: [`Authorization: Bearer ${CANARY}0123`],
+      },
+      reason: 'deploys need a second pair of eyes',
+    });
+    await service.decide(request.id, {
+      approver: { id: 'bob', groups: ['security'] },
+      decision: 'reject',
+      reason: `not with token=${CANARY} in it`,
+    });
+
+    const list = await call('GET', '/api/approvals', { token });
+    expect(list.text).not.toContain(CANARY);
+    const listed = list.json.approvals.find((a: Json) => a.id === request.id);
+    expect(listed.arguments).toEqual({
+      path: '/srv/deploy.sh',
+      password: '[REDACTED]',
+      env: { DATABASE_URL: 'postgres://app:[REDACTED:url-password]@db/prod' },
+      headers: ['Authorization: [REDACTED:named-secret]'],
+    });
+    expect(listed.argumentsRedacted).toEqual(['$.password', '$.env.DATABASE_URL', '$.headers[0]']);
+    expect(listed.decisions[0].reason).toBe('not with token=[REDACTED:named-secret] in it');
+    // The digest still names the exact call.
+    expect(listed.digest).toBe(request.digest);
+
+    const one = await call('GET', `/api/approvals/${request.id}`, { token });
+    expect(one.json.approval.arguments).toEqual(request.arguments);
+    expect(one.json.approval.decisions[0].reason).toContain(CANARY);
   });
 
   it('404 for an unknown API route and 405 with Allow for a wrong method', async () => {

@@ -70,6 +70,20 @@ describe('gatehouse approvals', () => {
     expect(JSON.parse(json.stdout).some((a: { id: string }) => a.id === request.id)).toBe(true);
   });
 
+  it('lists without secret values, which `show` gives exactly', async () => {
+    const CANARY = 'c4nary-cli-3d2c1b';
+    const request = await service.add({ arguments: { path: '/srv/x', apiKey: CANARY } });
+    const list = await gatehouse(['approvals', 'list', '--json', '--url', web.url], asBob());
+    expect(list.code).toBe(0);
+    expect(list.stdout).not.toContain(CANARY);
+    const listed = (JSON.parse(list.stdout) as { id: string; arguments: unknown }[]).find(
+      (a) => a.id === request.id,
+    );
+    expect(listed?.arguments).toEqual({ path: '/srv/x', apiKey: '[REDACTED]' });
+    const show = await gatehouse(['approvals', 'show', request.id, '--url', web.url], asBob());
+    expect(show.stdout).toContain(`"apiKey": "${CANARY}"`);
+  });
+
   it('shows a request with deceptive characters marked and a warning', async () => {
     const request = await service.add({ arguments: { path: '/srv/\u202Etxt.sh', host: 'p\u0430ypal.com' } });
     const { code, stdout } = await gatehouse(['approvals', 'show', request.id, '--url', web.url], asBob());

@@ -391,6 +391,20 @@ describe('the page itself', () => {
     expect(await page.locator('[data-testid=recent]').textContent()).toContain('rejected');
   });
 
+  it('shows no argument values in the inbox; the request page shows them exactly', async () => {
+    const CANARY = 'c4nary-inbox-8a9b0c';
+    const request = await service.add({
+      arguments: { path: '/srv/x', token: CANARY, note: `password=${CANARY}` },
+    });
+    const page = await newPage();
+    await signIn(page, 'bob');
+    const inbox = await page.content();
+    expect(inbox).toContain(`/approvals/${request.id}"`);
+    expect(inbox).not.toContain(CANARY);
+    await page.goto(`${web.url}/approvals/${request.id}`);
+    expect(await page.content()).toContain(CANARY);
+  });
+
   it('issues an API token once, which the API accepts until it is revoked; signing out ends the session', async () => {
     const page = await newPage();
     await signIn(page, 'bob');

@@ -1,6 +1,7 @@
 import { CallToolResultSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { JsonObjectAsIs } from '../shared/json.js';
+import { passThrough } from '../shared/passThrough.js';
 import { DigestSchema } from './digest.js';
 
 /**
@@ -98,6 +99,9 @@ export const ExecutionErrorSchema = z.strictObject({
 });
 export type ExecutionError = z.infer<typeof ExecutionErrorSchema>;
 
+/** The downstream's result as it sent it: fields the SDK's schema does not know are kept, not stripped. */
+const StoredResultSchema = passThrough(CallToolResultSchema);
+
 /**
  * `startedAt` is absent when the re-check before execution blocked the call: it failed without running.
  * `result` is the downstream answer (an isError result still means the tool ran); `error` says why
@@ -106,7 +110,7 @@ export type ExecutionError = z.infer<typeof ExecutionErrorSchema>;
 export const ExecutionSchema = z.strictObject({
   startedAt: Time.optional(),
   finishedAt: Time.optional(),
-  result: CallToolResultSchema.optional(),
+  result: StoredResultSchema.optional(),
   error: ExecutionErrorSchema.optional(),
 });
 export type Execution = z.infer<typeof ExecutionSchema>;

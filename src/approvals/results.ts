@@ -93,7 +93,8 @@ export function resultForRequest(
       );
     case 'executed': {
       const result = request.execution!.result!;
-      return { ...result, _meta: { ...result._meta, ...meta } };
+      // As the server sent it (every field kept), with the approval's state added to _meta.
+      return { ...result, _meta: { ...result._meta, ...meta } } as CallToolResult;
     }
     case 'failed':
       return notRun(

@@ -8,8 +8,16 @@ import type { ToolCall } from '../pipeline/toolCall.js';
 import { createMemoryStore } from '../store/memory.js';
 import type { ApprovalRequest } from './request.js';
 import { resultForRequest } from './results.js';
+import { createEventBus } from '../audit/bus.js';
 import { createApprovalService, type ApprovalServiceDeps } from './service.js';
 import { applyDecision, OPEN_STATES } from './states.js';
+
+/** Arguments as records would show them, unredacted: redaction has tests of its own. */
+const plainArguments = (args: Record<string, unknown>) => ({
+  value: args as Record<string, never>,
+  redacted: [],
+  digest: `hmac-sha256:${'0'.repeat(64)}`,
+});
 
 const approved = (r: ApprovalRequest) => applyDecision(r, { approver: bob, decision: 'approve' }, at(1000));
 
@@ -18,6 +26,8 @@ function serviceOn(store: ApprovalServiceDeps['store'], overrides: Partial<Appro
   return createApprovalService({
     store,
     executor: () => ({ execute: async () => undefined as never, drain: async () => undefined }),
+    events: createEventBus(undefined, silentLogger),
+    redact: plainArguments,
     retentionMs: 60_000,
     archiveAfterMs: 3_600_000,
     sweepIntervalMs: 3_600_000,
@@ -136,7 +146,7 @@ describe('expiry is read from the clock, not from the sweep', () => {
   it('1.5 s after expiry, before any sweep: every reader sees expired, the retry says so and a decision is refused', async () => {
     let clock = T0;
     const { store, service } = unswept(() => clock);
-    const { request } = await service.requestFor(call, decision);
+    const { request } = await service.requestFor(call, decision, plainArguments(call.arguments));
     clock = at(TTL + 1_500);
     expect((await store.get(request.id))!.state).toBe('pending');
 
@@ -154,7 +164,7 @@ describe('expiry is read from the clock, not from the sweep', () => {
     ]);
 
     // The identical retry is owed the expired outcome (resultRetentionMs), and the store now says so.
-    const retry = await service.requestFor(call, decision);
+    const retry = await service.requestFor(call, decision, plainArguments(call.arguments));
     expect(retry).toMatchObject({ created: false, request: { id: request.id, state: 'expired' } });
     expect((await store.get(request.id))!.state).toBe('expired');
     await expect(service.decide(request.id, { approver: bob, decision: 'approve' })).rejects.toMatchObject({
@@ -162,7 +172,7 @@ describe('expiry is read from the clock, not from the sweep', () => {
     });
     // Once the retention is over, the identical call is a new request.
     clock = at(TTL + 60_001);
-    const again = await service.requestFor(call, decision);
+    const again = await service.requestFor(call, decision, plainArguments(call.arguments));
     expect(again.created).toBe(true);
     expect(again.request.id).not.toBe(request.id);
   });
@@ -170,7 +180,7 @@ describe('expiry is read from the clock, not from the sweep', () => {
   it('a cancellation after expiry leaves the request expired', async () => {
     let clock = T0;
     const { service } = unswept(() => clock);
-    const { request } = await service.requestFor(call, decision);
+    const { request } = await service.requestFor(call, decision, plainArguments(call.arguments));
     clock = at(TTL);
     expect(await service.cancel(request.id, 'the client gave up')).toMatchObject({ state: 'expired' });
   });
@@ -179,7 +189,7 @@ describe('expiry is read from the clock, not from the sweep', () => {
     vi.useFakeTimers({ now: T0 });
     const { service } = unswept(() => new Date());
     await service.start();
-    const { request } = await service.requestFor(call, decision);
+    const { request } = await service.requestFor(call, decision, plainArguments(call.arguments));
     const changes: string[] = [];
     service.onChange((r) => changes.push(r.state));
     let waited: ApprovalRequest | undefined;
@@ -199,14 +209,14 @@ describe('a retry against a changed tool definition', () => {
     const service = serviceOn(createMemoryStore(), { now: () => T0 });
     const call = writeCall;
     const decision = writesNeedApproval(60_000);
-    const first = await service.requestFor(call('Write a file.'), decision);
+    const first = await service.requestFor(call('Write a file.'), decision, plainArguments({}));
     expect(first.request.toolDefinition).toEqual({
       name: 'write_file',
       description: 'Write a file.',
       inputSchema: { type: 'object' },
     });
     expect(first.request.definitionChangedSince).toBeUndefined();
-    const second = await service.requestFor(call('Write a file and mail it.'), decision);
+    const second = await service.requestFor(call('Write a file and mail it.'), decision, plainArguments({}));
     expect(second.created).toBe(true);
     expect(second.request.definitionChangedSince).toEqual({
       id: first.request.id,

@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Decision } from '../decision/types.js';
-import { GatehouseError } from '../errors.js';
-import type { Executor } from '../execution/executor.js';
+import { GatehouseError, isGatehouseError } from '../errors.js';
+import type { EventBus } from '../audit/bus.js';
+import { auditCaller, type AuditEvent } from '../audit/events.js';
+import type { ApprovedExecutor } from '../execution/approved.js';
+import type { RedactedArguments } from '../redact/index.js';
 import type { Logger } from '../log.js';
 import type { ToolCall } from '../pipeline/toolCall.js';
 import type { ApprovalStore } from '../store/store.js';
@@ -16,7 +19,15 @@ import {
   type ApprovalState,
   type ToolDefinition,
 } from './request.js';
-import { applyDecision, asOf, cancel, isOpen, newApprovalRequest, type DecisionInput } from './states.js';
+import {
+  applyDecision,
+  asOf,
+  blockExecution,
+  cancel,
+  isOpen,
+  newApprovalRequest,
+  type DecisionInput,
+} from './states.js';
 
 /**
  * What channels (the approval page and API, Teams, webhooks) and the pipeline use to work with approval
@@ -45,7 +56,11 @@ export interface ApprovalRuntime extends ApprovalService {
   /** How long identical retries keep getting a finished request's outcome. */
   readonly retentionMs: number;
   /** Create the request for a gated call, or join the identical one (same digest) that exists. */
-  requestFor(call: ToolCall, decision: Decision): Promise<{ request: ApprovalRequest; created: boolean }>;
+  requestFor(
+    call: ToolCall,
+    decision: Decision,
+    args: RedactedArguments,
+  ): Promise<{ request: ApprovalRequest; created: boolean }>;
   /** Withdraw a request that has not started executing. */
   cancel(id: string, reason: string): Promise<ApprovalRequest>;
   /** Resolves when the request leaves `from`'s states, or at the deadline, or on abort; with its latest state. */
@@ -64,7 +79,11 @@ export interface ApprovalRuntime extends ApprovalService {
 
 export interface ApprovalServiceDeps {
   store: ApprovalStore;
-  executor: (changed: (request: ApprovalRequest) => void) => Executor;
+  executor: (changed: Changed) => ApprovedExecutor;
+  /** Where every change is recorded (awaited, failing closed) and announced. */
+  events: EventBus;
+  /** Redacted arguments and their keyed digest, as records show them. */
+  redact: (args: Record<string, unknown>) => RedactedArguments;
   retentionMs: number;
   /** Finished requests older than this leave the live store for its archive (never before `retentionMs`). */
   archiveAfterMs: number;
@@ -75,6 +94,13 @@ export interface ApprovalServiceDeps {
   currentTool?: (server: string, tool: string) => Tool | undefined;
 }
 
+/**
+ * A durable change of a request: its event goes to the audit trail (awaited: a change that cannot be
+ * recorded throws), then the request to waiters, tasks and channels. Without an event (the executor
+ * records its own) only the latter.
+ */
+export type Changed = (request: ApprovalRequest, event?: AuditEvent) => Promise<void>;
+
 /** How long a stopping Gatehouse waits for approved calls under way. */
 const DRAIN_MS = 10_000;
 
@@ -82,7 +108,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
   const now = deps.now ?? (() => new Date());
   const log = deps.logger.child({ module: 'approvals' });
   const listeners = new Set<(request: ApprovalRequest) => void>();
-  const changed = (request: ApprovalRequest) => {
+  const notify = (request: ApprovalRequest) => {
     for (const listener of listeners) {
       try {
         listener(request);
@@ -91,6 +117,17 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
       }
     }
   };
+  // Every event about a request reaches the request's listeners, whoever published it.
+  deps.events.subscribe(({ request }) => request && notify(request));
+  const changed: Changed = async (request, event) => {
+    if (event) await deps.events.publish(event, request);
+    else notify(request);
+  };
+  /** For changes whose record nobody waits on (expiry, recovery): a failure is logged, not thrown. */
+  const announce = (request: ApprovalRequest, event: AuditEvent) =>
+    changed(request, event).catch((error: unknown) =>
+      log.error({ approvalId: request.id, event: event.event, reason: String(error) }, 'not recorded'),
+    );
   const executor = deps.executor(changed);
   let sweeper: NodeJS.Timeout | undefined;
   const view = (request: ApprovalRequest) => asOf(request, now());
@@ -104,7 +141,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
     return () => listeners.delete(listener);
   }
 
-  async function requestFor(call: ToolCall, decision: Decision) {
+  async function requestFor(call: ToolCall, decision: Decision, args: RedactedArguments) {
     const approval = decision.approval;
     if (!approval) throw new GatehouseError('INTERNAL', 'an approve decision without approval requirements');
     const definition = toolDefinitionOf(call.definition);
@@ -147,7 +184,17 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
         },
         'approval requested',
       );
-      changed(result.request);
+      try {
+        await changed(result.request, requested(result.request, call, decision, args));
+      } catch (error) {
+        // A request the trail does not know of must not be approved and run: withdraw it.
+        await deps.store
+          .transition(result.request.id, 'pending', (r) =>
+            cancel(r, 'the audit trail could not record it', now()),
+          )
+          .catch(() => undefined);
+        throw error;
+      }
       expiries.due(result.request.expiresAt);
     }
     return { created: result.created, request: view(result.request) };
@@ -188,7 +235,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
     const current = view(request);
     if (current.state === request.state) return request;
     const result = await deps.store.transition(request.id, request.state, (r) => asOf(r, now()));
-    if (result.ok) changed(result.request);
+    if (result.ok) await announce(result.request, expired(result.request));
     return view(result.request);
   }
 
@@ -196,7 +243,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
   async function expireDue(): Promise<void> {
     for (const id of await sweepExpired(deps.store, now())) {
       const request = await deps.store.get(id);
-      if (request) changed(request);
+      if (request) await announce(request, expired(request));
     }
     for (const request of await deps.store.list({ states: ['pending', 'approved'] })) {
       expiries.due(request.expiresAt);
@@ -214,17 +261,48 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
     if (!current) throw await missing(deps.store, id);
     // Compare-and-set: when another decision lands first, decide again on what it left. The state
     // machine refuses (typed) once the request is no longer pending.
-    let result = await deps.store.transition(id, current.state, (r) => applyDecision(r, input, now()));
-    while (!result.ok) {
-      current = result.request;
+    let result;
+    try {
       result = await deps.store.transition(id, current.state, (r) => applyDecision(r, input, now()));
+      while (!result.ok) {
+        current = result.request;
+        result = await deps.store.transition(id, current.state, (r) => applyDecision(r, input, now()));
+      }
+    } catch (error) {
+      await recordRefusal(id, input, error);
+      throw error;
     }
     const request = result.request;
     log.info(
       { approvalId: id, approver: input.approver.id, decision: input.decision, state: request.state },
       'approval decision recorded',
     );
-    changed(request);
+    const decision = request.decisions.at(-1)!;
+    try {
+      await changed(request, {
+        event: 'approval.decided',
+        approvalId: id,
+        approver: { id: decision.approver.id, groups: [...decision.approver.groups] },
+        verdict: decision.decision,
+        at: decision.at,
+        channel: decision.channel ?? 'unknown',
+        ...(decision.reason ? { reason: decision.reason } : {}),
+        state: request.state,
+      });
+    } catch (error) {
+      // The decision is in the store but not in the trail: an approved call must not run unrecorded.
+      if (request.state === 'approved') {
+        const blocked = {
+          code: 'AUDIT_LOG_UNAVAILABLE',
+          message: 'the audit trail could not record the approval',
+        };
+        await deps.store
+          .transition(id, 'approved', (r) => blockExecution(r, blocked, now()))
+          .then((r) => r.ok && notify(r.request))
+          .catch(() => undefined);
+      }
+      throw error;
+    }
     if (request.state === 'approved') execute(request);
     return request;
   }
@@ -248,7 +326,12 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
     });
     if (result.ok) {
       log.info({ approvalId: id, reason }, 'approval request cancelled');
-      changed(result.request);
+      await announce(
+        result.request,
+        result.request.state === 'expired'
+          ? expired(result.request)
+          : { event: 'approval.cancelled', approvalId: id, reason },
+      );
     }
     return result.request;
   }
@@ -298,7 +381,27 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
       log.error({ approvalId: record.id, problem: record.problem }, quarantineProblem(record));
     }
     problems = quarantined.map(quarantineProblem);
+    for (const record of quarantined) {
+      await deps.events
+        .publish({ event: 'approval.quarantined', approvalId: record.id, reason: quarantineProblem(record) })
+        .catch((error: unknown) => log.error({ reason: String(error) }, 'quarantine not recorded'));
+    }
     const recovery = await recoverOnStart(deps.store, now());
+    for (const id of recovery.unknown) {
+      const request = await deps.store.get(id);
+      if (!request) continue;
+      await announce(request, {
+        event: 'call.unknown',
+        approvalId: id,
+        server: request.server,
+        tool: request.tool,
+        reason: 'found executing after a restart: it may or may not have run, and is not run again',
+      });
+    }
+    for (const id of recovery.expired) {
+      const request = await deps.store.get(id);
+      if (request) await announce(request, expired(request));
+    }
     log.info(
       {
         pending: recovery.pending.length,
@@ -325,6 +428,22 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
     // What is still executing after this is found `executing` on the next start and becomes `unknown`.
     await executor.drain(DRAIN_MS);
     await deps.store.close();
+  }
+
+  /** A decision that did not count is evidence too (a self-approval, an approver not listed, too late). */
+  async function recordRefusal(id: string, input: DecisionInput, error: unknown): Promise<void> {
+    if (!isGatehouseError(error)) return;
+    await deps.events
+      .publish({
+        event: 'approval.refused',
+        approvalId: id,
+        approver: { id: input.approver.id, groups: [...input.approver.groups] },
+        verdict: input.decision,
+        channel: input.channel ?? 'unknown',
+        code: error.code,
+        message: error.message,
+      })
+      .catch((failure: unknown) => log.error({ reason: String(failure) }, 'refusal not recorded'));
   }
 
   async function get(id: string): Promise<ApprovalRequest | undefined> {
@@ -367,4 +486,34 @@ export async function missing(store: ApprovalStore, id: string): Promise<Gatehou
     id,
     problem: quarantined.problem.code,
   });
+}
+
+function expired(request: ApprovalRequest): AuditEvent {
+  return { event: 'approval.expired', approvalId: request.id, expiresAt: request.expiresAt };
+}
+
+function requested(
+  request: ApprovalRequest,
+  call: ToolCall,
+  decision: Decision,
+  args: RedactedArguments,
+): AuditEvent {
+  return {
+    event: 'approval.requested',
+    approvalId: request.id,
+    callId: call.requestId,
+    caller: auditCaller(call.caller),
+    server: call.server,
+    tool: call.tool,
+    exposedName: call.exposedName,
+    digest: request.digest,
+    toolDefinitionDigest: request.toolDefinitionDigest,
+    rules: request.rules,
+    reason: request.reason,
+    policyVersion: decision.policyVersion,
+    approvers: request.approvers,
+    quorum: request.quorum,
+    expiresAt: request.expiresAt,
+    arguments: args,
+  };
 }

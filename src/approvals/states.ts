@@ -1,10 +1,10 @@
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { GatehouseError } from '../errors.js';
 import { invocationDigest, toolDefinitionDigest } from './digest.js';
 import {
   ApprovalRequestSchema,
   type ApprovalRequest,
   type ApprovalState,
+  type Execution,
   type ExecutionError,
   type Identity,
   type Requirement,
@@ -291,7 +291,8 @@ export function blockExecution(request: ApprovalRequest, error: ExecutionError, 
   return move(request, 'failed', { execution: { finishedAt: now.toISOString(), error } });
 }
 
-export type ExecutionOutcome = { result: CallToolResult } | { error: ExecutionError };
+/** The result as the server sent it (validated, every field kept; `content` may be absent). */
+export type ExecutionOutcome = { result: NonNullable<Execution['result']> } | { error: ExecutionError };
 
 /**
  * The downstream call returned (`executed`, even when the result is an isError result: the tool ran)

@@ -6,9 +6,9 @@ import { KeyRotationSchema } from './keys.js';
  * The event vocabulary: everything Gatehouse does that an auditor may ask about, one zod schema per
  * event, discriminated by `event`. The audit log appends these as its records (inside the log line's
  * envelope of `seq`, `time` and `prev`); channels, waiters, tasks and exporters receive the same
- * objects. Arguments in events are always redacted (`audit/redact.ts`); `argumentsDigest` is a keyed
- * digest of the full arguments, so the trail proves which arguments ran without letting anyone guess a
- * redacted low-entropy value by hashing candidates.
+ * objects. Arguments in events are always redacted (`redactArguments` of src/redact/); `argumentsDigest`
+ * is a keyed digest of the full arguments, so the trail proves which arguments ran without letting
+ * anyone guess a redacted low-entropy value by hashing candidates.
  *
  * Objects are strict: a field this version does not know is a newer writer's, and `verify` and the
  * reports must not silently ignore it.
@@ -60,8 +60,14 @@ const CallFields = {
   exposedName: Id,
 } as const;
 
+/**
+ * An execution, allowed or approved: one record before the call and one after, each answering who
+ * asked, which rules let it through under which policy set, who approved it, and which arguments ran.
+ */
 const ExecutionFields = {
   ...CallFields,
+  rules: z.array(z.string()),
+  policyVersion: z.string(),
   /** Present for approved calls: which request, and who approved it. */
   approvalId: Id.optional(),
   approvals: z.array(AuditVerdictSchema).optional(),
@@ -161,7 +167,10 @@ export const CallExecutedSchema = z.strictObject({
 export const CallFailedSchema = z.strictObject({
   event: z.literal('call.failed'),
   ...ExecutionFields,
-  /** False when the call was stopped before it reached the server (re-check, server down, audit). */
+  /**
+   * False when the call was stopped before it was sent (re-check, server down, audit); true when it
+   * was sent and may have taken effect (a timeout, a crash, a cancellation mid-call).
+   */
   reachedServer: z.boolean(),
   error: ErrorSchema,
 });
@@ -290,3 +299,19 @@ export const DURABLE_EVENTS: ReadonlySet<AuditEventName> = new Set([
 
 /** Events the bus delivers but the log does not append. */
 export const UNRECORDED_EVENTS: ReadonlySet<AuditEventName> = new Set(['audit.checkpoint']);
+
+/** The caller as records keep it. */
+export function auditCaller(caller: {
+  id: string;
+  groups: readonly string[];
+  transport?: 'stdio' | 'http';
+  client?: { name: string; version: string };
+}): AuditCaller {
+  return {
+    id: caller.id,
+    groups: [...caller.groups],
+    // Requests stored before schema version 2 lack the transport; they came from the stdio era.
+    transport: caller.transport ?? 'stdio',
+    ...(caller.client ? { client: { name: caller.client.name, version: caller.client.version } } : {}),
+  };
+}

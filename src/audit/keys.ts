@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { z } from 'zod';
 import { GatehouseError } from '../errors.js';
 import { durableFile } from '../store/durableFile.js';
@@ -276,6 +277,8 @@ async function readKeyFileJson(path: string): Promise<KeyFile> {
 
 async function writeKeyFile(path: string, file: KeyFile): Promise<void> {
   try {
+    // A key in a folder of its own that does not exist yet (./.gatehouse on a first start).
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     await durableFile(path).write(`${JSON.stringify(file, null, 2)}\n`);
   } catch (error) {
     throw unavailable(path, error);

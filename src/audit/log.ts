@@ -66,6 +66,8 @@ export interface Appended {
   /** Hex RFC 6962 leaf hash of the record's line. */
   leafHash: string;
   time: string;
+  /** The line as written (without its newline): what a receipt may carry. */
+  line: string;
 }
 
 export interface AuditLogStatus {
@@ -85,8 +87,11 @@ export interface AuditLog {
   /** Writes whatever waits, then signs a checkpoint of every record (unless the latest covers them). */
   checkpoint(): Promise<VerifiedCheckpoint>;
   latestCheckpoint(): VerifiedCheckpoint | undefined;
-  /** A receipt for the record against the latest checkpoint; AUDIT_PROOF_UNAVAILABLE if it does not cover it. */
-  inclusionProof(seq: number): Receipt;
+  /**
+   * A receipt for the record against the latest checkpoint (with the record's line, when given);
+   * AUDIT_PROOF_UNAVAILABLE if the checkpoint does not cover it.
+   */
+  inclusionProof(seq: number, line?: string): Receipt;
   /**
    * Switches the checkpoint key: a checkpoint with the old key first (covering the rotation record the
    * caller appended, so the old key vouches for the new), then one with the new key.
@@ -322,10 +327,15 @@ async function start(
         await appendSynced(segment, Buffer.concat(lines.map((l) => l.line)));
         segment.day = day;
         prev = link;
-        for (const { item, hash } of lines) {
+        for (const { item, hash, line } of lines) {
           const seq = tree.size;
           tree.append(hash);
-          item.resolve({ seq, leafHash: hash.toString('hex'), time: item.time });
+          item.resolve({
+            seq,
+            leafHash: hash.toString('hex'),
+            time: item.time,
+            line: line.subarray(0, -1).toString(),
+          });
         }
         settled += lines.length;
         lastError = undefined;
@@ -415,7 +425,7 @@ async function start(
         return writeCheckpoint();
       }),
     latestCheckpoint: () => latest,
-    inclusionProof(seq) {
+    inclusionProof(seq, line) {
       if (latest === undefined || !Number.isSafeInteger(seq) || seq < 0 || seq >= latest.size) {
         throw new GatehouseError(
           'AUDIT_PROOF_UNAVAILABLE',
@@ -423,7 +433,7 @@ async function start(
           { seq, checkpointSize: latest?.size ?? 0 },
         );
       }
-      return makeReceipt(tree, seq, latest);
+      return makeReceipt(tree, seq, latest, line);
     },
     useSigner: (next) =>
       exclusive(async () => {

@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import { DURABLE_EVENTS, UNRECORDED_EVENTS, type AuditEvent } from './events.js';
 import { createKeyFile, readKeyFile } from './keys.js';
 import { openAuditLog, type Appended, type AuditLog, type AuditLogStatus } from './log.js';
+import type { AuditLogSettings } from './options.js';
 import type { Receipt } from './receipt.js';
 
 /**
@@ -24,8 +25,11 @@ export interface AuditTrail {
    * commit without waiting for it. False when the log is failing: the caller must `record` and wait.
    */
   recordQueued(event: AuditEvent): boolean;
-  /** A receipt for a durable record: signs a checkpoint covering it first when none does yet. */
-  receipt(seq: number): Promise<Receipt>;
+  /**
+   * A receipt for a durable record, with its line: signs a checkpoint covering it first when none
+   * does yet.
+   */
+  receipt(appended: Appended): Promise<Receipt>;
   status(): AuditLogStatus & { problem?: string };
   close(): Promise<void>;
 }
@@ -34,9 +38,22 @@ export interface AuditTrailOptions {
   config: Config['audit'];
   logger: Logger;
   now?: () => Date;
-  /** A repair the log made at start-up, as an event to record once the trail is open. */
+  /** Events the trail itself raises that are not appended (checkpoints), for the bus. */
   onEvent?: (event: AuditEvent) => void;
+  /**
+   * When the directory is locked by another Gatehouse, write to the first free sibling log (`<dir>-2`
+   * to `<dir>-8`) instead of failing: stdio clients launch one Gatehouse per session on one config.
+   * Each log is a chain of its own; `audit verify` and the reports read them all.
+   */
+  spill?: boolean;
 }
+
+/** The most logs one audit directory spills into, counting itself. */
+export const MAX_SPILL_LOGS = 8;
+
+/** The log directories of one configured audit dir: itself, then `<dir>-2` … `<dir>-8`. */
+export const spillDirs = (dir: string): string[] =>
+  Array.from({ length: MAX_SPILL_LOGS }, (_, i) => (i === 0 ? dir : `${dir}-${i + 1}`));
 
 /**
  * Opens the trail: the key file (created on first start, so `npm start` works with no setup, and named
@@ -55,26 +72,34 @@ export async function openAuditTrail(options: AuditTrailOptions): Promise<AuditT
   }
   const keys = await readKeyFile(config.keyFile);
   const repairs: AuditEvent[] = [];
-  const auditLog: AuditLog = await openAuditLog({
-    dir: config.dir,
-    signer: keys.signer,
-    verifiers: keys.verifiers,
-    ...(config.origin ? { origin: config.origin } : {}),
-    settings: config,
-    ...(options.now ? { now: options.now } : {}),
-    onRepair: (repair) => {
-      log.warn({ file: repair.file, bytes: repair.length }, 'cut a torn last line off the audit log');
-      repairs.push({ event: 'audit.repaired', file: repair.file, bytes: repair.length });
-    },
-    onCheckpoint: (checkpoint) =>
-      options.onEvent?.({
-        event: 'audit.checkpoint',
-        size: checkpoint.size,
-        rootHash: checkpoint.rootHash.toString('hex'),
-        keyName: checkpoint.key,
-      }),
-    onError: (error) => log.error({ code: error.code, reason: error.message }, 'audit log problem'),
-  });
+  const open = (dir: string) =>
+    openAuditLog({
+      dir,
+      signer: keys.signer,
+      verifiers: keys.verifiers,
+      ...(config.origin ? { origin: config.origin } : {}),
+      settings: logSettings(config),
+      ...(options.now ? { now: options.now } : {}),
+      onRepair: (repair) => {
+        log.warn({ file: repair.file, bytes: repair.length }, 'cut a torn last line off the audit log');
+        repairs.push({ event: 'audit.repaired', file: repair.file, bytes: repair.length });
+      },
+      onCheckpoint: (checkpoint) =>
+        options.onEvent?.({
+          event: 'audit.checkpoint',
+          size: checkpoint.size,
+          rootHash: checkpoint.rootHash.toString('hex'),
+          keyName: checkpoint.key,
+        }),
+      onError: (error) => log.error({ code: error.code, reason: error.message }, 'audit log problem'),
+    });
+  const auditLog = await openFirstFree(open, options.spill ? spillDirs(config.dir) : [config.dir]);
+  if (auditLog.dir !== config.dir) {
+    log.warn(
+      { dir: auditLog.dir, locked: config.dir },
+      'another Gatehouse writes the audit log; writing to a sibling log',
+    );
+  }
 
   const record = async (event: AuditEvent): Promise<Appended | undefined> => {
     if (UNRECORDED_EVENTS.has(event.event)) return undefined;
@@ -83,7 +108,7 @@ export async function openAuditTrail(options: AuditTrailOptions): Promise<AuditT
   for (const repair of repairs) await record(repair);
 
   return {
-    dir: config.dir,
+    dir: auditLog.dir,
     digestKey: keys.digestKey,
     record,
     recordQueued(event) {
@@ -92,10 +117,10 @@ export async function openAuditTrail(options: AuditTrailOptions): Promise<AuditT
       auditLog.append(event).catch(() => undefined);
       return true;
     },
-    async receipt(seq) {
+    async receipt({ seq, line }) {
       const latest = auditLog.latestCheckpoint();
       if (!latest || latest.size <= seq) await auditLog.checkpoint();
-      return auditLog.inclusionProof(seq);
+      return auditLog.inclusionProof(seq, line);
     },
     status() {
       const status = auditLog.status();
@@ -108,6 +133,23 @@ export async function openAuditTrail(options: AuditTrailOptions): Promise<AuditT
     },
     close: () => auditLog.close(),
   };
+}
+
+/** The log engine's own settings, out of the config section that embeds them. */
+function logSettings(config: Config['audit']): AuditLogSettings {
+  const { dir: _dir, keyFile: _keyFile, origin: _origin, redact: _redact, otlp: _otlp, ...settings } = config;
+  return settings;
+}
+
+async function openFirstFree(open: (dir: string) => Promise<AuditLog>, dirs: string[]): Promise<AuditLog> {
+  for (const [i, dir] of dirs.entries()) {
+    try {
+      return await open(dir);
+    } catch (error) {
+      if (!isGatehouseError(error, 'AUDIT_LOG_LOCKED') || i === dirs.length - 1) throw error;
+    }
+  }
+  throw new GatehouseError('INTERNAL', 'no audit directory to open');
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -43,7 +43,11 @@ export function registerServe(program: Command, _io: CliIo): void {
     )
     .action(async (flags: ServeFlags) => {
       const config = withOverrides(loadConfig(flags.config), flags);
-      const logger = createLogger({ level: config.log.level, file: config.log.file });
+      const logger = createLogger({
+        level: config.log.level,
+        file: config.log.file,
+        redact: config.audit.redact,
+      });
       // On every front: a supervisor's SIGTERM or a terminal's Ctrl-C stops Gatehouse even while a
       // stdio client keeps stdin open. One that comes during start-up stops it once started (start-up
       // is bounded by timeouts.connectMs), so that its children are ended and its lock released. A
@@ -59,7 +63,7 @@ export function registerServe(program: Command, _io: CliIo): void {
         }, STOP_DEADLINE_MS);
         // Only a safety net: a stopped Gatehouse exits on its own, without waiting for it.
         watchdog.unref();
-        void running.stop();
+        void running.stop(signal);
       };
       const onSignal = (signal: NodeJS.Signals) => {
         received = signal;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AuditLogSettingsSchema } from '../audit/options.js';
 import { PolicyLimitsSchema, PolicyReloadSchema } from '../decision/options.js';
+import { RedactSettingsSchema } from '../redact/options.js';
 
 /**
  * The config file's schema: the single source of truth for its shape, its defaults and the published
@@ -269,26 +270,9 @@ export const AuditSchema = AuditLogSettingsSchema.extend({
     .min(1)
     .optional()
     .describe("The checkpoints' origin line, naming this log; default: the current key's name."),
-  redact: z
-    .strictObject({
-      names: z
-        .array(z.string().min(1))
-        .default([])
-        .describe('Argument or field names (any depth, case-insensitive) whose values are always redacted.'),
-      paths: z
-        .array(z.string().min(1))
-        .default([])
-        .describe(
-          'JSON paths such as $.headers.Authorization or $.items[*].token whose values are redacted.',
-        ),
-      detect: z
-        .boolean()
-        .default(true)
-        .describe(
-          'Also redact values shaped like secrets: bearer tokens, private keys, cloud access keys, JWTs, passwords in URLs.',
-        ),
-    })
-    .prefault({}),
+  redact: RedactSettingsSchema.prefault({}).describe(
+    'What the audit trail, logs, list views, cards and webhook bodies leave out of arguments and text.',
+  ),
   otlp: z
     .strictObject({
       url: z

@@ -45,6 +45,10 @@ export interface PolicyEngine extends DecisionPoint {
   reload(): Promise<boolean>;
   /** Called with the new version after each successful reload that changed the set. */
   onReload(listener: (version: string) => void): () => void;
+  /** Called with the problems of each change that failed to load (the set in force stays). */
+  onReloadFailed(listener: (error: string) => void): () => void;
+  /** The set in force: its files and how many rules, for the record. */
+  describe(): { version: string; files: string[]; rules: number };
   close(): Promise<void>;
 }
 
@@ -70,6 +74,16 @@ export async function loadPolicyEngine(options: PolicyEngineOptions): Promise<Po
   let loadedAt = new Date();
   let lastError: string | undefined;
   const listeners = new Set<(version: string) => void>();
+  const failureListeners = new Set<(error: string) => void>();
+  const tell = <T>(targets: Set<(value: T) => void>, value: T) => {
+    for (const listener of targets) {
+      try {
+        listener(value);
+      } catch (error) {
+        logger.error({ err: error }, 'policy reload listener failed');
+      }
+    }
+  };
   logger.info(
     { version: current.version, files: current.files.length, rules: current.rules.length },
     'policy set loaded',
@@ -89,6 +103,7 @@ export async function loadPolicyEngine(options: PolicyEngineOptions): Promise<Po
         { problems: result.problems.length, error: lastError },
         'policy reload failed; keeping the last good set',
       );
+      tell(failureListeners, lastError);
       return false;
     }
     lastError = undefined;
@@ -100,13 +115,7 @@ export async function loadPolicyEngine(options: PolicyEngineOptions): Promise<Po
       { version: current.version, files: current.files.length, rules: current.rules.length },
       'policy set reloaded',
     );
-    for (const listener of listeners) {
-      try {
-        listener(current.version);
-      } catch (error) {
-        logger.error({ err: error }, 'policy reload listener failed');
-      }
-    }
+    tell(listeners, current.version);
     return true;
   };
   // Reads finish in any order; loads are applied in the order they were asked for.
@@ -156,6 +165,11 @@ export async function loadPolicyEngine(options: PolicyEngineOptions): Promise<Po
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    onReloadFailed(listener) {
+      failureListeners.add(listener);
+      return () => failureListeners.delete(listener);
+    },
+    describe: () => ({ version: current.version, files: [...current.files], rules: current.rules.length }),
     async close() {
       await watch?.close();
       await queue;

@@ -13,21 +13,25 @@ import {
   McpError,
   type ClientCapabilities,
   type Implementation,
+  type JSONRPCNotification,
   type Notification,
-  type Progress,
+  type ProgressToken,
   type Request,
   type RequestId,
   type Result,
   type ServerCapabilities,
+  type ServerNotification,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { isStdioServer, type ServerConfig } from '../config/schema.js';
 import { GatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { describeIssues, passThrough, setRawRequestHandler } from '../shared/passThrough.js';
 import { createHttpTransport, shouldFallBackToSse, transportOrder } from './http.js';
 import { DownstreamNetworkError } from './httpTransport.js';
 import { StdioChildTransport } from './stdio.js';
+import { WireOrderTransport } from './wireOrder.js';
 import { VERSION } from '../version.js';
 
 export type ConnectionState = 'starting' | 'ready' | 'restarting' | 'failed' | 'stopped' | 'disabled';
@@ -60,16 +64,24 @@ interface OriginAware {
 }
 
 export interface ConnectionHooks {
-  /** sampling/createMessage, elicitation/create, roots/list sent by the downstream during its work. */
+  /**
+   * sampling/createMessage, elicitation/create, roots/list sent by the downstream during its work, as
+   * sent (validated, every field kept); the result goes back to the downstream as it is.
+   */
   onServerRequest(
     connection: DownstreamConnection,
     request: Request,
     context: ServerRequestContext,
   ): Promise<Result>;
-  /** list_changed, resources/updated and log notifications. */
+  /**
+   * Every notification but progress and cancellation (list_changed, resources/updated, logs, custom
+   * ones), as sent, in wire order: before the SDK sees the result of a request it preceded.
+   */
   onNotification(connection: DownstreamConnection, notification: Notification, origin?: CallOrigin): void;
   /** Connected (again) with a fresh tool list, or gone down. */
   onStateChange(connection: DownstreamConnection): void;
+  /** Still connected; its tool list changed (the server sent tools/list_changed). */
+  onToolsChanged(connection: DownstreamConnection): void;
 }
 
 export interface ConnectionOptions {
@@ -85,8 +97,38 @@ export interface ForwardOptions {
   sessionId: string;
   /** The client's request this one serves; server-initiated messages are sent on its stream. */
   relatedRequestId?: RequestId;
+  /** The client's own signal: its abort is a cancellation by the client, told to the server. */
   signal?: AbortSignal;
-  onprogress?: (progress: Progress) => void;
+  /**
+   * Relay the server's progress on this request. The server gets a token of Gatehouse's (tokens of
+   * two clients may collide on one server); `send` gets each notification's params as the server sent
+   * them, with `token` in place of that token. Progress also extends the call's timeout.
+   */
+  progress?: { token: ProgressToken; send(params: Record<string, unknown>): void };
+}
+
+/**
+ * Progress relayed to the client under its own `token`, as notifications about the client's request
+ * (`sendNotification` of its handler): on that request's stream, written before its result.
+ */
+export function progressTo(
+  token: ProgressToken,
+  sendNotification: (notification: ServerNotification) => Promise<void>,
+): NonNullable<ForwardOptions['progress']> {
+  return {
+    token,
+    send: (params) =>
+      void sendNotification({ method: 'notifications/progress', params } as ServerNotification).catch(
+        () => undefined,
+      ),
+  };
+}
+
+/** A request under way: the client session and client request it serves, and where its progress goes. */
+interface InFlight extends CallOrigin {
+  progress?: ForwardOptions['progress'];
+  /** Progress arrived: the call is alive. */
+  keepAlive?: () => void;
 }
 
 export interface ConnectionStatus {
@@ -115,6 +157,8 @@ export class DownstreamConnection {
   serverInfo?: Implementation;
   instructions?: string;
   lastError?: string;
+  /** When the connection last went down: the server was up until then. */
+  lostAt?: Date;
   transportKind: string;
 
   private client?: Client;
@@ -125,7 +169,7 @@ export class DownstreamConnection {
   private retryTimer?: NodeJS.Timeout;
   private stopping = false;
   /** Requests under way, with the client session and client request each one serves. */
-  private readonly inflight = new Map<number, CallOrigin>();
+  private readonly inflight = new Map<number, InFlight>();
   /** Keys of `inflight`; sent as the request's `relatedRequestId`, which only our transport reads. */
   private nextCall = 0;
   private readonly log: Logger;
@@ -170,6 +214,10 @@ export class DownstreamConnection {
     return related;
   }
 
+  /**
+   * Send a request and resolve with the server's result. Pass `passThrough(schema)` to forward the
+   * result as the server sent it; the SDK's own schemas return a copy without the fields they do not know.
+   */
   async request<S extends z.ZodType>(
     request: Request,
     schema: S,
@@ -184,19 +232,30 @@ export class DownstreamConnection {
       );
     }
     const key = ++this.nextCall;
-    this.inflight.set(key, { sessionId: options.sessionId, relatedRequestId: options.relatedRequestId });
+    const call: InFlight = {
+      sessionId: options.sessionId,
+      relatedRequestId: options.relatedRequestId,
+      progress: options.progress,
+    };
+    this.inflight.set(key, call);
     const timeout = this.timeoutMs;
+    // The SDK holds the overall bound; with progress, a timer of Gatehouse's is the one progress resets.
+    const totalMs = options.progress ? timeout * PROGRESS_EXTENDS_TIMEOUT : timeout;
+    const idle = options.progress ? idleTimer(call, timeout, options.signal) : undefined;
     const requestOptions: RequestOptions = {
       relatedRequestId: key,
-      signal: options.signal,
-      onprogress: options.onprogress,
-      timeout,
-      resetTimeoutOnProgress: options.onprogress !== undefined,
-      maxTotalTimeout: options.onprogress !== undefined ? timeout * 10 : timeout,
+      signal: idle?.signal ?? options.signal,
+      timeout: totalMs,
     };
     try {
-      return (await client.request(request, schema, requestOptions)) as z.infer<S>;
+      return (await client.request(
+        withProgressToken(request, options.progress ? key : undefined),
+        schema,
+        requestOptions,
+      )) as z.infer<S>;
     } catch (error) {
+      if (options.signal?.aborted) throw this.cancelled(request.method, options.signal.reason);
+      if (idle?.expired()) throw this.timedOut(request.method, timeout);
       if (this.transportKind === 'sse' && legacySseLost(error)) {
         // The legacy transport never closes on its own: end it, and onClosed reconnects.
         this.lostReason = (error as Error).message;
@@ -207,18 +266,46 @@ export class DownstreamConnection {
           { server: this.name, method: request.method },
         );
       }
-      throw this.translate(error, request.method, timeout);
+      throw this.translate(error, request.method, timeout, totalMs);
     } finally {
+      idle?.stop();
       this.inflight.delete(key);
     }
   }
 
-  private translate(error: unknown, method: string, timeout: number): unknown {
+  /** The client withdrew the request; the SDK has sent the server notifications/cancelled. */
+  private cancelled(method: string, reason: unknown): GatehouseError {
+    const why = typeof reason === 'string' && reason ? `: ${reason}` : '';
+    return new GatehouseError(
+      'CLIENT_CANCELLED',
+      `the client cancelled ${method} on server "${this.name}"${why}; the server was told`,
+      { server: this.name, method },
+    );
+  }
+
+  private timedOut(method: string, timeout: number, totalMs = timeout): GatehouseError {
+    const within =
+      totalMs === timeout
+        ? `within ${timeout} ms`
+        : `within ${totalMs} ms (progress notifications extend its ${timeout} ms timeout up to that bound)`;
+    return new GatehouseError(
+      'DOWNSTREAM_TIMEOUT',
+      `server "${this.name}" did not answer ${method} ${within}; the request was cancelled`,
+      { server: this.name, method, timeoutMs: totalMs },
+    );
+  }
+
+  private translate(error: unknown, method: string, timeout: number, totalMs: number): unknown {
     if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
+      return this.timedOut(method, timeout, totalMs);
+    }
+    // The SDK validates with zod's core, whose errors are not the classic ZodError.
+    if (error instanceof z.core.$ZodError) {
       return new GatehouseError(
-        'DOWNSTREAM_TIMEOUT',
-        `server "${this.name}" did not answer ${method} within ${timeout} ms; the request was cancelled`,
-        { server: this.name, method, timeoutMs: timeout },
+        'DOWNSTREAM_INVALID',
+        `server "${this.name}" answered ${method} with a result that is not valid MCP ` +
+          `(${describeIssues(error)}); Gatehouse did not pass it on`,
+        { server: this.name, method },
       );
     }
     if (error instanceof DownstreamNetworkError || error instanceof StreamableHTTPError) {
@@ -308,23 +395,24 @@ export class DownstreamConnection {
       return typeof call === 'number' ? this.inflight.get(call) : undefined;
     };
     for (const schema of [CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema]) {
-      client.setRequestHandler(schema, (request, extra) =>
-        hooks.onServerRequest(this, request as Request, {
-          signal: extra.signal,
-          origin: originOf(extra.requestId),
-        }),
+      setRawRequestHandler(client, schema, (_request, raw, extra) =>
+        hooks.onServerRequest(this, raw, { signal: extra.signal, origin: originOf(extra.requestId) }),
       );
     }
-    client.fallbackNotificationHandler = async (notification) =>
-      hooks.onNotification(this, notification, originOf(notification));
+    const wire = new WireOrderTransport(transport, (notification) =>
+      this.onWireNotification(notification, originOf),
+    );
     try {
-      await client.connect(transport, { timeout: this.options.connectMs });
+      await client.connect(wire, { timeout: this.options.connectMs });
       const tools = await listAllTools(client, this.options.connectMs);
       this.client = client;
       this.transport = transport;
       this.tools = tools;
-      this.capabilities = client.getServerCapabilities() ?? {};
-      this.serverInfo = client.getServerVersion();
+      // As the server sent them: capabilities the SDK does not know are passed on to clients.
+      const initialized = wire.initializeResult as
+        { capabilities?: ServerCapabilities; serverInfo?: Implementation } | undefined;
+      this.capabilities = initialized?.capabilities ?? client.getServerCapabilities() ?? {};
+      this.serverInfo = initialized?.serverInfo ?? client.getServerVersion();
       this.instructions = client.getInstructions();
       this.transportKind = kind;
       this.lastError = undefined;
@@ -344,18 +432,53 @@ export class DownstreamConnection {
       );
       this.setState('ready');
     } catch (error) {
+      // An HTTP server that cannot be reached ends the transport, and the SDK then fails initialize
+      // with "Connection closed": the transport knows what really happened.
+      const lost = (transport as { lostReason?: string }).lostReason;
       await client.close().catch(() => undefined);
       await transport.close().catch(() => undefined);
-      throw error;
+      throw lost ? new DownstreamNetworkError(lost, { cause: error }) : error;
     }
+  }
+
+  /**
+   * A notification off the wire, before anything the server sent after it. Progress goes to the call it
+   * belongs to; cancellation (of a request the server sent) is the SDK's; the rest goes to the hooks.
+   */
+  private onWireNotification(
+    notification: JSONRPCNotification,
+    originOf: (key: object) => CallOrigin | undefined,
+  ): boolean {
+    try {
+      if (notification.method === 'notifications/cancelled') return false;
+      if (notification.method === 'notifications/progress') this.onProgress(notification.params ?? {});
+      else this.options.hooks.onNotification(this, notification, originOf(notification));
+    } catch (error) {
+      this.log.warn({ reason: String(error), method: notification.method }, 'notification not relayed');
+    }
+    return true;
+  }
+
+  private onProgress(params: Record<string, unknown>): void {
+    const call = this.inflight.get(Number(params.progressToken));
+    if (!call?.progress) {
+      this.log.debug({ token: params.progressToken }, 'progress for no request in flight; dropped');
+      return;
+    }
+    call.keepAlive?.();
+    call.progress.send(
+      Object.fromEntries(
+        Object.entries(params).map(([k, v]) => [k, k === 'progressToken' ? call.progress!.token : v]),
+      ),
+    );
   }
 
   /** Re-read the tool list after the server said it changed. */
   async refreshTools(): Promise<void> {
     if (!this.client || this.state !== 'ready') return;
     try {
-      this.tools = await listAllTools(this.client, this.timeoutMs);
-      this.options.hooks.onStateChange(this);
+      // The server said its list changed: clients hear it, as they would from the server itself.
+      await this.relist(true);
     } catch (error) {
       this.log.warn({ reason: String(error) }, 'could not re-list tools after tools/list_changed');
     }
@@ -364,9 +487,13 @@ export class DownstreamConnection {
   /**
    * The server's tools as it lists them now (every page), asked for rather than cached: what an
    * approved call is confirmed against before it runs, since a server may change a tool without
-   * sending list_changed. A list that differs from the cached one replaces it, as a refresh does.
+   * sending list_changed. A list that differs from the cached one replaces it, and clients hear of it.
    */
-  async listToolsFresh(): Promise<Tool[]> {
+  listToolsFresh(): Promise<Tool[]> {
+    return this.relist(false);
+  }
+
+  private async relist(announce: boolean): Promise<Tool[]> {
     const client = this.client;
     if (this.state !== 'ready' || !client) {
       throw new GatehouseError('DOWNSTREAM_UNAVAILABLE', `server "${this.name}" is not connected`, {
@@ -375,10 +502,10 @@ export class DownstreamConnection {
       });
     }
     const tools = await listAllTools(client, this.timeoutMs);
-    if (this.client === client && !isDeepStrictEqual(tools, this.tools)) {
-      this.tools = tools;
-      this.options.hooks.onStateChange(this);
-    }
+    if (this.client !== client) return tools;
+    const changed = !isDeepStrictEqual(tools, this.tools);
+    this.tools = tools;
+    if (changed || announce) this.options.hooks.onToolsChanged(this);
     return tools;
   }
 
@@ -386,6 +513,7 @@ export class DownstreamConnection {
     if (this.client !== client || this.stopping) return;
     this.client = undefined;
     this.tools = [];
+    this.lostAt = new Date();
     this.lastError =
       this.lostReason ??
       (this.transport as { lostReason?: string } | undefined)?.lostReason ??
@@ -416,6 +544,7 @@ export class DownstreamConnection {
   }
 }
 
+/** Every page of the server's tools/list, each tool as the server sent it. */
 async function listAllTools(client: Client, timeout: number): Promise<Tool[]> {
   if (!client.getServerCapabilities()?.tools) return [];
   const tools: Tool[] = [];
@@ -423,13 +552,59 @@ async function listAllTools(client: Client, timeout: number): Promise<Tool[]> {
   do {
     const page = await client.request(
       { method: 'tools/list', params: cursor ? { cursor } : {} },
-      ListToolsResultSchema,
+      LIST_TOOLS_AS_SENT,
       { timeout },
     );
     tools.push(...page.tools);
     cursor = page.nextCursor;
   } while (cursor);
   return tools;
+}
+
+const LIST_TOOLS_AS_SENT = passThrough(ListToolsResultSchema);
+
+/** How far progress notifications may extend a call's timeout: up to this many times it. */
+const PROGRESS_EXTENDS_TIMEOUT = 10;
+
+/**
+ * The timer of a call whose progress keeps it alive: it expires `timeoutMs` after the last sign of
+ * life, and aborts with the client's signal too (the SDK then tells the server).
+ */
+function idleTimer(call: InFlight, timeoutMs: number, client: AbortSignal | undefined) {
+  const controller = new AbortController();
+  let expired = false;
+  const timer = setTimeout(() => {
+    expired = true;
+    controller.abort(`no answer and no progress within ${timeoutMs} ms`);
+  }, timeoutMs);
+  call.keepAlive = () => timer.refresh();
+  const forward = () => controller.abort(client?.reason);
+  if (client?.aborted) forward();
+  else client?.addEventListener('abort', forward, { once: true });
+  return {
+    signal: controller.signal,
+    expired: () => expired,
+    stop() {
+      clearTimeout(timer);
+      client?.removeEventListener('abort', forward);
+    },
+  };
+}
+
+/**
+ * `request` with `token` as its progress token, every other field as it was. Without a token, the
+ * client's own is removed: no progress for it would be routed back.
+ */
+function withProgressToken(request: Request, token: ProgressToken | undefined): Request {
+  const meta = request.params?._meta as Record<string, unknown> | undefined;
+  if (token === undefined && meta?.progressToken === undefined) return request;
+  const _meta: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(meta ?? {})) {
+    if (key !== 'progressToken') _meta[key] = value;
+    else if (token !== undefined) _meta[key] = token;
+  }
+  if (token !== undefined) _meta.progressToken = token;
+  return { ...request, params: { ...request.params, _meta } };
 }
 
 /**

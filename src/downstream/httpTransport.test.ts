@@ -15,7 +15,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EVERYTHING } from '../../test/helpers/paths.js';
 import { eventually, freePort, spawnProcess, type Spawned } from '../../test/helpers/processes.js';
 import { shouldFallBackToSse } from './http.js';
-import { NodeStreamableHttpClientTransport } from './httpTransport.js';
+import { describeNetworkFailure, NodeStreamableHttpClientTransport } from './httpTransport.js';
 
 const SECRET = 'Bearer s3cr3t-token-value-0123456789';
 const dispatcher = new Agent({ keepAliveTimeout: 5_000 });
@@ -509,7 +509,37 @@ describe('against fixture servers', () => {
     );
     transports.push(refused);
     const network = (await refused.send(request(1)).catch((e: unknown) => e)) as Error;
-    expect(network.message).toMatch(/POST to the downstream failed: .*ECONNREFUSED/);
+    expect(network.message).toMatch(
+      /POST to http:\/\/127\.0\.0\.1:\d+\/mcp failed: connection refused .*ECONNREFUSED/,
+    );
     expect(network.message).not.toContain(token);
+  });
+});
+
+describe('a downstream that cannot be reached', () => {
+  it('names a TLS failure as one, with its URL', async () => {
+    const { url } = await fixtureServer((_req, res) => res.end('plain HTTP'));
+    const https = new URL(url.href.replace('http:', 'https:'));
+    const transport = new NodeStreamableHttpClientTransport(https, { headers: {}, dispatcher });
+    const error = (await transport.send(request(1)).catch((e: unknown) => e)) as Error;
+    await transport.close();
+    expect(error.message).toMatch(
+      /^POST to https:\/\/127\.0\.0\.1:\d+\/mcp failed: TLS error: .+ \(ERR_SSL_\w+\)$/,
+    );
+  });
+
+  it.each([
+    [{ code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND x.invalid' }, 'no such host (ENOTFOUND)'],
+    [
+      { message: 'fetch failed', cause: { code: 'ECONNREFUSED' } },
+      'connection refused (is the server running, on this port?) (ECONNREFUSED)',
+    ],
+    [
+      { code: 'CERT_HAS_EXPIRED', message: 'certificate has expired' },
+      'TLS error: certificate has expired (CERT_HAS_EXPIRED)',
+    ],
+    [{ code: 'UND_ERR_SOMETHING', message: 'something else' }, 'something else'],
+  ])('describes %j as "%s"', (error, described) => {
+    expect(describeNetworkFailure(Object.assign(new Error(error.message), error))).toBe(described);
   });
 });

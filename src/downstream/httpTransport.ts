@@ -1,13 +1,9 @@
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { mediaTypeEssence } from '@modelcontextprotocol/sdk/shared/mediaType.js';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
-import {
-  ErrorCode,
-  JSONRPCMessageSchema,
-  type JSONRPCMessage,
-  type RequestId,
-} from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { createParser } from 'eventsource-parser';
+import { isJsonRpcMessage } from '../shared/jsonLines.js';
 import { isRequest, isResponse } from '../shared/jsonRpc.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
@@ -40,6 +36,7 @@ const RECONNECTION = { initialDelayMs: 1000, maxDelayMs: 30_000, growFactor: 1.5
 const ERROR_BODY_LIMIT = 64 * 1024;
 /** Shutdown must not hang on a downstream that no longer answers. */
 const DELETE_TIMEOUT_MS = 2000;
+const NOT_JSON_RPC = 'the server sent something that is not a JSON-RPC 2.0 message';
 /** Shorter header values are too common to redact without mangling unrelated text. */
 const MIN_REDACTED_LENGTH = 6;
 
@@ -192,7 +189,8 @@ export class NodeStreamableHttpClientTransport implements Transport {
       const text = await readBounded(body, ERROR_BODY_LIMIT).catch(() => null);
       throw new StreamableHTTPError(
         statusCode,
-        `Error POSTing to endpoint: ${this.redirectText(statusCode, responseHeaders) ?? this.redact(text)}`,
+        `HTTP ${statusCode} from ${this.where()}: ` +
+          (this.redirectText(statusCode, responseHeaders) ?? this.redact(text)),
       );
     }
     // The spec answers notifications with 202; a lenient 200 still means the session is live.
@@ -214,23 +212,27 @@ export class NodeStreamableHttpClientTransport implements Transport {
     }
   }
 
-  /** Every message that parses is delivered; the first that does not fails the send, as in the SDK. */
+  /**
+   * Every valid message is delivered as the server sent it (the SDK validates each method's params and
+   * results; Gatehouse passes them on unchanged); the first invalid one fails the send, as in the SDK.
+   */
   private async deliverJson(text: string): Promise<void> {
     const data: unknown = JSON.parse(text);
     let firstError: unknown;
     for (const item of Array.isArray(data) ? data : [data]) {
-      const parsed = JSONRPCMessageSchema.safeParse(item);
-      if (parsed.success) this.enqueue(parsed.data);
-      else firstError ??= parsed.error;
+      if (isJsonRpcMessage(item)) this.enqueue(item);
+      else firstError ??= new Error(NOT_JSON_RPC);
     }
     await this.delivery;
     if (firstError !== undefined) throw firstError;
   }
 
   /**
-   * Hands messages over one microtask apart. The SDK's Protocol runs notification handlers a microtask
-   * after onmessage but settles responses at once: a progress notification and the response read from
-   * one chunk would otherwise reach the caller in reverse, and the progress would be dropped.
+   * Hands messages over one microtask apart, as the SDK's own transport does. The SDK's Protocol runs
+   * notification handlers a microtask after onmessage but settles responses at once: a progress
+   * notification and the response read from one chunk would otherwise reach a plain SDK Client in
+   * reverse, and the progress would be dropped. (Gatehouse's connections take notifications off the
+   * wire themselves: downstream/wireOrder.ts.)
    */
   private enqueue(message: JSONRPCMessage): void {
     this.delivery = this.delivery.then(() => {
@@ -279,7 +281,8 @@ export class NodeStreamableHttpClientTransport implements Transport {
         // Priming events and keep-alives carry no data.
         if (!event.data || (event.event && event.event !== 'message')) return;
         try {
-          const message = JSONRPCMessageSchema.parse(JSON.parse(event.data));
+          const message: unknown = JSON.parse(event.data);
+          if (!isJsonRpcMessage(message)) throw new Error(NOT_JSON_RPC);
           if (isResponse(message)) {
             answered = true;
             if (stream.replayMessageId !== undefined) message.id = stream.replayMessageId;
@@ -395,10 +398,15 @@ export class NodeStreamableHttpClientTransport implements Transport {
       });
     } catch (error) {
       throw new DownstreamNetworkError(
-        `${method} to the downstream failed: ${this.redact((error as Error)?.message)}`,
+        `${method} to ${this.where()} failed: ${this.redact(describeNetworkFailure(error))}`,
         { cause: error },
       );
     }
+  }
+
+  /** The endpoint without its query, which may carry a key. */
+  private where(): string {
+    return `${this.origin}${this.path.split('?')[0]}`;
   }
 
   /** Like the SDK: name where a redirect pointed, without userinfo, query or fragment. */
@@ -446,6 +454,31 @@ function lostConnection(error: unknown, sentSession: string | undefined): string
     return `the server no longer knows Gatehouse's session (HTTP ${error.code}); it probably restarted`;
   }
   return undefined;
+}
+
+/** Node's and undici's network errors name their cause in a code; say it in words. */
+const NETWORK_FAILURES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused (is the server running, on this port?)',
+  ENOTFOUND: 'no such host',
+  EAI_AGAIN: 'the host name could not be resolved (DNS did not answer)',
+  ECONNRESET: 'the connection was reset',
+  EHOSTUNREACH: 'no route to the host',
+  ENETUNREACH: 'the network is unreachable',
+  ETIMEDOUT: 'connecting timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'connecting timed out',
+  UND_ERR_SOCKET: 'the connection broke',
+};
+
+/** Why a request got no HTTP answer: refused, no such host, a TLS failure, or the error's own words. */
+export function describeNetworkFailure(error: unknown): string {
+  type Failure = Error & { code?: string; reason?: string; cause?: Failure };
+  const failure = error as Failure | undefined;
+  const code = failure?.code ?? failure?.cause?.code;
+  if (code && NETWORK_FAILURES[code]) return `${NETWORK_FAILURES[code]} (${code})`;
+  const message = (failure?.reason ?? failure?.message ?? String(error)).trim();
+  if (code && /^(ERR_TLS|ERR_SSL|CERT_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_|HOSTNAME_MISMATCH)/.test(code))
+    return `TLS error: ${message} (${code})`;
+  return message;
 }
 
 function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {

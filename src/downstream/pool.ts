@@ -1,27 +1,41 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
+import { toolDefinitionDigest } from '../approvals/digest.js';
 import { BUILTIN_TOOL_NAMES } from '../approvals/tools.js';
 import {
   buildCatalog,
   collisionReporter,
   describeCollision,
   type Catalog,
+  type CatalogEntry,
   type CatalogSource,
 } from './catalog.js';
 import { DownstreamConnection, type ConnectionHooks, type ConnectionStatus } from './connection.js';
 
-export interface PoolHooks extends Omit<ConnectionHooks, 'onStateChange'> {
+export interface PoolHooks extends Omit<ConnectionHooks, 'onStateChange' | 'onToolsChanged'> {
   /** The merged tool catalog changed (a server connected, restarted, died or re-listed its tools). */
   onToolsChanged(): void;
   /** A server came back after a restart: its prompts and resources may have changed too. */
   onServerReconnected(connection: DownstreamConnection): void;
+  /** Any change of a server's state (connected, failed, restarting, stopped): for the record. */
+  onServerState?(connection: DownstreamConnection): void;
+  /**
+   * A tool of a ready server now has another definition digest than it had when last listed (absent:
+   * new, or gone from a list the server still serves).
+   */
+  onToolDefinitionChanged?(server: string, tool: string, before?: string, after?: string): void;
 }
 
 /** Every configured downstream server, and the merged, namespaced tool catalog over the ready ones. */
 export class DownstreamPool {
   readonly connections: ReadonlyMap<string, DownstreamConnection>;
   tools: Catalog<Tool> = { byExposedName: new Map(), collisions: [] };
+  /**
+   * Each exposed tool as its server last listed it, kept while that server is down: a call to it then
+   * learns which server is down and why, instead of "not found".
+   */
+  private readonly lastListed = new Map<string, CatalogEntry<Tool>>();
   private readonly log: Logger;
   private started = false;
   private readonly reportCollisions: ReturnType<typeof collisionReporter>;
@@ -31,10 +45,28 @@ export class DownstreamPool {
     this.reportCollisions = collisionReporter(this.log);
     // A server seen ready before that is ready again has restarted: its prompts and resources may differ.
     const everReady = new Set<string>();
+    // Definition digests per server as last listed: what tool.definition_changed compares with.
+    const digests = new Map<string, Map<string, string>>();
+    const compareDefinitions = (connection: DownstreamConnection) => {
+      if (connection.state !== 'ready' || !hooks.onToolDefinitionChanged) return;
+      const now = new Map(connection.tools.map((t) => [t.name, toolDefinitionDigest(t)]));
+      const before = digests.get(connection.name);
+      digests.set(connection.name, now);
+      if (!before) return;
+      for (const [tool, digest] of now) {
+        if (before.get(tool) !== digest)
+          hooks.onToolDefinitionChanged(connection.name, tool, before.get(tool), digest);
+      }
+      for (const [tool, digest] of before) {
+        if (!now.has(tool)) hooks.onToolDefinitionChanged(connection.name, tool, digest, undefined);
+      }
+    };
     const connectionHooks: ConnectionHooks = {
       onServerRequest: hooks.onServerRequest,
       onNotification: hooks.onNotification,
       onStateChange: (connection) => {
+        hooks.onServerState?.(connection);
+        compareDefinitions(connection);
         this.rebuildTools();
         if (this.started) {
           hooks.onToolsChanged();
@@ -42,6 +74,12 @@ export class DownstreamPool {
             hooks.onServerReconnected(connection);
         }
         if (connection.state === 'ready') everReady.add(connection.name);
+      },
+      // Only the tools changed: prompts, resources and subscriptions stand as they were.
+      onToolsChanged: (connection) => {
+        compareDefinitions(connection);
+        this.rebuildTools();
+        if (this.started) hooks.onToolsChanged();
       },
     };
     const connections = new Map<string, DownstreamConnection>();
@@ -71,6 +109,12 @@ export class DownstreamPool {
     return this.connections.get(name);
   }
 
+  /** A tool that is not exposed now because its server is down, as that server last listed it. */
+  listedBeforeOutage(exposedName: string): CatalogEntry<Tool> | undefined {
+    const entry = this.lastListed.get(exposedName);
+    return entry && this.connections.get(entry.server)?.state !== 'ready' ? entry : undefined;
+  }
+
   ready(): DownstreamConnection[] {
     return [...this.connections.values()].filter((c) => c.state === 'ready');
   }
@@ -95,5 +139,9 @@ export class DownstreamPool {
     }));
     this.tools = buildCatalog(sources, BUILTIN_TOOL_NAMES);
     this.reportCollisions('tool', this.tools);
+    // A ready server's list replaces what it listed before; a down server's stays.
+    const ready = new Set(sources.map((s) => s.server));
+    for (const [name, entry] of this.lastListed) if (ready.has(entry.server)) this.lastListed.delete(name);
+    for (const entry of this.tools.byExposedName.values()) this.lastListed.set(entry.exposedName, entry);
   }
 }

@@ -1,197 +1,172 @@
-import { CallToolResultSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
-import { toolDefinitionDigest } from '../approvals/digest.js';
-import { toolDefinitionOf, type ApprovalRequest, type ExecutionError } from '../approvals/request.js';
 import {
-  blockExecution,
-  asOf,
-  finishExecution,
-  isExpired,
-  startExecution,
-  verifyDigest,
-} from '../approvals/states.js';
-import type { DecisionPoint } from '../decision/types.js';
+  CallToolResultSchema,
+  McpError,
+  type CallToolRequest,
+  type CallToolResult,
+} from '@modelcontextprotocol/sdk/types.js';
+import { sha256Canonical } from '../approvals/digest.js';
+import type { EventBus } from '../audit/bus.js';
+import { auditCaller, type AuditVerdict, type EventOf } from '../audit/events.js';
+import type { Appended } from '../audit/log.js';
+import type { ForwardOptions } from '../downstream/connection.js';
 import type { DownstreamPool } from '../downstream/pool.js';
-import { describeError, isGatehouseError } from '../errors.js';
+import { GatehouseError, isGatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ToolCall } from '../pipeline/toolCall.js';
-import type { ApprovalStore } from '../store/store.js';
-
-export interface ExecutorDeps {
-  store: ApprovalStore;
-  pool: DownstreamPool;
-  decisionPoint: () => DecisionPoint;
-  logger: Logger;
-  now: () => Date;
-  /** Every durable change this executor makes, for waiters and channels. */
-  changed: (request: ApprovalRequest) => void;
-}
-
-/** Requests executed on behalf of no client session: server-initiated requests during them are refused. */
-export const EXECUTOR_SESSION = 'gatehouse:executor';
+import { passThrough } from '../shared/passThrough.js';
 
 /**
- * Runs an approved request exactly once: re-check, claim (approved → executing, compare-and-set in the
- * store, durable before the downstream call), call downstream with the stored arguments, record the
- * outcome. A request that cannot run yet (its server is restarting) stays approved and is retried by
- * `execute` later, until it expires.
+ * The one place a downstream tools/call runs, allowed and approved calls alike. It writes the audit
+ * record before the call (a call whose record cannot be written does not run) and after it. Approved
+ * calls' records are fsync'd before the call proceeds; an allowed call's records share group commits
+ * while the trail is healthy (see EventBus.publishQueued). Per-call concerns (credentials, limits)
+ * attach here, once.
  */
+
+/** The server's result is validated and kept as sent: fields the SDK does not know reach the caller. */
+const CALL_RESULT = passThrough(CallToolResultSchema);
+
+export interface Invocation {
+  call: ToolCall;
+  /**
+   * What the server receives: the client's params as sent for an allowed call, the stored arguments
+   * for an approved one; `name` is the server's own name of the tool.
+   */
+  params: CallToolRequest['params'];
+  /** The rules that let the call through, under this policy set. */
+  rules: string[];
+  policyVersion: string;
+  /** The keyed digest of the full arguments (audit/redact). */
+  argumentsDigest: string;
+  /** An approved call: its request, and the approvals that counted. */
+  approval?: { id: string; approvals: AuditVerdict[] };
+  forward: ForwardOptions;
+}
+
+export type Outcome =
+  | { ok: true; result: CallToolResult; afterRecord?: Appended }
+  | {
+      ok: false;
+      error: unknown;
+      /** The error's code as the audit record and the approval request keep it. */
+      code: string;
+      message: string;
+      /** False when the call was never sent; true when it was and may have taken effect. */
+      reachedServer: boolean;
+    };
+
+export interface ExecutorDeps {
+  pool: DownstreamPool;
+  events: EventBus;
+  logger: Logger;
+}
+
 export function createExecutor(deps: ExecutorDeps) {
   const log = deps.logger.child({ module: 'executor' });
-  const inProcess = new Map<string, Promise<ApprovalRequest>>();
 
-  function execute(request: ApprovalRequest): Promise<ApprovalRequest> {
-    // One attempt per id at a time inside this process; the store's compare-and-set guards the rest.
-    const running = inProcess.get(request.id);
-    if (running) return running;
-    const attempt = run(request.id).finally(() => inProcess.delete(request.id));
-    inProcess.set(request.id, attempt);
-    return attempt;
+  async function execute(invocation: Invocation): Promise<Outcome> {
+    const { call, approval } = invocation;
+    const durable = approval !== undefined;
+    const fields = executionFields(invocation);
+    const connection = deps.pool.get(call.server);
+    if (!connection || connection.state !== 'ready') {
+      const error = new GatehouseError(
+        'DOWNSTREAM_UNAVAILABLE',
+        `server "${call.server}" is not connected (${connection?.state ?? 'unknown'})`,
+        { server: call.server },
+      );
+      return failed(fields, error, false, durable);
+    }
+    try {
+      const executing: EventOf<'call.executing'> = { event: 'call.executing', ...fields };
+      if (durable) await deps.events.publish(executing);
+      else await deps.events.publishQueued(executing);
+    } catch (error) {
+      // Not run, and not recordable either: the trail is what failed.
+      log.error({ callId: call.requestId, reason: (error as Error).message }, 'call refused: no audit record');
+      return { ok: false, error, ...codeOf(error), reachedServer: false };
+    }
+    let result: CallToolResult;
+    try {
+      result = (await connection.request(
+        { method: 'tools/call', params: invocation.params },
+        CALL_RESULT,
+        invocation.forward,
+      )) as CallToolResult;
+    } catch (error) {
+      return failed(fields, error, true, durable);
+    }
+    const afterRecord = await recordAfter(
+      {
+        event: 'call.executed',
+        ...fields,
+        isError: result.isError === true,
+        resultDigest: `sha256:${sha256Canonical(result)}`,
+      },
+      durable,
+    );
+    return { ok: true, result, ...(afterRecord ? { afterRecord } : {}) };
   }
 
-  async function run(id: string): Promise<ApprovalRequest> {
-    const request = await deps.store.get(id);
-    if (!request || request.state !== 'approved') return request!;
-    if (isExpired(request, deps.now())) return expire(request);
-    const connection = deps.pool.get(request.server);
-    if (!connection || connection.state !== 'ready') {
-      log.warn({ approvalId: id, server: request.server }, 'approved call waits for its server to be ready');
-      return request;
-    }
-    // The tool is confirmed with the server itself, right before the claim: a definition changed
-    // without list_changed blocks the call as surely as an announced change.
-    let listed: Tool[];
-    try {
-      listed = await connection.listToolsFresh();
-    } catch (error) {
-      log.warn(
-        { approvalId: id, server: request.server, reason: describeError(error) },
-        'approved call waits: its server did not list its tools',
-      );
-      return request;
-    }
-    const now = deps.now();
-    if (isExpired(request, now)) return expire(request);
-    const blocked = recheck(
-      request,
-      listed.find((tool) => tool.name === request.tool),
-      now,
+  async function failed(
+    fields: ExecutionFields,
+    error: unknown,
+    reachedServer: boolean,
+    durable: boolean,
+  ): Promise<Outcome> {
+    const { code, message } = codeOf(error);
+    await recordAfter(
+      { event: 'call.failed', ...fields, reachedServer, error: { code, message } },
+      durable,
     );
-    if (blocked) {
-      log.warn(
-        { approvalId: id, code: blocked.code, reason: blocked.message },
-        'approved call blocked by the re-check',
-      );
-      return transition(request, (r) => blockExecution(r, blocked, now));
-    }
-
-    const claimed = await deps.store.transition(id, 'approved', (r) => startExecution(r, deps.now()));
-    if (!claimed.ok) return claimed.request;
-    deps.changed(claimed.request);
-    log.info({ approvalId: id, server: request.server, tool: request.tool }, 'executing approved call');
-
-    let outcome: Parameters<typeof finishExecution>[1];
-    try {
-      const result = await connection.request(
-        { method: 'tools/call', params: { name: request.tool, arguments: request.arguments } },
-        CallToolResultSchema,
-        { sessionId: EXECUTOR_SESSION },
-      );
-      outcome = { result };
-    } catch (error) {
-      outcome = {
-        error: {
-          code: isGatehouseError(error) ? error.code : 'DOWNSTREAM_ERROR',
-          message: error instanceof Error ? error.message : String(error),
-        },
-      };
-    }
-    const finished = await deps.store.transition(id, 'executing', (r) =>
-      finishExecution(r, outcome, deps.now()),
-    );
-    deps.changed(finished.request);
-    log.info({ approvalId: id, state: finished.request.state }, 'approved call finished');
-    return finished.request;
+    return { ok: false, error, code, message, reachedServer };
   }
 
   /**
-   * What must still hold right before the approved arguments run: they hash to the approved digest, the
-   * tool the server lists now is the one the approvers saw, and the current policy set does not deny
-   * the call.
+   * The record after the call. The call has happened (or failed) whatever becomes of it: a trail that
+   * cannot take it is logged and shows in status, and the next call's record fails closed.
    */
-  function recheck(request: ApprovalRequest, tool: Tool | undefined, now: Date): ExecutionError | undefined {
-    if (!verifyDigest(request)) {
-      return { code: 'DIGEST_MISMATCH', message: 'the stored call no longer matches its approved digest' };
-    }
-    if (!tool) {
-      return {
-        code: 'TOOL_UNAVAILABLE',
-        message: `server "${request.server}" no longer offers tool "${request.tool}"`,
-      };
-    }
-    if (toolDefinitionDigest(tool) !== request.toolDefinitionDigest) {
-      return {
-        code: 'TOOL_DEFINITION_CHANGED',
-        message: `the definition of ${request.tool} (name, description or input schema) changed after approval; the approvers did not see this tool`,
-        toolDefinition: toolDefinitionOf(tool),
-      };
-    }
-    const call: ToolCall = {
-      requestId: request.id,
-      server: request.server,
-      tool: request.tool,
-      exposedName: request.exposedName,
-      arguments: request.arguments,
-      caller: {
-        id: request.caller.id,
-        groups: request.caller.groups,
-        // Requests stored before schema version 2 lack the transport; they came from the stdio era.
-        transport: request.caller.transport ?? 'stdio',
-        ...(request.caller.client ? { client: request.caller.client } : {}),
-      },
-      definition: tool,
-    };
-    let decision;
+  async function recordAfter(
+    event: EventOf<'call.executed'> | EventOf<'call.failed'>,
+    durable: boolean,
+  ): Promise<Appended | undefined> {
     try {
-      decision = deps.decisionPoint().decide(call, now);
+      if (durable) return await deps.events.publish(event);
+      await deps.events.publishQueued(event);
     } catch (error) {
-      return { code: 'POLICY_ERROR', message: `the policy engine failed on the re-check: ${String(error)}` };
-    }
-    if (decision instanceof Promise) {
-      return {
-        code: 'POLICY_ERROR',
-        message: 'the decision point must decide synchronously on the re-check',
-      };
-    }
-    if (decision.effect === 'deny' && decision.mode === 'enforce') {
-      return {
-        code: 'POLICY_NOW_DENIES',
-        message: `the current policy set (${decision.policyVersion}) denies this call (${decision.rules.join(', ') || 'default'}): ${decision.reason}`,
-      };
+      log.error(
+        { callId: event.callId, event: event.event, reason: (error as Error).message },
+        'the audit record after a call could not be written',
+      );
     }
     return undefined;
   }
 
-  const expire = (request: ApprovalRequest) => transition(request, (r) => asOf(r, deps.now()));
-
-  async function transition(request: ApprovalRequest, update: (r: ApprovalRequest) => ApprovalRequest) {
-    const result = await deps.store.transition(request.id, request.state, update);
-    if (result.ok) deps.changed(result.request);
-    return result.request;
-  }
-
-  /** Wait (bounded) for the executions under way to finish and be recorded. */
-  async function drain(timeoutMs: number): Promise<void> {
-    if (inProcess.size === 0) return;
-    log.info({ executions: inProcess.size }, 'waiting for approved calls under way to finish');
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.allSettled([...inProcess.values()]),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
-    ]);
-    clearTimeout(timer);
-  }
-
-  return { execute, drain };
+  return { execute };
 }
 
 export type Executor = ReturnType<typeof createExecutor>;
+
+type ExecutionFields = Omit<EventOf<'call.executing'>, 'event'>;
+
+function executionFields(invocation: Invocation): ExecutionFields {
+  const { call, approval } = invocation;
+  return {
+    callId: call.requestId,
+    caller: auditCaller(call.caller),
+    server: call.server,
+    tool: call.tool,
+    exposedName: call.exposedName,
+    rules: invocation.rules,
+    policyVersion: invocation.policyVersion,
+    ...(approval ? { approvalId: approval.id, approvals: approval.approvals } : {}),
+    argumentsDigest: invocation.argumentsDigest,
+  };
+}
+
+/** What the record and the request keep of an error: a stable code and a message safe to show. */
+function codeOf(error: unknown): { code: string; message: string } {
+  if (isGatehouseError(error)) return { code: error.code, message: error.message };
+  if (error instanceof McpError) return { code: `MCP_${error.code}`, message: error.message };
+  return { code: 'DOWNSTREAM_ERROR', message: error instanceof Error ? error.message : String(error) };
+}

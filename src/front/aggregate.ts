@@ -1,14 +1,13 @@
 import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
 import {
   CompleteResultSchema,
-  EmptyResultSchema,
   GetPromptResultSchema,
   ListPromptsResultSchema,
   ListResourcesResultSchema,
   ListResourceTemplatesResultSchema,
   ReadResourceResultSchema,
+  ResultSchema,
   type CompleteRequest,
-  type GetPromptRequest,
   type LoggingLevel,
   type Prompt,
   type Resource,
@@ -17,15 +16,39 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
 import { buildCatalog, collisionReporter, type Catalog } from '../downstream/catalog.js';
-import type { DownstreamConnection } from '../downstream/connection.js';
+import type { DownstreamConnection, ForwardOptions } from '../downstream/connection.js';
 import type { DownstreamPool } from '../downstream/pool.js';
 import { GatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { passThrough } from '../shared/passThrough.js';
 import type { Session } from './sessions.js';
 
 interface Ctx {
   signal?: AbortSignal;
 }
+
+/** How a client request that goes to one server travels there. */
+export type Forwarding = Omit<ForwardOptions, 'sessionId'>;
+
+/** Params as the client sent them: Gatehouse forwards every field, renaming only what it exposes renamed. */
+type Params = Record<string, unknown>;
+
+/*
+ * Every answer is validated with the SDK's schema and passed on as the server sent it: items of lists
+ * keep every field (only names Gatehouse exposes prefixed get the prefix); single answers pass whole.
+ * A merged list's own envelope (nextCursor, _meta of each page) is Gatehouse's: it fetches every page of
+ * every server and answers with one list.
+ */
+const AS_SENT = {
+  listResources: passThrough(ListResourcesResultSchema),
+  listTemplates: passThrough(ListResourceTemplatesResultSchema),
+  listPrompts: passThrough(ListPromptsResultSchema),
+  read: passThrough(ReadResourceResultSchema),
+  prompt: passThrough(GetPromptResultSchema),
+  complete: passThrough(CompleteResultSchema),
+  // The spec's answer is empty; whatever else a server adds is its business and passes on.
+  empty: passThrough(ResultSchema),
+};
 
 /**
  * Everything but tools/call, aggregated over the ready servers: lists fan out and merge (every page of
@@ -86,9 +109,7 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
     const perServer = await fanOut(
       'resources',
       (c) =>
-        listAll(c, 'resources/list', 'resources', ListResourcesResultSchema, session, ctx) as Promise<
-          Resource[]
-        >,
+        listAll(c, 'resources/list', 'resources', AS_SENT.listResources, session, ctx) as Promise<Resource[]>,
     );
     const resources: Resource[] = [];
     for (const { server, items } of perServer) {
@@ -111,7 +132,7 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
           c,
           'resources/templates/list',
           'resourceTemplates',
-          ListResourceTemplatesResultSchema,
+          AS_SENT.listTemplates,
           session,
           ctx,
         ) as Promise<ResourceTemplate[]>,
@@ -151,11 +172,11 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
     });
   }
 
-  async function readResource(uri: string, session: Session, ctx: Ctx) {
+  async function readResource(uri: string, params: Params, session: Session, ctx: Forwarding) {
     const owner = await ownerOfUri(uri, session, ctx);
-    return owner.request({ method: 'resources/read', params: { uri } }, ReadResourceResultSchema, {
+    return owner.request({ method: 'resources/read', params }, AS_SENT.read, {
+      ...ctx,
       sessionId: session.id,
-      signal: ctx.signal,
     });
   }
 
@@ -163,7 +184,14 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
    * Subscriptions are shared: the downstream is subscribed while at least one session wants the URI,
    * so one session unsubscribing never silences another's updates.
    */
-  async function subscribe(uri: string, session: Session, ctx: Ctx, on: boolean, others: () => Session[]) {
+  async function subscribe(
+    uri: string,
+    session: Session,
+    ctx: Forwarding,
+    on: boolean,
+    others: () => Session[],
+    params: Params = { uri },
+  ) {
     const elsewhere = others().some((s) => s !== session && s.subscriptions.has(uri));
     if (on) session.subscriptions.add(uri);
     else session.subscriptions.delete(uri);
@@ -171,9 +199,9 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
     const owner = await ownerOfUri(uri, session, ctx);
     try {
       return await owner.request(
-        { method: on ? 'resources/subscribe' : 'resources/unsubscribe', params: { uri } },
-        EmptyResultSchema,
-        { sessionId: session.id, signal: ctx.signal },
+        { method: on ? 'resources/subscribe' : 'resources/unsubscribe', params },
+        AS_SENT.empty,
+        { ...ctx, sessionId: session.id },
       );
     } catch (error) {
       if (on) session.subscriptions.delete(uri);
@@ -191,8 +219,7 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
   async function listPrompts(session: Session, ctx: Ctx): Promise<{ prompts: Prompt[] }> {
     const perServer = await fanOut(
       'prompts',
-      (c) =>
-        listAll(c, 'prompts/list', 'prompts', ListPromptsResultSchema, session, ctx) as Promise<Prompt[]>,
+      (c) => listAll(c, 'prompts/list', 'prompts', AS_SENT.listPrompts, session, ctx) as Promise<Prompt[]>,
     );
     prompts = buildCatalog(
       perServer.map(({ server, items }) => ({ server: server.name, prefix: server.config.prefix, items })),
@@ -213,30 +240,33 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
     return { entry, connection };
   }
 
-  async function getPrompt(params: GetPromptRequest['params'], session: Session, ctx: Ctx) {
-    const { entry, connection } = await promptEntry(params.name, session, ctx);
+  async function getPrompt(name: string, params: Params, session: Session, ctx: Forwarding) {
+    const { entry, connection } = await promptEntry(name, session, ctx);
     return connection.request(
       { method: 'prompts/get', params: { ...params, name: entry.name } },
-      GetPromptResultSchema,
-      { sessionId: session.id, signal: ctx.signal },
+      AS_SENT.prompt,
+      { ...ctx, sessionId: session.id },
     );
   }
 
-  async function complete(params: CompleteRequest['params'], session: Session, ctx: Ctx) {
-    const ref = params.ref;
+  async function complete(
+    ref: CompleteRequest['params']['ref'],
+    params: Params,
+    session: Session,
+    ctx: Forwarding,
+  ) {
+    const forward = { ...ctx, sessionId: session.id };
     if (ref.type === 'ref/prompt') {
       const { entry, connection } = await promptEntry(ref.name, session, ctx);
+      const renamed = { ...(params.ref as Params), name: entry.name };
       return connection.request(
-        { method: 'completion/complete', params: { ...params, ref: { ...ref, name: entry.name } } },
-        CompleteResultSchema,
-        { sessionId: session.id, signal: ctx.signal },
+        { method: 'completion/complete', params: { ...params, ref: renamed } },
+        AS_SENT.complete,
+        forward,
       );
     }
     const owner = await ownerOfTemplate(ref.uri, session, ctx);
-    return owner.request({ method: 'completion/complete', params }, CompleteResultSchema, {
-      sessionId: session.id,
-      signal: ctx.signal,
-    });
+    return owner.request({ method: 'completion/complete', params }, AS_SENT.complete, forward);
   }
 
   async function ownerOfTemplate(
@@ -256,13 +286,11 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
   }
 
   /** The client's level goes to every server that logs; each session's own threshold filters relaying. */
-  async function setLevel(level: LoggingLevel, session: Session): Promise<void> {
+  async function setLevel(level: LoggingLevel, params: Params, session: Session): Promise<void> {
     session.logLevel = level;
     await Promise.allSettled(
       offering('logging').map((c) =>
-        c.request({ method: 'logging/setLevel', params: { level } }, EmptyResultSchema, {
-          sessionId: session.id,
-        }),
+        c.request({ method: 'logging/setLevel', params }, AS_SENT.empty, { sessionId: session.id }),
       ),
     );
   }

@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
-  JSONRPCMessageSchema,
   SUPPORTED_PROTOCOL_VERSIONS,
   type JSONRPCMessage,
   type MessageExtraInfo,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
+import { isJsonRpcMessage } from '../shared/jsonLines.js';
 import { isRequest, isResponse } from '../shared/jsonRpc.js';
 import { duplicateIdError, inFlightIds } from './inFlight.js';
 
@@ -146,12 +146,12 @@ export class HttpSessionTransport implements Transport {
     }
     const messages: JSONRPCMessage[] = [];
     for (const [index, item] of raw.entries()) {
-      const parsed = JSONRPCMessageSchema.safeParse(item);
-      if (!parsed.success) {
+      // Checked, not parsed: the message goes on as the client sent it (key order, unknown fields).
+      if (!isJsonRpcMessage(item)) {
         const where = batch ? ` (message ${index} of the batch)` : '';
         return replyError(res, 400, INVALID_REQUEST, `Invalid Request: not a JSON-RPC message${where}`);
       }
-      messages.push(parsed.data);
+      messages.push(item);
     }
 
     const initialize = messages.some((m) => 'method' in m && m.method === 'initialize');

@@ -1,5 +1,6 @@
 import {
   CreateMessageResultSchema,
+  CreateMessageResultWithToolsSchema,
   ElicitResultSchema,
   EmptyResultSchema as EmptySchema,
   ErrorCode,
@@ -16,6 +17,7 @@ import type { CallOrigin, DownstreamConnection, ServerRequestContext } from '../
 import type { DownstreamPool } from '../downstream/pool.js';
 import { GatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { passThrough } from '../shared/passThrough.js';
 import { guarded } from './errors.js';
 import type { Session, SessionRegistry } from './sessions.js';
 
@@ -52,13 +54,10 @@ export function createRelay(pool: () => DownstreamPool, sessions: SessionRegistr
     return session && { session, relatedRequestId: connection.relatedRequestFor(session.id) };
   }
 
-  const RESULT_SCHEMAS = {
-    'sampling/createMessage': CreateMessageResultSchema,
-    'elicitation/create': ElicitResultSchema,
-    'roots/list': ListRootsResultSchema,
-  } as const;
-
-  /** The answer goes back to the downstream, so errors leave through toWireError like a client's would. */
+  /**
+   * The answer goes back to the downstream as the client gave it, and errors leave through toWireError
+   * like a client's would. The request reaches the client as the downstream sent it.
+   */
   const onServerRequest = guarded(
     log,
     async (
@@ -86,9 +85,10 @@ export function createRelay(pool: () => DownstreamPool, sessions: SessionRegistr
           `Method not found: the client does not support ${missing}`,
         );
       }
-      const schema = RESULT_SCHEMAS[request.method as keyof typeof RESULT_SCHEMAS];
+      const schema = resultSchemaFor(request);
       if (!schema) throw new McpError(ErrorCode.MethodNotFound, `Method not found: ${request.method}`);
-      return session.server.request(request as Parameters<typeof session.server.request>[0], schema, {
+      const forward = { method: request.method, params: request.params };
+      return session.server.request(forward as Parameters<typeof session.server.request>[0], schema, {
         signal: context.signal,
         timeout: connection.timeoutMs,
         ...(relatedRequestId !== undefined ? { relatedRequestId } : {}),
@@ -120,28 +120,27 @@ export function createRelay(pool: () => DownstreamPool, sessions: SessionRegistr
         }
         return;
       }
-      case 'notifications/message': {
-        const target = targetOf(connection, origin);
-        const level = (notification.params as { level?: LoggingLevel } | undefined)?.level;
-        if (target && passesLevel(level, target.session.logLevel)) {
-          const { session, relatedRequestId } = target;
-          void session.server
-            .notification(
-              notification as never,
-              relatedRequestId !== undefined ? { relatedRequestId } : undefined,
-            )
-            .catch(() => undefined);
-        } else if (!target) {
-          log.debug(
-            { server: connection.name },
-            'log notification not attributable to one session; not relayed',
-          );
-        }
-        return;
-      }
       default: {
-        const session = targetOf(connection, origin)?.session;
-        if (session) void session.server.notification(notification as never).catch(() => undefined);
+        // Logs, and notifications Gatehouse does not know (fastmcp's streamContent, elicitation/complete):
+        // to the session of the call they belong to, on that call's stream, ahead of its result.
+        const target = targetOf(connection, origin);
+        if (!target) {
+          log.debug(
+            { server: connection.name, method: notification.method },
+            'notification not attributable to one session; not relayed',
+          );
+          return;
+        }
+        const level = (notification.params as { level?: LoggingLevel } | undefined)?.level;
+        if (notification.method === 'notifications/message' && !passesLevel(level, target.session.logLevel))
+          return;
+        const { session, relatedRequestId } = target;
+        void session.server
+          .notification(
+            notification as never,
+            relatedRequestId !== undefined ? { relatedRequestId } : undefined,
+          )
+          .catch(() => undefined);
       }
     }
   }
@@ -175,6 +174,21 @@ export function createRelay(pool: () => DownstreamPool, sessions: SessionRegistr
   }
 
   return { onServerRequest, onNotification, onServerReconnected, onToolsChanged, onRootsChanged };
+}
+
+const RESULTS_AS_SENT = {
+  'sampling/createMessage': passThrough(CreateMessageResultSchema),
+  'elicitation/create': passThrough(ElicitResultSchema),
+  'roots/list': passThrough(ListRootsResultSchema),
+};
+const SAMPLING_WITH_TOOLS_AS_SENT = passThrough(CreateMessageResultWithToolsSchema);
+
+/** What the client's answer must be: a sampling request that offers tools may be answered with tool use. */
+function resultSchemaFor(request: Request) {
+  const params = request.params as { tools?: unknown; toolChoice?: unknown } | undefined;
+  if (request.method === 'sampling/createMessage' && (params?.tools || params?.toolChoice))
+    return SAMPLING_WITH_TOOLS_AS_SENT;
+  return RESULTS_AS_SENT[request.method as keyof typeof RESULTS_AS_SENT];
 }
 
 function missingCapability(session: Session, request: Request): string | undefined {

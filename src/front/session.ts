@@ -12,17 +12,23 @@ import {
   SetLevelRequestSchema,
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
-  type ServerCapabilities,
+  type CallToolRequest,
+  type Notification,
+  type Request,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { builtinTools } from '../approvals/tools.js';
 import type { DecisionPoint } from '../decision/types.js';
+import { progressTo } from '../downstream/connection.js';
 import type { DownstreamPool } from '../downstream/pool.js';
 import type { Logger } from '../log.js';
 import { callTool, type PipelineDeps } from '../pipeline/callTool.js';
 import { CallToolRequestAsSentSchema, type Caller } from '../pipeline/toolCall.js';
+import { setRawRequestHandler, type RawHandler, type RequestSchema } from '../shared/passThrough.js';
 import { VERSION } from '../version.js';
-import type { Aggregate } from './aggregate.js';
+import type { Aggregate, Forwarding } from './aggregate.js';
+import { unionCapabilities } from './capabilities.js';
 import { guarded } from './errors.js';
 import { createTaskBridge, TASK_CAPABILITIES, type TaskLimits } from './tasks.js';
 import type { Relay } from './relay.js';
@@ -50,7 +56,7 @@ export function createSession(
   id: string = randomUUID(),
 ): Session {
   const log = deps.logger.child({ session: id });
-  const caps = unionCapabilities(deps.pool);
+  const caps = unionCapabilities(deps.pool.ready().map((c) => c.capabilities));
   const tasks = createTaskBridge(deps.approvals, log, deps.taskLimits);
   const server = new Server(
     { name: 'gatehouse', version: VERSION },
@@ -74,78 +80,77 @@ export function createSession(
 
   const { aggregate } = deps;
   const others = () => deps.sessions.all();
-  const handle = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => guarded(log, fn);
+  /**
+   * Every handler reads the request as the SDK's schema parses it and forwards the request as the
+   * client sent it (Gatehouse changes only what it must: names, progress tokens); its result goes out
+   * as it is, without the SDK's re-parse that drops fields it does not know. Errors leave through
+   * toWireError.
+   */
+  const on = <S extends RequestSchema>(schema: S, handler: RawHandler<S>) =>
+    setRawRequestHandler(server, schema, guarded(log, handler));
 
-  server.setRequestHandler(
-    ListToolsRequestSchema,
-    handle(async () => ({ tools: visibleTools(deps) })),
-  );
-  server.setRequestHandler(
-    CallToolRequestAsSentSchema,
-    handle(async (request, extra) =>
-      callTool(deps, session, request.params, {
-        signal: extra.signal,
-        requestId: extra.requestId,
-        progressToken: request.params._meta?.progressToken,
-        sendNotification: extra.sendNotification,
-        ...(request.params.task && extra.taskStore
-          ? { task: { bridge: tasks, store: extra.taskStore, ttl: request.params.task.ttl } }
-          : {}),
-      }),
-    ),
+  on(ListToolsRequestSchema, async () => ({ tools: visibleTools(deps) }));
+  on(CallToolRequestAsSentSchema, async (request, raw, extra) =>
+    callTool(deps, session, raw.params as CallToolRequest['params'], {
+      signal: extra.signal,
+      requestId: extra.requestId,
+      progressToken: request.params._meta?.progressToken,
+      sendNotification: extra.sendNotification,
+      ...(request.params.task && extra.taskStore
+        ? { task: { bridge: tasks, store: extra.taskStore, ttl: request.params.task.ttl } }
+        : {}),
+    }),
   );
 
   if (caps.resources) {
-    server.setRequestHandler(
-      ListResourcesRequestSchema,
-      handle(async (_r, extra) => aggregate.listResources(session, extra)),
+    on(ListResourcesRequestSchema, async (_r, _raw, extra) => aggregate.listResources(session, extra));
+    on(ListResourceTemplatesRequestSchema, async (_r, _raw, extra) =>
+      aggregate.listResourceTemplates(session, extra),
     );
-    server.setRequestHandler(
-      ListResourceTemplatesRequestSchema,
-      handle(async (_r, extra) => aggregate.listResourceTemplates(session, extra)),
-    );
-    server.setRequestHandler(
-      ReadResourceRequestSchema,
-      handle(async (r, extra) => aggregate.readResource(r.params.uri, session, extra)),
+    on(ReadResourceRequestSchema, async (r, raw, extra) =>
+      aggregate.readResource(r.params.uri, raw.params!, session, forwarding(r, extra)),
     );
     if (caps.resources.subscribe) {
-      server.setRequestHandler(
-        SubscribeRequestSchema,
-        handle(async (r, extra) => aggregate.subscribe(r.params.uri, session, extra, true, others)),
+      on(SubscribeRequestSchema, async (r, raw, extra) =>
+        aggregate.subscribe(r.params.uri, session, forwarding(r, extra), true, others, raw.params),
       );
-      server.setRequestHandler(
-        UnsubscribeRequestSchema,
-        handle(async (r, extra) => aggregate.subscribe(r.params.uri, session, extra, false, others)),
+      on(UnsubscribeRequestSchema, async (r, raw, extra) =>
+        aggregate.subscribe(r.params.uri, session, forwarding(r, extra), false, others, raw.params),
       );
     }
   }
   if (caps.prompts) {
-    server.setRequestHandler(
-      ListPromptsRequestSchema,
-      handle(async (_r, extra) => aggregate.listPrompts(session, extra)),
-    );
-    server.setRequestHandler(
-      GetPromptRequestSchema,
-      handle(async (r, extra) => aggregate.getPrompt(r.params, session, extra)),
+    on(ListPromptsRequestSchema, async (_r, _raw, extra) => aggregate.listPrompts(session, extra));
+    on(GetPromptRequestSchema, async (r, raw, extra) =>
+      aggregate.getPrompt(r.params.name, raw.params!, session, forwarding(r, extra)),
     );
   }
   if (caps.completions) {
-    server.setRequestHandler(
-      CompleteRequestSchema,
-      handle(async (r, extra) => aggregate.complete(r.params, session, extra)),
+    on(CompleteRequestSchema, async (r, raw, extra) =>
+      aggregate.complete(r.params.ref, raw.params!, session, forwarding(r, extra)),
     );
   }
   if (caps.logging) {
-    server.setRequestHandler(
-      SetLevelRequestSchema,
-      handle(async (r) => {
-        await aggregate.setLevel(r.params.level, session);
-        return {};
-      }),
-    );
+    on(SetLevelRequestSchema, async (r, raw) => {
+      await aggregate.setLevel(r.params.level, raw.params!, session);
+      return {};
+    });
   }
   server.setNotificationHandler(RootsListChangedNotificationSchema, async () => deps.relay.onRootsChanged());
   return session;
+}
+
+/** How a request that goes to one server travels: cancellable, on its client request's stream, with progress. */
+function forwarding(
+  request: { params?: { _meta?: { progressToken?: string | number } } },
+  extra: RequestHandlerExtra<Request, Notification>,
+): Forwarding {
+  const token = request.params?._meta?.progressToken;
+  return {
+    signal: extra.signal,
+    relatedRequestId: extra.requestId,
+    ...(token !== undefined ? { progress: progressTo(token, extra.sendNotification) } : {}),
+  };
 }
 
 /**
@@ -177,22 +182,6 @@ export function visibleTools(deps: Pick<FrontDeps, 'pool' | 'decisionPoint' | 'm
     tools.push(tool);
   }
   return tools;
-}
-
-/** What the client is told Gatehouse can do: the union of what the ready downstream servers offer. */
-export function unionCapabilities(pool: DownstreamPool): ServerCapabilities {
-  const ready = pool.ready().map((c) => c.capabilities);
-  const caps: ServerCapabilities = { tools: { listChanged: true } };
-  if (ready.some((c) => c.resources)) {
-    caps.resources = {
-      listChanged: true,
-      ...(ready.some((c) => c.resources?.subscribe) ? { subscribe: true } : {}),
-    };
-  }
-  if (ready.some((c) => c.prompts)) caps.prompts = { listChanged: true };
-  if (ready.some((c) => c.completions)) caps.completions = {};
-  if (ready.some((c) => c.logging)) caps.logging = {};
-  return caps;
 }
 
 function combinedInstructions(pool: DownstreamPool): string | undefined {

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import {
-  CallToolResultSchema,
   type CallToolRequest,
   type CallToolResult,
   type RequestId,
@@ -13,16 +12,27 @@ import type { RequestTaskStore } from '@modelcontextprotocol/sdk/shared/protocol
 import type { TaskBridge } from '../front/tasks.js';
 import { BUILTIN_TOOL_NAMES, callBuiltinTool } from '../approvals/tools.js';
 import type { Decision, DecisionPoint } from '../decision/types.js';
+import { progressTo, type DownstreamConnection } from '../downstream/connection.js';
 import type { DownstreamPool } from '../downstream/pool.js';
 import { GatehouseError, isGatehouseError } from '../errors.js';
 import { toolErrorResult } from '../front/errors.js';
 import type { Session } from '../front/sessions.js';
 import type { Logger } from '../log.js';
+import type { EventBus } from '../audit/bus.js';
+import { auditCaller, type AuditEvent } from '../audit/events.js';
+import type { Executor } from '../execution/executor.js';
+import type { RedactedArguments } from '../redact/index.js';
 import type { ToolCall } from './toolCall.js';
 
 export interface PipelineDeps {
   pool: DownstreamPool;
   approvals: ApprovalRuntime;
+  /** The one path every downstream tools/call runs through. */
+  executor: Executor;
+  /** Where decisions are recorded. */
+  events: EventBus;
+  /** Redacted arguments and their keyed digest, as records show them. */
+  redact: (args: Record<string, unknown>) => RedactedArguments;
   maxWaitSeconds: number;
   /** Read per call: a policy reload swaps the decision point atomically. */
   decisionPoint: () => DecisionPoint;
@@ -40,7 +50,7 @@ export interface CallContext {
 }
 
 /** Why a gated call could not be held for approval: it fails closed, with the reason for the model. */
-const STORE_FAILURES = new Set(['STORE_LOCKED', 'STORE_UNAVAILABLE']);
+const HOLD_FAILURES = new Set(['STORE_LOCKED', 'STORE_UNAVAILABLE', 'AUDIT_LOG_UNAVAILABLE']);
 
 function notHeld(call: ToolCall, error: GatehouseError): CallToolResult {
   return toolErrorResult(
@@ -50,8 +60,14 @@ function notHeld(call: ToolCall, error: GatehouseError): CallToolResult {
   );
 }
 
-/** Failures of the downstream leg the model should read as the call's outcome, not a protocol fault. */
-const EXECUTION_FAILURES = new Set(['DOWNSTREAM_TIMEOUT', 'DOWNSTREAM_CLOSED', 'DOWNSTREAM_UNAVAILABLE']);
+/** Failures the model should read as the call's outcome, not a protocol fault. */
+const EXECUTION_FAILURES = new Set([
+  'DOWNSTREAM_TIMEOUT',
+  'DOWNSTREAM_CLOSED',
+  'DOWNSTREAM_UNAVAILABLE',
+  'DOWNSTREAM_INVALID',
+  'AUDIT_LOG_UNAVAILABLE',
+]);
 
 /**
  * Every tools/call travels this one function: receive → decide → (approve) → execute.
@@ -73,7 +89,7 @@ export async function callTool(
       });
     return context.task ? context.task.bridge.forCall(context.task.store, context.task.ttl, run) : run();
   }
-  const call = receive(deps, session, params);
+  const { call, down } = receive(deps, session, params);
   const decision = await decide(deps.decisionPoint(), call);
   // Plain allows are the bulk of traffic and go to the audit trail; the log keeps what needs a look.
   const routine = decision.effect === 'allow' && decision.mode === 'enforce';
@@ -91,11 +107,29 @@ export async function callTool(
     'tool call decided',
   );
   const { task } = context;
+  const denies = decision.mode === 'enforce' && decision.effect === 'deny';
+  const args = deps.redact(call.arguments);
+  const recorded = deps.events.publishQueued(decidedEvent(call, decision, args));
+  // A denial stands whether or not it is recorded; anything that may run needs its record.
+  if (denies) {
+    recorded.catch((error: unknown) =>
+      deps.logger.error({ requestId: call.requestId, reason: String(error) }, 'denial not recorded'),
+    );
+  } else {
+    const refused = await recorded.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    if (refused)
+      return toolErrorResult(`Gatehouse: ${(refused as Error).message}`, { code: 'AUDIT_LOG_UNAVAILABLE' });
+  }
 
+  // Refused calls stay refused while the server is down; the rest learn which server is down and why.
+  if (down && !denies) return serverDown(call, down);
   if (decision.mode === 'enforce' && decision.effect === 'approve') {
     // Durable before anything is answered: the request is in the store when the model hears of it.
-    const held = await deps.approvals.requestFor(call, decision).catch((error: unknown) => {
-      if (isGatehouseError(error) && STORE_FAILURES.has(error.code)) return error;
+    const held = await deps.approvals.requestFor(call, decision, args).catch((error: unknown) => {
+      if (isGatehouseError(error) && HOLD_FAILURES.has(error.code)) return error;
       throw error;
     });
     if (held instanceof GatehouseError) return notHeld(call, held);
@@ -108,20 +142,32 @@ export async function callTool(
   // A task outlives its tools/call request, so its downstream call gets a signal of its own (a fresh
   // one each time: the SDK never removes the abort listeners it adds to a signal).
   const run = (): Promise<CallToolResult> =>
-    decision.mode === 'enforce' && decision.effect === 'deny'
+    denies
       ? Promise.resolve(denied(call, decision))
       : execute(
           deps,
           session,
           call,
           params,
+          decision,
+          args.digest,
           task ? { ...context, signal: new AbortController().signal } : context,
         );
   return task ? task.bridge.forCall(task.store, task.ttl, run) : run();
 }
 
-function receive(deps: PipelineDeps, session: Session, params: CallToolRequest['params']): ToolCall {
-  const entry = deps.pool.tools.byExposedName.get(params.name);
+/**
+ * The call as Gatehouse decides it. A tool whose server is down is known by the definition that server
+ * last listed, with the server's `down` status: the call is decided, then answered with that state.
+ */
+function receive(
+  deps: PipelineDeps,
+  session: Session,
+  params: CallToolRequest['params'],
+): { call: ToolCall; down?: DownstreamConnection } {
+  const listed = deps.pool.tools.byExposedName.get(params.name);
+  const lastListed = listed ? undefined : deps.pool.listedBeforeOutage(params.name);
+  const entry = listed ?? lastListed;
   if (!entry) {
     const collision = deps.pool.tools.collisions.find((c) => c.exposedName === params.name);
     throw new GatehouseError(
@@ -132,7 +178,7 @@ function receive(deps: PipelineDeps, session: Session, params: CallToolRequest['
       { tool: params.name },
     );
   }
-  return {
+  const call: ToolCall = {
     requestId: randomUUID(),
     server: entry.server,
     tool: entry.name,
@@ -141,6 +187,19 @@ function receive(deps: PipelineDeps, session: Session, params: CallToolRequest['
     caller: session.caller,
     definition: entry.item,
   };
+  return lastListed ? { call, down: deps.pool.get(entry.server)! } : { call };
+}
+
+/** A tool error the model can read: which server is down, since when, in what state and why. */
+function serverDown(call: ToolCall, server: DownstreamConnection): CallToolResult {
+  const { name, state, lastError, lostAt } = server;
+  const since = lostAt ? ` since ${lostAt.toISOString()}` : '';
+  return toolErrorResult(
+    `Gatehouse: ${call.exposedName} is unavailable: its server "${name}" has been down${since} ` +
+      `(${state}${lastError ? `; last error: ${lastError}` : ''}). Gatehouse reconnects to it by ` +
+      'itself; the call was not executed, and may be retried once the server is back.',
+    { code: 'DOWNSTREAM_UNAVAILABLE', server: name, state },
+  );
 }
 
 /** A decision point that throws denies: fail closed. */
@@ -167,43 +226,66 @@ function denied(call: ToolCall, decision: Decision): CallToolResult {
   );
 }
 
+/** The call.decided record: what was decided, on which rules and policy set, for whom, on what. */
+function decidedEvent(call: ToolCall, decision: Decision, args: RedactedArguments): AuditEvent {
+  return {
+    event: 'call.decided',
+    callId: call.requestId,
+    caller: auditCaller(call.caller),
+    server: call.server,
+    tool: call.tool,
+    exposedName: call.exposedName,
+    effect: decision.effect,
+    mode: decision.mode,
+    rules: decision.rules,
+    reason: decision.reason,
+    policyVersion: decision.policyVersion,
+    arguments: args,
+  };
+}
+
 async function execute(
   deps: PipelineDeps,
   session: Session,
   call: ToolCall,
   params: CallToolRequest['params'],
+  decision: Decision,
+  argumentsDigest: string,
   context: CallContext,
 ): Promise<CallToolResult> {
-  const connection = deps.pool.get(call.server)!;
   const { progressToken } = context;
-  try {
-    return await connection.request(
-      { method: 'tools/call', params: { ...params, name: call.tool } },
-      CallToolResultSchema,
-      {
-        sessionId: session.id,
-        relatedRequestId: context.requestId,
-        signal: context.signal,
-        onprogress:
-          progressToken === undefined
-            ? undefined
-            : (progress) =>
-                void context
-                  .sendNotification({
-                    method: 'notifications/progress',
-                    params: { ...progress, progressToken },
-                  })
-                  .catch(() => undefined),
-      },
+  // The params as the client sent them, but for the name the server knows and the task Gatehouse runs.
+  const { task: _runHere, ...forward } = params;
+  const outcome = await deps.executor.execute({
+    call,
+    params: { ...forward, name: call.tool },
+    rules: decision.rules,
+    policyVersion: decision.policyVersion,
+    argumentsDigest,
+    forward: {
+      sessionId: session.id,
+      relatedRequestId: context.requestId,
+      signal: context.signal,
+      ...(progressToken !== undefined
+        ? { progress: progressTo(progressToken, context.sendNotification) }
+        : {}),
+    },
+  });
+  if (outcome.ok) return outcome.result;
+  const { error } = outcome;
+  if (isGatehouseError(error, 'CLIENT_CANCELLED')) {
+    deps.logger.info(
+      { requestId: call.requestId, reason: error.message },
+      'tool call cancelled by the client',
     );
-  } catch (error) {
-    if (isGatehouseError(error) && EXECUTION_FAILURES.has(error.code)) {
-      deps.logger.warn(
-        { requestId: call.requestId, code: error.code, reason: error.message },
-        'tool call failed downstream',
-      );
-      return toolErrorResult(`Gatehouse: ${error.message}`, { code: error.code });
-    }
     throw error;
   }
+  if (isGatehouseError(error) && EXECUTION_FAILURES.has(error.code)) {
+    deps.logger.warn(
+      { requestId: call.requestId, code: error.code, reason: error.message },
+      'tool call failed downstream',
+    );
+    return toolErrorResult(`Gatehouse: ${error.message}`, { code: error.code });
+  }
+  throw error;
 }

@@ -45,3 +45,26 @@ export const JsonObjectAsIs = z.custom<JsonObject>((value) => {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   return notJsonAt(value) === undefined;
 }, 'a JSON object (finite numbers, no undefined)');
+
+/**
+ * A copy in which every number JSON cannot carry (±Infinity, NaN) is a string naming it, for records
+ * of calls that were refused for holding one: they are kept, and say what was sent.
+ */
+export function withNonFiniteNamed(value: unknown): unknown {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : `[non-finite number: ${value}]`;
+  if (Array.isArray(value)) return value.map(withNonFiniteNamed);
+  if (value !== null && typeof value === 'object') {
+    const copy: Record<string, unknown> = {};
+    for (const key of Object.keys(value)) {
+      // defineProperty, not assignment: a key named __proto__ stays data.
+      Object.defineProperty(copy, key, {
+        value: withNonFiniteNamed((value as Record<string, unknown>)[key]),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    return copy;
+  }
+  return value;
+}

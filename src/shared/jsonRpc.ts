@@ -1,6 +1,7 @@
 import type {
   JSONRPCErrorResponse,
   JSONRPCMessage,
+  JSONRPCNotification,
   JSONRPCRequest,
   JSONRPCResultResponse,
   RequestId,
@@ -18,3 +19,6 @@ export const isResponse = (
   m: JSONRPCMessage,
 ): m is (JSONRPCResultResponse | JSONRPCErrorResponse) & { id: RequestId } =>
   !('method' in m) && m.id !== undefined;
+
+export const isNotification = (m: JSONRPCMessage): m is JSONRPCNotification =>
+  'method' in m && (m as { id?: unknown }).id === undefined;

@@ -13,7 +13,12 @@ import {
   scratchDir,
 } from '../helpers/config.js';
 import { connectDirect, startEverythingHttp, type HttpDownstream } from '../helpers/downstreams.js';
-import { openGatehouse, type Front, type GatehouseUnderTest } from '../helpers/gatehouse.js';
+import {
+  openGatehouse,
+  TRANSPORT_MATRIX,
+  type Front,
+  type GatehouseUnderTest,
+} from '../helpers/gatehouse.js';
 import { eventually } from '../helpers/processes.js';
 
 /**
@@ -52,12 +57,7 @@ afterAll(async () => {
 const lastOf = (client: TestClient, method: string) =>
   client.serverRequests.filter((r) => r.method === method).at(-1);
 
-describe.each([
-  { front: 'stdio', downstream: 'stdio' },
-  { front: 'stdio', downstream: 'http' },
-  { front: 'http', downstream: 'stdio' },
-  { front: 'http', downstream: 'http' },
-] as const)(
+describe.each(TRANSPORT_MATRIX)(
   'through Gatehouse ($front client, $downstream downstream) equals direct',
   ({ front, downstream }) => {
     let gatehouse: GatehouseUnderTest;

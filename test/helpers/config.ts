@@ -39,6 +39,11 @@ export function gatehouseConfig(servers: Record<string, object>, extra: Record<s
     // A store file has exactly one writer, and tests start several Gatehouses on one config (a stdio
     // client launches its own): each process gets its own store unless a test pins it (restarts).
     approvals: { store: './.gatehouse/store-${GATEHOUSE_TEST_STORE:-default}.json' },
+    // The audit log too has one writer per directory.
+    audit: {
+      dir: './.gatehouse/audit-${GATEHOUSE_TEST_STORE:-default}',
+      keyFile: './.gatehouse/audit-${GATEHOUSE_TEST_STORE:-default}.key',
+    },
     ...extra,
   };
 }

@@ -64,6 +64,7 @@ export function approvalSetUp(scratch: Scratch, name: string, extra: Record<stri
   const recorder = recorderServer(path.join(scratch.dir, `${name}-rec.jsonl`));
   const shapeLog = path.join(scratch.dir, `${name}-shape.jsonl`);
   const store = path.join(scratch.dir, `${name}-store.json`);
+  const audit = path.join(scratch.dir, `${name}-audit`);
   const config = scratch.write(
     `${name}.json`,
     gatehouseConfig(
@@ -83,12 +84,13 @@ export function approvalSetUp(scratch: Scratch, name: string, extra: Record<stri
           ],
         },
         approvals: { store, sweepIntervalMs: 100 },
+        audit: { dir: audit, keyFile: `${audit}.key` },
         approvers: { accounts: ACCOUNTS },
         ...extra,
       },
     ),
   );
-  return { config, files, recorder, shapeLog, store, logFile: path.join(scratch.dir, `${name}.log`) };
+  return { config, files, recorder, shapeLog, store, audit, logFile: path.join(scratch.dir, `${name}.log`) };
 }
 
 /** What a test file holds of its gated Gatehouse; the fields are set once beforeAll has run. */

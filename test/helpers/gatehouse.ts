@@ -10,11 +10,19 @@ import { eventually, runToExit, spawnProcess, type Spawned } from './processes.j
 
 export type Front = 'stdio' | 'http';
 
+/** Every client-facing transport with every downstream transport: the matrix transparency runs over. */
+export const TRANSPORT_MATRIX = [
+  { front: 'stdio', downstream: 'stdio' },
+  { front: 'stdio', downstream: 'http' },
+  { front: 'http', downstream: 'stdio' },
+  { front: 'http', downstream: 'http' },
+] as const;
+
 /** `node --import tsx src/cli/run.ts <args>`: the CLI from source. */
 export const gatehouseArgs = (...args: string[]) => ['--import', 'tsx', GATEHOUSE_BIN, ...args];
 
 /** The environment of a spawned Gatehouse: its own approval store unless the test pins one. */
-const spawnEnv = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({
+export const spawnEnv = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({
   ...process.env,
   GATEHOUSE_TEST_STORE: randomUUID(),
   ...env,
@@ -75,12 +83,18 @@ export interface HttpGatehouse extends Spawned {
 export async function startHttpGatehouse(
   configFile: string,
   env: NodeJS.ProcessEnv = {},
+  /** No file it writes may grow past this (`ulimit -f`): a full disk, for the files of one process. */
+  fileSizeLimitKiB?: number,
 ): Promise<HttpGatehouse> {
-  const spawned = spawnProcess(
-    process.execPath,
-    gatehouseArgs('serve', '--http', '--port', '0', '--config', configFile),
-    spawnEnv(env),
-  );
+  const args = gatehouseArgs('serve', '--http', '--port', '0', '--config', configFile);
+  const spawned =
+    fileSizeLimitKiB === undefined
+      ? spawnProcess(process.execPath, args, spawnEnv(env))
+      : spawnProcess(
+          'bash',
+          ['-c', `ulimit -f ${fileSizeLimitKiB}; exec "$0" "$@"`, process.execPath, ...args],
+          spawnEnv(env),
+        );
   // A Gatehouse that never gets ready must not outlive the test (nor keep holding its store).
   const line = await spawned
     .waitForStderr((l) => l.includes('"msg":"Gatehouse ready'))

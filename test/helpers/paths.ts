@@ -22,7 +22,9 @@ export type Fixture =
   | 'forks'
   | 'rich-results'
   | 'recorder'
-  | 'shapeshifter';
+  | 'shapeshifter'
+  | 'probe'
+  | 'leaky';
 
 /** `node --import tsx <fixture>`: the argv of a fixture server under test/fixtures/servers. */
 export function fixtureArgs(fixture: Fixture, ...args: string[]): string[] {

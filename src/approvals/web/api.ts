@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
+import type { Redactor } from '../../redact/index.js';
 import { QUARANTINE_RECOVERY, type QuarantinedRecord } from '../quarantine.js';
-import { APPROVAL_STATES, type ApprovalRequest, type ApprovalState } from '../request.js';
+import { APPROVAL_STATES, type ApprovalRequest, type ApprovalState, type Execution } from '../request.js';
 import { tally } from '../states.js';
 import type { ApiToken } from './auth/tokens.js';
 import { decodePathSegment, type WebContext } from './context.js';
@@ -14,6 +15,11 @@ import { BodyError, clientAddress, readJsonBody, sendJson } from './respond.js';
  * and it needs no CSRF token. Tokens come from the page (any sign-in method), or for local accounts
  * from POST /api/tokens with HTTP Basic credentials. Every answer is JSON; every error is
  * `{ error: { code, message } }` with the status of its kind and never a stack trace.
+ *
+ * Who sees what: one request (GET /api/approvals/:id, and a decision's answer) is shown exactly as
+ * stored, arguments and result included, since an approver must see what runs. The list is an overview
+ * that is easily copied into tickets and terminals: it carries redacted arguments (`argumentsRedacted`
+ * names the replaced paths), and redacted result, error and reason texts.
  */
 const DecisionBodySchema = z.strictObject({
   decision: z.enum(['approve', 'reject']),
@@ -48,6 +54,42 @@ export function quarantinedView(record: QuarantinedRecord): QuarantinedView {
 }
 
 export const isQuarantined = (view: ApprovalView): view is QuarantinedView => view.state === 'quarantined';
+
+/** A request in the list: secrets in its arguments and texts replaced (audit.redact). */
+export type RequestListItem = RequestView & { argumentsRedacted: string[] };
+export type ApprovalListItem = RequestListItem | QuarantinedView;
+
+export function listView(request: ApprovalRequest, redactor: Redactor): RequestListItem {
+  const args = redactor.redactArguments(request.arguments);
+  const text = (value: string) => redactor.redactText(value);
+  return {
+    ...view(request),
+    arguments: args.value,
+    argumentsRedacted: args.redacted,
+    reason: text(request.reason),
+    decisions: request.decisions.map((d) => (d.reason === undefined ? d : { ...d, reason: text(d.reason) })),
+    ...(request.execution ? { execution: redactor.redactValue(request.execution) as Execution } : {}),
+    ...(request.closed ? { closed: { ...request.closed, reason: text(request.closed.reason) } } : {}),
+  };
+}
+
+/** A quarantined record in the list: the record as found, redacted like a request's arguments and texts. */
+export function quarantinedListView(record: QuarantinedRecord, redactor: Redactor): QuarantinedView {
+  const found = redactor.redactValue(record.record);
+  const args = (record.record as { arguments?: unknown } | null)?.arguments;
+  const redacted =
+    found !== null && typeof found === 'object' && isPlainObject(args)
+      ? { ...found, arguments: redactor.redactArguments(args).value }
+      : found;
+  return {
+    ...quarantinedView(record),
+    problem: { ...record.problem, message: redactor.redactText(record.problem.message) },
+    record: redacted,
+  };
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
 
 export function apiRoutes(ctx: WebContext) {
   const fail = (res: ServerResponse, p: Problem, headers: Record<string, string> = {}) =>
@@ -106,7 +148,11 @@ export function apiRoutes(ctx: WebContext) {
     const requests =
       all || requestStates.length > 0 ? await ctx.service.list(all ? {} : { states: requestStates }) : [];
     const quarantined = all || parsed.data.includes('quarantined') ? await ctx.service.quarantined() : [];
-    sendJson(res, 200, { approvals: [...requests.map(view), ...quarantined.map(quarantinedView)] });
+    const approvals: ApprovalListItem[] = [
+      ...requests.map((request) => listView(request, ctx.redactor)),
+      ...quarantined.map((record) => quarantinedListView(record, ctx.redactor)),
+    ];
+    sendJson(res, 200, { approvals });
   }
 
   async function get(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {

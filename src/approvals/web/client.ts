@@ -1,5 +1,5 @@
 import { request } from 'undici';
-import type { ApprovalView, RequestView } from './api.js';
+import type { ApprovalListItem, ApprovalView, RequestView } from './api.js';
 
 /**
  * A client of the approval API, for `gatehouse approvals`. With a token it uses it; with a local
@@ -9,7 +9,8 @@ import type { ApprovalView, RequestView } from './api.js';
 export type Credentials = { token: string } | { user: string; password: string };
 
 export interface ApprovalsClient {
-  list(states?: readonly string[]): Promise<ApprovalView[]>;
+  /** Arguments and texts redacted, as the API lists them. */
+  list(states?: readonly string[]): Promise<ApprovalListItem[]>;
   get(id: string): Promise<ApprovalView>;
   decide(id: string, decision: 'approve' | 'reject', reason?: string): Promise<RequestView>;
   /** Revokes a token this client obtained itself; a token it was given is left alone. */
@@ -54,8 +55,9 @@ export async function connectApprovals(baseUrl: string, credentials: Credentials
   return {
     async list(states = []) {
       const query = states.length > 0 ? `?state=${states.map(encodeURIComponent).join(',')}` : '';
-      return ((await call(base, 'GET', `/api/approvals${query}`, bearer)) as { approvals: ApprovalView[] })
-        .approvals;
+      return (
+        (await call(base, 'GET', `/api/approvals${query}`, bearer)) as { approvals: ApprovalListItem[] }
+      ).approvals;
     },
     get: (id) => one(`/api/approvals/${encodeURIComponent(id)}`),
     // Only a request takes decisions: a quarantined record is refused with 409.

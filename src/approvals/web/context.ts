@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../log.js';
+import type { Redactor } from '../../redact/index.js';
 import { GatehouseError } from '../../errors.js';
 import type { Identity } from '../request.js';
 import type { ApprovalService } from '../service.js';
@@ -21,6 +22,8 @@ export interface WebContext {
   local: LocalAuth;
   oidc: OidcAuth | undefined;
   log: Logger;
+  /** What list views leave out (audit.redact); one request is always shown exactly. */
+  redactor: Redactor;
   now: () => number;
   baseUrl: () => string;
 }

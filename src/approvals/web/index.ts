@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../log.js';
+import { createRedactor } from '../../redact/index.js';
 import type { ApprovalService } from '../service.js';
 import { apiRoutes } from './api.js';
 import { createLocalAuth } from './auth/local.js';
@@ -23,8 +24,8 @@ import { createSessionStore } from './sessions.js';
  *   GET  /approvals/sign-in, POST        local accounts; GET /auth/login, /auth/callback for OIDC
  *   POST /approvals/sign-out
  *   GET  /approvals/tokens, POST         personal API tokens; POST /approvals/tokens/:tid/revoke
- *   GET  /api/approvals[?state=…]        JSON API, Authorization: Bearer <token>
- *   GET  /api/approvals/:id
+ *   GET  /api/approvals[?state=…]        JSON API, Authorization: Bearer <token>; arguments redacted
+ *   GET  /api/approvals/:id              one request exactly, as the page shows it
  *   POST /api/approvals/:id/decision     {decision: 'approve'|'reject', reason?}
  *   POST /api/tokens                     a token for a local account (HTTP Basic); DELETE /api/tokens/current
  *
@@ -79,6 +80,7 @@ export function createApprovalWeb(options: ApprovalWebOptions): ApprovalWeb {
         })
       : undefined,
     log,
+    redactor: createRedactor(config.audit.redact),
     now,
     baseUrl,
   };

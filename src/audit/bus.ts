@@ -1,0 +1,70 @@
+import type { ApprovalRequest } from '../approvals/request.js';
+import type { Logger } from '../log.js';
+import type { AuditEvent } from './events.js';
+import type { Appended } from './log.js';
+import { auditRefusal, type AuditTrail } from './trail.js';
+
+/** What subscribers receive: the event, where the trail put it, and the request it is about, if any. */
+export interface Published {
+  event: AuditEvent;
+  /** Absent for events the log does not append, and for queued (group-committed) ones. */
+  appended?: Appended;
+  request?: ApprovalRequest;
+}
+
+/**
+ * Events, delivered two ways: to the audit trail, awaited and failing closed (publish rejects when the
+ * record cannot be written, and the caller must not go on with what the event governs); then to the
+ * subscribers (channels, waiters, tasks, exporters), best-effort, each on its own, never awaited. The
+ * caller publishes after its store commit, so the order is: store, audit, notifications.
+ */
+export interface EventBus {
+  /** Records the event (throws AUDIT_LOG_UNAVAILABLE when it cannot), then notifies. */
+  publish(event: AuditEvent, request?: ApprovalRequest): Promise<Appended | undefined>;
+  /**
+   * For an allowed call's records on the hot path: queued for the next group commit when the trail is
+   * healthy; otherwise recorded and awaited like `publish`, so a failing trail refuses the call.
+   */
+  publishQueued(event: AuditEvent): Promise<void>;
+  subscribe(listener: (published: Published) => void): () => void;
+}
+
+export function createEventBus(trail: AuditTrail | undefined, logger: Logger): EventBus {
+  const log = logger.child({ module: 'events' });
+  const listeners = new Set<(published: Published) => void>();
+
+  function notify(published: Published): void {
+    for (const listener of listeners) {
+      try {
+        listener(published);
+      } catch (error) {
+        log.error({ err: error, event: published.event.event }, 'an event subscriber failed');
+      }
+    }
+  }
+
+  async function record(event: AuditEvent): Promise<Appended | undefined> {
+    if (!trail) return undefined;
+    try {
+      return await trail.record(event);
+    } catch (error) {
+      throw auditRefusal(error);
+    }
+  }
+
+  return {
+    async publish(event, request) {
+      const appended = await record(event);
+      notify({ event, ...(appended ? { appended } : {}), ...(request ? { request } : {}) });
+      return appended;
+    },
+    async publishQueued(event) {
+      if (trail && !trail.recordQueued(event)) await record(event);
+      notify({ event });
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { randomUUID } from 'node:crypto';
+import { afterAll, expect, it } from 'vitest';
+import { resultText } from '../helpers/compare.js';
+import { ALLOW_ALL_POLICIES, gatehouseConfig, recorderServer, scratchDir } from '../helpers/config.js';
+import { connectHttpAs } from '../helpers/embedded.js';
+import { fetchStatus, startHttpGatehouse } from '../helpers/gatehouse.js';
+
+/**
+ * A call whose audit record cannot be written does not run. A real Gatehouse whose files may not grow
+ * past 64 KiB (`ulimit -f`, as a full disk looks to the process): once its audit segment is full, calls
+ * are refused with a clear error and never reach the server, while what needs no record (tools/list,
+ * /status) is still served and status says why.
+ */
+const scratch = scratchDir('audit-failure');
+afterAll(() => scratch.remove());
+
+it('fails calls closed when the audit log cannot be written, and keeps serving the rest', async () => {
+  const recorder = recorderServer(`${scratch.dir}/rec.jsonl`);
+  const config = scratch.write(
+    'config.json',
+    gatehouseConfig(
+      { rec: recorder.server },
+      { policies: ALLOW_ALL_POLICIES, audit: { dir: './audit', keyFile: './audit.key' } },
+    ),
+  );
+  const gatehouse = await startHttpGatehouse(config, {}, 64);
+  const client = await connectHttpAs(gatehouse.mcpUrl);
+  try {
+    const padding = 'x'.repeat(2_000);
+    let refused: { result: CallToolResult; marker: string } | undefined;
+    // Each call leaves three records of a few KiB: the segment is full within some 10 calls.
+    for (let i = 0; i < 200 && !refused; i++) {
+      const marker = randomUUID();
+      const result = (await client.client.callTool({
+        name: 'rec__echo',
+        arguments: { message: `${marker} ${padding}` },
+      })) as CallToolResult;
+      if (result.isError) refused = { result, marker };
+      else expect(resultText(result)).toContain(marker);
+    }
+    expect(refused, 'a call was refused once the audit log was full').toBeDefined();
+    const text = resultText(refused!.result);
+    expect(text).toContain('cannot write the audit record of this call, so it was not executed');
+    expect(text).not.toMatch(/^\s+at /m);
+    // It never reached the server.
+    expect(recorder.received().some((c) => String(c.arguments.message).startsWith(refused!.marker))).toBe(
+      false,
+    );
+
+    // The rest is served, and status says why calls are refused.
+    const { tools } = await client.client.listTools();
+    expect(tools.map((t) => t.name)).toContain('rec__echo');
+    const status = await fetchStatus(gatehouse.baseUrl);
+    expect(status.audit.state).toBe('failing');
+    expect(status.problems.join('\n')).toContain('the audit log cannot be written');
+    const again = (await client.client.callTool({
+      name: 'rec__echo',
+      arguments: { message: 'again' },
+    })) as CallToolResult;
+    expect(again.isError).toBe(true);
+    expect(gatehouse.child.exitCode).toBeNull();
+  } finally {
+    await client.close();
+    await gatehouse.stop();
+  }
+});
