@@ -212,7 +212,7 @@ describe('gatehouse audit verify-receipt', () => {
     expect(ok.stdout).toContain(
       `proven (in the signed record): approved by bob at ${at(11)}, carol at ${at(13)}`,
     );
-    expect(ok.stdout).toContain('stated: rule fs-writes');
+    expect(ok.stdout).toContain('proven (in the signed record): rule fs-writes');
 
     const wrong = await gatehouse('audit', 'verify-receipt', file, '--key', testKey('x.example').verifierKey);
     expect(wrong.code).toBe(1);

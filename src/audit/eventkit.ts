@@ -140,13 +140,21 @@ function execution(
   approvals: EventOf<'call.executing'>['approvals'],
 ) {
   const { args, ...fields } = call;
-  return { ...fields, approvalId, approvals, argumentsDigest: args.digest };
+  return {
+    ...fields,
+    rules: ['fs-writes'],
+    policyVersion: 'v1',
+    approvalId,
+    approvals,
+    argumentsDigest: args.digest,
+  };
 }
 
 /** The sample trail: every recorded event type, in Gatehouse's order. */
 export function sampleEvents(rotatedTo?: string, rotatedFrom?: string): TimedEvent[] {
   const read = callEvents('c-read', ALICE, 'read_file', { path: '/srv/readme.md' });
   const { args: readArgs, ...readFields } = read;
+  const readRule = { rules: ['fs-reads'], policyVersion: 'v1' };
   // A hostile server may name its tools as it likes: a spreadsheet formula, here.
   const denied = callEvents('c-del', ALICE, HOSTILE_TOOL, { path: '/etc/passwd' });
   const { args: deniedArgs, ...deniedFields } = denied;
@@ -180,12 +188,16 @@ export function sampleEvents(rotatedTo?: string, rotatedFrom?: string): TimedEve
         arguments: readArgs,
       },
     },
-    { time: at(1), event: { event: 'call.executing', ...readFields, argumentsDigest: readArgs.digest } },
+    {
+      time: at(1),
+      event: { event: 'call.executing', ...readFields, ...readRule, argumentsDigest: readArgs.digest },
+    },
     {
       time: at(1),
       event: {
         event: 'call.executed',
         ...readFields,
+        ...readRule,
         argumentsDigest: readArgs.digest,
         isError: false,
         resultDigest: plain('readme'),

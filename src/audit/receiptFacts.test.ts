@@ -46,7 +46,7 @@ describe('readReceipt', () => {
       ],
       rules: ['fs-writes'],
       policyVersion: 'v1',
-      confirmed: ['approvalId', 'argumentsDigest', 'approvers'],
+      confirmed: ['approvalId', 'argumentsDigest', 'approvers', 'rules', 'policyVersion'],
     });
     expect(facts.record?.event?.event).toBe('call.executed');
   });
@@ -64,6 +64,12 @@ describe('readReceipt', () => {
     });
     const otherDigest = { ...receipt, argumentsDigest: `hmac-sha256:${'0'.repeat(64)}` };
     expect(readReceipt(otherDigest, [key.verifierKey]).reason).toContain('argument digest');
+    expect(readReceipt({ ...receipt, rule: 'fs-reads' }, [key.verifierKey]).reason).toContain(
+      'rule fs-reads',
+    );
+    expect(readReceipt({ ...receipt, policyVersion: 'v0' }, [key.verifierKey]).reason).toContain(
+      'policy version v0',
+    );
   });
 
   it('refuses another key, an altered proof and an altered line', () => {

@@ -12,8 +12,8 @@ import { ReceiptSchema, verifyReceipt, type Receipt } from './receipt.js';
  *   line, everything in that record too (who ran what, the approvals, the argument digest);
  * - checked: approval fields beside the proof that the signed record repeats must repeat it exactly; a
  *   receipt that contradicts its own record is refused;
- * - stated: fields no signed record carries (the rule, the policy version) are shown as the receipt's
- *   word only.
+ * - stated: fields the receipt carries without the record's line (or that the record does not hold)
+ *   are shown as the receipt's word only.
  */
 
 export const RECEIPT_META_KEY = 'gatehouse/receipt';
@@ -119,6 +119,8 @@ function contradict(facts: ReceiptFacts, event: AuditEvent): string | undefined 
     approvalId?: string;
     argumentsDigest?: string;
     approvals?: { approver: { id: string }; at: string }[];
+    rules?: string[];
+    policyVersion?: string;
   };
   if (facts.approvalId !== undefined && 'approvalId' in record) {
     if (record.approvalId !== facts.approvalId) {
@@ -142,6 +144,19 @@ function contradict(facts: ReceiptFacts, event: AuditEvent): string | undefined 
       }
     }
     facts.confirmed.push('approvers');
+  }
+  if (facts.rules.length > 0 && record.rules !== undefined) {
+    const missing = facts.rules.find((rule) => !record.rules!.includes(rule));
+    if (missing !== undefined) {
+      return `the receipt names rule ${missing}, which its signed record does not (${record.rules.join(', ') || 'none'})`;
+    }
+    facts.confirmed.push('rules');
+  }
+  if (facts.policyVersion !== undefined && record.policyVersion !== undefined) {
+    if (record.policyVersion !== facts.policyVersion) {
+      return `the receipt names policy version ${facts.policyVersion}, its signed record ${record.policyVersion}`;
+    }
+    facts.confirmed.push('policyVersion');
   }
   return undefined;
 }

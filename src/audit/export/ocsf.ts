@@ -354,6 +354,9 @@ function executed(e: Execution, requests: ReadonlyMap<string, RequestContext>): 
     ...(e.event === 'call.failed' && { status_code: e.error.code, status_detail: e.error.message }),
     ...(e.event === 'call.executed' && e.isError && { status_detail: 'the tool reported an error' }),
     ...(e.event === 'call.unknown' && { status_detail: e.reason }),
+    ...('rules' in e && {
+      policy: { name: e.rules.join(', ') || 'default effect', version: e.policyVersion },
+    }),
     fields: {
       actor: caller ? actor(caller, approvals) : GATEHOUSE_ACTOR,
       src_endpoint: caller ? sourceOf(caller) : { name: 'Gatehouse' },

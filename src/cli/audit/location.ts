@@ -5,6 +5,7 @@ import { Option, type Command } from 'commander';
 import type { AuditLogSettings } from '../../audit/options.js';
 import { CHECKPOINTS_FILE } from '../../audit/files.js';
 import { parseVerifierKeys, readKeyFile } from '../../audit/keys.js';
+import { logSettings } from '../../audit/trail.js';
 import { keyLabel, parseVerifierKey, type NoteVerifier } from '../../audit/note.js';
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
@@ -46,14 +47,14 @@ export function auditLocation(flags: LocationFlags, need: { keyFile?: boolean } 
     flags.dir === undefined ||
     (need.keyFile === true && flags.keyFile === undefined);
   const config = needConfig ? readConfig(flags) : undefined;
-  const { dir, keyFile, origin, redact: _r, otlp: _o, ...settings } = config?.audit ?? {};
-  const mirror = config?.audit.mirror.dir;
-  const file = flags.keyFile ?? keyFile;
+  const audit = config?.audit;
+  const mirror = audit?.mirror.dir;
+  const file = flags.keyFile ?? audit?.keyFile;
   return {
-    dir: path.resolve(flags.dir ?? dir!),
+    dir: path.resolve(flags.dir ?? audit!.dir),
     ...(file !== undefined && { keyFile: path.resolve(file) }),
-    ...(origin !== undefined && { origin }),
-    ...(config && { settings: settings as AuditLogSettings }),
+    ...(audit?.origin !== undefined && { origin: audit.origin }),
+    ...(audit && { settings: logSettings(audit) }),
     ...(mirror !== undefined && { mirrorCheckpoints: path.join(mirror, CHECKPOINTS_FILE) }),
   };
 }

@@ -139,8 +139,8 @@ function formatReceipt(file: string, facts: ReceiptFacts): string[] {
         "(keyed: matching it to arguments takes the audit's digest key)",
     );
   }
-  if (facts.rules.length > 0) lines.push(`  stated: rule ${facts.rules.map(visible).join(', ')}`);
+  if (facts.rules.length > 0) lines.push(`  ${how('rules')}: rule ${facts.rules.map(visible).join(', ')}`);
   if (facts.policyVersion !== undefined)
-    lines.push(`  stated: policy version ${visible(facts.policyVersion)}`);
+    lines.push(`  ${how('policyVersion')}: policy version ${visible(facts.policyVersion)}`);
   return lines;
 }
