@@ -105,15 +105,17 @@ export async function createKeyFile(
 
 /**
  * Adds a fresh current key (by default under the current key's name) and retires the old one, whose
- * private half is dropped. Returns both verifier keys, for the rotation record.
+ * private half is dropped. Returns both verifier keys, for the rotation record. `next` is a key made
+ * beforehand with `generateAuditKey`, so that the rotation can be recorded before the file changes.
  */
 export async function rotateKeyFile(
   path: string,
   name?: string,
   now = new Date(),
+  next?: { signerKey: string; verifierKey: string },
 ): Promise<{ previousKey: string; nextKey: string }> {
   const { file, keys } = await loadKeyFile(path);
-  const { signerKey, verifierKey } = generateAuditKey(name ?? keys.signer.name);
+  const { signerKey, verifierKey } = next ?? generateAuditKey(name ?? keys.signer.name);
   const at = now.toISOString();
   await writeKeyFile(path, {
     version: 1,

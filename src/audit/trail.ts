@@ -136,7 +136,7 @@ export async function openAuditTrail(options: AuditTrailOptions): Promise<AuditT
 }
 
 /** The log engine's own settings, out of the config section that embeds them. */
-function logSettings(config: Config['audit']): AuditLogSettings {
+export function logSettings(config: Config['audit']): AuditLogSettings {
   const { dir: _dir, keyFile: _keyFile, origin: _origin, redact: _redact, otlp: _otlp, ...settings } = config;
   return settings;
 }

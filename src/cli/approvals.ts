@@ -284,7 +284,7 @@ function warnings(flags: ReturnType<typeof summarizeFlags>, subject: string): st
  * Text a client sent, made safe for a one-line field in a terminal: controls (escape sequences, line
  * breaks), bidi and invisible characters shown as code points.
  */
-function visible(text: string): string {
+export function visible(text: string): string {
   return segmentText(text)
     .map((s) => ('text' in s ? s.text : s.flag.kind === 'confusable' ? s.flagged : `⟦${s.flag.label}⟧`))
     .join('')

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { isGatehouseError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerApprovalCommands } from './approvals.js';
+import { registerAuditCommands } from './audit.js';
 import type { CliIo } from './options.js';
 import { registerPolicyCommands } from './policy.js';
 import { registerServe } from './serve.js';
@@ -23,6 +24,7 @@ export function buildProgram(io: CliIo): Command {
   registerStatus(program, io);
   registerPolicyCommands(program, io);
   registerApprovalCommands(program, io);
+  registerAuditCommands(program, io);
   return program;
 }
 

@@ -279,7 +279,44 @@ export const AuditSchema = AuditLogSettingsSchema.extend({
         .url({ protocol: /^https?$/ })
         .describe('OTLP/HTTP logs endpoint, such as http://collector:4318/v1/logs.'),
       headers: z.record(z.string(), z.string()).default({}).describe('Headers of each export; never logged.'),
-      timeoutMs: z.number().int().positive().default(10_000),
+      timeoutMs: z.number().int().positive().default(10_000).describe('Time limit of one export request.'),
+      maxQueue: z
+        .number()
+        .int()
+        .positive()
+        .default(2048)
+        .describe(
+          'Events waiting to be sent; when full, new events are dropped and counted, never waited for.',
+        ),
+      maxBatch: z.number().int().positive().default(256).describe('Events sent in one request at most.'),
+      flushIntervalMs: z
+        .number()
+        .int()
+        .positive()
+        .default(1000)
+        .describe('How long an event waits for others to share its request (a full batch goes at once).'),
+      maxAttempts: z
+        .number()
+        .int()
+        .positive()
+        .default(5)
+        .describe(
+          'Tries of one batch (on 429, 502, 503, 504 or a network error) before it is dropped and counted.',
+        ),
+      backoffMs: z
+        .number()
+        .int()
+        .positive()
+        .default(1000)
+        .describe(
+          'Wait before the first retry; it doubles with each try, with jitter, unless Retry-After says otherwise.',
+        ),
+      maxBackoffMs: z
+        .number()
+        .int()
+        .positive()
+        .default(30_000)
+        .describe('The longest wait between tries, Retry-After included.'),
     })
     .optional()
     .describe('Also export audit events as OpenTelemetry logs; the signed log stays the record.'),
