@@ -4,6 +4,7 @@ import { createApprovalWeb } from './approvals/web/index.js';
 import { loadPolicyEngine, type PolicyStatus } from './decision/index.js';
 import { createEventBus } from './audit/bus.js';
 import type { AuditEvent } from './audit/events.js';
+import { otlpExporterFromConfig, type OtlpStats } from './audit/otlp.js';
 import { openAuditTrail } from './audit/trail.js';
 import { createApprovedExecutor } from './execution/approved.js';
 import { createExecutor } from './execution/executor.js';
@@ -57,7 +58,15 @@ export interface GatehouseStatus {
   servers: ReturnType<DownstreamPool['status']>;
   policy: PolicyStatus;
   /** The audit log this process writes, its size and state. */
-  audit: { dir: string; state: string; size: number; checkpointSize: number; lastError?: string };
+  audit: {
+    dir: string;
+    state: string;
+    size: number;
+    checkpointSize: number;
+    lastError?: string;
+    /** The SIEM copy's counts, when audit.otlp is set. */
+    otlp?: OtlpStats;
+  };
   problems: string[];
 }
 
@@ -132,8 +141,14 @@ async function start(
     onEvent: (event) => void events.publish(event).catch(() => undefined),
   });
   teardown.add(() => trail.close());
-  const events = createEventBus(trail, logger);
   const redactor = createRedactor({ ...config.audit.redact, digestKey: trail.digestKey });
+  const events = createEventBus(trail, logger, (event) => redactor.redactValue(event) as AuditEvent);
+  // A copy for the SIEM, best-effort: the signed log stays the record.
+  const exporter = otlpExporterFromConfig(config.audit, logger);
+  if (exporter) {
+    events.subscribe(({ event, appended }) => exporter.push(event, appended));
+    teardown.add(() => exporter.close());
+  }
   const redact = (args: Record<string, unknown>) => {
     try {
       return redactor.redactArguments(args);
@@ -259,7 +274,7 @@ async function start(
     approvalPage: web.counts(),
     servers: pool.status(),
     policy: policy.status(),
-    audit: { dir: trail.dir, ...trail.status() },
+    audit: { dir: trail.dir, ...trail.status(), ...(exporter ? { otlp: exporter.stats() } : {}) },
     problems: [
       ...(trail.status().problem ? [trail.status().problem!] : []),
       ...(storeProblem ? [storeProblem] : []),
@@ -339,6 +354,7 @@ async function start(
               .publish({ event: 'gatehouse.stopped', version: VERSION, pid: process.pid, reason })
               .catch(() => undefined);
             await trail.close();
+            await exporter?.close();
           },
         ],
       ];

@@ -29,7 +29,15 @@ export interface EventBus {
   subscribe(listener: (published: Published) => void): () => void;
 }
 
-export function createEventBus(trail: AuditTrail | undefined, logger: Logger): EventBus {
+/**
+ * `redact` runs over every event before anyone sees it: arguments arrive redacted already, but error
+ * messages, reasons and texts from servers and people may hold secrets too.
+ */
+export function createEventBus(
+  trail: AuditTrail | undefined,
+  logger: Logger,
+  redact: (event: AuditEvent) => AuditEvent = (event) => event,
+): EventBus {
   const log = logger.child({ module: 'events' });
   const listeners = new Set<(published: Published) => void>();
 
@@ -53,12 +61,14 @@ export function createEventBus(trail: AuditTrail | undefined, logger: Logger): E
   }
 
   return {
-    async publish(event, request) {
+    async publish(raw, request) {
+      const event = redact(raw);
       const appended = await record(event);
       notify({ event, ...(appended ? { appended } : {}), ...(request ? { request } : {}) });
       return appended;
     },
-    async publishQueued(event) {
+    async publishQueued(raw) {
+      const event = redact(raw);
       if (trail && !trail.recordQueued(event)) await record(event);
       notify({ event });
     },

@@ -135,10 +135,16 @@ export function createApprovedExecutor(deps: ApprovedExecutorDeps) {
     return finished.request;
   }
 
+  /**
+   * The evidence an executed approved call carries: the inclusion proof of its call.executed record
+   * (with the record's line, which repeats who approved what) against a signed checkpoint, and beside
+   * it the approval's facts, which `gatehouse audit verify-receipt` checks against that line.
+   */
   async function receiptFor(request: ApprovalRequest, record: Appended) {
     if (!deps.trail) return undefined;
     try {
       return {
+        ...(await deps.trail.receipt(record)),
         approvalId: request.id,
         server: request.server,
         tool: request.tool,
@@ -147,7 +153,6 @@ export function createApprovedExecutor(deps: ApprovedExecutorDeps) {
         argumentsDigest: deps.argumentsDigest(request.arguments),
         requestedBy: auditCaller(request.caller),
         approvals: approvalsOf(request),
-        audit: await deps.trail.receipt(record),
       };
     } catch (error) {
       log.error({ approvalId: request.id, reason: describeError(error) }, 'no receipt for an executed call');

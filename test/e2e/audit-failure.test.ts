@@ -54,9 +54,11 @@ it('fails calls closed when the audit log cannot be written, and keeps serving t
     const status = await fetchStatus(gatehouse.baseUrl);
     expect(status.audit.state).toBe('failing');
     expect(status.problems.join('\n')).toContain('the audit log cannot be written');
+    // A call whose record cannot fit in what is left is refused as long as the disk stays full (a
+    // smaller one may still fit: the log cuts a failed write back and tries each append anew).
     const again = (await client.client.callTool({
       name: 'rec__echo',
-      arguments: { message: 'again' },
+      arguments: { message: `again ${'y'.repeat(48_000)}` },
     })) as CallToolResult;
     expect(again.isError).toBe(true);
     expect(gatehouse.child.exitCode).toBeNull();

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { ApprovalRuntime } from '../../src/approvals/service.js';
 import type { AuditEvent, EventOf } from '../../src/audit/events.js';
 import { readKeyFile } from '../../src/audit/keys.js';
-import { verifyReceipt } from '../../src/audit/receipt.js';
+import { readReceipt } from '../../src/audit/receiptFacts.js';
 import { auditEvents, storyOf, verifyTrail } from '../helpers/audit.js';
 import { resultText } from '../helpers/compare.js';
 import { scratchDir } from '../helpers/config.js';
@@ -132,14 +132,26 @@ describe('the audit trail of every flow', () => {
       approvals: [{ approver: { id: 'bob' }, verdict: 'approve' }],
     });
     const keys = await readKeyFile(`${gated.setUp.audit}.key`);
-    const verdict = verifyReceipt(receipt.audit, keys.verifiers);
-    expect(verdict.ok).toBe(true);
-    expect(JSON.parse(receipt.audit.line).record).toMatchObject({ event: 'call.executed', approvalId: id });
-    // A receipt that names another approver does not verify.
-    expect(receipt.audit.line).toContain('"id":"bob"');
-    expect(receipt.audit.seq).toBe((executed as unknown as { seq: number }).seq);
-    const forged = { ...receipt.audit, line: receipt.audit.line.replace('"id":"bob"', '"id":"eve"') };
-    expect(verifyReceipt(forged, keys.verifiers).ok).toBe(false);
+    // What `gatehouse audit verify-receipt` reads: the proof, and the facts beside it, checked against
+    // the signed line.
+    const facts = readReceipt(retry, keys.verifiers);
+    expect(facts).toMatchObject({
+      ok: true,
+      approvalId: id,
+      seq: (executed as unknown as { seq: number }).seq,
+    });
+    expect(facts.approvers.map((a) => a.id)).toEqual(['bob']);
+    expect(facts.confirmed).toEqual(expect.arrayContaining(['approvalId', 'argumentsDigest', 'rules']));
+    // A receipt whose line names another approver does not verify.
+    expect(receipt.line).toContain('"id":"bob"');
+    const forged = { ...receipt, line: receipt.line.replace('"id":"bob"', '"id":"eve"') };
+    expect(readReceipt(forged, keys.verifiers).ok).toBe(false);
+    // Nor one that claims other approvers than its line.
+    const claims = {
+      ...receipt,
+      approvals: [{ ...receipt.approvals[0], approver: { id: 'eve', groups: [] } }],
+    };
+    expect(readReceipt(claims, keys.verifiers).ok).toBe(false);
   });
 
   it('rejected: the verdict with its reason, and nothing executed', async () => {

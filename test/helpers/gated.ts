@@ -84,9 +84,9 @@ export function approvalSetUp(scratch: Scratch, name: string, extra: Record<stri
           ],
         },
         approvals: { store, sweepIntervalMs: 100 },
-        audit: { dir: audit, keyFile: `${audit}.key` },
         approvers: { accounts: ACCOUNTS },
         ...extra,
+        audit: { dir: audit, keyFile: `${audit}.key`, ...(extra.audit as object | undefined) },
       },
     ),
   );
