@@ -4,7 +4,14 @@
  * start-up and `verify` speed in records per second; and the time to verify one receipt offline.
  * Real files in the system temp directory, so the fsync numbers are the disk's.
  */
+import { sha256Canonical } from '../src/approvals/digest.js';
+import { createEventBus } from '../src/audit/bus.js';
+import type { AuditEvent } from '../src/audit/events.js';
 import { openAuditLog, type AuditLog } from '../src/audit/log.js';
+import { openAuditTrail } from '../src/audit/trail.js';
+import { AuditSchema } from '../src/config/schema.js';
+import { silentLogger } from '../src/log.js';
+import { createRedactor } from '../src/redact/index.js';
 import { verifyReceipt } from '../src/audit/receipt.js';
 import { tempDir, testKey } from '../src/audit/testkit.js';
 import { verifyAuditLog } from '../src/audit/verify.js';
@@ -73,9 +80,66 @@ async function grouped(log: AuditLog): Promise<{ perSecond: number; latency: num
   return { perSecond: (GROUPED / ms(start)) * 1000, latency, callUs };
 }
 
+const CALLS = Number(process.env.BENCH_AUDIT_CALLS ?? 5_000);
+
+/**
+ * What the audit trail adds to one allowed call, measured on the real parts main.ts wires: the
+ * redaction and keyed digest of its arguments, then its three records (decided, executing, executed,
+ * with the result's digest) through the bus, each redacted and queued for the next group commit.
+ */
+async function allowedCallWork(dir: string): Promise<number[]> {
+  const config = AuditSchema.parse({ dir: `${dir}/trail`, keyFile: `${dir}/trail.key` });
+  const trail = await openAuditTrail({ config, logger: silentLogger });
+  const redactor = createRedactor({ ...config.redact, digestKey: trail.digestKey });
+  const bus = createEventBus(trail, silentLogger, (e) => redactor.redactValue(e) as AuditEvent);
+  const caller = { id: 'alice', groups: ['developers'], transport: 'http' as const };
+  const sample: number[] = [];
+  try {
+    for (let n = 0; n < CALLS + 500; n++) {
+      const args = { path: `/workspace/src/app/file-${n}.ts`, content: 'x'.repeat(400), overwrite: true };
+      const result = { content: [{ type: 'text', text: `wrote ${args.path}` }] };
+      const t = process.hrtime.bigint();
+      const redacted = redactor.redactArguments(args);
+      const call = {
+        callId: `call-${n}`,
+        caller,
+        server: 'fs',
+        tool: 'write_file',
+        exposedName: 'fs__write_file',
+      };
+      const policy = { rules: ['workspace-writes'], policyVersion: `sha256:${'a'.repeat(16)}` };
+      await bus.publishQueued({
+        event: 'call.decided',
+        ...call,
+        effect: 'allow',
+        mode: 'enforce',
+        reason: 'writes inside the workspace',
+        ...policy,
+        arguments: redacted,
+      });
+      const fields = { ...call, ...policy, argumentsDigest: redacted.digest };
+      await bus.publishQueued({ event: 'call.executing', ...fields });
+      await bus.publishQueued({
+        event: 'call.executed',
+        ...fields,
+        isError: false,
+        resultDigest: `sha256:${sha256Canonical(result)}`,
+      });
+      // The first 500 warm the JIT.
+      if (n >= 500) sample.push(ms(t) * 1000);
+      // Let the group commits run between calls, as they do between a real call's records and the next.
+      if (n % 16 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  } finally {
+    await trail.close();
+  }
+  return sample;
+}
+
 export async function benchAudit(): Promise<string> {
   const { path: dir, remove } = await tempDir('gatehouse-bench-audit-');
   try {
+    const allowed = await allowedCallWork(dir);
     const log = await open(dir);
     // Warm the JIT and the file.
     for (let n = 0; n < 200; n++) await log.append(record(n));
@@ -127,6 +191,14 @@ export async function benchAudit(): Promise<string> {
         rate(g.perSecond),
         g.latency,
         'ms',
+      ),
+      row(
+        "one allowed call's audit work: redact and digest its arguments, queue its three records",
+        CALLS,
+        '',
+        allowed,
+        'µs',
+        1,
       ),
       row(
         '`append()` call itself (what an allowed call adds if it does not wait)',

@@ -21,6 +21,7 @@ import {
   receivedSoFar,
 } from '../helpers/gated.js';
 import { connectStdioGatehouse, runGatehouseCli, startHttpGatehouse } from '../helpers/gatehouse.js';
+import { eventually } from '../helpers/processes.js';
 
 /**
  * Approval requests outlive the process: a Gatehouse killed with SIGKILL loses nothing it answered, and
@@ -197,6 +198,16 @@ it('a second stdio Gatehouse on that store serves without approvals: gated calls
       await second.client.close();
     }
     expect((await fetch(`${first.baseUrl}/healthz`)).status).toBe(200);
+    // Its calls are on the record all the same, in a sibling log of its own that verifies.
+    const sibling = `${setUp.audit}-2`;
+    await eventually(
+      async () => (await auditEvents(sibling)).some((e) => e.event === 'gatehouse.stopped'),
+      'the second Gatehouse recorded its stop',
+    );
+    const events = await auditEvents(sibling);
+    expect(events.filter((e) => e.event === 'call.executed' && e.tool === 'echo')).toHaveLength(1);
+    expect(events.filter((e) => e.event === 'call.decided' && e.tool === 'deploy')).toHaveLength(1);
+    expect((await verifyTrail(sibling, `${setUp.audit}.key`)).ok).toBe(true);
   } finally {
     await first.stop();
   }
