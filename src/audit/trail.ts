@@ -101,9 +101,10 @@ export async function openAuditTrail(options: AuditTrailOptions): Promise<AuditT
     );
   }
 
+  const syncEverything = config.durability === 'sync';
   const record = async (event: AuditEvent): Promise<Appended | undefined> => {
     if (UNRECORDED_EVENTS.has(event.event)) return undefined;
-    return auditLog.append(event, { sync: DURABLE_EVENTS.has(event.event) });
+    return auditLog.append(event, { sync: syncEverything || DURABLE_EVENTS.has(event.event) });
   };
   for (const repair of repairs) await record(repair);
 
@@ -112,7 +113,8 @@ export async function openAuditTrail(options: AuditTrailOptions): Promise<AuditT
     digestKey: keys.digestKey,
     record,
     recordQueued(event) {
-      if (auditLog.status().state !== 'ok') return false;
+      // With `durability: sync` nothing is queued: every caller waits for its record's fsync.
+      if (syncEverything || auditLog.status().state !== 'ok') return false;
       // Its failure shows in status() and sends the next calls down the waiting path.
       auditLog.append(event).catch(() => undefined);
       return true;
@@ -137,7 +139,15 @@ export async function openAuditTrail(options: AuditTrailOptions): Promise<AuditT
 
 /** The log engine's own settings, out of the config section that embeds them. */
 export function logSettings(config: Config['audit']): AuditLogSettings {
-  const { dir: _dir, keyFile: _keyFile, origin: _origin, redact: _redact, otlp: _otlp, ...settings } = config;
+  const {
+    dir: _dir,
+    keyFile: _keyFile,
+    origin: _origin,
+    redact: _redact,
+    otlp: _otlp,
+    durability: _durability,
+    ...settings
+  } = config;
   return settings;
 }
 

@@ -265,6 +265,12 @@ export const AuditSchema = AuditLogSettingsSchema.extend({
     .describe(
       'The signing key file (mode 0600) from `gatehouse audit keygen`; created on first start when absent.',
     ),
+  durability: z
+    .enum(['group-commit', 'sync'])
+    .default('group-commit')
+    .describe(
+      "group-commit: an allowed call's records share fsyncs (approval and approved execution records are always fsync'd first); sync: every record is fsync'd before the call goes on.",
+    ),
   origin: z
     .string()
     .min(1)
