@@ -5,8 +5,7 @@
  * Real files in the system temp directory, so the fsync numbers are the disk's.
  */
 import { sha256Canonical } from '../src/approvals/digest.js';
-import { createEventBus } from '../src/audit/bus.js';
-import type { AuditEvent } from '../src/audit/events.js';
+import { createEventBus, redactEvents } from '../src/audit/bus.js';
 import { openAuditLog, type AuditLog } from '../src/audit/log.js';
 import { openAuditTrail } from '../src/audit/trail.js';
 import { AuditSchema } from '../src/config/schema.js';
@@ -91,7 +90,7 @@ async function allowedCallWork(dir: string): Promise<number[]> {
   const config = AuditSchema.parse({ dir: `${dir}/trail`, keyFile: `${dir}/trail.key` });
   const trail = await openAuditTrail({ config, logger: silentLogger });
   const redactor = createRedactor({ ...config.redact, digestKey: trail.digestKey });
-  const bus = createEventBus(trail, silentLogger, (e) => redactor.redactValue(e) as AuditEvent);
+  const bus = createEventBus(trail, silentLogger, redactEvents(redactor));
   const caller = { id: 'alice', groups: ['developers'], transport: 'http' as const };
   const sample: number[] = [];
   try {

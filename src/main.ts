@@ -2,7 +2,7 @@ import type { Config } from './config/schema.js';
 import { createApprovalService, type ApprovalService } from './approvals/service.js';
 import { createApprovalWeb } from './approvals/web/index.js';
 import { loadPolicyEngine, type PolicyStatus } from './decision/index.js';
-import { createEventBus } from './audit/bus.js';
+import { createEventBus, redactEvents } from './audit/bus.js';
 import type { AuditEvent } from './audit/events.js';
 import { otlpExporterFromConfig, type OtlpStats } from './audit/otlp.js';
 import { openAuditTrail } from './audit/trail.js';
@@ -142,7 +142,7 @@ async function start(
   });
   teardown.add(() => trail.close());
   const redactor = createRedactor({ ...config.audit.redact, digestKey: trail.digestKey });
-  const events = createEventBus(trail, logger, (event) => redactor.redactValue(event) as AuditEvent);
+  const events = createEventBus(trail, logger, redactEvents(redactor));
   // A copy for the SIEM, best-effort: the signed log stays the record.
   const exporter = otlpExporterFromConfig(config.audit, logger);
   if (exporter) {

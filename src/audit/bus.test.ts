@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { GatehouseError } from '../errors.js';
 import { silentLogger } from '../log.js';
-import { createEventBus, type Published } from './bus.js';
+import { createRedactor } from '../redact/index.js';
+import { createEventBus, redactEvents, type Published } from './bus.js';
 import type { AuditEvent } from './events.js';
 import type { AuditTrail } from './trail.js';
 
@@ -80,5 +81,33 @@ describe('the event bus', () => {
     bus.subscribe((p) => seen.push(p.event.event));
     await bus.publish(stopped);
     expect(seen).toEqual(['gatehouse.stopped']);
+  });
+
+  it('scans events built from outside text for secrets, and leaves those built redacted as they are', () => {
+    const scan = redactEvents(createRedactor({ names: [], paths: [], detect: true }));
+    const fields = {
+      callId: 'c',
+      caller: { id: 'alice', groups: [], transport: 'stdio' as const },
+      server: 'fs',
+      tool: 't',
+      exposedName: 'fs__t',
+      rules: [],
+      policyVersion: 'p',
+      argumentsDigest: `hmac-sha256:${'0'.repeat(64)}`,
+    };
+    const failed: AuditEvent = {
+      event: 'call.failed',
+      ...fields,
+      reachedServer: true,
+      error: { code: 'MCP_-32603', message: 'cannot connect to postgres://app:hunter2-secret@db/prod' },
+    };
+    expect(JSON.stringify(scan(failed))).not.toContain('hunter2-secret');
+    const executed: AuditEvent = {
+      event: 'call.executed',
+      ...fields,
+      isError: false,
+      resultDigest: `sha256:${'1'.repeat(64)}`,
+    };
+    expect(scan(executed)).toBe(executed);
   });
 });

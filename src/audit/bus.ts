@@ -1,6 +1,7 @@
 import type { ApprovalRequest } from '../approvals/request.js';
 import type { Logger } from '../log.js';
-import type { AuditEvent } from './events.js';
+import type { Redactor } from '../redact/index.js';
+import { REDACTED_WHEN_BUILT, type AuditEvent } from './events.js';
 import type { Appended } from './log.js';
 import { auditUnavailable, type AuditTrail } from './trail.js';
 
@@ -77,4 +78,13 @@ export function createEventBus(
       return () => listeners.delete(listener);
     },
   };
+}
+
+/**
+ * The bus's last look for secrets: events built from outside text (a server's error, a reason someone
+ * typed) pass the redactor; those Gatehouse builds redacted need no second scan.
+ */
+export function redactEvents(redactor: Pick<Redactor, 'redactValue'>): (event: AuditEvent) => AuditEvent {
+  return (event) =>
+    REDACTED_WHEN_BUILT.has(event.event) ? event : (redactor.redactValue(event) as AuditEvent);
 }

@@ -297,6 +297,17 @@ export const DURABLE_EVENTS: ReadonlySet<AuditEventName> = new Set([
   'audit.key_rotated',
 ]);
 
+/**
+ * Events made only of what Gatehouse itself puts together (ids, names, digests, the policy's rules
+ * and reason, arguments redacted when the event is built): the bus need not scan them for secrets
+ * again. They are the three records of every allowed call, so this keeps that scan off the hot path.
+ */
+export const REDACTED_WHEN_BUILT: ReadonlySet<AuditEventName> = new Set([
+  'call.decided',
+  'call.executing',
+  'call.executed',
+]);
+
 /** Events the bus delivers but the log does not append. */
 export const UNRECORDED_EVENTS: ReadonlySet<AuditEventName> = new Set(['audit.checkpoint']);
 
