@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isGatehouseError } from '../errors.js';
+import { GatehouseError, isGatehouseError } from '../errors.js';
 import {
   canonicalJson,
   invocationDigest,
@@ -235,5 +237,55 @@ describe('invocationDigest', () => {
     expect(invocationDigest({ ...BASE, server: 'fs/write', tool: 'file' })).not.toBe(
       invocationDigest({ ...BASE, server: 'fs', tool: 'write/file' }),
     );
+  });
+});
+
+describe('canonicalJson against the canonicalize package (the RFC 8785 reference it replaces on the hot path)', () => {
+  const unicode = fc.string({ unit: 'binary' });
+  const json = fc.letrec((tie) => ({
+    value: fc.oneof(
+      { maxDepth: 4 },
+      fc.constant(null),
+      fc.boolean(),
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.integer(),
+      unicode,
+      fc.array(tie('value'), { maxLength: 5 }),
+      fc.dictionary(unicode, tie('value'), { maxKeys: 5 }),
+    ),
+  })).value;
+
+  it('writes the same text for any JSON value: keys in any script, every number, nesting', () => {
+    fc.assert(
+      fc.property(json, (value) => {
+        let expected: string | undefined;
+        try {
+          expected = canonicalize(value);
+        } catch {
+          expected = undefined;
+        }
+        if (expected === undefined) {
+          expect(() => canonicalJson(value)).toThrow(GatehouseError);
+        } else {
+          expect(canonicalJson(value)).toBe(expected);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('refuses what JCS cannot write, as the package does', () => {
+    for (const bad of [NaN, Infinity, -Infinity, '\ud800', { '\udc00': 1 }, [1n]]) {
+      expect(() => canonicalize(bad)).toThrow();
+      expect(() => canonicalJson(bad)).toThrow(GatehouseError);
+    }
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    expect(() => canonicalJson(cycle)).toThrow(GatehouseError);
+  });
+
+  it('keeps -0, undefined members and toJSON as the package does', () => {
+    const odd = { b: -0, a: undefined, c: [undefined, 1], d: new Date(0), e: { toJSON: () => 'x' } };
+    expect(canonicalJson(odd)).toBe(canonicalize(odd));
   });
 });
