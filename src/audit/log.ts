@@ -83,6 +83,10 @@ export interface AuditLog {
   readonly origin: string;
   /** Durable records. */
   readonly size: number;
+  /**
+   * Appends `record`, which must not change afterwards: a grouped (not `sync`) record is serialised
+   * when its batch is written, so the caller pays only for queueing it.
+   */
   append(record: AuditRecord, options?: { sync?: boolean }): Promise<Appended>;
   /** Writes whatever waits, then signs a checkpoint of every record (unless the latest covers them). */
   checkpoint(): Promise<VerifiedCheckpoint>;
@@ -103,7 +107,9 @@ export interface AuditLog {
 }
 
 interface Waiting {
-  text: string;
+  record: AuditRecord;
+  /** Its canonical JSON: made at once for a synced append, at the batch's write for a grouped one. */
+  text?: string;
   time: string;
   resolve: (appended: Appended) => void;
   reject: (error: unknown) => void;
@@ -297,7 +303,17 @@ async function start(
   }
 
   /** Writes a batch, as one write and one fsync a segment; resolves each record once durable. */
-  async function commit(batch: Waiting[]): Promise<void> {
+  async function commit(all: Waiting[]): Promise<void> {
+    // A grouped record is serialised here, off its caller's path; one that cannot be is refused alone.
+    const batch = all.filter((item) => {
+      try {
+        item.text ??= canonicalRecord(item.record, settings.maxRecordBytes);
+        return true;
+      } catch (error) {
+        item.reject(error);
+        return false;
+      }
+    });
     let settled = 0;
     try {
       while (settled < batch.length) {
@@ -308,7 +324,7 @@ async function start(
         let link = prev;
         for (const item of batch.slice(settled)) {
           const seq = tree.size + lines.length;
-          const line = Buffer.from(`${formatLine(link, item.text, seq, item.time)}\n`);
+          const line = Buffer.from(`${formatLine(link, item.text!, seq, item.time)}\n`);
           const itemDay = item.time.slice(0, 10);
           const full =
             bytes > 0 &&
@@ -406,15 +422,19 @@ async function start(
     append(record, { sync = false } = {}) {
       if (closing) return Promise.reject(unavailable(`${dir}: the audit log is closed`, { dir }));
       if (broken) return Promise.reject(broken);
-      let text: string;
-      try {
-        text = canonicalRecord(record, settings.maxRecordBytes);
-      } catch (error) {
-        return Promise.reject(error);
+      let text: string | undefined;
+      if (sync) {
+        try {
+          text = canonicalRecord(record, settings.maxRecordBytes);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      } else if (record === null || typeof record !== 'object' || Array.isArray(record)) {
+        return Promise.reject(new GatehouseError('AUDIT_RECORD_INVALID', 'an audit record is a JSON object'));
       }
       const time = now().toISOString();
       return new Promise<Appended>((resolve, reject) => {
-        waiting.push({ text, time, resolve, reject });
+        waiting.push({ record, ...(text === undefined ? {} : { text }), time, resolve, reject });
         if (sync || waiting.length >= settings.groupCommit.maxRecords) flush();
         else groupTimer ??= setTimeout(flush, settings.groupCommit.maxDelayMs);
       });

@@ -22,6 +22,26 @@ const decide = (args: Record<string, unknown>, policy = countPolicy()) =>
   evaluateCall(compileOrThrow(policy), makeCall('s', 't', args), now).decision;
 const parse = (json: string) => JSON.parse(json) as Record<string, unknown>;
 
+describe('strings that are not Unicode', () => {
+  it('refuses a lone surrogate in a value or a key, naming where, before any rule runs', () => {
+    for (const [json, where] of [
+      ['{"note": "a\\ud800b"}', 'arguments.note holds a lone surrogate'],
+      ['{"deep": [{"\\udc00": 1}]}', 'arguments.deep[0]["\\udc00"] holds a lone surrogate'],
+    ] as const) {
+      const prepared = prepareArguments(parse(json), defaultLimits);
+      expect(prepared).toMatchObject({ ok: false, unrepresentable: true });
+      expect((prepared as { reason: string }).reason).toContain(where);
+    }
+    expect(decide(parse('{"count": 1, "note": "\\ud83d"}'))).toMatchObject({ effect: 'deny', rules: [] });
+  });
+
+  it('takes well-formed text in any script, astral characters included', () => {
+    expect(prepareArguments(parse('{"note": "\\ud83d\\ude00 ü 中"}'), defaultLimits)).toMatchObject({
+      ok: true,
+    });
+  });
+});
+
 describe('numbers JSON cannot carry', () => {
   it('refuses {"count": -1e400} before any rule runs, naming the path and why', () => {
     expect(decide(parse('{"count": -1e400}'))).toEqual({

@@ -85,7 +85,8 @@ function newWalk(budget: number, maxDepth: number): Walk {
 function convert(value: unknown, depth: number, walk: Walk): unknown {
   switch (typeof value) {
     case 'string':
-      return charge(value, 2, walk) ? value : FAILED;
+      if (!charge(value, 2, walk)) return FAILED;
+      return value.isWellFormed() ? value : unrepresentable(walk, value);
     case 'boolean':
       walk.budget -= 5;
       return walk.budget >= 0 ? value : tooLarge(walk);
@@ -135,7 +136,11 @@ function convertObject(object: Record<string, unknown>, depth: number, walk: Wal
   const keys = Object.keys(object);
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
-    const value = charge(key, 4, walk) ? convert(object[key], depth + 1, walk) : FAILED;
+    const value = !charge(key, 4, walk)
+      ? FAILED
+      : key.isWellFormed()
+        ? convert(object[key], depth + 1, walk)
+        : unrepresentable(walk, key);
     if (value === FAILED) {
       walk.path.push(key);
       return FAILED;
@@ -173,6 +178,11 @@ function describeFault(walk: Walk, root: string): string {
   if (typeof value === 'number') {
     const outcome = root === 'arguments' ? ': the server would receive null instead' : '';
     return `${where} is ${value} (a number such as 1e400 overflows a double), which has no JSON form${outcome}`;
+  }
+  if (typeof value === 'string') {
+    // JSON.parse accepts "\ud800"; I-JSON (RFC 7493) and canonical JSON (RFC 8785) do not, so such a
+    // call could be neither digested for approval nor recorded.
+    return `${where} holds a lone surrogate (such as \\ud800), which is not valid Unicode: the call cannot be recorded`;
   }
   const kind =
     typeof value === 'object'
