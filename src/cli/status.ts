@@ -74,6 +74,7 @@ export function formatStatus(status: GatehouseStatus): string {
     `Approval page: ${status.approvalPage.sessions} signed-in session(s), ${status.approvalPage.tokens} API token(s)`,
     `Policy ${status.policy.version}: ${status.policy.files.length} file(s), loaded ${status.policy.loadedAt}` +
       (status.policy.lastError ? ' (the last reload FAILED; see problems)' : ''),
+    auditLine(status.audit),
     '',
     'SERVER'.padEnd(20) +
       'TRANSPORT'.padEnd(17) +
@@ -97,4 +98,15 @@ export function formatStatus(status: GatehouseStatus): string {
     lines.push('', 'Problems:', ...status.problems.map((p) => `  - ${p.replaceAll('\n', '\n    ')}`));
   }
   return lines.join('\n');
+}
+
+function auditLine(audit: GatehouseStatus['audit']): string {
+  const otlp = audit.otlp
+    ? `; SIEM copy: ${audit.otlp.sent} sent, ${audit.otlp.queued} queued, ` +
+      `${audit.otlp.dropped.queueFull + audit.otlp.dropped.failed + audit.otlp.dropped.rejected} dropped`
+    : '';
+  return (
+    `Audit log ${audit.dir}: ${audit.state}, ${audit.size} record(s), ${audit.checkpointSize} under a signed ` +
+    `checkpoint${otlp}`
+  );
 }

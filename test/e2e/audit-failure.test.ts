@@ -4,6 +4,7 @@ import { afterAll, expect, it } from 'vitest';
 import { resultText } from '../helpers/compare.js';
 import { ALLOW_ALL_POLICIES, gatehouseConfig, recorderServer, scratchDir } from '../helpers/config.js';
 import { connectHttpAs } from '../helpers/embedded.js';
+import { formatStatus } from '../../src/cli/status.js';
 import { fetchStatus, startHttpGatehouse } from '../helpers/gatehouse.js';
 
 /**
@@ -54,6 +55,7 @@ it('fails calls closed when the audit log cannot be written, and keeps serving t
     const status = await fetchStatus(gatehouse.baseUrl);
     expect(status.audit.state).toBe('failing');
     expect(status.problems.join('\n')).toContain('the audit log cannot be written');
+    expect(formatStatus(status)).toMatch(/^Audit log .*audit: failing, \d+ record\(s\)/m);
     // A call whose record cannot fit in what is left is refused as long as the disk stays full (a
     // smaller one may still fit: the log cuts a failed write back and tries each append anew).
     const again = (await client.client.callTool({
