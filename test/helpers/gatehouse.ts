@@ -83,7 +83,10 @@ export interface HttpGatehouse extends Spawned {
 export async function startHttpGatehouse(
   configFile: string,
   env: NodeJS.ProcessEnv = {},
-  /** No file it writes may grow past this (`ulimit -f`): a full disk, for the files of one process. */
+  /**
+   * No file it writes may grow past this (a soft `ulimit -f`): a full disk, for the files of this one
+   * process. Its children inherit the limit; one may lift it (`ulimit -S -f unlimited`).
+   */
   fileSizeLimitKiB?: number,
 ): Promise<HttpGatehouse> {
   const args = gatehouseArgs('serve', '--http', '--port', '0', '--config', configFile);
@@ -92,7 +95,7 @@ export async function startHttpGatehouse(
       ? spawnProcess(process.execPath, args, spawnEnv(env))
       : spawnProcess(
           'bash',
-          ['-c', `ulimit -f ${fileSizeLimitKiB}; exec "$0" "$@"`, process.execPath, ...args],
+          ['-c', `ulimit -S -f ${fileSizeLimitKiB}; exec "$0" "$@"`, process.execPath, ...args],
           spawnEnv(env),
         );
   // A Gatehouse that never gets ready must not outlive the test (nor keep holding its store).
