@@ -1,4 +1,5 @@
 import type { Config } from './config/schema.js';
+import { channelNames } from './approvals/channels/config.js';
 import { createApprovalService, type ApprovalService } from './approvals/service.js';
 import { createApprovalWeb } from './approvals/web/index.js';
 import { loadPolicyEngine, type PolicyStatus } from './decision/index.js';
@@ -115,6 +116,7 @@ async function start(
     dir: config.policies,
     vars: config.vars,
     limits: config.policyLimits,
+    channels: channelNames(config.approvals.channels),
     logger,
     watch: true,
     settleMs: config.policyReload.settleMs,

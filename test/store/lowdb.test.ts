@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyDecision, finishExecution, startExecution } from '../../src/approvals/states.js';
 import { isGatehouseError } from '../../src/errors.js';
-import { STORE_SCHEMA_VERSION, StoreDocumentSchema } from '../../src/store/document.js';
+import { emptyDocument, STORE_SCHEMA_VERSION, StoreDocumentSchema } from '../../src/store/document.js';
 import { archivePath, openLowdbStore } from '../../src/store/lowdb.js';
 import { ApprovalRequestSchema, type ApprovalRequest } from '../../src/approvals/request.js';
 import { approvalStoreContract } from './contract.js';
@@ -28,11 +28,8 @@ describe('lowdb store', () => {
   it('creates the file and its directory at once, private, carrying schemaVersion', async () => {
     const file = join(dir, 'nested', 'deeper', 'approvals.json');
     const store = await openLowdbStore(file);
-    expect(await onDisk(file)).toEqual({
-      schemaVersion: STORE_SCHEMA_VERSION,
-      approvals: [],
-      quarantined: [],
-    });
+    expect(await onDisk(file)).toEqual(emptyDocument());
+    expect(emptyDocument().schemaVersion).toBe(STORE_SCHEMA_VERSION);
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     await store.close();
   });
