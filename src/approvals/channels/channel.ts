@@ -98,6 +98,8 @@ export interface Channel {
    * `signal` aborts at the outbox's time limit or at shutdown.
    */
   deliver(message: ChannelMessage, signal: AbortSignal): Promise<DeliveryOutcome>;
+  /** Whether this channel tells of `event` at all (default: every event); others are never enqueued. */
+  wants?(event: ChannelEvent): boolean;
   /** Inbound HTTP this channel serves (the Teams bot endpoint, webhook callbacks), if any. */
   routes?(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
   close?(): Promise<void>;
