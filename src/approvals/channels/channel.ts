@@ -31,8 +31,10 @@ export type ChannelEventName = (typeof CHANNEL_EVENTS)[number];
 
 export interface ChannelEvent {
   name: ChannelEventName;
-  /** For `approval.decided`: which decision (1-based, in the request's `decisions`). */
+  /** For `approval.decided`: which decision (1-based, in the summary's `decisions`). */
   decision?: number;
+  /** When it happened (the request's creation, the decision, the end), not when it is delivered. */
+  at: string;
 }
 
 export interface ChannelMessage {

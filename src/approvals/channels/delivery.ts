@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { JsonObjectAsIs } from '../../shared/json.js';
 import type { ApprovalRequest } from '../request.js';
-import type { ChannelEvent } from './channel.js';
+import type { ChannelEvent, ChannelEventName } from './channel.js';
 
 /**
  * The outbox's records, as the store keeps them (schema version 4), and the pure rules that say which
@@ -112,21 +112,32 @@ export function stageOrder(stage: Stage): number {
   return decision ? Number(decision[1]) : Number.MAX_SAFE_INTEGER;
 }
 
-/** The change a stage tells of, as channels name it. */
-export function eventOf(stage: Stage): ChannelEvent {
-  const decision = /^decision-(\d+)$/.exec(stage);
-  if (decision) return { name: 'approval.decided', decision: Number(decision[1]) };
+/** The name channels give the change a stage tells of. */
+export function eventNameOf(stage: Stage): ChannelEventName {
+  if (stage.startsWith('decision-')) return 'approval.decided';
   switch (stage) {
     case 'requested':
-      return { name: 'approval.requested' };
+      return 'approval.requested';
     case 'executed':
-      return { name: 'call.executed' };
+      return 'call.executed';
     case 'expired':
-      return { name: 'approval.expired' };
+      return 'approval.expired';
     case 'cancelled':
-      return { name: 'approval.cancelled' };
+      return 'approval.cancelled';
     default:
       // failed, and unknown (found executing after a crash: it may or may not have run).
-      return { name: 'call.failed' };
+      return 'call.failed';
   }
+}
+
+/** The change a stage tells of, with when it happened according to the request. */
+export function eventOf(stage: Stage, request: ApprovalRequest): ChannelEvent {
+  const name = eventNameOf(stage);
+  const decision = /^decision-(\d+)$/.exec(stage);
+  if (decision) {
+    const index = Number(decision[1]);
+    return { name, decision: index, at: request.decisions[index - 1]?.at ?? request.createdAt };
+  }
+  if (stage === 'requested') return { name, at: request.createdAt };
+  return { name, at: request.execution?.finishedAt ?? request.closed?.at ?? request.createdAt };
 }

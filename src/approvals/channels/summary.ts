@@ -60,6 +60,16 @@ export interface SummaryArguments {
   digest?: string;
 }
 
+export interface SummaryDecision {
+  /** The approver's id. */
+  by: string;
+  verdict: 'approve' | 'reject';
+  at: string;
+  /** The channel that carried it (`web`, `api`, a channel instance's name). */
+  channel?: string;
+  reason?: string;
+}
+
 export interface ApprovalSummary {
   id: string;
   /** The request's page, where it can be seen whole and decided after sign-in. */
@@ -82,6 +92,8 @@ export interface ApprovalSummary {
   /** Who may approve: `user:<id>`, `<id>` or `group:<name>` entries. */
   approvers: string[];
   quorum: number;
+  /** Every decision so far, in order (approvals and the rejection). */
+  decisions: SummaryDecision[];
   /** Approvals so far, in order. */
   approvals: { id: string; at: string; channel?: string }[];
   rejection?: { by: string; at: string; reason?: string };
@@ -158,6 +170,13 @@ export function summarize(request: ApprovalRequest, options: SummaryOptions): Ap
     state: current.state,
     approvers: request.approvers.map(name),
     quorum: request.quorum,
+    decisions: current.decisions.map((d) => ({
+      by: name(d.approver.id),
+      verdict: d.decision,
+      at: d.at,
+      ...(d.channel ? { channel: d.channel } : {}),
+      ...(d.reason !== undefined ? { reason: text(d.reason) } : {}),
+    })),
     approvals: current.decisions
       .filter((d) => d.decision === 'approve')
       .map((d) => ({ id: name(d.approver.id), at: d.at, ...(d.channel ? { channel: d.channel } : {}) })),
