@@ -165,7 +165,7 @@ export function documentStore(initial: StoreDocument, persistence: Persistence, 
 
     settleDelivery: (id, owner, settlement) => change((d) => outbox.settle(d, id, owner, settlement, name)),
 
-    saveCallbackToken: (token) => {
+    saveCallbackToken: async (token) => {
       const valid = parsed(CallbackTokenSchema, token, 'callback token');
       return change((d) => outbox.saveToken(d, valid, name));
     },
@@ -174,7 +174,7 @@ export function documentStore(initial: StoreDocument, persistence: Persistence, 
 
     releaseCallbackToken: (hash) => change((d) => outbox.releaseToken(d, hash)),
 
-    saveConversation: (record) => {
+    saveConversation: async (record) => {
       const valid = parsed(ConversationRecordSchema, record, 'conversation reference');
       return change((d) => outbox.saveConversation(d, valid));
     },
