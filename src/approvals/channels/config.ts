@@ -58,7 +58,13 @@ export const DeliverySchema = z.strictObject({
     .int()
     .positive()
     .default(600_000)
-    .describe("The longest wait between tries, a receiver's Retry-After included."),
+    .describe("The longest wait between tries of Gatehouse's own backoff."),
+  maxRetryAfterMs: z
+    .number()
+    .int()
+    .positive()
+    .default(3_600_000)
+    .describe("A receiver's Retry-After (on 429 and 503) is honoured up to this long."),
   timeoutMs: z.number().int().positive().default(10_000).describe('Time limit of one delivery attempt.'),
   concurrency: z
     .number()

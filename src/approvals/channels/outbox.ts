@@ -377,10 +377,11 @@ export function createOutbox(options: OutboxOptions): Outbox {
 
   /**
    * Exponential from initialBackoffMs, with equal jitter (half fixed, half random) so receivers that
-   * came back are not hit by every sender at once; a receiver's Retry-After replaces it. Both capped.
+   * came back are not hit by every sender at once, up to maxBackoffMs; a receiver's Retry-After
+   * replaces it, up to maxRetryAfterMs.
    */
   function backoff(attempts: number, retryAfterMs: number | undefined): number {
-    if (retryAfterMs !== undefined) return Math.min(settings.maxBackoffMs, retryAfterMs);
+    if (retryAfterMs !== undefined) return Math.min(settings.maxRetryAfterMs, retryAfterMs);
     const base = Math.min(settings.maxBackoffMs, settings.initialBackoffMs * 2 ** (attempts - 1));
     return Math.round(base / 2 + random() * (base / 2));
   }
