@@ -401,7 +401,7 @@ const ConfigFields = z.strictObject({
     'Who may sign in to the approval page and API: local accounts and/or an OpenID Connect provider.',
   ),
   approvals: ApprovalsSchema.default(ApprovalsSchema.parse({})).describe(
-    'Approval requests: store and timing.',
+    'Approval requests: store and timing, and the channels that announce them.',
   ),
   audit: AuditSchema.prefault({}).describe(
     'The tamper-evident audit trail: every decision, approval and execution, signed.',

@@ -142,27 +142,33 @@ export function saveToken(document: StoreDocument, token: CallbackToken, storeNa
   return { next: { ...document, callbackTokens: [...document.callbackTokens, token] }, value: undefined };
 }
 
+/**
+ * One delivery carries one decision, however many attempts (each with a token of its own) reached the
+ * receiver: using one token uses its siblings too, and giving it back gives them back.
+ */
 export function useToken(document: StoreDocument, hash: string, now: Date): Change<CallbackTokenUse> {
   const token = document.callbackTokens.find((t) => t.hash === hash);
   if (!token) return { next: document, value: { ok: false, reason: 'unknown' } };
   if (token.usedAt) return { next: document, value: { ok: false, reason: 'used' } };
-  if (Date.parse(token.expiresAt) <= now.getTime())
+  if (Date.parse(token.expiresAt) <= now.getTime()) {
     return { next: document, value: { ok: false, reason: 'expired' } };
-  const used = { ...token, usedAt: now.toISOString() };
-  return {
-    next: { ...document, callbackTokens: document.callbackTokens.map((t) => (t.hash === hash ? used : t)) },
-    value: { ok: true, token: used },
-  };
+  }
+  const usedAt = now.toISOString();
+  const callbackTokens = document.callbackTokens.map((t) =>
+    t.deliveryId === token.deliveryId && !t.usedAt ? { ...t, usedAt } : t,
+  );
+  return { next: { ...document, callbackTokens }, value: { ok: true, token: { ...token, usedAt } } };
 }
 
 export function releaseToken(document: StoreDocument, hash: string): Change<void> {
   const token = document.callbackTokens.find((t) => t.hash === hash);
   if (!token?.usedAt) return { next: document, value: undefined };
-  const { usedAt: _used, ...unused } = token;
-  return {
-    next: { ...document, callbackTokens: document.callbackTokens.map((t) => (t.hash === hash ? unused : t)) },
-    value: undefined,
-  };
+  const callbackTokens = document.callbackTokens.map(({ usedAt, ...t }) =>
+    t.deliveryId === token.deliveryId && usedAt === token.usedAt
+      ? t
+      : { ...t, ...(usedAt ? { usedAt } : {}) },
+  );
+  return { next: { ...document, callbackTokens }, value: undefined };
 }
 
 export function saveConversation(document: StoreDocument, record: ConversationRecord): Change<void> {

@@ -175,6 +175,18 @@ export function outboxStoreContract(open: () => Promise<ApprovalStore>): void {
     expect(await store.useCallbackToken(late.hash, at(10))).toEqual({ ok: false, reason: 'expired' });
   });
 
+  it("uses a token's siblings (other attempts of the same delivery) with it, and gives them back with it", async () => {
+    const [a, b] = [token(1), token(2)];
+    const other = token(3, { deliveryId: 'req-1/hooks/decision-1' });
+    for (const t of [a, b, other]) await store.saveCallbackToken(t);
+    expect((await store.useCallbackToken(a.hash, at(1))).ok).toBe(true);
+    expect(await store.useCallbackToken(b.hash, at(2))).toEqual({ ok: false, reason: 'used' });
+    expect((await store.useCallbackToken(other.hash, at(2))).ok).toBe(true);
+    await store.releaseCallbackToken(a.hash);
+    expect((await store.useCallbackToken(b.hash, at(3))).ok).toBe(true);
+    expect(await store.useCallbackToken(other.hash, at(3))).toEqual({ ok: false, reason: 'used' });
+  });
+
   it('lets exactly one of 50 racing uses of a token through', async () => {
     const kept = token(1);
     await store.saveCallbackToken(kept);

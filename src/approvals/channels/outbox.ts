@@ -256,14 +256,20 @@ export function createOutbox(options: OutboxOptions): Outbox {
         : 'the request is no longer in the store (archived or set aside)';
       return giveUp(delivery, error, context);
     }
-    const message: ChannelMessage = {
-      deliveryId: delivery.id,
-      kind: delivery.stage === 'requested' ? 'announce' : 'update',
-      event: eventOf(delivery.stage, request),
-      summary: options.summarize(request),
-      ...(memo ? { memo } : {}),
-      attempt: delivery.attempts + 1,
-    };
+    let message: ChannelMessage;
+    try {
+      message = {
+        deliveryId: delivery.id,
+        kind: delivery.stage === 'requested' ? 'announce' : 'update',
+        event: eventOf(delivery.stage, request),
+        summary: options.summarize(request),
+        ...(memo ? { memo } : {}),
+        attempt: delivery.attempts + 1,
+      };
+    } catch (error) {
+      // What cannot be rendered now will not render on a retry either.
+      return giveUp(delivery, `cannot render the request: ${describeError(error)}`, context);
+    }
     const limit = setTimeout(
       () =>
         abort.abort(
