@@ -80,6 +80,15 @@ describe('a misbehaving receiver', () => {
   const gated = gatedGatehouse(scratch, 'flaky', channelSettings('flaky', receiver.url, receiver.secrets));
   const deploy = async (build: string) =>
     expectPending((await gated.call('rec__deploy', { build })) as CallToolResult, 'deploy').approvalId;
+  /** The first line of the Gatehouse's log that matches, once it is written. */
+  const loggedLine = async (match: (entry: Record<string, unknown>) => boolean, what: string) => {
+    const entries = async () =>
+      (await readFile(gated.setUp.logFile, 'utf8').catch(() => ''))
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+    await eventually(async () => (await entries()).some(match), what);
+  };
   // The running Gatehouse holds the store; its file is rewritten whole on every change.
   const deliveriesOf = async (approvalId: string): Promise<DeliveryRecord[]> => {
     const document = JSON.parse(await readFile(gated.setUp.store, 'utf8')) as {
@@ -123,6 +132,13 @@ describe('a misbehaving receiver', () => {
       (e) => e.event === 'approval.delivered' && e.approvalId === id,
     );
     expect(record).toMatchObject({ channel: 'hooks', ok: false, error: expect.stringContaining('HTTP 410') });
+    await loggedLine(
+      (e) =>
+        e.msg === 'delivery failed for good' &&
+        e.approvalId === id &&
+        /not retried: HTTP 410/.test(String(e.reason)),
+      'the log says the delivery failed for good, and why',
+    );
     expect((await gated.approvals.get(id))!.state).toBe('pending');
   });
 
@@ -135,6 +151,13 @@ describe('a misbehaving receiver', () => {
       'two attempts failed, and status says so',
     );
     expect(hooks().lastError?.message).toMatch(/cannot reach 127\.0\.0\.1:\d+/);
+    await loggedLine(
+      (e) =>
+        e.msg === 'delivery failed; will retry' &&
+        e.approvalId === id &&
+        /cannot reach/.test(String(e.reason)),
+      'the log says what failed',
+    );
     expect(gated.embedded.gatehouse.status().problems.join('\n')).toMatch(
       /channel hooks is failing: cannot reach/,
     );

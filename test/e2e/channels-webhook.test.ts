@@ -231,4 +231,17 @@ describe('signed webhooks', () => {
     for (const [id, count] of hooks.acknowledged()) expect(count, id).toBe(1);
     expect(hooks.received.every((e) => e.verifiedWith.every(Boolean))).toBe(true);
   });
+
+  it('keep secrets and callback tokens out of the log and the store', async () => {
+    const tokens = [...hooks.received, ...limited.received].flatMap((e) => e.body.data.callback?.token ?? []);
+    expect(tokens.length).toBeGreaterThan(5);
+    const { readFile } = await import('node:fs/promises');
+    const log = await readFile(gated.setUp.logFile, 'utf8');
+    expect(log).toContain('"msg":"delivered"');
+    const store = await readFile(gated.setUp.store, 'utf8');
+    for (const secret of [...tokens, ...hooks.secrets, ...limited.secrets]) {
+      expect(log).not.toContain(secret);
+      expect(store).not.toContain(secret);
+    }
+  });
 });
