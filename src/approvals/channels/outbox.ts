@@ -191,7 +191,9 @@ export function createOutbox(options: OutboxOptions): Outbox {
           break;
         }
         for (const item of claimed) attempt(item);
-        await scheduleNext();
+        await scheduleNext().catch((error: unknown) =>
+          log.error({ reason: describeError(error) }, 'cannot schedule the next delivery'),
+        );
       } while (pumpAgain);
     })().finally(() => {
       pumping = undefined;
