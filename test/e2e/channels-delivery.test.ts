@@ -38,6 +38,7 @@ const restartReceiver = await startWebhookReceiver();
 afterAll(async () => {
   await receiver.close();
   await restartReceiver.close();
+  restartScratch.remove();
 });
 
 const channelSettings = (name: string, url: string, secrets: string[]) => ({
@@ -195,10 +196,7 @@ describe('a Gatehouse killed with deliveries pending', () => {
     },
   });
   let embedded: EmbeddedGatehouse | undefined;
-  afterAll(async () => {
-    await embedded?.stop();
-    restartScratch.remove();
-  });
+  afterAll(async () => embedded?.stop());
   const ids: Record<string, string> = {};
 
   it('resumes them on the next start: nothing lost, nothing approved, nothing acknowledged sent again', async () => {
@@ -254,5 +252,29 @@ describe('a Gatehouse killed with deliveries pending', () => {
     const approvals = embedded.gatehouse.approvals;
     expect((await approvals.get(ids.acked!))!).toMatchObject({ state: 'pending', decisions: [] });
     expect((await approvals.get(ids.retried!))!.state).toBe('rejected');
+  });
+
+  it('stops within its bounds while a receiver never answers, leaving the delivery to the next start', async () => {
+    restartReceiver.always({ status: 0 });
+    const alice = await embedded!.connect({ token: TOKENS.alice });
+    const { approvalId } = expectPending(
+      (await alice.client.callTool({ name: 'rec__deploy', arguments: { build: 'hung' } })) as CallToolResult,
+      'deploy',
+    );
+    await restartReceiver.waitFor(announceOf(approvalId), 'the announce, which gets no answer');
+    await embedded!.stop();
+    embedded = undefined;
+    const store = await openLowdbStore(setUp.store);
+    try {
+      expect(await store.listDeliveries({ approvalId })).toEqual([
+        expect.objectContaining({
+          state: 'pending',
+          lastError: expect.stringMatching(/interrupted by shutdown/),
+        }),
+      ]);
+    } finally {
+      await store.close();
+    }
+    restartReceiver.always(undefined);
   });
 });

@@ -25,6 +25,7 @@ export interface ReceivedEvent {
 }
 
 export interface ScriptedAnswer {
+  /** 0: never answer (the connection stays open until the receiver goes down). */
   status: number;
   headers?: Record<string, string>;
 }
@@ -91,6 +92,10 @@ export async function startWebhookReceiver(
     };
     if (answer.status >= 200 && answer.status < 300) acks.set(event.id, (acks.get(event.id) ?? 0) + 1);
     received.push(event);
+    if (answer.status === 0) {
+      arrivals.emit('event', event);
+      return;
+    }
     res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
     res.end('{}');
     arrivals.emit('event', event);
