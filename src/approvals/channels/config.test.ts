@@ -123,6 +123,12 @@ describe('channel config', () => {
     );
   });
 
+  it('refuses one secret on two webhook channels: their callbacks could not be told apart', () => {
+    expect(refusal({ approvals: { channels: { a: webhook(), b: webhook() } } })).toMatch(
+      /\$\.approvals\.channels\.b\.secrets\[0\]: this secret is channel a's too; each webhook channel needs its own/,
+    );
+  });
+
   it('refuses a webhook allow-list naming nobody Gatehouse knows', () => {
     expect(refusal({ approvals: { channels: { hooks: webhook({ approvers: ['ghost'] }) } } })).toMatch(
       /\$\.approvals\.channels\.hooks\.approvers\[0\]: "ghost" is neither in approvers\.directory nor a local account/,

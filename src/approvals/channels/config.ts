@@ -106,7 +106,8 @@ interface CheckedConfig {
 /**
  * What the shapes alone cannot say, reported with the JSON path of the offending value: default
  * channels that are not configured, a `page` channel of another type, a directory that names a person
- * twice or disagrees with their local account on groups, and a webhook allow-list naming nobody known.
+ * twice or disagrees with their local account on groups, a webhook allow-list naming nobody known, and
+ * one secret on two webhook channels.
  */
 export function checkChannelConfig(config: CheckedConfig, ctx: z.RefinementCtx): void {
   const { channels, defaultChannels } = config.approvals;
@@ -149,6 +150,22 @@ export function checkChannelConfig(config: CheckedConfig, ctx: z.RefinementCtx):
       });
     }
   });
+  // A callback is told apart from another channel's by the secret that signed it.
+  const secrets = new Map<string, string>();
+  for (const [name, channel] of Object.entries(channels)) {
+    if (channel.type !== 'webhook') continue;
+    channel.secrets.forEach((secret, i) => {
+      const other = secrets.get(secret);
+      if (other !== undefined && other !== name) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['approvals', 'channels', name, 'secrets', i],
+          message: `this secret is channel ${other}'s too; each webhook channel needs its own`,
+        });
+      }
+      secrets.set(secret, name);
+    });
+  }
   for (const [name, channel] of Object.entries(channels)) {
     if (channel.type !== 'webhook' || !channel.approvers) continue;
     channel.approvers.forEach((id, i) => {
