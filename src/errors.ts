@@ -43,6 +43,21 @@ export const ERROR_CODES = {
     exitCode: 1,
     summary: 'the stored approval request was altered or is corrupt; it is set aside and never runs',
   },
+  APPROVER_UNKNOWN: {
+    exitCode: 1,
+    summary: 'a channel named an approver who is neither in approvers.directory nor a local account',
+  },
+  APPROVER_NOT_ALLOWED: { exitCode: 1, summary: 'this channel may not decide as this approver' },
+  CHANNEL_DELIVERY_FAILED: { exitCode: 1, summary: 'a channel did not accept a delivery' },
+  WEBHOOK_SIGNATURE_INVALID: {
+    exitCode: 1,
+    summary: 'a webhook callback is unsigned, signed with an unknown secret, or outside the time window',
+  },
+  WEBHOOK_REPLAYED: { exitCode: 1, summary: 'a webhook callback with this webhook-id was already received' },
+  CALLBACK_TOKEN_INVALID: {
+    exitCode: 1,
+    summary: 'a decision callback token is unknown, already used, expired or for another request',
+  },
   STORE_LOCKED: { exitCode: 1, summary: 'another process holds the store file' },
   STORE_INVALID: { exitCode: 2, summary: 'the store file is not a valid Gatehouse store' },
   STORE_VERSION_UNSUPPORTED: { exitCode: 2, summary: 'this Gatehouse cannot read the store schema version' },

@@ -1,4 +1,8 @@
 import type { Config } from './config/schema.js';
+import { channelNames } from './approvals/channels/config.js';
+import { createChannels } from './approvals/channels/index.js';
+import { createOutbox, type ChannelDeliveryStatus } from './approvals/channels/outbox.js';
+import { summarize } from './approvals/channels/summary.js';
 import { createApprovalService, type ApprovalService } from './approvals/service.js';
 import { createApprovalWeb } from './approvals/web/index.js';
 import { loadPolicyEngine, type PolicyStatus } from './decision/index.js';
@@ -57,6 +61,8 @@ export interface GatehouseStatus {
   approvalPage: { sessions: number; tokens: number };
   servers: ReturnType<DownstreamPool['status']>;
   policy: PolicyStatus;
+  /** Each channel's deliveries: pending, failed (given up), and its latest error while it fails. */
+  channels: ChannelDeliveryStatus[];
   /** The audit log this process writes, its size and state. */
   audit: {
     dir: string;
@@ -115,6 +121,7 @@ async function start(
     dir: config.policies,
     vars: config.vars,
     limits: config.policyLimits,
+    channels: channelNames(config.approvals.channels),
     logger,
     watch: true,
     settleMs: config.policyReload.settleMs,
@@ -233,6 +240,29 @@ async function start(
     currentTool: (server, tool) => pool.get(server)?.tools.find((t) => t.name === tool),
   });
   teardown.add(() => approvals.stop());
+  // Where approvers and webhook receivers reach this Gatehouse; the listener is known once it listens.
+  let http: HttpFront | undefined;
+  const baseUrl = () =>
+    config.approvals.publicUrl ?? http?.url ?? `http://${config.http.host}:${config.http.port}`;
+  const channels = createChannels(config, { store, service: approvals, baseUrl, logger });
+  teardown.add(() => channels.close());
+  const outbox = createOutbox({
+    store,
+    channels: channels.byName,
+    defaultChannels: config.approvals.defaultChannels,
+    settings: config.approvals.delivery,
+    summarize: (request) => summarize(request, { baseUrl: baseUrl(), redactor }),
+    events,
+    logger,
+  });
+  teardown.add(() => outbox.stop());
+  // Every change of a request, recorded or not (an execution's end reaches the store after its
+  // record), enqueues what it calls for; the reconciliation at start catches what a crash lost.
+  events.subscribe(({ event }) => {
+    const id = 'approvalId' in event ? event.approvalId : undefined;
+    if (id && event.event !== 'approval.delivered' && event.event !== 'approval.refused') outbox.changed(id);
+  });
+  approvals.onChange((request) => outbox.changed(request.id));
   const deps: FrontDeps = {
     pool,
     approvals,
@@ -274,8 +304,17 @@ async function start(
     approvalPage: web.counts(),
     servers: pool.status(),
     policy: policy.status(),
+    channels: outbox.status(),
     audit: { dir: trail.dir, ...trail.status(), ...(exporter ? { otlp: exporter.stats() } : {}) },
     problems: [
+      ...outbox
+        .status()
+        .filter((c) => c.lastError)
+        .map(
+          (c) =>
+            `channel ${c.name} is failing: ${c.lastError!.message} (at ${c.lastError!.at}; ` +
+            `${c.pending} pending, ${c.failed} given up)`,
+        ),
       ...(trail.status().problem ? [trail.status().problem!] : []),
       ...(storeProblem ? [storeProblem] : []),
       ...approvals.problems(),
@@ -289,15 +328,16 @@ async function start(
   // Before any client can call: pending requests resume, expired ones are swept, approved-but-not-
   // started ones run once.
   await approvals.start();
+  // After the requests are recovered: the outbox reconciles against what recovery left.
+  await outbox.start();
 
   // Built before the listener: a malformed approver password hash refuses the start (exit 2).
-  let http: HttpFront | undefined;
   const web = createApprovalWeb({
     service: approvals,
     config,
     logger,
-    baseUrl: () =>
-      config.approvals.publicUrl ?? http?.url ?? `http://${config.http.host}:${config.http.port}`,
+    baseUrl,
+    deliveries: (id) => outbox.deliveries(id),
   });
   try {
     http = await startHttpFront({
@@ -307,7 +347,8 @@ async function start(
       authenticator,
       status,
       logger,
-      routes: web.routes,
+      // Channels first: a signed webhook callback shares its path with the API's decisions.
+      routes: async (req, res) => (await channels.routes(req, res)) || web.routes(req, res),
     });
   } catch (error) {
     if (options.http) {
@@ -335,6 +376,9 @@ async function start(
         ['client sessions', () => Promise.allSettled(sessions.all().map((s) => s.server.close()))],
         ['the listener', () => http?.close()],
         ['the approval page', () => web.close()],
+        // Before the store closes: attempts under way get a few seconds, the rest resume next start.
+        ['the channel outbox', () => outbox.stop()],
+        ['the channels', () => channels.close()],
         // Executions in flight finish (bounded) and are recorded before their servers go away.
         ['approvals and the store', () => approvals.stop()],
         ['the downstream servers', () => pool.stop()],

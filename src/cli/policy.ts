@@ -10,6 +10,7 @@ import { readPolicySources } from '../decision/load.js';
 import { PolicyLimitsSchema } from '../decision/options.js';
 import { runPolicyTestFile } from '../decision/policyTests.js';
 import { formatProblems } from '../decision/problems.js';
+import { channelNames } from '../approvals/channels/config.js';
 import { loadConfig } from '../config/load.js';
 
 /**
@@ -190,7 +191,10 @@ async function compileFolder(
       io.err(`${dir}: no *.yaml, *.yml or *.json policy file`);
       return undefined;
     }
-    return { dir, compiled: compilePolicySet(sources, { vars, limits: config?.policyLimits ?? limits }) };
+    // With a config, a rule's channels are checked against it, as the server would.
+    const channels = config && channelNames(config.approvals.channels);
+    const options = { vars, limits: config?.policyLimits ?? limits, ...(channels ? { channels } : {}) };
+    return { dir, compiled: compilePolicySet(sources, options) };
   } catch (error) {
     io.err(`gatehouse policy: ${(error as Error).message}`);
     return undefined;

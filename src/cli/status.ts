@@ -93,6 +93,23 @@ export function formatStatus(status: GatehouseStatus): string {
         (s.lastError ?? (s.serverInfo ? `${s.serverInfo.name} ${s.serverInfo.version}` : '')),
     );
   }
+  // Absent from a Gatehouse older than the channels.
+  const channels = status.channels ?? [];
+  if (channels.length > 0) {
+    lines.push(
+      '',
+      'CHANNEL'.padEnd(20) + 'TYPE'.padEnd(16) + 'PENDING'.padEnd(9) + 'FAILED'.padEnd(8) + 'LAST ERROR',
+    );
+    for (const c of channels) {
+      lines.push(
+        c.name.padEnd(20) +
+          c.type.padEnd(16) +
+          String(c.pending).padEnd(9) +
+          String(c.failed).padEnd(8) +
+          (c.lastError ? `${c.lastError.message} (${c.lastError.at})` : ''),
+      );
+    }
+  }
   if (status.problems.length > 0) {
     // Indent a problem's further lines (a policy error's source line and caret) under its bullet.
     lines.push('', 'Problems:', ...status.problems.map((p) => `  - ${p.replaceAll('\n', '\n    ')}`));

@@ -1,4 +1,11 @@
 import { z } from 'zod';
+import {
+  ChannelsSchema,
+  checkChannelConfig,
+  DefaultChannelsSchema,
+  DeliverySchema,
+  DirectorySchema,
+} from '../approvals/channels/config.js';
 import { AuditLogSettingsSchema } from '../audit/options.js';
 import { PolicyLimitsSchema, PolicyReloadSchema } from '../decision/options.js';
 import { RedactSettingsSchema } from '../redact/options.js';
@@ -213,6 +220,7 @@ export const ApproversSchema = z.strictObject({
     .positive()
     .default(50)
     .describe('Personal API tokens one approver holds at once; their oldest is revoked beyond it.'),
+  directory: DirectorySchema,
 });
 
 export const ApprovalsSchema = z.strictObject({
@@ -251,6 +259,11 @@ export const ApprovalsSchema = z.strictObject({
     .positive()
     .default(5_000)
     .describe('How often expired requests are swept.'),
+  channels: ChannelsSchema,
+  defaultChannels: DefaultChannelsSchema,
+  delivery: DeliverySchema.prefault({}).describe(
+    'How deliveries to channels are retried: attempts, backoff, time limit, concurrency.',
+  ),
 });
 
 /** Where the audit trail lives and what it leaves out; the log engine's own settings sit beside. */
@@ -328,7 +341,7 @@ export const AuditSchema = AuditLogSettingsSchema.extend({
     .describe('Also export audit events as OpenTelemetry logs; the signed log stays the record.'),
 });
 
-export const ConfigSchema = z.strictObject({
+const ConfigFields = z.strictObject({
   $schema: z.string().optional(),
   mcpServers: z
     .record(ServerName, ServerSchema)
@@ -388,7 +401,7 @@ export const ConfigSchema = z.strictObject({
     'Who may sign in to the approval page and API: local accounts and/or an OpenID Connect provider.',
   ),
   approvals: ApprovalsSchema.default(ApprovalsSchema.parse({})).describe(
-    'Approval requests: store and timing.',
+    'Approval requests: store and timing, and the channels that announce them.',
   ),
   audit: AuditSchema.prefault({}).describe(
     'The tamper-evident audit trail: every decision, approval and execution, signed.',
@@ -408,6 +421,9 @@ export const ConfigSchema = z.strictObject({
     'When a changed policy folder is loaded: only once its files have stopped changing.',
   ),
 });
+
+/** The fields, and what they must agree on across sections (channels, approver directory). */
+export const ConfigSchema = ConfigFields.superRefine(checkChannelConfig);
 
 export type ConfigInput = z.input<typeof ConfigSchema>;
 export type StdioServerConfig = z.infer<typeof StdioServerSchema>;

@@ -27,6 +27,11 @@ export interface CompileOptions {
   /** The configured vars; undefined when unknown (then `vars.x` is not checked at load time). */
   vars?: Record<string, unknown>;
   limits: PolicyLimits;
+  /**
+   * The channels the config has (approvals.channels and `page`); undefined when unknown (then a rule's
+   * `channels` are not checked). A rule naming another one fails the load.
+   */
+  channels?: ReadonlySet<string>;
 }
 
 export interface CompiledRule {
@@ -102,6 +107,7 @@ export function compilePolicySet(sources: readonly PolicySource[], options: Comp
         continue;
       }
       ids.set(rule.input.id, `${source.file}:${where.line}:${where.col}`);
+      checkChannels(parsed, rule, options.channels, problems);
       const compiled = compileRule(
         parsed,
         rule,
@@ -200,6 +206,26 @@ function compileRule(
         }
       : {}),
   };
+}
+
+/** Each channel a rule names must be configured: a typo would leave requests unannounced. */
+function checkChannels(
+  parsed: ParsedFile,
+  { index, input }: ParsedRule,
+  known: ReadonlySet<string> | undefined,
+  problems: Problem[],
+): void {
+  if (!known) return;
+  input.channels?.forEach((name, i) => {
+    if (known.has(name)) return;
+    problems.push(
+      parsed.source.problem(
+        parsed.locate(['rules', index, 'channels', i]),
+        `no channel "${name}" is configured (approvals.channels has: ${[...known].sort().join(', ')})`,
+        input.id,
+      ),
+    );
+  });
 }
 
 function defaultReason(effect: Effect): string {

@@ -19,6 +19,8 @@ export interface PolicyEngineOptions {
   dir: string;
   vars: Record<string, unknown>;
   limits: PolicyLimits;
+  /** The configured channel names (see CompileOptions.channels). */
+  channels?: ReadonlySet<string>;
   logger?: Logger;
   /** Reload when a policy file changes. */
   watch?: boolean;
@@ -65,7 +67,11 @@ export function policyInvalid(dir: string, problems: readonly Problem[]): Gateho
 
 export async function loadPolicyEngine(options: PolicyEngineOptions): Promise<PolicyEngine> {
   const logger = (options.logger ?? silentLogger).child({ module: 'policy' });
-  const compileOptions = { vars: options.vars, limits: options.limits };
+  const compileOptions = {
+    vars: options.vars,
+    limits: options.limits,
+    ...(options.channels ? { channels: options.channels } : {}),
+  };
   let loaded = await readPolicyFolder(options.dir);
   const first = compileRead(loaded, compileOptions);
   if (!first.ok) throw policyInvalid(options.dir, first.problems);

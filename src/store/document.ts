@@ -1,5 +1,11 @@
 import { z } from 'zod';
 import { QuarantinedRecordSchema, screenRecords } from '../approvals/quarantine.js';
+import {
+  CallbackTokenSchema,
+  ChannelMemoSchema,
+  ConversationRecordSchema,
+  DeliveryRecordSchema,
+} from '../approvals/channels/delivery.js';
 import { ApprovalRequestSchema } from '../approvals/request.js';
 import { isOpen } from '../approvals/states.js';
 import { GatehouseError } from '../errors.js';
@@ -10,7 +16,7 @@ import { GatehouseError } from '../errors.js';
  * every version ever released, which the tests must keep reading (they are never regenerated).
  */
 
-export const STORE_SCHEMA_VERSION = 3;
+export const STORE_SCHEMA_VERSION = 4;
 
 export const StoreDocumentSchema = z
   .strictObject({
@@ -18,8 +24,31 @@ export const StoreDocumentSchema = z
     approvals: z.array(ApprovalRequestSchema),
     /** Records found altered or corrupt, set aside as they were found: never executed. */
     quarantined: z.array(QuarantinedRecordSchema),
+    /** The channels' outbox: one record per request, channel and stage. */
+    deliveries: z.array(DeliveryRecordSchema),
+    /** What each channel kept from its deliveries of a request (a Teams activity id). */
+    channelMemos: z.array(ChannelMemoSchema),
+    /** Webhook decision callback tokens, as SHA-256 hashes. */
+    callbackTokens: z.array(CallbackTokenSchema),
+    /** Teams conversation references, learned when the bot is installed. */
+    conversations: z.array(ConversationRecordSchema),
   })
   .superRefine((document, ctx) => {
+    const unique = <T>(
+      key: 'deliveries' | 'callbackTokens',
+      items: readonly T[],
+      of: (item: T) => string,
+    ) => {
+      const seen = new Set<string>();
+      items.forEach((item, index) => {
+        const value = of(item);
+        if (seen.has(value))
+          ctx.addIssue({ code: 'custom', path: [key, index], message: `duplicate ${value}` });
+        seen.add(value);
+      });
+    };
+    unique('deliveries', document.deliveries, (d) => d.id);
+    unique('callbackTokens', document.callbackTokens, (t) => t.hash);
     const ids = new Set<string>();
     const openDigests = new Set<string>();
     document.approvals.forEach((request, index) => {
@@ -42,7 +71,15 @@ export const StoreDocumentSchema = z
 export type StoreDocument = z.infer<typeof StoreDocumentSchema>;
 
 export function emptyDocument(): StoreDocument {
-  return { schemaVersion: STORE_SCHEMA_VERSION, approvals: [], quarantined: [] };
+  return {
+    schemaVersion: STORE_SCHEMA_VERSION,
+    approvals: [],
+    quarantined: [],
+    deliveries: [],
+    channelMemos: [],
+    callbackTokens: [],
+    conversations: [],
+  };
 }
 
 /** Turns a document of version n into one of version n + 1. Pure; validation happens after the last. */
@@ -55,6 +92,15 @@ export const MIGRATIONS: Readonly<Record<number, Migration>> = {
   // 3 keeps each request's tool definition (optional: older requests lack it), a blocked call's changed
   // definition, the earlier request a changed definition set apart, and the quarantined records.
   2: (document) => ({ ...document, schemaVersion: 3, quarantined: [] }),
+  // 4 adds the channels' outbox: deliveries, their memos, webhook callback tokens, Teams conversations.
+  3: (document) => ({
+    ...document,
+    schemaVersion: 4,
+    deliveries: [],
+    channelMemos: [],
+    callbackTokens: [],
+    conversations: [],
+  }),
 };
 
 /**

@@ -1,8 +1,11 @@
 import { isDeepStrictEqual } from 'node:util';
+import type { z } from 'zod';
 import { ApprovalRequestSchema, type ApprovalRequest } from '../approvals/request.js';
 import { canTransition, endedAt, isOpen, isTerminal, verifyDigest } from '../approvals/states.js';
 import { GatehouseError, describeError } from '../errors.js';
+import { CallbackTokenSchema, ConversationRecordSchema } from '../approvals/channels/delivery.js';
 import type { StoreDocument } from './document.js';
+import * as outbox from './outbox.js';
 import { serial } from './serial.js';
 import type { ApprovalStore, CreateResult, TransitionResult } from './store.js';
 
@@ -58,6 +61,15 @@ export function documentStore(initial: StoreDocument, persistence: Persistence, 
   }
 
   const find = (id: string) => committed.approvals.find((r) => r.id === id);
+
+  /** Runs a pure outbox change exclusively and commits it when it changed anything. */
+  const change = <T>(run: (document: StoreDocument) => { next: StoreDocument; value: T }) =>
+    exclusive(async () => {
+      usable();
+      const { next, value } = run(committed);
+      if (next !== committed) await commit(next);
+      return structuredClone(value);
+    });
 
   return {
     create: (request) =>
@@ -130,9 +142,45 @@ export function documentStore(initial: StoreDocument, persistence: Persistence, 
         // A crash between the two writes leaves them in both files; a later archiving appends them
         // again, so readers of the archive keep the last line for an id.
         const gone = new Set(leaving);
-        await commit({ ...committed, approvals: committed.approvals.filter((r) => !gone.has(r)) }, leaving);
+        const remaining = { ...committed, approvals: committed.approvals.filter((r) => !gone.has(r)) };
+        await commit(outbox.forgetRequests(remaining, new Set(leaving.map((r) => r.id))), leaving);
         return structuredClone(leaving);
       }),
+
+    enqueueDeliveries: (deliveries, now) => change((d) => outbox.enqueue(d, deliveries, now)),
+
+    listDeliveries: async (filter = {}) => {
+      const { approvalId, states } = filter;
+      return structuredClone(
+        committed.deliveries.filter(
+          (d) =>
+            (approvalId === undefined || d.approvalId === approvalId) &&
+            (!states || states.includes(d.state)),
+        ),
+      );
+    },
+
+    claimDeliveries: (owner, now, leaseMs, limit) =>
+      change((d) => outbox.claim(d, owner, now, leaseMs, limit)),
+
+    settleDelivery: (id, owner, settlement) => change((d) => outbox.settle(d, id, owner, settlement, name)),
+
+    saveCallbackToken: async (token) => {
+      const valid = parsed(CallbackTokenSchema, token, 'callback token');
+      return change((d) => outbox.saveToken(d, valid, name));
+    },
+
+    useCallbackToken: (hash, now) => change((d) => outbox.useToken(d, hash, now)),
+
+    releaseCallbackToken: (hash) => change((d) => outbox.releaseToken(d, hash)),
+
+    saveConversation: async (record) => {
+      const valid = parsed(ConversationRecordSchema, record, 'conversation reference');
+      return change((d) => outbox.saveConversation(d, valid));
+    },
+
+    listConversations: async (channel) =>
+      structuredClone(committed.conversations.filter((c) => c.channel === channel)),
 
     close: () =>
       exclusive(async () => {
@@ -157,6 +205,17 @@ function checked(request: ApprovalRequest, name: string): ApprovalRequest {
   }
   // The parse may share nested argument values with the caller's object.
   return structuredClone(parsed.data);
+}
+
+/** A validated private copy of a record handed in from outside, or STORE_CONFLICT naming what is wrong. */
+function parsed<T>(schema: z.ZodType<T>, value: T, what: string): T {
+  const result = schema.safeParse(structuredClone(value));
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  throw new GatehouseError(
+    'STORE_CONFLICT',
+    `the ${what} does not match the schema: ${issue?.path.join('.')}: ${issue?.message}`,
+  );
 }
 
 function conflict(name: string, message: string): GatehouseError {

@@ -5,6 +5,7 @@ import { GatehouseError, describeError, isGatehouseError } from '../errors.js';
 import { emptyDocument, upgradeDocument, type StoreDocument } from './document.js';
 import { documentStore } from './documentStore.js';
 import { appendDurably, durableFile, type DurableFile } from './durableFile.js';
+import { releaseLeases } from './outbox.js';
 import { lockStore } from './lock.js';
 import type { ApprovalStore } from './store.js';
 
@@ -27,6 +28,8 @@ export async function openLowdbStore(file: string): Promise<ApprovalStore> {
   try {
     const db = new Low<StoreDocument>(storeAdapter(durableFile(path)), emptyDocument());
     await db.read();
+    // Under the lock no other live process delivers from this file: a lease in it is a dead one's.
+    db.data = releaseLeases(db.data);
     // Write at once: a new or migrated store is on disk, in the current version, before anything relies
     // on it, and a read-only or full disk shows now rather than at the first approval.
     await db.write();

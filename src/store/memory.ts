@@ -14,6 +14,10 @@ export function createMemoryStore(
     schemaVersion: STORE_SCHEMA_VERSION,
     approvals: requests,
     quarantined,
+    deliveries: [],
+    channelMemos: [],
+    callbackTokens: [],
+    conversations: [],
   });
   return documentStore(
     initial,

@@ -1,5 +1,12 @@
 import type { QuarantinedRecord } from '../approvals/quarantine.js';
 import type { ApprovalRequest, ApprovalState } from '../approvals/request.js';
+import type {
+  CallbackToken,
+  ConversationRecord,
+  DeliveryRecord,
+  DeliveryState,
+  Stage,
+} from '../approvals/channels/delivery.js';
 
 /**
  * The one interface every part of Gatehouse uses to keep approval requests: the embedded lowdb file
@@ -52,7 +59,76 @@ export interface ApprovalStore {
 
   /** Waits for pending writes, then releases the store (the file lock). Later calls fail. */
   close(): Promise<void>;
+
+  // The channels' outbox (approvals/channels/outbox.ts). Deliveries, memos and callback tokens of a
+  // request leave the store with it when it is archived.
+
+  /**
+   * Adds each delivery whose id (`<approvalId>/<channel>/<stage>`) is not stored yet, pending and due at
+   * once; returns those it added. Enqueueing the same change twice adds it once.
+   */
+  enqueueDeliveries(deliveries: readonly NewDelivery[], now: Date): Promise<DeliveryRecord[]>;
+
+  /** In the order they were enqueued; of one request, and/or in some states, when asked. */
+  listDeliveries(filter?: {
+    approvalId?: string;
+    states?: readonly DeliveryState[];
+  }): Promise<DeliveryRecord[]>;
+
+  /**
+   * Claims up to `limit` deliveries for `owner` until `now + leaseMs`, atomically: each pending, due at
+   * `now`, not under another owner's live lease, and the first pending delivery (in stage order) of its
+   * request on its channel, so one request's updates on one channel go in order. Two claimers never
+   * hold the same delivery. Each comes with what its channel kept from earlier deliveries of the request.
+   */
+  claimDeliveries(owner: string, now: Date, leaseMs: number, limit: number): Promise<ClaimedDelivery[]>;
+
+  /**
+   * Records how an attempt of a delivery `owner` holds ended, and releases the lease: `delivered`
+   * (merging `memo` into the request's memo for the channel), `retry` at `nextAttemptAt`, or `failed`
+   * (given up). Throws STORE_CONFLICT when `owner` no longer holds it, and for a delivery that is not
+   * pending: an acknowledged delivery is never turned back.
+   */
+  settleDelivery(id: string, owner: string, settlement: DeliverySettlement): Promise<DeliveryRecord>;
+
+  /** Keeps a new callback token (by its hash). Throws STORE_CONFLICT for a hash already kept. */
+  saveCallbackToken(token: CallbackToken): Promise<void>;
+
+  /**
+   * Marks the token with this hash used, atomically, when it is known, unused and not expired at `now`;
+   * otherwise says why not. Two concurrent uses: one gets it, the other `used`.
+   */
+  useCallbackToken(hash: string, now: Date): Promise<CallbackTokenUse>;
+
+  /** Makes a used token usable again: the decision it carried was refused and changed nothing. */
+  releaseCallbackToken(hash: string): Promise<void>;
+
+  /** Keeps a Teams conversation reference, replacing the one with the same channel and id. */
+  saveConversation(record: ConversationRecord): Promise<void>;
+
+  /** The conversation references kept for a channel, in the order they were first saved. */
+  listConversations(channel: string): Promise<ConversationRecord[]>;
 }
+
+export interface NewDelivery {
+  approvalId: string;
+  channel: string;
+  stage: Stage;
+}
+
+export interface ClaimedDelivery {
+  delivery: DeliveryRecord;
+  /** What the channel kept from earlier deliveries of this request, if anything. */
+  memo?: Record<string, string>;
+}
+
+export type DeliverySettlement =
+  | { result: 'delivered'; at: Date; memo?: Record<string, string>; target?: string }
+  | { result: 'retry'; at: Date; error: string; nextAttemptAt: Date; target?: string }
+  | { result: 'failed'; at: Date; error: string; target?: string };
+
+export type CallbackTokenUse =
+  { ok: true; token: CallbackToken } | { ok: false; reason: 'unknown' | 'used' | 'expired' };
 
 export interface CreateResult {
   /** False when an open request with the same digest was joined instead. */

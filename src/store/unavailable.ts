@@ -20,5 +20,15 @@ export function unavailableStore(reason: GatehouseError): ApprovalStore {
     quarantined: async () => [],
     archiveFinished: async () => [],
     close: async () => {},
+    // Nothing is ever requested here, so nothing is ever owed to a channel.
+    enqueueDeliveries: async () => [],
+    listDeliveries: async () => [],
+    claimDeliveries: async () => [],
+    settleDelivery: refuse,
+    saveCallbackToken: refuse,
+    useCallbackToken: async () => ({ ok: false, reason: 'unknown' }),
+    releaseCallbackToken: async () => {},
+    saveConversation: refuse,
+    listConversations: async () => [],
   };
 }

@@ -7,6 +7,7 @@ import { APPROVAL_STATES } from '../../src/approvals/request.js';
 import { verifyDigest } from '../../src/approvals/states.js';
 import { isGatehouseError } from '../../src/errors.js';
 import {
+  emptyDocument,
   MIGRATIONS,
   STORE_SCHEMA_VERSION,
   upgradeDocument,
@@ -50,23 +51,26 @@ describe('the store fixture corpus', () => {
     expect((await corpus()).some((f) => f.startsWith(`v${STORE_SCHEMA_VERSION}/`))).toBe(true);
   });
 
-  it.each(['v1/empty.json', 'v1/every-state.json', 'v2/every-state.json', 'v3/every-state.json'])(
-    '%s opens and reads back with the current code',
-    async (name) => {
-      const file = join(dir, 'approvals.json');
-      await copyFile(join(CORPUS, name), file);
-      const raw = JSON.parse(await readFile(file, 'utf8'));
-      const store = await openLowdbStore(file);
-      const requests = await store.list();
-      expect(requests.map((r) => r.id)).toEqual(raw.approvals.map((r: { id: string }) => r.id));
-      for (const request of requests) expect(verifyDigest(request), request.id).toBe(true);
-      await store.close();
-      // Reopening what the current code wrote back changes nothing.
-      const again = await openLowdbStore(file);
-      expect(await again.list()).toEqual(requests);
-      await again.close();
-    },
-  );
+  it.each([
+    'v1/empty.json',
+    'v1/every-state.json',
+    'v2/every-state.json',
+    'v3/every-state.json',
+    'v4/every-state.json',
+  ])('%s opens and reads back with the current code', async (name) => {
+    const file = join(dir, 'approvals.json');
+    await copyFile(join(CORPUS, name), file);
+    const raw = JSON.parse(await readFile(file, 'utf8'));
+    const store = await openLowdbStore(file);
+    const requests = await store.list();
+    expect(requests.map((r) => r.id)).toEqual(raw.approvals.map((r: { id: string }) => r.id));
+    for (const request of requests) expect(verifyDigest(request), request.id).toBe(true);
+    await store.close();
+    // Reopening what the current code wrote back changes nothing.
+    const again = await openLowdbStore(file);
+    expect(await again.list()).toEqual(requests);
+    await again.close();
+  });
 
   it('v3/every-state.json keeps its quarantined records as found, and its tool definitions', async () => {
     const file = join(dir, 'approvals.json');
@@ -85,6 +89,43 @@ describe('the store fixture corpus', () => {
     await store.close();
   });
 
+  it('v4/every-state.json keeps its outbox, and a claim a crash left is released on open', async () => {
+    const file = join(dir, 'approvals.json');
+    await copyFile(join(CORPUS, 'v4/every-state.json'), file);
+    const raw = JSON.parse(await readFile(file, 'utf8'));
+    const leased = raw.deliveries
+      .filter((d: { lease?: unknown }) => d.lease)
+      .map((d: { id: string }) => d.id);
+    expect(leased).toHaveLength(3);
+    const store = await openLowdbStore(file);
+    const deliveries = await store.listDeliveries();
+    expect(deliveries.map((d) => d.id)).toEqual(raw.deliveries.map((d: { id: string }) => d.id));
+    expect(new Set(deliveries.map((d) => d.state))).toEqual(new Set(['pending', 'delivered', 'failed']));
+    expect(deliveries.filter((d) => d.lease)).toEqual([]);
+    // What was claimed when the process died is due again at once, for a new owner.
+    const claimed = await store.claimDeliveries(
+      'after-restart',
+      new Date('2026-03-02T09:00:10.000Z'),
+      1000,
+      10,
+    );
+    expect(claimed.map((c) => c.delivery.id).sort()).toEqual([...leased].sort());
+    const teams = await store.claimDeliveries('x', new Date('2026-03-02T09:00:10.000Z'), 1000, 10);
+    expect(teams).toEqual([]);
+    expect(await store.listConversations('teams')).toEqual(raw.conversations);
+    const used = await store.useCallbackToken(
+      raw.callbackTokens[1].hash,
+      new Date('2026-03-02T09:00:10.000Z'),
+    );
+    expect(used).toEqual({ ok: false, reason: 'used' });
+    const unused = await store.useCallbackToken(
+      raw.callbackTokens[0].hash,
+      new Date('2026-03-02T09:00:10.000Z'),
+    );
+    expect(unused.ok).toBe(true);
+    await store.close();
+  });
+
   it('v1/every-state.json holds every state, so every state stays readable', async () => {
     const raw = JSON.parse(await readFile(join(CORPUS, 'v1/every-state.json'), 'utf8'));
     const document = upgradeDocument(raw, 'v1/every-state.json');
@@ -93,7 +134,7 @@ describe('the store fixture corpus', () => {
 });
 
 describe('upgradeDocument', () => {
-  const current = { schemaVersion: STORE_SCHEMA_VERSION, approvals: [], quarantined: [] };
+  const current = emptyDocument();
 
   // Version 1 is the first released schema, so the only older version to migrate from is a made-up 0.
   it('runs the migration from an older version, then validates the result', () => {

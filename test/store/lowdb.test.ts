@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyDecision, finishExecution, startExecution } from '../../src/approvals/states.js';
 import { isGatehouseError } from '../../src/errors.js';
-import { STORE_SCHEMA_VERSION, StoreDocumentSchema } from '../../src/store/document.js';
+import { emptyDocument, STORE_SCHEMA_VERSION, StoreDocumentSchema } from '../../src/store/document.js';
 import { archivePath, openLowdbStore } from '../../src/store/lowdb.js';
 import { ApprovalRequestSchema, type ApprovalRequest } from '../../src/approvals/request.js';
 import { approvalStoreContract } from './contract.js';
+import { outboxStoreContract } from './outboxContract.js';
 import { at, bob, refusal, sampleRequest } from './helpers.js';
 
 let dir: string;
@@ -24,15 +25,65 @@ describe('lowdb store: the ApprovalStore contract', () => {
   approvalStoreContract(() => openLowdbStore(join(dir, 'approvals.json')));
 });
 
+describe("lowdb store: the ApprovalStore contract for the channels' outbox", () => {
+  outboxStoreContract(() => openLowdbStore(join(dir, 'approvals.json')));
+});
+
+describe("lowdb store: the channels' outbox across restarts", () => {
+  it("keeps deliveries, memos, tokens and conversations; a dead process's claims are released on open", async () => {
+    const file = join(dir, 'approvals.json');
+    const store = await openLowdbStore(file);
+    await store.create(sampleRequest(1));
+    await store.enqueueDeliveries(
+      [
+        { approvalId: 'req-1', channel: 'hooks', stage: 'requested' },
+        { approvalId: 'req-1', channel: 'teams', stage: 'requested' },
+      ],
+      at(0),
+    );
+    await store.claimDeliveries('dead', at(0), 3_600_000, 10);
+    await store.settleDelivery('req-1/teams/requested', 'dead', {
+      result: 'delivered',
+      at: at(1),
+      memo: { activityId: 'a1' },
+    });
+    const hash = `sha256:${'a'.repeat(64)}`;
+    await store.saveCallbackToken({
+      hash,
+      approvalId: 'req-1',
+      channel: 'hooks',
+      deliveryId: 'req-1/hooks/requested',
+      expiresAt: at(3_600_000).toISOString(),
+    });
+    await store.saveConversation({
+      channel: 'teams',
+      id: 'c1',
+      reference: { a: 1 },
+      savedAt: at(0).toISOString(),
+    });
+    // The process "dies" with req-1/hooks/requested claimed for an hour.
+    expect((await onDisk(file)).deliveries.find((d) => d.channel === 'hooks')?.lease?.owner).toBe('dead');
+    await store.close();
+
+    const reopened = await openLowdbStore(file);
+    expect((await onDisk(file)).deliveries.every((d) => d.lease === undefined)).toBe(true);
+    const claimed = await reopened.claimDeliveries('alive', at(2), 10_000, 10);
+    expect(claimed.map((c) => c.delivery.id)).toEqual(['req-1/hooks/requested']);
+    expect((await reopened.listDeliveries({ states: ['delivered'] })).map((d) => d.id)).toEqual([
+      'req-1/teams/requested',
+    ]);
+    expect((await reopened.useCallbackToken(hash, at(3))).ok).toBe(true);
+    expect(await reopened.listConversations('teams')).toHaveLength(1);
+    await reopened.close();
+  });
+});
+
 describe('lowdb store', () => {
   it('creates the file and its directory at once, private, carrying schemaVersion', async () => {
     const file = join(dir, 'nested', 'deeper', 'approvals.json');
     const store = await openLowdbStore(file);
-    expect(await onDisk(file)).toEqual({
-      schemaVersion: STORE_SCHEMA_VERSION,
-      approvals: [],
-      quarantined: [],
-    });
+    expect(await onDisk(file)).toEqual(emptyDocument());
+    expect(emptyDocument().schemaVersion).toBe(STORE_SCHEMA_VERSION);
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     await store.close();
   });

@@ -1,10 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../../src/store/memory.js';
 import { approvalStoreContract } from './contract.js';
+import { outboxStoreContract } from './outboxContract.js';
 import { sampleRequest } from './helpers.js';
 
 describe('memory store: the ApprovalStore contract', () => {
   approvalStoreContract(async () => createMemoryStore());
+});
+
+describe("memory store: the ApprovalStore contract for the channels' outbox", () => {
+  outboxStoreContract(async () => createMemoryStore());
 });
 
 describe('memory store', () => {

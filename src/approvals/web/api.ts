@@ -6,8 +6,8 @@ import { APPROVAL_STATES, type ApprovalRequest, type ApprovalState, type Executi
 import { tally } from '../states.js';
 import type { ApiToken } from './auth/tokens.js';
 import { decodePathSegment, type WebContext } from './context.js';
-import { problem, toProblem, type Problem } from './problems.js';
-import { BodyError, clientAddress, readJsonBody, sendJson } from './respond.js';
+import { jsonProblem, problem, type Problem } from './problems.js';
+import { clientAddress, readJsonBody, sendJson } from './respond.js';
 
 /**
  * The approval API for programs and the CLI. Authentication is a personal API token
@@ -297,17 +297,7 @@ export function apiRoutes(ctx: WebContext) {
     try {
       return await route(req, res, url);
     } catch (error) {
-      if (error instanceof BodyError) {
-        const code =
-          error.status === 413
-            ? 'BODY_TOO_LARGE'
-            : error.status === 415
-              ? 'UNSUPPORTED_MEDIA_TYPE'
-              : 'REQUEST_INVALID';
-        fail(res, problem(error.status, code, error.message));
-      } else {
-        fail(res, toProblem(error, ctx.log));
-      }
+      fail(res, jsonProblem(error, ctx.log));
       return true;
     }
   };

@@ -7,6 +7,7 @@ import type { Identity } from '../request.js';
 import type { ApprovalService } from '../service.js';
 import { applyDecision } from '../states.js';
 import type { ApprovalRequest } from '../request.js';
+import type { DeliveryRecord } from '../channels/delivery.js';
 import type { LocalAuth } from './auth/local.js';
 import type { OidcAuth } from './auth/oidc.js';
 import type { TokenStore } from './auth/tokens.js';
@@ -26,6 +27,8 @@ export interface WebContext {
   redactor: Redactor;
   now: () => number;
   baseUrl: () => string;
+  /** A request's deliveries to channels, for its page (absent without an outbox). */
+  deliveries?: (approvalId: string) => Promise<DeliveryRecord[]>;
 }
 
 export const COOKIES = {

@@ -39,6 +39,8 @@ export interface ApprovalWebOptions {
   baseUrl: () => string;
   /** Milliseconds since the epoch; tests move it. */
   now?: () => number;
+  /** A request's deliveries to channels, shown on its page. */
+  deliveries?: WebContext['deliveries'];
 }
 
 export interface ApprovalWeb {
@@ -83,6 +85,7 @@ export function createApprovalWeb(options: ApprovalWebOptions): ApprovalWeb {
     redactor: createRedactor(config.audit.redact),
     now,
     baseUrl,
+    ...(options.deliveries ? { deliveries: options.deliveries } : {}),
   };
   if (!ctx.local.enabled && !ctx.oidc) {
     log.warn('no approver can sign in to the approval page: configure approvers.accounts or approvers.oidc');

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { isGatehouseError, type ErrorCode } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { isClientAborted } from '../../shared/body.js';
+import { BodyError } from './respond.js';
 
 /**
  * The one place where errors become HTTP answers for the approval page and API. The state machine's
@@ -43,6 +44,18 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
 
 export function problem(status: number, code: WebErrorCode, message: string): Problem {
   return { status, code, message };
+}
+
+/** A Problem for what a JSON endpoint threw: an unreadable body says why, anything else as toProblem. */
+export function jsonProblem(error: unknown, log: Logger): Problem {
+  if (!(error instanceof BodyError)) return toProblem(error, log);
+  const code =
+    error.status === 413
+      ? 'BODY_TOO_LARGE'
+      : error.status === 415
+        ? 'UNSUPPORTED_MEDIA_TYPE'
+        : 'REQUEST_INVALID';
+  return problem(error.status, code, error.message);
 }
 
 /**

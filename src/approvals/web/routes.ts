@@ -73,6 +73,7 @@ export function pageRoutes(ctx: WebContext): PageHandler {
     }
     const blocker = decisionBlocker(request, current.session.principal, now);
     const currentDefinition = ctx.service.currentToolDefinition?.(request.server, request.tool);
+    const deliveries = await ctx.deliveries?.(id);
     sendHtml(
       res,
       status,
@@ -81,6 +82,7 @@ export function pageRoutes(ctx: WebContext): PageHandler {
         viewer: viewerOf(current),
         now,
         ...(currentDefinition ? { currentDefinition } : {}),
+        ...(deliveries ? { deliveries } : {}),
         ...(blocker !== undefined ? { blocker } : {}),
         ...extra,
       }),

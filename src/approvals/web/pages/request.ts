@@ -2,7 +2,9 @@ import type { ApprovalRequest, ToolDefinition } from '../../request.js';
 import { tally } from '../../states.js';
 import { html, type SafeHtml } from '../html.js';
 import type { Problem } from '../problems.js';
+import type { DeliveryRecord } from '../../channels/delivery.js';
 import { argumentsView, flagBanner } from './arguments.js';
+import { deliveriesSection } from './deliveries.js';
 import { definitionChanges, definitionSection } from './definition.js';
 import { approverEntry, stateBadge, table, time } from './format.js';
 import { csrfField, layout, type Viewer } from './layout.js';
@@ -19,6 +21,8 @@ export interface RequestPageInput {
   reasonDraft?: string;
   /** The tool as its server lists it now, when Gatehouse knows it: what changed is shown. */
   currentDefinition?: ToolDefinition;
+  /** How the request's deliveries to channels stand. */
+  deliveries?: readonly DeliveryRecord[];
 }
 
 export function requestPage(input: RequestPageInput): SafeHtml {
@@ -80,6 +84,7 @@ export function requestPage(input: RequestPageInput): SafeHtml {
       <h2>Decisions</h2>
       ${historyTable(request, now)} ${outcome(request, now)}
       ${request.state === 'pending' && !blocker && decisionForms(request, viewer, input.reasonDraft)}
+      ${input.deliveries && deliveriesSection(input.deliveries, now)}
     `,
   });
 }
