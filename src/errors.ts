@@ -43,6 +43,11 @@ export const ERROR_CODES = {
     exitCode: 1,
     summary: 'the stored approval request was altered or is corrupt; it is set aside and never runs',
   },
+  CHANNEL_DELIVERY_FAILED: { exitCode: 1, summary: 'a channel did not accept a delivery' },
+  TEAMS_PACKAGE_INVALID: {
+    exitCode: 2,
+    summary: "the Teams app package would not pass Microsoft's manifest schema, or its input is unusable",
+  },
   STORE_LOCKED: { exitCode: 1, summary: 'another process holds the store file' },
   STORE_INVALID: { exitCode: 2, summary: 'the store file is not a valid Gatehouse store' },
   STORE_VERSION_UNSUPPORTED: { exitCode: 2, summary: 'this Gatehouse cannot read the store schema version' },
