@@ -1,4 +1,6 @@
-import type { ApprovalSummary } from '../../src/approvals/channels/summary.js';
+import type { ApprovalSummary, OutcomeKind } from '../../src/approvals/channels/summary.js';
+import type { ApprovalRequest } from '../../src/approvals/request.js';
+import { asOf, isTerminal } from '../../src/approvals/states.js';
 
 /**
  * A summary as `summarize` makes one, for card tests: alice's write_file call that one member of
@@ -41,6 +43,56 @@ export function sampleSummary(overrides: Partial<ApprovalSummary> = {}): Approva
 /** The summary of a request whose arguments are `value`. */
 export function summaryWithArguments(value: ApprovalSummary['arguments']['value']): ApprovalSummary {
   return sampleSummary({
+    arguments: { value, display: JSON.stringify(value, null, 2), redacted: [], cut: false },
+  });
+}
+
+/**
+ * A stand-in for the channels helper's `summarize` until it lands in this branch: the request's fields
+ * as a summary, unredacted and uncut, the outcome in a few words. Channel tests only need its shape.
+ */
+export function summaryOf(request: ApprovalRequest, baseUrl: string): ApprovalSummary {
+  const current = asOf(request, new Date());
+  const rejection = current.decisions.find((d) => d.decision === 'reject');
+  const value = current.arguments as ApprovalSummary['arguments']['value'];
+  return sampleSummary({
+    id: current.id,
+    url: `${baseUrl}/approvals/${encodeURIComponent(current.id)}`,
+    server: current.server,
+    tool: current.tool,
+    exposedName: current.exposedName,
+    rules: current.rules,
+    reason: current.reason,
+    requester: { id: current.caller.id, groups: current.caller.groups },
+    createdAt: current.createdAt,
+    expiresAt: current.expiresAt,
+    digest: current.digest,
+    state: current.state,
+    approvers: current.approvers,
+    quorum: current.quorum,
+    approvals: current.decisions
+      .filter((d) => d.decision === 'approve')
+      .map((d) => ({ id: d.approver.id, at: d.at, ...(d.channel ? { channel: d.channel } : {}) })),
+    ...(rejection
+      ? {
+          rejection: {
+            by: rejection.approver.id,
+            at: rejection.at,
+            ...(rejection.reason ? { reason: rejection.reason } : {}),
+          },
+        }
+      : {}),
+    ...(isTerminal(current.state)
+      ? {
+          outcome: {
+            kind:
+              current.state === 'executed' && current.execution?.result?.isError
+                ? 'executed-with-tool-error'
+                : (current.state as OutcomeKind),
+            text: current.closed?.reason ?? current.state,
+          },
+        }
+      : {}),
     arguments: { value, display: JSON.stringify(value, null, 2), redacted: [], cut: false },
   });
 }
