@@ -48,3 +48,26 @@ export function approverMris(
     .map((p) => `8:orgid:${p.teams!.aadObjectId.toLowerCase()}`)
     .sort();
 }
+
+/**
+ * Directory entries that give one Teams account to two people: a click by that account would count as
+ * whichever comes first. For the config check (`approvers.directory`), with each later entry's index.
+ */
+export function teamsAccountConflicts(
+  directory: readonly DirectoryPerson[],
+): { index: number; message: string }[] {
+  const seen = new Map<string, string>();
+  const conflicts: { index: number; message: string }[] = [];
+  directory.forEach((person, index) => {
+    if (!person.teams) return;
+    const key = `${person.teams.tenantId.toLowerCase()}/${person.teams.aadObjectId.toLowerCase()}`;
+    const owner = seen.get(key);
+    if (owner !== undefined && owner !== person.id) {
+      conflicts.push({
+        index,
+        message: `this Teams account is also "${owner}"'s: one account is one approver`,
+      });
+    } else seen.set(key, person.id);
+  });
+  return conflicts;
+}

@@ -20,4 +20,4 @@ export {
   type ConversationReference,
   type TeamsConversationStore,
 } from './conversations.js';
-export type { DirectoryPerson } from './identity.js';
+export { teamsAccountConflicts, type DirectoryPerson } from './identity.js';
