@@ -58,6 +58,10 @@ export const ERROR_CODES = {
     exitCode: 1,
     summary: 'a decision callback token is unknown, already used, expired or for another request',
   },
+  TEAMS_PACKAGE_INVALID: {
+    exitCode: 2,
+    summary: "the Teams app package would not pass Microsoft's manifest schema, or its input is unusable",
+  },
   STORE_LOCKED: { exitCode: 1, summary: 'another process holds the store file' },
   STORE_INVALID: { exitCode: 2, summary: 'the store file is not a valid Gatehouse store' },
   STORE_VERSION_UNSUPPORTED: { exitCode: 2, summary: 'this Gatehouse cannot read the store schema version' },

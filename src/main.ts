@@ -3,6 +3,7 @@ import { channelNames } from './approvals/channels/config.js';
 import { createChannels } from './approvals/channels/index.js';
 import { createOutbox, type ChannelDeliveryStatus } from './approvals/channels/outbox.js';
 import { summarize } from './approvals/channels/summary.js';
+import type { ApprovalRequest } from './approvals/request.js';
 import { createApprovalService, type ApprovalService } from './approvals/service.js';
 import { createApprovalWeb } from './approvals/web/index.js';
 import { loadPolicyEngine, type PolicyStatus } from './decision/index.js';
@@ -244,14 +245,21 @@ async function start(
   let http: HttpFront | undefined;
   const baseUrl = () =>
     config.approvals.publicUrl ?? http?.url ?? `http://${config.http.host}:${config.http.port}`;
-  const channels = createChannels(config, { store, service: approvals, baseUrl, logger });
+  const summarizeRequest = (request: ApprovalRequest) => summarize(request, { baseUrl: baseUrl(), redactor });
+  const channels = createChannels(config, {
+    store,
+    service: approvals,
+    baseUrl,
+    logger,
+    summarize: summarizeRequest,
+  });
   teardown.add(() => channels.close());
   const outbox = createOutbox({
     store,
     channels: channels.byName,
     defaultChannels: config.approvals.defaultChannels,
     settings: config.approvals.delivery,
-    summarize: (request) => summarize(request, { baseUrl: baseUrl(), redactor }),
+    summarize: summarizeRequest,
     events,
     logger,
   });

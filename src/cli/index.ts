@@ -7,6 +7,7 @@ import type { CliIo } from './options.js';
 import { registerPolicyCommands } from './policy.js';
 import { registerServe } from './serve.js';
 import { registerStatus } from './status.js';
+import { registerTeamsCommands } from './teams.js';
 
 const defaultIo: CliIo = {
   out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
@@ -25,6 +26,7 @@ export function buildProgram(io: CliIo): Command {
   registerPolicyCommands(program, io);
   registerApprovalCommands(program, io);
   registerAuditCommands(program, io);
+  registerTeamsCommands(program, io);
   return program;
 }
 

@@ -179,6 +179,8 @@ export function documentStore(initial: StoreDocument, persistence: Persistence, 
       return change((d) => outbox.saveConversation(d, valid));
     },
 
+    removeConversation: (channel, id) => change((d) => outbox.removeConversation(d, channel, id)),
+
     listConversations: async (channel) =>
       structuredClone(committed.conversations.filter((c) => c.channel === channel)),
 

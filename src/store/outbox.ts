@@ -179,6 +179,11 @@ export function saveConversation(document: StoreDocument, record: ConversationRe
   return { next: { ...document, conversations }, value: undefined };
 }
 
+export function removeConversation(document: StoreDocument, channel: string, id: string): Change<void> {
+  const conversations = document.conversations.filter((c) => c.channel !== channel || c.id !== id);
+  return { next: { ...document, conversations }, value: undefined };
+}
+
 /** The document without what belongs to requests that leave it. */
 export function forgetRequests(document: StoreDocument, ids: ReadonlySet<string>): StoreDocument {
   return {

@@ -106,6 +106,9 @@ export interface ApprovalStore {
   /** Keeps a Teams conversation reference, replacing the one with the same channel and id. */
   saveConversation(record: ConversationRecord): Promise<void>;
 
+  /** Forgets a conversation (the bot was removed from it); nothing when unknown. */
+  removeConversation(channel: string, id: string): Promise<void>;
+
   /** The conversation references kept for a channel, in the order they were first saved. */
   listConversations(channel: string): Promise<ConversationRecord[]>;
 }

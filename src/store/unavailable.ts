@@ -29,6 +29,7 @@ export function unavailableStore(reason: GatehouseError): ApprovalStore {
     useCallbackToken: async () => ({ ok: false, reason: 'unknown' }),
     releaseCallbackToken: async () => {},
     saveConversation: refuse,
+    removeConversation: refuse,
     listConversations: async () => [],
   };
 }

@@ -1,3 +1,4 @@
+import { teamsAccountConflicts } from './teams/identity.js';
 import { z } from 'zod';
 import { TeamsAccountSchema, TeamsBotChannelSchema, TeamsWorkflowChannelSchema } from './teams/config.js';
 import { WebhookChannelSchema } from './webhook/config.js';
@@ -150,6 +151,10 @@ export function checkChannelConfig(config: CheckedConfig, ctx: z.RefinementCtx):
       });
     }
   });
+  // One Teams account is one person: a click must not count as whichever entry comes first.
+  for (const { index, message } of teamsAccountConflicts(config.approvers.directory)) {
+    ctx.addIssue({ code: 'custom', path: ['approvers', 'directory', index, 'teams'], message });
+  }
   // A callback is told apart from another channel's by the secret that signed it.
   const secrets = new Map<string, string>();
   for (const [name, channel] of Object.entries(channels)) {

@@ -1,5 +1,6 @@
 import type { Identity } from '../request.js';
 import type { DirectoryEntry } from './config.js';
+import { approverFromTeams } from './teams/identity.js';
 
 /**
  * Who an approver is when a decision arrives through a channel other than the page: one person with
@@ -28,13 +29,7 @@ export function createDirectory(approvers: {
         approvers.directory.find((e) => e.id === id) ?? approvers.accounts.find((a) => a.id === id);
       return entry && identity(entry);
     },
-    byTeamsAccount(aadObjectId, tenantId) {
-      // Object ids are GUIDs; Teams and Entra spell them in either case.
-      const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
-      const entry = approvers.directory.find(
-        (e) => e.teams && same(e.teams.aadObjectId, aadObjectId) && same(e.teams.tenantId, tenantId),
-      );
-      return entry && identity(entry);
-    },
+    byTeamsAccount: (aadObjectId, tenantId) =>
+      approverFromTeams(approvers.directory, { aadObjectId, tenantId }),
   };
 }

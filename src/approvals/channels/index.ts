@@ -6,7 +6,14 @@ import type { ApprovalStore } from '../../store/store.js';
 import type { ApprovalService } from '../service.js';
 import type { Channel, ChannelType } from './channel.js';
 import type { ChannelConfig } from './config.js';
+import type { DirectoryEntry } from './config.js';
 import { createDirectory, type ApproverDirectory } from './directory.js';
+import type { ApprovalRequest } from '../request.js';
+import type { ApprovalSummary } from './summary.js';
+import { createTeamsBotChannel } from './teams/bot.js';
+import type { TeamsBotChannelConfig, TeamsWorkflowChannelConfig } from './teams/config.js';
+import { storedConversations } from './teams/conversations.js';
+import { createTeamsWorkflowChannel } from './teams/workflow.js';
 import { createWebhookCallbacks } from './webhook/callbacks.js';
 import { createWebhookChannel } from './webhook/channel.js';
 import type { WebhookChannelConfig } from './webhook/config.js';
@@ -22,6 +29,10 @@ export interface ChannelDeps {
   store: ApprovalStore;
   service: ApprovalService;
   directory: ApproverDirectory;
+  /** approvers.directory as configured: who has which account on other channels. */
+  people: readonly DirectoryEntry[];
+  /** The request as every channel shows it (redacted, with its page's URL). */
+  summarize: (request: ApprovalRequest) => ApprovalSummary;
   /** approvals.publicUrl or the listener's URL. */
   baseUrl: () => string;
   logger: Logger;
@@ -41,6 +52,20 @@ export type ChannelFactory<T extends ChannelConfig = ChannelConfig> = (
 export const CHANNEL_FACTORIES: Partial<Record<ChannelType, ChannelFactory<never>>> = {
   webhook: ((name, config, deps) =>
     createWebhookChannel(name, config, deps)) satisfies ChannelFactory<WebhookChannelConfig>,
+  'teams-bot': ((name, config, deps) =>
+    createTeamsBotChannel(config, {
+      name,
+      service: deps.service,
+      directory: deps.people,
+      conversations: storedConversations(deps.store, name),
+      summarize: deps.summarize,
+      logger: deps.logger,
+    })) satisfies ChannelFactory<TeamsBotChannelConfig>,
+  'teams-workflow': ((name, config, deps) =>
+    createTeamsWorkflowChannel(config, {
+      name,
+      logger: deps.logger,
+    })) satisfies ChannelFactory<TeamsWorkflowChannelConfig>,
 };
 
 export interface Channels {
@@ -54,11 +79,11 @@ export interface Channels {
 
 export function createChannels(
   config: Pick<Config, 'approvals' | 'approvers'>,
-  deps: Omit<ChannelDeps, 'directory'>,
+  deps: Omit<ChannelDeps, 'directory' | 'people'>,
   factories: Partial<Record<ChannelType, ChannelFactory<never>>> = CHANNEL_FACTORIES,
 ): Channels {
   const directory = createDirectory(config.approvers);
-  const full = { ...deps, directory };
+  const full = { ...deps, directory, people: config.approvers.directory };
   const byName = new Map<string, Channel>();
   const webhooks = new Map<string, WebhookChannelConfig>();
   for (const [name, channel] of Object.entries(config.approvals.channels)) {

@@ -1,0 +1,272 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../../../log.js';
+import { isClientAborted, readBoundedBody } from '../../../shared/body.js';
+import { sendJson } from '../../web/respond.js';
+import type { ApprovalRequest } from '../../request.js';
+import type { ApprovalService } from '../../service.js';
+import { ChannelDeliveryError, type Channel, type ChannelMessage, type DeliveryOutcome } from '../channel.js';
+import type { ApprovalSummary } from '../summary.js';
+import { ActivitySchema, membership, tenantOf, type Activity } from './activity.js';
+import { createBotTokenVerifier } from './botAuth.js';
+import { approvalCard } from './card.js';
+import { teamsEndpoints, type TeamsBotChannelConfig } from './config.js';
+import { createConnectorClient, type ConnectorTarget } from './connector.js';
+import type { TeamsConversationStore } from './conversations.js';
+import { createEntraTokens } from './entra.js';
+import { approverMris, type DirectoryPerson } from './identity.js';
+import { createCardActionHandler } from './invoke.js';
+
+/**
+ * The interactive Teams bot: a Channel that posts each request's card to the configured conversations
+ * and replaces it in place as the request changes, and serves the bot's messaging endpoint on
+ * Gatehouse's own listener. Every activity's token is verified before its body is read (botAuth.ts);
+ * installs teach it where conversations are reached; card clicks decide through the ApprovalService
+ * (invoke.ts).
+ */
+
+export interface TeamsBotDeps {
+  /** The instance name from the config: decisions are recorded with it as their channel. */
+  name: string;
+  service: Pick<ApprovalService, 'get' | 'decide'>;
+  /** approvers.directory: whose Teams account is which Gatehouse approver. */
+  directory: readonly DirectoryPerson[];
+  conversations: TeamsConversationStore;
+  /** The request as every channel shows it (summarize, with the redactor and the page's base URL). */
+  summarize: (request: ApprovalRequest) => ApprovalSummary;
+  logger: Logger;
+}
+
+/**
+ * Requests whose last delivery reached some conversations and failed in another: what was posted is
+ * kept here (the outbox keeps a memo only from a delivery that succeeded), so neither the retry nor a
+ * later update posts a second card where one already is. In memory: after a restart, the memo of the
+ * last successful delivery is all there is.
+ */
+const MAX_PARTIAL_REQUESTS = 1_000;
+
+/** Throws CONFIG_INVALID when the certificate credential cannot be read. */
+export function createTeamsBotChannel(config: TeamsBotChannelConfig, deps: TeamsBotDeps): Channel {
+  const log = deps.logger.child({ module: 'teams-bot', channel: deps.name });
+  const endpoints = teamsEndpoints(config);
+  const verifier = createBotTokenVerifier({
+    appId: config.appId,
+    issuer: endpoints.tokenIssuer,
+    openIdMetadata: endpoints.openIdMetadata,
+    logger: log,
+  });
+  const tokens = createEntraTokens({
+    login: endpoints.login,
+    tenantId: config.tenantId,
+    appId: config.appId,
+    credential: config.appPassword !== undefined ? { password: config.appPassword } : config.certificate!,
+    scope: endpoints.botScope,
+  });
+  const connector = createConnectorClient(tokens);
+  const onCardAction = createCardActionHandler({
+    channel: deps.name,
+    tenantId: config.tenantId,
+    service: deps.service,
+    directory: deps.directory,
+    summarize: deps.summarize,
+    maxCardBytes: config.maxCardBytes,
+    logger: log,
+  });
+  const partial = new Map<string, Record<string, string>>();
+  const sameTenant = (tenant: string | undefined) => tenant?.toLowerCase() === config.tenantId.toLowerCase();
+  if (config.conversations.length === 0) {
+    log.warn(
+      'no conversations configured: cards go nowhere until approvals.channels.' +
+        `${deps.name}.conversations names one (the bot logs each conversation it is installed in)`,
+    );
+  }
+
+  /** Where each configured conversation is reached: its own serviceUrl, the learned one, or the cloud's. */
+  async function targets(): Promise<ConnectorTarget[]> {
+    const learned = (await deps.conversations.list(config.appId)).filter((r) => sameTenant(r.tenantId));
+    return config.conversations.map((conversation) => {
+      const serviceUrl =
+        conversation.serviceUrl ??
+        learned.find((r) => r.conversationId === conversation.id)?.serviceUrl ??
+        // One tenant's conversations share its region's Connector.
+        learned.at(-1)?.serviceUrl ??
+        endpoints.serviceUrl;
+      if (!serviceUrl) {
+        throw new ChannelDeliveryError(
+          `no serviceUrl is known for conversation ${conversation.id}: install the bot there, or configure its serviceUrl`,
+          { retryable: false },
+        );
+      }
+      return { conversationId: conversation.id, serviceUrl: serviceUrl.replace(/\/+$/, '') };
+    });
+  }
+
+  async function deliver(message: ChannelMessage, signal: AbortSignal): Promise<DeliveryOutcome> {
+    const all = await targets();
+    if (all.length === 0) {
+      throw new ChannelDeliveryError(`teams-bot ${deps.name} has no conversations configured to post to`, {
+        retryable: false,
+      });
+    }
+    const { summary } = message;
+    const card = approvalCard(summary, {
+      mode: 'bot',
+      maxBytes: config.maxCardBytes,
+      refreshUserIds: approverMris(summary.approvers, summary.requester.id, deps.directory, config.tenantId),
+    });
+    const memo = { ...message.memo, ...partial.get(summary.id) };
+    const failures: ChannelDeliveryError[] = [];
+    for (const target of all) {
+      const key = `activity:${target.conversationId}`;
+      const done = `done:${message.deliveryId}:${target.conversationId}`;
+      if (memo[done]) continue;
+      try {
+        const activityId = memo[key];
+        // A card already posted is replaced in place; a conversation without one gets it now.
+        if (activityId) await connector.update(target, activityId, card, signal);
+        else memo[key] = await connector.post(target, card, signal);
+        memo[done] = '1';
+      } catch (error) {
+        failures.push(
+          error instanceof ChannelDeliveryError
+            ? error
+            : new ChannelDeliveryError(String(error), { retryable: true, cause: error }),
+        );
+      }
+    }
+    if (failures.length > 0) {
+      remember(summary.id, memo);
+      throw combined(failures, all.length);
+    }
+    partial.delete(summary.id);
+    // The activity ids go on to the next delivery; the marks of this one only served its retries.
+    const kept = Object.fromEntries(Object.entries(memo).filter(([key]) => key.startsWith('activity:')));
+    return { memo: kept, target: all.map((t) => t.conversationId).join(', ') };
+  }
+
+  function remember(approvalId: string, memo: Record<string, string>): void {
+    partial.delete(approvalId);
+    partial.set(approvalId, memo);
+    if (partial.size > MAX_PARTIAL_REQUESTS) partial.delete(partial.keys().next().value!);
+  }
+
+  async function routes(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    const path = new URL(req.url ?? '/', 'http://gatehouse.invalid').pathname;
+    if (path !== config.path) return false;
+    if (req.method !== 'POST') {
+      sendJson(res, 405, { error: 'POST only' }, { allow: 'POST' });
+      return true;
+    }
+    // The token first: nothing of an unauthenticated request is read, parsed or stored.
+    const check = await verifier.verify(req.headers.authorization);
+    if (!check.ok) {
+      log.warn({ reason: check.reason, remote: req.socket.remoteAddress }, 'Teams activity refused');
+      sendJson(res, check.status, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer' });
+      return true;
+    }
+    const activity = await readActivity(req, res);
+    if (!activity) return true;
+    const mismatch = verifier.mismatch(check.token, activity);
+    if (mismatch || activity.channelId !== 'msteams') {
+      const reason = mismatch ?? `channel ${JSON.stringify(activity.channelId)} is not Teams`;
+      log.warn({ reason, remote: req.socket.remoteAddress }, 'Teams activity refused');
+      sendJson(res, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer' });
+      return true;
+    }
+    // Learning where conversations are is a convenience: a store that fails it must not block a decision.
+    await learn(activity).catch((error: unknown) =>
+      log.error({ err: error, conversationId: activity.conversation.id }, 'Teams conversation not recorded'),
+    );
+    if (activity.type === 'invoke') {
+      if (activity.name !== 'adaptiveCard/action') {
+        sendJson(res, 501, { error: `invoke ${activity.name ?? ''} is not handled` });
+        return true;
+      }
+      sendJson(res, 200, await onCardAction(activity));
+      return true;
+    }
+    res.writeHead(200).end();
+    return true;
+  }
+
+  async function readActivity(req: IncomingMessage, res: ServerResponse): Promise<Activity | undefined> {
+    const limit = config.maxActivityBytes;
+    let body: Buffer | undefined;
+    try {
+      body = Number(req.headers['content-length']) > limit ? undefined : await readBoundedBody(req, limit);
+    } catch (error) {
+      if (isClientAborted(error)) return undefined;
+      throw error;
+    }
+    if (!body) {
+      sendJson(res, 413, { error: `the activity is larger than ${limit} bytes` });
+      return undefined;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(body.toString('utf8'));
+    } catch {
+      json = undefined;
+    }
+    const parsed = ActivitySchema.safeParse(json);
+    if (!parsed.success) {
+      sendJson(res, 400, { error: 'not a Bot Framework activity' });
+      return undefined;
+    }
+    return parsed.data;
+  }
+
+  /** Installs and removals in this tenant, and a Connector that moved, kept in the conversation store. */
+  async function learn(activity: Activity): Promise<void> {
+    const tenantId = tenantOf(activity);
+    const change = membership(activity);
+    const conversationId = activity.conversation.id;
+    if (!sameTenant(tenantId)) {
+      if (change === 'added')
+        log.warn({ conversationId, tenantId }, 'bot installed in another tenant: ignored');
+      return;
+    }
+    if (change === 'removed') {
+      await deps.conversations.remove(config.appId, conversationId);
+      log.info({ conversationId }, 'bot removed from a Teams conversation');
+      return;
+    }
+    const known = (await deps.conversations.list(config.appId)).find(
+      (r) => r.conversationId === conversationId,
+    );
+    if (change !== 'added' && (!known || known.serviceUrl === activity.serviceUrl)) return;
+    const type = activity.conversation.conversationType;
+    await deps.conversations.save({
+      appId: config.appId,
+      conversationId,
+      ...(type === 'channel' || type === 'groupChat' || type === 'personal'
+        ? { conversationType: type }
+        : {}),
+      tenantId: tenantId!,
+      serviceUrl: activity.serviceUrl,
+      ...(activity.channelData?.team?.id ? { teamId: activity.channelData.team.id } : {}),
+      updatedAt: new Date().toISOString(),
+    });
+    if (change === 'added') {
+      const configured = config.conversations.some((c) => c.id === conversationId);
+      log.info(
+        { conversationId, conversationType: type, teamId: activity.channelData?.team?.id, configured },
+        configured
+          ? 'bot installed in a configured Teams conversation'
+          : `bot installed in a Teams conversation; add its id to approvals.channels.${deps.name}.conversations to post approval cards there`,
+      );
+    }
+  }
+
+  return { name: deps.name, type: 'teams-bot', deliver, routes };
+}
+
+/** One error for a delivery that failed somewhere: retried when any failure may pass. */
+function combined(failures: ChannelDeliveryError[], total: number): ChannelDeliveryError {
+  if (failures.length === 1) return failures[0]!;
+  const retryable = failures.some((f) => f.retryable);
+  const waits = failures.map((f) => f.retryAfterMs).filter((ms): ms is number => ms !== undefined);
+  return new ChannelDeliveryError(
+    `${failures.length} of ${total} conversations failed: ${failures.map((f) => f.message).join('; ')}`,
+    { retryable, ...(waits.length > 0 ? { retryAfterMs: Math.max(...waits) } : {}) },
+  );
+}

@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { ChannelDeliveryError } from '../channel.js';
+import { ADAPTIVE_CARD_CONTENT_TYPE, type AdaptiveCard } from './adaptiveCard.js';
+import type { EntraTokens } from './entra.js';
+import { send } from './send.js';
+
+/**
+ * The two Bot Connector REST calls a card needs: post it to a conversation
+ * (POST {serviceUrl}/v3/conversations/{id}/activities) and replace it in place
+ * (PUT …/activities/{activityId}), with the bot's Entra token. A 401 means the token was refused: it is
+ * dropped, and the retry gets a fresh one.
+ */
+
+export interface ConnectorClient {
+  /** Posts the card; resolves to the new activity's id. */
+  post(target: ConnectorTarget, card: AdaptiveCard, signal: AbortSignal): Promise<string>;
+  update(target: ConnectorTarget, activityId: string, card: AdaptiveCard, signal: AbortSignal): Promise<void>;
+}
+
+export interface ConnectorTarget {
+  serviceUrl: string;
+  conversationId: string;
+}
+
+const PostedSchema = z.looseObject({ id: z.string().min(1) });
+
+export function createConnectorClient(tokens: EntraTokens): ConnectorClient {
+  async function call(
+    method: 'POST' | 'PUT',
+    target: ConnectorTarget,
+    path: string,
+    body: unknown,
+    signal: AbortSignal,
+  ): Promise<Response> {
+    const host = new URL(target.serviceUrl).host;
+    const url = `${target.serviceUrl.replace(/\/+$/, '')}/v3/conversations/${encodeURIComponent(target.conversationId)}${path}`;
+    // Entra's own refusals pass as they are: a 401 from Entra is a wrong credential, not a stale token.
+    const token = await tokens.token(signal);
+    try {
+      return await send(
+        url,
+        {
+          method,
+          headers: {
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/json; charset=utf-8',
+          },
+          body: JSON.stringify(body),
+          signal,
+        },
+        {
+          action: `${method === 'POST' ? 'posting' : 'updating'} the card in ${target.conversationId}`,
+          target: host,
+        },
+      );
+    } catch (error) {
+      if (error instanceof ChannelDeliveryError && error.context.status === 401) {
+        tokens.invalidate();
+        throw new ChannelDeliveryError(`${error.message} (the token is renewed for the next try)`, {
+          retryable: true,
+          status: 401,
+          target: host,
+        });
+      }
+      throw error;
+    }
+  }
+
+  const message = (card: AdaptiveCard, id?: string) => ({
+    type: 'message',
+    ...(id ? { id } : {}),
+    attachments: [{ contentType: ADAPTIVE_CARD_CONTENT_TYPE, content: card }],
+  });
+
+  return {
+    async post(target, card, signal) {
+      const response = await call('POST', target, '/activities', message(card), signal);
+      const posted = PostedSchema.safeParse(await response.json().catch(() => undefined));
+      if (!posted.success) {
+        // Posted, perhaps, but with no id to update it by: not worth posting twice.
+        throw new ChannelDeliveryError(`the Bot Connector answered without an activity id`, {
+          retryable: false,
+          target: new URL(target.serviceUrl).host,
+        });
+      }
+      return posted.data.id;
+    },
+    async update(target, activityId, card, signal) {
+      await call(
+        'PUT',
+        target,
+        `/activities/${encodeURIComponent(activityId)}`,
+        message(card, activityId),
+        signal,
+      );
+    },
+  };
+}

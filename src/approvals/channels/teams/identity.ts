@@ -1,0 +1,73 @@
+import type { Identity } from '../../request.js';
+import { isListed } from '../../states.js';
+import type { TeamsAccount } from './config.js';
+
+/**
+ * Who a Teams user is in Gatehouse: the `approvers.directory` entry whose Teams account (Entra object id
+ * and tenant) is the one Teams reported on the verified activity. Nobody else: a display name, a UPN or
+ * anything else in the activity never names an approver.
+ */
+
+/** A directory entry as the Teams channel reads it (`approvers.directory[]`). */
+export interface DirectoryPerson {
+  id: string;
+  groups: readonly string[];
+  teams?: TeamsAccount;
+}
+
+/** Entra ids are GUIDs, which Teams and the Entra portal may spell in either case. */
+const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+
+export function approverFromTeams(
+  directory: readonly DirectoryPerson[],
+  account: { aadObjectId: string | undefined; tenantId: string | undefined },
+): Identity | undefined {
+  const { aadObjectId, tenantId } = account;
+  if (!aadObjectId || !tenantId) return undefined;
+  const person = directory.find(
+    (p) => p.teams && same(p.teams.aadObjectId, aadObjectId) && same(p.teams.tenantId, tenantId),
+  );
+  return person && { id: person.id, groups: [...person.groups] };
+}
+
+/**
+ * The Teams user ids (MRIs, `8:orgid:<aadObjectId>`) of the people of `tenantId` whom `approvers`
+ * lists, other than the requester: whose Teams clients refresh the card into their own view. Sorted,
+ * so a card is the same however the directory is ordered.
+ */
+export function approverMris(
+  approvers: readonly string[],
+  requesterId: string,
+  directory: readonly DirectoryPerson[],
+  tenantId: string,
+): string[] {
+  const requirement = { rule: 'refresh', approvers: [...approvers], quorum: 1 };
+  return directory
+    .filter((p) => p.teams && same(p.teams.tenantId, tenantId) && p.id !== requesterId)
+    .filter((p) => isListed(requirement, p))
+    .map((p) => `8:orgid:${p.teams!.aadObjectId.toLowerCase()}`)
+    .sort();
+}
+
+/**
+ * Directory entries that give one Teams account to two people: a click by that account would count as
+ * whichever comes first. For the config check (`approvers.directory`), with each later entry's index.
+ */
+export function teamsAccountConflicts(
+  directory: readonly DirectoryPerson[],
+): { index: number; message: string }[] {
+  const seen = new Map<string, string>();
+  const conflicts: { index: number; message: string }[] = [];
+  directory.forEach((person, index) => {
+    if (!person.teams) return;
+    const key = `${person.teams.tenantId.toLowerCase()}/${person.teams.aadObjectId.toLowerCase()}`;
+    const owner = seen.get(key);
+    if (owner !== undefined && owner !== person.id) {
+      conflicts.push({
+        index,
+        message: `this Teams account is also "${owner}"'s: one account is one approver`,
+      });
+    } else seen.set(key, person.id);
+  });
+  return conflicts;
+}

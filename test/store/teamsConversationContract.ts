@@ -1,0 +1,54 @@
+import { expect, it } from 'vitest';
+import type {
+  ConversationReference,
+  TeamsConversationStore,
+} from '../../src/approvals/channels/teams/conversations.js';
+
+/**
+ * What every TeamsConversationStore must do, for each implementation to run (the memory one here; the
+ * lowdb one in the store's tests): `make` returns a fresh, empty store, `reopen` the same data as a new
+ * process would read it (memory stores return the same instance).
+ */
+export function conversationStoreContract(
+  make: () => Promise<{ store: TeamsConversationStore; reopen: () => Promise<TeamsConversationStore> }>,
+): void {
+  const reference = (
+    conversationId: string,
+    extra: Partial<ConversationReference> = {},
+  ): ConversationReference => ({
+    appId: 'app-1',
+    conversationId,
+    conversationType: 'channel',
+    tenantId: 'tenant-1',
+    serviceUrl: 'https://smba.trafficmanager.net/teams',
+    teamId: '19:team@thread.tacv2',
+    updatedAt: '2026-11-30T16:00:00.000Z',
+    ...extra,
+  });
+
+  it('saves, replaces by (appId, conversationId), lists per bot and removes', async () => {
+    const { store, reopen } = await make();
+    await store.save(reference('19:a@thread.tacv2'));
+    await store.save(reference('19:b@thread.v2', { conversationType: 'groupChat' }));
+    await store.save(reference('19:a@thread.tacv2', { appId: 'app-2' }));
+    await store.save(reference('19:a@thread.tacv2', { serviceUrl: 'https://smba.trafficmanager.net/emea' }));
+    const listed = await (await reopen()).list('app-1');
+    expect(listed).toEqual([
+      reference('19:b@thread.v2', { conversationType: 'groupChat' }),
+      reference('19:a@thread.tacv2', { serviceUrl: 'https://smba.trafficmanager.net/emea' }),
+    ]);
+    await store.remove('app-1', '19:a@thread.tacv2');
+    await store.remove('app-1', '19:never@thread.v2');
+    expect((await (await reopen()).list('app-1')).map((r) => r.conversationId)).toEqual(['19:b@thread.v2']);
+    expect((await store.list('app-2')).map((r) => r.conversationId)).toEqual(['19:a@thread.tacv2']);
+  });
+
+  it('refuses a reference that is not one', async () => {
+    const { store } = await make();
+    await expect(store.save({ ...reference('x'), serviceUrl: 'not a url' })).rejects.toThrow();
+    await expect(
+      store.save({ ...reference('x'), unexpected: true } as ConversationReference),
+    ).rejects.toThrow();
+    expect(await store.list('app-1')).toEqual([]);
+  });
+}
