@@ -1,4 +1,5 @@
 import type { Config } from './config/schema.js';
+import { requestPageLinks } from './approvals/pageLink.js';
 import { createApprovalService, type ApprovalService } from './approvals/service.js';
 import { createApprovalWeb } from './approvals/web/index.js';
 import { loadPolicyEngine, type PolicyStatus } from './decision/index.js';
@@ -14,6 +15,7 @@ import { describeCollision } from './downstream/catalog.js';
 import { DownstreamPool } from './downstream/pool.js';
 import { GatehouseError, isGatehouseError } from './errors.js';
 import { createAggregate } from './front/aggregate.js';
+import { startOutcomeNotices } from './front/outcomeNotices.js';
 import { startHttpFront, type HttpFront, type HttpFrontStatus } from './front/http.js';
 import { createRelay } from './front/relay.js';
 import { createSession, type FrontDeps } from './front/session.js';
@@ -209,6 +211,10 @@ async function start(
   }
 
   const executor = createExecutor({ pool, events, logger });
+  // Started further down; a stdio Gatehouse may carry on without it (its port taken).
+  let http: HttpFront | undefined;
+  // A request's page exists only while the listener that serves it does.
+  const pageLink = requestPageLinks(() => http && (config.approvals.publicUrl ?? http.url));
   const approvals = createApprovalService({
     store,
     events,
@@ -231,8 +237,12 @@ async function start(
     sweepIntervalMs: config.approvals.sweepIntervalMs,
     logger,
     currentTool: (server, tool) => pool.get(server)?.tools.find((t) => t.name === tool),
+    pageLink,
   });
   teardown.add(() => approvals.stop());
+  teardown.add(
+    startOutcomeNotices({ approvals, sessions, redactText: (text) => redactor.redactText(text), logger }),
+  );
   const deps: FrontDeps = {
     pool,
     approvals,
@@ -291,7 +301,6 @@ async function start(
   await approvals.start();
 
   // Built before the listener: a malformed approver password hash refuses the start (exit 2).
-  let http: HttpFront | undefined;
   const web = createApprovalWeb({
     service: approvals,
     config,
