@@ -14,7 +14,7 @@ export interface Outcome {
   text: string;
   /**
    * Untrusted text that says more, as received: the tool's error, why the call failed, the approver's
-   * reason for rejecting, why the request closed. Cut at MAX_DETAIL characters.
+   * reason for rejecting, why the request closed. Cut after MAX_DETAIL characters.
    */
   detail?: string;
 }
@@ -77,8 +77,14 @@ export function toolErrorText(result: NonNullable<Execution['result']>): string 
   return texts.length > 0 ? texts.join('\n') : '(the tool sent no error text)';
 }
 
-/** At most `max` code points (a pair of surrogates is never split), with `…` where it was cut. */
+/**
+ * Where a text was cut. ASCII: an ellipsis character is a lookalike of `...`, which the page would
+ * rightly flag in text it shows.
+ */
+export const CUT = '[...]';
+
+/** At most `max` code points of `text` (a surrogate pair is never split), then CUT if it was longer. */
 export function cut(text: string, max: number): string {
   const points = Array.from(text);
-  return points.length <= max ? text : `${points.slice(0, max - 1).join('')}…`;
+  return points.length <= max ? text : `${points.slice(0, max).join('')}${CUT}`;
 }

@@ -229,7 +229,11 @@ export function createTaskBridge(
         }
         case 'approved':
         case 'executing':
-          await taskStore.updateTaskStatus(task.taskId, 'working', `approved; ${current.state}`);
+          await taskStore.updateTaskStatus(
+            task.taskId,
+            'working',
+            `approval ${current.id}: approved; ${current.state === 'executing' ? 'executing' : 'about to execute'}`,
+          );
           return false;
         default: {
           const result = resultForRequest(current, hasOutputSchema, approvals);
