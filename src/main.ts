@@ -3,6 +3,7 @@ import { channelNames } from './approvals/channels/config.js';
 import { createChannels } from './approvals/channels/index.js';
 import { createOutbox, type ChannelDeliveryStatus } from './approvals/channels/outbox.js';
 import { summarize } from './approvals/channels/summary.js';
+import { requestPageLinks } from './approvals/pageLink.js';
 import type { ApprovalRequest } from './approvals/request.js';
 import { createApprovalService, type ApprovalService } from './approvals/service.js';
 import { createApprovalWeb } from './approvals/web/index.js';
@@ -19,6 +20,7 @@ import { describeCollision } from './downstream/catalog.js';
 import { DownstreamPool } from './downstream/pool.js';
 import { GatehouseError, isGatehouseError } from './errors.js';
 import { createAggregate } from './front/aggregate.js';
+import { startOutcomeNotices } from './front/outcomeNotices.js';
 import { startHttpFront, type HttpFront, type HttpFrontStatus } from './front/http.js';
 import { createRelay } from './front/relay.js';
 import { createSession, type FrontDeps } from './front/session.js';
@@ -217,6 +219,10 @@ async function start(
   }
 
   const executor = createExecutor({ pool, events, logger });
+  // Started further down; a stdio Gatehouse may carry on without it (its port taken).
+  let http: HttpFront | undefined;
+  // A request's page exists only while the listener that serves it does.
+  const pageLink = requestPageLinks(() => http && (config.approvals.publicUrl ?? http.url));
   const approvals = createApprovalService({
     store,
     events,
@@ -239,10 +245,10 @@ async function start(
     sweepIntervalMs: config.approvals.sweepIntervalMs,
     logger,
     currentTool: (server, tool) => pool.get(server)?.tools.find((t) => t.name === tool),
+    pageLink,
   });
   teardown.add(() => approvals.stop());
   // Where approvers and webhook receivers reach this Gatehouse; the listener is known once it listens.
-  let http: HttpFront | undefined;
   const baseUrl = () =>
     config.approvals.publicUrl ?? http?.url ?? `http://${config.http.host}:${config.http.port}`;
   const summarizeRequest = (request: ApprovalRequest) => summarize(request, { baseUrl: baseUrl(), redactor });
@@ -271,6 +277,9 @@ async function start(
     if (id && event.event !== 'approval.delivered' && event.event !== 'approval.refused') outbox.changed(id);
   });
   approvals.onChange((request) => outbox.changed(request.id));
+  teardown.add(
+    startOutcomeNotices({ approvals, sessions, redactText: (text) => redactor.redactText(text), logger }),
+  );
   const deps: FrontDeps = {
     pool,
     approvals,

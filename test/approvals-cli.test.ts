@@ -14,6 +14,7 @@ import { scratchDir } from './helpers/config.js';
 import { connectHttpAs } from './helpers/embedded.js';
 import { BOB, TOKENS, approvalSetUp, expectNotRun, expectPending, passwordOf } from './helpers/gated.js';
 import { startHttpGatehouse } from './helpers/gatehouse.js';
+import { TOOL_ERROR, executedWith } from './helpers/outcomes.js';
 import { sampleRequest } from './store/helpers.js';
 import { GATEHOUSE_BIN } from './helpers/paths.js';
 import { eventually, spawnProcess } from './helpers/processes.js';
@@ -60,9 +61,12 @@ describe('gatehouse approvals', () => {
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const lines = stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^ID\s+STATE\s+TOOL\s+REQUESTED BY\s+APPROVALS$/);
+    expect(lines[0]).toMatch(/^ID\s+STATE\s+TOOL\s+REQUESTED BY\s+APPROVALS\s+ARGUMENTS$/);
+    const path = request.arguments.path as string;
     expect(lines.find((l) => l.startsWith(request.id))).toMatch(
-      /pending\s+fs \/ write_file\s+alice\s+fs-writes 0\/1\s+expires in 60 min/,
+      new RegExp(
+        `pending\\s+fs / write_file\\s+alice\\s+fs-writes 0/1\\s+path: "${path}", content: "quarterly numbers"\\s+expires in 60 min`,
+      ),
     );
     expect(stdout).not.toContain(bobToken);
 
@@ -82,6 +86,25 @@ describe('gatehouse approvals', () => {
     expect(listed?.arguments).toEqual({ path: '/srv/x', apiKey: '[REDACTED]' });
     const show = await gatehouse(['approvals', 'show', request.id, '--url', web.url], asBob());
     expect(show.stdout).toContain(`"apiKey": "${CANARY}"`);
+  });
+
+  it('lists and shows a call whose tool reported an error as such, with the error, not as a plain executed', async () => {
+    const request = await executedWith(service, TOOL_ERROR);
+    const toolSaid = (TOOL_ERROR.content[0] as { text: string }).text;
+    const list = await gatehouse(['approvals', 'list', '--state', 'executed', '--url', web.url], asBob());
+    expect(list.code).toBe(0);
+    const row = list.stdout.split('\n').find((l) => l.startsWith(request.id))!;
+    expect(row).toMatch(/^\S+\s+executed, tool error\s+fs \/ write_file/);
+    expect(row).toContain(`executed, the tool reported an error: ${toolSaid.slice(0, 10)}`);
+
+    const show = await gatehouse(['approvals', 'show', request.id, '--url', web.url], asBob());
+    expect(show.stdout).toContain('outcome       executed, the tool reported an error');
+    expect(show.stdout).toContain(`the tool's error:\n  ${toolSaid}\n`);
+    const json = await gatehouse(['approvals', 'show', request.id, '--json', '--url', web.url], asBob());
+    expect(JSON.parse(json.stdout).outcome).toMatchObject({
+      kind: 'executed-with-tool-error',
+      detail: toolSaid,
+    });
   });
 
   it('shows a request with deceptive characters marked and a warning', async () => {

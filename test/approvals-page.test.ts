@@ -391,7 +391,7 @@ describe('the page itself', () => {
     expect(await page.locator('[data-testid=recent]').textContent()).toContain('rejected');
   });
 
-  it('shows no argument values in the inbox; the request page shows them exactly', async () => {
+  it('shows the inbox no secret argument value (redacted as lists are); the request page shows them exactly', async () => {
     const CANARY = 'c4nary-inbox-8a9b0c';
     const request = await service.add({
       arguments: { path: '/srv/x', token: CANARY, note: `password=${CANARY}` },

@@ -142,7 +142,7 @@ describe('gatehouse teams package', () => {
     );
     const out = path.join(dir, 'from-channel.zip');
     const result = await run('--config', config, '--out', out);
-    expect(result.code, result.stderr).toBe(0);
+    expect(result.code, result.err).toBe(0);
     const manifest = JSON.parse(
       unzip(await readFile(out))
         .get('manifest.json')!

@@ -1,4 +1,5 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { DECIDE_AT, pageSentence, urlOf, type PageLink } from './pageLink.js';
 import type { QuarantinedRecord } from './quarantine.js';
 import type { ApprovalRequest } from './request.js';
 
@@ -12,9 +13,19 @@ export interface ApprovalStatus {
   approvers: string[];
   quorum: number;
   approvals: number;
+  /** The request's page, where approvers decide and anyone allowed can follow it; absent without one. */
+  url?: string;
 }
 
-export function approvalStatus(request: ApprovalRequest): ApprovalStatus {
+/** What a requester is told besides the request itself: how long retries get the outcome, where the page is. */
+export interface FollowUp {
+  /** How long identical retries keep getting a finished request's outcome (`approvals.resultRetentionMs`). */
+  retentionMs?: number;
+  pageLink?: (id: string) => PageLink;
+}
+
+export function approvalStatus(request: ApprovalRequest, link?: PageLink): ApprovalStatus {
+  const url = urlOf(link);
   return {
     status: request.state,
     approvalId: request.id,
@@ -22,6 +33,7 @@ export function approvalStatus(request: ApprovalRequest): ApprovalStatus {
     approvers: request.approvers,
     quorum: request.quorum,
     approvals: request.decisions.filter((d) => d.decision === 'approve').length,
+    ...(url ? { url } : {}),
   };
 }
 
@@ -60,10 +72,11 @@ function definitionChanged(request: ApprovalRequest): string {
 export function resultForRequest(
   request: ApprovalRequest,
   hasOutputSchema: boolean,
-  /** How long identical retries keep getting a finished request's outcome (config `approvals.resultRetentionMs`). */
-  retentionMs = 0,
+  { retentionMs = 0, pageLink }: FollowUp = {},
 ): CallToolResult {
-  const status = approvalStatus(request);
+  const link = pageLink?.(request.id);
+  const status = approvalStatus(request, link);
+  const page = (lead?: string) => (link ? ` ${pageSentence(link, lead)}.` : '');
   const meta = { [APPROVAL_META]: status };
   const notRun = (text: string, isError: boolean): CallToolResult => ({
     content: [{ type: 'text', text }],
@@ -78,17 +91,18 @@ export function resultForRequest(
       return notRun(
         request.definitionChangedSince
           ? `${definitionChanged(request)} It has NOT run yet: it is waiting for human approval (${rule}). ` +
-              `Asked: ${who}; ${status.approvals} given so far. It expires at ${request.expiresAt}. ` +
+              `Asked: ${who}; ${status.approvals} given so far. It expires at ${request.expiresAt}.${page(DECIDE_AT)} ` +
               FOLLOW_NEW(request.id)
           : `This call has NOT run yet: it is waiting for human approval (approval ${request.id}; ${rule}). ` +
-              `Asked: ${who}; ${status.approvals} given so far. It expires at ${request.expiresAt}. ${HOW_TO_FOLLOW(request.id)}`,
+              `Asked: ${who}; ${status.approvals} given so far. It expires at ${request.expiresAt}.${page(DECIDE_AT)} ` +
+              HOW_TO_FOLLOW(request.id),
         false,
       );
     case 'approved':
     case 'executing':
       return notRun(
         `This call was approved (approval ${request.id}) and is ${request.state === 'executing' ? 'executing now' : 'about to execute'}; ` +
-          `its result is not available yet. ${HOW_TO_FOLLOW(request.id)}`,
+          `its result is not available yet.${page()} ${HOW_TO_FOLLOW(request.id)}`,
         false,
       );
     case 'executed': {

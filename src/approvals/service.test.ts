@@ -157,7 +157,7 @@ describe('expiry is read from the clock, not from the sweep', () => {
     });
     expect(await service.list({ states: ['pending'] })).toEqual([]);
     expect((await service.list({ states: ['expired'] })).map((r) => r.id)).toEqual([request.id]);
-    const status = resultForRequest(read!, false, service.retentionMs);
+    const status = resultForRequest(read!, false, service);
     expect(status.isError).toBe(true);
     expect(status.content).toEqual([
       expect.objectContaining({ text: expect.stringContaining(`expired at ${request.expiresAt}`) }),

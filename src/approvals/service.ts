@@ -10,6 +10,7 @@ import type { Logger } from '../log.js';
 import type { ToolCall } from '../pipeline/toolCall.js';
 import type { ApprovalStore } from '../store/store.js';
 import { canonicalJson, toolDefinitionDigest } from './digest.js';
+import type { PageLink } from './pageLink.js';
 import { recoverOnStart, sweepExpired, type Recovery } from './recovery.js';
 import { expiryTimer } from './expiryTimer.js';
 import { quarantineProblem, type QuarantinedRecord } from './quarantine.js';
@@ -55,6 +56,8 @@ export interface ApprovalService {
 export interface ApprovalRuntime extends ApprovalService {
   /** How long identical retries keep getting a finished request's outcome. */
   readonly retentionMs: number;
+  /** Where a request's page is, for the requester and the log; absent: not said. */
+  readonly pageLink?: (id: string) => PageLink;
   /** Create the request for a gated call, or join the identical one (same digest) that exists. */
   requestFor(
     call: ToolCall,
@@ -92,6 +95,8 @@ export interface ApprovalServiceDeps {
   now?: () => Date;
   /** A downstream tool as Gatehouse last listed it. */
   currentTool?: (server: string, tool: string) => Tool | undefined;
+  /** Where a request's page is (approvals.publicUrl or the listener), or why there is none. */
+  pageLink?: (id: string) => PageLink;
 }
 
 /**
@@ -181,6 +186,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
           tool: call.tool,
           caller: call.caller.id,
           rules: result.request.rules,
+          ...pageFields(deps.pageLink?.(result.request.id)),
         },
         'approval requested',
       );
@@ -460,6 +466,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
 
   return {
     retentionMs: deps.retentionMs,
+    ...(deps.pageLink ? { pageLink: deps.pageLink } : {}),
     list,
     get,
     decide,
@@ -486,6 +493,12 @@ export async function missing(store: ApprovalStore, id: string): Promise<Gatehou
     id,
     problem: quarantined.problem.code,
   });
+}
+
+/** The log's view of a page link: its url, or why there is no page. */
+function pageFields(link: PageLink | undefined): { url?: string; page?: string } {
+  if (!link) return {};
+  return 'url' in link ? { url: link.url } : { page: link.unavailable };
 }
 
 function expired(request: ApprovalRequest): AuditEvent {

@@ -136,5 +136,5 @@ export async function callBuiltinTool(
       );
     }
   }
-  return resultForRequest(request, false, approvals.retentionMs);
+  return resultForRequest(request, false, approvals);
 }

@@ -1,6 +1,8 @@
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
+import { argumentsLine } from '../approvals/argumentsLine.js';
+import { cut, outcomeOf, type Outcome } from '../approvals/outcome.js';
 import { QUARANTINE_RECOVERY } from '../approvals/quarantine.js';
 import {
   isQuarantined,
@@ -192,21 +194,31 @@ function tallyText(request: RequestView): string {
   return request.tally.map((t) => `${t.rule} ${t.approvedBy.length}/${t.quorum}`).join(', ');
 }
 
+/** How much of a row's arguments line and outcome a terminal row shows; `show` has all of it. */
+const ROW_TEXT = 60;
+
 export function formatList(list: readonly ApprovalView[], now: number): string {
   if (list.length === 0) return 'no approval requests';
-  const rows = list.map((r) =>
-    isQuarantined(r)
-      ? [r.id, r.state, '', '', '', `${r.problem.code}: see \`gatehouse approvals show ${r.id}\``]
-      : [
-          r.id,
-          r.state,
-          `${r.server} / ${r.tool}`,
-          r.caller.id,
-          tallyText(r),
-          r.state === 'pending' ? `expires ${until(r.expiresAt, now)}` : '',
-        ],
-  );
-  const header = ['ID', 'STATE', 'TOOL', 'REQUESTED BY', 'APPROVALS', ''];
+  const rows = list.map((r) => {
+    if (isQuarantined(r)) {
+      return [r.id, r.state, '', '', '', '', `${r.problem.code}: see \`gatehouse approvals show ${r.id}\``];
+    }
+    const outcome = outcomeOfView(r);
+    return [
+      r.id,
+      outcome?.kind === 'executed-with-tool-error' ? 'executed, tool error' : r.state,
+      `${r.server} / ${r.tool}`,
+      r.caller.id,
+      tallyText(r),
+      cut(argumentsLine(r.arguments), ROW_TEXT),
+      r.state === 'pending'
+        ? `expires ${until(r.expiresAt, now)}`
+        : outcome && outcome.kind !== 'executed'
+          ? cut(`${outcome.text}${outcome.detail ? `: ${outcome.detail}` : ''}`, ROW_TEXT)
+          : '',
+    ];
+  });
+  const header = ['ID', 'STATE', 'TOOL', 'REQUESTED BY', 'APPROVALS', 'ARGUMENTS', ''];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => visible(row[i]!).length)));
   return [header, ...rows]
     .map((row) =>
@@ -236,9 +248,31 @@ export function formatRequest(r: ApprovalView, now: number): string {
         `  ${d.decision === 'approve' ? 'approved' : 'rejected'} by ${d.approver.id} at ${d.at}${d.reason ? `: ${visible(d.reason)}` : ''}`,
     ),
     ...(r.closed ? [`closed        ${visible(r.closed.reason)}`] : []),
+    ...outcomeLines(outcomeOfView(r)),
   ];
   lines.push(...warnings(flags, 'the arguments contain'), '', 'arguments:', args);
   return lines.join('\n');
+}
+
+/** The API's outcome, or the same worked out here when a Gatehouse from before it sends none. */
+function outcomeOfView(r: RequestView): Outcome | undefined {
+  return r.outcome ?? outcomeOf(r);
+}
+
+/**
+ * How it ended, and what a failure said in full (a tool's error, why it failed): rejections and closings
+ * already have their reasons above.
+ */
+function outcomeLines(outcome: Outcome | undefined): string[] {
+  if (!outcome) return [];
+  const said =
+    outcome.detail !== undefined && (outcome.kind === 'executed-with-tool-error' || outcome.kind === 'failed')
+      ? [
+          outcome.kind === 'failed' ? 'why:' : "the tool's error:",
+          ...outcome.detail.split('\n').map((l) => `  ${visible(l)}`),
+        ]
+      : [];
+  return [`outcome       ${outcome.text}`, ...(said.length > 0 ? ['', ...said] : [])];
 }
 
 /** A record set aside as found: why, what to do, and the record itself (untrusted, shown exactly). */

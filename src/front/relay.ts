@@ -215,7 +215,8 @@ function missingCapability(session: Session, request: Request): string | undefin
 
 const SEVERITY = LoggingLevelSchema.options;
 
-function passesLevel(level: LoggingLevel | undefined, threshold: LoggingLevel | undefined): boolean {
+/** Whether a log of `level` reaches a session whose threshold (logging/setLevel) is `threshold`. */
+export function passesLevel(level: LoggingLevel | undefined, threshold: LoggingLevel | undefined): boolean {
   if (!threshold || !level) return true;
   return SEVERITY.indexOf(level) >= SEVERITY.indexOf(threshold);
 }

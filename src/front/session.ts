@@ -61,12 +61,20 @@ export function createSession(
   const server = new Server(
     { name: 'gatehouse', version: VERSION },
     {
-      capabilities: { ...caps, tasks: TASK_CAPABILITIES },
+      // Logging always: Gatehouse itself tells the requester how an approval request ended.
+      capabilities: { ...caps, logging: caps.logging ?? {}, tasks: TASK_CAPABILITIES },
       instructions: combinedInstructions(deps.pool),
       taskStore: tasks.store,
     },
   );
-  const session: Session = { id, server, caller: { ...caller }, subscriptions: new Set(), tasks };
+  const session: Session = {
+    id,
+    server,
+    caller: { ...caller },
+    subscriptions: new Set(),
+    tasks,
+    askedFor: new Set(),
+  };
   // However the session ends (DELETE, idle expiry, shutdown), its tasks end with it.
   server.onclose = () => tasks.close();
   server.oninitialized = () => {
@@ -130,12 +138,10 @@ export function createSession(
       aggregate.complete(r.params.ref, raw.params!, session, forwarding(r, extra)),
     );
   }
-  if (caps.logging) {
-    on(SetLevelRequestSchema, async (r, raw) => {
-      await aggregate.setLevel(r.params.level, raw.params!, session);
-      return {};
-    });
-  }
+  on(SetLevelRequestSchema, async (r, raw) => {
+    await aggregate.setLevel(r.params.level, raw.params!, session);
+    return {};
+  });
   server.setNotificationHandler(RootsListChangedNotificationSchema, async () => deps.relay.onRootsChanged());
   return session;
 }

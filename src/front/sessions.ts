@@ -14,6 +14,11 @@ export interface Session {
   subscriptions: Set<string>;
   /** The MCP tasks of this session; they end with it. */
   tasks: TaskBridge;
+  /**
+   * The open approval requests this session's calls made or joined: it is told their outcome
+   * (front/outcomeNotices.ts). In memory only; after a restart any open session of the caller is told.
+   */
+  askedFor: Set<string>;
 }
 
 export class SessionRegistry {

@@ -13,6 +13,8 @@ import {
   type Task,
 } from '@modelcontextprotocol/sdk/types.js';
 import { randomUUID } from 'node:crypto';
+import { outcomeOf } from '../approvals/outcome.js';
+import { DECIDE_AT, pageSentence } from '../approvals/pageLink.js';
 import { resultForRequest } from '../approvals/results.js';
 import type { ApprovalRequest } from '../approvals/request.js';
 import type { ApprovalRuntime } from '../approvals/service.js';
@@ -156,6 +158,14 @@ export function createSessionTaskStore(limits: TaskLimits, now: () => number = D
       return tasks.size;
     },
     clear: () => tasks.clear(),
+    /**
+     * The message the task's next change carries: the SDK's storeTaskResult takes none, so the words
+     * for how a task ended are set just before it.
+     */
+    describe(taskId: string, statusMessage: string): void {
+      const held = live(taskId);
+      if (held && !isTerminal(held.task.status)) held.task.statusMessage = statusMessage;
+    },
   };
 }
 
@@ -207,22 +217,32 @@ export function createTaskBridge(
       const latest = await taskStore.getTask(task.taskId).catch(() => undefined);
       if (!latest || latest.status === 'cancelled') return true;
       switch (current.state) {
-        case 'pending':
+        case 'pending': {
+          const link = approvals.pageLink?.(current.id);
           await taskStore.updateTaskStatus(
             task.taskId,
             'input_required',
-            `waiting for human approval ${current.id} (${current.approvers.join(', ')})`,
+            `waiting for human approval ${current.id} (${current.approvers.join(', ')})` +
+              (link ? `. ${pageSentence(link, DECIDE_AT)}` : ''),
           );
           return false;
+        }
         case 'approved':
         case 'executing':
-          await taskStore.updateTaskStatus(task.taskId, 'working', `approved; ${current.state}`);
+          await taskStore.updateTaskStatus(
+            task.taskId,
+            'working',
+            `approval ${current.id}: approved; ${current.state === 'executing' ? 'executing' : 'about to execute'}`,
+          );
           return false;
         default: {
-          const result = resultForRequest(current, hasOutputSchema, approvals.retentionMs);
+          const result = resultForRequest(current, hasOutputSchema, approvals);
+          const outcome = outcomeOf(current);
+          if (outcome) inner.describe(task.taskId, `approval ${current.id}: ${outcome.text}`);
+          // A tool's isError result fails the task, as it does for calls run at once (forCall).
           await taskStore.storeTaskResult(
             task.taskId,
-            current.state === 'executed' ? 'completed' : 'failed',
+            outcome?.kind === 'executed' ? 'completed' : 'failed',
             result,
           );
           return true;

@@ -7,6 +7,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { resultForRequest } from '../approvals/results.js';
 import type { ApprovalRuntime } from '../approvals/service.js';
+import { isOpen } from '../approvals/states.js';
 import type { CreateTaskResult } from '@modelcontextprotocol/sdk/experimental/tasks/index.js';
 import type { RequestTaskStore } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { TaskBridge } from '../front/tasks.js';
@@ -134,10 +135,12 @@ export async function callTool(
     });
     if (held instanceof GatehouseError) return notHeld(call, held);
     const { request } = held;
+    // This session asked: it is the one told the outcome (front/outcomeNotices.ts).
+    if (isOpen(request.state)) session.askedFor.add(request.id);
     const hasOutputSchema = call.definition.outputSchema !== undefined;
     return task
       ? task.bridge.forApproval(task.store, task.ttl, request, hasOutputSchema)
-      : resultForRequest(request, hasOutputSchema, deps.approvals.retentionMs);
+      : resultForRequest(request, hasOutputSchema, deps.approvals);
   }
   // A task outlives its tools/call request, so its downstream call gets a signal of its own (a fresh
   // one each time: the SDK never removes the abort listeners it adds to a signal).

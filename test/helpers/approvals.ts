@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
 import type { QuarantinedRecord } from '../../src/approvals/quarantine.js';
 import type { ApprovalRequest, ApprovalState } from '../../src/approvals/request.js';
 import { missing, type ApprovalService } from '../../src/approvals/service.js';
@@ -176,4 +177,14 @@ export async function startLocalApprovalWeb(
     ...(baseUrl ? { baseUrl } : {}),
   });
   return { service, web };
+}
+
+/** `startLocalApprovalWeb` for one test file: started in beforeAll, closed in afterAll. */
+export function useLocalApprovalWeb(options: Parameters<typeof startLocalApprovalWeb>[0] = {}) {
+  const held = {} as { service: FakeApprovalService; web: ApprovalWebHarness };
+  beforeAll(async () => {
+    Object.assign(held, await startLocalApprovalWeb(options));
+  });
+  afterAll(() => held.web?.close());
+  return held;
 }

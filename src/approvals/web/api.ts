@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Redactor } from '../../redact/index.js';
+import { outcomeOf, type Outcome } from '../outcome.js';
 import { QUARANTINE_RECOVERY, type QuarantinedRecord } from '../quarantine.js';
 import { APPROVAL_STATES, type ApprovalRequest, type ApprovalState, type Execution } from '../request.js';
 import { tally } from '../states.js';
@@ -34,8 +35,11 @@ const TokenRequestSchema = z.strictObject({
 
 const REALM = 'gatehouse approvals';
 
-/** An approval request as the API shows it: as stored, plus the tally per requirement. */
-export type RequestView = ApprovalRequest & { tally: ReturnType<typeof tally> };
+/**
+ * An approval request as the API shows it: as stored, plus the tally per requirement and, once it has
+ * ended, its outcome (`executed-with-tool-error` when the tool ran and answered with an error).
+ */
+export type RequestView = ApprovalRequest & { tally: ReturnType<typeof tally>; outcome?: Outcome };
 
 /** A quarantined record as the API shows it: state `quarantined`, why, what to do, the record as found. */
 export type QuarantinedView = QuarantinedRecord & { state: 'quarantined'; recovery: string };
@@ -45,8 +49,9 @@ export type ApprovalView = RequestView | QuarantinedView;
 /** The states `?state=` takes: a request's, and `quarantined` for records set aside. */
 const ListedStateSchema = z.enum([...APPROVAL_STATES, 'quarantined']);
 
-export function view(request: ApprovalRequest): RequestView {
-  return { ...request, tally: tally(request) };
+export function view(request: ApprovalRequest, show?: (text: string) => string): RequestView {
+  const outcome = outcomeOf(request, show);
+  return { ...request, tally: tally(request), ...(outcome ? { outcome } : {}) };
 }
 
 export function quarantinedView(record: QuarantinedRecord): QuarantinedView {
@@ -63,7 +68,7 @@ export function listView(request: ApprovalRequest, redactor: Redactor): RequestL
   const args = redactor.redactArguments(request.arguments);
   const text = (value: string) => redactor.redactText(value);
   return {
-    ...view(request),
+    ...view(request, text),
     arguments: args.value,
     argumentsRedacted: args.redacted,
     reason: text(request.reason),

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApprovalRequest } from '../request.js';
 import { decodePathSegment, decisionBlocker, type SignedIn, type WebContext } from './context.js';
 import { createPageGuard } from './guard.js';
-import { inboxPage } from './pages/inbox.js';
+import { inboxPage, listedRequest } from './pages/inbox.js';
 import { quarantinedPage } from './pages/quarantined.js';
 import { messagePage } from './pages/layout.js';
 import { requestPage } from './pages/request.js';
@@ -38,12 +38,14 @@ export function pageRoutes(ctx: WebContext): PageHandler {
       .sort((a, b) => Date.parse(a.expiresAt) - Date.parse(b.expiresAt))
       .map((request) => {
         const blocker = decisionBlocker(request, current.session.principal, now);
-        return blocker === undefined ? { request } : { request, blocker };
+        const listed = listedRequest(request, ctx.redactor);
+        return blocker === undefined ? listed : { ...listed, blocker };
       });
     const recent = all
       .filter((r) => r.state !== 'pending')
       .sort((a, b) => lastChange(b) - lastChange(a))
-      .slice(0, RECENT_LIMIT);
+      .slice(0, RECENT_LIMIT)
+      .map((request) => listedRequest(request, ctx.redactor));
     const quarantined = await ctx.service.quarantined();
     sendHtml(res, 200, inboxPage({ viewer: viewerOf(current), pending, recent, quarantined, now }));
   }

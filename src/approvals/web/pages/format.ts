@@ -1,5 +1,7 @@
+import type { Outcome } from '../../outcome.js';
 import type { ApprovalRequest } from '../../request.js';
 import { html, type HtmlValue, type SafeHtml } from '../html.js';
+import { flaggedText } from './arguments.js';
 
 /** `2026-01-01 12:00:05 UTC (in 4 min)`: absolute in UTC (the page has no script to localise), plus how far. */
 export function time(iso: string, now: number): SafeHtml {
@@ -26,13 +28,30 @@ export function stateBadge(state: string): SafeHtml {
   return html`<span class="badge ${state}" data-testid="state">${state}</span>`;
 }
 
+/** The state, except that a call whose tool reported an error does not read as a plain `executed`. */
+export function outcomeBadge(request: ApprovalRequest, outcome: Outcome | undefined): SafeHtml {
+  if (outcome?.kind !== 'executed-with-tool-error') return stateBadge(request.state);
+  return html`<span class="badge tool-error" data-testid="state" title="${outcome.text}"
+    >executed, tool error</span
+  >`;
+}
+
+/** Untrusted text that says more about an outcome (a tool's error, a reason), every character shown. */
+export function outcomeDetail(outcome: Outcome | undefined, testId = 'outcome-detail'): SafeHtml | undefined {
+  if (outcome?.detail === undefined) return undefined;
+  return html`<pre class="args detail" data-testid="${testId}">${flaggedText(outcome.detail).body}</pre>`;
+}
+
 /** `user:alice` and `group:security` as a person reads them. */
 export function approverEntry(entry: string): string {
   if (entry.startsWith('group:')) return `group ${entry.slice('group:'.length)}`;
   return entry.startsWith('user:') ? entry.slice('user:'.length) : entry;
 }
 
-/** A table of rows, or the `empty` sentence when there are none. Cells are escaped like any value. */
+/**
+ * A table of rows, or the `empty` sentence when there are none. Cells are escaped like any value. Each
+ * cell carries its column's header, which narrow screens show beside it when rows become cards.
+ */
 export function table(
   testId: string,
   headers: readonly string[],
@@ -44,7 +63,7 @@ export function table(
   const body = rows.map(
     (row) =>
       html`<tr>
-        ${row.map((cell) => html`<td>${cell}</td>`)}
+        ${row.map((cell, i) => html`<td data-label="${headers[i] ?? ''}">${cell}</td>`)}
       </tr>`,
   );
   return html`<table data-testid="${testId}">
@@ -60,5 +79,7 @@ export function table(
 }
 
 export function requestLink(request: ApprovalRequest): SafeHtml {
-  return html`<a href="/approvals/${encodeURIComponent(request.id)}">${request.server} / ${request.tool}</a>`;
+  return html`<a class="req" href="/approvals/${encodeURIComponent(request.id)}"
+    >${request.server} / ${request.tool}</a
+  >`;
 }

@@ -1,12 +1,37 @@
+import type { Redactor } from '../../../redact/index.js';
+import { argumentsLine } from '../../argumentsLine.js';
+import { cut, outcomeOf, type Outcome } from '../../outcome.js';
 import type { QuarantinedRecord } from '../../quarantine.js';
 import type { ApprovalRequest } from '../../request.js';
 import { html, type SafeHtml } from '../html.js';
-import { requestLink, stateBadge, table, time } from './format.js';
+import { flaggedText } from './arguments.js';
+import { outcomeBadge, requestLink, table, time } from './format.js';
 import { layout, type Viewer } from './layout.js';
 import { quarantinedTable } from './quarantined.js';
 
-export interface InboxEntry {
+/**
+ * A request as a list shows it: redacted as the API's list is (audit.redact), since lists are
+ * overviews that get copied into tickets and chats; the request's own page shows it exactly.
+ */
+export interface ListedRequest {
   request: ApprovalRequest;
+  /** Tells two requests for one tool apart: `path: "/tmp/a.txt", content: "…"`. */
+  argumentsLine: string;
+  /** How it ended, its texts redacted; absent while it is open. */
+  outcome?: Outcome;
+}
+
+export function listedRequest(request: ApprovalRequest, redactor: Redactor): ListedRequest {
+  const text = (value: string) => redactor.redactText(value);
+  const outcome = outcomeOf(request, text);
+  return {
+    request,
+    argumentsLine: argumentsLine(redactor.redactArguments(request.arguments).value),
+    ...(outcome ? { outcome } : {}),
+  };
+}
+
+export interface InboxEntry extends ListedRequest {
   /** Why the viewer cannot decide; absent when they can. */
   blocker?: string;
 }
@@ -14,10 +39,16 @@ export interface InboxEntry {
 export interface InboxInput {
   viewer: Viewer;
   pending: readonly InboxEntry[];
-  recent: readonly ApprovalRequest[];
+  recent: readonly ListedRequest[];
   quarantined?: readonly QuarantinedRecord[];
   now: number;
 }
+
+/** Without script, the inbox reloads itself this often: new requests appear, decided ones move on. */
+export const INBOX_REFRESH_SECONDS = 15;
+
+/** How much of a tool's error (or a reason) a row quotes; the request's page shows it all. */
+const ROW_DETAIL = 160;
 
 export function inboxPage({ viewer, pending, recent, quarantined = [], now }: InboxInput): SafeHtml {
   const you = (request: ApprovalRequest, blocker: string | undefined) =>
@@ -27,19 +58,20 @@ export function inboxPage({ viewer, pending, recent, quarantined = [], now }: In
   return layout({
     title: 'Approval requests',
     viewer,
+    refreshSeconds: INBOX_REFRESH_SECONDS,
     body: html`<h1>Approval requests</h1>
       ${quarantinedTable(quarantined, now)}
       <h2>Waiting for a decision (${pending.length})</h2>
       ${table(
         'pending',
         ['Tool', 'Requested by', 'Rule', 'Created', 'Expires', 'You'],
-        pending.map(({ request, blocker }) => [
-          requestLink(request),
-          request.caller.id,
-          request.rules.join(', '),
-          time(request.createdAt, now),
-          time(request.expiresAt, now),
-          you(request, blocker),
+        pending.map((entry) => [
+          toolCell(entry),
+          entry.request.caller.id,
+          entry.request.rules.join(', '),
+          time(entry.request.createdAt, now),
+          time(entry.request.expiresAt, now),
+          you(entry.request, entry.blocker),
         ]),
         'Nothing is waiting.',
       )}
@@ -47,15 +79,29 @@ export function inboxPage({ viewer, pending, recent, quarantined = [], now }: In
       ${table(
         'recent',
         ['Tool', 'Requested by', 'State', 'Created'],
-        recent.map((request) => [
-          requestLink(request),
-          request.caller.id,
-          stateBadge(request.state),
-          time(request.createdAt, now),
+        recent.map((entry) => [
+          toolCell(entry),
+          entry.request.caller.id,
+          stateCell(entry),
+          time(entry.request.createdAt, now),
         ]),
         'No decided or closed requests yet.',
-      )}`,
+      )}
+      <p class="muted">This page refreshes itself every ${INBOX_REFRESH_SECONDS} seconds.</p>`,
   });
+}
+
+/** The tool, and under it the arguments in one line, deceptive characters flagged. */
+function toolCell({ request, argumentsLine: line }: ListedRequest): SafeHtml {
+  return html`${requestLink(request)}
+    <code class="argline" data-testid="arguments-line">${flaggedText(line).body}</code>`;
+}
+
+/** The state, and for a call that ended badly, what it said (cut; the page has all of it). */
+function stateCell({ request, outcome }: ListedRequest): SafeHtml {
+  const said = outcome?.kind === 'executed' ? undefined : outcome?.detail;
+  return html`${outcomeBadge(request, outcome)}
+  ${said && html`<span class="said" data-testid="outcome-detail">${flaggedText(cut(said, ROW_DETAIL)).body}</span>`}`;
 }
 
 function shortBlocker(request: ApprovalRequest, viewer: Viewer, blocker: string): string {

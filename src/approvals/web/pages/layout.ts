@@ -12,15 +12,18 @@ export interface LayoutInput {
   title: string;
   viewer?: Viewer;
   body: HtmlValue;
+  /** Reload the page this often (a meta refresh: the page has no script). Never on a page with a form to fill. */
+  refreshSeconds?: number;
 }
 
-export function layout({ title, viewer, body }: LayoutInput): SafeHtml {
+export function layout({ title, viewer, body, refreshSeconds }: LayoutInput): SafeHtml {
   return html`<!doctype html>
     <html lang="en">
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="referrer" content="same-origin" />
+        ${refreshSeconds !== undefined && html`<meta http-equiv="refresh" content="${refreshSeconds}" />`}
         <title>${title} · Gatehouse</title>
         ${styleElement}
       </head>

@@ -1,3 +1,4 @@
+import { outcomeOf, TOOL_ERROR_TEXT } from '../../outcome.js';
 import type { ApprovalRequest, ToolDefinition } from '../../request.js';
 import { tally } from '../../states.js';
 import { html, type SafeHtml } from '../html.js';
@@ -6,7 +7,7 @@ import type { DeliveryRecord } from '../../channels/delivery.js';
 import { argumentsView, flagBanner } from './arguments.js';
 import { deliveriesSection } from './deliveries.js';
 import { definitionChanges, definitionSection } from './definition.js';
-import { approverEntry, stateBadge, table, time } from './format.js';
+import { approverEntry, outcomeBadge, outcomeDetail, table, time } from './format.js';
 import { csrfField, layout, type Viewer } from './layout.js';
 
 export interface RequestPageInput {
@@ -32,7 +33,9 @@ export function requestPage(input: RequestPageInput): SafeHtml {
     title: `${request.server} / ${request.tool}`,
     viewer,
     body: html`
-      <p class="sub">Approval request <code>${request.id}</code> ${stateBadge(request.state)}</p>
+      <p class="sub">
+        Approval request <code>${request.id}</code> ${outcomeBadge(request, outcomeOf(request))}
+      </p>
       <h1>${request.server} / ${request.tool}</h1>
       ${
         problem &&
@@ -98,6 +101,13 @@ function statusBanner(
   if (request.state === 'pending' && request.decisions.some((d) => d.approver.id === viewer.principal.id)) {
     return html`<div class="banner ok" data-testid="blocker">
       <p>You approved this request; it still waits for other approvers (see below).</p>
+    </div>`;
+  }
+  const outcome = outcomeOf(request);
+  if (outcome?.kind === 'executed-with-tool-error') {
+    return html`<div class="banner error" data-testid="status">
+      <p>This request was <strong>${TOOL_ERROR_TEXT}</strong>:</p>
+      ${outcomeDetail(outcome, 'tool-error')}
     </div>`;
   }
   if (request.state !== 'pending') {
