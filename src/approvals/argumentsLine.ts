@@ -9,8 +9,7 @@ import { CUT, cut } from './outcome.js';
  * deceptive characters visible (the page flags them, the CLI escapes them), as for any text a client
  * sent.
  *
- * The channels' summary (approvals/channels/summary.ts, `argumentsLine`) may replace this; until then
- * the page and the CLI use it.
+ * The channels' summary (approvals/channels/summary.ts) shows this same line, made visible.
  */
 export const MAX_VALUE = 48;
 export const MAX_LINE = 160;

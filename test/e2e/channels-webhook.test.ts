@@ -70,7 +70,7 @@ describe('signed webhooks', () => {
       state: 'pending',
       quorum: 1,
     });
-    expect(approval.argumentsLine).toContain('content="quarterly numbers"');
+    expect(approval.argumentsLine).toContain('content: "quarterly numbers"');
     expect(approval.arguments.digest).toMatch(/^hmac-sha256:/);
     expect(callback).toEqual({
       method: 'POST',

@@ -135,7 +135,7 @@ describe('summarize', () => {
   it('reads the request as of now: past its expiry it is expired, with how it ended', () => {
     const summary = summarize(request({}), { ...options, now: new Date(T0.getTime() + 3_600_000) });
     expect(summary.state).toBe('expired');
-    expect(summary.outcome).toEqual({ kind: 'expired', text: 'expired without enough approvals' });
+    expect(summary.outcome).toEqual({ kind: 'expired', text: 'expired: expired without enough approvals' });
   });
 
   it('lists decisions and tells an error the tool reported apart from a clean run', () => {
@@ -159,10 +159,10 @@ describe('summarize', () => {
     ]);
     expect(summary.outcome).toEqual({
       kind: 'executed-with-tool-error',
-      text: 'the call ran, but the tool reported an error: disk [U+202E]full',
+      text: 'executed, the tool reported an error: disk [U+202E]full',
     });
     const clean = finishExecution(r, { result: { content: [] } }, T0);
-    expect(summarize(clean, options).outcome).toEqual({ kind: 'executed', text: 'the call ran' });
+    expect(summarize(clean, options).outcome).toEqual({ kind: 'executed', text: 'executed' });
   });
 
   it('shows a rejection with its reason', () => {
@@ -178,7 +178,7 @@ describe('summarize', () => {
 });
 
 describe('argumentsLine', () => {
-  it('puts the arguments on one line, strings quoted and short, nested values counted', () => {
+  it("is the page's line, made visible: strings quoted, other values as compact JSON", () => {
     expect(
       argumentsLine({
         path: '/tmp/a.txt',
@@ -188,13 +188,14 @@ describe('argumentsLine', () => {
         meta: { x: 1 },
         none: null,
       }),
-    ).toBe('path="/tmp/a.txt", mode=420, force=true, tags=[2 items], meta={1 key}, none=null');
+    ).toBe('path: "/tmp/a.txt", mode: 420, force: true, tags: ["a","b"], meta: {"x":1}, none: null');
     expect(argumentsLine({})).toBe('(no arguments)');
   });
 
-  it('shows line breaks and hidden characters, and cuts long values and the line', () => {
+  it('shows hidden characters, and cuts long values and the line', () => {
+    // JSON escapes the line break; the bidi override is made visible.
     expect(argumentsLine({ content: 'line one\nline\u202Etwo' })).toBe(
-      'content="line one[U+000A]line[U+202E]two"',
+      'content: "line one\\nline[U+202E]two"',
     );
     const line = argumentsLine({
       a: 'x'.repeat(100),
@@ -202,8 +203,9 @@ describe('argumentsLine', () => {
       c: 'z'.repeat(100),
       d: 'w'.repeat(100),
     });
-    expect(line).toMatch(/^a="x{40}…", b="y{40}…", c="z{40}…", d="w{15}…$/);
-    expect(Array.from(line)).toHaveLength(160);
+    // Long strings keep their start and end; what does not fit in the line is counted.
+    expect(line).toMatch(/^a: "x{16}\[\.\.\.\]x{32}", b: "y{16}\[\.\.\.\]y{32}", /);
+    expect(Array.from(line).length).toBeLessThanOrEqual(160);
     expect(line).not.toContain('\n');
   });
 

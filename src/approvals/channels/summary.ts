@@ -1,3 +1,5 @@
+import { argumentsLine as oneLine } from '../argumentsLine.js';
+import { outcomeOf, type OutcomeKind } from '../outcome.js';
 import type { JsonValue, Redactor } from '../../redact/index.js';
 import type { ApprovalRequest, ApprovalState } from '../request.js';
 import { asOf } from '../states.js';
@@ -21,8 +23,6 @@ export interface SummaryLimits {
   textChars: number;
   /** `argumentsLine`. */
   lineChars: number;
-  /** One string value inside `argumentsLine`. */
-  lineValueChars: number;
 }
 
 export const DEFAULT_SUMMARY_LIMITS: Readonly<SummaryLimits> = {
@@ -30,7 +30,6 @@ export const DEFAULT_SUMMARY_LIMITS: Readonly<SummaryLimits> = {
   argumentsChars: 4000,
   textChars: 1000,
   lineChars: 160,
-  lineValueChars: 40,
 };
 
 export interface SummaryOptions {
@@ -44,8 +43,7 @@ export interface SummaryOptions {
   limits?: Partial<SummaryLimits>;
 }
 
-export type OutcomeKind =
-  'executed' | 'executed-with-tool-error' | 'failed' | 'rejected' | 'expired' | 'cancelled' | 'unknown';
+export type { OutcomeKind } from '../outcome.js';
 
 export interface SummaryArguments {
   /** Redacted, every key and string made visible and each long string cut: safe to show as JSON. */
@@ -153,7 +151,11 @@ export function summarize(request: ApprovalRequest, options: SummaryOptions): Ap
 
   const description = options.toolDescription ?? request.toolDefinition?.description;
   const rejection = current.decisions.find((d) => d.decision === 'reject');
-  const outcome = outcomeOf(current, (value) => text(value));
+  const ended = outcomeOf(current, (value) => text(value));
+  const outcome = ended && {
+    kind: ended.kind,
+    text: ended.detail ? `${ended.text}: ${ended.detail}` : ended.text,
+  };
   return {
     id: request.id,
     url: requestUrl(options.baseUrl, request.id),
@@ -202,67 +204,16 @@ export function summarize(request: ApprovalRequest, options: SummaryOptions): Ap
   };
 }
 
-/** How a finished request ended, in a short text; undefined while it is open. */
-function outcomeOf(
-  request: ApprovalRequest,
-  text: (value: string) => string,
-): ApprovalSummary['outcome'] | undefined {
-  const { execution, closed } = request;
-  switch (request.state) {
-    case 'executed': {
-      const result = execution?.result;
-      if (!result?.isError) return { kind: 'executed', text: 'the call ran' };
-      const said = (result.content ?? [])
-        .map((item) => (item.type === 'text' ? item.text : `[${item.type}]`))
-        .join('\n')
-        .trim();
-      return {
-        kind: 'executed-with-tool-error',
-        text: text(`the call ran, but the tool reported an error${said ? `: ${said}` : ''}`),
-      };
-    }
-    case 'failed': {
-      const error = execution?.error;
-      const what = execution?.startedAt ? 'the call failed' : 'the call was stopped before it ran';
-      return { kind: 'failed', text: text(error ? `${what}: ${error.message}` : what) };
-    }
-    case 'rejected':
-    case 'expired':
-    case 'cancelled':
-    case 'unknown':
-      return { kind: request.state, text: text(closed?.reason ?? request.state) };
-    default:
-      return undefined;
-  }
-}
-
 /**
- * The arguments in one line, so two requests for one tool can be told apart in a list:
- * `key=value` pairs in order, strings quoted, made visible (line breaks too) and cut short, nested
- * values counted rather than shown. `value` must be redacted already.
+ * The arguments in one line, so two requests for one tool can be told apart in a list (the page's and
+ * the CLI's line, approvals/argumentsLine.ts), made visible for a channel and cut to `lineChars`.
+ * `value` must be redacted already.
  */
 export function argumentsLine(
   value: Record<string, JsonValue>,
-  limits: Pick<SummaryLimits, 'lineChars' | 'lineValueChars'> = DEFAULT_SUMMARY_LIMITS,
+  limits: Pick<SummaryLimits, 'lineChars'> = DEFAULT_SUMMARY_LIMITS,
 ): string {
-  const entries = Object.entries(value);
-  if (entries.length === 0) return '(no arguments)';
-  const short = (inner: JsonValue): string => {
-    if (typeof inner === 'string') {
-      const made = visible(inner, true).text;
-      const chars = Array.from(made);
-      const kept =
-        chars.length > limits.lineValueChars ? `${chars.slice(0, limits.lineValueChars).join('')}…` : made;
-      return JSON.stringify(kept);
-    }
-    if (Array.isArray(inner)) return `[${inner.length} item${inner.length === 1 ? '' : 's'}]`;
-    if (inner !== null && typeof inner === 'object') {
-      const keys = Object.keys(inner).length;
-      return `{${keys} key${keys === 1 ? '' : 's'}}`;
-    }
-    return String(inner);
-  };
-  const line = entries.map(([key, inner]) => `${visible(key, true).text}=${short(inner)}`).join(', ');
+  const line = visible(oneLine(value), true).text;
   const chars = Array.from(line);
   return chars.length > limits.lineChars ? `${chars.slice(0, limits.lineChars - 1).join('')}…` : line;
 }
