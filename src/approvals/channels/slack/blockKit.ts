@@ -1,4 +1,5 @@
-import { cut, visible } from '../text.js';
+import { segmentText } from '../../web/unicode.js';
+import { cut, escapeOf } from '../text.js';
 
 /**
  * The Block Kit elements Gatehouse's Slack messages and modal use, as plain JSON types, the limits
@@ -118,7 +119,7 @@ export const BLOCK_KIT_LIMITS = {
  * this is idempotent). Emoji codes (`:x:`) stay as typed; Slack refuses empty text, so none is empty.
  */
 export function plain(text: string, max: number = BLOCK_KIT_LIMITS.fieldText): PlainText {
-  const shown = fitted(visible(text).text, max);
+  const shown = fitted(literal(text), max);
   return { type: 'plain_text', text: shown === '' ? '-' : shown, emoji: false };
 }
 
@@ -138,7 +139,25 @@ const BACKTICK = '[U+0060]';
 
 /** The code block's text for `text`: escaped, backticks made visible, fenced. */
 function fenced(text: string): string {
-  return `${FENCE}${escapeMrkdwn(visible(text).text.replaceAll('`', BACKTICK))}${FENCE}`;
+  return `${FENCE}${escapeMrkdwn(text.replaceAll('`', BACKTICK))}${FENCE}`;
+}
+
+/** The horizontal ellipsis that Gatehouse's own cut marker holds. */
+const ELLIPSIS = 0x2026;
+
+/**
+ * Every character text.ts would make visible (bidi, invisible, control, odd spaces, look-alikes) as
+ * `[U+XXXX]`, line feeds kept. The summary did this to every untrusted string before it cut them, so
+ * an ellipsis left in its text is its own cut marker's ("… [12 more characters on the request page]")
+ * and stays as it is.
+ */
+export function literal(text: string): string {
+  let out = '';
+  for (const segment of segmentText(text)) {
+    if ('text' in segment) out += segment.text;
+    else out += segment.flag.codePoint === ELLIPSIS ? segment.flagged : escapeOf(segment.flag.codePoint);
+  }
+  return out;
 }
 
 /**
@@ -149,7 +168,7 @@ export function codeBlock(
   text: string,
   max: number = BLOCK_KIT_LIMITS.sectionText,
 ): { block: Mrkdwn; cut: boolean } {
-  const shown = fit(text === '' ? ' ' : text, max, fenced);
+  const shown = fit(text === '' ? ' ' : literal(text), max, fenced);
   return { block: { type: 'mrkdwn', text: shown.text, verbatim: true }, cut: shown.cut };
 }
 
