@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../config/load.js';
 import { GatehouseError } from '../../../errors.js';
@@ -133,5 +134,16 @@ describe('slack channel config', () => {
     expect(slackManifest({ transport: 'socket' })).toMatchObject({
       settings: { interactivity: { is_enabled: true }, socket_mode_enabled: true },
     });
+  });
+
+  it("the README's manifests are the ones the channel needs, for both transports", () => {
+    const readme = readFileSync(new URL('../../../../README.md', import.meta.url), 'utf8');
+    for (const transport of ['http', 'socket'] as const) {
+      const block = new RegExp(
+        `<!-- slack-manifest:${transport} -->\\s*\`\`\`json\\n([\\s\\S]*?)\`\`\``,
+      ).exec(readme);
+      expect(block, `the ${transport} manifest in README.md`).not.toBeNull();
+      expect(JSON.parse(block![1]!)).toEqual(slackManifest({ transport }));
+    }
   });
 });
