@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
 import type { DirectoryEntry } from '../src/approvals/channels/config.js';
 import { createDirectory } from '../src/approvals/channels/directory.js';
 import { createSlackChannel, type SlackChannel } from '../src/approvals/channels/slack/channel.js';
@@ -41,6 +41,8 @@ let slack: FakeSlack;
 let store: ApprovalStore;
 let service: ApprovalRuntime;
 let channel: SlackChannel;
+/** Slack's clients log to the console unless given a logger: on stdio that is where MCP goes. */
+const consoleCalls: MockInstance[] = [];
 const logs: Record<string, unknown>[] = [];
 const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
 
@@ -68,6 +70,9 @@ function socketChannel(appToken = APP_TOKEN): SlackChannel {
 }
 
 beforeAll(async () => {
+  for (const method of ['debug', 'info', 'log', 'warn', 'error'] as const) {
+    consoleCalls.push(vi.spyOn(console, method));
+  }
   slack = await startSlack();
   store = createMemoryStore();
   service = createApprovalService({
@@ -206,5 +211,10 @@ describe('Slack in Socket Mode', () => {
     expect(error).toBeDefined();
     expect(JSON.stringify(logs)).not.toContain('revoked');
     await refused.close?.();
+  });
+
+  it("wrote nothing to the console through all of the above: Slack's clients log through Gatehouse", () => {
+    expect(consoleCalls.flatMap((spy) => spy.mock.calls)).toEqual([]);
+    expect(logs.length + slack.calls.length).toBeGreaterThan(0);
   });
 });
