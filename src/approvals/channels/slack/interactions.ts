@@ -164,7 +164,11 @@ export function createInteractionHandler(ctx: InteractionContext) {
         return;
       }
       ctx.logger.error({ err: error, ...context.log }, 'Slack decision failed');
-      await tell(context.channelId, context.user, 'Not recorded: Gatehouse could not record it; try again.');
+      await tell(
+        context.channelId,
+        context.user,
+        'Gatehouse failed while recording this decision: the request page shows whether it counted.',
+      );
     }
   }
 

@@ -14,6 +14,9 @@ import { slackLogger } from './logger.js';
  * so envelopes carry no signature.
  */
 
+/** How long closing waits for Slack to answer the WebSocket's close. */
+const CLOSE_MS = 2_000;
+
 export interface SocketModeOptions {
   /** How long a ping may go unanswered, and the unit of the reconnection delay (the client's default: 5 s). */
   clientPingTimeoutMs?: number;
@@ -69,7 +72,9 @@ export function startSocketMode(options: {
   return {
     ready,
     async close() {
-      await client.disconnect();
+      // Slack's client waits up to 30 s for the close handshake; a stopping Gatehouse does not.
+      const bound = new Promise<void>((resolve) => setTimeout(resolve, CLOSE_MS).unref());
+      await Promise.race([client.disconnect(), bound]);
     },
   };
 }
