@@ -11,7 +11,7 @@ import type { ApprovalSummary } from './summary.js';
  * ApprovalService.decide like the page's.
  */
 
-export const CHANNEL_TYPES = ['page', 'teams-bot', 'teams-workflow', 'webhook'] as const;
+export const CHANNEL_TYPES = ['page', 'slack', 'teams-bot', 'teams-workflow', 'webhook'] as const;
 export type ChannelType = (typeof CHANNEL_TYPES)[number];
 
 /**

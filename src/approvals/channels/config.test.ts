@@ -94,8 +94,8 @@ describe('channel config', () => {
   });
 
   it('refuses a channel of no known type, a bad name, and "page" for anything but the page', () => {
-    expect(refusal({ approvals: { channels: { hooks: { type: 'slack' } } } })).toMatch(
-      /\$\.approvals\.channels\.hooks(\.type)?: a channel needs a "type": page, teams-bot, teams-workflow or webhook/,
+    expect(refusal({ approvals: { channels: { hooks: { type: 'discord' } } } })).toMatch(
+      /\$\.approvals\.channels\.hooks(\.type)?: a channel needs a "type": page, slack, teams-bot, teams-workflow or webhook/,
     );
     expect(refusal({ approvals: { channels: { 'no spaces': webhook() } } })).toMatch(
       /channel names are 1-64 characters/,

@@ -1,6 +1,8 @@
-import { teamsAccountConflicts } from './teams/identity.js';
 import { z } from 'zod';
+import { SlackAccountSchema, SlackChannelSchema } from './slack/config.js';
+import { slackAccountConflicts } from './slack/identity.js';
 import { TeamsAccountSchema, TeamsBotChannelSchema, TeamsWorkflowChannelSchema } from './teams/config.js';
+import { teamsAccountConflicts } from './teams/identity.js';
 import { WebhookChannelSchema } from './webhook/config.js';
 
 /**
@@ -21,8 +23,14 @@ export const PageChannelSchema = z.strictObject({ type: z.literal('page') });
 
 export const ChannelConfigSchema = z.discriminatedUnion(
   'type',
-  [PageChannelSchema, TeamsBotChannelSchema, TeamsWorkflowChannelSchema, WebhookChannelSchema],
-  { error: 'a channel needs a "type": page, teams-bot, teams-workflow or webhook' },
+  [
+    PageChannelSchema,
+    SlackChannelSchema,
+    TeamsBotChannelSchema,
+    TeamsWorkflowChannelSchema,
+    WebhookChannelSchema,
+  ],
+  { error: 'a channel needs a "type": page, slack, teams-bot, teams-workflow or webhook' },
 );
 export type ChannelConfig = z.infer<typeof ChannelConfigSchema>;
 
@@ -30,8 +38,8 @@ export const ChannelsSchema = z
   .record(ChannelName, ChannelConfigSchema)
   .default({})
   .describe(
-    'Named channel instances that approval requests are sent to: {type: "webhook" | "teams-bot" | ' +
-      '"teams-workflow" | "page", ...}; rules name them in `channels`. `page` always exists.',
+    'Named channel instances that approval requests are sent to: {type: "webhook" | "slack" | ' +
+      '"teams-bot" | "teams-workflow" | "page", ...}; rules name them in `channels`. `page` always exists.',
   );
 
 export const DefaultChannelsSchema = z
@@ -81,8 +89,9 @@ export const DirectoryEntrySchema = z.strictObject({
   groups: z
     .array(z.string().min(1))
     .default([])
-    .describe('Groups, for approver lists, when this person decides through Teams or a webhook.'),
+    .describe('Groups, for approver lists, when this person decides through Slack, Teams or a webhook.'),
   teams: TeamsAccountSchema.optional().describe('Their Microsoft Teams account (aadObjectId and tenantId).'),
+  slack: SlackAccountSchema.optional().describe('Their Slack account (userId and teamId).'),
 });
 export type DirectoryEntry = z.infer<typeof DirectoryEntrySchema>;
 
@@ -90,7 +99,7 @@ export const DirectorySchema = z
   .array(DirectoryEntrySchema)
   .default([])
   .describe(
-    'Approvers as one person across channels: the id and groups a decision from Teams or a webhook ' +
+    'Approvers as one person across channels: the id and groups a decision from Slack, Teams or a webhook ' +
       'counts as. A local account of the same id must have the same groups.',
   );
 
@@ -151,9 +160,27 @@ export function checkChannelConfig(config: CheckedConfig, ctx: z.RefinementCtx):
       });
     }
   });
-  // One Teams account is one person: a click must not count as whichever entry comes first.
+  // One Teams or Slack account is one person: a click must not count as whichever entry comes first.
   for (const { index, message } of teamsAccountConflicts(config.approvers.directory)) {
     ctx.addIssue({ code: 'custom', path: ['approvers', 'directory', index, 'teams'], message });
+  }
+  for (const { index, message } of slackAccountConflicts(config.approvers.directory)) {
+    ctx.addIssue({ code: 'custom', path: ['approvers', 'directory', index, 'slack'], message });
+  }
+  // Two channels serving one path on the listener: the first would answer (and refuse) the other's.
+  const paths = new Map<string, string>();
+  for (const [name, channel] of Object.entries(channels)) {
+    const path = inboundPath(channel);
+    if (path === undefined) continue;
+    const other = paths.get(path);
+    if (other !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['approvals', 'channels', name, 'path'],
+        message: `channel ${other} serves ${path} already; give each channel its own path`,
+      });
+    }
+    paths.set(path, name);
   }
   // A callback is told apart from another channel's by the secret that signed it.
   const secrets = new Map<string, string>();
@@ -182,6 +209,13 @@ export function checkChannelConfig(config: CheckedConfig, ctx: z.RefinementCtx):
       });
     });
   }
+}
+
+/** The path a channel serves on Gatehouse's listener, if it serves one. */
+function inboundPath(channel: ChannelConfig): string | undefined {
+  if (channel.type === 'teams-bot') return channel.path;
+  if (channel.type === 'slack' && channel.transport === 'http') return channel.path;
+  return undefined;
 }
 
 function sameGroups(a: readonly string[], b: readonly string[]): boolean {

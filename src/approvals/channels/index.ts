@@ -10,6 +10,8 @@ import type { DirectoryEntry } from './config.js';
 import { createDirectory, type ApproverDirectory } from './directory.js';
 import type { ApprovalRequest } from '../request.js';
 import type { ApprovalSummary } from './summary.js';
+import { createSlackChannel } from './slack/channel.js';
+import type { SlackChannelConfig } from './slack/config.js';
 import { createTeamsBotChannel } from './teams/bot.js';
 import type { TeamsBotChannelConfig, TeamsWorkflowChannelConfig } from './teams/config.js';
 import { storedConversations } from './teams/conversations.js';
@@ -20,8 +22,8 @@ import type { WebhookChannelConfig } from './webhook/config.js';
 
 /**
  * The configured channels, built once at start: the delivering ones by name (for the outbox), and the
- * inbound HTTP they serve (webhook callbacks, the Teams bot endpoint), tried before the approval page
- * and API on Gatehouse's listener.
+ * inbound HTTP they serve (webhook callbacks, the Teams bot and Slack endpoints), tried before the
+ * approval page and API on Gatehouse's listener.
  */
 
 /** What every channel factory may use. */
@@ -66,6 +68,16 @@ export const CHANNEL_FACTORIES: Partial<Record<ChannelType, ChannelFactory<never
       name,
       logger: deps.logger,
     })) satisfies ChannelFactory<TeamsWorkflowChannelConfig>,
+  slack: ((name, config, deps) =>
+    createSlackChannel(config, {
+      name,
+      service: deps.service,
+      directory: deps.directory,
+      people: deps.people,
+      summarize: deps.summarize,
+      logger: deps.logger,
+      ...(deps.now ? { now: deps.now } : {}),
+    })) satisfies ChannelFactory<SlackChannelConfig>,
 };
 
 export interface Channels {

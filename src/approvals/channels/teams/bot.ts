@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../../log.js';
-import { isClientAborted, readBoundedBody } from '../../../shared/body.js';
 import { sendJson } from '../../web/respond.js';
 import type { ApprovalRequest } from '../../request.js';
 import type { ApprovalService } from '../../service.js';
 import { ChannelDeliveryError, type Channel, type ChannelMessage, type DeliveryOutcome } from '../channel.js';
+import { createFanOut } from '../fanout.js';
+import { readInbound } from '../inbound.js';
 import type { ApprovalSummary } from '../summary.js';
 import { ActivitySchema, membership, tenantOf, type Activity } from './activity.js';
 import { createBotTokenVerifier } from './botAuth.js';
@@ -36,14 +37,6 @@ export interface TeamsBotDeps {
   logger: Logger;
 }
 
-/**
- * Requests whose last delivery reached some conversations and failed in another: what was posted is
- * kept here (the outbox keeps a memo only from a delivery that succeeded), so neither the retry nor a
- * later update posts a second card where one already is. In memory: after a restart, the memo of the
- * last successful delivery is all there is.
- */
-const MAX_PARTIAL_REQUESTS = 1_000;
-
 /** Throws CONFIG_INVALID when the certificate credential cannot be read. */
 export function createTeamsBotChannel(config: TeamsBotChannelConfig, deps: TeamsBotDeps): Channel {
   const log = deps.logger.child({ module: 'teams-bot', channel: deps.name });
@@ -71,7 +64,12 @@ export function createTeamsBotChannel(config: TeamsBotChannelConfig, deps: Teams
     maxCardBytes: config.maxCardBytes,
     logger: log,
   });
-  const partial = new Map<string, Record<string, string>>();
+  // The activity ids go on to the next delivery; what else the fan-out marks served its retries.
+  const fanOut = createFanOut<ConnectorTarget>({
+    idOf: (target) => target.conversationId,
+    keep: (key) => key.startsWith('activity:'),
+    what: 'conversations',
+  });
   const sameTenant = (tenant: string | undefined) => tenant?.toLowerCase() === config.tenantId.toLowerCase();
   if (config.conversations.length === 0) {
     log.warn(
@@ -113,40 +111,14 @@ export function createTeamsBotChannel(config: TeamsBotChannelConfig, deps: Teams
       maxBytes: config.maxCardBytes,
       refreshUserIds: approverMris(summary.approvers, summary.requester.id, deps.directory, config.tenantId),
     });
-    const memo = { ...message.memo, ...partial.get(summary.id) };
-    const failures: ChannelDeliveryError[] = [];
-    for (const target of all) {
+    const memo = await fanOut.deliver(message, all, async (target, memo) => {
       const key = `activity:${target.conversationId}`;
-      const done = `done:${message.deliveryId}:${target.conversationId}`;
-      if (memo[done]) continue;
-      try {
-        const activityId = memo[key];
-        // A card already posted is replaced in place; a conversation without one gets it now.
-        if (activityId) await connector.update(target, activityId, card, signal);
-        else memo[key] = await connector.post(target, card, signal);
-        memo[done] = '1';
-      } catch (error) {
-        failures.push(
-          error instanceof ChannelDeliveryError
-            ? error
-            : new ChannelDeliveryError(String(error), { retryable: true, cause: error }),
-        );
-      }
-    }
-    if (failures.length > 0) {
-      remember(summary.id, memo);
-      throw combined(failures, all.length);
-    }
-    partial.delete(summary.id);
-    // The activity ids go on to the next delivery; the marks of this one only served its retries.
-    const kept = Object.fromEntries(Object.entries(memo).filter(([key]) => key.startsWith('activity:')));
-    return { memo: kept, target: all.map((t) => t.conversationId).join(', ') };
-  }
-
-  function remember(approvalId: string, memo: Record<string, string>): void {
-    partial.delete(approvalId);
-    partial.set(approvalId, memo);
-    if (partial.size > MAX_PARTIAL_REQUESTS) partial.delete(partial.keys().next().value!);
+      const activityId = memo[key];
+      // A card already posted is replaced in place; a conversation without one gets it now.
+      if (activityId) await connector.update(target, activityId, card, signal);
+      else memo[key] = await connector.post(target, card, signal);
+    });
+    return { memo, target: all.map((t) => t.conversationId).join(', ') };
   }
 
   async function routes(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
@@ -189,18 +161,8 @@ export function createTeamsBotChannel(config: TeamsBotChannelConfig, deps: Teams
   }
 
   async function readActivity(req: IncomingMessage, res: ServerResponse): Promise<Activity | undefined> {
-    const limit = config.maxActivityBytes;
-    let body: Buffer | undefined;
-    try {
-      body = Number(req.headers['content-length']) > limit ? undefined : await readBoundedBody(req, limit);
-    } catch (error) {
-      if (isClientAborted(error)) return undefined;
-      throw error;
-    }
-    if (!body) {
-      sendJson(res, 413, { error: `the activity is larger than ${limit} bytes` });
-      return undefined;
-    }
+    const body = await readInbound(req, res, config.maxActivityBytes, 'activity');
+    if (!body) return undefined;
     let json: unknown;
     try {
       json = JSON.parse(body.toString('utf8'));
@@ -258,15 +220,4 @@ export function createTeamsBotChannel(config: TeamsBotChannelConfig, deps: Teams
   }
 
   return { name: deps.name, type: 'teams-bot', deliver, routes };
-}
-
-/** One error for a delivery that failed somewhere: retried when any failure may pass. */
-function combined(failures: ChannelDeliveryError[], total: number): ChannelDeliveryError {
-  if (failures.length === 1) return failures[0]!;
-  const retryable = failures.some((f) => f.retryable);
-  const waits = failures.map((f) => f.retryAfterMs).filter((ms): ms is number => ms !== undefined);
-  return new ChannelDeliveryError(
-    `${failures.length} of ${total} conversations failed: ${failures.map((f) => f.message).join('; ')}`,
-    { retryable, ...(waits.length > 0 ? { retryAfterMs: Math.max(...waits) } : {}) },
-  );
 }

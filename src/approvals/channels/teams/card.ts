@@ -1,4 +1,5 @@
 import type { ApprovalSummary } from '../summary.js';
+import { clock, headline } from '../words.js';
 import {
   cardBytes,
   heading,
@@ -228,36 +229,9 @@ function row(label: string, ...value: TextRun[]) {
   return paragraph(run(`${label}: `, { weight: 'Bolder' }), ...value);
 }
 
-function headline(summary: ApprovalSummary): string {
-  switch (summary.outcome?.kind) {
-    case 'executed':
-      return 'Approved and run';
-    case 'executed-with-tool-error':
-      return 'Approved and run, but the tool reported an error';
-    case 'failed':
-      return 'Approved, but the call failed';
-    case 'rejected':
-      return 'Rejected';
-    case 'expired':
-      return 'Expired without a decision';
-    case 'cancelled':
-      return 'Cancelled';
-    case 'unknown':
-      return 'Outcome unknown: Gatehouse stopped while it ran';
-    default:
-      return summary.state === 'pending' ? 'Approval requested' : 'Approved: running';
-  }
-}
-
 function toneOf(summary: ApprovalSummary): TextRun['color'] {
   const kind = summary.outcome?.kind;
   if (kind === 'executed' || kind === undefined) return 'Good';
   if (kind === 'expired' || kind === 'cancelled') return 'Warning';
   return 'Attention';
-}
-
-/** `2026-11-30 17:20 UTC`: the same for every viewer, whatever their time zone. */
-function clock(iso: string): string {
-  const at = new Date(iso);
-  return Number.isNaN(at.getTime()) ? iso : `${at.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }

@@ -1,17 +1,11 @@
 import { z } from 'zod';
-import { isLoopbackHost } from '../../../shared/loopback.js';
+import { ListenerPath, SecureUrl } from '../urls.js';
 
 /**
  * The config of the two Teams channels (`approvals.channels.<name>` with `type: teams-bot` or
  * `teams-workflow`) and of an approver's Teams account (`approvers.directory[].teams`). Sovereign clouds
  * are configuration: `cloud` picks Microsoft's endpoints for it, and each one can be overridden.
  */
-
-/** https, or http to this machine only (a test stand-in, a local proxy): credentials never cross a network in clear. */
-const SecureUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).refine((value) => {
-  const url = new URL(value);
-  return url.protocol === 'https:' || isLoopbackHost(url.hostname);
-}, 'must be an https URL (plain http only to localhost)');
 
 /** Microsoft's endpoints per cloud, as Microsoft's Teams SDK and its proactive-messaging docs give them. */
 export const TEAMS_CLOUDS = {
@@ -108,9 +102,7 @@ export const TeamsBotChannelSchema = z
       )
       .default([])
       .describe('Where approval cards are posted. The bot must be installed there (the team, chat or user).'),
-    path: z
-      .string()
-      .regex(/^\/[A-Za-z0-9/_.-]*$/, 'a path such as /api/teams/messages')
+    path: ListenerPath('/api/teams/messages')
       .default('/api/teams/messages')
       .describe(
         "The messaging endpoint's path on Gatehouse's listener; the Azure Bot's messaging endpoint is approvals.publicUrl + this path.",

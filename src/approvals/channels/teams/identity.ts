@@ -1,5 +1,6 @@
 import type { Identity } from '../../request.js';
 import { isListed } from '../../states.js';
+import { accountConflicts } from '../accounts.js';
 import type { TeamsAccount } from './config.js';
 
 /**
@@ -56,18 +57,9 @@ export function approverMris(
 export function teamsAccountConflicts(
   directory: readonly DirectoryPerson[],
 ): { index: number; message: string }[] {
-  const seen = new Map<string, string>();
-  const conflicts: { index: number; message: string }[] = [];
-  directory.forEach((person, index) => {
-    if (!person.teams) return;
-    const key = `${person.teams.tenantId.toLowerCase()}/${person.teams.aadObjectId.toLowerCase()}`;
-    const owner = seen.get(key);
-    if (owner !== undefined && owner !== person.id) {
-      conflicts.push({
-        index,
-        message: `this Teams account is also "${owner}"'s: one account is one approver`,
-      });
-    } else seen.set(key, person.id);
-  });
-  return conflicts;
+  return accountConflicts(
+    directory,
+    (p) => p.teams && `${p.teams.tenantId.toLowerCase()}/${p.teams.aadObjectId.toLowerCase()}`,
+    'Teams',
+  );
 }

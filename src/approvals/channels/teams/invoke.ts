@@ -1,8 +1,8 @@
-import { isGatehouseError, type GatehouseError } from '../../../errors.js';
+import { isGatehouseError } from '../../../errors.js';
 import type { Logger } from '../../../log.js';
 import type { ApprovalRequest, Identity } from '../../request.js';
 import type { ApprovalService } from '../../service.js';
-import { countsToward } from '../../states.js';
+import { DECISION_REFUSALS, mayDecide, refusalText } from '../deciding.js';
 import type { ApprovalSummary } from '../summary.js';
 import { CardActionSchema, tenantOf, type Activity, type InvokeResponse } from './activity.js';
 import { approvalCard, REASON_MAX_CHARS, VERBS, type CardOptions } from './card.js';
@@ -90,47 +90,12 @@ export function createCardActionHandler(ctx: CardActionContext) {
         text: verb === VERBS.approve ? 'You approved this request.' : 'You rejected this request.',
       });
     } catch (error) {
-      if (!isGatehouseError(error) || !REFUSALS.has(error.code)) throw error;
+      if (!isGatehouseError(error) || !DECISION_REFUSALS.has(error.code)) throw error;
       ctx.logger.info({ ...who, approver: viewer.id, code: error.code }, 'Teams decision refused');
       const current = (await ctx.service.get(id)) ?? request;
       return view(current, viewer, { tone: 'attention', text: `Not recorded: ${refusalText(error)}` });
     }
   };
-}
-
-/** Whether `viewer` may decide on `request` now: the page's rules, so the buttons match the outcome. */
-function mayDecide(request: ApprovalRequest, viewer: Identity): boolean {
-  return (
-    request.state === 'pending' &&
-    countsToward(request, viewer).length > 0 &&
-    !request.decisions.some((d) => d.approver.id === viewer.id)
-  );
-}
-
-/** Refusals by the rules, shown on the card; anything else is a failure of Gatehouse's. */
-const REFUSALS = new Set([
-  'APPROVER_IS_REQUESTER',
-  'APPROVER_NOT_LISTED',
-  'APPROVAL_NOT_PENDING',
-  'APPROVAL_EXPIRED',
-  'APPROVAL_ALREADY_DECIDED',
-  'APPROVAL_DECISION_INVALID',
-]);
-
-function refusalText(error: GatehouseError): string {
-  switch (error.code) {
-    case 'APPROVER_IS_REQUESTER':
-      return 'you made this request, so another approver must decide.';
-    case 'APPROVER_NOT_LISTED':
-      return 'you are not an approver of this request.';
-    case 'APPROVAL_ALREADY_DECIDED':
-      return 'you have already decided on this request.';
-    case 'APPROVAL_NOT_PENDING':
-    case 'APPROVAL_EXPIRED':
-      return `this request no longer takes decisions (${error.message}).`;
-    default:
-      return error.message;
-  }
 }
 
 function failure(statusCode: 400 | 404 | 500, code: string, message: string): InvokeResponse {

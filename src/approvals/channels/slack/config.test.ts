@@ -1,0 +1,149 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../config/load.js';
+import { GatehouseError } from '../../../errors.js';
+import { createDirectory } from '../directory.js';
+import { SlackChannelSchema } from './config.js';
+import { slackManifest, SLACK_BOT_SCOPES } from './manifest.js';
+
+const FILE = '/configs/mcp.json';
+
+const slack = (extra: Record<string, unknown> = {}) => ({
+  type: 'slack',
+  botToken: 'xoxb-1-2-abc',
+  signingSecret: '8f742231b10e8888abcd99yyyzzz85a5',
+  channels: ['C0APPROVALS'],
+  ...extra,
+});
+
+const problems = (value: unknown) =>
+  SlackChannelSchema.safeParse(value).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`) ?? [];
+
+/** The message a whole config is refused with. */
+function refusal(config: unknown): string {
+  try {
+    parseConfig(JSON.stringify(config, null, 2), FILE, {});
+  } catch (error) {
+    if (error instanceof GatehouseError) return error.message;
+    throw error;
+  }
+  throw new Error('the config was accepted');
+}
+
+describe('slack channel config', () => {
+  it('takes the http transport by default, with its defaults', () => {
+    expect(SlackChannelSchema.parse(slack())).toEqual({
+      ...slack(),
+      transport: 'http',
+      path: '/api/slack/interactions',
+      mentionRequester: true,
+      apiUrl: 'https://slack.com/api/',
+      maxBodyBytes: 1_048_576,
+      maxRememberedInteractions: 10_000,
+    });
+  });
+
+  it('needs the secret of its transport and refuses the other one', () => {
+    expect(problems(slack({ signingSecret: undefined }))).toEqual([
+      'signingSecret: the http transport verifies every click with the app\'s signing secret: give "signingSecret"',
+    ]);
+    expect(problems(slack({ transport: 'socket' }))).toEqual([
+      'appToken: Socket Mode connects with an app-level token: give "appToken" (xapp-…)',
+      'signingSecret: "signingSecret" is not used by the socket transport; remove it (or set "transport")',
+    ]);
+    expect(
+      problems(slack({ transport: 'socket', signingSecret: undefined, appToken: 'xapp-1-A-2-x' })),
+    ).toEqual([]);
+    expect(problems(slack({ appToken: 'xapp-1-A-2-x' }))).toEqual([
+      'appToken: "appToken" is not used by the http transport; remove it (or set "transport")',
+    ]);
+  });
+
+  it('refuses tokens of the wrong kind, names instead of ids, http beyond localhost', () => {
+    expect(problems(slack({ botToken: 'xoxp-user-token' }))).toEqual([
+      'botToken: a bot token starts with "xoxb-"; pass it as ${VAR}',
+    ]);
+    expect(problems(slack({ channels: ['#approvals'] }))).toEqual([
+      'channels.0: must be a Slack conversation id (C…)',
+    ]);
+    expect(problems(slack({ channels: [] }))).toEqual([
+      'channels: name at least one Slack conversation to post to',
+    ]);
+    expect(problems(slack({ apiUrl: 'http://slack.internal/api/' }))).toEqual([
+      'apiUrl: must be an https URL (plain http only to localhost)',
+    ]);
+    expect(problems(slack({ apiUrl: 'http://127.0.0.1:9/api/' }))).toEqual([]);
+  });
+
+  it('one Slack account is one person, and two channels never share a path', () => {
+    const bob = { userId: 'U0BOB0001', teamId: 'T0GATEHOUSE' };
+    expect(
+      refusal({
+        approvers: {
+          directory: [
+            { id: 'bob', slack: bob },
+            { id: 'eve', slack: bob },
+          ],
+        },
+      }),
+    ).toMatch(
+      /\$\.approvers\.directory\[1\]\.slack: this Slack account is also "bob"'s: one account is one approver/,
+    );
+    // The same member id in another workspace is another account.
+    expect(() =>
+      parseConfig(
+        JSON.stringify({
+          approvers: {
+            directory: [
+              { id: 'bob', slack: bob },
+              { id: 'eve', slack: { ...bob, teamId: 'T0OTHER00' } },
+            ],
+          },
+        }),
+        FILE,
+        {},
+      ),
+    ).not.toThrow();
+    expect(refusal({ approvals: { channels: { a: slack(), b: slack() } } })).toMatch(
+      /\$\.approvals\.channels\.b\.path: channel a serves \/api\/slack\/interactions already/,
+    );
+    expect(
+      refusal({ approvers: { directory: [{ id: 'bob', slack: { userId: 'bob', teamId: 'T0GATEHOUSE' } }] } }),
+    ).toMatch(/slack\.userId: must be a Slack user id \(U…\)/);
+  });
+
+  it('the directory resolves a Slack account by member id and workspace, exactly', () => {
+    const directory = createDirectory({
+      directory: [{ id: 'bob', groups: ['security'], slack: { userId: 'U0BOB0001', teamId: 'T0GATEHOUSE' } }],
+      accounts: [],
+    });
+    expect(directory.bySlackAccount('U0BOB0001', 'T0GATEHOUSE')).toEqual({ id: 'bob', groups: ['security'] });
+    expect(directory.bySlackAccount('U0BOB0001', 'T0ELSEWHERE')).toBeUndefined();
+    expect(directory.bySlackAccount('u0bob0001', 'T0GATEHOUSE')).toBeUndefined();
+  });
+
+  it('the app manifest asks for exactly the scopes the channel uses', () => {
+    expect(SLACK_BOT_SCOPES).toEqual(['chat:write']);
+    expect(slackManifest({ transport: 'http', publicUrl: 'https://g.example/' })).toMatchObject({
+      oauth_config: { scopes: { bot: ['chat:write'] } },
+      settings: {
+        interactivity: { is_enabled: true, request_url: 'https://g.example/api/slack/interactions' },
+        socket_mode_enabled: false,
+      },
+    });
+    expect(slackManifest({ transport: 'socket' })).toMatchObject({
+      settings: { interactivity: { is_enabled: true }, socket_mode_enabled: true },
+    });
+  });
+
+  it("the README's manifests are the ones the channel needs, for both transports", () => {
+    const readme = readFileSync(new URL('../../../../README.md', import.meta.url), 'utf8');
+    for (const transport of ['http', 'socket'] as const) {
+      const block = new RegExp(
+        `<!-- slack-manifest:${transport} -->\\s*\`\`\`json\\n([\\s\\S]*?)\`\`\``,
+      ).exec(readme);
+      expect(block, `the ${transport} manifest in README.md`).not.toBeNull();
+      expect(JSON.parse(block![1]!)).toEqual(slackManifest({ transport }));
+    }
+  });
+});
