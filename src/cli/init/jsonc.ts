@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import {
   applyEdits,
+  findNodeAtLocation,
+  format,
   modify,
+  parseTree,
   parse,
   printParseErrorCode,
   type ParseErrorCode,
@@ -91,9 +94,87 @@ export function editJsonc(text: string, edits: readonly JsonEdit[]): string {
   const formattingOptions = formattingOf(text);
   let out = text.trim() === '' ? '{}' : text;
   for (const edit of edits) {
-    out = applyEdits(out, modify(out, edit.path, edit.value, { formattingOptions }));
+    out = edit.value === undefined ? removeMember(out, edit.path) : setMember(out, edit, formattingOptions);
   }
   return out;
+}
+
+/**
+ * Sets a member (a new one first in its object), then formats only the text it wrote: jsonc-parser's
+ * own formatting of an edit takes in whole lines and would reflow a neighbour and its comments.
+ */
+function setMember(text: string, edit: JsonEdit, options: FormattingOptions): string {
+  let out = text;
+  for (const change of modify(text, edit.path, edit.value, { getInsertionIndex: () => 0 })) {
+    out = applyEdits(out, [change]);
+    // From the token before the new text to the token after it, so the gaps at both ends are formatted.
+    const start = Math.max(0, change.offset - 1);
+    let end = change.offset + change.content.length;
+    while (end < out.length && /\s/.test(out[end]!)) end++;
+    out = applyEdits(
+      out,
+      format(out, { offset: start, length: end + 1 - start }, { ...options, keepLines: false }),
+    );
+  }
+  return out;
+}
+
+/**
+ * Removes a member with what belongs to it: the comment lines right above it and a comment after it on
+ * its line; and the comma before it when it was the last member, so that plain JSON stays JSON.
+ */
+function removeMember(text: string, path: readonly string[]): string {
+  const property = findNodeAtLocation(parseTree(text)!, [...path])?.parent;
+  if (!property || property.type !== 'property') return text;
+  const siblings = property.parent!.children!;
+  const index = siblings.indexOf(property);
+  let end = skipSpaces(text, property.offset + property.length);
+  const hadComma = text[end] === ',';
+  if (hadComma) end = skipSpaces(text, end + 1);
+  if (text.startsWith('//', end)) end = lineEnd(text, end);
+  let start = property.offset;
+  const ownLine =
+    /^[ \t]*$/.test(text.slice(lineStart(text, start), start)) && /^\r?\n/.test(text.slice(end));
+  if (ownLine) {
+    start = lineStart(text, start);
+    // Comment lines directly above it are about it.
+    for (
+      let above = lineStart(text, start - 1);
+      start > 0 && /^[ \t]*(?:\/\/|\/\*.*\*\/[ \t]*$)/.test(text.slice(above, start - 1));
+      above = lineStart(text, above - 1)
+    ) {
+      start = above;
+    }
+    end = lineEnd(text, end) + 1;
+  }
+  let out = text.slice(0, start) + text.slice(end);
+  const previous = siblings[index - 1];
+  if (!hadComma && previous) {
+    const comma = skipTrivia(out, previous.offset + previous.length);
+    if (out[comma] === ',') out = out.slice(0, comma) + out.slice(comma + 1);
+  }
+  return out;
+}
+
+const lineStart = (text: string, at: number) => text.lastIndexOf('\n', at - 1) + 1;
+const lineEnd = (text: string, at: number) => {
+  const end = text.indexOf('\n', at);
+  return end === -1 ? text.length : end;
+};
+
+function skipSpaces(text: string, at: number): number {
+  while (text[at] === ' ' || text[at] === '\t') at++;
+  return at;
+}
+
+/** Past whitespace and comments. */
+function skipTrivia(text: string, at: number): number {
+  for (;;) {
+    while (at < text.length && /\s/.test(text[at]!)) at++;
+    if (text.startsWith('//', at)) at = lineEnd(text, at);
+    else if (text.startsWith('/*', at)) at = text.indexOf('*/', at + 2) + 2 || text.length;
+    else return at;
+  }
 }
 
 /** The indentation and line ends a file uses, so that inserted members look like their neighbours. */
