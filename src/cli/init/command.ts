@@ -36,7 +36,7 @@ interface InitFlags {
   client?: ClientKind;
   from: string[];
   project?: string;
-  dir: string;
+  dir?: string;
   port: string;
   approver?: string | boolean;
   apply?: boolean;
@@ -67,7 +67,10 @@ export function registerInitCommand(program: Command, io: CliIo, deps: InitDeps 
       '--project <dir>',
       'the project whose files (.mcp.json, .vscode/mcp.json, .cursor/mcp.json) to read (default: .)',
     )
-    .option('--dir <dir>', 'where to write the Gatehouse config, env file and policies', './gatehouse')
+    .option(
+      '--dir <dir>',
+      'where to write the Gatehouse config, env file and policies (default: <project>/gatehouse)',
+    )
     .option('-p, --port <port>', 'port of the approval page and API (http.port)', '8787')
     .option(
       '--approver <id>',
@@ -102,7 +105,7 @@ async function init(flags: InitFlags, io: CliIo, deps: InitDeps): Promise<number
   const imports = importLocations(locations, machine);
   checkFound(imports, given || flags.client !== undefined);
 
-  const dir = path.resolve(flags.dir);
+  const dir = flags.dir ? path.resolve(flags.dir) : path.join(machine.project, 'gatehouse');
   const configFile = path.join(dir, CONFIG_FILE);
   const approver = await approverAccount(flags, io);
   const files = folderFiles({
@@ -277,7 +280,9 @@ function clientVariables(imports: Imports): Map<string, string> {
         `${CLIENT_NAMES[server.location.client]} passes ${expression} as it did to ${server.original}`,
       );
     }
-    for (const match of JSON.stringify(server.server).matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)) {
+    for (const match of JSON.stringify(server.server).matchAll(
+      /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-[^}]*)?\}/g,
+    )) {
       const name = match[1]!;
       if (name in imports.vault.variables || name in server.passthrough || process.env[name]) continue;
       out.set(

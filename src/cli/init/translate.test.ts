@@ -105,14 +105,14 @@ describe('an HTTP server', () => {
 });
 
 describe('client variables', () => {
-  it('takes VS Code’s and Cursor’s ${env:VAR} as ${VAR}, and resolves ${userHome} and ${pathSeparator}', () => {
+  it('takes VS Code’s and Cursor’s ${env:VAR} as ${VAR:-}, empty when unset as there, and resolves ${userHome} and ${pathSeparator}', () => {
     for (const client of ['vscode', 'cursor'] as const) {
       expect(
         imported(client, {
           command: 'x',
           env: { P: '${env:HTTPS_PROXY}', H: '${userHome}${pathSeparator}m' },
         }).server,
-      ).toEqual({ command: 'x', env: { P: '${HTTPS_PROXY}', H: '/home/ada/m' } });
+      ).toEqual({ command: 'x', env: { P: '${HTTPS_PROXY:-}', H: '/home/ada/m' } });
     }
   });
 

@@ -125,7 +125,8 @@ const CLIENT_REFERENCE = /\$\{([^}]*)\}/g;
 
 /**
  * A client's variables as Gatehouse reads them. Claude Code's `${VAR}` and `${VAR:-default}` are
- * Gatehouse's own syntax. VS Code and Cursor write `${env:VAR}` (Gatehouse's `${VAR}`), and
+ * Gatehouse's own syntax. VS Code and Cursor write `${env:VAR}` (Gatehouse's `${VAR:-}`: empty when
+ * unset, as there), and
  * `${userHome}`, `${workspaceFolder}`, `${pathSeparator}`, resolved here where the file says what they
  * are; VS Code's `${input:id}` is a value the client asks its user for, so the client keeps asking and
  * hands it to Gatehouse in its environment (a passthrough variable). Anything else stays as written.
@@ -140,8 +141,9 @@ function translateReferences(value: string, context: ImportContext, imported: Im
     return `\${${name}}`;
   };
   return value.replace(CLIENT_REFERENCE, (whole, inner: string) => {
+    // The client reads an unset variable as empty; so does Gatehouse, given an empty default.
     const env = /^env:([A-Za-z_][A-Za-z0-9_]*)$/.exec(inner);
-    if (env) return `\${${env[1]}}`;
+    if (env) return `\${${env[1]}:-}`;
     const input = /^input:(.+)$/.exec(inner);
     if (input && location.client === 'vscode') return passthrough(`input_${input[1]}`, whole);
     switch (inner) {
