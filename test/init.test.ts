@@ -120,6 +120,12 @@ describe('Claude Desktop', () => {
     ]);
     for (const secret of FIXTURE_SECRETS) expect(readFileSync(clientFile, 'utf8')).not.toContain(secret);
 
+    const rerun = await user.init(['--no-approver', '--force']);
+    expect(rerun.code).toBe(2);
+    expect(rerun.stderr).toContain(
+      `Gatehouse is registered in ${clientFile} already (\`gatehouse init --undo\``,
+    );
+
     const undone = await user.init(['--undo']);
     expect(undone.stderr).toBe('');
     expect(undone.code).toBe(0);

@@ -153,9 +153,13 @@ function checkFound(imports: Imports, chosen: boolean): void {
     const skipped = imports.skipped
       .map((s) => `\n  ${s.original} (${s.location.file}): ${s.reason}`)
       .join('');
+    const registered = [...new Set(imports.registered.map((l) => l.file))].map(
+      (file) =>
+        `\nGatehouse is registered in ${file} already (\`gatehouse init --undo\` puts back what was there)`,
+    );
     throw new GatehouseError(
       'USAGE',
-      `no MCP server to put behind Gatehouse was found${skipped ? `; skipped:${skipped}` : ''}\nlooked in:\n  ${imports.lookedAt.join('\n  ')}\npass --from FILE to read a client file from elsewhere`,
+      `no MCP server to put behind Gatehouse was found${skipped ? `; skipped:${skipped}` : ''}${registered.join('')}\nlooked in:\n  ${imports.lookedAt.join('\n  ')}\npass --from FILE to read a client file from elsewhere`,
     );
   }
   const clients = new Set(imports.servers.map((s) => s.location.client));
@@ -240,10 +244,10 @@ function describeImports(imports: Imports, dir: string): string {
  */
 async function verify(dir: string, configFile: string, imports: Imports, io: CliIo): Promise<string[]> {
   const fromClient = clientVariables(imports);
-  const env = {
-    ...process.env,
-    ...Object.fromEntries([...fromClient.keys()].map((name) => [name, 'placeholder'])),
-  };
+  // Only a reference without a default needs its variable set to load.
+  const written = JSON.stringify(imports.servers.map((s) => s.server));
+  const required = [...fromClient.keys()].filter((name) => written.includes(`\${${name}}`));
+  const env = { ...process.env, ...Object.fromEntries(required.map((name) => [name, 'placeholder'])) };
   try {
     loadConfig(configFile, env);
   } catch (error) {

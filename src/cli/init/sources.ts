@@ -30,6 +30,8 @@ export interface Imports {
   vault: Vault;
   /** Every file looked at, for the message when nothing was found. */
   lookedAt: string[];
+  /** Where Gatehouse is registered already (by an earlier `--apply`). */
+  registered: Location[];
 }
 
 export interface SourceFlags {
@@ -71,6 +73,7 @@ export function importLocations(locations: readonly Location[], machine: Machine
     texts: new Map(),
     vault: createVault(),
     lookedAt: [...new Set(locations.map((l) => l.file))],
+    registered: [],
   };
   const byName = new Map<string, ImportedServer>();
   for (const requested of locations) {
@@ -82,7 +85,10 @@ export function importLocations(locations: readonly Location[], machine: Machine
     const disabled = disabledByClient(location, machine, imports.texts);
     for (const [original, definition] of Object.entries(servers)) {
       // Gatehouse itself, registered by an earlier run: replaced, never imported into itself.
-      if (original === GATEHOUSE_ENTRY) continue;
+      if (original === GATEHOUSE_ENTRY) {
+        imports.registered.push(location);
+        continue;
+      }
       const outcome = importServer(original, definition, {
         location,
         machine,
