@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,8 @@ import { loadConfig } from '../src/config/load.js';
 import { scratchDir } from './helpers/config.js';
 import { runGatehouseCli } from './helpers/gatehouse.js';
 import { FIXTURE_SECRETS, userMachine, type UserMachine } from './helpers/init.js';
+import { GATEHOUSE_BIN } from './helpers/paths.js';
+import { eventually, spawnProcess } from './helpers/processes.js';
 
 /**
  * `gatehouse init` as a user runs it, on a home folder laid out as each client keeps its files on
@@ -256,9 +258,14 @@ describe('VS Code', () => {
 
 describe('Cursor', () => {
   const user = userMachine(scratch, 'cursor');
-  const clientFile = user.place('cursor-mcp.json', 'home/.cursor/mcp.json');
+  // Kept in a dotfiles folder and linked into place, as many keep their settings.
+  const dotfile = user.place('cursor-mcp.json', 'home/dotfiles/cursor-mcp.json');
+  const clientFile = path.join(user.home, '.cursor', 'mcp.json');
+  mkdirSync(path.dirname(clientFile));
+  symlinkSync(dotfile, clientFile);
+  const original = readFileSync(dotfile);
 
-  it('imports what Gatehouse fronts and leaves the rest in the client', async () => {
+  it('imports what Gatehouse fronts and leaves the rest in the client, changing the file a link points to', async () => {
     const { code, stdout } = await user.init(['--no-approver', '--apply']);
     expect(code).toBe(0);
     const { config, raw } = await written(user, { CONTEXT7_API_KEY: 'c7' });
@@ -270,10 +277,15 @@ describe('Cursor', () => {
     expect(stdout).toContain(
       `Left in ${clientFile}: remote-shell, because its transport "ws" is not one Gatehouse fronts`,
     );
-    expect(Object.keys((json(clientFile) as { mcpServers: object }).mcpServers)).toEqual([
+    expect(lstatSync(clientFile).isSymbolicLink()).toBe(true);
+    expect(Object.keys((json(dotfile) as { mcpServers: object }).mcpServers)).toEqual([
       'gatehouse',
       'remote-shell',
     ]);
+
+    expect((await user.init(['--undo', '--client', 'cursor'])).code).toBe(0);
+    expect(lstatSync(clientFile).isSymbolicLink()).toBe(true);
+    expect(readFileSync(dotfile)).toEqual(original);
   });
 });
 
@@ -293,6 +305,39 @@ describe('an approver account', () => {
     expect(await verifyPassword('a long enough password', parsePasswordHash(account.passwordHash))).toBe(
       true,
     );
+  });
+
+  it('is asked for on a terminal: the id as typed, the password twice without echo', async () => {
+    const user = userMachine(scratch, 'terminal');
+    user.place('cursor-mcp.json', 'home/.cursor/mcp.json');
+    // `script` gives init a pseudo-terminal; each answer is sent once its prompt shows.
+    const command = [
+      process.execPath,
+      '--import',
+      'tsx',
+      GATEHOUSE_BIN,
+      'init',
+      '--project',
+      user.project,
+    ].join(' ');
+    const spawned = spawnProcess('script', ['-qec', command, '/dev/null'], user.env);
+    const answer = async (prompt: string, typed: string) => {
+      await eventually(() => spawned.stdout().includes(prompt), `the prompt "${prompt}"`);
+      spawned.child.stdin!.write(`${typed}\r`);
+    };
+    await answer('Approver account id [approver]: ', 'reviewer');
+    await answer('New approver password: ', 'typed-secret-value');
+    await answer('Repeat it: ', 'typed-secret-value');
+    expect(await spawned.exited).toBe(0);
+    expect(spawned.stdout()).toContain('Approver: reviewer signs in');
+    expect(spawned.stdout()).not.toContain('typed-secret-value');
+    const account = (
+      json(path.join(user.project, 'gatehouse', 'mcp.config.json')) as {
+        approvers: { accounts: { id: string; passwordHash: string }[] };
+      }
+    ).approvers.accounts[0]!;
+    expect(account.id).toBe('reviewer');
+    expect(await verifyPassword('typed-secret-value', parsePasswordHash(account.passwordHash))).toBe(true);
   });
 
   it('is refused for the caller on stdio, who cannot approve their own calls', async () => {

@@ -1,7 +1,9 @@
 import {
-  copyFileSync,
   constants,
+  copyFileSync,
+  existsSync,
   readdirSync,
+  realpathSync,
   renameSync,
   statSync,
   unlinkSync,
@@ -114,26 +116,29 @@ const BACKUP = '.gatehouse-backup-';
  */
 export function applyEdits(file: string, text: string, edits: readonly JsonEdit[], now: Date): string {
   const edited = editJsonc(text, edits);
-  const backup = backupName(file, now);
   try {
-    copyFileSync(file, backup, constants.COPYFILE_EXCL);
-    replaceFile(file, edited, statSync(file).mode);
+    // A client file may be a link into a dotfiles folder: the file it points to is the one to change.
+    const target = realpathSync(file);
+    const backup = backupName(target, now);
+    copyFileSync(target, backup, constants.COPYFILE_EXCL);
+    replaceFile(target, edited, statSync(target).mode);
+    return backup;
   } catch (error) {
     throw new GatehouseError('CLIENT_CONFIG_INVALID', `${file}: cannot rewrite the file (${String(error)})`, {
       file,
     });
   }
-  return backup;
 }
 
 /** The newest backup of `file` copied back over it, and removed; undefined when there is none. */
 export function undoLatest(file: string): string | undefined {
-  const backup = backupsOf(file).at(-1);
+  const target = existsSync(file) ? realpathSync(file) : file;
+  const backup = backupsOf(target).at(-1);
   if (!backup) return undefined;
   try {
-    const temporary = `${file}.gatehouse-restore-${process.pid}`;
+    const temporary = `${target}.gatehouse-restore-${process.pid}`;
     copyFileSync(backup, temporary);
-    renameSync(temporary, file);
+    renameSync(temporary, target);
     unlinkSync(backup);
   } catch (error) {
     throw new GatehouseError(
