@@ -27,6 +27,9 @@ async function written(user: UserMachine, clientEnv: NodeJS.ProcessEnv = {}) {
   const configFile = path.join(dir, 'mcp.config.json');
   const text = readFileSync(configFile, 'utf8');
   for (const secret of FIXTURE_SECRETS) expect(text).not.toContain(secret);
+  expect(readFileSync(path.join(dir, '.gitignore'), 'utf8')).toMatch(
+    /^\.env\nmcp\.config\.json\n\.gatehouse\/\n$/m,
+  );
   const envFile = path.join(dir, '.env');
   const secrets = existsSync(envFile) ? parseEnv(readFileSync(envFile, 'utf8')) : {};
   if (existsSync(envFile)) expect(statSync(envFile).mode & 0o777).toBe(0o600);
@@ -115,6 +118,8 @@ describe('Claude Desktop', () => {
     };
     expect(rewritten.globalShortcut).toBe('Ctrl+Space');
     expect(Object.keys(rewritten.mcpServers)).toEqual(['gatehouse']);
+    // This node by its absolute path: a desktop app does not see the shell's PATH.
+    expect((rewritten.mcpServers.gatehouse as unknown as { command: string }).command).toBe(process.execPath);
     expect(rewritten.mcpServers.gatehouse!.args.slice(-3)).toEqual([
       'serve',
       '--config',
@@ -145,8 +150,23 @@ describe('Claude Code', () => {
   const projectFile = user.place('mcp.json', 'project/.mcp.json');
   const originals = [readFileSync(userFile), readFileSync(projectFile)];
 
+  it('prints the claude commands that register Gatehouse in each scope instead of the servers', async () => {
+    const { code, stdout } = await user.init(['--no-approver']);
+    expect(code).toBe(0);
+    const add = `claude mcp add --scope user gatehouse -- ${process.execPath} --import `;
+    expect(stdout).toContain(
+      `In Claude Code (${userFile}):\n  claude mcp remove --scope user sentry\n  claude mcp remove --scope user memory\n  ${add}`,
+    );
+    expect(stdout).toContain(`, run in ${user.project}:\n  claude mcp remove --scope project api-server\n`);
+    expect(stdout).toContain(
+      `  claude mcp remove --scope local linear\n  claude mcp remove --scope local playwright\n`,
+    );
+    expect(stdout).toContain(` serve --config ${path.join(user.project, 'gatehouse', 'mcp.config.json')}\n`);
+    expect([readFileSync(userFile), readFileSync(projectFile)]).toEqual(originals);
+  });
+
   it('imports the local, project and user scopes, and rewrites each in place with --apply', async () => {
-    const { code, stdout, stderr } = await user.init(['--no-approver', '--apply']);
+    const { code, stdout, stderr } = await user.init(['--no-approver', '--apply', '--force']);
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const { config, secrets } = await written(user, { API_KEY: 'from-the-shell' });

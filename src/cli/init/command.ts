@@ -97,8 +97,9 @@ function machineOf(flags: InitFlags): Machine {
 async function init(flags: InitFlags, io: CliIo, deps: InitDeps): Promise<number> {
   if (flags.apply && flags.undo) throw new GatehouseError('USAGE', '--apply and --undo go one at a time');
   const port = Number(flags.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new GatehouseError('USAGE', `--port: "${flags.port}" is not a port number (0-65535)`);
+  // A fixed port: it is where approvers find the page, and where `gatehouse approvals` looks.
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new GatehouseError('USAGE', `--port: "${flags.port}" is not a port number (1-65535)`);
   }
   const machine = machineOf(flags);
   const { locations, given } = sourceLocations(flags, machine);
