@@ -1,27 +1,15 @@
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { DEFAULT_COST, hashPassword } from '../../approvals/web/auth/password.js';
 import { loadConfig } from '../../config/load.js';
-import { IdentitySchema } from '../../config/schema.js';
 import { GatehouseError } from '../../errors.js';
-import { resolveStdioCaller } from '../../identity/stdio.js';
 import type { CliIo } from '../options.js';
 import { policyCheck, policyTest } from '../policy.js';
-import { promptLine, readNewPassword } from '../secret.js';
-import { CLIENT_NAMES, CLIENTS, type ClientKind, type Location, type Machine } from './clients.js';
-import { CONFIG_FILE, ENV_FILE, folderFiles, writeFolder, type Approver } from './folder.js';
-import type { JsonEdit } from './jsonc.js';
+import { approverAccount } from './approver.js';
+import { CLIENT_NAMES, CLIENTS, type ClientKind, type Machine } from './clients.js';
+import { CONFIG_FILE, ENV_FILE, folderFiles, writeFolder } from './folder.js';
 import { APPROVER_GROUP } from './policies.js';
-import {
-  applyEdits,
-  clientEntry,
-  manualSteps,
-  registrationEdits,
-  selfLaunch,
-  undoLatest,
-  type Launch,
-} from './register.js';
+import { applyEdits, editsByFile, manualSteps, registrations, selfLaunch, undoLatest } from './register.js';
 import { importLocations, sourceLocations, type Imports } from './sources.js';
 
 /**
@@ -44,13 +32,7 @@ interface InitFlags {
   force?: boolean;
 }
 
-/** What tests replace: how Gatehouse is launched, and the clock of backup names. */
-export interface InitDeps {
-  launch?: (configFile: string) => Launch;
-  now?: () => Date;
-}
-
-export function registerInitCommand(program: Command, io: CliIo, deps: InitDeps = {}): void {
+export function registerInitCommand(program: Command, io: CliIo): void {
   program
     .command('init')
     .description(
@@ -81,7 +63,8 @@ export function registerInitCommand(program: Command, io: CliIo, deps: InitDeps 
     .option('--undo', "put back the client file's latest backup made by --apply")
     .option('--force', 'replace files already in --dir')
     .action(async (flags: InitFlags) => {
-      process.exitCode = flags.undo ? undo(flags, io) : await init(flags, io, deps);
+      if (flags.apply && flags.undo) throw new GatehouseError('USAGE', '--apply and --undo go one at a time');
+      process.exitCode = flags.undo ? undo(flags, io) : await init(flags, io);
     });
 }
 
@@ -94,8 +77,7 @@ function machineOf(flags: InitFlags): Machine {
   };
 }
 
-async function init(flags: InitFlags, io: CliIo, deps: InitDeps): Promise<number> {
-  if (flags.apply && flags.undo) throw new GatehouseError('USAGE', '--apply and --undo go one at a time');
+async function init(flags: InitFlags, io: CliIo): Promise<number> {
   const port = Number(flags.port);
   // A fixed port: it is where approvers find the page, and where `gatehouse approvals` looks.
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
@@ -108,7 +90,7 @@ async function init(flags: InitFlags, io: CliIo, deps: InitDeps): Promise<number
 
   const dir = flags.dir ? path.resolve(flags.dir) : path.join(machine.project, 'gatehouse');
   const configFile = path.join(dir, CONFIG_FILE);
-  const approver = await approverAccount(flags, io);
+  const approver = await approverAccount(flags.approver, io);
   const files = folderFiles({
     servers: imports.servers,
     secrets: imports.vault.variables,
@@ -120,11 +102,11 @@ async function init(flags: InitFlags, io: CliIo, deps: InitDeps): Promise<number
   io.out(describeImports(imports, dir));
   const fromClient = await verify(dir, configFile, imports, io);
 
-  const launch = (deps.launch ?? selfLaunch)(configFile);
+  const launch = selfLaunch(configFile);
   const changes = registrations(imports, launch);
   io.out('');
   if (flags.apply) {
-    const now = (deps.now ?? (() => new Date()))();
+    const now = new Date();
     for (const [file, edits] of editsByFile(changes)) {
       const backup = applyEdits(file, imports.texts.get(file)!.text, edits, now);
       io.out(`Rewrote ${file}: Gatehouse replaces the servers above (backup: ${backup}).`);
@@ -177,28 +159,6 @@ function checkFound(imports: Imports, chosen: boolean): void {
       `servers were found in more than one client; run init for one of them:\n${found.join('\n')}`,
     );
   }
-}
-
-/** The approver account: `--approver ID` (password from stdin or asked), asked for on a terminal, or none. */
-async function approverAccount(flags: InitFlags, io: CliIo): Promise<Approver | undefined> {
-  if (flags.approver === false) return undefined;
-  let id = typeof flags.approver === 'string' ? flags.approver : undefined;
-  if (id === undefined) {
-    if (!process.stdin.isTTY) return undefined;
-    id = (await promptLine('Approver account id [approver]: ')) || 'approver';
-  }
-  // On stdio the caller is the OS user, and nobody approves their own calls.
-  const caller = resolveStdioCaller(IdentitySchema.parse({})).id;
-  if (!/^\S+$/.test(id))
-    throw new GatehouseError('USAGE', `--approver: "${id}" is not an account id (no spaces)`);
-  if (id === caller) {
-    throw new GatehouseError(
-      'USAGE',
-      `--approver: "${id}" is the caller on stdio (your OS user), who cannot approve their own calls; pick another id`,
-    );
-  }
-  const password = await readNewPassword(io, 'nothing was written');
-  return { id, groups: [APPROVER_GROUP], passwordHash: await hashPassword(password, DEFAULT_COST) };
 }
 
 function describeImports(imports: Imports, dir: string): string {
@@ -295,48 +255,6 @@ function clientVariables(imports: Imports): Map<string, string> {
         `set it where ${CLIENT_NAMES[server.location.client]} runs, as ${server.original} needed it`,
       );
     }
-  }
-  return out;
-}
-
-interface Registration {
-  location: Location;
-  moved: string[];
-  entry: unknown;
-}
-
-/** For each place servers came from: the servers that move behind Gatehouse and the entry replacing them. */
-function registrations(imports: Imports, launch: Launch): Registration[] {
-  const byLocation = new Map<string, Registration & { passthrough: Record<string, string> }>();
-  const at = (location: Location) => {
-    const key = JSON.stringify([location.file, location.serversPath]);
-    let registration = byLocation.get(key);
-    if (!registration) {
-      registration = { location, moved: [], entry: undefined, passthrough: {} };
-      byLocation.set(key, registration);
-    }
-    return registration;
-  };
-  for (const server of imports.servers) {
-    const registration = at(server.location);
-    registration.moved.push(server.original);
-    Object.assign(registration.passthrough, server.passthrough);
-  }
-  for (const merged of imports.merged) at(merged.location).moved.push(merged.original);
-  return [...byLocation.values()].map(({ location, moved, passthrough }) => ({
-    location,
-    moved,
-    entry: clientEntry(location, launch, passthrough),
-  }));
-}
-
-function editsByFile(changes: readonly Registration[]): Map<string, JsonEdit[]> {
-  const out = new Map<string, JsonEdit[]>();
-  for (const change of changes) {
-    out.set(change.location.file, [
-      ...(out.get(change.location.file) ?? []),
-      ...registrationEdits(change.location, change.moved, change.entry),
-    ]);
   }
   return out;
 }

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { GatehouseError } from '../../errors.js';
 import { CLIENT_NAMES, type Location } from './clients.js';
 import { editJsonc, type JsonEdit } from './jsonc.js';
+import type { Imports } from './sources.js';
 
 /**
  * The client side: the entry that registers Gatehouse in a client instead of the servers it now
@@ -100,6 +101,48 @@ export function manualSteps(location: Location, moved: readonly string[], entry:
       .split('\n')
       .map((line) => `  ${line}`),
   ];
+}
+
+export interface Registration {
+  location: Location;
+  moved: string[];
+  entry: unknown;
+}
+
+/** For each place servers came from: the servers that move behind Gatehouse and the entry replacing them. */
+export function registrations(imports: Imports, launch: Launch): Registration[] {
+  const byLocation = new Map<string, Registration & { passthrough: Record<string, string> }>();
+  const at = (location: Location) => {
+    const key = JSON.stringify([location.file, location.serversPath]);
+    let registration = byLocation.get(key);
+    if (!registration) {
+      registration = { location, moved: [], entry: undefined, passthrough: {} };
+      byLocation.set(key, registration);
+    }
+    return registration;
+  };
+  for (const server of imports.servers) {
+    const registration = at(server.location);
+    registration.moved.push(server.original);
+    Object.assign(registration.passthrough, server.passthrough);
+  }
+  for (const merged of imports.merged) at(merged.location).moved.push(merged.original);
+  return [...byLocation.values()].map(({ location, moved, passthrough }) => ({
+    location,
+    moved,
+    entry: clientEntry(location, launch, passthrough),
+  }));
+}
+
+export function editsByFile(changes: readonly Registration[]): Map<string, JsonEdit[]> {
+  const out = new Map<string, JsonEdit[]>();
+  for (const change of changes) {
+    out.set(change.location.file, [
+      ...(out.get(change.location.file) ?? []),
+      ...registrationEdits(change.location, change.moved, change.entry),
+    ]);
+  }
+  return out;
 }
 
 /** POSIX shell quoting, only where needed. */
