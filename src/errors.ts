@@ -84,6 +84,10 @@ export const ERROR_CODES = {
   AUDIT_MIRROR_FAILED: { exitCode: 1, summary: 'a checkpoint could not be copied to its second place' },
   UNAUTHENTICATED: { exitCode: 1, summary: 'the running Gatehouse refused the credentials given' },
   CLIENT_ABORTED: { exitCode: 1, summary: 'the client hung up before its request body was complete' },
+  CLIENT_CONFIG_INVALID: {
+    exitCode: 2,
+    summary: "an MCP client's configuration file cannot be read, is not valid JSON, or cannot be changed",
+  },
   USAGE: { exitCode: 2, summary: 'the command line is invalid' },
   INTERNAL: { exitCode: 1, summary: 'an unexpected internal error' },
 } as const;

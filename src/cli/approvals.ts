@@ -19,7 +19,7 @@ import {
 } from '../approvals/web/client.js';
 import { segmentText, summarizeFlags } from '../approvals/web/unicode.js';
 import { configOption, type CliIo } from './options.js';
-import { promptHidden, readPassword, readStdin } from './secret.js';
+import { readNewPassword, readPassword, readStdin } from './secret.js';
 
 /**
  * `gatehouse approvals list|show|approve|reject`, through the approval API of a running Gatehouse, and
@@ -106,19 +106,7 @@ export function registerApprovalCommands(program: Command, io: CliIo): void {
       'read a password (typed without echo, or piped on standard input) and print its hash for approvers.accounts[].passwordHash',
     )
     .action(async () => {
-      let password: string;
-      if (process.stdin.isTTY) {
-        password = await promptHidden('New approver password: ');
-        if ((await promptHidden('Repeat it: ')) !== password) {
-          throw new GatehouseError('USAGE', 'the two passwords differ; nothing was printed');
-        }
-      } else {
-        password = await readStdin();
-      }
-      if (password === '') throw new GatehouseError('USAGE', 'the password is empty');
-      if (Array.from(password).length < 12)
-        io.err('gatehouse: warning: a password under 12 characters is easy to guess');
-      io.out(await hashPassword(password, DEFAULT_COST));
+      io.out(await hashPassword(await readNewPassword(io, 'nothing was printed'), DEFAULT_COST));
     });
 }
 

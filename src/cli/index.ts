@@ -3,6 +3,7 @@ import { isGatehouseError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerApprovalCommands } from './approvals.js';
 import { registerAuditCommands } from './audit.js';
+import { registerInitCommand } from './init/command.js';
 import type { CliIo } from './options.js';
 import { registerPolicyCommands } from './policy.js';
 import { registerServe } from './serve.js';
@@ -22,6 +23,7 @@ export function buildProgram(io: CliIo): Command {
     .exitOverride()
     .showHelpAfterError();
   registerServe(program, io);
+  registerInitCommand(program, io);
   registerStatus(program, io);
   registerPolicyCommands(program, io);
   registerApprovalCommands(program, io);

@@ -1,4 +1,6 @@
+import { createInterface } from 'node:readline/promises';
 import { GatehouseError } from '../errors.js';
+import type { CliIo } from './options.js';
 
 /**
  * Reading a password for the CLI: typed at a terminal without echo, or piped in. Never from argv,
@@ -57,4 +59,34 @@ export async function readStdin(input: NodeJS.ReadableStream = process.stdin): P
 /** A password: prompted without echo on a terminal, else read from piped standard input. */
 export async function readPassword(prompt: string): Promise<string> {
   return process.stdin.isTTY ? promptHidden(prompt) : readStdin();
+}
+
+/**
+ * A new approver password: typed twice without echo on a terminal, else piped on standard input.
+ * Refuses an empty one and warns about a short one; `refused` says what did not happen on a mismatch.
+ */
+export async function readNewPassword(io: CliIo, refused: string): Promise<string> {
+  let password: string;
+  if (process.stdin.isTTY) {
+    password = await promptHidden('New approver password: ');
+    if ((await promptHidden('Repeat it: ')) !== password) {
+      throw new GatehouseError('USAGE', `the two passwords differ; ${refused}`);
+    }
+  } else {
+    password = await readStdin();
+  }
+  if (password === '') throw new GatehouseError('USAGE', 'the password is empty');
+  if (Array.from(password).length < 12)
+    io.err('gatehouse: warning: a password under 12 characters is easy to guess');
+  return password;
+}
+
+/** One line typed at the terminal, shown as it is typed (a name, not a secret). */
+export async function promptLine(prompt: string): Promise<string> {
+  const reader = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  try {
+    return (await reader.question(prompt)).trim();
+  } finally {
+    reader.close();
+  }
 }

@@ -230,6 +230,48 @@ describe('defaults, paths and freezing', () => {
   });
 });
 
+describe('envFile: variables from a .env-style file', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'gatehouse-envfile-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const crm = (envFile: string) =>
+    lines(
+      '{',
+      `  "envFile": ${JSON.stringify(envFile)},`,
+      '  "mcpServers": {',
+      '    "crm": { "url": "https://crm.example/mcp", "headers": { "Authorization": "Bearer ${CRM_TOKEN}" } }',
+      '  }',
+      '}',
+    );
+  const authorization = (file: string, env: NodeJS.ProcessEnv = {}) =>
+    (loadConfig(file, env).servers.crm as { headers: Record<string, string> }).headers.Authorization;
+
+  it('expands ${VAR} from the file, named relative to the config, without putting it in the environment', () => {
+    writeFileSync(
+      path.join(dir, 'secrets.env'),
+      "# moved here by gatehouse init\nCRM_TOKEN='t0k3n with # and spaces'\n",
+    );
+    const file = path.join(dir, 'mcp.config.json');
+    writeFileSync(file, crm('./secrets.env'));
+    expect(authorization(file)).toBe('Bearer t0k3n with # and spaces');
+    expect(loadConfig(file, {}).envFile).toBe(path.join(dir, 'secrets.env'));
+    expect(process.env.CRM_TOKEN).toBeUndefined();
+  });
+
+  it('lets a variable set in the environment win over the file, an empty one not', () => {
+    const file = path.join(dir, 'mcp.config.json');
+    expect(authorization(file, { CRM_TOKEN: 'from-the-environment' })).toBe('Bearer from-the-environment');
+    expect(authorization(file, { CRM_TOKEN: '' })).toBe('Bearer t0k3n with # and spaces');
+  });
+
+  it('refuses a file it cannot read, naming it and where the config names it', () => {
+    const file = path.join(dir, 'missing.json');
+    writeFileSync(file, crm('nope.env'));
+    expect(() => loadConfig(file, {})).toThrow(
+      `${file}:2:3: $.envFile: cannot read the env file ${path.join(dir, 'nope.env')} (no such file)`,
+    );
+  });
+});
+
 describe('formatJsonPath', () => {
   it.each([
     [[], '$'],

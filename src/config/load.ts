@@ -3,6 +3,7 @@ import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { GatehouseError } from '../errors.js';
+import { readEnvFile } from './envFile.js';
 import { ConfigSchema, type Config, type ServerConfig } from './schema.js';
 
 export const DEFAULT_CONFIG_FILE = './mcp.config.json';
@@ -50,8 +51,11 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   }
 
   const problems: string[] = [];
-  // Built in, so configs can name paths beside themselves wherever Gatehouse is started from.
-  const variables = { ...env, GATEHOUSE_CONFIG_DIR: path.dirname(file) };
+  // Built in, so configs can name paths beside themselves wherever Gatehouse is started from. A
+  // variable set (not empty) in the environment wins over the env file, as with `node --env-file`.
+  const variables: NodeJS.ProcessEnv = envFileVariables(raw, file, locate);
+  for (const [name, value] of Object.entries(env)) if (value) variables[name] = value;
+  variables.GATEHOUSE_CONFIG_DIR = path.dirname(file);
   const expanded = expandEnv(raw, [], variables, (p, name) =>
     problems.push(`${locate.path(p)}: ${formatJsonPath(p)}: environment variable ${name} is not set`),
   );
@@ -87,6 +91,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     ...rest,
     file,
     servers,
+    envFile: data.envFile ? path.resolve(baseDir, data.envFile) : undefined,
     policies: path.resolve(baseDir, data.policies),
     log: { ...data.log, file: data.log.file ? path.resolve(baseDir, data.log.file) : undefined },
     approvals: { ...data.approvals, store: path.resolve(baseDir, data.approvals.store) },
@@ -99,6 +104,27 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
         : {}),
     },
   });
+}
+
+/** The variables of the config's `envFile` (relative to the config), read before anything is expanded. */
+function envFileVariables(
+  raw: unknown,
+  file: string,
+  locate: ReturnType<typeof locator>,
+): Record<string, string> {
+  const named = raw !== null && typeof raw === 'object' ? (raw as { envFile?: unknown }).envFile : undefined;
+  if (typeof named !== 'string' || named === '') return {};
+  const envFile = path.resolve(path.dirname(file), named);
+  try {
+    return readEnvFile(envFile);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(error);
+    throw new GatehouseError(
+      'CONFIG_NOT_FOUND',
+      `${locate.path(['envFile'])}: $.envFile: cannot read the env file ${envFile} (${reason})`,
+      { file, envFile },
+    );
+  }
 }
 
 const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;

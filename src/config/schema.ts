@@ -343,6 +343,14 @@ export const AuditSchema = AuditLogSettingsSchema.extend({
 
 const ConfigFields = z.strictObject({
   $schema: z.string().optional(),
+  envFile: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'A .env-style file (NAME=value lines, as `node --env-file` reads them) whose variables ${VAR} ' +
+        'references may use; relative to this file. A variable set in the environment wins. Keep it mode 0600.',
+    ),
   mcpServers: z
     .record(ServerName, ServerSchema)
     .optional()

@@ -147,6 +147,11 @@ function findTokens(text: string, spans: Span[]): void {
 
 /** `text` with each span replaced by `[REDACTED:<kind>]`; overlapping spans become one. */
 export function applySpans(text: string, spans: Span[]): string {
+  return replaceSpans(text, spans, (span) => marker(span.kind));
+}
+
+/** `text` with each span replaced by what `replacement` makes of it; overlapping spans become one. */
+export function replaceSpans(text: string, spans: Span[], replacement: (span: Span) => string): string {
   if (spans.length === 0) return text;
   spans.sort((a, b) => a.start - b.start || b.end - a.end);
   let out = '';
@@ -158,13 +163,13 @@ export function applySpans(text: string, spans: Span[]): string {
       continue;
     }
     if (current) {
-      out += marker(current.kind);
+      out += replacement(current);
       at = current.end;
     }
     out += text.slice(at, span.start);
     current = { ...span };
   }
-  out += marker(current!.kind) + text.slice(current!.end);
+  out += replacement(current!) + text.slice(current!.end);
   return out;
 }
 
