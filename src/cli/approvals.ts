@@ -10,7 +10,6 @@ import {
   type QuarantinedView,
   type RequestView,
 } from '../approvals/web/api.js';
-import { DEFAULT_COST, hashPassword } from '../approvals/web/auth/password.js';
 import {
   ApprovalApiError,
   connectApprovals,
@@ -19,11 +18,10 @@ import {
 } from '../approvals/web/client.js';
 import { segmentText, summarizeFlags } from '../approvals/web/unicode.js';
 import { configOption, type CliIo } from './options.js';
-import { promptHidden, readPassword, readStdin } from './secret.js';
+import { readPassword, readStdin } from './secret.js';
 
 /**
- * `gatehouse approvals list|show|approve|reject`, through the approval API of a running Gatehouse, and
- * `gatehouse approvers hash-password` for local approver accounts in the config.
+ * `gatehouse approvals list|show|approve|reject`, through the approval API of a running Gatehouse.
  *
  * Credentials: an API token (`GATEHOUSE_APPROVER_TOKEN`, from the approval page's "API tokens"), or a
  * local account (`--user`, with the password from `GATEHOUSE_APPROVER_PASSWORD`, `--password-stdin` or
@@ -97,29 +95,6 @@ export function registerApprovalCommands(program: Command, io: CliIo): void {
         io.out(`rejected ${decided.server} / ${decided.tool} (${decided.id}): now ${decided.state}`);
       }),
     );
-
-  program
-    .command('approvers')
-    .description('manage local approver accounts')
-    .command('hash-password')
-    .description(
-      'read a password (typed without echo, or piped on standard input) and print its hash for approvers.accounts[].passwordHash',
-    )
-    .action(async () => {
-      let password: string;
-      if (process.stdin.isTTY) {
-        password = await promptHidden('New approver password: ');
-        if ((await promptHidden('Repeat it: ')) !== password) {
-          throw new GatehouseError('USAGE', 'the two passwords differ; nothing was printed');
-        }
-      } else {
-        password = await readStdin();
-      }
-      if (password === '') throw new GatehouseError('USAGE', 'the password is empty');
-      if (Array.from(password).length < 12)
-        io.err('gatehouse: warning: a password under 12 characters is easy to guess');
-      io.out(await hashPassword(password, DEFAULT_COST));
-    });
 }
 
 function withConnection(command: Command): Command {
