@@ -371,7 +371,7 @@ async function start(
   } catch (error) {
     if (options.http) {
       throw new GatehouseError(
-        'USAGE',
+        'LISTEN_FAILED',
         `cannot listen on ${config.http.host}:${config.http.port}: ${(error as Error).message}`,
       );
     }

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { loadConfig } from '../config/load.js';
+import { listenerUrl, loadListenerAddress } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
 import { argumentsLine } from '../approvals/argumentsLine.js';
 import { cut, outcomeOf, type Outcome } from '../approvals/outcome.js';
@@ -159,10 +159,8 @@ async function credentials(flags: ConnectionFlags): Promise<Credentials> {
 
 /** approvals.publicUrl, else the listener (as `gatehouse status` finds it). */
 function urlFromConfig(configFile: string): string {
-  const config = loadConfig(configFile);
-  if (config.approvals.publicUrl) return config.approvals.publicUrl;
-  const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${config.http.port}`;
+  const { http, publicUrl } = loadListenerAddress(configFile);
+  return publicUrl ?? listenerUrl(http);
 }
 
 function tallyText(request: RequestView): string {
