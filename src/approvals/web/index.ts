@@ -101,7 +101,7 @@ export function createApprovalWeb(options: ApprovalWebOptions): ApprovalWeb {
     async routes(req, res) {
       const url = new URL(req.url ?? '/', 'http://gatehouse.invalid');
       if (url.pathname === '/api' || url.pathname.startsWith('/api/')) {
-        if (!/^\/api\/(approvals|tokens)(\/|$)/.test(url.pathname)) return false;
+        if (!/^\/api\/(approvals|tokens|openapi\.json)(\/|$)/.test(url.pathname)) return false;
         return api(req, res, url);
       }
       try {
