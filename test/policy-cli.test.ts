@@ -146,6 +146,15 @@ describe('gatehouse policy check', () => {
 });
 
 describe('gatehouse policy eval', () => {
+  it('with --config, evaluates a rule reading vars from the config, no --vars needed', async () => {
+    const config = path.join(dir, 'eval-config.json');
+    await writeFile(config, JSON.stringify({ policies: './good', vars: { protectedPrefix: 'ord' } }));
+    const { io, out } = capture();
+    expect(await policyEval({ config, call: path.join(dir, 'call.json') }, io)).toBe(0);
+    // `orders` starts with the config's prefix: the vars rule matched, where without vars it could not run.
+    expect(JSON.parse(out.join('\n'))).toMatchObject({ effect: 'deny', rules: ['no-prod'] });
+  });
+
   it('prints the decision as JSON', async () => {
     const { io, out } = capture();
     const code = await policyEval(
