@@ -48,6 +48,8 @@ function run(commandLine: string, env: NodeJS.ProcessEnv = {}): Spawned {
 /** `npm start -- --port 0`: prestart, then start; resolves with the ready line's fields. */
 interface ReadyLine {
   url: string;
+  time: number;
+  pid: number;
   approvalPage?: string;
   addApprover?: string;
 }
@@ -86,6 +88,14 @@ it('npm start, add the approver the ready line names, approve a gated write with
   expect(first.ready.addApprover).toBe(addApprover);
   expect(README).toContain(`\`\`\`sh\n${addApprover}\n\`\`\``);
   expect(first.ready.approvalPage).toBe(first.ready.url.replace(/\/mcp$/, '/approvals'));
+  // The JSON ready line the README shows is this one, but for the time, the pid and the port.
+  const shown = /^\{"level":30,.*"msg":"Gatehouse ready.*$/m.exec(README)![0];
+  const port = new URL(first.ready.url).port;
+  expect(JSON.parse(shown.replaceAll('127.0.0.1:8787', `127.0.0.1:${port}`))).toEqual({
+    ...first.ready,
+    time: expect.any(Number),
+    pid: expect.any(Number),
+  });
   // Routine chatter (servers' banners, a roots/list no client could answer yet) is not on the screen.
   expect(first.gatehouse.stderr()).not.toContain('Failed to request');
   expect(await first.gatehouse.stop()).toBe(0);
