@@ -1,6 +1,11 @@
 /**
  * One base class and a registry of codes. Every error Gatehouse raises on purpose is a GatehouseError
  * with a code from this table; `front/errors.ts` is the single place where errors become wire errors.
+ *
+ * Exit codes have one meaning each: 2 when what the person gave is unusable (the configuration, the
+ * policy set, the command line, or a file they name there that is missing or malformed), 1 when
+ * something fails while running (a busy port, a locked or corrupt store or audit log, a refused API
+ * call, a check that finds a problem).
  */
 export const ERROR_CODES = {
   CONFIG_INVALID: { exitCode: 2, summary: 'the configuration file is invalid' },
@@ -63,8 +68,8 @@ export const ERROR_CODES = {
     summary: "the Teams app package would not pass Microsoft's manifest schema, or its input is unusable",
   },
   STORE_LOCKED: { exitCode: 1, summary: 'another process holds the store file' },
-  STORE_INVALID: { exitCode: 2, summary: 'the store file is not a valid Gatehouse store' },
-  STORE_VERSION_UNSUPPORTED: { exitCode: 2, summary: 'this Gatehouse cannot read the store schema version' },
+  STORE_INVALID: { exitCode: 1, summary: 'the store file is not a valid Gatehouse store' },
+  STORE_VERSION_UNSUPPORTED: { exitCode: 1, summary: 'this Gatehouse cannot read the store schema version' },
   STORE_UNAVAILABLE: { exitCode: 1, summary: 'the store file cannot be read or written' },
   STORE_CONFLICT: { exitCode: 1, summary: 'the store refused a write that would break its invariants' },
   AUDIT_KEY_INVALID: { exitCode: 2, summary: 'an audit signer or verifier key, or the key file, is invalid' },
@@ -77,11 +82,12 @@ export const ERROR_CODES = {
   AUDIT_LOG_LOCKED: { exitCode: 1, summary: 'another process writes this audit log' },
   AUDIT_LOG_UNAVAILABLE: { exitCode: 1, summary: 'the audit log cannot be read or written' },
   AUDIT_LOG_CORRUPT: {
-    exitCode: 2,
+    exitCode: 1,
     summary: 'the audit log does not match its records or signed checkpoints',
   },
   AUDIT_PROOF_UNAVAILABLE: { exitCode: 1, summary: 'no signed checkpoint covers this audit record yet' },
   AUDIT_MIRROR_FAILED: { exitCode: 1, summary: 'a checkpoint could not be copied to its second place' },
+  LISTEN_FAILED: { exitCode: 1, summary: 'the HTTP listener cannot listen on its address (a busy port)' },
   UNAUTHENTICATED: { exitCode: 1, summary: 'the running Gatehouse refused the credentials given' },
   CLIENT_ABORTED: { exitCode: 1, summary: 'the client hung up before its request body was complete' },
   CLIENT_CONFIG_INVALID: {

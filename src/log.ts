@@ -1,4 +1,5 @@
 import { pino, type Logger, type LevelWithSilent, type LoggerOptions } from 'pino';
+import { prettyDestination } from './prettyLog.js';
 import { createRedactor, type RedactionRules, type Redactor } from './redact/index.js';
 
 export type { Logger };
@@ -42,12 +43,24 @@ export interface LogOptions {
   file?: string;
   /** `audit.redact` of the config; default: the built-in secret names and detection. */
   redact?: RedactionRules;
+  /** `auto` (default): readable lines when stderr is a terminal, JSON otherwise; a file always gets JSON. */
+  format?: 'auto' | 'pretty' | 'json';
+  /** Where stderr lines go (tests); default process.stderr. */
+  stderr?: NodeJS.WriteStream;
 }
 
 export function createLogger(options: LogOptions = {}): Logger {
+  const stderr = options.stderr ?? process.stderr;
+  const format = options.format ?? 'auto';
+  const pretty = !options.file && (format === 'pretty' || (format === 'auto' && stderr.isTTY === true));
   const destination = options.file
     ? pino.destination({ dest: options.file, mkdir: true, sync: false })
-    : pino.destination({ fd: 2, sync: false });
+    : pretty
+      ? prettyDestination(stderr, () => ({
+          colors: stderr.isTTY === true && stderr.hasColors?.() === true,
+          width: stderr.columns || 100,
+        }))
+      : pino.destination({ fd: 2, sync: false });
   return pino(
     {
       name: 'gatehouse',

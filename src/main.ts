@@ -29,6 +29,7 @@ import { StdioFrontTransport } from './front/stdio.js';
 import { createHttpAuthenticator, resolveStdioCaller } from './identity/index.js';
 import type { Logger } from './log.js';
 import { withNonFiniteNamed } from './shared/json.js';
+import { readyLine } from './ready.js';
 import { VERSION } from './version.js';
 
 export interface ServeOptions {
@@ -370,7 +371,7 @@ async function start(
   } catch (error) {
     if (options.http) {
       throw new GatehouseError(
-        'USAGE',
+        'LISTEN_FAILED',
         `cannot listen on ${config.http.host}:${config.http.port}: ${(error as Error).message}`,
       );
     }
@@ -435,11 +436,19 @@ async function start(
     policyVersion: policy.version,
     servers: [...pool.connections.keys()],
   });
+  const ready = () =>
+    readyLine({
+      ...(options.http ? { mcpUrl: `${http!.url}/mcp` } : {}),
+      ...(http ? { approvalPage: `${config.approvals.publicUrl ?? http.url}/approvals` } : {}),
+      approvers: policy.approversFor(
+        [...pool.connections.values()].flatMap((c) => c.tools.map((t) => ({ server: c.name, tool: t.name }))),
+      ),
+      canSignIn: web.canSignIn,
+      configFile: config.file,
+    });
   if (options.http) {
-    logger.info(
-      { url: `${http!.url}/mcp`, servers: pool.status().map((s) => `${s.name}:${s.state}`) },
-      `Gatehouse ready: connect an MCP client to ${http!.url}/mcp (Streamable HTTP)`,
-    );
+    const { message, fields } = ready();
+    logger.info({ ...fields, servers: pool.status().map((s) => `${s.name}:${s.state}`) }, message);
   } else {
     const session = createSession(deps, { ...caller, transport: 'stdio' }, 'stdio');
     sessions.add(session);
@@ -447,12 +456,14 @@ async function start(
     const transport = new StdioFrontTransport(logger, options.stdin, options.stdout);
     transport.onclose = () => void stop('the client closed stdin');
     await session.server.connect(transport);
+    const { message, fields } = ready();
     logger.info(
       {
+        ...fields,
         servers: pool.status().map((s) => `${s.name}:${s.state}`),
         statusUrl: http ? `${http.url}/status` : undefined,
       },
-      'Gatehouse ready on stdio',
+      message,
     );
   }
   return { http, approvals, status, stop, stopped };

@@ -98,9 +98,9 @@ describe('gatehouse policy check', () => {
     );
   });
 
-  it('exits 1 listing every problem with file:line:col, rule and caret', async () => {
+  it('exits 2 listing every problem with file:line:col, rule and caret', async () => {
     const { io, err } = capture();
-    expect(await policyCheck({ policies: path.join(dir, 'bad') }, io)).toBe(1);
+    expect(await policyCheck({ policies: path.join(dir, 'bad') }, io)).toBe(2);
     const text = err.join('\n');
     const file = path.join(dir, 'bad', 'a.yaml');
     expect(text).toContain(`${file}:4:11: rule x: type mismatch: no such overload: int > string`);
@@ -114,7 +114,7 @@ describe('gatehouse policy check', () => {
     const { io, err } = capture();
     expect(
       await policyCheck({ policies: path.join(dir, 'good'), vars: path.join(dir, 'othervars.yaml') }, io),
-    ).toBe(1);
+    ).toBe(2);
     expect(err.join('\n')).toContain(
       'rule no-prod: vars has no key "protectedPrefix" (configured: somethingElse)',
     );
@@ -146,6 +146,15 @@ describe('gatehouse policy check', () => {
 });
 
 describe('gatehouse policy eval', () => {
+  it('with --config, evaluates a rule reading vars from the config, no --vars needed', async () => {
+    const config = path.join(dir, 'eval-config.json');
+    await writeFile(config, JSON.stringify({ policies: './good', vars: { protectedPrefix: 'ord' } }));
+    const { io, out } = capture();
+    expect(await policyEval({ config, call: path.join(dir, 'call.json') }, io)).toBe(0);
+    // `orders` starts with the config's prefix: the vars rule matched, where without vars it could not run.
+    expect(JSON.parse(out.join('\n'))).toMatchObject({ effect: 'deny', rules: ['no-prod'] });
+  });
+
   it('prints the decision as JSON', async () => {
     const { io, out } = capture();
     const code = await policyEval(
@@ -193,7 +202,7 @@ describe('gatehouse policy eval', () => {
     expect(explanation[1]!.detail).toBe('when !has(args.rows) || args.rows > 1000: true');
   });
 
-  it('exits 2 on an unusable call file and 1 on policies that do not load', async () => {
+  it('exits 2 on an unusable call file and on policies that do not load', async () => {
     await writeFile(path.join(dir, 'badcall.json'), '{"server": "db"}');
     const bad = capture();
     expect(
@@ -203,7 +212,7 @@ describe('gatehouse policy eval', () => {
     const broken = capture();
     expect(
       await policyEval({ policies: path.join(dir, 'bad'), call: path.join(dir, 'call.json') }, broken.io),
-    ).toBe(1);
+    ).toBe(2);
   });
 });
 
@@ -232,7 +241,7 @@ describe('gatehouse policy test', () => {
     expect(out).toEqual(['0 passed, 1 failed']);
   });
 
-  it('fails a test file that does not parse, with its location', async () => {
+  it('fails a test file that does not parse, with its location, and exits 2', async () => {
     await writeFile(
       path.join(dir, 'malformed.yaml'),
       'cases:\n  - name: x\n    call: { server: db }\n    expect: { effect: allow }\n',
@@ -240,8 +249,18 @@ describe('gatehouse policy test', () => {
     const { io, err } = capture();
     expect(
       await policyTest({ policies: path.join(dir, 'good'), cases: [path.join(dir, 'malformed.yaml')] }, io),
-    ).toBe(1);
+    ).toBe(2);
     expect(err.join('\n')).toContain(`${path.join(dir, 'malformed.yaml')}:3:11: cases.0.call.tool:`);
+  });
+
+  it('with --verbose, lists every case that passed with where it is written', async () => {
+    const { io, out } = capture();
+    const cases = path.join(dir, 'good', 'tests');
+    expect(await policyTest({ policies: path.join(dir, 'good'), cases: [cases], verbose: true }, io)).toBe(0);
+    expect(out).toHaveLength(4);
+    for (const line of out.slice(0, 3))
+      expect(line).toMatch(new RegExp(`^PASS .+ \\(${cases}/[^:]+:\\d+\\)$`));
+    expect(out[3]).toBe('3 passed, 0 failed');
   });
 
   it('passes the shipped example policies', async () => {

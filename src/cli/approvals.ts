@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { loadConfig } from '../config/load.js';
+import { listenerUrl, loadListenerAddress } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
 import { argumentsLine } from '../approvals/argumentsLine.js';
 import { cut, outcomeOf, type Outcome } from '../approvals/outcome.js';
@@ -10,7 +10,6 @@ import {
   type QuarantinedView,
   type RequestView,
 } from '../approvals/web/api.js';
-import { DEFAULT_COST, hashPassword } from '../approvals/web/auth/password.js';
 import {
   ApprovalApiError,
   connectApprovals,
@@ -19,11 +18,10 @@ import {
 } from '../approvals/web/client.js';
 import { segmentText, summarizeFlags } from '../approvals/web/unicode.js';
 import { configOption, type CliIo } from './options.js';
-import { readNewPassword, readPassword, readStdin } from './secret.js';
+import { readPassword, readStdin } from './secret.js';
 
 /**
- * `gatehouse approvals list|show|approve|reject`, through the approval API of a running Gatehouse, and
- * `gatehouse approvers hash-password` for local approver accounts in the config.
+ * `gatehouse approvals list|show|approve|reject`, through the approval API of a running Gatehouse.
  *
  * Credentials: an API token (`GATEHOUSE_APPROVER_TOKEN`, from the approval page's "API tokens"), or a
  * local account (`--user`, with the password from `GATEHOUSE_APPROVER_PASSWORD`, `--password-stdin` or
@@ -97,17 +95,6 @@ export function registerApprovalCommands(program: Command, io: CliIo): void {
         io.out(`rejected ${decided.server} / ${decided.tool} (${decided.id}): now ${decided.state}`);
       }),
     );
-
-  program
-    .command('approvers')
-    .description('manage local approver accounts')
-    .command('hash-password')
-    .description(
-      'read a password (typed without echo, or piped on standard input) and print its hash for approvers.accounts[].passwordHash',
-    )
-    .action(async () => {
-      io.out(await hashPassword(await readNewPassword(io, 'nothing was printed'), DEFAULT_COST));
-    });
 }
 
 function withConnection(command: Command): Command {
@@ -172,10 +159,8 @@ async function credentials(flags: ConnectionFlags): Promise<Credentials> {
 
 /** approvals.publicUrl, else the listener (as `gatehouse status` finds it). */
 function urlFromConfig(configFile: string): string {
-  const config = loadConfig(configFile);
-  if (config.approvals.publicUrl) return config.approvals.publicUrl;
-  const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${config.http.port}`;
+  const { http, publicUrl } = loadListenerAddress(configFile);
+  return publicUrl ?? listenerUrl(http);
 }
 
 function tallyText(request: RequestView): string {

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { isGatehouseError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerApprovalCommands } from './approvals.js';
+import { registerApproverCommands } from './approvers.js';
 import { registerAuditCommands } from './audit.js';
 import { registerInitCommand } from './init/command.js';
 import type { CliIo } from './options.js';
@@ -27,6 +28,7 @@ export function buildProgram(io: CliIo): Command {
   registerStatus(program, io);
   registerPolicyCommands(program, io);
   registerApprovalCommands(program, io);
+  registerApproverCommands(program, io);
   registerAuditCommands(program, io);
   registerTeamsCommands(program, io);
   return program;

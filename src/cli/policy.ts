@@ -15,8 +15,10 @@ import { loadConfig } from '../config/load.js';
 
 /**
  * `gatehouse policy check | eval | test`: load and type-check a policy folder, decide one call, and
- * run YAML test cases. Each command is an exported function resolving to its exit code (0 fine,
- * 1 problems or failures, 2 unusable input), so tests call them without a shell.
+ * run YAML test cases. Each command is an exported function resolving to its exit code, so tests call
+ * them without a shell: 0 fine, 2 for what Gatehouse itself would refuse to start with or cannot read
+ * (a policy set that does not load, an unusable call, vars or test file, a bad command line), 1 for test
+ * cases that ran and failed.
  */
 
 export interface PolicyIo {
@@ -48,7 +50,7 @@ export function registerPolicyCommands(program: Command, io: PolicyIo): void {
 
   policy
     .command('check')
-    .description('load and type-check the policy files; list every problem')
+    .description('load and type-check the policy files; list every problem (exit 2)')
     .option('--policies <dir>', `policy folder (default: ${DEFAULT_POLICIES})`)
     .option('--vars <file>', 'JSON or YAML file of vars to check vars.* references against')
     .option('-c, --config <file>', CONFIG_HELP)
@@ -69,7 +71,8 @@ export function registerPolicyCommands(program: Command, io: PolicyIo): void {
     .description('run YAML policy test cases; exit 1 on any failure')
     .argument('<cases...>', 'test case files, or folders of them')
     .option('--policies <dir>', 'policy folder', DEFAULT_POLICIES)
-    .action(async (cases: string[], flags: { policies: string }) =>
+    .option('--verbose', 'list every case that passed too, with where it is written')
+    .action(async (cases: string[], flags: { policies: string; verbose?: boolean }) =>
       setExit(await policyTest({ ...flags, cases }, io)),
     );
 }
@@ -81,7 +84,7 @@ export async function policyCheck(flags: PolicyFolderFlags, io: PolicyIo): Promi
   if (!compiled.ok) {
     io.err(formatProblems(compiled.problems));
     io.err(`${compiled.problems.length} problem(s) in ${folder.dir}`);
-    return 1;
+    return 2;
   }
   const { set } = compiled;
   io.out(
@@ -114,7 +117,7 @@ export async function policyEval(flags: PolicyEvalFlags, io: PolicyIo): Promise<
   const { compiled } = folder;
   if (!compiled.ok) {
     io.err(formatProblems(compiled.problems));
-    return 1;
+    return 2;
   }
   const { call, now } = toToolCall(input.data);
   const evaluation = evaluateCall(compiled.set, call, now, flags.explain === true);
@@ -125,7 +128,7 @@ export async function policyEval(flags: PolicyEvalFlags, io: PolicyIo): Promise<
 }
 
 export async function policyTest(
-  flags: { policies: string; cases: string[] },
+  flags: { policies: string; cases: string[]; verbose?: boolean },
   io: PolicyIo,
 ): Promise<number> {
   let sources;
@@ -145,16 +148,18 @@ export async function policyTest(
   const cache = new Map<string, CompileResult>();
   let passed = 0;
   let failed = 0;
+  let unusable = 0;
   for (const file of files) {
     const result = runPolicyTestFile(sources, file, await readFile(file, 'utf8'), limits, cache);
     if (result.problems.length > 0) {
-      failed++;
+      unusable++;
       io.err(`FAIL ${file}: cannot run\n${indent(formatProblems(result.problems), 2)}`);
       continue;
     }
     for (const testCase of result.cases) {
       if (testCase.failures.length === 0) {
         passed++;
+        if (flags.verbose) io.out(`PASS ${testCase.name} (${testCase.at})`);
         continue;
       }
       failed++;
@@ -168,8 +173,9 @@ export async function policyTest(
       );
     }
   }
-  io.out(`${passed} passed, ${failed} failed`);
-  return failed > 0 ? 1 : 0;
+  // A file that cannot run counts as failed; the exit says its input is unusable, as `check` would.
+  io.out(`${passed} passed, ${failed + unusable} failed`);
+  return unusable > 0 ? 2 : failed > 0 ? 1 : 0;
 }
 
 /** undefined when the folder, the vars file or the config cannot be read (already reported). */

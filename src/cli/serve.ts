@@ -20,6 +20,7 @@ interface ServeFlags {
   port?: string;
   host?: string;
   logLevel?: string;
+  logFormat?: string;
 }
 
 export function registerServe(program: Command, _io: CliIo): void {
@@ -41,12 +42,19 @@ export function registerServe(program: Command, _io: CliIo): void {
         'silent',
       ]),
     )
+    .addOption(
+      new Option(
+        '--log-format <format>',
+        'auto (readable on a terminal, else JSON), pretty or json (overrides log.format)',
+      ).choices(['auto', 'pretty', 'json']),
+    )
     .action(async (flags: ServeFlags) => {
       const config = withOverrides(loadConfig(flags.config), flags);
       const logger = createLogger({
         level: config.log.level,
         file: config.log.file,
         redact: config.audit.redact,
+        format: config.log.format,
       });
       // On every front: a supervisor's SIGTERM or a terminal's Ctrl-C stops Gatehouse even while a
       // stdio client keeps stdin open. One that comes during start-up stops it once started (start-up
@@ -99,6 +107,10 @@ function withOverrides(config: Config, flags: ServeFlags): Config {
   return {
     ...config,
     http: { ...config.http, port, host: flags.host ?? config.http.host },
-    log: { ...config.log, level: (flags.logLevel as Config['log']['level']) ?? config.log.level },
+    log: {
+      ...config.log,
+      level: (flags.logLevel as Config['log']['level']) ?? config.log.level,
+      format: (flags.logFormat as Config['log']['format']) ?? config.log.format,
+    },
   };
 }

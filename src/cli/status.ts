@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { request } from 'undici';
-import { loadConfig } from '../config/load.js';
+import { listenerUrl, loadListenerAddress } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
 import type { GatehouseStatus } from '../main.js';
 import { configOption, type CliIo } from './options.js';
@@ -16,7 +16,7 @@ export function registerStatus(program: Command, io: CliIo): void {
     .option('--url <url>', 'base URL of the running Gatehouse (default: from the config)')
     .option('--json', 'print the raw status JSON')
     .action(async (flags: { config: string; url?: string; json?: boolean }) => {
-      const base = flags.url ?? baseUrl(flags.config);
+      const base = flags.url ?? listenerUrl(loadListenerAddress(flags.config).http);
       const token = process.env[STATUS_TOKEN];
       let status: GatehouseStatus;
       let statusCode: number | undefined;
@@ -55,12 +55,6 @@ export function registerStatus(program: Command, io: CliIo): void {
         process.exitCode = 1;
       }
     });
-}
-
-function baseUrl(configFile: string): string {
-  const config = loadConfig(configFile);
-  const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${config.http.port}`;
 }
 
 export function formatStatus(status: GatehouseStatus): string {

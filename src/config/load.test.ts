@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GatehouseError } from '../errors.js';
-import { formatJsonPath, loadConfig, parseConfig } from './load.js';
+import { formatJsonPath, listenerUrl, loadConfig, loadListenerAddress, parseConfig } from './load.js';
 
 const FILE = '/configs/mcp.json';
 
@@ -280,5 +280,50 @@ describe('formatJsonPath', () => {
     [['servers', 'a.b'], '$.servers["a.b"]'],
   ])('%j → %s', (p, expected) => {
     expect(formatJsonPath(p)).toBe(expected);
+  });
+});
+
+describe('loadListenerAddress: what status and approvals need of a config', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'gatehouse-listener-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const write = (name: string, config: object) => {
+    const file = path.join(dir, name);
+    writeFileSync(file, JSON.stringify(config, null, 2));
+    return file;
+  };
+  const serverSecrets = {
+    mcpServers: {
+      api: { url: 'https://example.com/mcp', headers: { Authorization: 'Bearer ${API_TOKEN}' } },
+    },
+    approvers: { oidc: { issuer: '${OIDC_ISSUER}', clientId: 'gatehouse', clientSecret: '${OIDC_SECRET}' } },
+  };
+
+  it('needs none of the server-side ${VAR}s that loading the whole config needs', () => {
+    const file = write('secrets.json', {
+      ...serverSecrets,
+      http: { host: '${GATEHOUSE_HOST:-127.0.0.1}', port: 9100 },
+      approvals: { publicUrl: 'https://${PUBLIC_HOST}/gatehouse' },
+    });
+    expect(() => loadConfig(file, {})).toThrow(/API_TOKEN is not set/);
+    const address = loadListenerAddress(file, { PUBLIC_HOST: 'approvals.example' });
+    expect(address.publicUrl).toBe('https://approvals.example/gatehouse');
+    expect(listenerUrl(address.http)).toBe('http://127.0.0.1:9100');
+  });
+
+  it('still refuses an unset variable where it needs one, naming it and its JSON path', () => {
+    const file = write('unset.json', { ...serverSecrets, http: { host: '${GATEHOUSE_HOST}' } });
+    expect(() => loadListenerAddress(file, {})).toThrow(
+      `${file}:18:5: $.http.host: environment variable GATEHOUSE_HOST is not set`,
+    );
+  });
+
+  it('defaults the listener as the server does, and reaches a wildcard bind address on loopback', () => {
+    expect(listenerUrl(loadListenerAddress(write('empty.json', {}), {}).http)).toBe('http://127.0.0.1:8787');
+    expect(listenerUrl({ ...loadConfig(write('any.json', { http: { host: '0.0.0.0' } }), {}).http })).toBe(
+      'http://127.0.0.1:8787',
+    );
+    expect(listenerUrl({ host: '::1', port: 1, allowedHosts: [], allowedOrigins: [], maxBodyBytes: 1 })).toBe(
+      'http://[::1]:1',
+    );
   });
 });

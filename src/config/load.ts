@@ -1,10 +1,16 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { GatehouseError } from '../errors.js';
 import { readEnvFile } from './envFile.js';
-import { ConfigSchema, type Config, type ServerConfig } from './schema.js';
+import {
+  ApprovalsSchema,
+  ConfigSchema,
+  HttpListenerSchema,
+  type Config,
+  type ServerConfig,
+} from './schema.js';
 
 export const DEFAULT_CONFIG_FILE = './mcp.config.json';
 
@@ -25,23 +31,67 @@ export function formatJsonPath(p: JsonPath): string {
 /** Read, expand `${VAR}`, validate completely, default, resolve paths and freeze. Throws GatehouseError. */
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
   const absolute = path.resolve(file);
-  let text: string;
+  return parseConfig(readConfigText(absolute), absolute, env);
+}
+
+function readConfigText(absolute: string): string {
   try {
-    text = readFileSync(absolute, 'utf8');
+    return readFileSync(absolute, 'utf8');
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(error);
     throw new GatehouseError('CONFIG_NOT_FOUND', `${absolute}: cannot read the config file (${reason})`, {
       file: absolute,
     });
   }
-  return parseConfig(text, absolute, env);
 }
 
-export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Config {
+const ListenerSchema = z.object({
+  http: HttpListenerSchema.default(HttpListenerSchema.parse({})),
+  approvals: z.object({ publicUrl: ApprovalsSchema.shape.publicUrl }).default({}),
+});
+
+/** Where a running Gatehouse answers, as its config says: the listener and the approval page's public URL. */
+export interface ListenerAddress {
+  http: Config['http'];
+  publicUrl?: string;
+}
+
+/**
+ * Only what the commands that talk to a running Gatehouse (`status`, `approvals`) need: its listener
+ * and `approvals.publicUrl`. The `${VAR}`s elsewhere (a downstream's token, an OIDC secret) are the
+ * server's business and need not be set where these commands run; only those in these two places are
+ * expanded and checked.
+ */
+export function loadListenerAddress(file: string, env: NodeJS.ProcessEnv = process.env): ListenerAddress {
+  const absolute = path.resolve(file);
+  const text = readConfigText(absolute);
+  const { raw, locate } = parseJsonText(text, absolute);
+  const config = (raw ?? {}) as { http?: unknown; approvals?: { publicUrl?: unknown } };
+  const part = {
+    ...(config.http !== undefined ? { http: config.http } : {}),
+    ...(config.approvals?.publicUrl !== undefined
+      ? { approvals: { publicUrl: config.approvals.publicUrl } }
+      : {}),
+  };
+  const expanded = expandChecked(part, absolute, env, locate);
+  const parsed = ListenerSchema.safeParse(expanded);
+  if (!parsed.success) throw invalid(parsed.error.issues, expanded, absolute, locate);
+  return {
+    http: parsed.data.http,
+    ...(parsed.data.approvals.publicUrl ? { publicUrl: parsed.data.approvals.publicUrl } : {}),
+  };
+}
+
+/** The base URL of the Gatehouse a config describes: a wildcard bind address is reached on loopback. */
+export function listenerUrl(http: Config['http']): string {
+  const host = http.host === '0.0.0.0' || http.host === '::' ? '127.0.0.1' : http.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${http.port}`;
+}
+
+function parseJsonText(text: string, file: string) {
   const locate = locator(text, file);
-  let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    return { raw: JSON.parse(text) as unknown, locate };
   } catch (error) {
     const position = /position (\d+)/.exec(String((error as Error).message));
     const where = position ? locate.offset(Number(position[1])) : file;
@@ -49,7 +99,14 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
       file,
     });
   }
+}
 
+function expandChecked(
+  raw: unknown,
+  file: string,
+  env: NodeJS.ProcessEnv,
+  locate: ReturnType<typeof locator>,
+): unknown {
   const problems: string[] = [];
   // Built in, so configs can name paths beside themselves wherever Gatehouse is started from. A
   // variable set (not empty) in the environment wins over the env file, as with `node --env-file`.
@@ -62,14 +119,26 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   if (problems.length > 0) {
     throw new GatehouseError('CONFIG_ENV_MISSING', problems.join('\n'), { file, problems });
   }
+  return expanded;
+}
 
+function invalid(
+  issues: readonly z.core.$ZodIssue[],
+  expanded: unknown,
+  file: string,
+  locate: ReturnType<typeof locator>,
+): GatehouseError {
+  const messages = flattenIssues(issues, expanded).map(
+    (issue) => `${locate.path(issue.path)}: ${formatJsonPath(issue.path)}: ${issue.message}`,
+  );
+  return new GatehouseError('CONFIG_INVALID', messages.join('\n'), { file, problems: messages });
+}
+
+export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const { raw, locate } = parseJsonText(text, file);
+  const expanded = expandChecked(raw, file, env, locate);
   const parsed = ConfigSchema.safeParse(expanded);
-  if (!parsed.success) {
-    const messages = flattenIssues(parsed.error.issues, expanded).map(
-      (issue) => `${locate.path(issue.path)}: ${formatJsonPath(issue.path)}: ${issue.message}`,
-    );
-    throw new GatehouseError('CONFIG_INVALID', messages.join('\n'), { file, problems: messages });
-  }
+  if (!parsed.success) throw invalid(parsed.error.issues, expanded, file, locate);
   const data = parsed.data;
   if (data.mcpServers && data.servers) {
     const where = locate.path(['servers']);

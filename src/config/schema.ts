@@ -368,8 +368,14 @@ const ConfigFields = z.strictObject({
         .default('info')
         .describe('Log level (pino); --log-level overrides it.'),
       file: z.string().optional().describe('Write logs to this file instead of stderr.'),
+      format: z
+        .enum(['auto', 'pretty', 'json'])
+        .default('auto')
+        .describe(
+          'auto: readable colour lines when stderr is a terminal, pino JSON otherwise (and in log.file); --log-format overrides it.',
+        ),
     })
-    .default({ level: 'info' }),
+    .default({ level: 'info', format: 'auto' }),
   timeouts: z
     .strictObject({
       callMs: z

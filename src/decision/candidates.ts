@@ -35,3 +35,17 @@ export function explainMatch(rule: CompiledRule, server: string, tool: string): 
     return `tool "${tool}" is not in match.tools [${rule.tools.globs.join(', ')}]`;
   return undefined;
 }
+
+/**
+ * Who the approve rules that can apply to these tools name (`group:security`, `alice`), sorted: whom
+ * an approver account must be for the calls that may wait for one.
+ */
+export function approversFor(set: PolicySet, tools: readonly { server: string; tool: string }[]): string[] {
+  const named = new Set<string>();
+  for (const { server, tool } of tools) {
+    for (const rule of candidatesFor(set, server, tool).approve) {
+      for (const approver of rule.approval?.approvers ?? []) named.add(approver);
+    }
+  }
+  return [...named].sort();
+}

@@ -1,6 +1,7 @@
 import { GatehouseError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { ToolCall } from '../pipeline/toolCall.js';
+import { approversFor } from './candidates.js';
 import type { PolicySet } from './compile.js';
 import { evaluateCall, type Evaluation } from './evaluate.js';
 import { compileRead, POLICY_FILE, readPolicyFolder, sameRead, type FolderRead } from './load.js';
@@ -51,6 +52,8 @@ export interface PolicyEngine extends DecisionPoint {
   onReloadFailed(listener: (error: string) => void): () => void;
   /** The set in force: its files and how many rules, for the record. */
   describe(): { version: string; files: string[]; rules: number };
+  /** Who the approve rules that can apply to these tools name (`group:x`, ids), sorted. */
+  approversFor(tools: readonly { server: string; tool: string }[]): string[];
   close(): Promise<void>;
 }
 
@@ -176,6 +179,7 @@ export async function loadPolicyEngine(options: PolicyEngineOptions): Promise<Po
       return () => failureListeners.delete(listener);
     },
     describe: () => ({ version: current.version, files: [...current.files], rules: current.rules.length }),
+    approversFor: (tools) => approversFor(current, tools),
     async close() {
       await watch?.close();
       await queue;

@@ -11,11 +11,17 @@ import type { StdioServerConfig } from '../config/schema.js';
 /** How long a child gets between SIGTERM and SIGKILL on shutdown. */
 const KILL_GRACE_MS = 2_000;
 
+/** A child's last stderr lines, kept to explain its exit. */
+const STDERR_TAIL_LINES = 20;
+
 /**
  * A stdio downstream in its own process group, so that shutdown ends the whole tree (npx → npm → node),
  * with the SDK's safe inherited environment plus the server's own `env`: Gatehouse's secrets never
- * reach a child. The child's stderr goes to the log; a stdout line that is not a JSON-RPC message is
- * logged and dropped, never "repaired".
+ * reach a child. The child's stderr goes to the log at debug: servers write banners and routine chatter
+ * there ("running on stdio", "Failed to request initial roots" when no client is connected yet), and
+ * a line has no level to tell an error by. When the child exits unasked, its last lines go with the
+ * warning, so a server that fails to start still explains itself at info. A stdout line that is not a
+ * JSON-RPC message is logged and dropped, never "repaired".
  */
 export class StdioChildTransport implements Transport {
   onclose?: () => void;
@@ -24,6 +30,7 @@ export class StdioChildTransport implements Transport {
 
   private child?: ChildProcess;
   private closed = false;
+  private readonly stderrTail: string[] = [];
 
   constructor(
     private readonly config: StdioServerConfig,
@@ -51,7 +58,12 @@ export class StdioChildTransport implements Transport {
       });
       child.once('spawn', () => resolve());
       child.once('exit', (code, signal) => {
-        if (!this.closed) this.log.warn({ code, signal }, 'downstream process exited');
+        // Once its stderr is read to the end, so that the last lines (the reason) are in the warning.
+        if (!this.closed) {
+          void stderrRead.then(() =>
+            this.log.warn({ code, signal, stderr: [...this.stderrTail] }, 'downstream process exited'),
+          );
+        }
         this.finish();
       });
       child.stdin?.on('error', (error) => this.onerror?.(error));
@@ -66,7 +78,13 @@ export class StdioChildTransport implements Transport {
           ),
       );
       const stderr = createInterface({ input: child.stderr!, crlfDelay: Infinity });
-      stderr.on('line', (line) => this.log.info({ stream: 'stderr' }, line.slice(0, 4096)));
+      const stderrRead = new Promise<void>((resolve) => stderr.once('close', resolve));
+      stderr.on('line', (text) => {
+        const line = text.slice(0, 4096);
+        this.stderrTail.push(line);
+        if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
+        this.log.debug({ stream: 'stderr' }, line);
+      });
     });
   }
 

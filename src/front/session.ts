@@ -182,8 +182,11 @@ export function visibleTools(deps: Pick<FrontDeps, 'pool' | 'decisionPoint' | 'm
     const tool: Tool = { ...entry.item, name: entry.exposedName };
     if (visibility === 'may-need-approval') {
       tool.description = tool.description ? `${tool.description}\n\n${APPROVAL_NOTE}` : APPROVAL_NOTE;
-      // Clients with task support can follow a held call as a task instead of polling.
-      tool.execution = { ...tool.execution, taskSupport: tool.execution?.taskSupport ?? 'optional' };
+      // Clients with task support can follow a held call as a task instead of polling. Gatehouse runs
+      // the task and the server gets a plain call, so what the server says of tasks (absent, or
+      // `forbidden`) does not limit what Gatehouse offers; a server's `required` stands.
+      const required = tool.execution?.taskSupport === 'required';
+      tool.execution = { ...tool.execution, taskSupport: required ? 'required' : 'optional' };
     }
     tools.push(tool);
   }

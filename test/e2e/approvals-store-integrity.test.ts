@@ -192,12 +192,12 @@ describe('a store changed while Gatehouse was stopped', () => {
   });
 });
 
-it('a store file that is not a store at all: exit 2 at once, naming it, nothing started, no lock left', async () => {
+it('a store file that is not a store at all: exit 1 (a runtime failure, not a config error) at once, naming it, nothing started, no lock left', async () => {
   const setUp = approvalSetUp(scratch, 'garbage');
   writeFileSync(setUp.store, '{"schemaVersion": 3, "approvals": [');
   const gatehouse = serveHttp(setUp.config);
   try {
-    expect(await exitOf(gatehouse, path.join(scratch.dir, 'garbage-'))).toBe(2);
+    expect(await exitOf(gatehouse, path.join(scratch.dir, 'garbage-'))).toBe(1);
     expect(gatehouse.stderr()).toContain(`${setUp.store}: not a Gatehouse store (not JSON`);
     expect(gatehouse.stderr()).not.toContain('downstream connected');
     expect(existsSync(`${setUp.store}.lock`)).toBe(false);

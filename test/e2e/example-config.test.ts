@@ -10,7 +10,8 @@ import { EVERYTHING, FILESYSTEM, MEMORY, REPO } from '../helpers/paths.js';
 
 /**
  * The shipped example end to end: mcp.config.example.json's servers, identity and vars, in a scratch
- * folder (its `./sandbox` is the workspace), with the repository's example policies.
+ * folder (the filesystem server works in its `./sandbox`, whose `workspace/` is the workspace), with
+ * the repository's example policies. The README's quick start, step by step, is readme-quickstart.test.ts.
  */
 
 interface ExampleServer {
@@ -40,13 +41,13 @@ function onThisNode(server: ExampleServer): ExampleServer {
 }
 
 const scratch = scratchDir('example');
-const workspace = path.join(scratch.dir, 'sandbox');
-const outside = path.join(scratch.dir, 'outside.txt');
+const workspace = path.join(scratch.dir, 'sandbox', 'workspace');
+const outside = path.join(scratch.dir, 'sandbox', 'outside.txt');
 let gatehouse: ConnectedHttpGatehouse;
 
 beforeAll(async () => {
   expect(Object.keys(example.mcpServers)).toEqual(['fs', 'everything', 'memory']);
-  mkdirSync(workspace);
+  mkdirSync(workspace, { recursive: true });
   writeFileSync(path.join(workspace, 'notes.txt'), 'notes from the workspace\n');
   const servers = Object.fromEntries(
     Object.entries(example.mcpServers).map(([name, server]) => [name, onThisNode(server)]),
@@ -97,7 +98,7 @@ it('a memory delete is refused for approval, and the entity stays', async () => 
     await call('memory__delete_entities', { entityNames: ['gatehouse'] }),
     'memory-delete',
     {
-      approvers: ['group:knowledge-admins'],
+      approvers: ['group:developers'],
       quorum: 2,
     },
   );

@@ -29,6 +29,8 @@ beforeAll(async () => {
   });
   const config = scratch.write('config.json', {
     ...base,
+    // A downstream's stderr is logged at debug.
+    log: { level: 'debug' },
     audit: { ...base.audit, redact: { names: ['internalRef'] } },
   });
   gatehouse = await startConnectedHttpGatehouse(config);

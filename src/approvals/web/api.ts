@@ -7,6 +7,8 @@ import { APPROVAL_STATES, type ApprovalRequest, type ApprovalState, type Executi
 import { tally } from '../states.js';
 import type { ApiToken } from './auth/tokens.js';
 import { decodePathSegment, type WebContext } from './context.js';
+import { DecisionBodySchema, TokenRequestSchema } from './apiSchemas.js';
+import { openApiDocument } from './openapi.js';
 import { jsonProblem, problem, type Problem } from './problems.js';
 import { clientAddress, readJsonBody, sendJson } from './respond.js';
 
@@ -22,17 +24,6 @@ import { clientAddress, readJsonBody, sendJson } from './respond.js';
  * that is easily copied into tickets and terminals: it carries redacted arguments (`argumentsRedacted`
  * names the replaced paths), and redacted result, error and reason texts.
  */
-const DecisionBodySchema = z.strictObject({
-  decision: z.enum(['approve', 'reject']),
-  reason: z.string().max(2000).optional(),
-});
-
-const TokenRequestSchema = z.strictObject({
-  label: z.string().max(100).optional(),
-  /** At most the sign-in lifetime; the CLI asks for a few minutes. */
-  ttlSeconds: z.number().int().positive().optional(),
-});
-
 const REALM = 'gatehouse approvals';
 
 /**
@@ -285,6 +276,7 @@ export function apiRoutes(ctx: WebContext) {
       return true;
     };
 
+    if (path === '/api/openapi.json') return on('GET', () => sendJson(res, 200, openApiDocument()));
     if (path === '/api/tokens') return on('POST', () => issueToken(req, res));
     if (path === '/api/tokens/current') return on('DELETE', () => revokeCurrent(req, res));
     if (path === '/api/approvals') return on('GET', () => list(req, res, url));

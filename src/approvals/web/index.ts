@@ -48,6 +48,8 @@ export interface ApprovalWeb {
   routes(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
   /** Signed-in page sessions and personal API tokens held now (for status). */
   counts(): { sessions: number; tokens: number };
+  /** Whether anyone can sign in (a local account or OIDC); the ready line says how to add one if not. */
+  readonly canSignIn: boolean;
   close(): Promise<void>;
 }
 
@@ -87,9 +89,6 @@ export function createApprovalWeb(options: ApprovalWebOptions): ApprovalWeb {
     baseUrl,
     ...(options.deliveries ? { deliveries: options.deliveries } : {}),
   };
-  if (!ctx.local.enabled && !ctx.oidc) {
-    log.warn('no approver can sign in to the approval page: configure approvers.accounts or approvers.oidc');
-  }
   const pages = pageRoutes(ctx);
   const api = apiRoutes(ctx);
   const sweeper = setInterval(() => {
@@ -102,7 +101,7 @@ export function createApprovalWeb(options: ApprovalWebOptions): ApprovalWeb {
     async routes(req, res) {
       const url = new URL(req.url ?? '/', 'http://gatehouse.invalid');
       if (url.pathname === '/api' || url.pathname.startsWith('/api/')) {
-        if (!/^\/api\/(approvals|tokens)(\/|$)/.test(url.pathname)) return false;
+        if (!/^\/api\/(approvals|tokens|openapi\.json)(\/|$)/.test(url.pathname)) return false;
         return api(req, res, url);
       }
       try {
@@ -127,6 +126,7 @@ export function createApprovalWeb(options: ApprovalWebOptions): ApprovalWeb {
       }
     },
     counts: () => ({ sessions: ctx.sessions.size, tokens: ctx.tokens.size }),
+    canSignIn: ctx.local.enabled || ctx.oidc !== undefined,
     async close() {
       clearInterval(sweeper);
     },

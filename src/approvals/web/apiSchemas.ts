@@ -1,0 +1,13 @@
+import { z } from 'zod';
+
+/** What the approval API takes in request bodies: read by the API, published in its OpenAPI document. */
+export const DecisionBodySchema = z.strictObject({
+  decision: z.enum(['approve', 'reject']),
+  reason: z.string().max(2000).optional(),
+});
+
+export const TokenRequestSchema = z.strictObject({
+  label: z.string().max(100).optional(),
+  /** At most the sign-in lifetime; the CLI asks for a few minutes. */
+  ttlSeconds: z.number().int().positive().optional(),
+});

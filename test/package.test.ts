@@ -1,0 +1,63 @@
+import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { VERSION } from '../src/version.js';
+import { scratchDir } from './helpers/config.js';
+import { REPO } from './helpers/paths.js';
+import { runToExit } from './helpers/processes.js';
+
+/**
+ * Running `gatehouse` by its name (README, "The gatehouse command"): the npm package is mcp-gatehouse
+ * (the name `gatehouse` on the registry is another project's), its one bin is `gatehouse`, so
+ * `npx mcp-gatehouse` runs it once published; what it publishes holds the built CLI; `npx gatehouse`
+ * works in a checkout, and the link `npm link` makes runs it from anywhere. These run the built CLI
+ * (dist/, which `npm install` builds).
+ */
+
+const pkg = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as {
+  name: string;
+  bin: Record<string, string>;
+};
+const scratch = scratchDir('package');
+afterAll(() => scratch.remove());
+const npm = (...args: string[]) =>
+  runToExit('npm', args, { ...process.env, npm_config_update_notifier: 'false' });
+
+describe('the package', () => {
+  it('is mcp-gatehouse with the one command gatehouse (so npx mcp-gatehouse runs it)', () => {
+    expect(pkg.name).toBe('mcp-gatehouse');
+    expect(pkg.bin).toEqual({ gatehouse: './bin/gatehouse.js' });
+  });
+
+  it('publishes the built CLI, the example config and policies, and no sources or tests', async () => {
+    const packed = await npm('pack', '--dry-run', '--json', '--ignore-scripts');
+    expect(packed.code, packed.stderr).toBe(0);
+    const files = (JSON.parse(packed.stdout) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
+    for (const needed of [
+      'bin/gatehouse.js',
+      'dist/cli/run.js',
+      'dist/main.js',
+      'package.json',
+      'README.md',
+    ]) {
+      expect(files).toContain(needed);
+    }
+    expect(files).toContain('mcp.config.example.json');
+    expect(files).toContain('policies/filesystem.yaml');
+    expect(files.filter((f) => /^(src|test|bench|scripts)\//.test(f) || f.includes('.test.'))).toEqual([]);
+  });
+
+  it('npx gatehouse runs it in a checkout', async () => {
+    const run = await runToExit('npx', ['--no-install', 'gatehouse', '--version']);
+    expect(run.stdout.trim()).toBe(VERSION);
+  });
+
+  it("runs through a link from another folder, as npm link's global bin is", async () => {
+    const bin = path.join(scratch.dir, 'bin');
+    mkdirSync(bin);
+    symlinkSync(path.join(REPO, pkg.bin.gatehouse!), path.join(bin, 'gatehouse'));
+    const run = await runToExit(path.join(bin, 'gatehouse'), ['--version']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout.trim()).toBe(VERSION);
+  });
+});
