@@ -1,10 +1,9 @@
 import { type Command, Option } from 'commander';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { GatehouseError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { serve, type Gatehouse } from '../main.js';
-import { configOption, type CliIo } from './options.js';
+import { configOption, portArgument, type CliIo } from './options.js';
 
 /**
  * How long a stop may take once a signal asked for it: up to 10 s for approved calls under way
@@ -17,7 +16,7 @@ export const STOP_DEADLINE_MS = 15_000;
 interface ServeFlags {
   config: string;
   http?: boolean;
-  port?: string;
+  port?: number;
   host?: string;
   logLevel?: string;
   logFormat?: string;
@@ -29,7 +28,7 @@ export function registerServe(program: Command, _io: CliIo): void {
     .description('run Gatehouse: MCP on stdio (default) or Streamable HTTP with --http')
     .addOption(configOption())
     .option('--http', 'serve MCP over Streamable HTTP at /mcp instead of stdio')
-    .option('-p, --port <port>', 'HTTP port (overrides http.port; 0 picks a free port)')
+    .option('-p, --port <port>', 'HTTP port (overrides http.port; 0 picks a free port)', portArgument(0))
     .option('--host <host>', 'HTTP bind address (overrides http.host)')
     .addOption(
       new Option('--log-level <level>', 'log level (overrides log.level)').choices([
@@ -97,16 +96,9 @@ export function registerServe(program: Command, _io: CliIo): void {
 }
 
 function withOverrides(config: Config, flags: ServeFlags): Config {
-  let port = config.http.port;
-  if (flags.port !== undefined) {
-    port = Number(flags.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      throw new GatehouseError('USAGE', `--port: "${flags.port}" is not a port number (0-65535)`);
-    }
-  }
   return {
     ...config,
-    http: { ...config.http, port, host: flags.host ?? config.http.host },
+    http: { ...config.http, port: flags.port ?? config.http.port, host: flags.host ?? config.http.host },
     log: {
       ...config.log,
       level: (flags.logLevel as Config['log']['level']) ?? config.log.level,

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { GatehouseError } from '../../errors.js';
-import type { CliIo } from '../options.js';
+import { portArgument, type CliIo } from '../options.js';
 import { policyCheck, policyTest } from '../policy.js';
 import { approverAccount } from './approver.js';
 import { CLIENT_NAMES, CLIENTS, type ClientKind, type Machine } from './clients.js';
@@ -25,7 +25,7 @@ interface InitFlags {
   from: string[];
   project?: string;
   dir?: string;
-  port: string;
+  port: number;
   approver?: string | boolean;
   apply?: boolean;
   undo?: boolean;
@@ -53,7 +53,7 @@ export function registerInitCommand(program: Command, io: CliIo): void {
       '--dir <dir>',
       'where to write the Gatehouse config, env file and policies (default: <project>/gatehouse)',
     )
-    .option('-p, --port <port>', 'port of the approval page and API (http.port)', '8787')
+    .option('-p, --port <port>', 'port of the approval page and API (http.port)', portArgument(1), 8787)
     .option(
       '--approver <id>',
       'create this approver account; the password is read from standard input (or asked for)',
@@ -78,11 +78,8 @@ function machineOf(flags: InitFlags): Machine {
 }
 
 async function init(flags: InitFlags, io: CliIo): Promise<number> {
-  const port = Number(flags.port);
-  // A fixed port: it is where approvers find the page, and where `gatehouse approvals` looks.
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new GatehouseError('USAGE', `--port: "${flags.port}" is not a port number (1-65535)`);
-  }
+  // A fixed port (never 0): it is where approvers find the page, and where `gatehouse approvals` looks.
+  const port = flags.port;
   const machine = machineOf(flags);
   const { locations, given } = sourceLocations(flags, machine);
   const imports = importLocations(locations, machine);
