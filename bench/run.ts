@@ -7,7 +7,7 @@ import { cpus } from 'node:os';
 import { approvalsTable, benchApprovals } from './approvals.js';
 import { benchAudit } from './audit.js';
 import { benchDecision } from './decision.js';
-import { benchProxy, proxyTable } from './proxy.js';
+import { benchProxy, cpuTable, proxyTable } from './proxy.js';
 import { benchRedact } from './redact.js';
 
 const only = process.env.BENCH_ONLY;
@@ -23,7 +23,10 @@ async function run(): Promise<void> {
   console.log(`Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`);
   if (wanted('proxy')) {
     console.log('\n## Proxy overhead (tool call through Gatehouse vs direct)\n');
-    console.log(proxyTable(await benchProxy()));
+    const rows = await benchProxy();
+    console.log(proxyTable(rows));
+    console.log('\n## CPU per allowed call, µs (Gatehouse own = its process tree minus the downstream)\n');
+    console.log(cpuTable(rows));
   }
   if (wanted('approvals')) {
     console.log('\n## Approvals\n');
