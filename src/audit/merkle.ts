@@ -20,8 +20,9 @@ const LEAF_PREFIX = Buffer.from([0]);
 const nodeInput = Buffer.alloc(1 + 2 * HASH_SIZE, 1);
 
 export function leafHash(data: Uint8Array | string): Buffer {
-  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  return hash('sha256', Buffer.concat([LEAF_PREFIX, bytes]), 'buffer');
+  // A string is hashed as its UTF-8 bytes, and U+0000 is the one byte 0x00: no Buffer is made for it.
+  if (typeof data === 'string') return hash('sha256', `\u0000${data}`, 'buffer');
+  return hash('sha256', Buffer.concat([LEAF_PREFIX, data]), 'buffer');
 }
 
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
