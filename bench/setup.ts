@@ -15,7 +15,8 @@ export const everything = path.join(
   root,
   'node_modules/@modelcontextprotocol/server-everything/dist/index.js',
 );
-export const gatehouseBin = path.join(root, 'bin/gatehouse.js');
+/** Gatehouse as `npm start` runs it; BENCH_GATEHOUSE names another build's bin/gatehouse.js (before/after). */
+export const gatehouseBin = process.env.BENCH_GATEHOUSE ?? path.join(root, 'bin/gatehouse.js');
 
 export const everythingArgs = (transport: 'stdio' | 'streamableHttp') => [everything, transport];
 
