@@ -1,22 +1,14 @@
 /**
  * Where Gatehouse's own CPU goes on allowed calls: `node --import tsx bench/profile.ts [stdio|http]`
- * runs Gatehouse from dist/ under `node --cpu-prof`, makes BENCH_CALLS (5,000) allowed echo calls
- * through it, and prints the self time by package and by function. The .cpuprofile stays in the
+ * runs Gatehouse from dist/ under `node --cpu-prof`, makes BENCH_WARMUP (2,000) then BENCH_CALLS
+ * (5,000) allowed echo calls through it, and prints the self time by package and by function over
+ * the latter. The .cpuprofile stays in the
  * printed folder for Chrome's DevTools.
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import {
-  benchDir,
-  everythingArgs,
-  gatehouseBin,
-  startEverythingHttp,
-  startGatehouseHttp,
-  writeConfig,
-} from './setup.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { benchDir, echoCalls, startEverythingHttp, throughGatehouse } from './setup.js';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 5000);
 const TOP = Number(process.env.BENCH_TOP ?? 40);
@@ -40,10 +32,9 @@ const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 
 /** Warm-up calls, then the measured ones: the stretch of the profile that counts (no start-up). */
 async function calls(client: Client): Promise<{ from: number; to: number }> {
-  const call = (i: number) => client.callTool({ name: 'everything__echo', arguments: { message: `m${i}` } });
-  for (let i = 0; i < WARMUP; i++) await call(i);
+  await echoCalls(client, WARMUP);
   const from = nowUs();
-  for (let i = 0; i < CALLS; i++) await call(i);
+  await echoCalls(client, CALLS);
   return { from, to: nowUs() };
 }
 
@@ -97,28 +88,14 @@ async function main(): Promise<void> {
   const profiles = path.join(dir, 'profiles');
   mkdirSync(profiles);
   const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${profiles}`];
-  let window = { from: 0, to: 0 };
-  if (mode === 'stdio') {
-    const config = writeConfig(dir, { command: process.execPath, args: everythingArgs('stdio') });
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [...nodeArgs, gatehouseBin, 'serve', '--config', config],
-      stderr: 'ignore',
-    });
-    const client = new Client({ name: 'profile', version: '1' });
-    await client.connect(transport);
-    window = await calls(client);
-    await client.close();
-  } else {
-    const server = await startEverythingHttp();
-    const gatehouse = await startGatehouseHttp(writeConfig(dir, { url: server.url }), nodeArgs);
-    const client = new Client({ name: 'profile', version: '1' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(gatehouse.url)));
-    window = await calls(client);
-    await client.close();
-    await gatehouse.stop();
-    server.child.kill('SIGTERM');
-  }
+  const server = mode === 'http' ? await startEverythingHttp() : undefined;
+  const gatehouse = await throughGatehouse(dir, {
+    nodeArgs,
+    ...(server ? { server: { url: server.url, pid: server.child.pid! } } : {}),
+  });
+  const window = await calls(gatehouse.client);
+  await gatehouse.stop();
+  server?.child.kill('SIGTERM');
   // The profile is written as the process exits.
   for (let i = 0; i < 100 && !readdirSync(profiles, { withFileTypes: true }).some((f) => f.isFile()); i++)
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -9,6 +9,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const everything = path.join(
@@ -169,3 +172,52 @@ export function cpuMeter(gatehousePid: number | undefined, downstreamPid?: numbe
 }
 
 export type CpuPerCall = ReturnType<ReturnType<typeof cpuMeter>['perCall']>;
+
+/** A client connected to a Gatehouse that runs one server-everything, and what measuring it needs. */
+export interface ThroughGatehouse {
+  client: Client;
+  /** The Gatehouse process. */
+  pid: number;
+  /** The downstream server, when it is not Gatehouse's child (HTTP). */
+  serverPid?: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * A Gatehouse on stdio (its downstream a child of its own), or on HTTP in front of `server` (a
+ * server-everything on Streamable HTTP), with a client connected to it.
+ */
+export async function throughGatehouse(
+  dir: string,
+  options: { bin?: string; nodeArgs?: string[]; server?: { url: string; pid: number } } = {},
+): Promise<ThroughGatehouse> {
+  const { bin = gatehouseBin, nodeArgs = [], server } = options;
+  const client = new Client({ name: 'bench', version: '1' });
+  if (!server) {
+    const config = writeConfig(dir, { command: process.execPath, args: everythingArgs('stdio') });
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [...nodeArgs, bin, 'serve', '--config', config],
+      stderr: 'ignore',
+    });
+    await client.connect(transport);
+    return { client, pid: transport.pid!, stop: () => client.close() };
+  }
+  const gatehouse = await startGatehouseHttp(writeConfig(dir, { url: server.url }), nodeArgs, bin);
+  await client.connect(new StreamableHTTPClientTransport(new URL(gatehouse.url)));
+  return {
+    client,
+    pid: gatehouse.child.pid!,
+    serverPid: server.pid,
+    stop: async () => {
+      await client.close();
+      await gatehouse.stop();
+    },
+  };
+}
+
+/** `n` sequential allowed calls of the echo tool through Gatehouse. */
+export async function echoCalls(client: Client, n: number): Promise<void> {
+  for (let i = 0; i < n; i++)
+    await client.callTool({ name: 'everything__echo', arguments: { message: `m${i}` } });
+}
