@@ -91,9 +91,9 @@ export interface AuditLog {
   append(record: AuditRecord, options?: { sync?: boolean }): Promise<Appended>;
   /**
    * A grouped append nobody waits for (an allowed call's records on the hot path): no promise, no
-   * callbacks. False when the log takes nothing (closed, broken, not an object); a record that cannot
-   * be serialised or written later shows in status() and onError, and the batch's others are
-   * rejected as with `append`.
+   * callbacks. False when the log takes nothing (closed, broken, not an object). A batch that cannot
+   * be written shows in status() as with `append`; a record that cannot be serialised is left out of
+   * its batch, reported to onError, and shows in status() until a later batch is written.
    */
   enqueue(record: AuditRecord): boolean;
   /** Writes whatever waits, then signs a checkpoint of every record (unless the latest covers them). */
