@@ -94,6 +94,10 @@ export const ERROR_CODES = {
     exitCode: 2,
     summary: "an MCP client's configuration file cannot be read, is not valid JSON, or cannot be changed",
   },
+  CALL_NOT_APPROVED: {
+    exitCode: 1,
+    summary: 'a held call ended without running: rejected, expired or cancelled',
+  },
   USAGE: { exitCode: 2, summary: 'the command line is invalid' },
   INTERNAL: { exitCode: 1, summary: 'an unexpected internal error' },
 } as const;

@@ -23,6 +23,9 @@ import { createAggregate } from './front/aggregate.js';
 import { startOutcomeNotices } from './front/outcomeNotices.js';
 import { startHttpFront, type HttpFront, type HttpFrontStatus } from './front/http.js';
 import { createRelay } from './front/relay.js';
+import { createModernFront } from './front/era2026/dispatch.js';
+import { createListenHub, relayingToListeners } from './front/era2026/listen.js';
+import { EraSplitTransport } from './front/era2026/stdio.js';
 import { createSession, type FrontDeps } from './front/session.js';
 import { SessionRegistry } from './front/sessions.js';
 import { StdioFrontTransport } from './front/stdio.js';
@@ -177,7 +180,12 @@ async function start(
   note({ event: 'policy.loaded', ...policy.describe() });
   const sessions = new SessionRegistry();
   // The relay needs the pool and the pool's hooks need the relay: the getter breaks the cycle.
-  const relay = createRelay(() => pool, sessions, logger);
+  // 2026-07-28 clients hear of changed lists on subscriptions/listen, legacy sessions from the relay.
+  const listenHub = createListenHub();
+  const relay = relayingToListeners(
+    createRelay(() => pool, sessions, logger),
+    listenHub,
+  );
   const pool = new DownstreamPool(config, logger, {
     ...relay,
     onServerState: (connection) => {
@@ -295,6 +303,9 @@ async function start(
     logger,
     taskLimits: { maxTasks: config.sessions.maxTasksPerSession, maxTtlMs: config.sessions.maxTaskTtlMs },
   };
+  const modern = createModernFront(deps, listenHub, {
+    maxListensPerCaller: config.sessions.maxListensPerCaller,
+  });
   // A new policy set may hide, reveal or annotate tools: clients re-read the list.
   const stopWatchingPolicy = policy.onReload(() => {
     relay.onToolsChanged();
@@ -362,6 +373,7 @@ async function start(
       config,
       deps,
       serveMcp: options.http,
+      modern,
       authenticator,
       status,
       logger,
@@ -391,6 +403,8 @@ async function start(
       // In this order, each whatever became of the one before: a store that fails to close must not
       // leave the children running.
       const steps: [string, () => Promise<unknown> | undefined][] = [
+        // Subscriptions end gracefully, answered, while their transports are still open.
+        ['subscriptions', async () => modern.close()],
         ['client sessions', () => Promise.allSettled(sessions.all().map((s) => s.server.close()))],
         ['the listener', () => http?.close()],
         ['the approval page', () => web.close()],
@@ -453,7 +467,11 @@ async function start(
     const session = createSession(deps, { ...caller, transport: 'stdio' }, 'stdio');
     sessions.add(session);
     teardown.add(() => session.server.close());
-    const transport = new StdioFrontTransport(logger, options.stdin, options.stdout);
+    const transport = new EraSplitTransport(
+      new StdioFrontTransport(logger, options.stdin, options.stdout),
+      modern,
+      { ...caller, transport: 'stdio' },
+    );
     transport.onclose = () => void stop('the client closed stdin');
     await session.server.connect(transport);
     const { message, fields } = ready();

@@ -105,6 +105,15 @@ export const SessionsSchema = z.strictObject({
       "A caller's new session at maxPerCaller: close that caller's longest-idle session to make room " +
         '(refused when none is idle), or always refuse the new one.',
     ),
+  maxListensPerCaller: z
+    .number()
+    .int()
+    .positive()
+    .default(100)
+    .describe(
+      'Open subscriptions/listen requests (MCP 2026-07-28) one caller may hold at once, on stdio and ' +
+        'HTTP together; one more is refused.',
+    ),
   maxTasksPerSession: z
     .number()
     .int()

@@ -193,7 +193,7 @@ export function visibleTools(deps: Pick<FrontDeps, 'pool' | 'decisionPoint' | 'm
   return tools;
 }
 
-function combinedInstructions(pool: DownstreamPool): string | undefined {
+export function combinedInstructions(pool: DownstreamPool): string | undefined {
   const parts = pool
     .ready()
     .filter((c) => c.instructions)

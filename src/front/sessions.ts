@@ -21,6 +21,12 @@ export interface Session {
   askedFor: Set<string>;
 }
 
+/**
+ * What handling one request needs of the client behind it. A legacy session is one; a 2026-07-28
+ * request, which has no session, brings one of its own (front/era2026/).
+ */
+export type Requester = Pick<Session, 'id' | 'caller' | 'askedFor' | 'subscriptions' | 'logLevel'>;
+
 export class SessionRegistry {
   private readonly sessions = new Map<string, Session>();
 

@@ -1,0 +1,300 @@
+import { randomUUID } from 'node:crypto';
+import {
+  CompleteRequestSchema,
+  ErrorCode,
+  GetPromptRequestSchema,
+  McpError,
+  ReadResourceRequestSchema,
+  type CallToolRequest,
+  type JSONRPCMessage,
+  type RequestId,
+  type Result,
+  type ServerCapabilities,
+  type ServerNotification,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import { resultForRequest } from '../../approvals/results.js';
+import { isOpen } from '../../approvals/states.js';
+import { progressTo } from '../../downstream/connection.js';
+import { callTool } from '../../pipeline/callTool.js';
+import { CallToolRequestAsSentSchema, type Caller } from '../../pipeline/toolCall.js';
+import { describeIssues, type RequestSchema } from '../../shared/passThrough.js';
+import type { Forwarding } from '../aggregate.js';
+import { unionCapabilities } from '../capabilities.js';
+import { toWireError } from '../errors.js';
+import { combinedInstructions, visibleTools, type FrontDeps } from '../session.js';
+import type { Requester } from '../sessions.js';
+import { LIST_CHANGES, type ListChange, type ListenHub } from './listen.js';
+import { createApprovalTasks } from './tasks.js';
+import {
+  META,
+  MODERN_ERRORS,
+  SUPPORTED_VERSIONS,
+  TASKS_EXTENSION,
+  cacheable,
+  complete,
+  declaresTasks,
+  readEnvelope,
+  withoutEnvelope,
+  type Envelope,
+} from './wire.js';
+
+/** One modern request as a transport hands it over. */
+export interface ModernRequest {
+  id: RequestId;
+  method: string;
+  params?: Record<string, unknown>;
+}
+
+/** What the transport the request came on provides while it is handled. */
+export interface Exchange {
+  /** The caller as the transport knows it: the stdio identity, or the HTTP request's principal. */
+  caller: Omit<Caller, 'client'>;
+  /** Aborted when the client cancels: notifications/cancelled on stdio, a closed stream on HTTP. */
+  signal: AbortSignal;
+  /** A notification about this request (progress, or a subscription's changes), on its stream. */
+  notify(notification: { method: string; params?: Record<string, unknown> }): void;
+}
+
+export interface ModernFrontOptions {
+  /** Open listen streams one caller may hold (sessions.maxListensPerCaller). */
+  maxListensPerCaller: number;
+}
+
+/**
+ * Gatehouse's front for MCP 2026-07-28 clients, beside the SDK v1 Server that serves legacy sessions:
+ * each request is answered on its own, from its `_meta` envelope, by the same pipeline (callTool), the
+ * same aggregate and the same wire-error mapping as a legacy session's. Transports (era2026/stdio.ts,
+ * era2026/http.ts) hand requests here and write what comes back.
+ */
+export function createModernFront(deps: FrontDeps, hub: ListenHub, options: ModernFrontOptions) {
+  const log = deps.logger.child({ module: 'era2026' });
+  const tasks = createApprovalTasks(deps.approvals, log);
+
+  function capabilities(): ServerCapabilities {
+    const caps = unionCapabilities(deps.pool.ready().map((c) => c.capabilities));
+    // Log relaying and resource subscriptions are the legacy sessions' (logging/setLevel,
+    // resources/subscribe); a modern client gets list changes on subscriptions/listen.
+    const { logging: _logging, ...rest } = caps;
+    if (rest.resources) {
+      const { subscribe: _subscribe, ...resources } = rest.resources;
+      rest.resources = resources;
+    }
+    return { ...rest, extensions: { ...rest.extensions, [TASKS_EXTENSION]: {} } };
+  }
+
+  function discover(): Result {
+    const instructions = combinedInstructions(deps.pool);
+    return cacheable({
+      supportedVersions: [...SUPPORTED_VERSIONS],
+      capabilities: capabilities(),
+      ...(instructions ? { instructions } : {}),
+    });
+  }
+
+  /** tools/list without the 2025-11-25 task fields: held calls become tasks of the extension instead. */
+  function tools(): Tool[] {
+    return visibleTools(deps).map((tool) => {
+      if (!tool.execution) return tool;
+      const { taskSupport: _legacy, ...execution } = tool.execution;
+      const { execution: _e, ...rest } = tool;
+      return Object.keys(execution).length > 0 ? { ...rest, execution } : rest;
+    });
+  }
+
+  async function route(request: ModernRequest, envelope: Envelope, exchange: Exchange): Promise<Result> {
+    const requester: Requester = {
+      id: `modern:${randomUUID()}`,
+      caller: { ...exchange.caller, ...(envelope.client ? { client: envelope.client } : {}) },
+      askedFor: new Set(),
+      subscriptions: new Set(),
+    };
+    const params = withoutEnvelope(request.params ?? {});
+    const forwarding: Forwarding = {
+      signal: exchange.signal,
+      relatedRequestId: request.id,
+      ...progressOf(params, exchange),
+    };
+    const { aggregate } = deps;
+    switch (request.method) {
+      case 'server/discover':
+        return discover();
+      case 'tools/list':
+        return cacheable({ tools: tools() });
+      case 'tools/call': {
+        valid(CallToolRequestAsSentSchema, request);
+        const progressToken = (params._meta as { progressToken?: string | number } | undefined)
+          ?.progressToken;
+        return callTool(deps, requester, params as CallToolRequest['params'], {
+          signal: exchange.signal,
+          requestId: request.id,
+          ...(progressToken !== undefined ? { progressToken } : {}),
+          sendNotification: async (notification: ServerNotification) => exchange.notify(notification),
+          // A client that declared the Tasks extension follows a held call as a task; one that did not
+          // gets the request's state, and the status and wait tools, as legacy clients do.
+          ...(declaresTasks(envelope)
+            ? {
+                held: (approval, hasOutputSchema) =>
+                  isOpen(approval.state)
+                    ? tasks.created(approval)
+                    : resultForRequest(approval, hasOutputSchema, deps.approvals),
+              }
+            : {}),
+        });
+      }
+      case 'tasks/get':
+        return { ...(await tasks.get(params.taskId, exchange.caller)) };
+      case 'tasks/cancel':
+        return tasks.cancel(params.taskId, exchange.caller);
+      case 'tasks/update':
+        return tasks.update(params.taskId, exchange.caller);
+      case 'resources/list':
+        requireCapability('resources', request.method);
+        return cacheable(await aggregate.listResources(requester, forwarding));
+      case 'resources/templates/list':
+        requireCapability('resources', request.method);
+        return cacheable(await aggregate.listResourceTemplates(requester, forwarding));
+      case 'resources/read': {
+        requireCapability('resources', request.method);
+        const { params: p } = valid(ReadResourceRequestSchema, request);
+        return cacheable(await aggregate.readResource(p.uri, params, requester, forwarding));
+      }
+      case 'prompts/list':
+        requireCapability('prompts', request.method);
+        return cacheable(await aggregate.listPrompts(requester, forwarding));
+      case 'prompts/get': {
+        requireCapability('prompts', request.method);
+        const { params: p } = valid(GetPromptRequestSchema, request);
+        return aggregate.getPrompt(p.name, params, requester, forwarding);
+      }
+      case 'completion/complete': {
+        requireCapability('completions', request.method);
+        const { params: p } = valid(CompleteRequestSchema, request);
+        return aggregate.complete(p.ref, params, requester, forwarding);
+      }
+      case 'subscriptions/listen':
+        return listen(request, envelope, exchange);
+      default:
+        throw new McpError(ErrorCode.MethodNotFound, `Method not found: ${request.method}`);
+    }
+  }
+
+  function requireCapability(capability: keyof ServerCapabilities, method: string): void {
+    if (!capabilities()[capability]) {
+      throw new McpError(
+        ErrorCode.MethodNotFound,
+        `Method not found: ${method} (no connected server offers ${capability})`,
+      );
+    }
+  }
+
+  /**
+   * A subscription: acknowledged with what Gatehouse honours, then open until the client cancels it
+   * (no answer then) or Gatehouse stops (answered, so the client knows it ended gracefully).
+   */
+  function listen(request: ModernRequest, envelope: Envelope, exchange: Exchange): Promise<Result> {
+    const filter = request.params?.notifications;
+    if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) {
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        'Invalid subscriptions/listen request: params.notifications is required (an object)',
+      );
+    }
+    const wanted = filter as Record<string, unknown>;
+    if (wanted.taskIds !== undefined && !declaresTasks(envelope)) {
+      throw new McpError(
+        MODERN_ERRORS.missingRequiredClientCapability,
+        'Missing required client capability: task notifications need the Tasks extension',
+        {
+          requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } },
+        },
+      );
+    }
+    if (hub.countOf(exchange.caller.id) >= options.maxListensPerCaller) {
+      throw new McpError(
+        ErrorCode.InvalidRequest,
+        `Too many subscriptions: this caller already holds ${options.maxListensPerCaller} open subscriptions/listen ` +
+          'requests (the limit sessions.maxListensPerCaller); close one first',
+      );
+    }
+    const caps = capabilities();
+    const offered: Record<ListChange, boolean> = {
+      toolsListChanged: true,
+      promptsListChanged: caps.prompts !== undefined,
+      resourcesListChanged: caps.resources !== undefined,
+    };
+    const changes = new Set(
+      (Object.keys(LIST_CHANGES) as ListChange[]).filter(
+        (change) => wanted[change] === true && offered[change],
+      ),
+    );
+    const tag = { [META.subscriptionId]: request.id };
+    exchange.notify({
+      method: 'notifications/subscriptions/acknowledged',
+      params: { _meta: tag, notifications: Object.fromEntries([...changes].map((c) => [c, true])) },
+    });
+    return new Promise<Result>((resolve, reject) => {
+      const close = hub.open({
+        callerId: exchange.caller.id,
+        changes,
+        notify: (method) => exchange.notify({ method, params: { _meta: tag } }),
+        end: () => resolve({ _meta: tag }),
+      });
+      exchange.signal.addEventListener(
+        'abort',
+        () => {
+          close();
+          reject(exchange.signal.reason);
+        },
+        { once: true },
+      );
+    });
+  }
+
+  /**
+   * The message that answers `request`: its result, or its error through the one wire-error mapping;
+   * undefined when the client cancelled it (nothing more may be sent for it).
+   */
+  async function answer(request: ModernRequest, exchange: Exchange): Promise<JSONRPCMessage | undefined> {
+    try {
+      const envelope = readEnvelope(request.method, request.params);
+      const result = await route(request, envelope, exchange);
+      if (exchange.signal.aborted) return undefined;
+      return { jsonrpc: '2.0', id: request.id, result: complete(result) } as JSONRPCMessage;
+    } catch (error) {
+      if (exchange.signal.aborted) return undefined;
+      const wire = toWireError(error, log, 'modern');
+      return {
+        jsonrpc: '2.0',
+        id: request.id,
+        error: {
+          code: wire.code,
+          message: wire.message,
+          ...(wire.data !== undefined ? { data: wire.data } : {}),
+        },
+      } as JSONRPCMessage;
+    }
+  }
+
+  return { answer, discover, close: () => hub.endAll() };
+}
+
+export type ModernFront = ReturnType<typeof createModernFront>;
+
+/** The request as `schema` reads it, or Invalid params naming what is wrong and where. */
+function valid<S extends RequestSchema>(schema: S, request: ModernRequest) {
+  const parsed = schema.safeParse({ method: request.method, params: request.params ?? {} });
+  if (!parsed.success) {
+    throw new McpError(
+      ErrorCode.InvalidParams,
+      `Invalid ${request.method} request: ${describeIssues(parsed.error)}`,
+    );
+  }
+  return parsed.data as { params: Record<string, never> } & ReturnType<S['parse']>;
+}
+
+function progressOf(params: Record<string, unknown>, exchange: Exchange): Pick<Forwarding, 'progress'> {
+  const token = (params._meta as { progressToken?: string | number } | undefined)?.progressToken;
+  if (token === undefined) return {};
+  return { progress: progressTo(token, async (n) => exchange.notify(n as never)) };
+}
