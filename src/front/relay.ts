@@ -19,7 +19,7 @@ import { GatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { passThrough } from '../shared/passThrough.js';
 import { guarded } from './errors.js';
-import type { Session, SessionRegistry } from './sessions.js';
+import { MODERN_REQUESTER, type Session, type SessionRegistry } from './sessions.js';
 
 /**
  * Requests and notifications a downstream sends towards the client. They carry no reference to the
@@ -66,6 +66,15 @@ export function createRelay(pool: () => DownstreamPool, sessions: SessionRegistr
       context: ServerRequestContext,
     ): Promise<Result> => {
       const target = targetOf(connection, context.origin);
+      const inFlight = [...connection.sessionsInFlight()];
+      if (!target && inFlight.length > 0 && inFlight.every((id) => id.startsWith(MODERN_REQUESTER))) {
+        // MCP 2026-07-28 has no server-to-client requests (they travel in input-required results).
+        throw new GatehouseError(
+          'CLIENT_CAPABILITY_MISSING',
+          `Method not found: the client of this call speaks MCP 2026-07-28, which takes no ${request.method} ` +
+            'request from a server, and Gatehouse does not translate it into an input-required result',
+        );
+      }
       if (!target) {
         throw new GatehouseError(
           'ROUTING_AMBIGUOUS',

@@ -27,6 +27,9 @@ export interface Session {
  */
 export type Requester = Pick<Session, 'id' | 'caller' | 'askedFor' | 'subscriptions' | 'logLevel'>;
 
+/** How the id of a 2026-07-28 request's Requester begins: no session of the registry has it. */
+export const MODERN_REQUESTER = 'modern:';
+
 export class SessionRegistry {
   private readonly sessions = new Map<string, Session>();
 

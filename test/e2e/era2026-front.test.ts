@@ -219,6 +219,17 @@ describe.each(MATRIX)(
       await listen.cancel();
     });
 
+    it('a server’s sampling request during the call fails clearly instead of reaching the client', async () => {
+      const frames = await client.request('tools/call', {
+        name: 'everything__trigger-sampling-request',
+        arguments: { prompt: 'Say hello', maxTokens: 5 },
+      });
+      const answer = answerOf(frames);
+      // No server request ever reaches a 2026-07-28 client; the server hears why it got no answer.
+      expect(frames.some((f) => f.method === 'sampling/createMessage')).toBe(false);
+      expect(JSON.stringify(answer.result ?? answer.error)).toContain('2026-07-28');
+    });
+
     it('never sends a modern client the legacy session’s unsolicited notifications', async () => {
       const unsolicited = client.allFrames.filter(
         (f) =>

@@ -23,7 +23,7 @@ import type { Forwarding } from '../aggregate.js';
 import { unionCapabilities } from '../capabilities.js';
 import { toWireError } from '../errors.js';
 import { combinedInstructions, visibleTools, type FrontDeps } from '../session.js';
-import type { Requester } from '../sessions.js';
+import { MODERN_REQUESTER, type Requester } from '../sessions.js';
 import { LIST_CHANGES, type ListChange, type ListenHub } from './listen.js';
 import { createApprovalTasks } from './tasks.js';
 import {
@@ -104,7 +104,7 @@ export function createModernFront(deps: FrontDeps, hub: ListenHub, options: Mode
 
   async function route(request: ModernRequest, envelope: Envelope, exchange: Exchange): Promise<Result> {
     const requester: Requester = {
-      id: `modern:${randomUUID()}`,
+      id: `${MODERN_REQUESTER}${randomUUID()}`,
       caller: { ...exchange.caller, ...(envelope.client ? { client: envelope.client } : {}) },
       askedFor: new Set(),
       subscriptions: new Set(),
