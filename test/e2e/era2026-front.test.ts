@@ -322,3 +322,34 @@ describe('stdio: a client that probes with server/discover and then initializes'
     }
   });
 });
+
+describe('subscriptions/listen: the per-caller limit, and a graceful end when Gatehouse stops', () => {
+  it('refuses a listen past sessions.maxListensPerCaller, and answers open ones on shutdown', async () => {
+    const config = scratch.write(
+      'listen-limit.json',
+      gatehouseConfig({ everything: everythingStdio() }, { sessions: { maxListensPerCaller: 1 } }),
+    );
+    const gatehouse = await startHttpGatehouse(config);
+    const client = modernHttpClient(gatehouse.mcpUrl);
+    try {
+      const first = client.send('subscriptions/listen', { notifications: { toolsListChanged: true } });
+      await eventually(() => first.received.length > 0, 'the first listen is acknowledged');
+      const second = answerOf(
+        await client.request('subscriptions/listen', { notifications: { toolsListChanged: true } }),
+      );
+      expect(second.error.code).toBe(-32600);
+      expect(second.error.message).toContain('sessions.maxListensPerCaller');
+      await gatehouse.stop();
+      const frames = await first.frames;
+      const end = answerOf(frames);
+      expect(end.id).toBe(first.id);
+      expect(end.result).toMatchObject({
+        resultType: 'complete',
+        _meta: { 'io.modelcontextprotocol/subscriptionId': first.id },
+      });
+    } finally {
+      await client.close();
+      await gatehouse.stop();
+    }
+  });
+});

@@ -165,6 +165,47 @@ describe('a held call from a client with the Tasks extension', () => {
   });
 });
 
+describe('task notifications on subscriptions/listen', () => {
+  it('follows the caller’s own tasks and sends each change as tasks/get would answer', async () => {
+    const mine = await deploy('t-listen');
+    const theirs = await deploy('t-listen-other', mallory);
+    expect(theirs.resultType).toBe('task');
+    // mallory's task, and an id that names no task, are left out as if unknown.
+    const listen = alice.send(
+      'subscriptions/listen',
+      { notifications: { taskIds: [mine.taskId, theirs.taskId, 'no-such-task'] } },
+      { capabilities: WITH_TASKS },
+    );
+    await eventually(() => listen.received.length > 0, 'the acknowledgement');
+    expect(listen.received[0]).toMatchObject({
+      method: 'notifications/subscriptions/acknowledged',
+      params: { notifications: { taskIds: [mine.taskId] } },
+    });
+    await approve(approvals(), mine.taskId, BOB);
+    await eventually(
+      () =>
+        listen.received.some((f) => f.method === 'notifications/tasks' && f.params.status === 'completed'),
+      'the completed task on the stream',
+    );
+    const completed = listen.received.find((f) => f.params?.status === 'completed')!;
+    expect(completed.params).toMatchObject({
+      taskId: mine.taskId,
+      result: { content: [{ type: 'text', text: 'deployed t-listen' }] },
+      _meta: { 'io.modelcontextprotocol/subscriptionId': listen.id },
+    });
+    await listen.cancel();
+  });
+
+  it('refuses task notifications to a client without the extension (-32021)', async () => {
+    const frames = await alice.request('subscriptions/listen', { notifications: { taskIds: ['x'] } });
+    const answer = frames[frames.length - 1]!;
+    expect(answer.error.code).toBe(-32021);
+    expect(answer.error.data).toEqual({
+      requiredCapabilities: { extensions: { 'io.modelcontextprotocol/tasks': {} } },
+    });
+  });
+});
+
 describe('on stdio', () => {
   it('a held call is a task of the stdio caller, which that caller can follow and cancel', async () => {
     // Its own store: the embedded Gatehouse above holds the other one.

@@ -192,7 +192,7 @@ export function createModernFront(deps: FrontDeps, hub: ListenHub, options: Mode
    * A subscription: acknowledged with what Gatehouse honours, then open until the client cancels it
    * (no answer then) or Gatehouse stops (answered, so the client knows it ended gracefully).
    */
-  function listen(request: ModernRequest, envelope: Envelope, exchange: Exchange): Promise<Result> {
+  async function listen(request: ModernRequest, envelope: Envelope, exchange: Exchange): Promise<Result> {
     const filter = request.params?.notifications;
     if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) {
       throw new McpError(
@@ -205,9 +205,13 @@ export function createModernFront(deps: FrontDeps, hub: ListenHub, options: Mode
       throw new McpError(
         MODERN_ERRORS.missingRequiredClientCapability,
         'Missing required client capability: task notifications need the Tasks extension',
-        {
-          requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } },
-        },
+        { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } },
+      );
+    }
+    if (wanted.taskIds !== undefined && !Array.isArray(wanted.taskIds)) {
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        'Invalid subscriptions/listen request: params.notifications.taskIds must be an array of task ids',
       );
     }
     if (hub.countOf(exchange.caller.id) >= options.maxListensPerCaller) {
@@ -229,25 +233,41 @@ export function createModernFront(deps: FrontDeps, hub: ListenHub, options: Mode
       ),
     );
     const tag = { [META.subscriptionId]: request.id };
+    // Nothing is sent on the stream before its acknowledgement: task changes wait for it.
+    let acknowledged = false;
+    const early: Record<string, unknown>[] = [];
+    const sendTask = (params: Record<string, unknown>) =>
+      acknowledged ? exchange.notify({ method: 'notifications/tasks', params }) : void early.push(params);
+    const tasksFollowed = await tasks.follow(
+      (wanted.taskIds as unknown[] | undefined) ?? [],
+      exchange.caller,
+      (task) => sendTask({ ...task, _meta: tag }),
+    );
+    const honoured: Record<string, unknown> = Object.fromEntries([...changes].map((c) => [c, true]));
+    if (wanted.taskIds !== undefined) honoured.taskIds = tasksFollowed.followed;
     exchange.notify({
       method: 'notifications/subscriptions/acknowledged',
-      params: { _meta: tag, notifications: Object.fromEntries([...changes].map((c) => [c, true])) },
+      params: { _meta: tag, notifications: honoured },
     });
+    acknowledged = true;
+    for (const params of early) exchange.notify({ method: 'notifications/tasks', params });
     return new Promise<Result>((resolve, reject) => {
       const close = hub.open({
         callerId: exchange.caller.id,
         changes,
         notify: (method) => exchange.notify({ method, params: { _meta: tag } }),
-        end: () => resolve({ _meta: tag }),
-      });
-      exchange.signal.addEventListener(
-        'abort',
-        () => {
-          close();
-          reject(exchange.signal.reason);
+        end: () => {
+          tasksFollowed.stop();
+          resolve({ _meta: tag });
         },
-        { once: true },
-      );
+      });
+      const cancelled = () => {
+        close();
+        tasksFollowed.stop();
+        reject(exchange.signal.reason);
+      };
+      if (exchange.signal.aborted) cancelled();
+      else exchange.signal.addEventListener('abort', cancelled, { once: true });
     });
   }
 

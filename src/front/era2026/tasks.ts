@@ -163,6 +163,30 @@ export function createApprovalTasks(approvals: ApprovalRuntime, log: Logger) {
       return {};
     },
 
+    /**
+     * Task status notifications for a listen stream (`notifications.taskIds`): of the ids given, those
+     * of the caller's own tasks are followed (the others are left out of the acknowledgement, as if
+     * unknown); each change of one sends the task as tasks/get would answer it.
+     */
+    async follow(
+      taskIds: readonly unknown[],
+      caller: Pick<Caller, 'id'>,
+      send: (task: TaskView) => void,
+    ): Promise<{ followed: string[]; stop(): void }> {
+      const followed: string[] = [];
+      for (const id of new Set(taskIds)) {
+        if (typeof id !== 'string') continue;
+        const request = await approvals.get(id);
+        if (request && request.caller.id === caller.id) followed.push(id);
+      }
+      if (followed.length === 0) return { followed, stop: () => undefined };
+      const ids = new Set(followed);
+      const stop = approvals.onChange((request) => {
+        if (ids.has(request.id)) send(taskOf(request, ctx));
+      });
+      return { followed, stop };
+    },
+
     /** Gatehouse's tasks never ask the requester for input: people decide on the request elsewhere. */
     async update(taskId: unknown, caller: Pick<Caller, 'id'>): Promise<never> {
       const request = await boundRequest(approvals, taskId, caller);
