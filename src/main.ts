@@ -24,6 +24,7 @@ import { startOutcomeNotices } from './front/outcomeNotices.js';
 import { startHttpFront, type HttpFront, type HttpFrontStatus } from './front/http.js';
 import { createRelay } from './front/relay.js';
 import { createModernFront } from './front/era2026/dispatch.js';
+import { createInputBridge } from './front/era2026/inputs.js';
 import { createListenHub, relayingToListeners } from './front/era2026/listen.js';
 import { EraSplitTransport } from './front/era2026/stdio.js';
 import { createSession, type FrontDeps } from './front/session.js';
@@ -182,8 +183,10 @@ async function start(
   // The relay needs the pool and the pool's hooks need the relay: the getter breaks the cycle.
   // 2026-07-28 clients hear of changed lists on subscriptions/listen, legacy sessions from the relay.
   const listenHub = createListenHub();
+  // Servers' requests during modern calls travel as input requests, held as long as a call may take.
+  const inputs = createInputBridge({ holdMs: config.timeouts.callMs });
   const relay = relayingToListeners(
-    createRelay(() => pool, sessions, logger),
+    createRelay(() => pool, sessions, logger, inputs),
     listenHub,
   );
   const pool = new DownstreamPool(config, logger, {
@@ -305,6 +308,7 @@ async function start(
   };
   const modern = createModernFront(deps, listenHub, {
     maxListensPerCaller: config.sessions.maxListensPerCaller,
+    inputs,
   });
   // A new policy set may hide, reveal or annotate tools: clients re-read the list.
   const stopWatchingPolicy = policy.onReload(() => {

@@ -7,6 +7,7 @@ import {
   ListRootsResultSchema,
   LoggingLevelSchema,
   McpError,
+  type ClientCapabilities,
   type LoggingLevel,
   type Notification,
   type Request,
@@ -18,6 +19,7 @@ import type { DownstreamPool } from '../downstream/pool.js';
 import { GatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { passThrough } from '../shared/passThrough.js';
+import type { InputBridge } from './era2026/inputs.js';
 import { guarded } from './errors.js';
 import { MODERN_REQUESTER, type Session, type SessionRegistry } from './sessions.js';
 
@@ -28,7 +30,13 @@ import { MODERN_REQUESTER, type Session, type SessionRegistry } from './sessions
  * ambiguous they are refused, never guessed: sending one user's sampling request or logs to another
  * user's client would leak data between sessions.
  */
-export function createRelay(pool: () => DownstreamPool, sessions: SessionRegistry, logger: Logger) {
+export function createRelay(
+  pool: () => DownstreamPool,
+  sessions: SessionRegistry,
+  logger: Logger,
+  /** Where server requests of 2026-07-28 calls go (front/era2026/inputs.ts). */
+  inputs?: Pick<InputBridge, 'holds' | 'ask'>,
+) {
   const log = logger.child({ module: 'relay' });
 
   /**
@@ -67,6 +75,9 @@ export function createRelay(pool: () => DownstreamPool, sessions: SessionRegistr
     ): Promise<Result> => {
       const target = targetOf(connection, context.origin);
       const inFlight = [...connection.sessionsInFlight()];
+      // A 2026-07-28 client's call: the request travels in an input-required result (era2026/inputs.ts).
+      const modern = context.origin?.sessionId ?? (inFlight.length === 1 ? inFlight[0] : undefined);
+      if (!target && modern && inputs?.holds(modern)) return inputs.ask(modern, request, context.signal);
       if (!target && inFlight.length > 0 && inFlight.every((id) => id.startsWith(MODERN_REQUESTER))) {
         // MCP 2026-07-28 has no server-to-client requests (they travel in input-required results).
         throw new GatehouseError(
@@ -87,7 +98,7 @@ export function createRelay(pool: () => DownstreamPool, sessions: SessionRegistr
         );
       }
       const { session, relatedRequestId } = target;
-      const missing = missingCapability(session, request);
+      const missing = missingCapability(session.server.getClientCapabilities() ?? {}, request);
       if (missing) {
         throw new GatehouseError(
           'CLIENT_CAPABILITY_MISSING',
@@ -200,8 +211,8 @@ function resultSchemaFor(request: Request) {
   return RESULTS_AS_SENT[request.method as keyof typeof RESULTS_AS_SENT];
 }
 
-function missingCapability(session: Session, request: Request): string | undefined {
-  const caps = session.server.getClientCapabilities() ?? {};
+/** What a client must have declared for a server's request to reach it (either era). */
+export function missingCapability(caps: ClientCapabilities, request: Request): string | undefined {
   switch (request.method) {
     case 'sampling/createMessage':
       return caps.sampling ? undefined : 'sampling';

@@ -219,15 +219,66 @@ describe.each(MATRIX)(
       await listen.cancel();
     });
 
-    it('a server’s sampling request during the call fails clearly instead of reaching the client', async () => {
+    it('a server’s sampling request reaches the client as an input request, answered by its retry (MRTR)', async () => {
+      const caps = { sampling: {}, elicitation: {} };
+      const call = {
+        name: 'everything__trigger-sampling-request',
+        arguments: { prompt: 'Say hello', maxTokens: 5 },
+      };
+      const first = await client.call('tools/call', call, { capabilities: caps });
+      expect(first.resultType).toBe('input_required');
+      const [key, asked] = Object.entries(first.inputRequests as Record<string, Frame>)[0]!;
+      expect(asked.method).toBe('sampling/createMessage');
+      expect(JSON.stringify(asked.params)).toContain('Say hello');
+      expect(typeof first.requestState).toBe('string');
+
+      // requestState is the client's to echo, never to change: a tampered one, or one for other
+      // arguments, is refused.
+      const tampered = answerOf(
+        await client.request(
+          'tools/call',
+          { ...call, requestState: `${first.requestState}x`, inputResponses: {} },
+          { capabilities: caps },
+        ),
+      );
+      expect(tampered.error.code).toBe(-32602);
+      expect(tampered.error.message).toContain('Invalid requestState');
+      const otherArgs = answerOf(
+        await client.request(
+          'tools/call',
+          {
+            ...call,
+            arguments: { prompt: 'Something else', maxTokens: 5 },
+            requestState: first.requestState,
+          },
+          { capabilities: caps },
+        ),
+      );
+      expect(otherArgs.error.message).toContain('issued for another request');
+
+      const sampled = {
+        role: 'assistant',
+        content: { type: 'text', text: 'sampled hello' },
+        model: 'era-model',
+        stopReason: 'endTurn',
+      };
+      const final = await client.call(
+        'tools/call',
+        { ...call, requestState: first.requestState, inputResponses: { [key]: sampled } },
+        { capabilities: caps },
+      );
+      expect(final.resultType).toBe('complete');
+      expect(JSON.stringify(final.content)).toContain('sampled hello');
+    });
+
+    it('a server’s request the client did not declare a capability for fails at once, the server told why', async () => {
       const frames = await client.request('tools/call', {
         name: 'everything__trigger-sampling-request',
         arguments: { prompt: 'Say hello', maxTokens: 5 },
       });
       const answer = answerOf(frames);
-      // No server request ever reaches a 2026-07-28 client; the server hears why it got no answer.
-      expect(frames.some((f) => f.method === 'sampling/createMessage')).toBe(false);
-      expect(JSON.stringify(answer.result ?? answer.error)).toContain('2026-07-28');
+      expect(answer.result?.resultType).not.toBe('input_required');
+      expect(JSON.stringify(answer.result ?? answer.error)).toContain('did not declare sampling');
     });
 
     it('never sends a modern client the legacy session’s unsolicited notifications', async () => {

@@ -25,6 +25,7 @@ import { toWireError } from '../errors.js';
 import { combinedInstructions, visibleTools, type FrontDeps } from '../session.js';
 import { MODERN_REQUESTER, type Requester } from '../sessions.js';
 import { LIST_CHANGES, type ListChange, type ListenHub } from './listen.js';
+import { requestDigest, type InputBridge } from './inputs.js';
 import { createApprovalTasks } from './tasks.js';
 import {
   META,
@@ -59,6 +60,8 @@ export interface Exchange {
 export interface ModernFrontOptions {
   /** Open listen streams one caller may hold (sessions.maxListensPerCaller). */
   maxListensPerCaller: number;
+  /** Where servers' requests during modern calls are held (shared with the relay). */
+  inputs: InputBridge;
 }
 
 /**
@@ -70,6 +73,7 @@ export interface ModernFrontOptions {
 export function createModernFront(deps: FrontDeps, hub: ListenHub, options: ModernFrontOptions) {
   const log = deps.logger.child({ module: 'era2026' });
   const tasks = createApprovalTasks(deps.approvals, log);
+  const { inputs } = options;
 
   function capabilities(): ServerCapabilities {
     const caps = unionCapabilities(deps.pool.ready().map((c) => c.capabilities));
@@ -109,7 +113,27 @@ export function createModernFront(deps: FrontDeps, hub: ListenHub, options: Mode
       askedFor: new Set(),
       subscriptions: new Set(),
     };
-    const params = withoutEnvelope(request.params ?? {});
+    // The MRTR fields are the client's hop to Gatehouse too: servers get the call without them.
+    const { requestState, inputResponses, ...params }: Record<string, unknown> = withoutEnvelope(
+      request.params ?? {},
+    );
+    /**
+     * A request during which a server may ask the client something: held open across the client's
+     * retries (era2026/inputs.ts). A retry carries the requestState Gatehouse sealed.
+     */
+    const withInputs = (run: (signal: AbortSignal) => Promise<Result>): Promise<Result> => {
+      const digest = requestDigest(request.method, params);
+      const callerId = exchange.caller.id;
+      if (requestState !== undefined) {
+        return inputs.resume(requestState, { callerId, digest }, inputResponses, exchange.signal);
+      }
+      return inputs.start(
+        requester.id,
+        { callerId, digest, capabilities: envelope.capabilities },
+        exchange.signal,
+        run,
+      );
+    };
     const forwarding: Forwarding = {
       signal: exchange.signal,
       relatedRequestId: request.id,
@@ -125,22 +149,24 @@ export function createModernFront(deps: FrontDeps, hub: ListenHub, options: Mode
         valid(CallToolRequestAsSentSchema, request);
         const progressToken = (params._meta as { progressToken?: string | number } | undefined)
           ?.progressToken;
-        return callTool(deps, requester, params as CallToolRequest['params'], {
-          signal: exchange.signal,
-          requestId: request.id,
-          ...(progressToken !== undefined ? { progressToken } : {}),
-          sendNotification: async (notification: ServerNotification) => exchange.notify(notification),
-          // A client that declared the Tasks extension follows a held call as a task; one that did not
-          // gets the request's state, and the status and wait tools, as legacy clients do.
-          ...(declaresTasks(envelope)
-            ? {
-                held: (approval, hasOutputSchema) =>
-                  isOpen(approval.state)
-                    ? tasks.created(approval)
-                    : resultForRequest(approval, hasOutputSchema, deps.approvals),
-              }
-            : {}),
-        });
+        return withInputs((signal) =>
+          callTool(deps, requester, params as CallToolRequest['params'], {
+            signal,
+            requestId: request.id,
+            ...(progressToken !== undefined ? { progressToken } : {}),
+            sendNotification: async (notification: ServerNotification) => exchange.notify(notification),
+            // A client that declared the Tasks extension follows a held call as a task; one that did
+            // not gets the request's state, and the status and wait tools, as legacy clients do.
+            ...(declaresTasks(envelope)
+              ? {
+                  held: (approval, hasOutputSchema) =>
+                    isOpen(approval.state)
+                      ? tasks.created(approval)
+                      : resultForRequest(approval, hasOutputSchema, deps.approvals),
+                }
+              : {}),
+          }),
+        );
       }
       case 'tasks/get':
         return { ...(await tasks.get(params.taskId, exchange.caller)) };
@@ -157,7 +183,10 @@ export function createModernFront(deps: FrontDeps, hub: ListenHub, options: Mode
       case 'resources/read': {
         requireCapability('resources', request.method);
         const { params: p } = valid(ReadResourceRequestSchema, request);
-        return cacheable(await aggregate.readResource(p.uri, params, requester, forwarding));
+        const read = await withInputs((signal) =>
+          aggregate.readResource(p.uri, params, requester, { ...forwarding, signal }),
+        );
+        return read.resultType === 'input_required' ? read : cacheable(read);
       }
       case 'prompts/list':
         requireCapability('prompts', request.method);
@@ -165,7 +194,9 @@ export function createModernFront(deps: FrontDeps, hub: ListenHub, options: Mode
       case 'prompts/get': {
         requireCapability('prompts', request.method);
         const { params: p } = valid(GetPromptRequestSchema, request);
-        return aggregate.getPrompt(p.name, params, requester, forwarding);
+        return withInputs((signal) =>
+          aggregate.getPrompt(p.name, params, requester, { ...forwarding, signal }),
+        );
       }
       case 'completion/complete': {
         requireCapability('completions', request.method);
