@@ -35,7 +35,7 @@ export function createRelay(
   sessions: SessionRegistry,
   logger: Logger,
   /** Where server requests of 2026-07-28 calls go (front/era2026/inputs.ts). */
-  inputs?: Pick<InputBridge, 'holds' | 'ask'>,
+  inputs?: Pick<InputBridge, 'holds' | 'ask' | 'tell'>,
 ) {
   const log = logger.child({ module: 'relay' });
 
@@ -62,6 +62,16 @@ export function createRelay(
     return session && { session, relatedRequestId: connection.relatedRequestFor(session.id) };
   }
 
+  /** The requester a message of the server is about when no session is: the call's, or the only one in flight. */
+  function modernCallOf(
+    connection: DownstreamConnection,
+    origin: CallOrigin | undefined,
+  ): string | undefined {
+    if (origin) return origin.sessionId;
+    const inFlight = [...connection.sessionsInFlight()];
+    return inFlight.length === 1 ? inFlight[0] : undefined;
+  }
+
   /**
    * The answer goes back to the downstream as the client gave it, and errors leave through toWireError
    * like a client's would. The request reaches the client as the downstream sent it.
@@ -76,8 +86,8 @@ export function createRelay(
       const target = targetOf(connection, context.origin);
       const inFlight = [...connection.sessionsInFlight()];
       // A 2026-07-28 client's call: the request travels in an input-required result (era2026/inputs.ts).
-      const modern = context.origin?.sessionId ?? (inFlight.length === 1 ? inFlight[0] : undefined);
-      if (!target && modern && inputs?.holds(modern)) return inputs.ask(modern, request, context.signal);
+      const modern = target ? undefined : modernCallOf(connection, context.origin);
+      if (modern && inputs?.holds(modern)) return inputs.ask(modern, request, context.signal);
       if (!target && inFlight.length > 0 && inFlight.every((id) => id.startsWith(MODERN_REQUESTER))) {
         // MCP 2026-07-28 has no server-to-client requests (they travel in input-required results).
         throw new GatehouseError(
@@ -144,6 +154,8 @@ export function createRelay(
         // Logs, and notifications Gatehouse does not know (fastmcp's streamContent, elicitation/complete):
         // to the session of the call they belong to, on that call's stream, ahead of its result.
         const target = targetOf(connection, origin);
+        const modern = target ? undefined : modernCallOf(connection, origin);
+        if (modern && inputs?.tell(modern, notification)) return;
         if (!target) {
           log.debug(
             { server: connection.name, method: notification.method },

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEverythingHttp, type HttpDownstream } from '../helpers/downstreams.js';
-import { everythingStdio, gatehouseConfig, scratchDir } from '../helpers/config.js';
+import { everythingStdio, fixtureServer, gatehouseConfig, scratchDir } from '../helpers/config.js';
 import { gatehouseArgs, spawnEnv, startHttpGatehouse, type HttpGatehouse } from '../helpers/gatehouse.js';
 import {
   MODERN,
@@ -404,3 +404,90 @@ describe('subscriptions/listen: the per-caller limit, and a graceful end when Ga
     }
   });
 });
+
+describe.each(['stdio', 'http'] as const)(
+  'a 2026-07-28 client on %s in front of a raw legacy server',
+  (front) => {
+    let gatehouse: HttpGatehouse | undefined;
+    let client: ModernClient;
+    beforeAll(async () => {
+      const config = scratch.write(`probe-${front}.json`, gatehouseConfig({ probe: fixtureServer('probe') }));
+      if (front === 'http') {
+        gatehouse = await startHttpGatehouse(config);
+        client = modernHttpClient(gatehouse.mcpUrl);
+      } else {
+        client = modernStdioClient(
+          process.execPath,
+          gatehouseArgs('serve', '--config', config),
+          spawnEnv({}),
+        );
+      }
+    });
+    afterAll(async () => {
+      await client?.close();
+      await gatehouse?.stop();
+    });
+
+    it('the server gets the call without the envelope, every other field as the client sent it', async () => {
+      const result = await client.call('tools/call', {
+        name: 'probe__params',
+        arguments: { a: 1 },
+        _meta: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01' },
+      });
+      const received = JSON.parse(result.content[0].text as string);
+      expect(received).toMatchObject({ name: 'params', arguments: { a: 1 } });
+      expect(received._meta.traceparent).toBe('00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01');
+      expect(Object.keys(received._meta).filter((k) => k.startsWith('io.modelcontextprotocol/'))).toEqual([]);
+    });
+
+    it('relays a server’s log only to a request that asked for logs, and its other notifications always', async () => {
+      const quiet = await client.request('tools/call', { name: 'probe__burst', arguments: { steps: 0 } });
+      expect(quiet.map((f) => f.method).filter(Boolean)).toEqual(['notifications/probe/stream']);
+      const logged = await client.request('tools/call', {
+        name: 'probe__burst',
+        arguments: { steps: 0 },
+        _meta: { 'io.modelcontextprotocol/logLevel': 'info' },
+      });
+      expect(logged.map((f) => f.method).filter(Boolean)).toEqual([
+        'notifications/message',
+        'notifications/probe/stream',
+      ]);
+      expect(answerOf(logged).result.content[0].text).toBe('burst done');
+    });
+
+    it('two server requests in turn take two rounds of input requests, then the result', async () => {
+      const caps = { sampling: {}, elicitation: {} };
+      const call = { name: 'probe__ask', arguments: {} };
+      const first = await client.call('tools/call', call, { capabilities: caps });
+      const [sampleKey, sample] = Object.entries(first.inputRequests as Record<string, Frame>)[0]!;
+      expect(sample.method).toBe('sampling/createMessage');
+      const second = await client.call(
+        'tools/call',
+        {
+          ...call,
+          requestState: first.requestState,
+          inputResponses: {
+            [sampleKey]: { role: 'assistant', content: { type: 'text', text: 'S' }, model: 'm' },
+          },
+        },
+        { capabilities: caps },
+      );
+      expect(second.resultType).toBe('input_required');
+      const [elicitKey, elicit] = Object.entries(second.inputRequests as Record<string, Frame>)[0]!;
+      expect(elicit.method).toBe('elicitation/create');
+      expect(elicitKey).not.toBe(sampleKey);
+      const final = await client.call(
+        'tools/call',
+        {
+          ...call,
+          requestState: second.requestState,
+          inputResponses: { [elicitKey]: { action: 'accept', content: { name: 'Ada' } } },
+        },
+        { capabilities: caps },
+      );
+      const said = JSON.parse(final.content[0].text as string);
+      expect(said.sampled.content.text).toBe('S');
+      expect(said.elicited).toMatchObject({ action: 'accept', content: { name: 'Ada' } });
+    });
+  },
+);

@@ -87,10 +87,13 @@ export function modernStdioClient(command: string, args: string[], env: NodeJS.P
     const frame = JSON.parse(line) as Frame;
     allFrames.push(frame);
     for (const request of open) {
+      // stdio has no per-request streams: a notification that names no subscription is about the
+      // requests open when it came (tests keep one open at a time when they look at them).
+      const subscription = frame.params?._meta?.['io.modelcontextprotocol/subscriptionId'];
       const ours =
         answered(frame, request.id) ||
-        frame.params?._meta?.['io.modelcontextprotocol/subscriptionId'] === request.id ||
-        (frame.method === 'notifications/progress' && frame.params?.progressToken !== undefined);
+        subscription === request.id ||
+        (frame.method !== undefined && frame.id === undefined && subscription === undefined);
       if (!ours) continue;
       request.frames.push(frame);
       if (answered(frame, request.id)) {

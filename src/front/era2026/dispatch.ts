@@ -122,14 +122,18 @@ export function createModernFront(deps: FrontDeps, hub: ListenHub, options: Mode
      * retries (era2026/inputs.ts). A retry carries the requestState Gatehouse sealed.
      */
     const withInputs = (run: (signal: AbortSignal) => Promise<Result>): Promise<Result> => {
-      const digest = requestDigest(request.method, params);
-      const callerId = exchange.caller.id;
+      const told = {
+        callerId: exchange.caller.id,
+        digest: requestDigest(request.method, params),
+        notify: exchange.notify,
+        ...(envelope.logLevel ? { logLevel: envelope.logLevel } : {}),
+      };
       if (requestState !== undefined) {
-        return inputs.resume(requestState, { callerId, digest }, inputResponses, exchange.signal);
+        return inputs.resume(requestState, told, inputResponses, exchange.signal);
       }
       return inputs.start(
         requester.id,
-        { callerId, digest, capabilities: envelope.capabilities },
+        { ...told, capabilities: envelope.capabilities },
         exchange.signal,
         run,
       );

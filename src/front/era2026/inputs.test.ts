@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createInputBridge, requestDigest } from './inputs.js';
 
 const CAPS = { sampling: {}, elicitation: {} };
+const notify = () => undefined;
 const ELICIT = {
   method: 'elicitation/create',
   params: { message: 'name?', requestedSchema: { type: 'object' } },
@@ -14,7 +15,7 @@ function oneQuestion(holdMs = 60_000) {
   let aborted: unknown;
   const first = bridge.start(
     'req-1',
-    { callerId: 'alice', digest, capabilities: CAPS },
+    { callerId: 'alice', digest, capabilities: CAPS, notify },
     new AbortController().signal,
     async (signal) => {
       signal.addEventListener('abort', () => (aborted = signal.reason));
@@ -36,7 +37,7 @@ describe('the input bridge (MRTR for a legacy server’s requests)', () => {
     expect(request).toEqual(ELICIT);
     const final = await bridge.resume(
       asked.requestState,
-      { callerId: 'alice', digest },
+      { callerId: 'alice', digest, notify },
       { [key]: { action: 'accept', content: { name: 'Ada' } } },
       new AbortController().signal,
     );
@@ -51,7 +52,7 @@ describe('the input bridge (MRTR for a legacy server’s requests)', () => {
     const asked = await first;
     const again = await bridge.resume(
       asked.requestState,
-      { callerId: 'alice', digest },
+      { callerId: 'alice', digest, notify },
       {},
       new AbortController().signal,
     );
@@ -63,7 +64,7 @@ describe('the input bridge (MRTR for a legacy server’s requests)', () => {
     const { bridge, digest, first } = oneQuestion();
     const { requestState } = await first;
     const resume = (state: unknown, callerId = 'alice', d = digest) =>
-      bridge.resume(state, { callerId, digest: d }, {}, new AbortController().signal);
+      bridge.resume(state, { callerId, digest: d, notify }, {}, new AbortController().signal);
     await expect(resume(requestState, 'mallory')).rejects.toThrow('issued to another caller');
     await expect(
       resume(requestState, 'alice', requestDigest('tools/call', { name: 't', arguments: { a: 2 } })),
@@ -85,7 +86,7 @@ describe('the input bridge (MRTR for a legacy server’s requests)', () => {
     expect(aborted()).toBeInstanceOf(Error);
     expect(bridge.size).toBe(0);
     await expect(
-      bridge.resume(requestState, { callerId: 'alice', digest }, {}, new AbortController().signal),
+      bridge.resume(requestState, { callerId: 'alice', digest, notify }, {}, new AbortController().signal),
     ).rejects.toThrow('expired');
   });
 
@@ -93,7 +94,7 @@ describe('the input bridge (MRTR for a legacy server’s requests)', () => {
     const bridge = createInputBridge({ holdMs: 1_000 });
     void bridge.start(
       'r',
-      { callerId: 'a', digest: 'd', capabilities: {} },
+      { callerId: 'a', digest: 'd', capabilities: {}, notify },
       new AbortController().signal,
       () => new Promise(() => undefined),
     );
@@ -101,5 +102,37 @@ describe('the input bridge (MRTR for a legacy server’s requests)', () => {
       'did not declare sampling',
     );
     expect(() => bridge.ask('r', { method: 'ping' })).toThrow('cannot travel as an input request');
+  });
+
+  it('tells the client the server’s notifications about the call; logs only at the level its request asked', () => {
+    const bridge = createInputBridge({ holdMs: 1_000 });
+    const told: unknown[] = [];
+    const start = (id: string, logLevel?: 'warning') =>
+      void bridge.start(
+        id,
+        {
+          callerId: 'a',
+          digest: 'd',
+          capabilities: {},
+          notify: (n) => told.push([id, n.method]),
+          ...(logLevel ? { logLevel } : {}),
+        },
+        new AbortController().signal,
+        () => new Promise(() => undefined),
+      );
+    start('quiet');
+    start('warned', 'warning');
+    const log = (level: string) => ({ method: 'notifications/message', params: { level, data: 'x' } });
+    for (const id of ['quiet', 'warned']) {
+      expect(bridge.tell(id, log('info'))).toBe(true);
+      expect(bridge.tell(id, log('error'))).toBe(true);
+      expect(bridge.tell(id, { method: 'notifications/custom', params: {} })).toBe(true);
+    }
+    expect(bridge.tell('nobody', log('error'))).toBe(false);
+    expect(told).toEqual([
+      ['quiet', 'notifications/custom'],
+      ['warned', 'notifications/message'],
+      ['warned', 'notifications/custom'],
+    ]);
   });
 });

@@ -3,12 +3,14 @@ import {
   ErrorCode,
   McpError,
   type ClientCapabilities,
+  type LoggingLevel,
+  type Notification,
   type Request,
   type Result,
 } from '@modelcontextprotocol/sdk/types.js';
 import { canonicalJson } from '../../approvals/digest.js';
 import { GatehouseError } from '../../errors.js';
-import { missingCapability } from '../relay.js';
+import { missingCapability, passesLevel } from '../relay.js';
 
 /*
  * A legacy server's requests to the client (sampling, elicitation, roots) during a 2026-07-28 client's
@@ -24,7 +26,14 @@ import { missingCapability } from '../relay.js';
 
 type Respond = { resolve(result: Result): void; reject(error: Error): void };
 
-interface Held {
+/** How a server's notifications about the call reach the client of its current request. */
+interface Told {
+  notify(notification: { method: string; params?: Record<string, unknown> }): void;
+  /** The request's `io.modelcontextprotocol/logLevel`: without one, no log reaches the client. */
+  logLevel?: LoggingLevel;
+}
+
+interface Held extends Told {
   callerId: string;
   digest: string;
   capabilities: ClientCapabilities;
@@ -150,7 +159,7 @@ export function createInputBridge(options: InputBridgeOptions) {
      */
     start(
       id: string,
-      request: { callerId: string; digest: string; capabilities: ClientCapabilities },
+      request: Told & { callerId: string; digest: string; capabilities: ClientCapabilities },
       signal: AbortSignal,
       run: (signal: AbortSignal) => Promise<Result>,
     ): Promise<Result> {
@@ -168,11 +177,14 @@ export function createInputBridge(options: InputBridgeOptions) {
     /** A retry: its responses go to the server, and it is answered with what comes next. */
     async resume(
       state: unknown,
-      request: { callerId: string; digest: string },
+      request: Told & { callerId: string; digest: string },
       responses: unknown,
       signal: AbortSignal,
     ): Promise<Result> {
       const { id, entry } = unseal(state, request.callerId, request.digest);
+      // From now on the call's notifications belong on the retry's stream, at its log level.
+      entry.notify = request.notify;
+      entry.logLevel = request.logLevel;
       const given =
         typeof responses === 'object' && responses !== null ? (responses as Record<string, unknown>) : {};
       for (const [k, pending] of [...entry.pending]) {
@@ -182,6 +194,22 @@ export function createInputBridge(options: InputBridgeOptions) {
         pending.respond.resolve(response as Result);
       }
       return next(id, entry, signal);
+    },
+
+    /**
+     * A server's notification about requester `id`'s call, on the stream of the request that carries
+     * it now: logs only at or above the level that request asked for (never without one), anything
+     * else as the server sent it. False when no modern call has that id.
+     */
+    tell(id: string, notification: Notification): boolean {
+      const entry = held.get(id);
+      if (!entry) return false;
+      if (notification.method === 'notifications/message') {
+        const level = (notification.params as { level?: LoggingLevel } | undefined)?.level;
+        if (!entry.logLevel || !passesLevel(level, entry.logLevel)) return true;
+      }
+      entry.notify(notification as { method: string; params?: Record<string, unknown> });
+      return true;
     },
 
     /** Whether the server requests of requester `id` can travel as input requests. */
