@@ -305,6 +305,7 @@ async function start(
     decisionPoint: () => policy,
     logger,
     taskLimits: { maxTasks: config.sessions.maxTasksPerSession, maxTtlMs: config.sessions.maxTaskTtlMs },
+    otherSubscribers: () => listenHub.subscribers(),
   };
   const modern = createModernFront(deps, listenHub, {
     maxListensPerCaller: config.sessions.maxListensPerCaller,

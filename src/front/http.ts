@@ -17,7 +17,7 @@ import {
 } from '../identity/index.js';
 import type { Logger } from '../log.js';
 import { isLoopbackHost } from '../shared/loopback.js';
-import { announceRoots, createSession, type FrontDeps } from './session.js';
+import { announceRoots, createSession, subscribers, type FrontDeps } from './session.js';
 import { isClientAborted, readBoundedBody } from '../shared/body.js';
 import { createSessionTable, type SessionCounts } from './httpSessions.js';
 import { HttpSessionTransport, replyError, SERVER_ERROR } from './httpTransport.js';
@@ -198,7 +198,7 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
     transport.onclose = () => {
       const wasOpen = sessions.remove(session.id);
       deps.sessions.remove(session.id);
-      void deps.aggregate.release(session, () => deps.sessions.all());
+      void deps.aggregate.release(session, () => subscribers(deps));
       if (wasOpen) log.info({ session: session.id }, 'client session closed');
     };
     await session.server.connect(transport);

@@ -206,8 +206,12 @@ describe.each(MATRIX)(
       const ack = listen.received[0]!;
       expect(ack.method).toBe('notifications/subscriptions/acknowledged');
       expect(ack.params._meta['io.modelcontextprotocol/subscriptionId']).toBe(listen.id);
-      // Resource subscriptions are not honoured on this stream: the acknowledgement leaves them out.
-      expect(ack.params.notifications).toEqual({ toolsListChanged: true, promptsListChanged: true });
+      // server-everything takes a subscription to any URI: the acknowledgement holds what it took.
+      expect(ack.params.notifications).toEqual({
+        toolsListChanged: true,
+        promptsListChanged: true,
+        resourceSubscriptions: ['x://y'],
+      });
       // A policy reload may change the tool list: listeners hear it.
       writeFileSync(policyFile, `default: allow\nrules: []\n# reloaded ${front}-${downstream}\n`);
       await eventually(
@@ -453,6 +457,38 @@ describe.each(['stdio', 'http'] as const)(
         'notifications/probe/stream',
       ]);
       expect(answerOf(logged).result.content[0].text).toBe('burst done');
+    });
+
+    it('resourceSubscriptions: the server is subscribed while the listen is open, and its updates arrive tagged', async () => {
+      const received = async () =>
+        JSON.parse(
+          (await client.call('tools/call', { name: 'probe__received', arguments: {} })).content[0].text,
+        ).received;
+      const before = await received();
+      const listen = client.send('subscriptions/listen', {
+        notifications: { resourceSubscriptions: ['probe://notes/1'] },
+      });
+      await eventually(() => listen.received.length > 0, 'the acknowledgement');
+      expect(listen.received[0]!.params.notifications).toEqual({
+        resourceSubscriptions: ['probe://notes/1'],
+      });
+      expect((await received())['resources/subscribe']).toBe((before['resources/subscribe'] ?? 0) + 1);
+      await client.call('tools/call', { name: 'probe__touch', arguments: {} });
+      await eventually(
+        () => listen.received.some((f) => f.method === 'notifications/resources/updated'),
+        'the update on the listen stream',
+      );
+      const updated = listen.received.find((f) => f.method === 'notifications/resources/updated')!;
+      expect(updated.params).toEqual({
+        uri: 'probe://notes/1',
+        _meta: { 'io.modelcontextprotocol/subscriptionId': listen.id },
+      });
+      await listen.cancel();
+      await eventually(
+        async () =>
+          (await received())['resources/unsubscribe'] === (before['resources/unsubscribe'] ?? 0) + 1,
+        'the server unsubscribed once nobody listens',
+      );
     });
 
     it('two server requests in turn take two rounds of input requests, then the result', async () => {

@@ -22,7 +22,7 @@ import { describeIssues, type RequestSchema } from '../../shared/passThrough.js'
 import type { Forwarding } from '../aggregate.js';
 import { unionCapabilities } from '../capabilities.js';
 import { toWireError } from '../errors.js';
-import { combinedInstructions, visibleTools, type FrontDeps } from '../session.js';
+import { combinedInstructions, subscribers, visibleTools, type FrontDeps } from '../session.js';
 import { MODERN_REQUESTER, type Requester } from '../sessions.js';
 import { LIST_CHANGES, type ListChange, type ListenHub } from './listen.js';
 import { requestDigest, type InputBridge } from './inputs.js';
@@ -77,13 +77,9 @@ export function createModernFront(deps: FrontDeps, hub: ListenHub, options: Mode
 
   function capabilities(): ServerCapabilities {
     const caps = unionCapabilities(deps.pool.ready().map((c) => c.capabilities));
-    // Log relaying and resource subscriptions are the legacy sessions' (logging/setLevel,
-    // resources/subscribe); a modern client gets list changes on subscriptions/listen.
+    // Logs are not announced: a modern request asks for them with its own logLevel. `subscribe`
+    // now means resourceSubscriptions on subscriptions/listen.
     const { logging: _logging, ...rest } = caps;
-    if (rest.resources) {
-      const { subscribe: _subscribe, ...resources } = rest.resources;
-      rest.resources = resources;
-    }
     return { ...rest, extensions: { ...rest.extensions, [TASKS_EXTENSION]: {} } };
   }
 
@@ -268,6 +264,27 @@ export function createModernFront(deps: FrontDeps, hub: ListenHub, options: Mode
       ),
     );
     const tag = { [META.subscriptionId]: request.id };
+    // Resource subscriptions are held like a session's: the server stays subscribed while anyone
+    // (a session or a listener) wants the URI. One the servers refuse is left out of the acknowledgement.
+    const subscriber: Requester = {
+      id: `${MODERN_REQUESTER}${randomUUID()}`,
+      caller: exchange.caller,
+      askedFor: new Set(),
+      subscriptions: new Set(),
+    };
+    const others = () => subscribers(deps);
+    const uris = Array.isArray(wanted.resourceSubscriptions) ? wanted.resourceSubscriptions : [];
+    if (caps.resources?.subscribe) {
+      for (const uri of new Set(uris)) {
+        if (typeof uri !== 'string') continue;
+        await deps.aggregate
+          .subscribe(uri, subscriber, { signal: exchange.signal }, true, others)
+          .catch((error: unknown) =>
+            log.debug({ uri, reason: String(error) }, 'resource subscription refused'),
+          );
+      }
+    }
+    const release = () => void deps.aggregate.release(subscriber, others);
     // Nothing is sent on the stream before its acknowledgement: task changes wait for it.
     let acknowledged = false;
     const early: Record<string, unknown>[] = [];
@@ -279,6 +296,8 @@ export function createModernFront(deps: FrontDeps, hub: ListenHub, options: Mode
       (task) => sendTask({ ...task, _meta: tag }),
     );
     const honoured: Record<string, unknown> = Object.fromEntries([...changes].map((c) => [c, true]));
+    if (wanted.resourceSubscriptions !== undefined)
+      honoured.resourceSubscriptions = [...subscriber.subscriptions];
     if (wanted.taskIds !== undefined) honoured.taskIds = tasksFollowed.followed;
     exchange.notify({
       method: 'notifications/subscriptions/acknowledged',
@@ -290,14 +309,17 @@ export function createModernFront(deps: FrontDeps, hub: ListenHub, options: Mode
       const close = hub.open({
         callerId: exchange.caller.id,
         changes,
-        notify: (method) => exchange.notify({ method, params: { _meta: tag } }),
+        subscriber,
+        notify: (method, params) => exchange.notify({ method, params: { ...params, _meta: tag } }),
         end: () => {
           tasksFollowed.stop();
+          release();
           resolve({ _meta: tag });
         },
       });
       const cancelled = () => {
         close();
+        release();
         tasksFollowed.stop();
         reject(exchange.signal.reason);
       };

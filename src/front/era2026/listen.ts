@@ -1,6 +1,11 @@
-import type { Notification, ServerCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import {
+  EmptyResultSchema,
+  type Notification,
+  type ServerCapabilities,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { DownstreamConnection } from '../../downstream/connection.js';
 import type { Relay } from '../relay.js';
+import type { Requester } from '../sessions.js';
 
 /*
  * `subscriptions/listen` (basic/patterns/subscriptions.mdx): a modern client opts in to change
@@ -17,10 +22,14 @@ export const LIST_CHANGES = {
 
 export type ListChange = keyof typeof LIST_CHANGES;
 
+const RESOURCE_UPDATED = 'notifications/resources/updated';
+
 interface Listener {
   callerId: string;
   changes: ReadonlySet<ListChange>;
-  notify(method: string): void;
+  /** Its resource subscriptions: `subscriptions` are the URIs it holds the servers subscribed for. */
+  subscriber: Requester;
+  notify(method: string, params?: Record<string, unknown>): void;
   /** The server ends the subscription (shutdown): it answers the listen request and closes. */
   end(): void;
 }
@@ -43,6 +52,18 @@ export function createListenHub() {
     changed(change: ListChange): void {
       for (const listener of listeners)
         if (listener.changes.has(change)) listener.notify(LIST_CHANGES[change]);
+    },
+    /** A server says a resource changed: the listeners subscribed to it hear it as the server said it. */
+    updated(params: Record<string, unknown>): void {
+      const uri = params.uri;
+      if (typeof uri !== 'string') return;
+      for (const listener of listeners) {
+        if (listener.subscriber.subscriptions.has(uri)) listener.notify(RESOURCE_UPDATED, params);
+      }
+    },
+    /** The listeners holding resource subscriptions, beside the legacy sessions that do. */
+    subscribers(): Requester[] {
+      return [...listeners].map((l) => l.subscriber).filter((s) => s.subscriptions.size > 0);
     },
     /** Shutdown: every subscription ends gracefully, with its response. */
     endAll(): void {
@@ -70,12 +91,23 @@ export function relayingToListeners(relay: Relay, hub: ListenHub): Relay {
     ...relay,
     onNotification(connection: DownstreamConnection, notification: Notification, origin) {
       relay.onNotification(connection, notification, origin);
+      if (notification.method === RESOURCE_UPDATED && notification.params) hub.updated(notification.params);
       if (notification.method === LIST_CHANGES.promptsListChanged) hub.changed('promptsListChanged');
       if (notification.method === LIST_CHANGES.resourcesListChanged) hub.changed('resourcesListChanged');
     },
     onServerReconnected(connection: DownstreamConnection) {
       relay.onServerReconnected(connection);
       tellServerLists(connection.capabilities);
+      // Subscriptions do not survive a server's restart: renew the listeners' too (the relay renews
+      // the sessions'; a second subscribe to a URI is harmless).
+      const uris = new Set(hub.subscribers().flatMap((s) => [...s.subscriptions]));
+      for (const uri of uris) {
+        void connection
+          .request({ method: 'resources/subscribe', params: { uri } }, EmptyResultSchema, {
+            sessionId: 'gatehouse',
+          })
+          .catch(() => undefined);
+      }
     },
     onToolsChanged() {
       relay.onToolsChanged();
