@@ -301,7 +301,11 @@ describe('HTTP: the standard headers must match the body', () => {
   let gatehouse: HttpGatehouse;
   let client: ModernClient;
   beforeAll(async () => {
-    const config = scratch.write('headers.json', gatehouseConfig({ everything: everythingStdio() }));
+    // Debug logs: a routine allowed call's decision is logged at debug.
+    const config = scratch.write(
+      'headers.json',
+      gatehouseConfig({ everything: everythingStdio() }, { log: { level: 'debug' } }),
+    );
     gatehouse = await startHttpGatehouse(config);
     client = modernHttpClient(gatehouse.mcpUrl);
   });
@@ -323,6 +327,17 @@ describe('HTTP: the standard headers must match the body', () => {
     expect(client.lastStatus).toBe(400);
     expect(answer.error.code).toBe(-32020);
     expect(answer.error.message).toContain(says);
+  });
+
+  it('a client that hangs up before its JSON answer cancels the call', async () => {
+    // No progress asked for: nothing is streamed, the answer would be one JSON body.
+    const call = client.send('tools/call', {
+      name: 'everything__trigger-long-running-operation',
+      arguments: { duration: 60, steps: 1 },
+    });
+    await gatehouse.waitForStderr((line) => line.includes('"msg":"tool call decided"'));
+    await call.cancel();
+    await gatehouse.waitForStderr((line) => line.includes('tool call cancelled by the client'));
   });
 
   it('decodes a Base64 Mcp-Name before comparing it', async () => {

@@ -117,7 +117,9 @@ export function createModernFront(deps: FrontDeps, hub: ListenHub, options: Mode
      * A request during which a server may ask the client something: held open across the client's
      * retries (era2026/inputs.ts). A retry carries the requestState Gatehouse sealed.
      */
-    const withInputs = (run: (signal: AbortSignal) => Promise<Result>): Promise<Result> => {
+    const withInputs = (
+      run: (signal: AbortSignal, notify: Exchange['notify']) => Promise<Result>,
+    ): Promise<Result> => {
       const told = {
         callerId: exchange.caller.id,
         digest: requestDigest(request.method, params),
@@ -137,7 +139,7 @@ export function createModernFront(deps: FrontDeps, hub: ListenHub, options: Mode
     const forwarding: Forwarding = {
       signal: exchange.signal,
       relatedRequestId: request.id,
-      ...progressOf(params, exchange),
+      ...progressOf(params, exchange.notify),
     };
     const { aggregate } = deps;
     switch (request.method) {
@@ -149,12 +151,12 @@ export function createModernFront(deps: FrontDeps, hub: ListenHub, options: Mode
         valid(CallToolRequestAsSentSchema, request);
         const progressToken = (params._meta as { progressToken?: string | number } | undefined)
           ?.progressToken;
-        return withInputs((signal) =>
+        return withInputs((signal, notify) =>
           callTool(deps, requester, params as CallToolRequest['params'], {
             signal,
             requestId: request.id,
             ...(progressToken !== undefined ? { progressToken } : {}),
-            sendNotification: async (notification: ServerNotification) => exchange.notify(notification),
+            sendNotification: async (notification: ServerNotification) => notify(notification),
             // A client that declared the Tasks extension follows a held call as a task; one that did
             // not gets the request's state, and the status and wait tools, as legacy clients do.
             ...(declaresTasks(envelope)
@@ -183,8 +185,12 @@ export function createModernFront(deps: FrontDeps, hub: ListenHub, options: Mode
       case 'resources/read': {
         requireCapability('resources', request.method);
         const { params: p } = valid(ReadResourceRequestSchema, request);
-        const read = await withInputs((signal) =>
-          aggregate.readResource(p.uri, params, requester, { ...forwarding, signal }),
+        const read = await withInputs((signal, notify) =>
+          aggregate.readResource(p.uri, params, requester, {
+            ...forwarding,
+            ...progressOf(params, notify),
+            signal,
+          }),
         );
         return read.resultType === 'input_required' ? read : cacheable(read);
       }
@@ -194,8 +200,12 @@ export function createModernFront(deps: FrontDeps, hub: ListenHub, options: Mode
       case 'prompts/get': {
         requireCapability('prompts', request.method);
         const { params: p } = valid(GetPromptRequestSchema, request);
-        return withInputs((signal) =>
-          aggregate.getPrompt(p.name, params, requester, { ...forwarding, signal }),
+        return withInputs((signal, notify) =>
+          aggregate.getPrompt(p.name, params, requester, {
+            ...forwarding,
+            ...progressOf(params, notify),
+            signal,
+          }),
         );
       }
       case 'completion/complete': {
@@ -370,8 +380,11 @@ function valid<S extends RequestSchema>(schema: S, request: ModernRequest) {
   return parsed.data as { params: Record<string, never> } & ReturnType<S['parse']>;
 }
 
-function progressOf(params: Record<string, unknown>, exchange: Exchange): Pick<Forwarding, 'progress'> {
+function progressOf(
+  params: Record<string, unknown>,
+  notify: Exchange['notify'],
+): Pick<Forwarding, 'progress'> {
   const token = (params._meta as { progressToken?: string | number } | undefined)?.progressToken;
   if (token === undefined) return {};
-  return { progress: progressTo(token, async (n) => exchange.notify(n as never)) };
+  return { progress: progressTo(token, async (n) => notify(n as never)) };
 }

@@ -161,11 +161,12 @@ export function createInputBridge(options: InputBridgeOptions) {
       id: string,
       request: Told & { callerId: string; digest: string; capabilities: ClientCapabilities },
       signal: AbortSignal,
-      run: (signal: AbortSignal) => Promise<Result>,
+      /** The call; `notify` reaches the request that carries it now (the first, then each retry). */
+      run: (signal: AbortSignal, notify: Told['notify']) => Promise<Result>,
     ): Promise<Result> {
       const entry: Held = { ...request, controller: new AbortController(), pending: new Map(), nextKey: 0 };
       held.set(id, entry);
-      run(entry.controller.signal)
+      run(entry.controller.signal, (notification) => entry.notify(notification))
         .then(
           (result) => (entry.outcome = { ok: true, result }),
           (error: unknown) => (entry.outcome = { ok: false, error }),
