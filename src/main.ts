@@ -65,6 +65,8 @@ export interface GatehouseStatus {
   /** Client sessions on every front: open now, their MCP tasks, and what the HTTP bounds did. */
   sessions: { open: number; tasks: number } & HttpFrontStatus['sessions'];
   http: { abortedRequests: number };
+  /** MCP 2026-07-28 clients: open subscriptions/listen, calls under way, calls waiting for input. */
+  modern: { listens: number; calls: number; waitingForInput: number };
   /** Signed-in approvers' page sessions and personal API tokens held in memory. */
   approvalPage: { sessions: number; tokens: number };
   servers: ReturnType<DownstreamPool['status']>;
@@ -335,6 +337,7 @@ async function start(
       ...(http?.status().sessions ?? { byCaller: {}, expired: 0, closedAtCap: 0, refusedAtCap: 0 }),
     },
     http: { abortedRequests: http?.status().abortedRequests ?? 0 },
+    modern: { listens: listenHub.size, calls: inputs.size, waitingForInput: inputs.waiting },
     approvalPage: web.counts(),
     servers: pool.status(),
     policy: policy.status(),

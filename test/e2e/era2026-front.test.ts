@@ -3,7 +3,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEverythingHttp, type HttpDownstream } from '../helpers/downstreams.js';
 import { everythingStdio, fixtureServer, gatehouseConfig, scratchDir } from '../helpers/config.js';
-import { gatehouseArgs, spawnEnv, startHttpGatehouse, type HttpGatehouse } from '../helpers/gatehouse.js';
+import { formatStatus } from '../../src/cli/status.js';
+import {
+  fetchStatus,
+  gatehouseArgs,
+  spawnEnv,
+  startHttpGatehouse,
+  type HttpGatehouse,
+} from '../helpers/gatehouse.js';
 import {
   MODERN,
   TASKS,
@@ -409,6 +416,9 @@ describe('subscriptions/listen: the per-caller limit, and a graceful end when Ga
       );
       expect(second.error.code).toBe(-32600);
       expect(second.error.message).toContain('sessions.maxListensPerCaller');
+      const status = await fetchStatus(gatehouse.baseUrl);
+      expect(status.modern).toEqual({ listens: 1, calls: 0, waitingForInput: 0 });
+      expect(formatStatus(status)).toContain('MCP 2026-07-28: 1 open subscriptions/listen');
       await gatehouse.stop();
       const frames = await first.frames;
       const end = answerOf(frames);

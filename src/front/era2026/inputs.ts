@@ -251,8 +251,15 @@ export function createInputBridge(options: InputBridgeOptions) {
       });
     },
 
+    /** Modern calls under way that a server may still ask something. */
     get size() {
       return held.size;
+    },
+    /** Of those, the ones waiting for the client to retry with its input. */
+    get waiting() {
+      let count = 0;
+      for (const entry of held.values()) if (entry.pending.size > 0) count += 1;
+      return count;
     },
   };
 }
