@@ -20,7 +20,7 @@ import {
   type ModernClient,
 } from '../helpers/modernClient.js';
 import { eventually } from '../helpers/processes.js';
-import type { Frame } from '../helpers/rawClient.js';
+import { rawHttpClient, rawStdioClient, type Frame, type RawClient } from '../helpers/rawClient.js';
 
 /**
  * MCP 2026-07-28 clients on both fronts, against real server-everything over stdio and over HTTP:
@@ -439,22 +439,56 @@ describe.each(['stdio', 'http'] as const)(
   (front) => {
     let gatehouse: HttpGatehouse | undefined;
     let client: ModernClient;
+    /** A 2025-11-25 client of the same configuration, frames as sent. */
+    let legacy: RawClient;
     beforeAll(async () => {
       const config = scratch.write(`probe-${front}.json`, gatehouseConfig({ probe: fixtureServer('probe') }));
+      const args = gatehouseArgs('serve', '--config', config);
       if (front === 'http') {
         gatehouse = await startHttpGatehouse(config);
         client = modernHttpClient(gatehouse.mcpUrl);
+        legacy = await rawHttpClient(gatehouse.mcpUrl);
       } else {
-        client = modernStdioClient(
-          process.execPath,
-          gatehouseArgs('serve', '--config', config),
-          spawnEnv({}),
-        );
+        client = modernStdioClient(process.execPath, args, spawnEnv({}));
+        legacy = await rawStdioClient(process.execPath, args, spawnEnv({}));
       }
     });
     afterAll(async () => {
       await client?.close();
+      await legacy?.close();
       await gatehouse?.stop();
+    });
+
+    it('answers what a legacy client gets, item for item, every unknown field kept', async () => {
+      const legacyResult = async (method: string, params: object = {}) =>
+        (await legacy.request(method, params)).at(-1)!.result;
+      /** A modern answer without what only the modern era adds. */
+      const core = (result: Record<string, unknown>) => {
+        const { resultType: _t, ttlMs: _l, cacheScope: _c, _meta, ...rest } = result;
+        const { 'io.modelcontextprotocol/serverInfo': _s, ...meta } = (_meta ?? {}) as Record<
+          string,
+          unknown
+        >;
+        return Object.keys(meta).length > 0 ? { ...rest, _meta: meta } : rest;
+      };
+      const withoutTaskSupport = (tools: Record<string, unknown>[]) =>
+        tools.map(({ execution, ...tool }) => {
+          const { taskSupport: _t, ...rest } = (execution ?? {}) as Record<string, unknown>;
+          return Object.keys(rest).length > 0 ? { ...tool, execution: rest } : tool;
+        });
+      const modernTools = await client.call('tools/list');
+      const legacyTools = await legacyResult('tools/list');
+      expect(modernTools.tools).toEqual(withoutTaskSupport(legacyTools.tools));
+      expect(JSON.stringify(modernTools.tools)).toContain('"probe":"input schema"');
+      for (const [method, params] of [
+        ['resources/list', {}],
+        ['resources/templates/list', {}],
+        ['prompts/list', {}],
+        ['resources/read', { uri: 'probe://notes/1' }],
+        ['tools/call', { name: 'probe__blocks', arguments: {} }],
+      ] as const) {
+        expect(core(await client.call(method, params)), method).toEqual(await legacyResult(method, params));
+      }
     });
 
     it('the server gets the call without the envelope, every other field as the client sent it', async () => {
