@@ -62,14 +62,21 @@ export function createRelay(
     return session && { session, relatedRequestId: connection.relatedRequestFor(session.id) };
   }
 
-  /** The requester a message of the server is about when no session is: the call's, or the only one in flight. */
+  /**
+   * The 2026-07-28 call a message of the server is about when no session is: the call it arrived for,
+   * or the only such call in flight on that server while no session has one there (requests of other
+   * kinds, such as a listener's resources/unsubscribe, ask nothing and do not count).
+   */
   function modernCallOf(
     connection: DownstreamConnection,
     origin: CallOrigin | undefined,
   ): string | undefined {
     if (origin) return origin.sessionId;
+    if (!inputs) return undefined;
     const inFlight = [...connection.sessionsInFlight()];
-    return inFlight.length === 1 ? inFlight[0] : undefined;
+    if (inFlight.some((id) => sessions.get(id))) return undefined;
+    const calls = inFlight.filter((id) => inputs.holds(id));
+    return calls.length === 1 ? calls[0] : undefined;
   }
 
   /**
@@ -88,12 +95,11 @@ export function createRelay(
       // A 2026-07-28 client's call: the request travels in an input-required result (era2026/inputs.ts).
       const modern = target ? undefined : modernCallOf(connection, context.origin);
       if (modern && inputs?.holds(modern)) return inputs.ask(modern, request, context.signal);
-      if (!target && inFlight.length > 0 && inFlight.every((id) => id.startsWith(MODERN_REQUESTER))) {
-        // MCP 2026-07-28 has no server-to-client requests (they travel in input-required results).
+      if (!target && inFlight.some((id) => id.startsWith(MODERN_REQUESTER))) {
         throw new GatehouseError(
-          'CLIENT_CAPABILITY_MISSING',
-          `Method not found: the client of this call speaks MCP 2026-07-28, which takes no ${request.method} ` +
-            'request from a server, and Gatehouse does not translate it into an input-required result',
+          'ROUTING_AMBIGUOUS',
+          `Gatehouse cannot tell which client request this ${request.method} belongs to (${inFlight.length} ` +
+            `requests in flight on "${connection.name}", MCP 2026-07-28 ones among them); refused rather than guessed`,
         );
       }
       if (!target) {
