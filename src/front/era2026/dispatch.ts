@@ -24,12 +24,10 @@ import { unionCapabilities } from '../capabilities.js';
 import { toWireError } from '../errors.js';
 import { combinedInstructions, subscribers, visibleTools, type FrontDeps } from '../session.js';
 import { MODERN_REQUESTER, type Requester } from '../sessions.js';
-import { LIST_CHANGES, type ListChange, type ListenHub } from './listen.js';
+import { listen, type ListenHub } from './listen.js';
 import { requestDigest, type InputBridge } from './inputs.js';
 import { createApprovalTasks } from './tasks.js';
 import {
-  META,
-  MODERN_ERRORS,
   SUPPORTED_VERSIONS,
   TASKS_EXTENSION,
   cacheable,
@@ -214,7 +212,15 @@ export function createModernFront(deps: FrontDeps, hub: ListenHub, options: Mode
         return aggregate.complete(p.ref, params, requester, forwarding);
       }
       case 'subscriptions/listen':
-        return listen(request, envelope, exchange);
+        return listen(request, envelope, exchange, {
+          hub,
+          maxPerCaller: options.maxListensPerCaller,
+          capabilities: capabilities(),
+          tasks,
+          aggregate,
+          others: () => subscribers(deps),
+          log,
+        });
       default:
         throw new McpError(ErrorCode.MethodNotFound, `Method not found: ${request.method}`);
     }
@@ -227,115 +233,6 @@ export function createModernFront(deps: FrontDeps, hub: ListenHub, options: Mode
         `Method not found: ${method} (no connected server offers ${capability})`,
       );
     }
-  }
-
-  /**
-   * A subscription: acknowledged with what Gatehouse honours, then open until the client cancels it
-   * (no answer then) or Gatehouse stops (answered, so the client knows it ended gracefully).
-   */
-  async function listen(request: ModernRequest, envelope: Envelope, exchange: Exchange): Promise<Result> {
-    const filter = request.params?.notifications;
-    if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) {
-      throw new McpError(
-        ErrorCode.InvalidParams,
-        'Invalid subscriptions/listen request: params.notifications is required (an object)',
-      );
-    }
-    const wanted = filter as Record<string, unknown>;
-    if (wanted.taskIds !== undefined && !declaresTasks(envelope)) {
-      throw new McpError(
-        MODERN_ERRORS.missingRequiredClientCapability,
-        'Missing required client capability: task notifications need the Tasks extension',
-        { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } },
-      );
-    }
-    if (wanted.taskIds !== undefined && !Array.isArray(wanted.taskIds)) {
-      throw new McpError(
-        ErrorCode.InvalidParams,
-        'Invalid subscriptions/listen request: params.notifications.taskIds must be an array of task ids',
-      );
-    }
-    if (hub.countOf(exchange.caller.id) >= options.maxListensPerCaller) {
-      throw new McpError(
-        ErrorCode.InvalidRequest,
-        `Too many subscriptions: this caller already holds ${options.maxListensPerCaller} open subscriptions/listen ` +
-          'requests (the limit sessions.maxListensPerCaller); close one first',
-      );
-    }
-    const caps = capabilities();
-    const offered: Record<ListChange, boolean> = {
-      toolsListChanged: true,
-      promptsListChanged: caps.prompts !== undefined,
-      resourcesListChanged: caps.resources !== undefined,
-    };
-    const changes = new Set(
-      (Object.keys(LIST_CHANGES) as ListChange[]).filter(
-        (change) => wanted[change] === true && offered[change],
-      ),
-    );
-    const tag = { [META.subscriptionId]: request.id };
-    // Resource subscriptions are held like a session's: the server stays subscribed while anyone
-    // (a session or a listener) wants the URI. One the servers refuse is left out of the acknowledgement.
-    const subscriber: Requester = {
-      id: `${MODERN_REQUESTER}${randomUUID()}`,
-      caller: exchange.caller,
-      askedFor: new Set(),
-      subscriptions: new Set(),
-    };
-    const others = () => subscribers(deps);
-    const uris = Array.isArray(wanted.resourceSubscriptions) ? wanted.resourceSubscriptions : [];
-    if (caps.resources?.subscribe) {
-      for (const uri of new Set(uris)) {
-        if (typeof uri !== 'string') continue;
-        await deps.aggregate
-          .subscribe(uri, subscriber, { signal: exchange.signal }, true, others)
-          .catch((error: unknown) =>
-            log.debug({ uri, reason: String(error) }, 'resource subscription refused'),
-          );
-      }
-    }
-    const release = () => void deps.aggregate.release(subscriber, others);
-    // Nothing is sent on the stream before its acknowledgement: task changes wait for it.
-    let acknowledged = false;
-    const early: Record<string, unknown>[] = [];
-    const sendTask = (params: Record<string, unknown>) =>
-      acknowledged ? exchange.notify({ method: 'notifications/tasks', params }) : void early.push(params);
-    const tasksFollowed = await tasks.follow(
-      (wanted.taskIds as unknown[] | undefined) ?? [],
-      exchange.caller,
-      (task) => sendTask({ ...task, _meta: tag }),
-    );
-    const honoured: Record<string, unknown> = Object.fromEntries([...changes].map((c) => [c, true]));
-    if (wanted.resourceSubscriptions !== undefined)
-      honoured.resourceSubscriptions = [...subscriber.subscriptions];
-    if (wanted.taskIds !== undefined) honoured.taskIds = tasksFollowed.followed;
-    exchange.notify({
-      method: 'notifications/subscriptions/acknowledged',
-      params: { _meta: tag, notifications: honoured },
-    });
-    acknowledged = true;
-    for (const params of early) exchange.notify({ method: 'notifications/tasks', params });
-    return new Promise<Result>((resolve, reject) => {
-      const close = hub.open({
-        callerId: exchange.caller.id,
-        changes,
-        subscriber,
-        notify: (method, params) => exchange.notify({ method, params: { ...params, _meta: tag } }),
-        end: () => {
-          tasksFollowed.stop();
-          release();
-          resolve({ _meta: tag });
-        },
-      });
-      const cancelled = () => {
-        close();
-        release();
-        tasksFollowed.stop();
-        reject(exchange.signal.reason);
-      };
-      if (exchange.signal.aborted) cancelled();
-      else exchange.signal.addEventListener('abort', cancelled, { once: true });
-    });
   }
 
   /**

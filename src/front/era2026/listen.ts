@@ -4,7 +4,15 @@ import {
   type ServerCapabilities,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { DownstreamConnection } from '../../downstream/connection.js';
+import { randomUUID } from 'node:crypto';
+import { ErrorCode, McpError, type Result } from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from '../../log.js';
+import type { Aggregate } from '../aggregate.js';
 import type { Relay } from '../relay.js';
+import { MODERN_REQUESTER } from '../sessions.js';
+import type { Exchange, ModernRequest } from './dispatch.js';
+import type { ApprovalTasks } from './tasks.js';
+import { declaresTasks, META, MODERN_ERRORS, TASKS_EXTENSION, type Envelope } from './wire.js';
 import type { Requester } from '../sessions.js';
 
 /*
@@ -114,4 +122,133 @@ export function relayingToListeners(relay: Relay, hub: ListenHub): Relay {
       hub.changed('toolsListChanged');
     },
   };
+}
+
+/** What a listen request needs of the front that hands it over. */
+export interface ListenContext {
+  hub: ListenHub;
+  /** sessions.maxListensPerCaller */
+  maxPerCaller: number;
+  /** Gatehouse's capabilities now (what a listener may opt in to). */
+  capabilities: ServerCapabilities;
+  tasks: Pick<ApprovalTasks, 'follow'>;
+  aggregate: Pick<Aggregate, 'subscribe' | 'release'>;
+  /** Everyone else holding resource subscriptions (sessions and listeners). */
+  others: () => Requester[];
+  log: Logger;
+}
+
+/**
+ * A subscription: acknowledged with what Gatehouse honours, then open until the client cancels it
+ * (no answer then) or Gatehouse stops (answered, so the client knows it ended gracefully).
+ */
+export async function listen(
+  request: ModernRequest,
+  envelope: Envelope,
+  exchange: Exchange,
+  ctx: ListenContext,
+): Promise<Result> {
+  const { hub, tasks, log } = ctx;
+  const filter = request.params?.notifications;
+  if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) {
+    throw new McpError(
+      ErrorCode.InvalidParams,
+      'Invalid subscriptions/listen request: params.notifications is required (an object)',
+    );
+  }
+  const wanted = filter as Record<string, unknown>;
+  if (wanted.taskIds !== undefined && !declaresTasks(envelope)) {
+    throw new McpError(
+      MODERN_ERRORS.missingRequiredClientCapability,
+      'Missing required client capability: task notifications need the Tasks extension',
+      { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } },
+    );
+  }
+  if (wanted.taskIds !== undefined && !Array.isArray(wanted.taskIds)) {
+    throw new McpError(
+      ErrorCode.InvalidParams,
+      'Invalid subscriptions/listen request: params.notifications.taskIds must be an array of task ids',
+    );
+  }
+  if (hub.countOf(exchange.caller.id) >= ctx.maxPerCaller) {
+    throw new McpError(
+      ErrorCode.InvalidRequest,
+      `Too many subscriptions: this caller already holds ${ctx.maxPerCaller} open subscriptions/listen ` +
+        'requests (the limit sessions.maxListensPerCaller); close one first',
+    );
+  }
+  const caps = ctx.capabilities;
+  const offered: Record<ListChange, boolean> = {
+    toolsListChanged: true,
+    promptsListChanged: caps.prompts !== undefined,
+    resourcesListChanged: caps.resources !== undefined,
+  };
+  const changes = new Set(
+    (Object.keys(LIST_CHANGES) as ListChange[]).filter(
+      (change) => wanted[change] === true && offered[change],
+    ),
+  );
+  const tag = { [META.subscriptionId]: request.id };
+  // Resource subscriptions are held like a session's: the server stays subscribed while anyone
+  // (a session or a listener) wants the URI. One the servers refuse is left out of the acknowledgement.
+  const subscriber: Requester = {
+    id: `${MODERN_REQUESTER}${randomUUID()}`,
+    caller: exchange.caller,
+    askedFor: new Set(),
+    subscriptions: new Set(),
+  };
+  const { others } = ctx;
+  const uris = Array.isArray(wanted.resourceSubscriptions) ? wanted.resourceSubscriptions : [];
+  if (caps.resources?.subscribe) {
+    for (const uri of new Set(uris)) {
+      if (typeof uri !== 'string') continue;
+      await ctx.aggregate
+        .subscribe(uri, subscriber, { signal: exchange.signal }, true, others)
+        .catch((error: unknown) =>
+          log.debug({ uri, reason: String(error) }, 'resource subscription refused'),
+        );
+    }
+  }
+  const release = () => void ctx.aggregate.release(subscriber, others);
+  // Nothing is sent on the stream before its acknowledgement: task changes wait for it.
+  let acknowledged = false;
+  const early: Record<string, unknown>[] = [];
+  const sendTask = (params: Record<string, unknown>) =>
+    acknowledged ? exchange.notify({ method: 'notifications/tasks', params }) : void early.push(params);
+  const tasksFollowed = await tasks.follow(
+    (wanted.taskIds as unknown[] | undefined) ?? [],
+    exchange.caller,
+    (task) => sendTask({ ...task, _meta: tag }),
+  );
+  const honoured: Record<string, unknown> = Object.fromEntries([...changes].map((c) => [c, true]));
+  if (wanted.resourceSubscriptions !== undefined)
+    honoured.resourceSubscriptions = [...subscriber.subscriptions];
+  if (wanted.taskIds !== undefined) honoured.taskIds = tasksFollowed.followed;
+  exchange.notify({
+    method: 'notifications/subscriptions/acknowledged',
+    params: { _meta: tag, notifications: honoured },
+  });
+  acknowledged = true;
+  for (const params of early) exchange.notify({ method: 'notifications/tasks', params });
+  return new Promise<Result>((resolve, reject) => {
+    const close = hub.open({
+      callerId: exchange.caller.id,
+      changes,
+      subscriber,
+      notify: (method, params) => exchange.notify({ method, params: { ...params, _meta: tag } }),
+      end: () => {
+        tasksFollowed.stop();
+        release();
+        resolve({ _meta: tag });
+      },
+    });
+    const cancelled = () => {
+      close();
+      release();
+      tasksFollowed.stop();
+      reject(exchange.signal.reason);
+    };
+    if (exchange.signal.aborted) cancelled();
+    else exchange.signal.addEventListener('abort', cancelled, { once: true });
+  });
 }
