@@ -66,6 +66,12 @@ describe('a held call from a client with the Tasks extension', () => {
     expect(created.result).toBeUndefined();
     const request = (await approvals().get(created.taskId))!;
     expect(request.state).toBe('pending');
+    // The envelope's client info is the caller's client, as initialize's is for a legacy session.
+    expect(request.caller).toMatchObject({
+      id: 'alice',
+      transport: 'http',
+      client: { name: 'era-test-client', version: '1.0.0' },
+    });
     // Who was asked, and where they decide.
     expect(created.statusMessage).toContain('asked: carol, group:reviewers');
     expect(created.statusMessage).toContain(`/approvals/${created.taskId}`);
