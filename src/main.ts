@@ -14,6 +14,8 @@ import { otlpExporterFromConfig, type OtlpStats } from './audit/otlp.js';
 import { openAuditTrail } from './audit/trail.js';
 import { createApprovedExecutor } from './execution/approved.js';
 import { createExecutor } from './execution/executor.js';
+import { createCredentialBroker, credentialNames } from './credentials/broker.js';
+import path from 'node:path';
 import { createRedactor } from './redact/index.js';
 import { openLowdbStore, unavailableStore } from './store/index.js';
 import { describeCollision } from './downstream/catalog.js';
@@ -126,6 +128,7 @@ async function start(
     vars: config.vars,
     limits: config.policyLimits,
     channels: channelNames(config.approvals.channels),
+    credentials: credentialNames(config.servers),
     logger,
     watch: true,
     settleMs: config.policyReload.settleMs,
@@ -219,7 +222,15 @@ async function start(
     );
   }
 
-  const executor = createExecutor({ pool, events, logger });
+  const credentials = createCredentialBroker({
+    servers: config.servers,
+    settings: config.credentials,
+    configDir: path.dirname(config.file),
+    vars: config.vars,
+    limits: config.policyLimits,
+    logger,
+  });
+  const executor = createExecutor({ pool, events, logger, credentials });
   // Started further down; a stdio Gatehouse may carry on without it (its port taken).
   let http: HttpFront | undefined;
   // A request's page exists only while the listener that serves it does.

@@ -23,3 +23,12 @@ export {
   RedactSettingsSchema,
   type RedactSettings,
 } from './options.js';
+export {
+  CREDENTIAL_MARKER,
+  anyKnownCredential,
+  credentialForms,
+  rememberCredential,
+  scrubCredentials,
+  scrubCredentialsIn,
+  type KnownCredential,
+} from './known.js';
