@@ -15,15 +15,30 @@ import type { CredentialConfig } from './config.js';
 const VAULT_TOKEN = 'vault-token-broker-unit-0123';
 let vault: Awaited<ReturnType<typeof startVaultStandIn>>;
 let overGranting: Awaited<ReturnType<typeof startTokenEndpoint>>;
+let exact: Awaited<ReturnType<typeof startTokenEndpoint>>;
 
 beforeAll(async () => {
   vault = await startVaultStandIn(VAULT_TOKEN);
   overGranting = await startTokenEndpoint({ grantMore: 'admin' });
+  exact = await startTokenEndpoint();
 });
 afterAll(async () => {
-  await vault?.close();
-  await overGranting?.close();
+  await Promise.all([vault?.close(), overGranting?.close(), exact?.close()]);
 });
+
+const clientCredentials = (tokenUrl: string): CredentialConfig =>
+  ({
+    source: {
+      type: 'oauth',
+      grant: 'client_credentials',
+      tokenUrl,
+      clientId: 'gate house',
+      clientSecret: 's3cret:with/odd=chars',
+      subjectTokenType: 'urn:ietf:params:oauth:token-type:access_token',
+      scope: "['items:read:' + args.id, 'items:list']",
+    },
+    inject: header,
+  }) as CredentialConfig;
 
 const call = (args: Record<string, unknown> = {}): ToolCall => ({
   requestId: 'call-1',
@@ -124,23 +139,27 @@ describe('minting, delivering and releasing a call’s credentials', () => {
     expect(grant.uses).toEqual([{ name: 'cli', source: 'command', leaseId: 'L-1' }]);
   });
 
-  it('a token broader than the scope asked for is refused, never used', async () => {
-    const broker = brokerWith({
-      token: {
-        source: {
-          type: 'oauth',
-          grant: 'client_credentials',
-          tokenUrl: `${overGranting.url}/token`,
-          clientId: 'gatehouse',
-          subjectTokenType: 'urn:ietf:params:oauth:token-type:access_token',
-          scope: "'items:read:' + args.id",
-        },
-        inject: header,
+  it('client credentials: the client authenticates with Basic and asks for the rendered scope', async () => {
+    const broker = brokerWith({ token: clientCredentials(`${exact.url}/token`) });
+    const grant = await broker.mint({ server: 'api', names: ['token'], call: call({ id: '9' }) });
+    expect(exact.tokenRequests).toEqual([
+      {
+        form: { grant_type: 'client_credentials', scope: 'items:read:9 items:list' },
+        // RFC 6749 2.3.1: form-encoded, then Basic.
+        authorization: `Basic ${Buffer.from('gate+house:s3cret%3Awith%2Fodd%3Dchars').toString('base64')}`,
       },
-    });
+    ]);
+    expect(grant.headers.authorization).toBe(exact.issued[0]);
+    // No revocation endpoint: discarded, not revoked.
+    await grant.release();
+    expect(grant.uses[0]!.revoked).toBeUndefined();
+  });
+
+  it('a token broader than the scope asked for is refused, never used', async () => {
+    const broker = brokerWith({ token: clientCredentials(`${overGranting.url}/token`) });
     const error = await refusal(broker.mint({ server: 'api', names: ['token'], call: call({ id: '9' }) }));
     expect(error.message).toContain(
-      'granted scope "items:read:9 admin", broader than the "items:read:9" asked for',
+      'granted scope "items:read:9 items:list admin", broader than the "items:read:9 items:list" asked for',
     );
   });
 

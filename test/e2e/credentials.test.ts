@@ -49,7 +49,7 @@ rules:
     approvers: [group:reviewers]
     credentials: [deleter]
   - id: query-db
-    match: { servers: api, tools: [query, slow] }
+    match: { servers: api, tools: [query, slow, crash] }
     effect: approve
     approvers: [group:reviewers]
     credentials: [db]
@@ -276,6 +276,19 @@ describe('Vault dynamic secrets: one lease per approved execution, revoked after
     expect(vault.leases).toHaveLength(2);
   });
 
+  it('a call the server fails still has its lease revoked, and the error does not show it', async () => {
+    const id = await approved('api__crash', { role: 'analytics' }, 'query-db');
+    const failed = await reaches(approvals(), id, 'failed');
+    expect(failed.execution?.error?.code).toBe('DOWNSTREAM_UNAVAILABLE');
+    expect(failed.execution?.error?.message).toContain('HTTP 500');
+    expect(failed.execution?.error?.message).toContain('[REDACTED:credential]');
+    const lease = vault.leases.find((l) => l.role === 'analytics')!;
+    expect(failed.execution?.error?.message).not.toContain(lease.password);
+    expect(credentialHeadersOf('crash')).toEqual([withDb({}, lease.password)]);
+    expect(vault.revoked).toContain(lease.leaseId);
+    expect(vault.leases).toHaveLength(3);
+  });
+
   it('a lease Vault refuses fails the call closed: never sent, readable, audited', async () => {
     const id = await approved('api__query', { role: 'broken' }, 'query-db');
     const failed = await reaches(approvals(), id, 'failed');
@@ -399,8 +412,8 @@ describe('the audit trail records the source, the lease and the scope, never the
       ...vault.leases.map((l) => l.password),
       ...lines(commandLog).map((l) => l.token as string),
     ];
-    // The static one, two OAuth tokens, two Vault passwords, the command's token.
-    expect(canaries).toHaveLength(6);
+    // The static one, two OAuth tokens, three Vault passwords, the command's token.
+    expect(canaries).toHaveLength(7);
     const forms = canaries.flatMap((c) => [c, Buffer.from(c).toString('base64')]);
     const outputs: [string, string][] = [
       ['results', JSON.stringify(results)],

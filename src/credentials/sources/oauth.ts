@@ -84,10 +84,15 @@ function clientHeaders(source: OAuthSource): Record<string, string> {
     accept: 'application/json',
   };
   // RFC 6749 §2.3.1: both parts form-encoded before Basic.
-  const id = encodeURIComponent(source.clientId);
-  const secret = encodeURIComponent(source.clientSecret ?? '');
+  const id = formEncoded(source.clientId);
+  const secret = formEncoded(source.clientSecret ?? '');
   headers.authorization = `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
   return headers;
+}
+
+/** application/x-www-form-urlencoded of one value (a space is `+`), as RFC 6749 Appendix B says. */
+function formEncoded(value: string): string {
+  return new URLSearchParams([['', value]]).toString().slice(1);
 }
 
 /** RFC 6749 §5.2's `error` code (a registered word, safe to show); the description is the server's prose. */
