@@ -97,39 +97,36 @@ export function createExecutor(deps: ExecutorDeps) {
     }
     // Minted only now: the call is claimed and recorded, so nothing that stops short of running it
     // (a replay, a stored outcome, a lost claim, a trail that refuses) ever holds a credential.
-    let grant: Grant | undefined;
-    if (invocation.credentials?.length) {
-      if (!deps.credentials) {
-        const error = new GatehouseError(
-          'CREDENTIAL_UNAVAILABLE',
-          `a rule gives this call credentials (${invocation.credentials.join(', ')}), but no credentials are configured; the call was not executed`,
-          { server: call.server },
-        );
-        return failed(fields, error, false, durable);
-      }
+    const minted = await mintFor(invocation, fields, durable);
+    if ('refused' in minted) return minted.refused;
+    const { grant } = minted;
+    // A stdio server takes its credentials in a process started for this call.
+    let perCall: DownstreamConnection | undefined;
+    if (grant && Object.keys(grant.env).length > 0) {
       try {
-        grant = await deps.credentials.mint({
-          server: call.server,
-          names: invocation.credentials,
-          call,
-          ...(approval ? { approvalId: approval.id } : {}),
-        });
+        perCall = await deps.pool.startForCall(call.server, grant.env);
       } catch (error) {
-        log.warn({ callId: call.requestId, reason: codeOf(error).message }, 'call refused: no credential');
-        const uses = isGatehouseError(error, 'CREDENTIAL_UNAVAILABLE')
-          ? (error.context.uses as CredentialUse[] | undefined)
-          : undefined;
-        return failed(fields, error, false, durable, uses ? { credentialsUsed: uses } : {});
+        const hits = scrubError(error);
+        await grant.release();
+        return failed(fields, error, false, durable, credentialFields(grant, hits));
       }
     }
     let sent: CallToolResult;
     try {
-      sent = await send(connection, invocation, grant);
+      sent = (await (perCall ?? connection).request(
+        { method: 'tools/call', params: invocation.params },
+        CALL_RESULT,
+        grant && !perCall ? { ...invocation.forward, headers: grant.headers } : invocation.forward,
+      )) as CallToolResult;
     } catch (error) {
       const hits = scrubError(error);
+      await perCall?.stop();
       await grant?.release();
-      return failed(fields, error, true, durable, credentialFields(grant, hits));
+      // Refused before it was sent: a transport that cannot carry the credential on this request alone.
+      const reached = !isGatehouseError(error, 'CREDENTIAL_UNAVAILABLE');
+      return failed(fields, error, reached, durable, credentialFields(grant, hits));
     }
+    await perCall?.stop();
     // What the call returned never shows a credential's value: not to the client, the store, the
     // trail, a card or the page. Scrubbed before the release, while every value is still known.
     const { value: result, hits } = scrubCredentialsIn(sent);
@@ -152,25 +149,37 @@ export function createExecutor(deps: ExecutorDeps) {
     return { ok: true, result, ...(afterRecord ? { afterRecord } : {}) };
   }
 
-  /**
-   * The one downstream request: on the server's connection, with the call's headers for HTTP; in a
-   * process started for this call, with the credentials in its environment, for a stdio server.
-   */
-  async function send(
-    connection: DownstreamConnection,
+  /** The call's credentials, or the outcome of a call refused for want of one (recorded). */
+  async function mintFor(
     invocation: Invocation,
-    grant: Grant | undefined,
-  ): Promise<CallToolResult> {
-    const request = { method: 'tools/call' as const, params: invocation.params };
-    if (!grant || Object.keys(grant.env).length === 0) {
-      const forward = grant ? { ...invocation.forward, headers: grant.headers } : invocation.forward;
-      return (await connection.request(request, CALL_RESULT, forward)) as CallToolResult;
+    fields: ExecutionFields,
+    durable: boolean,
+  ): Promise<{ grant?: Grant } | { refused: Outcome }> {
+    const { call, approval, credentials: names } = invocation;
+    if (!names?.length) return {};
+    if (!deps.credentials) {
+      const error = new GatehouseError(
+        'CREDENTIAL_UNAVAILABLE',
+        `a rule gives this call credentials (${names.join(', ')}), but no credentials are configured; the call was not executed`,
+        { server: call.server },
+      );
+      return { refused: await failed(fields, error, false, durable) };
     }
-    const perCall = await deps.pool.startForCall(invocation.call.server, grant.env);
     try {
-      return (await perCall.request(request, CALL_RESULT, invocation.forward)) as CallToolResult;
-    } finally {
-      await perCall.stop();
+      return {
+        grant: await deps.credentials.mint({
+          server: call.server,
+          names,
+          call,
+          ...(approval ? { approvalId: approval.id } : {}),
+        }),
+      };
+    } catch (error) {
+      log.warn({ callId: call.requestId, reason: codeOf(error).message }, 'call refused: no credential');
+      const uses = isGatehouseError(error, 'CREDENTIAL_UNAVAILABLE')
+        ? (error.context.uses as CredentialUse[] | undefined)
+        : undefined;
+      return { refused: await failed(fields, error, false, durable, uses ? { credentialsUsed: uses } : {}) };
     }
   }
 

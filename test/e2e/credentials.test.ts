@@ -53,6 +53,10 @@ rules:
     effect: approve
     approvers: [group:reviewers]
     credentials: [db]
+  - id: wait-db
+    match: { servers: api, tools: wait }
+    effect: allow
+    credentials: [db]
   - id: unissued
     match: { servers: api, tools: unissued }
     effect: allow
@@ -304,6 +308,23 @@ describe('Vault dynamic secrets: one lease per approved execution, revoked after
       credentialsUsed: [{ name: 'db', source: 'vault', scopeDigest: expect.stringMatching(/^sha256:/) }],
     });
   });
+
+  it('a call the client cancels still has its lease revoked', async () => {
+    const controller = new AbortController();
+    const pending = alice.client.callTool(
+      { name: 'api__wait', arguments: { role: 'cancelled' } },
+      undefined,
+      {
+        signal: controller.signal,
+      },
+    );
+    await eventually(() => echo.calls('wait').length === 1, 'the server received the call');
+    const lease = vault.leases.find((l) => l.role === 'cancelled')!;
+    expect(credentialHeadersOf('wait')).toEqual([withDb({}, lease.password)]);
+    controller.abort('changed my mind');
+    await expect(pending).rejects.toThrow();
+    await eventually(() => vault.revoked.includes(lease.leaseId), 'the lease is revoked');
+  });
 });
 
 describe('failures fail closed, and errors do not show the credential', () => {
@@ -412,8 +433,8 @@ describe('the audit trail records the source, the lease and the scope, never the
       ...vault.leases.map((l) => l.password),
       ...lines(commandLog).map((l) => l.token as string),
     ];
-    // The static one, two OAuth tokens, three Vault passwords, the command's token.
-    expect(canaries).toHaveLength(7);
+    // The static one, two OAuth tokens, four Vault passwords, the command's token.
+    expect(canaries).toHaveLength(8);
     const forms = canaries.flatMap((c) => [c, Buffer.from(c).toString('base64')]);
     const outputs: [string, string][] = [
       ['results', JSON.stringify(results)],
