@@ -176,6 +176,22 @@ describe('minting, delivering and releasing a call’s credentials', () => {
     expect(error.message).toContain('path failed to render');
   });
 
+  it('a Vault path rendered from the arguments cannot climb out of its prefix', async () => {
+    const templated = brokerWith({
+      db: {
+        ...vaultCredential('x'),
+        source: { ...vaultCredential('x').source, path: "'database/creds/' + args.role" },
+      },
+    });
+    const before = vault.leases.length;
+    for (const role of ['../../sys/leases/lookup', 'readonly?list=true', 'readonly%2F..', '']) {
+      const error = await refusal(templated.mint({ server: 'api', names: ['db'], call: call({ role }) }));
+      expect(error.code).toBe('CREDENTIAL_UNAVAILABLE');
+      expect(error.message).toContain('its Vault path');
+    }
+    expect(vault.leases).toHaveLength(before);
+  });
+
   it('two credentials for one header, or a name the server does not define, refuse the call', async () => {
     const broker = brokerWith({ a: vaultCredential('readonly'), b: vaultCredential('reporting') });
     expect(

@@ -16,7 +16,8 @@ export interface VaultSource {
  */
 export async function mintVaultSecret(source: VaultSource, context: MintContext): Promise<Minted> {
   const path = (context.rendered.path ?? '').replace(/^\/+/, '');
-  if (!path) throw new MintError('its Vault path rendered empty');
+  const problem = pathProblem(path);
+  if (problem) throw new MintError(`its Vault path ${JSON.stringify(path.slice(0, 200))} ${problem}`);
   const url = new URL(`v1/${path}`, withSlash(source.address)).toString();
   const where = `Vault at ${endpointName(url)}`;
   const answer = await requestJson(
@@ -49,6 +50,19 @@ async function revokeLease(source: VaultSource, leaseId: string, signal: AbortSi
   );
   if (answer.status !== 204 && answer.status !== 200)
     throw new MintError(`${where} answered HTTP ${answer.status}${vaultErrors(answer.body)}`);
+}
+
+/**
+ * The path is rendered from arguments a model wrote: `database/creds/' + args.role` must not reach
+ * `sys/…` through `..`, a query or an encoded slash. Plain segments only.
+ */
+function pathProblem(path: string): string | undefined {
+  if (!path) return 'is empty';
+  for (const segment of path.split('/')) {
+    if (segment === '' || segment === '.' || segment === '..') return 'has an empty, "." or ".." segment';
+    if (!/^[A-Za-z0-9_.@:+=-]+$/.test(segment)) return 'has characters outside A-Z a-z 0-9 _ . @ : + = -';
+  }
+  return undefined;
 }
 
 function vaultHeaders(source: VaultSource): Record<string, string> {
