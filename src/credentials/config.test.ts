@@ -3,6 +3,7 @@ import { parseConfig } from '../config/load.js';
 import { compilePolicySet } from '../decision/compile.js';
 import { evaluateCall } from '../decision/evaluate.js';
 import { PolicyLimitsSchema } from '../decision/options.js';
+import { runPolicyTestFile } from '../decision/policyTests.js';
 import { GatehouseError } from '../errors.js';
 
 /** Credentials in the config are checked when it loads, templates type-checked like policies. */
@@ -155,5 +156,26 @@ describe('credentials in policy rules', () => {
     expect(!compiled.ok && compiled.problems[0]?.message).toContain(
       'credentials only apply to effect allow or approve',
     );
+  });
+});
+
+describe('policy test cases', () => {
+  it('check the credentials a call would be given', () => {
+    const policies = [
+      {
+        file: 'p.yaml',
+        text: 'rules:\n  - id: r\n    effect: allow\n    credentials: [reader]\n',
+      },
+    ];
+    const run = (credentials: string) =>
+      runPolicyTestFile(
+        policies,
+        't.yaml',
+        `cases:\n  - name: c\n    call: { server: api, tool: read }\n    expect: { effect: allow, credentials: ${credentials} }\n`,
+        PolicyLimitsSchema.parse({}),
+      ).cases[0]!.failures;
+    expect(run('[reader]')).toEqual([]);
+    expect(run('[]')).toEqual(['credentials: expected none, got reader']);
+    expect(run('[writer]')).toEqual(['credentials: expected writer, got reader']);
   });
 });
