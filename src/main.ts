@@ -15,6 +15,7 @@ import { openAuditTrail } from './audit/trail.js';
 import { createApprovedExecutor } from './execution/approved.js';
 import { createExecutor } from './execution/executor.js';
 import { createCredentialBroker, credentialNames } from './credentials/broker.js';
+import { credentialsScrubbedTotal } from './redact/known.js';
 import path from 'node:path';
 import { createRedactor } from './redact/index.js';
 import { openLowdbStore, unavailableStore } from './store/index.js';
@@ -69,6 +70,8 @@ export interface GatehouseStatus {
   policy: PolicyStatus;
   /** Each channel's deliveries: pending, failed (given up), and its latest error while it fails. */
   channels: ChannelDeliveryStatus[];
+  /** How often a credential's value was scrubbed from output (results, errors, logs, records). */
+  credentials: { scrubbed: number };
   /** The audit log this process writes, its size and state. */
   audit: {
     dir: string;
@@ -334,6 +337,7 @@ async function start(
     servers: pool.status(),
     policy: policy.status(),
     channels: outbox.status(),
+    credentials: { scrubbed: credentialsScrubbedTotal() },
     audit: { dir: trail.dir, ...trail.status(), ...(exporter ? { otlp: exporter.stats() } : {}) },
     problems: [
       ...outbox

@@ -27,6 +27,7 @@ export {
   CREDENTIAL_MARKER,
   anyKnownCredential,
   credentialForms,
+  credentialsScrubbedTotal,
   rememberCredential,
   scrubCredentials,
   scrubCredentialsIn,

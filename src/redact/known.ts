@@ -26,6 +26,8 @@ interface Entry {
 }
 
 const entries = new Map<string, Entry>();
+/** Replacements since the process started, whichever output they were in (for `status`). */
+let totalHits = 0;
 /** Every form of every entry, longest first, so a longer form is replaced before a shorter one inside it. */
 let forms: { form: string; entry: Entry }[] = [];
 
@@ -107,6 +109,7 @@ export function scrubCredentials(text: string): { text: string; hits: number } {
     const count = parts.length - 1;
     entry.hits += count;
     hits += count;
+    totalHits += count;
     out = parts.join(CREDENTIAL_MARKER);
   }
   return { text: out, hits };
@@ -152,6 +155,11 @@ export function scrubCredentialsIn<T>(value: T): { value: T; hits: number } {
   };
   const scrubbed = walk(value) as T;
   return { value: scrubbed, hits };
+}
+
+/** How many times a credential was scrubbed from anything since the process started. */
+export function credentialsScrubbedTotal(): number {
+  return totalHits;
 }
 
 /** For tests: forget every credential. */

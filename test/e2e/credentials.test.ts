@@ -446,6 +446,7 @@ describe('the audit trail records the source, the lease and the scope, never the
       for (const form of forms) expect(text.includes(form), `${where} holds ${form}`).toBe(false);
     // The log did see the values go by (the server echoed them), and said only that it scrubbed them.
     expect(readFileSync(logFile, 'utf8')).toContain("a credential's value was removed from a tool result");
+    expect(embedded.gatehouse.status().credentials.scrubbed).toBeGreaterThan(10);
     // The per-call process printed its token to stderr; the log has the line, scrubbed.
     expect(readFileSync(logFile, 'utf8')).toContain('whoami: ECHO_TOKEN=[REDACTED:credential]');
   });
