@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeEvent } from '../../src/audit/describe.js';
 import { auditEvents } from '../helpers/audit.js';
 import { resultText } from '../helpers/compare.js';
 import { fixtureServer, gatehouseConfig, scratchDir } from '../helpers/config.js';
@@ -411,6 +412,11 @@ describe('the audit trail records the source, the lease and the scope, never the
       [{ name: 'deleter', source: 'oauth', scopeDigest: expect.stringMatching(/^sha256:/), revoked: true }],
       [{ name: 'deleter', source: 'oauth', scopeDigest: expect.stringMatching(/^sha256:/), revoked: true }],
     ]);
+    // As `gatehouse audit show` and the SIEM copy tell it.
+    const query = executed.find((e) => (e as { tool?: string }).tool === 'query')!;
+    expect(describeEvent(query)).toContain(
+      `; with credential db (vault, lease ${vault.leases[0]!.leaseId}, revoked)`,
+    );
     const [first, second] = uses('delete') as { scopeDigest: string }[][];
     expect(first![0]!.scopeDigest).not.toBe(second![0]!.scopeDigest);
     expect(uses('query')).toEqual([
