@@ -271,26 +271,27 @@ describe('Vault dynamic secrets: one lease per approved execution, revoked after
     expect(vault.revoked).toEqual([vault.leases[0]!.leaseId]);
   });
 
-  it('a call the server times out on still has its lease revoked', async () => {
-    const id = await approved('api__slow', { role: 'reporting' }, 'query-db');
+  /** An approved call to `tool` that fails with `code`, the lease it was given, and that lease revoked. */
+  async function failsWithLeaseRevoked(tool: string, role: string, code: string) {
+    const id = await approved(`api__${tool}`, { role }, 'query-db');
     const failed = await reaches(approvals(), id, 'failed');
-    expect(failed.execution?.error?.code).toBe('DOWNSTREAM_TIMEOUT');
-    const lease = vault.leases.find((l) => l.role === 'reporting')!;
-    expect(echo.calls('slow')).toHaveLength(1);
+    expect(failed.execution?.error?.code).toBe(code);
+    const lease = vault.leases.find((l) => l.role === role)!;
+    expect(credentialHeadersOf(tool)).toEqual([withDb({}, lease.password)]);
     expect(vault.revoked).toContain(lease.leaseId);
+    return { message: failed.execution?.error?.message ?? '', lease };
+  }
+
+  it('a call the server times out on still has its lease revoked', async () => {
+    await failsWithLeaseRevoked('slow', 'reporting', 'DOWNSTREAM_TIMEOUT');
     expect(vault.leases).toHaveLength(2);
   });
 
   it('a call the server fails still has its lease revoked, and the error does not show it', async () => {
-    const id = await approved('api__crash', { role: 'analytics' }, 'query-db');
-    const failed = await reaches(approvals(), id, 'failed');
-    expect(failed.execution?.error?.code).toBe('DOWNSTREAM_UNAVAILABLE');
-    expect(failed.execution?.error?.message).toContain('HTTP 500');
-    expect(failed.execution?.error?.message).toContain('[REDACTED:credential]');
-    const lease = vault.leases.find((l) => l.role === 'analytics')!;
-    expect(failed.execution?.error?.message).not.toContain(lease.password);
-    expect(credentialHeadersOf('crash')).toEqual([withDb({}, lease.password)]);
-    expect(vault.revoked).toContain(lease.leaseId);
+    const { message, lease } = await failsWithLeaseRevoked('crash', 'analytics', 'DOWNSTREAM_UNAVAILABLE');
+    expect(message).toContain('HTTP 500');
+    expect(message).toContain('[REDACTED:credential]');
+    expect(message).not.toContain(lease.password);
     expect(vault.leases).toHaveLength(3);
   });
 
