@@ -69,6 +69,7 @@ const EXECUTION_FAILURES = new Set([
   'DOWNSTREAM_UNAVAILABLE',
   'DOWNSTREAM_INVALID',
   'AUDIT_LOG_UNAVAILABLE',
+  'CREDENTIAL_UNAVAILABLE',
 ]);
 
 /**
@@ -265,6 +266,8 @@ async function execute(
     rules: decision.rules,
     policyVersion: decision.policyVersion,
     argumentsDigest,
+    // Only a call the policy allows outright gets its rules' credentials (not one shadow mode lets by).
+    ...(decision.effect === 'allow' && decision.credentials ? { credentials: decision.credentials } : {}),
     forward: {
       sessionId: session.id,
       relatedRequestId: context.requestId,
