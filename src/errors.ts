@@ -24,6 +24,10 @@ export const ERROR_CODES = {
     summary: 'the downstream server answered with a result that is not valid MCP',
   },
   CLIENT_CANCELLED: { exitCode: 1, summary: 'the client cancelled its request' },
+  CREDENTIAL_UNAVAILABLE: {
+    exitCode: 1,
+    summary: 'a credential a rule gives the call could not be minted or delivered; the call did not run',
+  },
   UNKNOWN_TOOL: { exitCode: 1, summary: 'no downstream server exposes this tool' },
   UNKNOWN_PROMPT: { exitCode: 1, summary: 'no downstream server exposes this prompt' },
   UNKNOWN_RESOURCE: { exitCode: 1, summary: 'no downstream server exposes this resource' },

@@ -14,6 +14,9 @@ import { otlpExporterFromConfig, type OtlpStats } from './audit/otlp.js';
 import { openAuditTrail } from './audit/trail.js';
 import { createApprovedExecutor } from './execution/approved.js';
 import { createExecutor } from './execution/executor.js';
+import { createCredentialBroker, credentialNames } from './credentials/broker.js';
+import { credentialsScrubbedTotal } from './redact/known.js';
+import path from 'node:path';
 import { createRedactor } from './redact/index.js';
 import { openLowdbStore, unavailableStore } from './store/index.js';
 import { describeCollision } from './downstream/catalog.js';
@@ -73,6 +76,8 @@ export interface GatehouseStatus {
   policy: PolicyStatus;
   /** Each channel's deliveries: pending, failed (given up), and its latest error while it fails. */
   channels: ChannelDeliveryStatus[];
+  /** How often a credential's value was scrubbed from output (results, errors, logs, records). */
+  credentials: { scrubbed: number };
   /** The audit log this process writes, its size and state. */
   audit: {
     dir: string;
@@ -132,6 +137,7 @@ async function start(
     vars: config.vars,
     limits: config.policyLimits,
     channels: channelNames(config.approvals.channels),
+    credentials: credentialNames(config.servers),
     logger,
     watch: true,
     settleMs: config.policyReload.settleMs,
@@ -232,7 +238,15 @@ async function start(
     );
   }
 
-  const executor = createExecutor({ pool, events, logger });
+  const credentials = createCredentialBroker({
+    servers: config.servers,
+    settings: config.credentials,
+    configDir: path.dirname(config.file),
+    vars: config.vars,
+    limits: config.policyLimits,
+    logger,
+  });
+  const executor = createExecutor({ pool, events, logger, credentials });
   // Started further down; a stdio Gatehouse may carry on without it (its port taken).
   let http: HttpFront | undefined;
   // A request's page exists only while the listener that serves it does.
@@ -342,6 +356,7 @@ async function start(
     servers: pool.status(),
     policy: policy.status(),
     channels: outbox.status(),
+    credentials: { scrubbed: credentialsScrubbedTotal() },
     audit: { dir: trail.dir, ...trail.status(), ...(exporter ? { otlp: exporter.stats() } : {}) },
     problems: [
       ...outbox

@@ -76,6 +76,7 @@ const EXECUTION_FAILURES = new Set([
   'DOWNSTREAM_UNAVAILABLE',
   'DOWNSTREAM_INVALID',
   'AUDIT_LOG_UNAVAILABLE',
+  'CREDENTIAL_UNAVAILABLE',
 ]);
 
 /**
@@ -273,6 +274,8 @@ async function execute(
     rules: decision.rules,
     policyVersion: decision.policyVersion,
     argumentsDigest,
+    // Only a call the policy allows outright gets its rules' credentials (not one shadow mode lets by).
+    ...(decision.effect === 'allow' && decision.credentials ? { credentials: decision.credentials } : {}),
     forward: {
       sessionId: session.id,
       relatedRequestId: context.requestId,
