@@ -4,6 +4,7 @@ import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/
 import { ErrorCode, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { createParser } from 'eventsource-parser';
 import { isJsonRpcMessage } from '../shared/jsonLines.js';
+import { MODERN_VERSION, modernRequestHeaders } from './era2026.js';
 import { isRequest, isResponse } from '../shared/jsonRpc.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
@@ -107,8 +108,9 @@ export class NodeStreamableHttpClientTransport implements Transport {
     return this._sessionId;
   }
 
+  /** An empty version sends none (a server probed at 2026-07-28 that turned out older). */
   setProtocolVersion(version: string): void {
-    this.protocolVersion = version;
+    this.protocolVersion = version || undefined;
   }
 
   async start(): Promise<void> {
@@ -181,7 +183,11 @@ export class NodeStreamableHttpClientTransport implements Transport {
     const { onresumptiontoken, relatedRequestId: origin } = options;
     const requestId = isRequest(message) ? message.id : undefined;
     const headers = this.headers(
-      { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        ...(this.protocolVersion === MODERN_VERSION ? modernRequestHeaders(message) : {}),
+      },
       origin !== undefined && requestId !== undefined ? this.headersFor?.(origin) : undefined,
     );
     const {
