@@ -44,6 +44,9 @@ const CLIENT_INFO = 'io.modelcontextprotocol/clientInfo';
 const CLIENT_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
 const SERVER_INFO = 'io.modelcontextprotocol/serverInfo';
 
+/** The wire closed while the probe waited for its answer. */
+const CLOSED = Symbol('closed');
+
 /** How many times one call may answer input_required before Gatehouse gives up on it. */
 const MAX_INPUT_ROUNDS = 16;
 
@@ -153,7 +156,7 @@ export class EraNegotiatingTransport implements Transport {
   /** The discover result as the server sent it (modern servers). */
   discovered?: Json;
 
-  private probe?: { id: string; settle: (answer: JSONRPCMessage | Error) => void };
+  private probe?: { id: string; settle: (answer: JSONRPCMessage | typeof CLOSED) => void };
   private readonly calls = new Map<RequestId, Call>();
   private readonly inputs = new Map<RequestId, Call>();
   private nextId = 0;
@@ -166,7 +169,8 @@ export class EraNegotiatingTransport implements Transport {
   ) {
     inner.onmessage = (message, extra) => this.receive(message, extra);
     inner.onclose = () => {
-      this.probe?.settle(new Error('the connection closed before the server answered server/discover'));
+      // The Client fails its initialize as closed, as it would without the probe.
+      this.probe?.settle(CLOSED);
       this.onclose?.();
     };
     inner.onerror = (error) => this.onerror?.(error);
@@ -230,7 +234,7 @@ export class EraNegotiatingTransport implements Transport {
   /** Probe with server/discover; answer the Client's initialize from it, or send it on. */
   private async negotiate(initialize: JSONRPCRequest, options?: TransportSendOptions): Promise<void> {
     const id = `gatehouse-discover-${randomUUID()}`;
-    const answer = new Promise<JSONRPCMessage | Error>((resolve) => {
+    const answer = new Promise<JSONRPCMessage | typeof CLOSED>((resolve) => {
       this.probe = { id, settle: resolve };
     });
     this.inner.setProtocolVersion?.(MODERN_VERSION);
@@ -252,7 +256,7 @@ export class EraNegotiatingTransport implements Transport {
     }
     const answered = await answer;
     this.probe = undefined;
-    if (answered instanceof Error) throw answered;
+    if (answered === CLOSED) return;
     if (!isResponse(answered) || !('result' in answered)) {
       this.log.debug(
         { error: (answered as { error?: unknown }).error },

@@ -112,6 +112,25 @@ describe.each(MATRIX)(
       expect(textOf(roots)).toBe('roots: file:///work');
     });
 
+    it("hears the server's list changes through subscriptions/listen", async () => {
+      const name = `grown_${front}_${downstream}`;
+      const fromNow = client.fromNow();
+      await client.client.callTool({ name: 'modern__grow', arguments: { name } });
+      await client.waitForNotification('notifications/tools/list_changed', fromNow);
+      await eventually(
+        async () => (await client.client.listTools()).tools.some((t) => t.name === `modern__${name}`),
+        `modern__${name} is listed`,
+      );
+    });
+
+    it('completes a prompt argument', async () => {
+      const completed = await client.client.complete({
+        ref: { type: 'ref/prompt', name: 'modern__greet' },
+        argument: { name: 'name', value: 'A' },
+      });
+      expect(completed.completion.values).toEqual(['Ada', 'Alan']);
+    });
+
     it('reads a resource and gets a prompt', async () => {
       const read = await client.client.readResource({ uri: 'modern://readme' });
       expect(read.contents).toEqual([{ uri: 'modern://readme', text: 'a modern resource' }]);
