@@ -327,6 +327,36 @@ describe('EraNegotiatingTransport', () => {
     // The server answered already (input_required): there is nothing of it to cancel.
     expect(wire.sent.length).toBe(before);
   });
+
+  it('cancels a request under way with notifications/cancelled for its wire id (stdio)', async () => {
+    const wire = await modern();
+    await wire.transport.send({ jsonrpc: '2.0', id: 8, method: 'tools/call', params: { name: 'x' } });
+    await wire.transport.send({
+      jsonrpc: '2.0',
+      method: 'notifications/cancelled',
+      params: { requestId: 8, reason: 'r' },
+    });
+    expect(wire.lastSent()).toEqual({
+      jsonrpc: '2.0',
+      method: 'notifications/cancelled',
+      params: { requestId: 8, reason: 'r' },
+    });
+  });
+
+  it('cancels a request under way by closing its stream when the transport can (HTTP)', async () => {
+    const wire = await modern();
+    const closed: unknown[] = [];
+    Object.assign(wire.inner, { cancelRequest: (id: unknown) => closed.push(id) });
+    await wire.transport.send({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'x' } });
+    const before = wire.sent.length;
+    await wire.transport.send({
+      jsonrpc: '2.0',
+      method: 'notifications/cancelled',
+      params: { requestId: 9 },
+    });
+    expect(closed).toEqual([9]);
+    expect(wire.sent.length).toBe(before);
+  });
 });
 
 describe('modernRequestHeaders', () => {

@@ -331,6 +331,11 @@ export class EraNegotiatingTransport implements Transport {
     }
     if (call.waiting.size > 0) return;
     // A modern server over HTTP is told by the end of the request's stream; stdio takes the notification.
+    const http = this.inner as { cancelRequest?(id: RequestId): void };
+    if (http.cancelRequest) {
+      http.cancelRequest(call.request.id);
+      return;
+    }
     await this.inner
       .send({ ...message, params: { ...params, requestId: call.request.id } } as JSONRPCMessage, options)
       .catch((error: unknown) => this.log.debug({ reason: String(error) }, 'cancellation not delivered'));

@@ -63,7 +63,8 @@ describe.each(MATRIX)(
     beforeAll(async () => {
       const config = scratch.write(
         `legacy-${front}-${downstream}.json`,
-        gatehouseConfig({ modern: modernServer(downstream) }),
+        // At debug, a stdio server's stderr is in Gatehouse's log: the cancellation test reads it there.
+        gatehouseConfig({ modern: modernServer(downstream) }, { log: { level: 'debug' } }),
       );
       gatehouse = await openGatehouse(front, config);
       client = await gatehouse.connect({ roots: [{ uri: 'file:///work', name: 'work' }] });
@@ -129,6 +130,25 @@ describe.each(MATRIX)(
         argument: { name: 'name', value: 'A' },
       });
       expect(completed.completion.values).toEqual(['Ada', 'Alan']);
+    });
+
+    it('cancels a call the client withdraws: the server hears it (stdio: notifications/cancelled; HTTP: its stream closed)', async () => {
+      const tag = `${front}-${downstream}`;
+      const serverSaid = () => (downstream === 'http' ? modernHttp.stderr() : gatehouse.logs());
+      const controller = new AbortController();
+      const call = client.client.callTool({ name: 'modern__slow', arguments: { tag } }, undefined, {
+        signal: controller.signal,
+      });
+      call.catch(() => undefined);
+      await eventually(() => serverSaid().includes(`slow ${tag} started`), 'the slow call started');
+      controller.abort('changed my mind');
+      await expect(call).rejects.toThrow();
+      await eventually(
+        () => serverSaid().includes(`slow ${tag} cancelled`),
+        'the server heard the cancellation',
+      );
+      const after = await client.client.callTool({ name: 'modern__echo', arguments: { text: 'still here' } });
+      expect(textOf(after)).toBe('modern echo: still here');
     });
 
     it('reads a resource and gets a prompt', async () => {
