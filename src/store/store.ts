@@ -66,6 +66,12 @@ export interface ApprovalStore {
    */
   archiveFinished(endedBefore: Date): Promise<ApprovalRequest[]>;
 
+  /**
+   * Changes that other processes made to requests (a shared store's other replicas), each revision
+   * once, soon after they were written; absent where no other process writes (the file store).
+   */
+  watch?(listener: (request: ApprovalRequest) => void): () => void;
+
   /** Waits for pending writes, then releases the store (the file lock). Later calls fail. */
   close(): Promise<void>;
 

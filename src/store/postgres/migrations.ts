@@ -91,6 +91,14 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (channel, id)
       );`,
   },
+  {
+    version: 3,
+    name: 'when each request last changed, for the change feed',
+    sql: `
+      -- The feed's backstop reads what changed since its last read; LISTEN/NOTIFY only wakes it sooner.
+      ALTER TABLE approvals ADD COLUMN changed_at timestamptz NOT NULL DEFAULT clock_timestamp();
+      CREATE INDEX approvals_changed ON approvals (changed_at);`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;

@@ -9,6 +9,7 @@ import { checkedNew, conflict, nextRequest, notFound } from '../rules.js';
 import type { ApprovalStore, CreateResult, TransitionResult } from '../store.js';
 import { connectionOf } from './connection.js';
 import { openDb, unavailable, type Db } from './db.js';
+import { feedChannel, startFeed, type Feed } from './feed.js';
 import { migrate } from './migrations.js';
 import type { PostgresSettings } from './options.js';
 import { postgresOutbox } from './outbox.js';
@@ -48,16 +49,21 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     throw unavailable(name, error);
   }
   const leases = renewLeases(db, replica, settings.leaseMs, log);
-  const store = approvalsTable(db, replica, settings.leaseMs);
+  const feed = startFeed(db, connection.config, settings.schema, settings.pollIntervalMs, log);
+  const store = approvalsTable(db, replica, settings.leaseMs, feed, settings.schema);
+  let closing: Promise<void> | undefined;
   return {
     ...store,
     ...postgresOutbox(db),
     replica,
     name,
-    close: async () => {
-      leases.stop();
-      await db.close();
-    },
+    watch: (listener) => feed.watch(listener),
+    close: () =>
+      (closing ??= (async () => {
+        leases.stop();
+        await feed.stop();
+        await db.close();
+      })()),
   };
 }
 
@@ -67,10 +73,11 @@ interface Row {
   held: boolean;
 }
 
-type Store = Omit<ApprovalStore, keyof ReturnType<typeof postgresOutbox> | 'close'>;
+type Store = Omit<ApprovalStore, keyof ReturnType<typeof postgresOutbox> | 'close' | 'watch'>;
 
-function approvalsTable(db: Db, replica: string, leaseMs: number): Store {
+function approvalsTable(db: Db, replica: string, leaseMs: number, feed: Feed, schema: string): Store {
   const name = db.name;
+  const channel = feedChannel(schema);
   const open = OPEN_STATES as readonly string[];
   const docs = (rows: { doc: ApprovalRequest }[]) => rows.map((r) => r.doc);
 
@@ -89,11 +96,16 @@ function approvalsTable(db: Db, replica: string, leaseMs: number): Store {
       const candidate = checkedNew(request, name);
       for (;;) {
         const inserted = await db.query(
-          `INSERT INTO approvals (id, digest, state, doc) VALUES ($1, $2, $3, $4)
-             ON CONFLICT DO NOTHING`,
-          [candidate.id, candidate.digest, candidate.state, JSON.stringify(candidate)],
+          `WITH added AS (
+             INSERT INTO approvals (id, digest, state, doc) VALUES ($1, $2, $3, $4)
+               ON CONFLICT DO NOTHING RETURNING id)
+           SELECT pg_notify($5, id) FROM added`,
+          [candidate.id, candidate.digest, candidate.state, JSON.stringify(candidate), channel],
         );
-        if (inserted.rowCount === 1) return { created: true, request: candidate };
+        if (inserted.rowCount === 1) {
+          feed.wrote(candidate.id, 1);
+          return { created: true, request: candidate };
+        }
         const joined = await db.query<{ doc: ApprovalRequest }>(
           'SELECT doc FROM approvals WHERE digest = $1 AND state = ANY($2)',
           [candidate.digest, open],
@@ -140,15 +152,32 @@ function approvalsTable(db: Db, replica: string, leaseMs: number): Store {
         const executing = next.state === 'executing';
         const ended = endedAt(next);
         const written = await db.query(
-          `UPDATE approvals
-              SET doc = $3, state = $4, revision = revision + 1, ended_at = $5,
-                  lease_owner = CASE WHEN $6 THEN $7 END,
-                  lease_until = CASE WHEN $6 THEN now() + $8 * interval '1 millisecond' END
-            WHERE id = $1 AND revision = $2
-              AND (lease_owner IS NULL OR lease_owner = $7 OR lease_until <= now())`,
-          [id, row.revision, JSON.stringify(next), next.state, ended ?? null, executing, replica, leaseMs],
+          `WITH changed AS (
+             UPDATE approvals
+                SET doc = $3, state = $4, revision = revision + 1, ended_at = $5,
+                    changed_at = clock_timestamp(),
+                    lease_owner = CASE WHEN $6 THEN $7 END,
+                    lease_until = CASE WHEN $6 THEN now() + $8 * interval '1 millisecond' END
+              WHERE id = $1 AND revision = $2
+                AND (lease_owner IS NULL OR lease_owner = $7 OR lease_until <= now())
+              RETURNING id)
+           SELECT pg_notify($9, id) FROM changed`,
+          [
+            id,
+            row.revision,
+            JSON.stringify(next),
+            next.state,
+            ended ?? null,
+            executing,
+            replica,
+            leaseMs,
+            channel,
+          ],
         );
-        if (written.rowCount === 1) return { ok: true, request: next };
+        if (written.rowCount === 1) {
+          feed.wrote(id, Number(row.revision) + 1);
+          return { ok: true, request: next };
+        }
         // Another writer changed it since we read it: decide again on what it left.
       }
     },
