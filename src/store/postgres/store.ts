@@ -9,7 +9,9 @@ import { checkedNew, conflict, nextRequest, notFound } from '../rules.js';
 import type { ApprovalStore, CreateResult, TransitionResult } from '../store.js';
 import { connectionOf } from './connection.js';
 import { openDb, unavailable, type Db } from './db.js';
+import type { StoreDocument } from '../document.js';
 import { feedChannel, startFeed, type Feed } from './feed.js';
+import { importDocument, type ImportSummary } from './import.js';
 import { migrate } from './migrations.js';
 import type { PostgresSettings } from './options.js';
 import { postgresOutbox } from './outbox.js';
@@ -33,6 +35,8 @@ export interface PostgresStore extends ApprovalStore {
   readonly replica: string;
   /** postgres://user@host:port/database, without the password. */
   readonly name: string;
+  /** Writes a file store's document and archive into this (empty) schema, all or nothing. */
+  importDocument(document: StoreDocument, archived: readonly ApprovalRequest[]): Promise<ImportSummary>;
 }
 
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
@@ -58,6 +62,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     replica,
     name,
     watch: (listener) => feed.watch(listener),
+    importDocument: (document, archived) =>
+      db.transaction((client) => importDocument(client, name, document, archived)),
     close: () =>
       (closing ??= (async () => {
         leases.stop();
