@@ -1,0 +1,200 @@
+import path from 'node:path';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestClient } from '../helpers/client.js';
+import { fixtureServer, recorderServer, scratchDir } from '../helpers/config.js';
+import { connectHttpAs } from '../helpers/embedded.js';
+import {
+  BOB,
+  CAROL,
+  TOKENS,
+  approvalSetUp,
+  approverApi,
+  expectPending,
+  type ApproverApi,
+} from '../helpers/gated.js';
+import { startHttpGatehouse, type HttpGatehouse } from '../helpers/gatehouse.js';
+import { eventually } from '../helpers/processes.js';
+import { usePostgres } from '../helpers/postgres.js';
+
+/**
+ * Three Gatehouse processes on one PostgreSQL, as an organisation runs its shared gateway: every
+ * guarantee holds across them. alice calls through any replica; bob and carol decide through any
+ * replica; the recorder (one log for all three replicas' copies of it) shows what really ran.
+ */
+
+const postgres = usePostgres();
+const scratch = scratchDir('replicas');
+const recorder = recorderServer(path.join(scratch.dir, 'rec.jsonl'));
+const policies = path.dirname(
+  scratch.write(
+    'policies/replicas.yaml',
+    [
+      'default: deny',
+      'rules:',
+      '  - id: deploy',
+      '    match: { servers: rec, tools: deploy }',
+      '    effect: approve',
+      '    reason: production deploys need a reviewer',
+      '    approvers: [group:reviewers, carol]',
+      '    ttl: 10m',
+      '  - id: hang',
+      '    match: { servers: hang, tools: hang }',
+      '    effect: approve',
+      '    reason: it never ends',
+      '    approvers: [group:reviewers, carol]',
+      '    ttl: 10m',
+      '',
+    ].join('\n'),
+  ),
+);
+
+interface Replica {
+  process: HttpGatehouse;
+  alice: TestClient;
+  bob: Awaited<ReturnType<ApproverApi['as']>>;
+  carol: Awaited<ReturnType<ApproverApi['as']>>;
+}
+
+async function startReplica(i: number): Promise<Replica> {
+  const { config } = approvalSetUp(scratch, `replica-${i}`, {
+    mcpServers: { rec: recorder.server, hang: fixtureServer('hang') },
+    policies,
+    approvals: {
+      store: '${PG_URL}',
+      sweepIntervalMs: 100,
+      postgres: { tls: { mode: 'disable' }, replica: `replica-${i}`, leaseMs: 1_000, pollIntervalMs: 200 },
+    },
+  });
+  const process = await startHttpGatehouse(config, { PG_URL: postgres.url });
+  const api = approverApi(process.baseUrl);
+  return {
+    process,
+    alice: await connectHttpAs(process.mcpUrl, { token: TOKENS.alice }),
+    bob: await api.as(BOB),
+    carol: await api.as(CAROL),
+  };
+}
+
+const replicas: Replica[] = [];
+beforeAll(async () => {
+  for (let i = 0; i < 3; i++) replicas.push(await startReplica(i));
+});
+afterAll(async () => {
+  for (const replica of replicas) {
+    await replica.alice.close().catch(() => undefined);
+    await replica.process.stop();
+  }
+  scratch.remove();
+});
+
+const deploy = (replica: Replica, build: string) =>
+  replica.alice.client.callTool({ name: 'rec__deploy', arguments: { build } }) as Promise<CallToolResult>;
+const deploys = (build: string) =>
+  recorder.received().filter((c) => c.name === 'deploy' && c.arguments.build === build);
+const stateOf = async (replica: Replica, id: string) =>
+  (await replica.bob.get(id)).json.approval?.state as string | undefined;
+
+describe('three replicas on one PostgreSQL', () => {
+  it('makes one request of 100 identical calls spread over the replicas, and runs it once', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => deploy(replicas[i % 3]!, 'v1-shared')),
+    );
+    const ids = new Set(results.map((r) => expectPending(r, 'deploy').approvalId));
+    expect(ids.size).toBe(1);
+    const [id] = [...ids];
+    // alice waits on replica 0; bob approves on replica 2: the change reaches the waiter.
+    let started!: () => void;
+    const waiting = new Promise<void>((resolve) => (started = resolve));
+    const waited = replicas[0]!.alice.client.callTool(
+      { name: 'gatehouse__wait_for_approval', arguments: { approvalId: id, timeoutSeconds: 30 } },
+      undefined,
+      { onprogress: () => started() },
+    ) as Promise<CallToolResult>;
+    await waiting;
+    expect((await replicas[2]!.bob.decide(id!, 'approve')).status).toBe(200);
+    expect(await waited).toMatchObject({
+      content: [{ type: 'text', text: 'deployed v1-shared' }],
+      _meta: { 'gatehouse/approval': { status: 'executed', approvalId: id } },
+    });
+    // Identical calls after it ran get its outcome, on every replica; it ran once.
+    for (const replica of replicas) {
+      const again = await deploy(replica, 'v1-shared');
+      expect(again.content).toEqual([{ type: 'text', text: 'deployed v1-shared' }]);
+    }
+    expect(deploys('v1-shared')).toHaveLength(1);
+  });
+
+  it('lets one decision win when approvals and rejections race through different replicas', async () => {
+    const builds = Array.from({ length: 30 }, (_, i) => `v2-race-${i}`);
+    const ids = await Promise.all(
+      builds.map(
+        async (build, i) => expectPending(await deploy(replicas[i % 3]!, build), 'deploy').approvalId,
+      ),
+    );
+    // For each request: bob approves through one replica while carol rejects through another.
+    const outcomes = await Promise.all(
+      ids.map(async (id, i) => {
+        const [approval, rejection] = await Promise.all([
+          replicas[i % 3]!.bob.decide(id, 'approve'),
+          replicas[(i + 1) % 3]!.carol.decide(id, 'reject', 'not today'),
+        ]);
+        return { id, approved: approval.status === 200, rejected: rejection.status === 200 };
+      }),
+    );
+    for (const outcome of outcomes) expect(outcome.approved !== outcome.rejected, outcome.id).toBe(true);
+    const approved = outcomes.filter((o) => o.approved);
+    for (const { id } of approved) {
+      await eventually(async () => (await stateOf(replicas[1]!, id)) === 'executed', `${id} executed`);
+    }
+    for (const [i, { id, approved: won }] of outcomes.entries()) {
+      const request = (await replicas[i % 3]!.bob.get(id)).json.approval;
+      expect(request.decisions.map((d: { decision: string }) => d.decision)).toEqual([
+        won ? 'approve' : 'reject',
+      ]);
+      expect(request.state).toBe(won ? 'executed' : 'rejected');
+      expect(deploys(builds[i]!)).toHaveLength(won ? 1 : 0);
+    }
+  });
+
+  it("keeps a killed replica's pending requests; another replica approves and runs them once", async () => {
+    const victim = replicas[1]!;
+    const ids = [];
+    for (const build of ['v3-kept-a', 'v3-kept-b']) {
+      ids.push(expectPending(await deploy(victim, build), 'deploy').approvalId);
+    }
+    await victim.process.stop('SIGKILL');
+    for (const id of ids) expect(await stateOf(replicas[0]!, id)).toBe('pending');
+    for (const id of ids) expect((await replicas[2]!.carol.decide(id, 'approve')).status).toBe(200);
+    for (const id of ids) {
+      await eventually(async () => (await stateOf(replicas[0]!, id)) === 'executed', `${id} executed`);
+    }
+    expect(deploys('v3-kept-a')).toHaveLength(1);
+    expect(deploys('v3-kept-b')).toHaveLength(1);
+    replicas[1] = await startReplica(1);
+  });
+
+  it('records unknown only the execution the killed replica was running, nothing else', async () => {
+    const runner = replicas[2]!;
+    const hung = expectPending(
+      (await runner.alice.client.callTool({ name: 'hang__hang', arguments: {} })) as CallToolResult,
+      'hang',
+    ).approvalId;
+    const pending = expectPending(await deploy(runner, 'v4-untouched'), 'deploy').approvalId;
+    // Approved on the replica that then runs it: the call hangs there, executing.
+    expect((await runner.bob.decide(hung, 'approve')).status).toBe(200);
+    await eventually(
+      async () => (await stateOf(replicas[0]!, hung)) === 'executing',
+      'the call is executing',
+    );
+    await runner.process.stop('SIGKILL');
+    // Its claim lapses; a live replica records the call unknown (it may have run), and only it.
+    await eventually(
+      async () => (await stateOf(replicas[0]!, hung)) === 'unknown',
+      'the call becomes unknown',
+    );
+    expect(await stateOf(replicas[1]!, pending)).toBe('pending');
+    replicas[2] = await startReplica(2);
+    expect(await stateOf(replicas[2]!, hung)).toBe('unknown');
+  });
+});
