@@ -15,7 +15,7 @@ import { openAuditTrail } from './audit/trail.js';
 import { createApprovedExecutor } from './execution/approved.js';
 import { createExecutor } from './execution/executor.js';
 import { createRedactor } from './redact/index.js';
-import { openStore, unavailableStore } from './store/index.js';
+import { openStore, sharedApproverState, unavailableStore } from './store/index.js';
 import { describeCollision } from './downstream/catalog.js';
 import { DownstreamPool } from './downstream/pool.js';
 import { GatehouseError, isGatehouseError } from './errors.js';
@@ -357,6 +357,7 @@ async function start(
     logger,
     baseUrl,
     deliveries: (id) => outbox.deliveries(id),
+    ...sharedApproverState(store),
   });
   try {
     http = await startHttpFront({

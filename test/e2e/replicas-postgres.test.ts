@@ -11,6 +11,7 @@ import {
   approvalSetUp,
   approverApi,
   expectPending,
+  passwordOf,
   type ApproverApi,
 } from '../helpers/gated.js';
 import { startHttpGatehouse, type HttpGatehouse } from '../helpers/gatehouse.js';
@@ -196,5 +197,36 @@ describe('three replicas on one PostgreSQL', () => {
     expect(await stateOf(replicas[1]!, pending)).toBe('pending');
     replicas[2] = await startReplica(2);
     expect(await stateOf(replicas[2]!, hung)).toBe('unknown');
+  });
+
+  it("knows an approver's API token on every replica, a revocation everywhere, and counts failed sign-ins together", async () => {
+    const signIn = (replica: Replica, password: string) =>
+      fetch(`${replica.process.baseUrl}/api/tokens`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`carol:${password}`).toString('base64')}`,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ label: 'replicas' }),
+      });
+    const issued = await signIn(replicas[0]!, passwordOf(CAROL));
+    expect(issued.status).toBe(201);
+    const { token } = (await issued.json()) as { token: string };
+    const list = (replica: Replica) =>
+      fetch(`${replica.process.baseUrl}/api/approvals?state=pending`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+    for (const replica of replicas) expect((await list(replica)).status).toBe(200);
+    const revoked = await fetch(`${replicas[1]!.process.baseUrl}/api/tokens/current`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(revoked.status).toBe(204);
+    for (const replica of replicas) expect((await list(replica)).status).toBe(401);
+
+    // Five wrong passwords for one account from one address, spread over the replicas: the sixth try
+    // is throttled on whichever replica it reaches, even with the right password.
+    for (let n = 0; n < 5; n++) expect((await signIn(replicas[n % 3]!, 'wrong')).status).toBe(401);
+    for (const replica of replicas) expect((await signIn(replica, passwordOf(CAROL))).status).toBe(429);
   });
 });

@@ -99,6 +99,39 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE approvals ADD COLUMN changed_at timestamptz NOT NULL DEFAULT clock_timestamp();
       CREATE INDEX approvals_changed ON approvals (changed_at);`,
   },
+  {
+    version: 4,
+    name: "approvers' page sessions, API tokens and failed sign-ins, shared by the replicas",
+    sql: `
+      -- Keyed by the SHA-256 of the secret (the cookie's id, the token): what is kept cannot be
+      -- replayed. Times are epoch milliseconds, as the web layer counts them.
+      CREATE TABLE approver_sessions (
+        key text PRIMARY KEY,
+        seq bigserial NOT NULL UNIQUE,
+        approver text NOT NULL,
+        expires_at bigint NOT NULL,
+        doc json NOT NULL
+      );
+      CREATE INDEX approver_sessions_approver ON approver_sessions (approver, seq);
+      CREATE INDEX approver_sessions_expiry ON approver_sessions (expires_at);
+      CREATE TABLE api_tokens (
+        hash text PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        seq bigserial NOT NULL UNIQUE,
+        approver text NOT NULL,
+        created_at bigint NOT NULL,
+        expires_at bigint NOT NULL,
+        doc json NOT NULL
+      );
+      CREATE INDEX api_tokens_approver ON api_tokens (approver, created_at);
+      CREATE INDEX api_tokens_expiry ON api_tokens (expires_at);
+      CREATE TABLE sign_in_failures (
+        key text NOT NULL,
+        at bigint NOT NULL
+      );
+      CREATE INDEX sign_in_failures_key ON sign_in_failures (key, at);
+      CREATE INDEX sign_in_failures_at ON sign_in_failures (at);`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;

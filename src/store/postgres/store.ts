@@ -9,7 +9,9 @@ import { checkedNew, conflict, nextRequest, notFound } from '../rules.js';
 import type { ApprovalStore, CreateResult, TransitionResult } from '../store.js';
 import { connectionOf } from './connection.js';
 import { openDb, unavailable, type Db } from './db.js';
+import type { ApproverStateFactory } from '../../approvals/web/approverState.js';
 import type { StoreDocument } from '../document.js';
+import { postgresApproverState } from './approverState.js';
 import { feedChannel, startFeed, type Feed } from './feed.js';
 import { importDocument, type ImportSummary } from './import.js';
 import { migrate } from './migrations.js';
@@ -35,6 +37,8 @@ export interface PostgresStore extends ApprovalStore {
   readonly replica: string;
   /** postgres://user@host:port/database, without the password. */
   readonly name: string;
+  /** Approvers' sessions, API tokens and failed sign-ins, shared by the replicas. */
+  readonly approverState: ApproverStateFactory;
   /** Writes a file store's document and archive into this (empty) schema, all or nothing. */
   importDocument(document: StoreDocument, archived: readonly ApprovalRequest[]): Promise<ImportSummary>;
 }
@@ -62,6 +66,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     replica,
     name,
     watch: (listener) => feed.watch(listener),
+    approverState: postgresApproverState(db),
     importDocument: (document, archived) =>
       db.transaction((client) => importDocument(client, name, document, archived)),
     close: () =>
