@@ -14,7 +14,7 @@ import {
   passwordOf,
   type ApproverApi,
 } from '../helpers/gated.js';
-import { startHttpGatehouse, type HttpGatehouse } from '../helpers/gatehouse.js';
+import { runGatehouseCli, startHttpGatehouse, type HttpGatehouse } from '../helpers/gatehouse.js';
 import { eventually } from '../helpers/processes.js';
 import { usePostgres } from '../helpers/postgres.js';
 
@@ -50,6 +50,9 @@ const policies = path.dirname(
   ),
 );
 
+const AUDIT_KEY = path.join(scratch.dir, 'audit.key');
+const auditDir = (i: number) => path.join(scratch.dir, `replica-${i}-audit`);
+
 interface Replica {
   process: HttpGatehouse;
   alice: TestClient;
@@ -66,6 +69,9 @@ async function startReplica(i: number): Promise<Replica> {
       sweepIntervalMs: 100,
       postgres: { tls: { mode: 'disable' }, replica: `replica-${i}`, leaseMs: 1_000, pollIntervalMs: 200 },
     },
+    // Each replica writes its own log; they share one signing key (each could have its own, and an
+    // auditor would pass every replica's verifier key).
+    audit: { keyFile: AUDIT_KEY },
   });
   const process = await startHttpGatehouse(config, { PG_URL: postgres.url });
   const api = approverApi(process.baseUrl);
@@ -228,5 +234,28 @@ describe('three replicas on one PostgreSQL', () => {
     // is throttled on whichever replica it reaches, even with the right password.
     for (let n = 0; n < 5; n++) expect((await signIn(replicas[n % 3]!, 'wrong')).status).toBe(401);
     for (const replica of replicas) expect((await signIn(replica, passwordOf(CAROL))).status).toBe(429);
+  });
+
+  it("verifies the replicas' audit logs together, and notices when one is left out", async () => {
+    const verify = (...replicaDirs: string[]) =>
+      runGatehouseCli([
+        'audit',
+        'verify',
+        '--dir',
+        auditDir(0),
+        '--key-file',
+        AUDIT_KEY,
+        ...replicaDirs.flatMap((dir) => ['--replica', dir]),
+      ]);
+    const all = await verify(auditDir(1), auditDir(2));
+    expect(all.stdout).toContain(
+      'OK: 3 replica logs verify together: every request they record was requested in one of them',
+    );
+    expect(all.code).toBe(0);
+    // Requests made on replica 2 were decided on replica 0: without replica 2's log, those decisions
+    // concern requests no log holds.
+    const partial = await verify(auditDir(1));
+    expect(partial.stdout).toContain('a replica log is missing from the set');
+    expect(partial.code).toBe(1);
   });
 });
