@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark, printed as the markdown tables the README carries.
- * `BENCH_ONLY=proxy|approvals|decision|audit|redact` runs one.
+ * `BENCH_ONLY=proxy|approvals|replicas|decision|audit|redact` runs one.
  */
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -9,6 +9,7 @@ import { benchAudit } from './audit.js';
 import { benchDecision } from './decision.js';
 import { benchProxy, proxyTable } from './proxy.js';
 import { benchRedact } from './redact.js';
+import { benchReplicas, replicasTable } from './replicas.js';
 
 const only = process.env.BENCH_ONLY;
 // A benchmark whose promise never settles would let Node exit 0 on an empty event loop: fail instead.
@@ -28,6 +29,10 @@ async function run(): Promise<void> {
   if (wanted('approvals')) {
     console.log('\n## Approvals\n');
     console.log(approvalsTable(await benchApprovals()));
+  }
+  if (wanted('replicas')) {
+    console.log('\n## Approvals on PostgreSQL and lowdb, with one and three replicas\n');
+    console.log(replicasTable(await benchReplicas()));
   }
   if (wanted('decision')) console.log(`\n## Policy decision\n\n${await benchDecision()}`);
   if (wanted('audit')) console.log(`\n## Audit log\n\n${await benchAudit()}`);

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { TestClient } from '../helpers/client.js';
 import { fixtureServer, recorderServer, scratchDir } from '../helpers/config.js';
 import { connectHttpAs } from '../helpers/embedded.js';
@@ -17,6 +17,7 @@ import {
 import { runGatehouseCli, startHttpGatehouse, type HttpGatehouse } from '../helpers/gatehouse.js';
 import { eventually } from '../helpers/processes.js';
 import { usePostgres } from '../helpers/postgres.js';
+import { startRoundRobinFront, type RoundRobinFront } from '../helpers/roundRobin.js';
 
 /**
  * Three Gatehouse processes on one PostgreSQL, as an organisation runs its shared gateway: every
@@ -84,10 +85,24 @@ async function startReplica(i: number): Promise<Replica> {
 }
 
 const replicas: Replica[] = [];
+/** The round-robin load balancer, and what alice and the approvers reach through it. */
+let front: RoundRobinFront;
+let clients: TestClient[];
+let bob: Awaited<ReturnType<ApproverApi['as']>>;
+let carol: Awaited<ReturnType<ApproverApi['as']>>;
 beforeAll(async () => {
   for (let i = 0; i < 3; i++) replicas.push(await startReplica(i));
+  front = await startRoundRobinFront(() => replicas.map((r) => r.process.baseUrl));
+  // Six MCP sessions: each initialize goes to the next replica, two sessions land on each.
+  clients = [];
+  for (let n = 0; n < 6; n++) clients.push(await connectHttpAs(`${front.url}/mcp`, { token: TOKENS.alice }));
+  const api = approverApi(front.url);
+  bob = await api.as(BOB);
+  carol = await api.as(CAROL);
 });
 afterAll(async () => {
+  for (const client of clients ?? []) await client.close().catch(() => undefined);
+  await front?.close();
   for (const replica of replicas) {
     await replica.alice.close().catch(() => undefined);
     await replica.process.stop();
@@ -95,74 +110,88 @@ afterAll(async () => {
   scratch.remove();
 });
 
-const deploy = (replica: Replica, build: string) =>
-  replica.alice.client.callTool({ name: 'rec__deploy', arguments: { build } }) as Promise<CallToolResult>;
+const call = (client: TestClient, build: string) =>
+  client.client.callTool({ name: 'rec__deploy', arguments: { build } }) as Promise<CallToolResult>;
+const deploy = (replica: Replica, build: string) => call(replica.alice, build);
 const deploys = (build: string) =>
   recorder.received().filter((c) => c.name === 'deploy' && c.arguments.build === build);
 const stateOf = async (replica: Replica, id: string) =>
   (await replica.bob.get(id)).json.approval?.state as string | undefined;
 
-describe('three replicas on one PostgreSQL', () => {
+describe('three replicas on one PostgreSQL behind a round-robin front', () => {
   it('makes one request of 100 identical calls spread over the replicas, and runs it once', async () => {
+    const before = front.counts();
     const results = await Promise.all(
-      Array.from({ length: 100 }, (_, i) => deploy(replicas[i % 3]!, 'v1-shared')),
+      Array.from({ length: 100 }, (_, i) => call(clients[i % clients.length]!, 'v1-shared')),
     );
+    // Every replica answered some of them.
+    const answered = front.counts().map((n, i) => n - (before[i] ?? 0));
+    expect(answered).toHaveLength(3);
+    for (const n of answered) expect(n).toBeGreaterThan(0);
     const ids = new Set(results.map((r) => expectPending(r, 'deploy').approvalId));
     expect(ids.size).toBe(1);
     const [id] = [...ids];
-    // alice waits on replica 0; bob approves on replica 2: the change reaches the waiter.
+    // alice waits in one session; bob approves through the front (on whichever replica it picks; his
+    // token was issued by another): the change reaches the waiter's replica.
     let started!: () => void;
     const waiting = new Promise<void>((resolve) => (started = resolve));
-    const waited = replicas[0]!.alice.client.callTool(
+    const waited = clients[0]!.client.callTool(
       { name: 'gatehouse__wait_for_approval', arguments: { approvalId: id, timeoutSeconds: 30 } },
       undefined,
       { onprogress: () => started() },
     ) as Promise<CallToolResult>;
     await waiting;
-    expect((await replicas[2]!.bob.decide(id!, 'approve')).status).toBe(200);
+    expect((await bob.decide(id!, 'approve')).status).toBe(200);
     expect(await waited).toMatchObject({
       content: [{ type: 'text', text: 'deployed v1-shared' }],
       _meta: { 'gatehouse/approval': { status: 'executed', approvalId: id } },
     });
     // Identical calls after it ran get its outcome, on every replica; it ran once.
-    for (const replica of replicas) {
-      const again = await deploy(replica, 'v1-shared');
+    for (const client of clients) {
+      const again = await call(client, 'v1-shared');
       expect(again.content).toEqual([{ type: 'text', text: 'deployed v1-shared' }]);
     }
     expect(deploys('v1-shared')).toHaveLength(1);
   });
 
-  it('lets one decision win when approvals and rejections race through different replicas', async () => {
-    const builds = Array.from({ length: 30 }, (_, i) => `v2-race-${i}`);
+  it('lets one decision win in each of 200 approve/reject races (400 decisions) through the front', async () => {
+    // 500 races (1,000 decisions) pass as well, in about 5 minutes on two shared cores: too long for every run.
+    const builds = Array.from({ length: 200 }, (_, i) => `v2-race-${i}`);
     const ids = await Promise.all(
-      builds.map(
-        async (build, i) => expectPending(await deploy(replicas[i % 3]!, build), 'deploy').approvalId,
-      ),
+      builds.map(async (build, i) => expectPending(await call(clients[i % 6]!, build), 'deploy').approvalId),
     );
-    // For each request: bob approves through one replica while carol rejects through another.
-    const outcomes = await Promise.all(
-      ids.map(async (id, i) => {
-        const [approval, rejection] = await Promise.all([
-          replicas[i % 3]!.bob.decide(id, 'approve'),
-          replicas[(i + 1) % 3]!.carol.decide(id, 'reject', 'not today'),
-        ]);
-        return { id, approved: approval.status === 200, rejected: rejection.status === 200 };
-      }),
-    );
-    for (const outcome of outcomes) expect(outcome.approved !== outcome.rejected, outcome.id).toBe(true);
-    const approved = outcomes.filter((o) => o.approved);
-    for (const { id } of approved) {
-      await eventually(async () => (await stateOf(replicas[1]!, id)) === 'executed', `${id} executed`);
+    // For each request, at once: bob approves and carol rejects, each through whichever replica the
+    // front picks; 50 races at a time (a thousand sockets opened at once overflow the listen backlog).
+    const race = async (id: string) => {
+      const [approval, rejection] = await Promise.all([
+        bob.decide(id, 'approve'),
+        carol.decide(id, 'reject', 'not today'),
+      ]);
+      return { id, approved: approval.status === 200, rejected: rejection.status === 200 };
+    };
+    const outcomes = [];
+    for (let at = 0; at < ids.length; at += 50) {
+      outcomes.push(...(await Promise.all(ids.slice(at, at + 50).map(race))));
     }
+    for (const outcome of outcomes) expect(outcome.approved !== outcome.rejected, outcome.id).toBe(true);
+    const finished = async (id: string) => {
+      const state = (await bob.get(id)).json.approval?.state as string;
+      return state === 'executed' || state === 'rejected';
+    };
+    for (const { id } of outcomes) await eventually(() => finished(id), `${id} finished`, 60_000);
+    let executions = 0;
     for (const [i, { id, approved: won }] of outcomes.entries()) {
-      const request = (await replicas[i % 3]!.bob.get(id)).json.approval;
+      const request = (await bob.get(id)).json.approval;
+      // The history is the accepted decision, and only it.
       expect(request.decisions.map((d: { decision: string }) => d.decision)).toEqual([
         won ? 'approve' : 'reject',
       ]);
       expect(request.state).toBe(won ? 'executed' : 'rejected');
       expect(deploys(builds[i]!)).toHaveLength(won ? 1 : 0);
+      executions += deploys(builds[i]!).length;
     }
-  });
+    expect(executions).toBe(outcomes.filter((o) => o.approved).length);
+  }, 600_000);
 
   it("keeps a killed replica's pending requests; another replica approves and runs them once", async () => {
     const victim = replicas[1]!;
@@ -171,6 +200,9 @@ describe('three replicas on one PostgreSQL', () => {
       ids.push(expectPending(await deploy(victim, build), 'deploy').approvalId);
     }
     await victim.process.stop('SIGKILL');
+    onTestFinished(async () => {
+      if (replicas[1] === victim) replicas[1] = await startReplica(1);
+    });
     for (const id of ids) expect(await stateOf(replicas[0]!, id)).toBe('pending');
     for (const id of ids) expect((await replicas[2]!.carol.decide(id, 'approve')).status).toBe(200);
     for (const id of ids) {
@@ -195,6 +227,9 @@ describe('three replicas on one PostgreSQL', () => {
       'the call is executing',
     );
     await runner.process.stop('SIGKILL');
+    onTestFinished(async () => {
+      if (replicas[2] === runner) replicas[2] = await startReplica(2);
+    });
     // Its claim lapses; a live replica records the call unknown (it may have run), and only it.
     await eventually(
       async () => (await stateOf(replicas[0]!, hung)) === 'unknown',
