@@ -17,6 +17,7 @@ import {
 import { runGatehouseCli, startHttpGatehouse, type HttpGatehouse } from '../helpers/gatehouse.js';
 import { eventually } from '../helpers/processes.js';
 import { usePostgres } from '../helpers/postgres.js';
+import { startWebhookReceiver, type ReceivedEvent } from '../helpers/webhookReceiver.js';
 import { startRoundRobinFront, type RoundRobinFront } from '../helpers/roundRobin.js';
 
 /**
@@ -28,6 +29,8 @@ import { startRoundRobinFront, type RoundRobinFront } from '../helpers/roundRobi
 const postgres = usePostgres();
 const scratch = scratchDir('replicas');
 const recorder = recorderServer(path.join(scratch.dir, 'rec.jsonl'));
+// Every replica announces through one webhook channel: each message must arrive once.
+const hooks = await startWebhookReceiver();
 const policies = path.dirname(
   scratch.write(
     'policies/replicas.yaml',
@@ -68,6 +71,9 @@ async function startReplica(i: number): Promise<Replica> {
     approvals: {
       store: '${PG_URL}',
       sweepIntervalMs: 100,
+      channels: { hooks: { type: 'webhook', url: hooks.url, secrets: hooks.secrets } },
+      defaultChannels: ['page', 'hooks'],
+      delivery: { initialBackoffMs: 50, maxBackoffMs: 200 },
       postgres: { tls: { mode: 'disable' }, replica: `replica-${i}`, leaseMs: 1_000, pollIntervalMs: 200 },
     },
     // Each replica writes its own log; they share one signing key (each could have its own, and an
@@ -103,6 +109,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const client of clients ?? []) await client.close().catch(() => undefined);
   await front?.close();
+  await hooks.close();
   for (const replica of replicas) {
     await replica.alice.close().catch(() => undefined);
     await replica.process.stop();
@@ -152,11 +159,21 @@ describe('three replicas on one PostgreSQL behind a round-robin front', () => {
       expect(again.content).toEqual([{ type: 'text', text: 'deployed v1-shared' }]);
     }
     expect(deploys('v1-shared')).toHaveLength(1);
+    // Announced once, decided once, executed once, whichever replicas' outboxes were running.
+    const ofRequest = (type: string) => (e: ReceivedEvent) =>
+      e.body.type === type && e.body.data.approval.id === id;
+    await hooks.waitFor(ofRequest('call.executed'), 'the execution reaches the webhook');
+    const mine = hooks.received.filter((e) => e.body.data.approval.id === id);
+    expect(mine.map((e) => e.body.type).sort()).toEqual([
+      'approval.decided',
+      'approval.requested',
+      'call.executed',
+    ]);
+    for (const e of mine) expect(hooks.acknowledged().get(e.id)).toBe(1);
   });
 
-  it('lets one decision win in each of 200 approve/reject races (400 decisions) through the front', async () => {
-    // 500 races (1,000 decisions) pass as well, in about 5 minutes on two shared cores: too long for every run.
-    const builds = Array.from({ length: 200 }, (_, i) => `v2-race-${i}`);
+  it('lets one decision win in each of 500 approve/reject races (1,000 decisions) through the front', async () => {
+    const builds = Array.from({ length: 500 }, (_, i) => `v2-race-${i}`);
     const ids = await Promise.all(
       builds.map(async (build, i) => expectPending(await call(clients[i % 6]!, build), 'deploy').approvalId),
     );
@@ -191,6 +208,13 @@ describe('three replicas on one PostgreSQL behind a round-robin front', () => {
       executions += deploys(builds[i]!).length;
     }
     expect(executions).toBe(outcomes.filter((o) => o.approved).length);
+    // Each request's announce went out once, though three replicas' outboxes were claiming.
+    const raced = new Set(ids);
+    const announces = hooks.received.filter(
+      (e) => e.body.type === 'approval.requested' && raced.has(e.body.data.approval.id),
+    );
+    expect(announces).toHaveLength(ids.length);
+    for (const [webhookId, answered] of hooks.acknowledged()) expect(answered, webhookId).toBe(1);
   }, 600_000);
 
   it("keeps a killed replica's pending requests; another replica approves and runs them once", async () => {

@@ -60,7 +60,7 @@ export const MIGRATIONS: readonly Migration[] = [
         seq bigserial NOT NULL UNIQUE,
         approval_id text NOT NULL,
         channel text NOT NULL,
-        stage_order integer NOT NULL,
+        stage_order bigint NOT NULL,
         state text NOT NULL,
         next_attempt_at timestamptz NOT NULL,
         lease_until timestamptz,
