@@ -24,6 +24,10 @@ export const ERROR_CODES = {
     summary: 'the downstream server answered with a result that is not valid MCP',
   },
   CLIENT_CANCELLED: { exitCode: 1, summary: 'the client cancelled its request' },
+  CREDENTIAL_UNAVAILABLE: {
+    exitCode: 1,
+    summary: 'a credential a rule gives the call could not be minted or delivered; the call did not run',
+  },
   UNKNOWN_TOOL: { exitCode: 1, summary: 'no downstream server exposes this tool' },
   UNKNOWN_PROMPT: { exitCode: 1, summary: 'no downstream server exposes this prompt' },
   UNKNOWN_RESOURCE: { exitCode: 1, summary: 'no downstream server exposes this resource' },
@@ -93,6 +97,10 @@ export const ERROR_CODES = {
   CLIENT_CONFIG_INVALID: {
     exitCode: 2,
     summary: "an MCP client's configuration file cannot be read, is not valid JSON, or cannot be changed",
+  },
+  CALL_NOT_APPROVED: {
+    exitCode: 1,
+    summary: 'a held call ended without running: rejected, expired or cancelled',
   },
   USAGE: { exitCode: 2, summary: 'the command line is invalid' },
   INTERNAL: { exitCode: 1, summary: 'an unexpected internal error' },

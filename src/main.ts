@@ -14,6 +14,9 @@ import { otlpExporterFromConfig, type OtlpStats } from './audit/otlp.js';
 import { openAuditTrail } from './audit/trail.js';
 import { createApprovedExecutor } from './execution/approved.js';
 import { createExecutor } from './execution/executor.js';
+import { createCredentialBroker, credentialNames } from './credentials/broker.js';
+import { credentialsScrubbedTotal } from './redact/known.js';
+import path from 'node:path';
 import { createRedactor } from './redact/index.js';
 import { openStore, sharedApproverState, unavailableStore } from './store/index.js';
 import { describeCollision } from './downstream/catalog.js';
@@ -23,6 +26,10 @@ import { createAggregate } from './front/aggregate.js';
 import { startOutcomeNotices } from './front/outcomeNotices.js';
 import { startHttpFront, type HttpFront, type HttpFrontStatus } from './front/http.js';
 import { createRelay } from './front/relay.js';
+import { createModernFront } from './front/era2026/dispatch.js';
+import { createInputBridge } from './front/era2026/inputs.js';
+import { createListenHub, relayingToListeners } from './front/era2026/listen.js';
+import { EraSplitTransport } from './front/era2026/stdio.js';
 import { createSession, type FrontDeps } from './front/session.js';
 import { SessionRegistry } from './front/sessions.js';
 import { StdioFrontTransport } from './front/stdio.js';
@@ -61,12 +68,16 @@ export interface GatehouseStatus {
   /** Client sessions on every front: open now, their MCP tasks, and what the HTTP bounds did. */
   sessions: { open: number; tasks: number } & HttpFrontStatus['sessions'];
   http: { abortedRequests: number };
+  /** MCP 2026-07-28 clients: open subscriptions/listen, calls under way, calls waiting for input. */
+  modern: { listens: number; calls: number; waitingForInput: number };
   /** Signed-in approvers' page sessions and personal API tokens held in memory. */
   approvalPage: { sessions: number; tokens: number };
   servers: ReturnType<DownstreamPool['status']>;
   policy: PolicyStatus;
   /** Each channel's deliveries: pending, failed (given up), and its latest error while it fails. */
   channels: ChannelDeliveryStatus[];
+  /** How often a credential's value was scrubbed from output (results, errors, logs, records). */
+  credentials: { scrubbed: number };
   /** The audit log this process writes, its size and state. */
   audit: {
     dir: string;
@@ -126,6 +137,7 @@ async function start(
     vars: config.vars,
     limits: config.policyLimits,
     channels: channelNames(config.approvals.channels),
+    credentials: credentialNames(config.servers),
     logger,
     watch: true,
     settleMs: config.policyReload.settleMs,
@@ -178,7 +190,14 @@ async function start(
   note({ event: 'policy.loaded', ...policy.describe() });
   const sessions = new SessionRegistry();
   // The relay needs the pool and the pool's hooks need the relay: the getter breaks the cycle.
-  const relay = createRelay(() => pool, sessions, logger);
+  // 2026-07-28 clients hear of changed lists on subscriptions/listen, legacy sessions from the relay.
+  const listenHub = createListenHub();
+  // Servers' requests during modern calls travel as input requests, held as long as a call may take.
+  const inputs = createInputBridge({ holdMs: config.timeouts.callMs });
+  const relay = relayingToListeners(
+    createRelay(() => pool, sessions, logger, inputs),
+    listenHub,
+  );
   const pool = new DownstreamPool(config, logger, {
     ...relay,
     onServerState: (connection) => {
@@ -220,7 +239,15 @@ async function start(
     );
   }
 
-  const executor = createExecutor({ pool, events, logger });
+  const credentials = createCredentialBroker({
+    servers: config.servers,
+    settings: config.credentials,
+    configDir: path.dirname(config.file),
+    vars: config.vars,
+    limits: config.policyLimits,
+    logger,
+  });
+  const executor = createExecutor({ pool, events, logger, credentials });
   // Started further down; a stdio Gatehouse may carry on without it (its port taken).
   let http: HttpFront | undefined;
   // A request's page exists only while the listener that serves it does.
@@ -295,7 +322,12 @@ async function start(
     decisionPoint: () => policy,
     logger,
     taskLimits: { maxTasks: config.sessions.maxTasksPerSession, maxTtlMs: config.sessions.maxTaskTtlMs },
+    otherSubscribers: () => listenHub.subscribers(),
   };
+  const modern = createModernFront(deps, listenHub, {
+    maxListensPerCaller: config.sessions.maxListensPerCaller,
+    inputs,
+  });
   // A new policy set may hide, reveal or annotate tools: clients re-read the list.
   const stopWatchingPolicy = policy.onReload(() => {
     relay.onToolsChanged();
@@ -320,10 +352,12 @@ async function start(
       ...(http?.status().sessions ?? { byCaller: {}, expired: 0, closedAtCap: 0, refusedAtCap: 0 }),
     },
     http: { abortedRequests: http?.status().abortedRequests ?? 0 },
+    modern: { listens: listenHub.size, calls: inputs.size, waitingForInput: inputs.waiting },
     approvalPage: web.counts(),
     servers: pool.status(),
     policy: policy.status(),
     channels: outbox.status(),
+    credentials: { scrubbed: credentialsScrubbedTotal() },
     audit: { dir: trail.dir, ...trail.status(), ...(exporter ? { otlp: exporter.stats() } : {}) },
     problems: [
       ...outbox
@@ -364,6 +398,7 @@ async function start(
       config,
       deps,
       serveMcp: options.http,
+      modern,
       authenticator,
       status,
       logger,
@@ -393,6 +428,8 @@ async function start(
       // In this order, each whatever became of the one before: a store that fails to close must not
       // leave the children running.
       const steps: [string, () => Promise<unknown> | undefined][] = [
+        // Subscriptions end gracefully, answered, while their transports are still open.
+        ['subscriptions', async () => modern.close()],
         ['client sessions', () => Promise.allSettled(sessions.all().map((s) => s.server.close()))],
         ['the listener', () => http?.close()],
         ['the approval page', () => web.close()],
@@ -455,7 +492,11 @@ async function start(
     const session = createSession(deps, { ...caller, transport: 'stdio' }, 'stdio');
     sessions.add(session);
     teardown.add(() => session.server.close());
-    const transport = new StdioFrontTransport(logger, options.stdin, options.stdout);
+    const transport = new EraSplitTransport(
+      new StdioFrontTransport(logger, options.stdin, options.stdout),
+      modern,
+      { ...caller, transport: 'stdio' },
+    );
     transport.onclose = () => void stop('the client closed stdin');
     await session.server.connect(transport);
     const { message, fields } = ready();

@@ -15,6 +15,10 @@ import { REPO } from './helpers/paths.js';
 
 const FILE = '/configs/mcp.config.json';
 const url = 'https://example.com/mcp';
+const bearer = {
+  source: { type: 'static', value: 'secret-0123456789' },
+  inject: { header: 'Authorization' },
+};
 type Violation = { config: object; says: string } | { check: () => unknown; says: string };
 
 const refusal = (config: object, env: NodeJS.ProcessEnv = {}): string => {
@@ -71,6 +75,71 @@ const CASES: Record<string, Violation[]> = {
     {
       config: { mcpServers: { a: { command: 'x', prefix: 'p'.repeat(33) } } },
       says: '$.mcpServers.a.prefix',
+    },
+  ],
+  '`mcpServers.*.credentials.<name>`': [
+    {
+      config: { mcpServers: { a: { url, credentials: { 'a b': bearer } } } },
+      says: 'credential names are 1-64 characters',
+    },
+  ],
+  '`mcpServers.*.credentials.*.inject`': [
+    {
+      config: { mcpServers: { a: { url, credentials: { t: { ...bearer, inject: { header: 'a b' } } } } } },
+      says: 'not an HTTP header name',
+    },
+    {
+      config: { mcpServers: { a: { url, type: 'sse', credentials: { t: bearer } } } },
+      says: '$.mcpServers.a.credentials.t.inject',
+    },
+    {
+      config: { mcpServers: { a: { url, credentials: { t: { ...bearer, inject: { env: 'T' } } } } } },
+      says: 'an HTTP server takes credentials in a header',
+    },
+    {
+      config: {
+        mcpServers: { a: { command: 'x', credentials: { t: { ...bearer, inject: { env: 'T' } } } } },
+      },
+      says: 'set "startPerCall": true',
+    },
+    {
+      config: { mcpServers: { a: { command: 'x', startPerCall: true, credentials: { t: bearer } } } },
+      says: 'a stdio server takes credentials in its environment',
+    },
+  ],
+  '`mcpServers.*.credentials.*.source`': [
+    {
+      config: { mcpServers: { a: { url, credentials: { t: { ...bearer, source: { type: 'static' } } } } } },
+      says: 'exactly one of "value" and "file"',
+    },
+    {
+      config: {
+        mcpServers: {
+          a: {
+            url,
+            credentials: {
+              t: {
+                ...bearer,
+                source: { type: 'oauth', tokenUrl: url, clientId: 'c', grant: 'token_exchange' },
+              },
+            },
+          },
+        },
+      },
+      says: 'token_exchange needs a subjectToken',
+    },
+    {
+      config: {
+        mcpServers: {
+          a: {
+            url,
+            credentials: {
+              t: { ...bearer, source: { type: 'oauth', tokenUrl: url, clientId: 'c', scope: '1' } },
+            },
+          },
+        },
+      },
+      says: 'scope must be a string or list<string> expression',
     },
   ],
   '`http.port`': [

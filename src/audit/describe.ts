@@ -65,11 +65,14 @@ export function describeEvent(e: AuditEvent): string {
     case 'call.executing':
       return `${call(e)} executing for ${e.caller.id}${e.approvalId ? ` (approval ${e.approvalId})` : ''}`;
     case 'call.executed':
-      return `${call(e)} executed${e.isError ? '; the tool reported an error' : ''} (result ${e.resultDigest})`;
+      return (
+        `${call(e)} executed${e.isError ? '; the tool reported an error' : ''} (result ${e.resultDigest})` +
+        credentialsOf(e)
+      );
     case 'call.failed':
       return (
         `${call(e)} failed${e.reachedServer ? '' : ' before reaching the server'}: ` +
-        `${e.error.code}: ${e.error.message}`
+        `${e.error.code}: ${e.error.message}${credentialsOf(e)}`
       );
     case 'call.unknown':
       return `${call(e)} (approval ${e.approvalId}) may or may not have run: ${e.reason}`;
@@ -100,6 +103,22 @@ export function describeEvent(e: AuditEvent): string {
     case 'audit.key_rotated':
       return `checkpoint signing key rotated from ${verifierKeyLabel(e.previousKey)} to ${verifierKeyLabel(e.nextKey)}`;
   }
+}
+
+/** `; with credential db (vault, lease …, revoked)`: which credentials an execution was given. */
+function credentialsOf(e: Extract<AuditEvent, { event: 'call.executed' | 'call.failed' }>): string {
+  const uses = (e.credentialsUsed ?? []).map((u) => {
+    const facts = [
+      u.source,
+      ...(u.leaseId ? [`lease ${u.leaseId}`] : []),
+      ...(u.revoked === undefined ? [] : [u.revoked ? 'revoked' : 'NOT revoked']),
+    ];
+    return `${u.name} (${facts.join(', ')})`;
+  });
+  const scrubbed = e.credentialsScrubbed
+    ? `; a credential was scrubbed from its output ${e.credentialsScrubbed} time(s)`
+    : '';
+  return `${uses.length > 0 ? `; with credential ${uses.join(', ')}` : ''}${scrubbed}`;
 }
 
 export function eventSeverity(e: AuditEvent): EventSeverity {

@@ -76,6 +76,28 @@ const ExecutionFields = {
 
 const ErrorSchema = z.strictObject({ code: z.string(), message: z.string() });
 
+/** A credential a call was given (or was to be given, when minting failed): never its value. */
+export const CredentialUseSchema = z.strictObject({
+  name: Id,
+  source: z.enum(['static', 'command', 'oauth', 'vault']),
+  /** The source's lease or token id: Vault's lease_id, a command's leaseId. */
+  leaseId: z.string().optional(),
+  /** sha256 of the scope, audience, resource and path rendered from the approved arguments. */
+  scopeDigest: Digest.optional(),
+  /** Whether its revocation after the call succeeded; absent when it was only discarded. */
+  revoked: z.boolean().optional(),
+});
+
+/** What the records after an execution add about credentials: which were used, and the scrubber. */
+const CredentialFields = {
+  credentialsUsed: z.array(CredentialUseSchema).optional(),
+  /**
+   * How often a credential's value (or its base64 or URL-encoded form) was removed from what the call
+   * produced (result, error, log lines while it ran). Absent: never.
+   */
+  credentialsScrubbed: z.number().int().positive().optional(),
+} as const;
+
 export const CallDecidedSchema = z.strictObject({
   event: z.literal('call.decided'),
   ...CallFields,
@@ -162,6 +184,7 @@ export const CallExecutedSchema = z.strictObject({
   /** The tool ran; `isError` is the tool's own verdict on its work. */
   isError: z.boolean(),
   resultDigest: Digest,
+  ...CredentialFields,
 });
 
 export const CallFailedSchema = z.strictObject({
@@ -173,6 +196,7 @@ export const CallFailedSchema = z.strictObject({
    */
   reachedServer: z.boolean(),
   error: ErrorSchema,
+  ...CredentialFields,
 });
 
 /** Found `executing` after a crash: it may or may not have run, and is never re-run on its own. */

@@ -11,6 +11,7 @@ import { PolicyLimitsSchema } from '../decision/options.js';
 import { runPolicyTestFile } from '../decision/policyTests.js';
 import { formatProblems } from '../decision/problems.js';
 import { channelNames } from '../approvals/channels/config.js';
+import { credentialNames } from '../credentials/broker.js';
 import { loadConfig } from '../config/load.js';
 
 /**
@@ -197,9 +198,15 @@ async function compileFolder(
       io.err(`${dir}: no *.yaml, *.yml or *.json policy file`);
       return undefined;
     }
-    // With a config, a rule's channels are checked against it, as the server would.
+    // With a config, a rule's channels and credentials are checked against it, as the server would.
     const channels = config && channelNames(config.approvals.channels);
-    const options = { vars, limits: config?.policyLimits ?? limits, ...(channels ? { channels } : {}) };
+    const credentials = config && credentialNames(config.servers);
+    const options = {
+      vars,
+      limits: config?.policyLimits ?? limits,
+      ...(channels ? { channels } : {}),
+      ...(credentials ? { credentials } : {}),
+    };
     return { dir, compiled: compilePolicySet(sources, options) };
   } catch (error) {
     io.err(`gatehouse policy: ${(error as Error).message}`);

@@ -65,6 +65,12 @@ export function formatStatus(status: GatehouseStatus): string {
     `Sessions: ${sessions.open} open with ${sessions.tasks} MCP task(s); since start ${sessions.expired} expired ` +
       `idle, ${sessions.closedAtCap} closed and ${sessions.refusedAtCap} refused at the per-caller cap; ` +
       `${status.http.abortedRequests} upload(s) aborted by their client`,
+    ...(status.modern
+      ? [
+          `MCP 2026-07-28: ${status.modern.listens} open subscriptions/listen, ${status.modern.calls} call(s) ` +
+            `under way, ${status.modern.waitingForInput} waiting for the client's input`,
+        ]
+      : []),
     `Approval page: ${status.approvalPage.sessions} signed-in session(s), ${status.approvalPage.tokens} API token(s)`,
     `Policy ${status.policy.version}: ${status.policy.files.length} file(s), loaded ${status.policy.loadedAt}` +
       (status.policy.lastError ? ' (the last reload FAILED; see problems)' : ''),

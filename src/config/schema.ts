@@ -10,6 +10,11 @@ import { AuditLogSettingsSchema } from '../audit/options.js';
 import { PolicyLimitsSchema, PolicyReloadSchema } from '../decision/options.js';
 import { RedactSettingsSchema } from '../redact/options.js';
 import { PostgresSettingsSchema } from '../store/postgres/options.js';
+import {
+  checkServerCredentials,
+  CredentialSettingsSchema,
+  ServerCredentialsSchema,
+} from '../credentials/config.js';
 
 /**
  * The config file's schema: the single source of truth for its shape, its defaults and the published
@@ -46,6 +51,13 @@ export const StdioServerSchema = z.strictObject({
   args: z.array(z.string()).default([]),
   env: z.record(z.string(), z.string()).default({}),
   cwd: z.string().optional(),
+  startPerCall: z
+    .boolean()
+    .optional()
+    .describe(
+      'Safe to start per call: a call given a credential runs in a fresh process with it in its env.',
+    ),
+  credentials: ServerCredentialsSchema,
   ...commonServerFields,
 });
 
@@ -58,10 +70,13 @@ export const HttpServerSchema = z.strictObject({
     ),
   url: z.url({ protocol: /^https?$/, error: 'url must be an http(s) URL' }),
   headers: z.record(z.string(), z.string()).default({}),
+  credentials: ServerCredentialsSchema,
   ...commonServerFields,
 });
 
-export const ServerSchema = z.union([StdioServerSchema, HttpServerSchema]);
+export const ServerSchema = z
+  .union([StdioServerSchema, HttpServerSchema])
+  .superRefine(checkServerCredentials);
 
 export const HttpListenerSchema = z.strictObject({
   host: z.string().default('127.0.0.1'),
@@ -105,6 +120,15 @@ export const SessionsSchema = z.strictObject({
     .describe(
       "A caller's new session at maxPerCaller: close that caller's longest-idle session to make room " +
         '(refused when none is idle), or always refuse the new one.',
+    ),
+  maxListensPerCaller: z
+    .number()
+    .int()
+    .positive()
+    .default(100)
+    .describe(
+      'Open subscriptions/listen requests (MCP 2026-07-28) one caller may hold at once, on stdio and ' +
+        'HTTP together; one more is refused.',
     ),
   maxTasksPerSession: z
     .number()
@@ -443,6 +467,9 @@ const ConfigFields = z.strictObject({
   ),
   policyReload: PolicyReloadSchema.default(PolicyReloadSchema.parse({})).describe(
     'When a changed policy folder is loaded: only once its files have stopped changing.',
+  ),
+  credentials: CredentialSettingsSchema.prefault({}).describe(
+    "Bounds on minting and revoking the servers' per-call credentials.",
   ),
 });
 

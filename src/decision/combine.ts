@@ -25,10 +25,13 @@ export function combine(
 
   const approvals = otherOutcomes.filter((o) => o.result === 'matched' && o.rule.effect === 'approve');
   if (approvals.length > 0)
-    return decision(set, 'approve', ids(approvals), reasons(approvals), approval(approvals));
+    return withCredentials(
+      decision(set, 'approve', ids(approvals), reasons(approvals), approval(approvals)),
+      approvals,
+    );
 
   const allows = otherOutcomes.filter((o) => o.result === 'matched');
-  if (allows.length > 0) return decision(set, 'allow', ids(allows), reasons(allows));
+  if (allows.length > 0) return withCredentials(decision(set, 'allow', ids(allows), reasons(allows)), allows);
 
   const reason =
     set.defaultEffect === 'deny'
@@ -77,6 +80,13 @@ function decision(
 ): Decision {
   const out: Decision = { effect, rules, reason, policyVersion: set.version, mode: set.mode };
   if (approval) out.approval = approval;
+  return out;
+}
+
+/** The credentials the deciding rules name, when any does. */
+function withCredentials(out: Decision, deciding: readonly Outcome[]): Decision {
+  const names = deciding.flatMap((o) => o.rule.credentials ?? []);
+  if (names.length > 0) out.credentials = [...new Set(names)].sort();
   return out;
 }
 

@@ -32,6 +32,11 @@ export interface CompileOptions {
    * `channels` are not checked). A rule naming another one fails the load.
    */
   channels?: ReadonlySet<string>;
+  /**
+   * The credential names the servers define; undefined when unknown (then a rule's `credentials` are
+   * not checked). A rule naming one no server defines fails the load.
+   */
+  credentials?: ReadonlySet<string>;
 }
 
 export interface CompiledRule {
@@ -52,6 +57,8 @@ export interface CompiledRule {
   /** Reads args, caller, now or request: cannot be decided per tool alone. */
   dynamic: boolean;
   approval?: { approvers: string[]; quorum: number; ttlMs: number; channels?: string[] };
+  /** Credentials the call's server gets for a call this rule lets through (sorted). */
+  credentials?: string[];
 }
 
 export interface PolicySet {
@@ -107,7 +114,8 @@ export function compilePolicySet(sources: readonly PolicySource[], options: Comp
         continue;
       }
       ids.set(rule.input.id, `${source.file}:${where.line}:${where.col}`);
-      checkChannels(parsed, rule, options.channels, problems);
+      checkNames(parsed, rule, 'channels', options.channels, problems);
+      checkNames(parsed, rule, 'credentials', options.credentials, problems);
       const compiled = compileRule(
         parsed,
         rule,
@@ -195,6 +203,7 @@ function compileRule(
     ...(tools ? { tools } : {}),
     ...(when ? { when } : {}),
     dynamic,
+    ...(input.credentials ? { credentials: [...new Set(input.credentials)].sort() } : {}),
     ...(input.effect === 'approve'
       ? {
           approval: {
@@ -208,23 +217,26 @@ function compileRule(
   };
 }
 
-/** Each channel a rule names must be configured: a typo would leave requests unannounced. */
-function checkChannels(
+/**
+ * Each channel a rule names must be configured (a typo would leave requests unannounced), and each
+ * credential must be defined on some server (a typo would fail every call the rule lets through).
+ */
+function checkNames(
   parsed: ParsedFile,
   { index, input }: ParsedRule,
+  key: 'channels' | 'credentials',
   known: ReadonlySet<string> | undefined,
   problems: Problem[],
 ): void {
   if (!known) return;
-  input.channels?.forEach((name, i) => {
+  const listed = [...known].sort().join(', ');
+  input[key]?.forEach((name, i) => {
     if (known.has(name)) return;
-    problems.push(
-      parsed.source.problem(
-        parsed.locate(['rules', index, 'channels', i]),
-        `no channel "${name}" is configured (approvals.channels has: ${[...known].sort().join(', ')})`,
-        input.id,
-      ),
-    );
+    const message =
+      key === 'channels'
+        ? `no channel "${name}" is configured (approvals.channels has: ${listed})`
+        : `no server defines a credential "${name}" (${known.size > 0 ? `servers define: ${listed}` : 'no server defines any'})`;
+    problems.push(parsed.source.problem(parsed.locate(['rules', index, key, i]), message, input.id));
   });
 }
 

@@ -22,6 +22,8 @@ export interface PolicyEngineOptions {
   limits: PolicyLimits;
   /** The configured channel names (see CompileOptions.channels). */
   channels?: ReadonlySet<string>;
+  /** The credential names the servers define (see CompileOptions.credentials). */
+  credentials?: ReadonlySet<string>;
   logger?: Logger;
   /** Reload when a policy file changes. */
   watch?: boolean;
@@ -74,6 +76,7 @@ export async function loadPolicyEngine(options: PolicyEngineOptions): Promise<Po
     vars: options.vars,
     limits: options.limits,
     ...(options.channels ? { channels: options.channels } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
   };
   let loaded = await readPolicyFolder(options.dir);
   const first = compileRead(loaded, compileOptions);

@@ -17,10 +17,21 @@ export type CompiledExpression =
     }
   | { ok: false; findings: Finding[] };
 
+/** What an expression must evaluate to: `when` is a bool; a credential's scope template a string or list. */
+export interface ExpectedType {
+  types: readonly string[];
+  /** How messages name it: `when must be a bool expression`. */
+  what: string;
+  description: string;
+}
+
+const WHEN: ExpectedType = { types: ['bool'], what: 'when', description: 'a bool' };
+
 export function compileExpression(
   penv: PolicyEnvironment,
   source: string,
   options: AnalyzeOptions,
+  expected: ExpectedType = WHEN,
 ): CompiledExpression {
   let parsed: ReturnType<PolicyEnvironment['env']['parse']>;
   try {
@@ -34,10 +45,15 @@ export function compileExpression(
 
   const checked = parsed.check();
   if (!checked.valid) return { ok: false, findings: [celFinding(checked.error, '')] };
-  if (checked.type !== 'bool' && checked.type !== 'dyn') {
+  if (checked.type !== 'dyn' && !expected.types.includes(checked.type ?? 'dyn')) {
     return {
       ok: false,
-      findings: [{ offset: 0, message: `when must be a bool expression; this one is ${checked.type}` }],
+      findings: [
+        {
+          offset: 0,
+          message: `${expected.what} must be ${expected.description} expression; this one is ${checked.type}`,
+        },
+      ],
     };
   }
 

@@ -37,6 +37,8 @@ const ExpectSchema = z.strictObject({
     .refine((v) => parseDuration(v) !== undefined, 'not a duration such as 30m')
     .optional(),
   visibility: z.enum(['visible', 'hidden', 'may-need-approval']).optional(),
+  /** The credentials the call would be given; `[]` for none. */
+  credentials: z.array(z.string().min(1)).optional(),
 });
 
 const CaseSchema = z.strictObject({ name: z.string().min(1), call: CallInputSchema, expect: ExpectSchema });
@@ -134,6 +136,11 @@ function compare(expect: z.infer<typeof ExpectSchema>, decision: Decision): stri
   }
   if (expect.ttl !== undefined && parseDuration(expect.ttl) !== approval?.ttlMs) {
     failures.push(`ttl: expected ${expect.ttl}, got ${approval ? `${approval.ttlMs} ms` : 'none'}`);
+  }
+  if (expect.credentials !== undefined) {
+    const want = [...new Set(expect.credentials)].sort().join(', ') || 'none';
+    const have = decision.credentials?.join(', ') || 'none';
+    if (want !== have) failures.push(`credentials: expected ${want}, got ${have}`);
   }
   return failures;
 }

@@ -36,8 +36,16 @@ export const RuleSchema = z
       .refine((v) => parseDuration(v) !== undefined)
       .optional(),
     channels: z.array(z.string().min(1)).min(1).optional(),
+    /** Credentials (by name, of the call's server) handed to the server for this one call. */
+    credentials: z.array(z.string().min(1)).min(1).optional(),
   })
   .superRefine((rule, ctx) => {
+    if (rule.effect === 'deny' && rule.credentials !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['credentials'],
+        message: 'credentials only apply to effect allow or approve, not deny',
+      });
     if (rule.effect === 'approve') {
       if (!rule.approvers)
         ctx.addIssue({ code: 'custom', path: ['effect'], message: 'an approve rule needs approvers' });

@@ -20,6 +20,11 @@ export interface Decision {
   policyVersion: string;
   /** `shadow`: the effect is what enforcement would have done; the call is allowed anyway. */
   mode: 'enforce' | 'shadow';
+  /**
+   * The credentials the deciding rules name (sorted union), for effect allow or approve: what the
+   * server gets for this one call once it runs (approved, for approve).
+   */
+  credentials?: string[];
   /** Present when effect is `approve`. */
   approval?: {
     /** Everyone who may approve (the union over `requirements`): whom to notify. */

@@ -90,6 +90,10 @@ export interface ConnectionOptions {
   restart: { initialDelayMs: number; maxDelayMs: number };
   logger: Logger;
   hooks: ConnectionHooks;
+  /** A process started for one call: it is never restarted, and is stopped after that call. */
+  oneShot?: boolean;
+  /** Environment for this connection's process only, on top of the server's own `env`. */
+  env?: Record<string, string>;
 }
 
 export interface ForwardOptions {
@@ -105,6 +109,8 @@ export interface ForwardOptions {
    * them, with `token` in place of that token. Progress also extends the call's timeout.
    */
   progress?: { token: ProgressToken; send(params: Record<string, unknown>): void };
+  /** HTTP headers for this request only (its credentials); Streamable HTTP servers only. */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -127,6 +133,7 @@ export function progressTo(
 /** A request under way: the client session and client request it serves, and where its progress goes. */
 interface InFlight extends CallOrigin {
   progress?: ForwardOptions['progress'];
+  headers?: Record<string, string>;
   /** Progress arrived: the call is alive. */
   keepAlive?: () => void;
 }
@@ -231,11 +238,21 @@ export class DownstreamConnection {
         { server: this.name, state: this.state },
       );
     }
+    if (options.headers && this.transportKind !== 'streamable-http') {
+      // Only our Streamable HTTP transport sends a header on one request alone; never fall back to all.
+      throw new GatehouseError(
+        'CREDENTIAL_UNAVAILABLE',
+        `server "${this.name}" is connected over ${this.transportKind}, which cannot carry a credential on ` +
+          'one request only; the call was not executed',
+        { server: this.name },
+      );
+    }
     const key = ++this.nextCall;
     const call: InFlight = {
       sessionId: options.sessionId,
       relatedRequestId: options.relatedRequestId,
       progress: options.progress,
+      headers: options.headers,
     };
     this.inflight.set(key, call);
     const timeout = this.timeoutMs;
@@ -383,8 +400,15 @@ export class DownstreamConnection {
 
   private async connectWith(kind: string): Promise<void> {
     const transport: Transport = isStdioServer(this.config)
-      ? new StdioChildTransport(this.config, this.log)
-      : createHttpTransport(this.config, kind as 'sse' | 'streamable-http');
+      ? new StdioChildTransport(
+          this.options.env
+            ? { ...this.config, env: { ...this.config.env, ...this.options.env } }
+            : this.config,
+          this.log,
+        )
+      : createHttpTransport(this.config, kind as 'sse' | 'streamable-http', (key) =>
+          typeof key === 'number' ? this.inflight.get(key)?.headers : undefined,
+        );
     const client = new Client(
       { name: 'gatehouse', version: VERSION },
       { capabilities: RELAYED_CLIENT_CAPABILITIES },
@@ -527,7 +551,7 @@ export class DownstreamConnection {
   }
 
   private scheduleRestart(): void {
-    if (this.stopping) return;
+    if (this.stopping || this.options.oneShot) return;
     const delay = this.nextDelay;
     this.nextDelay = Math.min(Math.max(delay * 2, 1), this.options.restart.maxDelayMs);
     this.retryTimer = setTimeout(() => {

@@ -2,7 +2,7 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import type { FetchLike, Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { Agent, fetch as undiciFetch } from 'undici';
 import type { HttpServerConfig } from '../config/schema.js';
-import { NodeStreamableHttpClientTransport } from './httpTransport.js';
+import { NodeStreamableHttpClientTransport, type StreamableHttpTransportOptions } from './httpTransport.js';
 
 /** One keep-alive pool for all HTTP downstreams: connection reuse is most of the proxy's HTTP cost. */
 const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 64, pipelining: 1 });
@@ -14,13 +14,17 @@ const pooledFetch: FetchLike = (url, init) =>
 
 export type HttpTransportKind = 'streamable-http' | 'sse';
 
-export function createHttpTransport(config: HttpServerConfig, kind: HttpTransportKind): Transport {
+export function createHttpTransport(
+  config: HttpServerConfig,
+  kind: HttpTransportKind,
+  headersFor?: StreamableHttpTransportOptions['headersFor'],
+): Transport {
   const url = new URL(config.url);
   const headers = { ...config.headers };
   // Streamable HTTP carries every call, so it runs on undici's request() rather than fetch.
   return kind === 'sse'
     ? new SSEClientTransport(url, { requestInit: { headers }, fetch: pooledFetch })
-    : new NodeStreamableHttpClientTransport(url, { headers, dispatcher });
+    : new NodeStreamableHttpClientTransport(url, { headers, dispatcher, headersFor });
 }
 
 /** The order in which transports are tried: Streamable HTTP first, SSE when the server only speaks that. */

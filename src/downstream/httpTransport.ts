@@ -21,6 +21,11 @@ export interface StreamableHttpTransportOptions {
   headers: Record<string, string>;
   /** The shared keep-alive pool. */
   dispatcher: Dispatcher;
+  /**
+   * Headers for one request only (a credential minted for that call), by the `relatedRequestId` it
+   * is sent with; never sent on any other request, stream or DELETE.
+   */
+  headersFor?: (relatedRequestId: RequestId) => Record<string, string> | undefined;
 }
 
 type Body = Dispatcher.ResponseData['body'];
@@ -63,6 +68,7 @@ export class NodeStreamableHttpClientTransport implements Transport {
   private readonly staticHeaders: Record<string, string>;
   private readonly secrets: string[];
   private readonly dispatcher: Dispatcher;
+  private readonly headersFor: StreamableHttpTransportOptions['headersFor'];
   /** One signal for every request and stream, so close() ends them all. */
   private readonly abort = new AbortController();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -89,6 +95,7 @@ export class NodeStreamableHttpClientTransport implements Transport {
     this.origin = url.origin;
     this.path = `${url.pathname}${url.search}`;
     this.dispatcher = options.dispatcher;
+    this.headersFor = options.headersFor;
     // Lower-cased so a configured "Accept" cannot travel next to ours as a second header.
     this.staticHeaders = Object.fromEntries(
       Object.entries(options.headers).map(([name, value]) => [name.toLowerCase(), value]),
@@ -173,10 +180,10 @@ export class NodeStreamableHttpClientTransport implements Transport {
   private async post(message: JSONRPCMessage, options: TransportSendOptions = {}): Promise<void> {
     const { onresumptiontoken, relatedRequestId: origin } = options;
     const requestId = isRequest(message) ? message.id : undefined;
-    const headers = this.headers({
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-    });
+    const headers = this.headers(
+      { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      origin !== undefined && requestId !== undefined ? this.headersFor?.(origin) : undefined,
+    );
     const {
       statusCode,
       headers: responseHeaders,
@@ -372,8 +379,8 @@ export class NodeStreamableHttpClientTransport implements Transport {
     this._sessionId = undefined;
   }
 
-  private headers(extra: Record<string, string>): Record<string, string> {
-    const headers = { ...this.staticHeaders };
+  private headers(extra: Record<string, string>, perCall?: Record<string, string>): Record<string, string> {
+    const headers = { ...this.staticHeaders, ...perCall };
     if (this._sessionId) headers['mcp-session-id'] = this._sessionId;
     if (this.protocolVersion) headers['mcp-protocol-version'] = this.protocolVersion;
     return Object.assign(headers, extra);

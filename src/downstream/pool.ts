@@ -11,7 +11,13 @@ import {
   type CatalogEntry,
   type CatalogSource,
 } from './catalog.js';
-import { DownstreamConnection, type ConnectionHooks, type ConnectionStatus } from './connection.js';
+import {
+  DownstreamConnection,
+  type ConnectionHooks,
+  type ConnectionOptions,
+  type ConnectionStatus,
+} from './connection.js';
+import { GatehouseError } from '../errors.js';
 
 export interface PoolHooks extends Omit<ConnectionHooks, 'onStateChange' | 'onToolsChanged'> {
   /** The merged tool catalog changed (a server connected, restarted, died or re-listed its tools). */
@@ -39,6 +45,8 @@ export class DownstreamPool {
   private readonly log: Logger;
   private started = false;
   private readonly reportCollisions: ReturnType<typeof collisionReporter>;
+  /** How a process started for one call connects: relayed like the others, out of the catalog. */
+  private readonly perCallOptions: ConnectionOptions;
 
   constructor(config: Config, logger: Logger, hooks: PoolHooks) {
     this.log = logger.child({ module: 'downstream' });
@@ -82,6 +90,19 @@ export class DownstreamPool {
         if (this.started) hooks.onToolsChanged();
       },
     };
+    this.perCallOptions = {
+      connectMs: config.timeouts.connectMs,
+      callMs: config.timeouts.callMs,
+      restart: config.restart,
+      logger: logger.child({ perCall: true }),
+      hooks: {
+        onServerRequest: hooks.onServerRequest,
+        onNotification: hooks.onNotification,
+        onStateChange: () => undefined,
+        onToolsChanged: () => undefined,
+      },
+      oneShot: true,
+    };
     const connections = new Map<string, DownstreamConnection>();
     for (const [name, server] of Object.entries(config.servers)) {
       connections.set(
@@ -103,6 +124,27 @@ export class DownstreamPool {
     await Promise.all([...this.connections.values()].map((c) => c.start()));
     this.started = true;
     this.rebuildTools();
+  }
+
+  /**
+   * A fresh process of stdio server `name` for one call, with `env` (that call's credentials) on top
+   * of its own environment: never restarted and never in the catalog. The caller stops it after the
+   * call; the long-lived process never sees `env`.
+   */
+  async startForCall(name: string, env: Record<string, string>): Promise<DownstreamConnection> {
+    const config = this.connections.get(name)?.config;
+    if (!config) throw new GatehouseError('DOWNSTREAM_UNAVAILABLE', `no server "${name}" is configured`);
+    const connection = new DownstreamConnection(name, config, { ...this.perCallOptions, env });
+    await connection.start();
+    if (connection.state !== 'ready') {
+      await connection.stop();
+      throw new GatehouseError(
+        'DOWNSTREAM_UNAVAILABLE',
+        `server "${name}" did not start for this call (${connection.lastError ?? connection.state}); the call was not executed`,
+        { server: name },
+      );
+    }
+    return connection;
   }
 
   get(name: string): DownstreamConnection | undefined {

@@ -84,8 +84,9 @@ export function createApprovedExecutor(deps: ApprovedExecutorDeps) {
     const now = deps.now();
     if (isExpired(request, now)) return expire(request);
     const tool = listed.find((t) => t.name === request.tool);
-    const blocked = recheck(request, tool, now);
-    if (blocked) {
+    const checked = recheck(request, tool, now);
+    if ('code' in checked) {
+      const blocked = checked;
       log.warn(
         { approvalId: id, code: blocked.code, reason: blocked.message },
         'approved call blocked by the re-check',
@@ -112,6 +113,8 @@ export function createApprovedExecutor(deps: ApprovedExecutorDeps) {
       policyVersion: request.policyVersion,
       argumentsDigest: deps.argumentsDigest(request.arguments),
       approval: { id: request.id, approvals: approvalsOf(request) },
+      // As the policy set in force right before the call gives them, from the arguments approved.
+      ...(checked.credentials ? { credentials: checked.credentials } : {}),
       forward: { sessionId: EXECUTOR_SESSION },
     });
     let stored: ExecutionOutcome;
@@ -163,9 +166,13 @@ export function createApprovedExecutor(deps: ApprovedExecutorDeps) {
   /**
    * What must still hold right before the approved arguments run: they hash to the approved digest, the
    * tool the server lists now is the one the approvers saw, and the current policy set does not deny
-   * the call.
+   * the call. When it holds: the credentials that set gives the call.
    */
-  function recheck(request: ApprovalRequest, tool: Tool | undefined, now: Date): ExecutionError | undefined {
+  function recheck(
+    request: ApprovalRequest,
+    tool: Tool | undefined,
+    now: Date,
+  ): ExecutionError | { credentials?: string[] } {
     if (!verifyDigest(request)) {
       return { code: 'DIGEST_MISMATCH', message: 'the stored call no longer matches its approved digest' };
     }
@@ -200,7 +207,7 @@ export function createApprovedExecutor(deps: ApprovedExecutorDeps) {
         message: `the current policy set (${decision.policyVersion}) denies this call (${decision.rules.join(', ') || 'default'}): ${decision.reason}`,
       };
     }
-    return undefined;
+    return decision.effect !== 'deny' && decision.credentials ? { credentials: decision.credentials } : {};
   }
 
   function executionFields(request: ApprovalRequest): Omit<EventOf<'call.executing'>, 'event'> {

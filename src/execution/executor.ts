@@ -14,6 +14,9 @@ import type { DownstreamPool } from '../downstream/pool.js';
 import { GatehouseError, isGatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ToolCall } from '../pipeline/toolCall.js';
+import type { CredentialBroker, CredentialUse, Grant } from '../credentials/broker.js';
+import type { DownstreamConnection } from '../downstream/connection.js';
+import { anyKnownCredential, scrubCredentials, scrubCredentialsIn } from '../redact/known.js';
 import { passThrough } from '../shared/passThrough.js';
 
 /**
@@ -41,6 +44,8 @@ export interface Invocation {
   argumentsDigest: string;
   /** An approved call: its request, and the approvals that counted. */
   approval?: { id: string; approvals: AuditVerdict[] };
+  /** The credentials the deciding rules give this call (names the server defines). */
+  credentials?: readonly string[];
   forward: ForwardOptions;
 }
 
@@ -60,6 +65,8 @@ export interface ExecutorDeps {
   pool: DownstreamPool;
   events: EventBus;
   logger: Logger;
+  /** Mints the credentials a call is given; absent: no server defines any. */
+  credentials?: Pick<CredentialBroker, 'mint'>;
 }
 
 export function createExecutor(deps: ExecutorDeps) {
@@ -88,26 +95,92 @@ export function createExecutor(deps: ExecutorDeps) {
       log.error({ callId: call.requestId, reason: refusal.message }, 'call refused: no audit record');
       return { ok: false, error: refusal, ...codeOf(refusal), reachedServer: false };
     }
-    let result: CallToolResult;
+    // Minted only now: the call is claimed and recorded, so nothing that stops short of running it
+    // (a replay, a stored outcome, a lost claim, a trail that refuses) ever holds a credential.
+    const minted = await mintFor(invocation, fields, durable);
+    if ('refused' in minted) return minted.refused;
+    const { grant } = minted;
+    // A stdio server takes its credentials in a process started for this call.
+    let perCall: DownstreamConnection | undefined;
+    if (grant && Object.keys(grant.env).length > 0) {
+      try {
+        perCall = await deps.pool.startForCall(call.server, grant.env);
+      } catch (error) {
+        const hits = scrubError(error);
+        await grant.release();
+        return failed(fields, error, false, durable, credentialFields(grant, hits));
+      }
+    }
+    let sent: CallToolResult;
     try {
-      result = (await connection.request(
+      sent = (await (perCall ?? connection).request(
         { method: 'tools/call', params: invocation.params },
         CALL_RESULT,
-        invocation.forward,
+        grant && !perCall ? { ...invocation.forward, headers: grant.headers } : invocation.forward,
       )) as CallToolResult;
     } catch (error) {
-      return failed(fields, error, true, durable);
+      const hits = scrubError(error);
+      await perCall?.stop();
+      await grant?.release();
+      // Refused before it was sent: a transport that cannot carry the credential on this request alone.
+      const reached = !isGatehouseError(error, 'CREDENTIAL_UNAVAILABLE');
+      return failed(fields, error, reached, durable, credentialFields(grant, hits));
     }
+    await perCall?.stop();
+    // What the call returned never shows a credential's value: not to the client, the store, the
+    // trail, a card or the page. Scrubbed before the release, while every value is still known.
+    const { value: result, hits } = scrubCredentialsIn(sent);
+    if (hits > 0)
+      log.warn(
+        { callId: call.requestId, replaced: hits },
+        "a credential's value was removed from a tool result",
+      );
+    await grant?.release();
     const afterRecord = await recordAfter(
       {
         event: 'call.executed',
         ...fields,
         isError: result.isError === true,
         resultDigest: `sha256:${sha256Canonical(result)}`,
+        ...credentialFields(grant, hits),
       },
       durable,
     );
     return { ok: true, result, ...(afterRecord ? { afterRecord } : {}) };
+  }
+
+  /** The call's credentials, or the outcome of a call refused for want of one (recorded). */
+  async function mintFor(
+    invocation: Invocation,
+    fields: ExecutionFields,
+    durable: boolean,
+  ): Promise<{ grant?: Grant } | { refused: Outcome }> {
+    const { call, approval, credentials: names } = invocation;
+    if (!names?.length) return {};
+    if (!deps.credentials) {
+      const error = new GatehouseError(
+        'CREDENTIAL_UNAVAILABLE',
+        `a rule gives this call credentials (${names.join(', ')}), but no credentials are configured; the call was not executed`,
+        { server: call.server },
+      );
+      return { refused: await failed(fields, error, false, durable) };
+    }
+    try {
+      return {
+        grant: await deps.credentials.mint({
+          server: call.server,
+          names,
+          call,
+          ...(approval ? { approvalId: approval.id } : {}),
+        }),
+      };
+    } catch (error) {
+      log.warn({ callId: call.requestId, reason: codeOf(error).message }, 'call refused: no credential');
+      const uses = isGatehouseError(error, 'CREDENTIAL_UNAVAILABLE')
+        ? (error.context.uses as CredentialUse[] | undefined)
+        : undefined;
+      return { refused: await failed(fields, error, false, durable, uses ? { credentialsUsed: uses } : {}) };
+    }
   }
 
   async function failed(
@@ -115,9 +188,13 @@ export function createExecutor(deps: ExecutorDeps) {
     error: unknown,
     reachedServer: boolean,
     durable: boolean,
+    credentials: Pick<EventOf<'call.failed'>, 'credentialsUsed' | 'credentialsScrubbed'> = {},
   ): Promise<Outcome> {
     const { code, message } = codeOf(error);
-    await recordAfter({ event: 'call.failed', ...fields, reachedServer, error: { code, message } }, durable);
+    await recordAfter(
+      { event: 'call.failed', ...fields, reachedServer, error: { code, message }, ...credentials },
+      durable,
+    );
     return { ok: false, error, code, message, reachedServer };
   }
 
@@ -161,6 +238,29 @@ function executionFields(invocation: Invocation): ExecutionFields {
     ...(approval ? { approvalId: approval.id, approvals: approval.approvals } : {}),
     argumentsDigest: invocation.argumentsDigest,
   };
+}
+
+/** What the records after a call say of its credentials: which, and whether the scrubber fired. */
+function credentialFields(
+  grant: Grant | undefined,
+  hits: number,
+): Pick<EventOf<'call.executed'>, 'credentialsUsed' | 'credentialsScrubbed'> {
+  const scrubbed = Math.max(hits, grant?.scrubbed() ?? 0);
+  return {
+    ...(grant ? { credentialsUsed: grant.uses.map((u) => ({ ...u })) } : {}),
+    ...(scrubbed > 0 ? { credentialsScrubbed: scrubbed } : {}),
+  };
+}
+
+/**
+ * Replaces a credential's value in an error's message in place (the error goes on to the model and
+ * the request as it is); returns how many were replaced.
+ */
+function scrubError(error: unknown): number {
+  if (!(error instanceof Error) || !anyKnownCredential()) return 0;
+  const scrubbed = scrubCredentials(error.message);
+  if (scrubbed.hits > 0) error.message = scrubbed.text;
+  return scrubbed.hits;
 }
 
 /** What the record and the request keep of an error: a stable code and a message safe to show. */

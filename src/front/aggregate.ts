@@ -21,7 +21,7 @@ import type { DownstreamPool } from '../downstream/pool.js';
 import { GatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { passThrough } from '../shared/passThrough.js';
-import type { Session } from './sessions.js';
+import type { Requester } from './sessions.js';
 
 interface Ctx {
   signal?: AbortSignal;
@@ -72,7 +72,7 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
     method: string,
     key: K,
     schema: S,
-    session: Session,
+    session: Requester,
     ctx: Ctx,
   ): Promise<unknown[]> {
     const items: unknown[] = [];
@@ -105,7 +105,7 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
     return out;
   }
 
-  async function listResources(session: Session, ctx: Ctx): Promise<{ resources: Resource[] }> {
+  async function listResources(session: Requester, ctx: Ctx): Promise<{ resources: Resource[] }> {
     const perServer = await fanOut(
       'resources',
       (c) =>
@@ -122,7 +122,7 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
   }
 
   async function listResourceTemplates(
-    session: Session,
+    session: Requester,
     ctx: Ctx,
   ): Promise<{ resourceTemplates: ResourceTemplate[] }> {
     const perServer = await fanOut(
@@ -149,7 +149,7 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
     };
   }
 
-  async function ownerOfUri(uri: string, session: Session, ctx: Ctx): Promise<DownstreamConnection> {
+  async function ownerOfUri(uri: string, session: Requester, ctx: Ctx): Promise<DownstreamConnection> {
     const known = resourceOwners.get(uri);
     const connection = known ? pool.get(known) : undefined;
     if (connection) return connection;
@@ -172,7 +172,7 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
     });
   }
 
-  async function readResource(uri: string, params: Params, session: Session, ctx: Forwarding) {
+  async function readResource(uri: string, params: Params, session: Requester, ctx: Forwarding) {
     const owner = await ownerOfUri(uri, session, ctx);
     return owner.request({ method: 'resources/read', params }, AS_SENT.read, {
       ...ctx,
@@ -186,10 +186,10 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
    */
   async function subscribe(
     uri: string,
-    session: Session,
+    session: Requester,
     ctx: Forwarding,
     on: boolean,
-    others: () => Session[],
+    others: () => Requester[],
     params: Params = { uri },
   ) {
     const elsewhere = others().some((s) => s !== session && s.subscriptions.has(uri));
@@ -210,13 +210,13 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
   }
 
   /** A session ended: release the subscriptions nobody else holds. */
-  async function release(session: Session, others: () => Session[]): Promise<void> {
+  async function release(session: Requester, others: () => Requester[]): Promise<void> {
     for (const uri of [...session.subscriptions]) {
       await subscribe(uri, session, {}, false, others).catch(() => undefined);
     }
   }
 
-  async function listPrompts(session: Session, ctx: Ctx): Promise<{ prompts: Prompt[] }> {
+  async function listPrompts(session: Requester, ctx: Ctx): Promise<{ prompts: Prompt[] }> {
     const perServer = await fanOut(
       'prompts',
       (c) => listAll(c, 'prompts/list', 'prompts', AS_SENT.listPrompts, session, ctx) as Promise<Prompt[]>,
@@ -228,7 +228,7 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
     return { prompts: [...prompts.byExposedName.values()].map((e) => ({ ...e.item, name: e.exposedName })) };
   }
 
-  async function promptEntry(name: string, session: Session, ctx: Ctx) {
+  async function promptEntry(name: string, session: Requester, ctx: Ctx) {
     if (!prompts.byExposedName.has(name)) await listPrompts(session, ctx);
     const entry = prompts.byExposedName.get(name);
     const connection = entry && pool.get(entry.server);
@@ -240,7 +240,7 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
     return { entry, connection };
   }
 
-  async function getPrompt(name: string, params: Params, session: Session, ctx: Forwarding) {
+  async function getPrompt(name: string, params: Params, session: Requester, ctx: Forwarding) {
     const { entry, connection } = await promptEntry(name, session, ctx);
     return connection.request(
       { method: 'prompts/get', params: { ...params, name: entry.name } },
@@ -252,7 +252,7 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
   async function complete(
     ref: CompleteRequest['params']['ref'],
     params: Params,
-    session: Session,
+    session: Requester,
     ctx: Forwarding,
   ) {
     const forward = { ...ctx, sessionId: session.id };
@@ -271,7 +271,7 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
 
   async function ownerOfTemplate(
     uriTemplate: string,
-    session: Session,
+    session: Requester,
     ctx: Ctx,
   ): Promise<DownstreamConnection> {
     const find = () => [...templates.byExposedName.values()].find((e) => e.item.uriTemplate === uriTemplate);
@@ -286,7 +286,7 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
   }
 
   /** The client's level goes to every server that logs; each session's own threshold filters relaying. */
-  async function setLevel(level: LoggingLevel, params: Params, session: Session): Promise<void> {
+  async function setLevel(level: LoggingLevel, params: Params, session: Requester): Promise<void> {
     session.logLevel = level;
     await Promise.allSettled(
       offering('logging').map((c) =>

@@ -17,6 +17,8 @@ const WIRE_CODES: Partial<Record<GatehouseCode, number>> = {
   CLIENT_CAPABILITY_MISSING: ErrorCode.MethodNotFound,
   DOWNSTREAM_TIMEOUT: ErrorCode.RequestTimeout,
   DOWNSTREAM_CLOSED: ErrorCode.ConnectionClosed,
+  // Gatehouse's own, outside the range JSON-RPC and MCP reserve (a failed 2026-07-28 task carries it).
+  CALL_NOT_APPROVED: -31000,
 };
 
 /** What the SDK's Protocol needs to answer with a JSON-RPC error: a code, a message, maybe data. */
@@ -27,13 +29,23 @@ export interface WireError extends Error {
 
 const SDK_PREFIX = /^MCP error -?\d+: /;
 
-export function toWireError(error: unknown, log: Logger): WireError {
+/**
+ * Codes a 2026-07-28 client must not receive (basic/index.mdx, "Error Codes"): resource not found is
+ * Invalid params there, whether Gatehouse or a legacy downstream said it.
+ */
+const MODERN_CODES: Record<number, number> = { [-32002]: ErrorCode.InvalidParams };
+
+/** Which protocol era the client that gets the error speaks (front/era2026/ serves the modern one). */
+export type Era = 'legacy' | 'modern';
+
+export function toWireError(error: unknown, log: Logger, era: Era = 'legacy'): WireError {
+  const code = (legacy: number) => (era === 'modern' ? (MODERN_CODES[legacy] ?? legacy) : legacy);
   if (error instanceof McpError) {
     // McpError prefixes "MCP error <code>: " to the message it received; relay the original text.
-    return wireError(error.code, error.message.replace(SDK_PREFIX, ''), error.data);
+    return wireError(code(error.code), error.message.replace(SDK_PREFIX, ''), error.data);
   }
   if (error instanceof GatehouseError) {
-    return wireError(WIRE_CODES[error.code] ?? ErrorCode.InternalError, error.message);
+    return wireError(code(WIRE_CODES[error.code] ?? ErrorCode.InternalError), error.message);
   }
   const ref = randomUUID();
   log.error({ err: error, ref }, 'unexpected error while handling a client request');

@@ -17,10 +17,12 @@ import {
 } from '../identity/index.js';
 import type { Logger } from '../log.js';
 import { isLoopbackHost } from '../shared/loopback.js';
-import { announceRoots, createSession, type FrontDeps } from './session.js';
+import { announceRoots, createSession, subscribers, type FrontDeps } from './session.js';
 import { isClientAborted, readBoundedBody } from '../shared/body.js';
 import { createSessionTable, type SessionCounts } from './httpSessions.js';
 import { HttpSessionTransport, replyError, SERVER_ERROR } from './httpTransport.js';
+import type { ModernFront } from './era2026/dispatch.js';
+import { isModernPost, serveModernPost } from './era2026/http.js';
 
 export interface HttpFrontOptions {
   config: Config;
@@ -36,6 +38,8 @@ export interface HttpFrontOptions {
    * request; runs after the Host/Origin checks.
    */
   routes?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+  /** Serves 2026-07-28 requests (no session) beside the legacy sessions; absent: legacy only. */
+  modern?: ModernFront;
 }
 
 export interface HttpFrontStatus {
@@ -173,6 +177,10 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
     }
     const body = await readJson(req, res, config.http.maxBodyBytes);
     if (body === INVALID) return;
+    if (options.modern && isModernPost(req, body)) {
+      const caller = { id: principal.id, groups: principal.groups, transport: 'http' as const };
+      return serveModernPost(req, res, body, caller, { front: options.modern, pool: deps.pool, logger: log });
+    }
     if (!isInitializeRequest(body)) {
       return replyError(res, 400, ErrorCode.InvalidRequest, 'Bad Request: no valid session ID provided');
     }
@@ -190,7 +198,7 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
     transport.onclose = () => {
       const wasOpen = sessions.remove(session.id);
       deps.sessions.remove(session.id);
-      void deps.aggregate.release(session, () => deps.sessions.all());
+      void deps.aggregate.release(session, () => subscribers(deps));
       if (wasOpen) log.info({ session: session.id }, 'client session closed');
     };
     await session.server.connect(transport);

@@ -7,6 +7,7 @@ import {
   ListRootsResultSchema,
   LoggingLevelSchema,
   McpError,
+  type ClientCapabilities,
   type LoggingLevel,
   type Notification,
   type Request,
@@ -18,8 +19,9 @@ import type { DownstreamPool } from '../downstream/pool.js';
 import { GatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { passThrough } from '../shared/passThrough.js';
+import type { InputBridge } from './era2026/inputs.js';
 import { guarded } from './errors.js';
-import type { Session, SessionRegistry } from './sessions.js';
+import { MODERN_REQUESTER, type Session, type SessionRegistry } from './sessions.js';
 
 /**
  * Requests and notifications a downstream sends towards the client. They carry no reference to the
@@ -28,7 +30,13 @@ import type { Session, SessionRegistry } from './sessions.js';
  * ambiguous they are refused, never guessed: sending one user's sampling request or logs to another
  * user's client would leak data between sessions.
  */
-export function createRelay(pool: () => DownstreamPool, sessions: SessionRegistry, logger: Logger) {
+export function createRelay(
+  pool: () => DownstreamPool,
+  sessions: SessionRegistry,
+  logger: Logger,
+  /** Where server requests of 2026-07-28 calls go (front/era2026/inputs.ts). */
+  inputs?: Pick<InputBridge, 'holds' | 'ask' | 'tell'>,
+) {
   const log = logger.child({ module: 'relay' });
 
   /**
@@ -55,6 +63,23 @@ export function createRelay(pool: () => DownstreamPool, sessions: SessionRegistr
   }
 
   /**
+   * The 2026-07-28 call a message of the server is about when no session is: the call it arrived for,
+   * or the only such call in flight on that server while no session has one there (requests of other
+   * kinds, such as a listener's resources/unsubscribe, ask nothing and do not count).
+   */
+  function modernCallOf(
+    connection: DownstreamConnection,
+    origin: CallOrigin | undefined,
+  ): string | undefined {
+    if (origin) return origin.sessionId;
+    if (!inputs) return undefined;
+    const inFlight = [...connection.sessionsInFlight()];
+    if (inFlight.some((id) => sessions.get(id))) return undefined;
+    const calls = inFlight.filter((id) => inputs.holds(id));
+    return calls.length === 1 ? calls[0] : undefined;
+  }
+
+  /**
    * The answer goes back to the downstream as the client gave it, and errors leave through toWireError
    * like a client's would. The request reaches the client as the downstream sent it.
    */
@@ -66,6 +91,17 @@ export function createRelay(pool: () => DownstreamPool, sessions: SessionRegistr
       context: ServerRequestContext,
     ): Promise<Result> => {
       const target = targetOf(connection, context.origin);
+      const inFlight = [...connection.sessionsInFlight()];
+      // A 2026-07-28 client's call: the request travels in an input-required result (era2026/inputs.ts).
+      const modern = target ? undefined : modernCallOf(connection, context.origin);
+      if (modern && inputs?.holds(modern)) return inputs.ask(modern, request, context.signal);
+      if (!target && inFlight.some((id) => id.startsWith(MODERN_REQUESTER))) {
+        throw new GatehouseError(
+          'ROUTING_AMBIGUOUS',
+          `Gatehouse cannot tell which client request this ${request.method} belongs to (${inFlight.length} ` +
+            `requests in flight on "${connection.name}", MCP 2026-07-28 ones among them); refused rather than guessed`,
+        );
+      }
       if (!target) {
         throw new GatehouseError(
           'ROUTING_AMBIGUOUS',
@@ -78,7 +114,7 @@ export function createRelay(pool: () => DownstreamPool, sessions: SessionRegistr
         );
       }
       const { session, relatedRequestId } = target;
-      const missing = missingCapability(session, request);
+      const missing = missingCapability(session.server.getClientCapabilities() ?? {}, request);
       if (missing) {
         throw new GatehouseError(
           'CLIENT_CAPABILITY_MISSING',
@@ -124,6 +160,8 @@ export function createRelay(pool: () => DownstreamPool, sessions: SessionRegistr
         // Logs, and notifications Gatehouse does not know (fastmcp's streamContent, elicitation/complete):
         // to the session of the call they belong to, on that call's stream, ahead of its result.
         const target = targetOf(connection, origin);
+        const modern = target ? undefined : modernCallOf(connection, origin);
+        if (modern && inputs?.tell(modern, notification)) return;
         if (!target) {
           log.debug(
             { server: connection.name, method: notification.method },
@@ -191,8 +229,8 @@ function resultSchemaFor(request: Request) {
   return RESULTS_AS_SENT[request.method as keyof typeof RESULTS_AS_SENT];
 }
 
-function missingCapability(session: Session, request: Request): string | undefined {
-  const caps = session.server.getClientCapabilities() ?? {};
+/** What a client must have declared for a server's request to reach it (either era). */
+export function missingCapability(caps: ClientCapabilities, request: Request): string | undefined {
   switch (request.method) {
     case 'sampling/createMessage':
       return caps.sampling ? undefined : 'sampling';

@@ -32,7 +32,7 @@ import { unionCapabilities } from './capabilities.js';
 import { guarded } from './errors.js';
 import { createTaskBridge, TASK_CAPABILITIES, type TaskLimits } from './tasks.js';
 import type { Relay } from './relay.js';
-import type { Session, SessionRegistry } from './sessions.js';
+import type { Requester, Session, SessionRegistry } from './sessions.js';
 
 export interface FrontDeps extends PipelineDeps {
   pool: DownstreamPool;
@@ -42,6 +42,8 @@ export interface FrontDeps extends PipelineDeps {
   decisionPoint: () => DecisionPoint;
   logger: Logger;
   taskLimits: TaskLimits;
+  /** Who else holds resource subscriptions: 2026-07-28 listen requests (front/era2026/listen.ts). */
+  otherSubscribers?: () => Requester[];
 }
 
 export const APPROVAL_NOTE = 'Calls may require human approval.';
@@ -87,7 +89,7 @@ export function createSession(
   server.onerror = (error) => log.debug({ reason: String(error) }, 'session protocol error');
 
   const { aggregate } = deps;
-  const others = () => deps.sessions.all();
+  const others = () => subscribers(deps);
   /**
    * Every handler reads the request as the SDK's schema parses it and forwards the request as the
    * client sent it (Gatehouse changes only what it must: names, progress tokens); its result goes out
@@ -146,6 +148,12 @@ export function createSession(
   return session;
 }
 
+/** Everyone whose resource subscriptions keep a server subscribed: sessions and modern listeners. */
+export function subscribers(deps: Pick<FrontDeps, 'sessions' | 'otherSubscribers'>): Requester[] {
+  const sessions: Requester[] = deps.sessions.all();
+  return deps.otherSubscribers ? [...sessions, ...deps.otherSubscribers()] : sessions;
+}
+
 /** How a request that goes to one server travels: cancellable, on its client request's stream, with progress. */
 function forwarding(
   request: { params?: { _meta?: { progressToken?: string | number } } },
@@ -193,7 +201,7 @@ export function visibleTools(deps: Pick<FrontDeps, 'pool' | 'decisionPoint' | 'm
   return tools;
 }
 
-function combinedInstructions(pool: DownstreamPool): string | undefined {
+export function combinedInstructions(pool: DownstreamPool): string | undefined {
   const parts = pool
     .ready()
     .filter((c) => c.instructions)

@@ -21,6 +21,15 @@ export interface Session {
   askedFor: Set<string>;
 }
 
+/**
+ * What handling one request needs of the client behind it. A legacy session is one; a 2026-07-28
+ * request, which has no session, brings one of its own (front/era2026/).
+ */
+export type Requester = Pick<Session, 'id' | 'caller' | 'askedFor' | 'subscriptions' | 'logLevel'>;
+
+/** How the id of a 2026-07-28 request's Requester begins: no session of the registry has it. */
+export const MODERN_REQUESTER = 'modern:';
+
 export class SessionRegistry {
   private readonly sessions = new Map<string, Session>();
 

@@ -3,9 +3,11 @@ import {
   type CallToolRequest,
   type CallToolResult,
   type RequestId,
+  type Result,
   type ServerNotification,
 } from '@modelcontextprotocol/sdk/types.js';
 import { resultForRequest } from '../approvals/results.js';
+import type { ApprovalRequest } from '../approvals/request.js';
 import type { ApprovalRuntime } from '../approvals/service.js';
 import { isOpen } from '../approvals/states.js';
 import type { CreateTaskResult } from '@modelcontextprotocol/sdk/experimental/tasks/index.js';
@@ -17,7 +19,7 @@ import { progressTo, type DownstreamConnection } from '../downstream/connection.
 import type { DownstreamPool } from '../downstream/pool.js';
 import { GatehouseError, isGatehouseError } from '../errors.js';
 import { toolErrorResult } from '../front/errors.js';
-import type { Session } from '../front/sessions.js';
+import type { Requester } from '../front/sessions.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../audit/bus.js';
 import { auditCaller, type AuditEvent } from '../audit/events.js';
@@ -49,6 +51,11 @@ export interface CallContext {
   sendNotification: (notification: ServerNotification) => Promise<void>;
   /** Present when the client asked for this call to run as a task. */
   task?: { bridge: TaskBridge; store: RequestTaskStore; ttl?: number };
+  /**
+   * How a held call is answered when the client's era has its own way (a 2026-07-28 client that
+   * declared the Tasks extension gets a task); by default, the request's state as a tool result.
+   */
+  held?: (request: ApprovalRequest, hasOutputSchema: boolean) => Result;
 }
 
 /** Why a gated call could not be held for approval: it fails closed, with the reason for the model. */
@@ -69,6 +76,7 @@ const EXECUTION_FAILURES = new Set([
   'DOWNSTREAM_UNAVAILABLE',
   'DOWNSTREAM_INVALID',
   'AUDIT_LOG_UNAVAILABLE',
+  'CREDENTIAL_UNAVAILABLE',
 ]);
 
 /**
@@ -77,10 +85,10 @@ const EXECUTION_FAILURES = new Set([
  */
 export async function callTool(
   deps: PipelineDeps,
-  session: Session,
+  session: Requester,
   params: CallToolRequest['params'],
   context: CallContext,
-): Promise<CallToolResult | CreateTaskResult> {
+): Promise<CallToolResult | CreateTaskResult | Result> {
   if (BUILTIN_TOOL_NAMES.has(params.name)) {
     const run = () =>
       callBuiltinTool(params.name, params.arguments, {
@@ -138,8 +146,9 @@ export async function callTool(
     // This session asked: it is the one told the outcome (front/outcomeNotices.ts).
     if (isOpen(request.state)) session.askedFor.add(request.id);
     const hasOutputSchema = call.definition.outputSchema !== undefined;
-    return task
-      ? task.bridge.forApproval(task.store, task.ttl, request, hasOutputSchema)
+    if (task) return task.bridge.forApproval(task.store, task.ttl, request, hasOutputSchema);
+    return context.held
+      ? context.held(request, hasOutputSchema)
       : resultForRequest(request, hasOutputSchema, deps.approvals);
   }
   // A task outlives its tools/call request, so its downstream call gets a signal of its own (a fresh
@@ -165,7 +174,7 @@ export async function callTool(
  */
 function receive(
   deps: PipelineDeps,
-  session: Session,
+  session: Requester,
   params: CallToolRequest['params'],
 ): { call: ToolCall; down?: DownstreamConnection } {
   const listed = deps.pool.tools.byExposedName.get(params.name);
@@ -249,7 +258,7 @@ function decidedEvent(call: ToolCall, decision: Decision, args: RedactedArgument
 
 async function execute(
   deps: PipelineDeps,
-  session: Session,
+  session: Requester,
   call: ToolCall,
   params: CallToolRequest['params'],
   decision: Decision,
@@ -265,6 +274,8 @@ async function execute(
     rules: decision.rules,
     policyVersion: decision.policyVersion,
     argumentsDigest,
+    // Only a call the policy allows outright gets its rules' credentials (not one shadow mode lets by).
+    ...(decision.effect === 'allow' && decision.credentials ? { credentials: decision.credentials } : {}),
     forward: {
       sessionId: session.id,
       relatedRequestId: context.requestId,

@@ -23,3 +23,13 @@ export {
   RedactSettingsSchema,
   type RedactSettings,
 } from './options.js';
+export {
+  CREDENTIAL_MARKER,
+  anyKnownCredential,
+  credentialForms,
+  credentialsScrubbedTotal,
+  rememberCredential,
+  scrubCredentials,
+  scrubCredentialsIn,
+  type KnownCredential,
+} from './known.js';

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { canonicalJson } from '../approvals/digest.js';
 import { GatehouseError } from '../errors.js';
 import { applySpans, findSecrets, isAwsSecretKey, MARKER, marker } from './detectors.js';
+import { anyKnownCredential, scrubCredentials } from './known.js';
 import { secretNameMatcher } from './names.js';
 import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_SCAN_CHARS } from './options.js';
 import { parseJsonPath, stepInto, type PathStates, type PathStep } from './paths.js';
@@ -268,8 +269,17 @@ function walkMember(
   return result;
 }
 
-function redactString(text: string, walk: Walk): string {
+function redactString(input: string, walk: Walk): string {
   const rules = walk.rules;
+  let text = input;
+  // Credentials Gatehouse handed out are known by value, whatever the detection settings.
+  if (anyKnownCredential()) {
+    const scrubbed = scrubCredentials(text);
+    if (scrubbed.hits > 0) {
+      record(walk);
+      text = scrubbed.text;
+    }
+  }
   if (!rules.detect) return text;
   if (text.length > rules.maxScanChars) {
     record(walk);

@@ -24,7 +24,8 @@ export type Fixture =
   | 'recorder'
   | 'shapeshifter'
   | 'probe'
-  | 'leaky';
+  | 'leaky'
+  | 'per-call-env';
 
 /** `node --import tsx <fixture>`: the argv of a fixture server under test/fixtures/servers. */
 export function fixtureArgs(fixture: Fixture, ...args: string[]): string[] {
