@@ -177,6 +177,27 @@ describe('PostgreSQL store: the change feed', () => {
     await eventually(() => heard.includes('req-1:approved'), 'the periodic read finds the change');
     expect(heard).toEqual(['req-1:approved']);
   });
+  it('listens again after its LISTEN connection breaks, and hears changes through notifications', async () => {
+    const {
+      schema,
+      stores: [a, b],
+    } = await replicas(2, { pollIntervalMs: 60_000 });
+    const heard: string[] = [];
+    b!.watch!((r) => heard.push(`${r.id}:${r.state}`));
+    await a!.create(sampleRequest(1));
+    // No periodic read within the test: only a notification can bring the change.
+    await eventually(() => heard.includes('req-1:pending'), 'B hears the request through NOTIFY');
+    const listening = `SELECT pid FROM pg_stat_activity WHERE query = 'LISTEN gatehouse_${schema}'`;
+    const before = await sql<{ pid: number }>(schema, listening);
+    expect(before).toHaveLength(2);
+    await sql(schema, `SELECT pg_terminate_backend(pid) FROM (${listening}) AS l`);
+    await eventually(async () => {
+      const now = await sql<{ pid: number }>(schema, listening);
+      return now.length === 2 && now.every((row) => !before.some((old) => old.pid === row.pid));
+    }, 'both replicas listen again on new connections');
+    await a!.create(sampleRequest(2));
+    await eventually(() => heard.includes('req-2:pending'), 'B hears the next request');
+  });
 });
 
 describe('PostgreSQL store: connections', () => {

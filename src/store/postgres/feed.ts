@@ -12,11 +12,19 @@ import type { Db } from './db.js';
  * never hears its own writes (it told its own listeners already).
  */
 export interface Feed {
+  /**
+   * Resolves once the feed listens (or has tried to, and keeps trying) and has read where things
+   * stand: every change after it is heard. The store is handed out only then.
+   */
+  ready: Promise<void>;
   /** The revision this replica wrote itself: not to be handed out again. */
   wrote(id: string, revision: number): void;
   watch(listener: (request: ApprovalRequest) => void): () => void;
   stop(): Promise<void>;
 }
+
+/** How long a broken LISTEN connection waits before it connects again (at most pollIntervalMs). */
+const RECONNECT_MS = 1_000;
 
 /** The NOTIFY channel of a schema (a checked identifier). */
 export const feedChannel = (schema: string) => `gatehouse_${schema}`;
@@ -96,7 +104,8 @@ export function startFeed(
       if (stopped || client !== next) return;
       client = undefined;
       next.end().catch(() => undefined);
-      retry = setTimeout(() => void listen(), pollIntervalMs);
+      // Soon, and again every second while the server is away; the periodic read covers the gap.
+      retry = setTimeout(() => void listen(), Math.min(pollIntervalMs, RECONNECT_MS));
       retry.unref();
     };
     next.on('error', (error) => {
@@ -117,12 +126,16 @@ export function startFeed(
     }
   }
 
-  read();
-  void listen();
+  // Listen first, then read where things stand: a change after that read is notified, or read later.
+  const ready = listen().then(async () => {
+    if (since === undefined) read();
+    await reading;
+  });
   const poll = setInterval(read, pollIntervalMs);
   poll.unref();
 
   return {
+    ready,
     wrote: (id, revision) => {
       if ((seen.get(id) ?? 0) < revision) seen.set(id, revision);
     },

@@ -58,6 +58,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   }
   const leases = renewLeases(db, replica, settings.leaseMs, log);
   const feed = startFeed(db, connection.config, settings.schema, settings.pollIntervalMs, log);
+  await feed.ready;
   const store = approvalsTable(db, replica, settings.leaseMs, feed, settings.schema);
   let closing: Promise<void> | undefined;
   return {
