@@ -143,4 +143,22 @@ export function approverStateContract(make: (limits: ApproverStateLimits) => Pro
     expect(await limiter.retryAfter('k', 1)).toBe(0);
     expect(await limiter.retryAfter('other', 1)).toBe(1_999);
   });
+
+  it('keeps an OIDC sign-in under way until it is taken, once', async () => {
+    now = 0;
+    const { oidcTransactions } = await state();
+    const transaction = {
+      state: 's',
+      nonce: 'n',
+      codeVerifier: 'v',
+      next: '/approvals/x',
+      expiresAt: 600_000,
+    };
+    await oidcTransactions.put('tx-1', transaction);
+    await oidcTransactions.put('tx-2', { ...transaction, next: '/approvals' });
+    expect(await oidcTransactions.take('tx-unknown')).toBeUndefined();
+    expect(await oidcTransactions.take('tx-1')).toEqual(transaction);
+    expect(await oidcTransactions.take('tx-1')).toBeUndefined();
+    expect((await oidcTransactions.take('tx-2'))?.next).toBe('/approvals');
+  });
 }

@@ -1,10 +1,12 @@
 import { createAttemptLimiter, type AttemptLimiter } from './auth/limiter.js';
+import { memoryOidcTransactions, type OidcTransactionStore } from './auth/oidc.js';
 import { createTokenStore, type TokenStore } from './auth/tokens.js';
 import { createSessionStore, type SessionStore } from './sessions.js';
 
 /**
  * What the approval page and API keep about approvers between requests: their page sessions, their
- * personal API tokens, and the failed sign-ins that throttle password guessing. In memory for one
+ * personal API tokens, the failed sign-ins that throttle password guessing, and OIDC sign-ins under
+ * way. In memory for one
  * Gatehouse; in PostgreSQL for replicas, so a browser or a program may reach any replica.
  */
 export interface ApproverState {
@@ -12,6 +14,8 @@ export interface ApproverState {
   tokens: TokenStore;
   /** Failed local sign-ins, counted over `windowMs`. */
   signInFailures: AttemptLimiter;
+  /** OIDC sign-ins under way (from /auth/login to /auth/callback). */
+  oidcTransactions: OidcTransactionStore;
 }
 
 export interface ApproverStateLimits {
@@ -40,4 +44,5 @@ export const memoryApproverState: ApproverStateFactory = (limits) => ({
     now: limits.now,
   }),
   signInFailures: createAttemptLimiter({ windowMs: limits.signInWindowMs, now: limits.now }),
+  oidcTransactions: memoryOidcTransactions(limits.now),
 });

@@ -83,6 +83,7 @@ export function createApprovalWeb(options: ApprovalWebOptions): ApprovalWeb {
           redirectUri: () => `${baseUrl()}/auth/callback`,
           logger: log,
           now,
+          transactions: state.oidcTransactions,
         })
       : undefined,
     log,

@@ -1,12 +1,13 @@
 import type pg from 'pg';
 import type { ApproverStateFactory } from '../../approvals/web/approverState.js';
 import { waitFor } from '../../approvals/web/auth/limiter.js';
+import { MAX_OIDC_TRANSACTIONS, type OidcTransaction } from '../../approvals/web/auth/oidc.js';
 import { TOKEN_PREFIX, newApiToken, type ApiToken } from '../../approvals/web/auth/tokens.js';
 import { key, newSession, type Session } from '../../approvals/web/sessions.js';
 import type { Db } from './db.js';
 
 /**
- * Approvers' page sessions, API tokens and failed sign-ins in PostgreSQL: a browser or a program
+ * Approvers' page sessions, API tokens, failed sign-ins and OIDC sign-ins under way in PostgreSQL: a browser or a program
  * signed in on one replica is signed in on all, a sign-out or a revocation holds on all, and password
  * guesses spread over the replicas count together. The rules (bounds, expiry, the throttle) are the
  * in-memory stores' own; time is the web layer's clock, as there.
@@ -126,6 +127,30 @@ export function postgresApproverState(db: Db): ApproverStateFactory {
           }),
         get size() {
           return counts.tokens;
+        },
+      },
+
+      oidcTransactions: {
+        put: (id, transaction) =>
+          db.transaction(async (client) => {
+            await client.query('DELETE FROM oidc_transactions WHERE expires_at <= $1', [now()]);
+            await client.query('INSERT INTO oidc_transactions (key, expires_at, doc) VALUES ($1, $2, $3)', [
+              key(id),
+              transaction.expiresAt,
+              JSON.stringify(transaction),
+            ]);
+            await client.query(
+              `DELETE FROM oidc_transactions WHERE key IN (
+                 SELECT key FROM oidc_transactions ORDER BY seq DESC OFFSET $1)`,
+              [MAX_OIDC_TRANSACTIONS],
+            );
+          }),
+        async take(id) {
+          const { rows } = await db.query<{ doc: OidcTransaction }>(
+            'DELETE FROM oidc_transactions WHERE key = $1 RETURNING doc',
+            [key(id)],
+          );
+          return rows[0]?.doc;
         },
       },
 

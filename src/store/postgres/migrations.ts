@@ -101,7 +101,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 4,
-    name: "approvers' page sessions, API tokens and failed sign-ins, shared by the replicas",
+    name: "approvers' page sessions, API tokens, failed sign-ins and OIDC sign-ins, shared by the replicas",
     sql: `
       -- Keyed by the SHA-256 of the secret (the cookie's id, the token): what is kept cannot be
       -- replayed. Times are epoch milliseconds, as the web layer counts them.
@@ -130,6 +130,12 @@ export const MIGRATIONS: readonly Migration[] = [
         at bigint NOT NULL
       );
       CREATE INDEX sign_in_failures_key ON sign_in_failures (key, at);
+      CREATE TABLE oidc_transactions (
+        key text PRIMARY KEY,
+        seq bigserial NOT NULL UNIQUE,
+        expires_at bigint NOT NULL,
+        doc json NOT NULL
+      );
       CREATE INDEX sign_in_failures_at ON sign_in_failures (at);`,
   },
 ];
