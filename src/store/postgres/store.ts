@@ -37,7 +37,7 @@ export interface PostgresStore extends ApprovalStore {
   readonly replica: string;
   /** postgres://user@host:port/database, without the password. */
   readonly name: string;
-  /** Approvers' sessions, API tokens and failed sign-ins, shared by the replicas. */
+  /** Approvers' sessions, API tokens, failed sign-ins and OIDC sign-ins, shared by the replicas. */
   readonly approverState: ApproverStateFactory;
   /** Writes a file store's document and archive into this (empty) schema, all or nothing. */
   importDocument(document: StoreDocument, archived: readonly ApprovalRequest[]): Promise<ImportSummary>;
