@@ -1,47 +1,37 @@
 /**
- * Gatehouse's overhead on a tool call, measured against the direct path in the same run:
- * 2,000 sequential calls of a trivial tool (server-everything's `echo`) over stdio and over Streamable
+ * Gatehouse's overhead on a tool call, measured against the direct path in the same run, once both
+ * are warm (3,000 calls each first): 2,000 sequential calls of a trivial tool (server-everything's `echo`) over stdio and over Streamable
  * HTTP, and 16 concurrent HTTP clients. Gatehouse runs from dist/ (what `npm start` runs).
+ *
+ * Besides latency, each path's CPU time per call: the client's (this process), the server's, and
+ * Gatehouse's own (its process tree minus the downstream server), read from /proc before and after
+ * the measured calls. CPU time is the steadier measure on a shared machine.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import {
+  benchDir,
+  cpuMeter,
+  everythingArgs,
+  gatehouseBin,
+  startEverythingHttp,
+  startGatehouseHttp,
+  writeConfig,
+  type CpuPerCall,
+} from './setup.js';
 import { fmt, summarize, type Summary } from './stats.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const everything = path.join(root, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
-const gatehouseBin = path.join(root, 'bin/gatehouse.js');
 const SEQUENTIAL = Number(process.env.BENCH_CALLS ?? 2000);
 const CONCURRENT_CLIENTS = 16;
 const PER_CLIENT = Number(process.env.BENCH_CONCURRENT_CALLS ?? 125);
-const WARMUP = 100;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForLine(child: ChildProcess, pattern: RegExp): Promise<string> {
-  const lines = createInterface({ input: child.stderr! });
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`process exited (${code}) before "${pattern}"`)));
-    lines.on('line', (line) => {
-      if (pattern.test(line)) resolve(line);
-    });
-  });
-}
+/**
+ * Calls on each path before anything is measured, spread over its clients. Node compiles the hot path
+ * over the first few thousand calls: Gatehouse's CPU per call falls from about 2.5 times its settled
+ * cost over the first 500 calls to it by about 3,000. What these calls cost is printed as "cold".
+ */
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 3000);
 
 async function connect(transport: StdioClientTransport | StreamableHTTPClientTransport): Promise<Client> {
   const client = new Client({ name: 'bench', version: '1' });
@@ -59,12 +49,21 @@ async function timeCalls(client: Client, tool: string, n: number): Promise<numbe
   return durations;
 }
 
-/** One path of a comparison: the clients that call it and the tool name they call. */
+/** One path of a comparison: the clients that call it, the tool name they call, the processes behind. */
 interface Path {
   clients: Client[];
   tool: string;
-  /** The Gatehouse process, whose CPU time per call is measured. */
-  pid?: number;
+  /** The Gatehouse process, whose own CPU time per call is measured. */
+  gatehousePid?: number;
+  /** A server that is not Gatehouse's child (HTTP), whose CPU time counts as the downstream's. */
+  serverPid?: number;
+}
+
+interface Measured {
+  latency: Summary;
+  cpu: CpuPerCall;
+  /** CPU per call over the warm-up calls, from a fresh process. */
+  cold: CpuPerCall;
 }
 
 /**
@@ -74,24 +73,22 @@ interface Path {
  */
 async function compare(direct: Path, gatehouse: Path, perClient: number) {
   const paths = [direct, gatehouse];
-  for (const path of paths) await Promise.all(path.clients.map((c) => timeCalls(c, path.tool, WARMUP)));
-  const measured: Summary[] = [];
-  let cpuUsPerCall = Number.NaN;
+  const cold: CpuPerCall[] = [];
   for (const path of paths) {
-    const cpuBefore = cpuMs(path.pid);
-    const start = performance.now();
-    const all = await Promise.all(path.clients.map((c) => timeCalls(c, path.tool, perClient)));
-    measured.push(summarize(all.flat(), performance.now() - start));
-    if (path.pid) cpuUsPerCall = ((cpuMs(path.pid) - cpuBefore) * 1000) / all.flat().length;
+    const cpu = cpuMeter(path.gatehousePid, path.serverPid);
+    const each = Math.ceil(WARMUP / path.clients.length);
+    await Promise.all(path.clients.map((c) => timeCalls(c, path.tool, each)));
+    cold.push(cpu.perCall(each * path.clients.length));
   }
-  return { direct: measured[0]!, gatehouse: measured[1]!, gatehouseCpuUs: cpuUsPerCall };
-}
-
-/** User plus system CPU time of a process so far, from /proc (clock ticks of 10 ms). */
-function cpuMs(pid: number | undefined): number {
-  if (!pid) return Number.NaN;
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  const measured: Measured[] = [];
+  for (const [i, path] of paths.entries()) {
+    const cpu = cpuMeter(path.gatehousePid, path.serverPid);
+    const start = performance.now();
+    const all = (await Promise.all(path.clients.map((c) => timeCalls(c, path.tool, perClient)))).flat();
+    const wall = performance.now() - start;
+    measured.push({ cpu: cpu.perCall(all.length), latency: summarize(all, wall), cold: cold[i]! });
+  }
+  return { direct: measured[0]!, gatehouse: measured[1]! };
 }
 
 const connectMany = (url: string, n: number) =>
@@ -104,135 +101,114 @@ function peakRssMb(pid: number | undefined): number {
   return kb / 1024;
 }
 
-function writeConfig(dir: string, server: object): string {
-  const file = path.join(dir, `config-${Math.random().toString(36).slice(2)}.json`);
-  writeFileSync(
-    file,
-    JSON.stringify({
-      mcpServers: { everything: server },
-      log: { level: 'warn' },
-      http: { port: 0 },
-      // The overhead of a real decision: an explicit allow-all policy set, evaluated on every call.
-      policies: path.join(root, 'fixtures/policies/allow-all'),
-      approvals: { store: `${file}.store.json` },
-    }),
-  );
-  return file;
-}
-
-async function startGatehouseHttp(config: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    [gatehouseBin, 'serve', '--http', '--config', config, '--log-level', 'info'],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  const line = await waitForLine(child, /Gatehouse ready/);
-  const url = (JSON.parse(line) as { url: string }).url;
-  child.stderr!.resume();
-  return { child, url };
-}
-
 export interface ProxyBenchRow {
   path: string;
-  direct: Summary;
-  gatehouse: Summary;
+  direct: Measured;
+  gatehouse: Measured;
   gatehouseRssMb: number;
-  /** Gatehouse's CPU time per call: less sensitive to a noisy machine than latency. */
-  gatehouseCpuUs: number;
 }
 
 export async function benchProxy(): Promise<ProxyBenchRow[]> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'gatehouse-bench-'));
+  const dir = benchDir();
   const rows: ProxyBenchRow[] = [];
 
   // stdio: client → server, and client → Gatehouse → server, both over stdio.
   {
-    const direct = await connect(
-      new StdioClientTransport({ command: process.execPath, args: [everything, 'stdio'], stderr: 'ignore' }),
-    );
-    const config = writeConfig(dir, { command: process.execPath, args: [everything, 'stdio'] });
+    const directTransport = new StdioClientTransport({
+      command: process.execPath,
+      args: everythingArgs('stdio'),
+      stderr: 'ignore',
+    });
+    const direct = await connect(directTransport);
+    const config = writeConfig(dir, { command: process.execPath, args: everythingArgs('stdio') });
     const viaTransport = new StdioClientTransport({
       command: process.execPath,
-      args: [gatehouseBin, 'serve', '--config', config, '--log-level', 'info'],
+      args: [gatehouseBin, 'serve', '--config', config],
       stderr: 'ignore',
     });
     const via = await connect(viaTransport);
-    const {
-      direct: d,
-      gatehouse: g,
-      gatehouseCpuUs,
-    } = await compare(
-      { clients: [direct], tool: 'echo' },
-      { clients: [via], tool: 'everything__echo', pid: viaTransport.pid ?? undefined },
+    const measured = await compare(
+      { clients: [direct], tool: 'echo', serverPid: directTransport.pid ?? undefined },
+      { clients: [via], tool: 'everything__echo', gatehousePid: viaTransport.pid ?? undefined },
       SEQUENTIAL,
     );
     rows.push({
       path: `stdio, ${SEQUENTIAL} sequential calls`,
-      direct: d,
-      gatehouse: g,
+      ...measured,
       gatehouseRssMb: peakRssMb(viaTransport.pid ?? undefined),
-      gatehouseCpuUs,
     });
     await direct.close();
     await via.close();
   }
 
   // Streamable HTTP: client → server, and client → Gatehouse → server, both over HTTP.
-  const port = await freePort();
-  const server = spawn(process.execPath, [everything, 'streamableHttp'], {
-    env: { ...process.env, PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  await waitForLine(server, /listening on port/i);
-  server.stderr!.resume();
-  const directUrl = `http://127.0.0.1:${port}/mcp`;
-  const gatehouse = await startGatehouseHttp(writeConfig(dir, { url: directUrl }));
+  const server = await startEverythingHttp();
+  const gatehouse = await startGatehouseHttp(writeConfig(dir, { url: server.url }));
+  const serverPid = server.child.pid;
+  const gatehousePid = gatehouse.child.pid;
   try {
-    const [direct] = await connectMany(directUrl, 1);
+    const [direct] = await connectMany(server.url, 1);
     const [via] = await connectMany(gatehouse.url, 1);
     const sequential = await compare(
-      { clients: [direct!], tool: 'echo' },
-      { clients: [via!], tool: 'everything__echo', pid: gatehouse.child.pid },
+      { clients: [direct!], tool: 'echo', serverPid },
+      { clients: [via!], tool: 'everything__echo', gatehousePid, serverPid },
       SEQUENTIAL,
     );
     rows.push({
       path: `HTTP, ${SEQUENTIAL} sequential calls`,
       ...sequential,
-      gatehouseRssMb: peakRssMb(gatehouse.child.pid),
+      gatehouseRssMb: peakRssMb(gatehousePid),
     });
     await direct!.close();
     await via!.close();
 
-    const directs = await connectMany(directUrl, CONCURRENT_CLIENTS);
+    const directs = await connectMany(server.url, CONCURRENT_CLIENTS);
     const vias = await connectMany(gatehouse.url, CONCURRENT_CLIENTS);
     const concurrent = await compare(
-      { clients: directs, tool: 'echo' },
-      { clients: vias, tool: 'everything__echo', pid: gatehouse.child.pid },
+      { clients: directs, tool: 'echo', serverPid },
+      { clients: vias, tool: 'everything__echo', gatehousePid, serverPid },
       PER_CLIENT,
     );
     rows.push({
       path: `HTTP, ${CONCURRENT_CLIENTS} concurrent clients × ${PER_CLIENT} calls`,
       ...concurrent,
-      gatehouseRssMb: peakRssMb(gatehouse.child.pid),
+      gatehouseRssMb: peakRssMb(gatehousePid),
     });
     await Promise.all([...directs, ...vias].map((c) => c.close()));
   } finally {
-    gatehouse.child.kill('SIGTERM');
-    server.kill('SIGTERM');
+    await gatehouse.stop();
+    server.child.kill('SIGTERM');
   }
   return rows;
 }
 
 export function proxyTable(rows: ProxyBenchRow[]): string {
   const lines = [
-    '| path | direct p50 ms | Gatehouse p50 ms | added p50 ms | direct p99 ms | Gatehouse p99 ms | p99 ratio | direct calls/s | Gatehouse calls/s | Gatehouse CPU µs/call | Gatehouse peak RSS MB |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| path | direct p50 ms | Gatehouse p50 ms | added p50 ms | direct p99 ms | Gatehouse p99 ms | p99 ratio | direct calls/s | Gatehouse calls/s | Gatehouse peak RSS MB |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
-  for (const r of rows) {
+  for (const { path, direct: d, gatehouse: g, gatehouseRssMb } of rows) {
+    const [dl, gl] = [d.latency, g.latency];
     lines.push(
-      `| ${r.path} | ${fmt(r.direct.p50)} | ${fmt(r.gatehouse.p50)} | ${fmt(r.gatehouse.p50 - r.direct.p50)} | ${fmt(r.direct.p99)} | ${fmt(r.gatehouse.p99)} | ${fmt(r.gatehouse.p99 / r.direct.p99, 2)}x | ${fmt(r.direct.perSecond, 0)} | ${fmt(r.gatehouse.perSecond, 0)} | ${fmt(r.gatehouseCpuUs, 0)} | ${fmt(r.gatehouseRssMb, 0)} |`,
+      `| ${path} | ${fmt(dl.p50)} | ${fmt(gl.p50)} | ${fmt(gl.p50 - dl.p50)} | ${fmt(dl.p99)} | ${fmt(gl.p99)} | ${fmt(gl.p99 / dl.p99, 2)}x | ${fmt(dl.perSecond, 0)} | ${fmt(gl.perSecond, 0)} | ${fmt(gatehouseRssMb, 0)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/**
+ * CPU time per call, in µs. "direct" is the client and the server of the direct path; Gatehouse's
+ * own is its process tree's CPU minus its downstream's, and its ratio is against that direct cost.
+ */
+export function cpuTable(rows: ProxyBenchRow[]): string {
+  const lines = [
+    `| path | direct: client | direct: server | direct total | via: client | via: server | Gatehouse own | Gatehouse own ÷ direct total | Gatehouse own, first ${WARMUP} calls (cold) |`,
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const { path, direct: d, gatehouse: g } of rows) {
+    const directTotal = d.cpu.client + d.cpu.downstream;
+    lines.push(
+      `| ${path} | ${fmt(d.cpu.client, 0)} | ${fmt(d.cpu.downstream, 0)} | ${fmt(directTotal, 0)} | ${fmt(g.cpu.client, 0)} | ${fmt(g.cpu.downstream, 0)} | **${fmt(g.cpu.gatehouse, 0)}** | ${fmt(g.cpu.gatehouse / directTotal, 2)}x | ${fmt(g.cold.gatehouse, 0)} |`,
     );
   }
   return lines.join('\n');

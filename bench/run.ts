@@ -1,13 +1,15 @@
 /**
  * `npm run bench`: every benchmark, printed as the markdown tables the README carries.
- * `BENCH_ONLY=proxy|approvals|replicas|decision|audit|redact` runs one.
+ * `BENCH_ONLY=proxy|cpu|approvals|replicas|decision|audit|redact` runs one; BENCH_BASELINE (cpu) names
+ * other builds to compare side by side.
  */
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { approvalsTable, benchApprovals } from './approvals.js';
 import { benchAudit } from './audit.js';
+import { benchCpu, cpuRoundsTable } from './cpu.js';
 import { benchDecision } from './decision.js';
-import { benchProxy, proxyTable } from './proxy.js';
+import { benchProxy, cpuTable, proxyTable } from './proxy.js';
 import { benchRedact } from './redact.js';
 import { benchReplicas, replicasTable } from './replicas.js';
 
@@ -24,7 +26,14 @@ async function run(): Promise<void> {
   console.log(`Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`);
   if (wanted('proxy')) {
     console.log('\n## Proxy overhead (tool call through Gatehouse vs direct)\n');
-    console.log(proxyTable(await benchProxy()));
+    const rows = await benchProxy();
+    console.log(proxyTable(rows));
+    console.log('\n## CPU per allowed call, µs (Gatehouse own = its process tree minus the downstream)\n');
+    console.log(cpuTable(rows));
+  }
+  if (wanted('cpu')) {
+    console.log('\n## Gatehouse own CPU per allowed call, settled (builds side by side)\n');
+    console.log(cpuRoundsTable(await benchCpu()));
   }
   if (wanted('approvals')) {
     console.log('\n## Approvals\n');

@@ -143,6 +143,29 @@ describe('appending', () => {
     expect((await rejection(log.append({ n: 2 }))).code).toBe('AUDIT_LOG_UNAVAILABLE');
   });
 
+  it('enqueues records nobody waits for in call order with the awaited ones; a bad one shows in status', async () => {
+    const log = await openTestLog(dir, key, { settings: { maxRecordBytes: 64 } });
+    expect(log.enqueue({ n: 0 })).toBe(true);
+    const awaited = log.append({ n: 1 });
+    expect(log.enqueue({ n: 2 })).toBe(true);
+    expect(log.enqueue([1] as never)).toBe(false);
+    expect((await awaited).seq).toBe(1);
+    // Too large: refused alone when its batch is written, and the log says so until a batch succeeds.
+    expect(log.enqueue({ big: 'x'.repeat(100) })).toBe(true);
+    expect(log.enqueue({ n: 3 })).toBe(true);
+    await log.checkpoint();
+    expect(log.status()).toMatchObject({ state: 'failing', size: 4, lastError: expect.stringMatching(/64/) });
+    expect((await log.append({ n: 4 }, { sync: true })).seq).toBe(4);
+    expect(log.status().state).toBe('ok');
+    await log.close();
+    expect(log.enqueue({ n: 5 })).toBe(false);
+    const written = (await lines(segment0())).map(
+      (l) => (JSON.parse(l) as { record: { n: number } }).record.n,
+    );
+    expect(written).toEqual([0, 1, 2, 3, 4]);
+    expect((await verifyAuditLog(dir, { keys: [key.verifierKey] })).ok).toBe(true);
+  });
+
   it('lets one process write a log at a time', async () => {
     const log = await openTestLog(dir, key);
     const error = await rejection(openTestLog(dir, key));

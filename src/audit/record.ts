@@ -70,12 +70,13 @@ export function canonicalRecord(record: unknown, maxBytes: number): string {
 }
 
 /**
- * The line for a canonical record, without its newline. Written out by hand: the four keys are in
+ * The line for a canonical record, without its newline; `prev` as bytes or lowercase hex. Written out by hand: the four keys are in
  * JCS order and their values canonical already, so this is `canonicalize` of the whole without a
  * second pass over the record (a test holds the two equal).
  */
-export function formatLine(prev: Uint8Array, record: string, seq: number, time: string): string {
-  return `{"prev":"${Buffer.from(prev).toString('hex')}","record":${record},"seq":${seq},"time":${JSON.stringify(time)}}`;
+export function formatLine(prev: Uint8Array | string, record: string, seq: number, time: string): string {
+  const link = typeof prev === 'string' ? prev : Buffer.from(prev).toString('hex');
+  return `{"prev":"${link}","record":${record},"seq":${seq},"time":${JSON.stringify(time)}}`;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -116,8 +116,7 @@ export async function openAuditTrail(options: AuditTrailOptions): Promise<AuditT
       // With `durability: sync` nothing is queued: every caller waits for its record's fsync.
       if (syncEverything || auditLog.status().state !== 'ok') return false;
       // Its failure shows in status() and sends the next calls down the waiting path.
-      auditLog.append(event).catch(() => undefined);
-      return true;
+      return auditLog.enqueue(event);
     },
     async receipt({ seq, line }) {
       const latest = auditLog.latestCheckpoint();

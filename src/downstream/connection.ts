@@ -27,6 +27,7 @@ import { z } from 'zod';
 import { isStdioServer, type ServerConfig } from '../config/schema.js';
 import { GatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { dispatchByShape } from '../shared/dispatch.js';
 import { describeIssues, passThrough, setRawRequestHandler } from '../shared/passThrough.js';
 import { createHttpTransport, shouldFallBackToSse, transportOrder } from './http.js';
 import { DownstreamNetworkError } from './httpTransport.js';
@@ -409,9 +410,8 @@ export class DownstreamConnection {
       : createHttpTransport(this.config, kind as 'sse' | 'streamable-http', (key) =>
           typeof key === 'number' ? this.inflight.get(key)?.headers : undefined,
         );
-    const client = new Client(
-      { name: 'gatehouse', version: VERSION },
-      { capabilities: RELAYED_CLIENT_CAPABILITIES },
+    const client = dispatchByShape(
+      new Client({ name: 'gatehouse', version: VERSION }, { capabilities: RELAYED_CLIENT_CAPABILITIES }),
     );
     const hooks = this.options.hooks;
     const originOf = (key: RequestId | object): CallOrigin | undefined => {

@@ -25,6 +25,7 @@ import type { DownstreamPool } from '../downstream/pool.js';
 import type { Logger } from '../log.js';
 import { callTool, type PipelineDeps } from '../pipeline/callTool.js';
 import { CallToolRequestAsSentSchema, type Caller } from '../pipeline/toolCall.js';
+import { dispatchByShape } from '../shared/dispatch.js';
 import { setRawRequestHandler, type RawHandler, type RequestSchema } from '../shared/passThrough.js';
 import { VERSION } from '../version.js';
 import type { Aggregate, Forwarding } from './aggregate.js';
@@ -69,6 +70,7 @@ export function createSession(
       taskStore: tasks.store,
     },
   );
+  dispatchByShape(server);
   const session: Session = {
     id,
     server,

@@ -103,19 +103,23 @@ export async function callTool(
   const decision = await decide(deps.decisionPoint(), call);
   // Plain allows are the bulk of traffic and go to the audit trail; the log keeps what needs a look.
   const routine = decision.effect === 'allow' && decision.mode === 'enforce';
-  deps.logger[routine ? 'debug' : 'info'](
-    {
-      requestId: call.requestId,
-      server: call.server,
-      tool: call.tool,
-      caller: call.caller.id,
-      effect: decision.effect,
-      rules: decision.rules,
-      mode: decision.mode,
-      policyVersion: decision.policyVersion,
-    },
-    'tool call decided',
-  );
+  const level = routine ? 'debug' : 'info';
+  // Its fields are built only for a level that is logged: at the default level, allows are not.
+  if (deps.logger.isLevelEnabled(level)) {
+    deps.logger[level](
+      {
+        requestId: call.requestId,
+        server: call.server,
+        tool: call.tool,
+        caller: call.caller.id,
+        effect: decision.effect,
+        rules: decision.rules,
+        mode: decision.mode,
+        policyVersion: decision.policyVersion,
+      },
+      'tool call decided',
+    );
+  }
   const { task } = context;
   const denies = decision.mode === 'enforce' && decision.effect === 'deny';
   const args = deps.redact(call.arguments);

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { canonicalJson } from '../approvals/digest.js';
 import { GatehouseError } from '../errors.js';
 import { applySpans, findSecrets, isAwsSecretKey, MARKER, marker } from './detectors.js';
@@ -82,7 +82,8 @@ export function createRedactor(options: RedactionRules & { digestKey?: Uint8Arra
       'AUDIT_KEY_INVALID',
       `the argument digest key has ${key.length} bytes; at least 16`,
     );
-  const digestKey = Buffer.from(key);
+  // Imported once: a raw key given to createHmac is imported again on every call.
+  const digestKey = createSecretKey(Buffer.from(key));
   return {
     ...redactor,
     redactArguments: (args) => {
@@ -94,7 +95,10 @@ export function createRedactor(options: RedactionRules & { digestKey?: Uint8Arra
 }
 
 /** `hmac-sha256:<hex>` of the arguments' canonical JSON; absent arguments digest like `{}`. */
-export function argumentsDigest(key: Uint8Array, args: Record<string, unknown> | undefined): string {
+export function argumentsDigest(
+  key: Uint8Array | KeyObject,
+  args: Record<string, unknown> | undefined,
+): string {
   return `hmac-sha256:${createHmac('sha256', key)
     .update(canonicalJson(args ?? {}), 'utf8')
     .digest('hex')}`;

@@ -1,0 +1,114 @@
+/**
+ * Where Gatehouse's own CPU goes on allowed calls: `node --import tsx bench/profile.ts [stdio|http]`
+ * runs Gatehouse from dist/ under `node --cpu-prof`, makes BENCH_WARMUP (2,000) then BENCH_CALLS
+ * (5,000) allowed echo calls through it, and prints the self time by package and by function over
+ * the latter. The .cpuprofile stays in the
+ * printed folder for Chrome's DevTools.
+ */
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { benchDir, echoCalls, startEverythingHttp, throughGatehouse } from './setup.js';
+
+const CALLS = Number(process.env.BENCH_CALLS ?? 5000);
+const TOP = Number(process.env.BENCH_TOP ?? 40);
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  startTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 2000);
+
+/** The monotonic clock in µs, as the profile's timestamps read it. */
+const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+
+/** Warm-up calls, then the measured ones: the stretch of the profile that counts (no start-up). */
+async function calls(client: Client): Promise<{ from: number; to: number }> {
+  await echoCalls(client, WARMUP);
+  const from = nowUs();
+  await echoCalls(client, CALLS);
+  return { from, to: nowUs() };
+}
+
+/** The package (or Gatehouse's own file) a profile frame belongs to. */
+function owner(url: string): string {
+  if (!url) return '(native)';
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (pkg) return pkg[1]!;
+  if (url.startsWith('node:')) return url;
+  const own = /\/dist\/(.+)$/.exec(url);
+  return own ? `gatehouse:${own[1]}` : url;
+}
+
+function report(file: string, window: { from: number; to: number }): void {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map<number, number>();
+  let at = profile.startTime;
+  profile.samples.forEach((id, i) => {
+    const delta = profile.timeDeltas[i] ?? 0;
+    at += delta;
+    if (at >= window.from && at <= window.to) self.set(id, (self.get(id) ?? 0) + delta);
+  });
+  const byOwner = new Map<string, number>();
+  const byFunction = new Map<string, number>();
+  let busy = 0;
+  for (const [id, us] of self) {
+    const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
+    if (functionName === '(idle)' || functionName === '(program)') continue;
+    busy += us;
+    const who = owner(url);
+    byOwner.set(who, (byOwner.get(who) ?? 0) + us);
+    const fn = `${functionName || '(anonymous)'} ${who}:${lineNumber + 1}`;
+    byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
+  }
+  const table = (title: string, rows: Map<string, number>) => {
+    console.log(`\n${title}\n\n| self µs/call | share | where |\n|---:|---:|---|`);
+    for (const [name, us] of [...rows].sort((a, b) => b[1] - a[1]).slice(0, TOP))
+      console.log(`| ${(us / CALLS).toFixed(1)} | ${((100 * us) / busy).toFixed(1)}% | ${name} |`);
+  };
+  console.log(
+    `busy (not idle, not "program"): ${(busy / CALLS).toFixed(1)} µs/call over ${CALLS} calls after ${WARMUP} warm-up calls`,
+  );
+  table('By package or file', byOwner);
+  table('By function', byFunction);
+}
+
+async function main(): Promise<void> {
+  const mode = process.argv[2] === 'http' ? 'http' : 'stdio';
+  const dir = benchDir();
+  const profiles = path.join(dir, 'profiles');
+  mkdirSync(profiles);
+  const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${profiles}`];
+  const server = mode === 'http' ? await startEverythingHttp() : undefined;
+  const gatehouse = await throughGatehouse(dir, {
+    nodeArgs,
+    ...(server ? { server: { url: server.url, pid: server.child.pid! } } : {}),
+  });
+  const window = await calls(gatehouse.client);
+  await gatehouse.stop();
+  server?.child.kill('SIGTERM');
+  // The profile is written as the process exits.
+  for (let i = 0; i < 100 && !readdirSync(profiles, { withFileTypes: true }).some((f) => f.isFile()); i++)
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  const file = readdirSync(profiles).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) throw new Error(`no profile in ${profiles}`);
+  console.log(`profile: ${path.join(profiles, file)} (measured from ${window.from} to ${window.to} µs)`);
+  report(path.join(profiles, file), window);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
