@@ -1,4 +1,5 @@
 import path from 'node:path';
+import pg from 'pg';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { TestClient } from '../helpers/client.js';
@@ -122,6 +123,20 @@ const call = (client: TestClient, build: string) =>
 const deploy = (replica: Replica, build: string) => call(replica.alice, build);
 const deploys = (build: string) =>
   recorder.received().filter((c) => c.name === 'deploy' && c.arguments.build === build);
+/** The replica whose lease holds this request's execution, as the database says. */
+async function leaseOwner(id: string): Promise<string | undefined> {
+  const client = new pg.Client({ connectionString: postgres.url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ lease_owner: string | null }>(
+      "SELECT lease_owner FROM gatehouse.approvals WHERE id = $1 AND state = 'executing'",
+      [id],
+    );
+    return rows[0]?.lease_owner ?? undefined;
+  } finally {
+    await client.end();
+  }
+}
 const stateOf = async (replica: Replica, id: string) =>
   (await replica.bob.get(id)).json.approval?.state as string | undefined;
 
@@ -238,30 +253,35 @@ describe('three replicas on one PostgreSQL behind a round-robin front', () => {
   });
 
   it('records unknown only the execution the killed replica was running, nothing else', async () => {
-    const runner = replicas[2]!;
     const hung = expectPending(
-      (await runner.alice.client.callTool({ name: 'hang__hang', arguments: {} })) as CallToolResult,
+      (await replicas[2]!.alice.client.callTool({ name: 'hang__hang', arguments: {} })) as CallToolResult,
       'hang',
     ).approvalId;
-    const pending = expectPending(await deploy(runner, 'v4-untouched'), 'deploy').approvalId;
-    // Approved on the replica that then runs it: the call hangs there, executing.
-    expect((await runner.bob.decide(hung, 'approve')).status).toBe(200);
-    await eventually(
-      async () => (await stateOf(replicas[0]!, hung)) === 'executing',
-      'the call is executing',
-    );
+    const pending = expectPending(await deploy(replicas[2]!, 'v4-untouched'), 'deploy').approvalId;
+    // Approved: one replica claims it (the deciding one, or another's sweep) and the call hangs there.
+    expect((await replicas[2]!.bob.decide(hung, 'approve')).status).toBe(200);
+    let owner: string | undefined;
+    await eventually(async () => {
+      owner = await leaseOwner(hung);
+      return owner !== undefined;
+    }, "the call is executing under a replica's claim");
+    const i = Number(/^replica-(\d)$/.exec(owner!)![1]);
+    const runner = replicas[i]!;
+    const other = replicas[(i + 1) % 3]!;
+    expect(await stateOf(other, hung)).toBe('executing');
     await runner.process.stop('SIGKILL');
     onTestFinished(async () => {
-      if (replicas[2] === runner) replicas[2] = await startReplica(2);
+      if (replicas[i] === runner) replicas[i] = await startReplica(i);
     });
     // Its claim lapses; a live replica records the call unknown (it may have run), and only it.
     await eventually(
-      async () => (await stateOf(replicas[0]!, hung)) === 'unknown',
+      async () => (await stateOf(other, hung)) === 'unknown',
       'the call becomes unknown',
+      60_000,
     );
-    expect(await stateOf(replicas[1]!, pending)).toBe('pending');
-    replicas[2] = await startReplica(2);
-    expect(await stateOf(replicas[2]!, hung)).toBe('unknown');
+    expect(await stateOf(other, pending)).toBe('pending');
+    replicas[i] = await startReplica(i);
+    expect(await stateOf(replicas[i]!, hung)).toBe('unknown');
   });
 
   it("knows an approver's API token on every replica, a revocation everywhere, and counts failed sign-ins together", async () => {
