@@ -25,7 +25,8 @@ export type Fixture =
   | 'shapeshifter'
   | 'probe'
   | 'leaky'
-  | 'per-call-env';
+  | 'per-call-env'
+  | 'stdio-tap';
 
 /** `node --import tsx <fixture>`: the argv of a fixture server under test/fixtures/servers. */
 export function fixtureArgs(fixture: Fixture, ...args: string[]): string[] {
