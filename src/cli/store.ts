@@ -5,7 +5,6 @@ import { GatehouseError } from '../errors.js';
 import { silentLogger } from '../log.js';
 import { readLowdbStore } from '../store/lowdb.js';
 import { PostgresSettingsSchema, isPostgresUrl } from '../store/postgres/options.js';
-import { openPostgresStore } from '../store/postgres/store.js';
 import { configOption, type CliIo } from './options.js';
 
 /**
@@ -38,6 +37,8 @@ export function registerStoreCommands(program: Command, io: CliIo): void {
       }
       const settings = config?.approvals.postgres ?? PostgresSettingsSchema.parse({});
       const { document, archived } = await readLowdbStore(flags.from);
+      // Loaded here, not at start: every other command runs without the PostgreSQL client.
+      const { openPostgresStore } = await import('../store/postgres/store.js');
       const target = await openPostgresStore({ url, settings, logger: silentLogger });
       try {
         const done = await target.importDocument(document, archived);

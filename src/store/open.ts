@@ -2,17 +2,21 @@ import type { ApproverStateFactory } from '../approvals/web/approverState.js';
 import type { Logger } from '../log.js';
 import { openLowdbStore } from './lowdb.js';
 import { isPostgresUrl, type PostgresSettings } from './postgres/options.js';
-import { openPostgresStore, type PostgresStore } from './postgres/store.js';
+import type { PostgresStore } from './postgres/store.js';
 import type { ApprovalStore } from './store.js';
 
-/** The store `approvals.store` names: PostgreSQL for a postgres:// URL, else the lowdb file. */
-export function openStore(
+/**
+ * The store `approvals.store` names: PostgreSQL for a postgres:// URL, else the lowdb file. The
+ * PostgreSQL client is loaded only when named, so that a stdio Gatehouse starts (and answers a client's
+ * first request) without it.
+ */
+export async function openStore(
   approvals: { store: string; postgres: PostgresSettings },
   logger: Logger,
 ): Promise<ApprovalStore> {
-  return isPostgresUrl(approvals.store)
-    ? openPostgresStore({ url: approvals.store, settings: approvals.postgres, logger })
-    : openLowdbStore(approvals.store);
+  if (!isPostgresUrl(approvals.store)) return openLowdbStore(approvals.store);
+  const { openPostgresStore } = await import('./postgres/store.js');
+  return openPostgresStore({ url: approvals.store, settings: approvals.postgres, logger });
 }
 
 /**
