@@ -3,22 +3,17 @@
  * (the request is fsync'd to the store first), and how long from the approver's deciding POST to the
  * downstream call starting. Clocks: both processes read epoch time with sub-millisecond precision.
  */
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { request } from 'undici';
-import { hashPassword } from '../src/approvals/web/auth/password.js';
+import { ALICE_TOKEN, BOB_PASSWORD, stampConfig, stamps, startGatehouse } from './gatehouse.js';
 import { fmt, percentile } from './stats.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PENDING_CALLS = Number(process.env.BENCH_PENDING_CALLS ?? 200);
 const DECISIONS = Number(process.env.BENCH_DECISIONS ?? 50);
-const ALICE_TOKEN = 'bench-alice-token-0123456789';
 
 export interface ApprovalBench {
   pendingMs: number[];
@@ -29,64 +24,7 @@ export interface ApprovalBench {
 export async function benchApprovals(): Promise<ApprovalBench> {
   const dir = mkdtempSync(path.join(tmpdir(), 'gatehouse-bench-approvals-'));
   const stampLog = path.join(dir, 'stamps.jsonl');
-  const policies = path.join(dir, 'policies');
-  mkdirSync(policies);
-  writeFileSync(
-    path.join(policies, 'gate.yaml'),
-    [
-      'rules:',
-      '  - id: stamp-needs-approval',
-      '    match: { servers: stamp, tools: stamp }',
-      '    effect: approve',
-      '    reason: benchmark',
-      '    approvers: [bob]',
-      '    ttl: 1h',
-    ].join('\n'),
-  );
-  const config = path.join(dir, 'config.json');
-  writeFileSync(
-    config,
-    JSON.stringify({
-      mcpServers: {
-        stamp: {
-          command: process.execPath,
-          args: [path.join(root, 'bench/fixtures/stamp-server.mjs'), stampLog],
-          cwd: root,
-        },
-      },
-      http: { port: 0 },
-      log: { level: 'warn' },
-      policies,
-      identity: { tokens: [{ token: ALICE_TOKEN, id: 'alice', groups: [] }] },
-      approvers: {
-        accounts: [
-          {
-            id: 'bob',
-            groups: [],
-            passwordHash: await hashPassword('bench-password', { ln: 10, r: 8, p: 1 }),
-          },
-        ],
-      },
-      approvals: { store: path.join(dir, 'store.json') },
-    }),
-  );
-  const child = spawn(
-    process.execPath,
-    [path.join(root, 'bin/gatehouse.js'), 'serve', '--http', '--config', config, '--log-level', 'info'],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  let stderr = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`Gatehouse exited (${code}): ${stderr}`)));
-    createInterface({ input: child.stderr! }).on('line', (line) => {
-      stderr += `${line}\n`;
-      if (line.includes('Gatehouse ready')) resolve((JSON.parse(line) as { url: string }).url);
-    });
-  });
-  child.stderr!.resume();
-  const base = url.replace(/\/mcp$/, '');
+  const { url, base, child } = await startGatehouse(await stampConfig(dir, 'config', stampLog));
   try {
     const client = new Client({ name: 'bench', version: '1' });
     await client.connect(
@@ -110,7 +48,7 @@ export async function benchApprovals(): Promise<ApprovalBench> {
 
     const issued = await request(`${base}/api/tokens`, {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from('bob:bench-password').toString('base64')}` },
+      headers: { authorization: `Basic ${Buffer.from(`bob:${BOB_PASSWORD}`).toString('base64')}` },
     });
     const { token } = (await issued.body.json()) as { token: string };
     const postMs: number[] = [];
@@ -136,22 +74,6 @@ export async function benchApprovals(): Promise<ApprovalBench> {
   } finally {
     child.kill('SIGTERM');
   }
-}
-
-function stamps(file: string): Map<string, number> {
-  let text = '';
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return new Map();
-  }
-  return new Map(
-    text
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as { id: string; at: number })
-      .map(({ id, at }) => [id, at]),
-  );
 }
 
 async function waitFor(ready: () => boolean): Promise<void> {

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark, printed as the markdown tables the README carries.
- * `BENCH_ONLY=proxy|cpu|approvals|decision|audit|redact` runs one; BENCH_BASELINE (cpu) names other
- * builds to compare side by side.
+ * `BENCH_ONLY=proxy|cpu|approvals|replicas|decision|audit|redact` runs one; BENCH_BASELINE (cpu) names
+ * other builds to compare side by side.
  */
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -11,6 +11,7 @@ import { benchCpu, cpuRoundsTable } from './cpu.js';
 import { benchDecision } from './decision.js';
 import { benchProxy, cpuTable, proxyTable } from './proxy.js';
 import { benchRedact } from './redact.js';
+import { benchReplicas, replicasTable } from './replicas.js';
 
 const only = process.env.BENCH_ONLY;
 // A benchmark whose promise never settles would let Node exit 0 on an empty event loop: fail instead.
@@ -37,6 +38,10 @@ async function run(): Promise<void> {
   if (wanted('approvals')) {
     console.log('\n## Approvals\n');
     console.log(approvalsTable(await benchApprovals()));
+  }
+  if (wanted('replicas')) {
+    console.log('\n## Approvals on PostgreSQL and lowdb, with one and three replicas\n');
+    console.log(replicasTable(await benchReplicas()));
   }
   if (wanted('decision')) console.log(`\n## Policy decision\n\n${await benchDecision()}`);
   if (wanted('audit')) console.log(`\n## Audit log\n\n${await benchAudit()}`);

@@ -18,7 +18,7 @@ import { createCredentialBroker, credentialNames } from './credentials/broker.js
 import { credentialsScrubbedTotal } from './redact/known.js';
 import path from 'node:path';
 import { createRedactor } from './redact/index.js';
-import { openLowdbStore, unavailableStore } from './store/index.js';
+import { openStore, sharedApproverState, unavailableStore } from './store/index.js';
 import { describeCollision } from './downstream/catalog.js';
 import { DownstreamPool } from './downstream/pool.js';
 import { GatehouseError, isGatehouseError } from './errors.js';
@@ -145,8 +145,9 @@ async function start(
   teardown.add(() => policy.close());
   // The store: a second HTTP Gatehouse on the same file is refused before anything starts. A
   // second stdio one (a client that launches the same config twice) serves without approvals.
+  // Replicas on PostgreSQL share it.
   let storeProblem: string | undefined;
-  const store = await openLowdbStore(config.approvals.store).catch(async (error: unknown) => {
+  const store = await openStore(config.approvals, logger).catch(async (error: unknown) => {
     if (!options.http && isGatehouseError(error) && error.code === 'STORE_LOCKED') {
       storeProblem = `approvals are unavailable, gated calls are refused: ${error.message}`;
       logger.error({ store: config.approvals.store }, storeProblem);
@@ -390,6 +391,7 @@ async function start(
     logger,
     baseUrl,
     deliveries: (id) => outbox.deliveries(id),
+    ...sharedApproverState(store),
   });
   try {
     http = await startHttpFront({

@@ -15,7 +15,8 @@ async function storeWithEveryOpenState() {
   await store.transition('req-3', 'pending', approved);
   await store.transition('req-3', 'approved', (r) => startExecution(r, at(2000)));
   await store.transition('req-4', 'pending', approved);
-  return store;
+  // As the next process finds them: what this one was executing, nobody is any more.
+  return createMemoryStore(await store.list());
 }
 
 describe('recoverOnStart', () => {
@@ -27,6 +28,14 @@ describe('recoverOnStart', () => {
     expect(recovery.pending.map((r) => r.id)).toEqual(['req-1']);
     expect(recovery.toExecute.map((r) => r.id)).toEqual(['req-2', 'req-4']);
     expect((await store.get('req-3'))!.state).toBe('unknown');
+  });
+
+  it("leaves alone what this process started executing: a live process's execution is never unknown", async () => {
+    const store = await storeWithEveryOpenState();
+    await store.transition('req-2', 'approved', (r) => startExecution(r, at(3000)));
+    const recovery = await recoverOnStart(store, at(5000));
+    expect(recovery.unknown).toEqual(['req-3']);
+    expect((await store.get('req-2'))!.state).toBe('executing');
   });
 
   it('does nothing the second time', async () => {

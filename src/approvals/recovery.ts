@@ -18,7 +18,10 @@ export async function sweepExpired(store: ApprovalStore, now: Date): Promise<str
 }
 
 export interface Recovery {
-  /** Requests found `executing`, now `unknown`: they may have run, so they are never re-run on their own. */
+  /**
+   * Requests found `executing` that no live process holds, now `unknown`: they may have run, so they
+   * are never re-run on their own.
+   */
   unknown: string[];
   expired: string[];
   /** Still waiting for decisions: their channels resume. */
@@ -27,13 +30,22 @@ export interface Recovery {
   toExecute: ApprovalRequest[];
 }
 
-/** What a starting Gatehouse does with the requests a previous process left. Run before serving. */
-export async function recoverOnStart(store: ApprovalStore, now: Date): Promise<Recovery> {
+/**
+ * Turns the executions no live process holds into `unknown` (they may or may not have run); returns
+ * their ids. At start, what a previous process left; later, what a replica that died left.
+ */
+export async function markAbandoned(store: ApprovalStore, now: Date): Promise<string[]> {
   const unknown: string[] = [];
-  for (const request of await store.list({ states: ['executing'] })) {
+  for (const request of await store.abandonedExecutions()) {
     const result = await store.transition(request.id, 'executing', (r) => markUnknown(r, now));
     if (result.ok) unknown.push(request.id);
   }
+  return unknown;
+}
+
+/** What a starting Gatehouse does with the requests a previous process left. Run before serving. */
+export async function recoverOnStart(store: ApprovalStore, now: Date): Promise<Recovery> {
+  const unknown = await markAbandoned(store, now);
   const expired = await sweepExpired(store, now);
   return {
     unknown,

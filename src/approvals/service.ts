@@ -11,7 +11,7 @@ import type { ToolCall } from '../pipeline/toolCall.js';
 import type { ApprovalStore } from '../store/store.js';
 import { canonicalJson, toolDefinitionDigest } from './digest.js';
 import type { PageLink } from './pageLink.js';
-import { recoverOnStart, sweepExpired, type Recovery } from './recovery.js';
+import { markAbandoned, recoverOnStart, sweepExpired, type Recovery } from './recovery.js';
 import { expiryTimer } from './expiryTimer.js';
 import { quarantineProblem, type QuarantinedRecord } from './quarantine.js';
 import {
@@ -135,6 +135,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
     );
   const executor = deps.executor(changed);
   let sweeper: NodeJS.Timeout | undefined;
+  let stopWatching: (() => void) | undefined;
   const view = (request: ApprovalRequest) => asOf(request, now());
   let problems: string[] = [];
   const expiries = expiryTimer(now, () =>
@@ -366,8 +367,24 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
     });
   }
 
+  async function announceUnknown(ids: readonly string[], found: string): Promise<void> {
+    for (const id of ids) {
+      const request = await deps.store.get(id);
+      if (!request) continue;
+      await announce(request, {
+        event: 'call.unknown',
+        approvalId: id,
+        server: request.server,
+        tool: request.tool,
+        reason: `${found}: it may or may not have run, and is not run again`,
+      });
+    }
+  }
+
   async function housekeeping(): Promise<void> {
     await expireDue();
+    // A replica that died while executing (a shared store): its claims lapsed, nobody holds them.
+    await announceUnknown(await markAbandoned(deps.store, now()), 'its replica stopped while executing it');
     // Approved calls whose server was not ready when they were approved.
     for (const request of await deps.store.list({ states: ['approved'] })) execute(request);
     // A retry must still find the outcome it is owed, so nothing leaves before retentionMs.
@@ -393,17 +410,9 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
         .catch((error: unknown) => log.error({ reason: String(error) }, 'quarantine not recorded'));
     }
     const recovery = await recoverOnStart(deps.store, now());
-    for (const id of recovery.unknown) {
-      const request = await deps.store.get(id);
-      if (!request) continue;
-      await announce(request, {
-        event: 'call.unknown',
-        approvalId: id,
-        server: request.server,
-        tool: request.tool,
-        reason: 'found executing after a restart: it may or may not have run, and is not run again',
-      });
-    }
+    await announceUnknown(recovery.unknown, 'found executing after a restart');
+    // Changes other replicas make reach this one's waiters, tasks and channels too.
+    stopWatching = deps.store.watch?.(notify);
     for (const id of recovery.expired) {
       const request = await deps.store.get(id);
       if (request) await announce(request, expired(request));
@@ -430,6 +439,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
 
   async function stop(): Promise<void> {
     clearInterval(sweeper);
+    stopWatching?.();
     expiries.stop();
     // What is still executing after this is found `executing` on the next start and becomes `unknown`.
     await executor.drain(DRAIN_MS);

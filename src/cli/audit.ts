@@ -50,6 +50,11 @@ export function registerAuditCommands(program: Command, io: CliIo): void {
       "another copy of the checkpoints (a mirror's checkpoints.jsonl); repeatable",
       repeatable,
     )
+    .option(
+      '--replica <dir>',
+      'the audit log of another replica on the same PostgreSQL store: verified too, and checked together with this one (repeatable)',
+      repeatable,
+    )
     .option('--json', 'print the result as JSON')
     .action((flags) => run(auditVerify(flags, io)));
 

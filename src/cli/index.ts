@@ -9,6 +9,7 @@ import type { CliIo } from './options.js';
 import { registerPolicyCommands } from './policy.js';
 import { registerServe } from './serve.js';
 import { registerStatus } from './status.js';
+import { registerStoreCommands } from './store.js';
 import { registerTeamsCommands } from './teams.js';
 
 const defaultIo: CliIo = {
@@ -31,6 +32,7 @@ export function buildProgram(io: CliIo): Command {
   registerApproverCommands(program, io);
   registerAuditCommands(program, io);
   registerTeamsCommands(program, io);
+  registerStoreCommands(program, io);
   return program;
 }
 

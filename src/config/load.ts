@@ -3,6 +3,7 @@ import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { GatehouseError } from '../errors.js';
+import { isPostgresUrl } from '../store/postgres/options.js';
 import { readEnvFile } from './envFile.js';
 import {
   ApprovalsSchema,
@@ -163,7 +164,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     envFile: data.envFile ? path.resolve(baseDir, data.envFile) : undefined,
     policies: path.resolve(baseDir, data.policies),
     log: { ...data.log, file: data.log.file ? path.resolve(baseDir, data.log.file) : undefined },
-    approvals: { ...data.approvals, store: path.resolve(baseDir, data.approvals.store) },
+    approvals: resolveStore(data.approvals, baseDir),
     audit: {
       ...data.audit,
       dir: path.resolve(baseDir, data.audit.dir),
@@ -173,6 +174,25 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
         : {}),
     },
   });
+}
+
+/** A store file and the PostgreSQL TLS files resolve against the config's folder; a URL stays as it is. */
+function resolveStore(approvals: Config['approvals'], baseDir: string): Config['approvals'] {
+  const file = (name: string | undefined) => (name === undefined ? undefined : path.resolve(baseDir, name));
+  const { tls } = approvals.postgres;
+  return {
+    ...approvals,
+    store: isPostgresUrl(approvals.store) ? approvals.store : path.resolve(baseDir, approvals.store),
+    postgres: {
+      ...approvals.postgres,
+      tls: {
+        mode: tls.mode,
+        ...(tls.ca ? { ca: file(tls.ca) } : {}),
+        ...(tls.cert ? { cert: file(tls.cert) } : {}),
+        ...(tls.key ? { key: file(tls.key) } : {}),
+      },
+    },
+  };
 }
 
 /** The variables of the config's `envFile` (relative to the config), read before anything is expanded. */

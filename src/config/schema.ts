@@ -9,6 +9,7 @@ import {
 import { AuditLogSettingsSchema } from '../audit/options.js';
 import { PolicyLimitsSchema, PolicyReloadSchema } from '../decision/options.js';
 import { RedactSettingsSchema } from '../redact/options.js';
+import { PostgresSettingsSchema } from '../store/postgres/options.js';
 import {
   checkServerCredentials,
   CredentialSettingsSchema,
@@ -248,7 +249,16 @@ export const ApproversSchema = z.strictObject({
 });
 
 export const ApprovalsSchema = z.strictObject({
-  store: z.string().default('./.gatehouse/store.json').describe('The lowdb file holding approval requests.'),
+  store: z
+    .string()
+    .default('./.gatehouse/store.json')
+    .describe(
+      'The lowdb file holding approval requests (one process), or a postgres:// URL shared by several ' +
+        'replicas (secrets through ${VAR}).',
+    ),
+  postgres: PostgresSettingsSchema.prefault({}).describe(
+    'The PostgreSQL store: schema, TLS, pool, execution leases; used when store is a postgres:// URL.',
+  ),
   publicUrl: z
     .url({ protocol: /^https?$/ })
     .optional()

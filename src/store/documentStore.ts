@@ -1,11 +1,10 @@
-import { isDeepStrictEqual } from 'node:util';
-import type { z } from 'zod';
-import { ApprovalRequestSchema, type ApprovalRequest } from '../approvals/request.js';
-import { canTransition, endedAt, isOpen, isTerminal, verifyDigest } from '../approvals/states.js';
+import type { ApprovalRequest } from '../approvals/request.js';
+import { endedAt, isOpen } from '../approvals/states.js';
 import { GatehouseError, describeError } from '../errors.js';
 import { CallbackTokenSchema, ConversationRecordSchema } from '../approvals/channels/delivery.js';
 import type { StoreDocument } from './document.js';
 import * as outbox from './outbox.js';
+import { checkedNew, conflict, nextRequest, notFound, parsed } from './rules.js';
 import { serial } from './serial.js';
 import type { ApprovalStore, CreateResult, TransitionResult } from './store.js';
 
@@ -30,6 +29,9 @@ export function documentStore(initial: StoreDocument, persistence: Persistence, 
   let failure: unknown;
   let closed = false;
   const exclusive = serial();
+  // Whatever was executing when the store was opened was left by a process that is gone (the file
+  // lock admits one live process); what starts executing later is this process's own.
+  const leftExecuting = new Set(initial.approvals.filter((r) => r.state === 'executing').map((r) => r.id));
 
   function usable(): void {
     if (closed)
@@ -75,13 +77,7 @@ export function documentStore(initial: StoreDocument, persistence: Persistence, 
     create: (request) =>
       exclusive(async (): Promise<CreateResult> => {
         usable();
-        const candidate = checked(request, name);
-        if (candidate.state !== 'pending') {
-          throw conflict(
-            name,
-            `approval ${candidate.id} is ${candidate.state}; only a pending request is created`,
-          );
-        }
+        const candidate = checkedNew(request, name);
         const joined = committed.approvals.find((r) => r.digest === candidate.digest && isOpen(r.state));
         if (joined) return { created: false, request: structuredClone(joined) };
         if (find(candidate.id)) throw conflict(name, `an approval with id ${candidate.id} already exists`);
@@ -102,6 +98,9 @@ export function documentStore(initial: StoreDocument, persistence: Persistence, 
 
     quarantined: async () => structuredClone(committed.quarantined),
 
+    abandonedExecutions: async () =>
+      structuredClone(committed.approvals.filter((r) => r.state === 'executing' && leftExecuting.has(r.id))),
+
     list: async (filter = {}) => {
       const { states } = filter;
       const chosen = states
@@ -114,18 +113,10 @@ export function documentStore(initial: StoreDocument, persistence: Persistence, 
       exclusive(async (): Promise<TransitionResult> => {
         usable();
         const current = find(id);
-        if (!current)
-          throw new GatehouseError('APPROVAL_NOT_FOUND', `no approval request with id ${id}`, { id });
+        if (!current) throw notFound(id);
         if (current.state !== expected) return { ok: false, request: structuredClone(current) };
-        const next = checked(update(structuredClone(current)), name);
-        if (isDeepStrictEqual(next, current)) return { ok: true, request: structuredClone(current) };
-        if (next.id !== id || next.digest !== current.digest) {
-          throw conflict(name, `an update of approval ${id} changed its id or the invocation it is bound to`);
-        }
-        if (isTerminal(expected)) throw conflict(name, `approval ${id} is ${expected}, which is final`);
-        if (next.state !== expected && !canTransition(expected, next.state)) {
-          throw conflict(name, `approval ${id} cannot go from ${expected} to ${next.state}`);
-        }
+        const next = nextRequest(current, expected, update, name);
+        if (!next) return { ok: true, request: structuredClone(current) };
         await commit({ ...committed, approvals: committed.approvals.map((r) => (r.id === id ? next : r)) });
         return { ok: true, request: structuredClone(next) };
       }),
@@ -191,35 +182,4 @@ export function documentStore(initial: StoreDocument, persistence: Persistence, 
         await persistence.close();
       }),
   };
-}
-
-/** A private, validated copy whose stored fields still hash to its digest. */
-function checked(request: ApprovalRequest, name: string): ApprovalRequest {
-  const parsed = ApprovalRequestSchema.safeParse(request);
-  if (!parsed.success) {
-    throw conflict(
-      name,
-      `approval ${String(request?.id)} does not match the schema: ${parsed.error.issues[0]?.message}`,
-    );
-  }
-  if (!verifyDigest(parsed.data)) {
-    throw conflict(name, `approval ${parsed.data.id}: the stored invocation does not match its digest`);
-  }
-  // The parse may share nested argument values with the caller's object.
-  return structuredClone(parsed.data);
-}
-
-/** A validated private copy of a record handed in from outside, or STORE_CONFLICT naming what is wrong. */
-function parsed<T>(schema: z.ZodType<T>, value: T, what: string): T {
-  const result = schema.safeParse(structuredClone(value));
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  throw new GatehouseError(
-    'STORE_CONFLICT',
-    `the ${what} does not match the schema: ${issue?.path.join('.')}: ${issue?.message}`,
-  );
-}
-
-function conflict(name: string, message: string): GatehouseError {
-  return new GatehouseError('STORE_CONFLICT', `${name}: ${message}`, { store: name });
 }

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Low, type Adapter } from 'lowdb';
+import { ApprovalRequestSchema, type ApprovalRequest } from '../approvals/request.js';
 import { GatehouseError, describeError, isGatehouseError } from '../errors.js';
 import { emptyDocument, upgradeDocument, type StoreDocument } from './document.js';
 import { documentStore } from './documentStore.js';
@@ -50,6 +51,54 @@ export async function openLowdbStore(file: string): Promise<ApprovalStore> {
     await lock.release();
     throw isGatehouseError(error) ? error : unavailable(path, error);
   }
+}
+
+/**
+ * A store file as the current version reads it (older versions upgraded, untrusted records
+ * quarantined), its leases released, and its archive's requests; read under the file's lock, so no
+ * live Gatehouse is using it. For moving a store elsewhere (`gatehouse store migrate`).
+ */
+export async function readLowdbStore(
+  file: string,
+): Promise<{ document: StoreDocument; archived: ApprovalRequest[] }> {
+  const path = resolve(file);
+  const lock = await lockStore(path);
+  try {
+    const document = await storeAdapter(durableFile(path)).read();
+    if (!document) {
+      throw new GatehouseError('STORE_UNAVAILABLE', `${path}: no such store file`, { file: path });
+    }
+    const archive = await durableFile(archivePath(path)).read();
+    const archived = (archive ?? '')
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line, index) => archivedRequest(line, `${archivePath(path)}:${index + 1}`));
+    return { document: releaseLeases(document), archived };
+  } catch (error) {
+    throw isGatehouseError(error) ? error : unavailable(path, error);
+  } finally {
+    await lock.release();
+  }
+}
+
+function archivedRequest(line: string, where: string): ApprovalRequest {
+  let parsed;
+  try {
+    parsed = ApprovalRequestSchema.safeParse(JSON.parse(line));
+  } catch (error) {
+    throw new GatehouseError('STORE_INVALID', `${where}: not JSON (${describeError(error)})`, {
+      file: where,
+    });
+  }
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new GatehouseError(
+      'STORE_INVALID',
+      `${where}: not an archived request: ${issue?.path.join('.')}: ${issue?.message}`,
+      { file: where },
+    );
+  }
+  return parsed.data;
 }
 
 /** Finished requests moved out of the store: one JSON request per line, appended, never rewritten. */

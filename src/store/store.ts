@@ -10,7 +10,7 @@ import type {
 
 /**
  * The one interface every part of Gatehouse uses to keep approval requests: the embedded lowdb file
- * today, a shared database later. Implementations are linearizable: each write happens entirely before
+ * for one machine, PostgreSQL for several replicas. Implementations are linearizable: each write happens entirely before
  * or after any other, and its promise resolves only once it is durable (for the file store, fsynced).
  * Requests handed out are copies; changing one changes nothing stored.
  */
@@ -45,6 +45,15 @@ export interface ApprovalStore {
   ): Promise<TransitionResult>;
 
   /**
+   * Requests `executing` that no live process holds, in creation order: they may or may not have run.
+   * A file store (one live process under its lock) returns those that were executing when it was
+   * opened; a shared store those whose execution lease expired (the replica running them died),
+   * never one a live replica is running. A transition of an execution another live replica holds
+   * does not happen: it returns `ok: false`.
+   */
+  abandonedExecutions(): Promise<ApprovalRequest[]>;
+
+  /**
    * Records found altered or corrupt when the store was opened, set aside as they were found. They are
    * no requests: no other method returns or changes them, so they never execute.
    */
@@ -56,6 +65,12 @@ export interface ApprovalStore {
    * every write stays fast; the archive keeps every finished request for the record.
    */
   archiveFinished(endedBefore: Date): Promise<ApprovalRequest[]>;
+
+  /**
+   * Changes that other processes made to requests (a shared store's other replicas), each revision
+   * once, soon after they were written; absent where no other process writes (the file store).
+   */
+  watch?(listener: (request: ApprovalRequest) => void): () => void;
 
   /** Waits for pending writes, then releases the store (the file lock). Later calls fail. */
   close(): Promise<void>;

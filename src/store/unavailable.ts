@@ -18,6 +18,7 @@ export function unavailableStore(reason: GatehouseError): ApprovalStore {
     findByDigest: async () => undefined,
     list: async () => [],
     quarantined: async () => [],
+    abandonedExecutions: async () => [],
     archiveFinished: async () => [],
     close: async () => {},
     // Nothing is ever requested here, so nothing is ever owed to a channel.

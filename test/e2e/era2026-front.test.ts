@@ -336,6 +336,14 @@ describe('HTTP: the standard headers must match the body', () => {
     expect(answer.error.message).toContain(says);
   });
 
+  it('a version header that contradicts the body is a mismatch (-32020) before the version is judged', async () => {
+    const meta = { ...envelope(), 'io.modelcontextprotocol/protocolVersion': '2099-01-01' };
+    const answer = answerOf(await client.request('tools/call', echo, { meta }));
+    expect(client.lastStatus).toBe(400);
+    expect(answer.error.code).toBe(-32020);
+    expect(answer.error.message).toContain("MCP-Protocol-Version header value '2026-07-28'");
+  });
+
   it('a client that hangs up before its JSON answer cancels the call', async () => {
     // No progress asked for: nothing is streamed, the answer would be one JSON body.
     const call = client.send('tools/call', {

@@ -153,6 +153,19 @@ describe('a held call from a client with the Tasks extension', () => {
     expect((await approvals().get(created.taskId))!.state).toBe('pending');
   });
 
+  it('the task methods refuse a request without the extension with -32021, naming it', async () => {
+    const created = await deploy('t-undeclared');
+    for (const method of ['tasks/get', 'tasks/cancel', 'tasks/update']) {
+      const frames = await alice.request(method, { taskId: created.taskId }, { capabilities: {} });
+      const answer = frames[frames.length - 1]!;
+      expect(answer.error.code).toBe(-32021);
+      expect(answer.error.data).toEqual({
+        requiredCapabilities: { extensions: { 'io.modelcontextprotocol/tasks': {} } },
+      });
+    }
+    expect((await approvals().get(created.taskId))!.state).toBe('pending');
+  });
+
   it('a client without the extension gets the pending result, as legacy clients do', async () => {
     const result = await deploy('t-no-extension', alice, {});
     expect(result.resultType).toBe('complete');

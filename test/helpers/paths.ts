@@ -27,7 +27,8 @@ export type Fixture =
   | 'leaky'
   | 'per-call-env'
   | 'modern'
-  | 'garbage-discover';
+  | 'garbage-discover'
+  | 'stdio-tap';
 
 /** `node --import tsx <fixture>`: the argv of a fixture server under test/fixtures/servers. */
 export function fixtureArgs(fixture: Fixture, ...args: string[]): string[] {

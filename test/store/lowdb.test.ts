@@ -7,9 +7,8 @@ import { isGatehouseError } from '../../src/errors.js';
 import { emptyDocument, STORE_SCHEMA_VERSION, StoreDocumentSchema } from '../../src/store/document.js';
 import { archivePath, openLowdbStore } from '../../src/store/lowdb.js';
 import { ApprovalRequestSchema, type ApprovalRequest } from '../../src/approvals/request.js';
-import { storedConversations } from '../../src/approvals/channels/teams/conversations.js';
 import { approvalStoreContract } from './contract.js';
-import { conversationStoreContract } from './teamsConversationContract.js';
+import { conversationStoreContract, reopening } from './teamsConversationContract.js';
 import { outboxStoreContract } from './outboxContract.js';
 import { at, bob, refusal, sampleRequest } from './helpers.js';
 
@@ -32,26 +31,7 @@ describe("lowdb store: the ApprovalStore contract for the channels' outbox", () 
 });
 
 describe("lowdb store: the Teams bot's conversations, across a restart", () => {
-  conversationStoreContract(async () => {
-    const file = join(dir, 'approvals.json');
-    let current = await openLowdbStore(file);
-    const reopen = async () => {
-      await current.close();
-      current = await openLowdbStore(file);
-      return storedConversations(current, 'teams');
-    };
-    return {
-      store: storedConversations(
-        {
-          saveConversation: (r) => current.saveConversation(r),
-          removeConversation: (c, id) => current.removeConversation(c, id),
-          listConversations: (c) => current.listConversations(c),
-        },
-        'teams',
-      ),
-      reopen,
-    };
-  });
+  conversationStoreContract(reopening(() => openLowdbStore(join(dir, 'approvals.json'))));
 });
 
 describe("lowdb store: the channels' outbox across restarts", () => {

@@ -74,6 +74,22 @@ export function outboxStoreContract(open: () => Promise<ApprovalStore>): void {
     expect(taken[0]!.delivery.lease?.owner).toBe('w2');
   });
 
+  it("sends a request's final stage after its decisions, however it was enqueued", async () => {
+    await store.enqueueDeliveries(
+      [hooks('req-1', 'executed'), hooks('req-1', 'decision-1'), hooks('req-1', 'requested')],
+      at(0),
+    );
+    const order: string[] = [];
+    for (let t = 1; t <= 4; t++) {
+      const claimed = await store.claimDeliveries('w1', at(t), 10_000, 10);
+      for (const { delivery } of claimed) {
+        order.push(delivery.stage);
+        await store.settleDelivery(delivery.id, 'w1', { result: 'delivered', at: at(t) });
+      }
+    }
+    expect(order).toEqual(['requested', 'decision-1', 'executed']);
+  });
+
   it('never lets two racing workers claim the same delivery', async () => {
     const ids = Array.from({ length: 20 }, (_, i) => `r${i}`);
     for (const id of ids)

@@ -1,8 +1,10 @@
 import { expect, it } from 'vitest';
-import type {
-  ConversationReference,
-  TeamsConversationStore,
+import {
+  storedConversations,
+  type ConversationReference,
+  type TeamsConversationStore,
 } from '../../src/approvals/channels/teams/conversations.js';
+import type { ApprovalStore } from '../../src/store/store.js';
 
 /**
  * What every TeamsConversationStore must do, for each implementation to run (the memory one here; the
@@ -51,4 +53,29 @@ export function conversationStoreContract(
     ).rejects.toThrow();
     expect(await store.list('app-1')).toEqual([]);
   });
+}
+
+/**
+ * `make` for a store that persists: the conversation store over a store that `open` opens, and a
+ * reopen that closes it and opens it again, as a restarted process would.
+ */
+export function reopening(open: () => Promise<ApprovalStore>) {
+  return async () => {
+    let current = await open();
+    return {
+      store: storedConversations(
+        {
+          saveConversation: (r) => current.saveConversation(r),
+          removeConversation: (c, id) => current.removeConversation(c, id),
+          listConversations: (c) => current.listConversations(c),
+        },
+        'teams',
+      ),
+      reopen: async () => {
+        await current.close();
+        current = await open();
+        return storedConversations(current, 'teams');
+      },
+    };
+  };
 }

@@ -92,10 +92,10 @@ export function apiRoutes(ctx: WebContext) {
     sendJson(res, p.status, { error: { code: p.code, message: p.message } }, headers);
 
   /** The token behind `Authorization: Bearer`, or a 401 already sent. */
-  function authenticate(
+  async function authenticate(
     req: IncomingMessage,
     res: ServerResponse,
-  ): { token: string; record: ApiToken } | undefined {
+  ): Promise<{ token: string; record: ApiToken } | undefined> {
     const header = req.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) {
@@ -108,7 +108,7 @@ export function apiRoutes(ctx: WebContext) {
       );
       return undefined;
     }
-    const record = ctx.tokens.verify(match[1]!);
+    const record = await ctx.tokens.verify(match[1]!);
     if (!record) {
       fail(
         res,
@@ -123,7 +123,7 @@ export function apiRoutes(ctx: WebContext) {
   }
 
   async function list(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    if (!authenticate(req, res)) return;
+    if (!(await authenticate(req, res))) return;
     const states = url.searchParams
       .getAll('state')
       .flatMap((s) => s.split(','))
@@ -152,7 +152,7 @@ export function apiRoutes(ctx: WebContext) {
   }
 
   async function get(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
-    if (!authenticate(req, res)) return;
+    if (!(await authenticate(req, res))) return;
     const request = await ctx.service.get(id);
     if (request) return sendJson(res, 200, { approval: view(request) });
     const quarantined = (await ctx.service.quarantined()).find((q) => q.id === id);
@@ -161,7 +161,7 @@ export function apiRoutes(ctx: WebContext) {
   }
 
   async function decide(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
-    const auth = authenticate(req, res);
+    const auth = await authenticate(req, res);
     if (!auth) return;
     const body = DecisionBodySchema.safeParse(await readJsonBody(req));
     if (!body.success) return fail(res, problem(400, 'REQUEST_INVALID', describeIssues(body.error)));
@@ -228,7 +228,7 @@ export function apiRoutes(ctx: WebContext) {
     }
     const maxMs = ctx.config.approvers.sessionTtlMs;
     const ttlMs = Math.min(maxMs, (body.data.ttlSeconds ?? maxMs / 1000) * 1000);
-    const { token, record } = ctx.tokens.issue({
+    const { token, record } = await ctx.tokens.issue({
       principal: result.principal,
       via: 'local',
       label: body.data.label ?? 'api',
@@ -247,10 +247,10 @@ export function apiRoutes(ctx: WebContext) {
     });
   }
 
-  function revokeCurrent(req: IncomingMessage, res: ServerResponse): void {
-    const auth = authenticate(req, res);
+  async function revokeCurrent(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const auth = await authenticate(req, res);
     if (!auth) return;
-    ctx.tokens.revokeSecret(auth.token);
+    await ctx.tokens.revokeSecret(auth.token);
     sendJson(res, 204, undefined);
   }
 

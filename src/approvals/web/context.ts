@@ -57,9 +57,12 @@ export interface SignedIn {
 }
 
 /** The live session of this request, if any; `hadCookie` tells an expired session from none. */
-export function signedIn(ctx: WebContext, req: IncomingMessage): { current?: SignedIn; hadCookie: boolean } {
+export async function signedIn(
+  ctx: WebContext,
+  req: IncomingMessage,
+): Promise<{ current?: SignedIn; hadCookie: boolean }> {
   const id = cookie(ctx, req, 'session');
-  const session = ctx.sessions.get(id);
+  const session = await ctx.sessions.get(id);
   return { current: session && id ? { id, session } : undefined, hadCookie: id !== undefined };
 }
 

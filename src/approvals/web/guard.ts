@@ -62,8 +62,12 @@ export function createPageGuard(ctx: WebContext) {
   }
 
   /** The signed-in approver of a GET, or a redirect to the sign-in page that comes back here. */
-  function viewerOrSignIn(req: IncomingMessage, res: ServerResponse, url: URL): SignedIn | undefined {
-    const { current, hadCookie } = signedIn(ctx, req);
+  async function viewerOrSignIn(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+  ): Promise<SignedIn | undefined> {
+    const { current, hadCookie } = await signedIn(ctx, req);
     if (current) return current;
     const next = safeNext(url.pathname);
     redirect(res, `/approvals/sign-in?next=${encodeURIComponent(next)}${hadCookie ? '&expired=1' : ''}`);
@@ -74,13 +78,13 @@ export function createPageGuard(ctx: WebContext) {
    * The signed-in approver of a POST whose CSRF token matches, or an answer: 401 and the sign-in page
    * when the session is gone, 403 when the token is missing or wrong. Either way nothing changes.
    */
-  function authorizedPost(
+  async function authorizedPost(
     req: IncomingMessage,
     res: ServerResponse,
     form: URLSearchParams,
     next: string,
-  ): SignedIn | undefined {
-    const { current, hadCookie } = signedIn(ctx, req);
+  ): Promise<SignedIn | undefined> {
+    const { current, hadCookie } = await signedIn(ctx, req);
     if (!current) {
       showSignIn(res, 401, {
         next,

@@ -4,15 +4,14 @@ import type { Logger } from '../../log.js';
 import { createRedactor } from '../../redact/index.js';
 import type { ApprovalService } from '../service.js';
 import { apiRoutes } from './api.js';
-import { createLocalAuth } from './auth/local.js';
+import { memoryApproverState, type ApproverStateFactory } from './approverState.js';
+import { SIGN_IN_LIMITS, createLocalAuth } from './auth/local.js';
 import { createOidcAuth } from './auth/oidc.js';
-import { createTokenStore } from './auth/tokens.js';
 import type { WebContext } from './context.js';
 import { messagePage } from './pages/layout.js';
 import { toProblem } from './problems.js';
 import { BodyError, sendHtml } from './respond.js';
 import { pageRoutes } from './routes.js';
-import { createSessionStore } from './sessions.js';
 
 /**
  * The approval page and API, the embedded default channel, served on Gatehouse's HTTP listener after
@@ -29,7 +28,8 @@ import { createSessionStore } from './sessions.js';
  *   POST /api/approvals/:id/decision     {decision: 'approve'|'reject', reason?}
  *   POST /api/tokens                     a token for a local account (HTTP Basic); DELETE /api/tokens/current
  *
- * Sessions and tokens live in memory: a restart signs everyone out and revokes every token.
+ * Sessions, tokens and failed sign-ins live in memory (a restart signs everyone out and revokes every
+ * token), or in PostgreSQL when replicas share them (`approverState`).
  */
 export interface ApprovalWebOptions {
   service: ApprovalService;
@@ -41,6 +41,8 @@ export interface ApprovalWebOptions {
   now?: () => number;
   /** A request's deliveries to channels, shown on its page. */
   deliveries?: WebContext['deliveries'];
+  /** Where sessions, tokens and failed sign-ins are kept; default: in memory. */
+  approverState?: ApproverStateFactory;
 }
 
 export interface ApprovalWeb {
@@ -60,27 +62,28 @@ export function createApprovalWeb(options: ApprovalWebOptions): ApprovalWeb {
   const { service, config, baseUrl, now = Date.now } = options;
   const log = options.logger.child({ module: 'approvals-web' });
   const oidcSettings = config.approvers.oidc;
+  const state = (options.approverState ?? memoryApproverState)({
+    sessionTtlMs: config.approvers.sessionTtlMs,
+    maxSessions: config.approvers.maxSessions,
+    maxSessionsPerApprover: config.approvers.maxSessionsPerApprover,
+    maxTokens: config.approvers.maxTokens,
+    maxTokensPerApprover: config.approvers.maxTokensPerApprover,
+    signInWindowMs: SIGN_IN_LIMITS.windowMs,
+    now,
+  });
   const ctx: WebContext = {
     service,
     config,
-    sessions: createSessionStore({
-      ttlMs: config.approvers.sessionTtlMs,
-      maxSessions: config.approvers.maxSessions,
-      maxPerApprover: config.approvers.maxSessionsPerApprover,
-      now,
-    }),
-    tokens: createTokenStore({
-      maxTokens: config.approvers.maxTokens,
-      maxPerPrincipal: config.approvers.maxTokensPerApprover,
-      now,
-    }),
-    local: createLocalAuth(config.approvers.accounts, now),
+    sessions: state.sessions,
+    tokens: state.tokens,
+    local: createLocalAuth(config.approvers.accounts, now, state.signInFailures),
     oidc: oidcSettings
       ? createOidcAuth({
           settings: oidcSettings,
           redirectUri: () => `${baseUrl()}/auth/callback`,
           logger: log,
           now,
+          transactions: state.oidcTransactions,
         })
       : undefined,
     log,
@@ -92,8 +95,9 @@ export function createApprovalWeb(options: ApprovalWebOptions): ApprovalWeb {
   const pages = pageRoutes(ctx);
   const api = apiRoutes(ctx);
   const sweeper = setInterval(() => {
-    ctx.sessions.sweep();
-    ctx.tokens.sweep();
+    Promise.all([ctx.sessions.sweep(), ctx.tokens.sweep()]).catch((error: unknown) =>
+      log.warn({ reason: String(error) }, 'sweeping approver sessions and tokens failed'),
+    );
   }, SWEEP_INTERVAL_MS);
   sweeper.unref();
 

@@ -29,7 +29,7 @@ export function pageRoutes(ctx: WebContext): PageHandler {
   const { tokenList, createToken, revokeToken } = tokenRoutes(ctx, guard);
 
   async function inbox(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const current = viewerOrSignIn(req, res, url);
+    const current = await viewerOrSignIn(req, res, url);
     if (!current) return;
     const now = ctx.now();
     const all = await ctx.service.list();
@@ -93,7 +93,7 @@ export function pageRoutes(ctx: WebContext): PageHandler {
 
   async function decide(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
     const form = await readForm(req);
-    const current = authorizedPost(req, res, form, `/approvals/${encodeURIComponent(id)}`);
+    const current = await authorizedPost(req, res, form, `/approvals/${encodeURIComponent(id)}`);
     if (!current) return;
     const decision = form.get('decision');
     const reason = (form.get('reason') ?? '').trim();
@@ -150,18 +150,18 @@ export function pageRoutes(ctx: WebContext): PageHandler {
     }
     if (first === 'sign-out' && !second) return allow('POST', () => signOut(req, res));
     if (first === 'tokens' && !second) {
-      return allow('GET,POST', () => {
+      return allow('GET,POST', async () => {
         if (method === 'POST') return createToken(req, res);
-        const current = viewerOrSignIn(req, res, url);
-        if (current) tokenList(res, current);
+        const current = await viewerOrSignIn(req, res, url);
+        if (current) await tokenList(res, current);
       });
     }
     if (first === 'tokens' && second && third === 'revoke' && segments.length === 4) {
       return allow('POST', () => revokeToken(req, res, second));
     }
     if (!second) {
-      return allow('GET', () => {
-        const current = viewerOrSignIn(req, res, url);
+      return allow('GET', async () => {
+        const current = await viewerOrSignIn(req, res, url);
         return current && showRequest(res, current, first);
       });
     }

@@ -3,8 +3,8 @@ import type { Identity } from '../request.js';
 import { newToken } from './csrf.js';
 
 /**
- * Signed-in approvers, in memory: a restart of Gatehouse signs everyone out (and a second Gatehouse
- * does not know the first one's sessions). The cookie carries a random 256-bit id; the map is keyed by
+ * Signed-in approvers: in memory here (a restart of Gatehouse signs everyone out), in PostgreSQL for
+ * replicas, which then all know every session (store/postgres/approverState.ts). The cookie carries a random 256-bit id; the map is keyed by
  * its SHA-256, so what is held here cannot be replayed as a cookie. A session lasts
  * `approvers.sessionTtlMs` from sign-in, however active it is. Bounded twice: an approver's oldest
  * session is signed out beyond `maxPerApprover` (so one approver signing in over and over never signs
@@ -23,12 +23,12 @@ export interface Session {
 
 export interface SessionStore {
   /** A new session; the returned id goes into the cookie and nowhere else. */
-  create(principal: Identity, via: SignInMethod): { id: string; session: Session };
+  create(principal: Identity, via: SignInMethod): Promise<{ id: string; session: Session }>;
   /** The live session for a cookie value; an expired one is dropped and not returned. */
-  get(id: string | undefined): Session | undefined;
-  destroy(id: string | undefined): void;
+  get(id: string | undefined): Promise<Session | undefined>;
+  destroy(id: string | undefined): Promise<void>;
   /** Drops expired sessions; returns how many remain. */
-  sweep(): number;
+  sweep(): Promise<number>;
   /** Sessions held now (expired ones until the next sweep). */
   readonly size: number;
 }
@@ -59,22 +59,14 @@ export function createSessionStore(options: SessionStoreOptions): SessionStore {
   }
 
   return {
-    create(principal, via) {
-      const id = newToken();
-      const at = now();
-      const session: Session = {
-        principal: { id: principal.id, groups: [...principal.groups] },
-        via,
-        csrfToken: newToken(),
-        createdAt: at,
-        expiresAt: at + ttlMs,
-      };
+    async create(principal, via) {
+      const { id, session } = newSession(principal, via, now(), ttlMs);
       sessions.set(key(id), session);
       dropOldestOf(principal.id);
       while (sessions.size > maxSessions) sessions.delete(sessions.keys().next().value!);
       return { id, session };
     },
-    get(id) {
+    async get(id) {
       if (!id) return undefined;
       const session = sessions.get(key(id));
       if (session && session.expiresAt <= now()) {
@@ -83,10 +75,10 @@ export function createSessionStore(options: SessionStoreOptions): SessionStore {
       }
       return session;
     },
-    destroy(id) {
+    async destroy(id) {
       if (id) sessions.delete(key(id));
     },
-    sweep() {
+    async sweep() {
       const at = now();
       for (const [k, session] of sessions) if (session.expiresAt <= at) sessions.delete(k);
       return sessions.size;
@@ -95,6 +87,23 @@ export function createSessionStore(options: SessionStoreOptions): SessionStore {
       return sessions.size;
     },
   };
+}
+
+/** A new session and the secret id its cookie carries. */
+export function newSession(
+  principal: Identity,
+  via: SignInMethod,
+  at: number,
+  ttlMs: number,
+): { id: string; session: Session } {
+  const session: Session = {
+    principal: { id: principal.id, groups: [...principal.groups] },
+    via,
+    csrfToken: newToken(),
+    createdAt: at,
+    expiresAt: at + ttlMs,
+  };
+  return { id: newToken(), session };
 }
 
 export function key(secret: string): string {

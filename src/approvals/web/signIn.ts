@@ -13,9 +13,9 @@ import { clientAddress, readForm, redirect } from './respond.js';
 export function signInRoutes(ctx: WebContext, guard: PageGuard) {
   const { showSignIn, setCookie, clearCookie, authorizedPost } = guard;
 
-  function signInForm(req: IncomingMessage, res: ServerResponse, url: URL): void {
+  async function signInForm(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const next = safeNext(url.searchParams.get('next'));
-    if (signedIn(ctx, req).current) return redirect(res, next);
+    if ((await signedIn(ctx, req)).current) return redirect(res, next);
     showSignIn(res, 200, {
       next,
       ...(url.searchParams.has('expired') ? { notice: 'Your session has expired; sign in again.' } : {}),
@@ -51,19 +51,19 @@ export function signInRoutes(ctx: WebContext, guard: PageGuard) {
       }
       return showSignIn(res, 401, { next, userId: user, error: 'The user name or password is incorrect.' });
     }
-    startSession(req, res, result.principal, 'local', next);
+    await startSession(req, res, result.principal, 'local', next);
   }
 
-  function startSession(
+  async function startSession(
     req: IncomingMessage,
     res: ServerResponse,
     principal: { id: string; groups: readonly string[] },
     via: 'local' | 'oidc',
     next: string,
-  ): void {
+  ): Promise<void> {
     // A fresh id at every sign-in: a session id planted before sign-in (fixation) never becomes valid.
-    ctx.sessions.destroy(cookie(ctx, req, 'session'));
-    const { id, session } = ctx.sessions.create(principal, via);
+    await ctx.sessions.destroy(cookie(ctx, req, 'session'));
+    const { id, session } = await ctx.sessions.create(principal, via);
     ctx.log.info({ approver: principal.id, via, client: clientAddress(req) }, 'approver signed in');
     redirect(res, next, {
       'set-cookie': [
@@ -75,9 +75,9 @@ export function signInRoutes(ctx: WebContext, guard: PageGuard) {
 
   async function signOut(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const form = await readForm(req);
-    const current = authorizedPost(req, res, form, '/approvals');
+    const current = await authorizedPost(req, res, form, '/approvals');
     if (!current) return;
-    ctx.sessions.destroy(current.id);
+    await ctx.sessions.destroy(current.id);
     ctx.log.info({ approver: current.session.principal.id }, 'approver signed out');
     redirect(res, '/approvals/sign-in', { 'set-cookie': clearCookie('session') });
   }
@@ -106,7 +106,7 @@ export function signInRoutes(ctx: WebContext, guard: PageGuard) {
     const callbackUrl = new URL(`${url.pathname}${url.search}`, ctx.baseUrl());
     try {
       const { principal, next } = await ctx.oidc.finish(cookie(ctx, req, 'oidc'), callbackUrl);
-      startSession(req, res, principal, 'oidc', next);
+      await startSession(req, res, principal, 'oidc', next);
     } catch (error) {
       if (!(error instanceof OidcSignInError)) throw error;
       ctx.log.warn({ client: clientAddress(req), problem: error.message }, 'approver OIDC sign-in failed');

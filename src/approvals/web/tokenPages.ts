@@ -8,10 +8,10 @@ import { readForm, redirect, sendHtml } from './respond.js';
 export function tokenRoutes(ctx: WebContext, guard: PageGuard) {
   const { viewerOf, authorizedPost } = guard;
 
-  function tokenList(
+  async function tokenList(
     res: ServerResponse,
     current: SignedIn,
-    extra: { issued?: ReturnType<WebContext['tokens']['issue']> } = {},
+    extra: { issued?: Awaited<ReturnType<WebContext['tokens']['issue']>> } = {},
   ) {
     const now = ctx.now();
     sendHtml(
@@ -19,7 +19,7 @@ export function tokenRoutes(ctx: WebContext, guard: PageGuard) {
       200,
       tokensPage({
         viewer: viewerOf(current),
-        tokens: ctx.tokens.listFor(current.session.principal.id),
+        tokens: await ctx.tokens.listFor(current.session.principal.id),
         now,
         ...extra,
       }),
@@ -28,24 +28,24 @@ export function tokenRoutes(ctx: WebContext, guard: PageGuard) {
 
   async function createToken(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const form = await readForm(req);
-    const current = authorizedPost(req, res, form, '/approvals/tokens');
+    const current = await authorizedPost(req, res, form, '/approvals/tokens');
     if (!current) return;
     const label = (form.get('label') ?? '').trim().slice(0, 100) || 'web';
-    const issued = ctx.tokens.issue({
+    const issued = await ctx.tokens.issue({
       principal: current.session.principal,
       via: current.session.via,
       label,
       ttlMs: ctx.config.approvers.sessionTtlMs,
     });
     ctx.log.info({ approver: current.session.principal.id, tokenId: issued.record.id }, 'API token issued');
-    tokenList(res, current, { issued });
+    await tokenList(res, current, { issued });
   }
 
   async function revokeToken(req: IncomingMessage, res: ServerResponse, tokenId: string): Promise<void> {
     const form = await readForm(req);
-    const current = authorizedPost(req, res, form, '/approvals/tokens');
+    const current = await authorizedPost(req, res, form, '/approvals/tokens');
     if (!current) return;
-    if (ctx.tokens.revoke(tokenId, current.session.principal.id)) {
+    if (await ctx.tokens.revoke(tokenId, current.session.principal.id)) {
       ctx.log.info({ approver: current.session.principal.id, tokenId }, 'API token revoked');
     }
     redirect(res, '/approvals/tokens');

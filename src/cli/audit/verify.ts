@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { readReceipt, type ReceiptFacts } from '../../audit/receiptFacts.js';
+import { verifyReplicaLogs } from '../../audit/replicas.js';
 import { verifyAuditLog, type VerifyReport } from '../../audit/verify.js';
 import { GatehouseError } from '../../errors.js';
 import { visible } from '../approvals.js';
@@ -20,6 +22,8 @@ import {
 export interface VerifyFlags extends LocationFlags, KeyFlags {
   from?: string;
   witness?: string[];
+  /** Other replicas' logs, checked together with this one. */
+  replica?: string[];
   json?: boolean;
 }
 
@@ -46,11 +50,45 @@ export async function verifyFromFlags(flags: VerifyFlags): Promise<Verification>
 }
 
 export async function auditVerify(flags: VerifyFlags, io: CliIo): Promise<number> {
+  if (flags.replica?.length) return verifyReplicas(flags, flags.replica, io);
   const verification = await verifyFromFlags(flags);
   const { report } = verification;
   if (flags.json) io.out(JSON.stringify(report, null, 2));
   else io.out(formatVerification(verification).join('\n'));
   return report.ok ? 0 : 1;
+}
+
+/** This log and the other replicas' logs, each on its own and then together. */
+async function verifyReplicas(flags: VerifyFlags, replicas: readonly string[], io: CliIo): Promise<number> {
+  const mine = await verifyFromFlags(flags);
+  const dirs = [mine.report.dir, ...replicas.map((dir) => path.resolve(dir))];
+  const result = await verifyReplicaLogs(dirs, {
+    keys: mine.keys.keys,
+    ...(flags.from === undefined ? {} : { from: Number(flags.from) }),
+  });
+  if (flags.json) {
+    io.out(JSON.stringify(result, null, 2));
+    return result.ok ? 0 : 1;
+  }
+  const lines = result.logs.flatMap((report, i) =>
+    formatVerification({ report, keys: mine.keys, witnesses: i === 0 ? mine.witnesses : [] }),
+  );
+  if (result.orphans.length === 0) {
+    lines.push(
+      result.ok
+        ? `OK: ${dirs.length} replica logs verify together: every request they record was requested in one of them`
+        : `FAILED: not every replica log verifies`,
+    );
+  } else {
+    const first = result.orphans[0]!;
+    lines.push(
+      `FAILED: ${result.orphans.length} record(s) concern requests that none of the ${dirs.length} logs records as ` +
+        'requested: a replica log is missing from the set',
+      `  first: ${first.event} of approval ${first.approvalId}, record ${first.seq} in ${first.dir}`,
+    );
+  }
+  io.out(lines.join('\n'));
+  return result.ok ? 0 : 1;
 }
 
 export function formatVerification({ report, keys, witnesses }: Verification): string[] {

@@ -33,6 +33,7 @@ import {
   cacheable,
   complete,
   declaresTasks,
+  requireTasks,
   readEnvelope,
   withoutEnvelope,
   type Envelope,
@@ -169,10 +170,13 @@ export function createModernFront(deps: FrontDeps, hub: ListenHub, options: Mode
         );
       }
       case 'tasks/get':
+        requireTasks(envelope, request.method);
         return { ...(await tasks.get(params.taskId, exchange.caller)) };
       case 'tasks/cancel':
+        requireTasks(envelope, request.method);
         return tasks.cancel(params.taskId, exchange.caller);
       case 'tasks/update':
+        requireTasks(envelope, request.method);
         return tasks.update(params.taskId, exchange.caller);
       case 'resources/list':
         requireCapability('resources', request.method);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeHeaderValue, headerMismatch, mirroredParams } from './headers.js';
+import { decodeHeaderValue, headerMismatch, mirroredParams, versionMismatch } from './headers.js';
 
 const base = { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'run' };
 const b64 = (text: string) => `=?base64?${Buffer.from(text).toString('base64')}?=`;
@@ -29,6 +29,19 @@ describe('mirroredParams', () => {
       { header: 'Region', path: ['region'] },
       { header: 'Zone', path: ['target', 'zone'] },
     ]);
+  });
+});
+
+describe('versionMismatch', () => {
+  it('names a version header that contradicts the body, whatever versions they are', () => {
+    expect(versionMismatch(base, '2099-01-01')).toBe(
+      "MCP-Protocol-Version header value '2026-07-28' does not match body value '2099-01-01'",
+    );
+    expect(versionMismatch(base, '2026-07-28')).toBeUndefined();
+  });
+  it('leaves a missing header or a missing claim to the checks that name those', () => {
+    expect(versionMismatch({}, '2026-07-28')).toBeUndefined();
+    expect(versionMismatch(base, undefined)).toBeUndefined();
   });
 });
 

@@ -79,13 +79,24 @@ export interface HeaderRequest {
   inputSchema?: unknown;
 }
 
+/**
+ * Whether MCP-Protocol-Version contradicts the body's version claim. Checked before the claim itself
+ * (the conformance suite's HttpServerHeaderMismatch400): a header of a version Gatehouse serves over
+ * a body claiming one it does not is a mismatch (-32020), not an unsupported version (-32022).
+ */
+export function versionMismatch(headers: IncomingHttpHeaders, protocolVersion: unknown): string | undefined {
+  const version = single(headers, 'mcp-protocol-version');
+  if (version === undefined || typeof protocolVersion !== 'string' || version === protocolVersion)
+    return undefined;
+  return `MCP-Protocol-Version header value '${version}' does not match body value '${protocolVersion}'`;
+}
+
 /** Why the headers do not match the body, or undefined when they do. */
 export function headerMismatch(headers: IncomingHttpHeaders, request: HeaderRequest): string | undefined {
-  const version = single(headers, 'mcp-protocol-version');
-  if (version === undefined) return 'the MCP-Protocol-Version header is required';
-  if (typeof request.protocolVersion === 'string' && version !== request.protocolVersion) {
-    return `MCP-Protocol-Version header value '${version}' does not match body value '${request.protocolVersion}'`;
-  }
+  if (single(headers, 'mcp-protocol-version') === undefined)
+    return 'the MCP-Protocol-Version header is required';
+  const versions = versionMismatch(headers, request.protocolVersion);
+  if (versions) return versions;
   const method = single(headers, 'mcp-method');
   if (method === undefined) return 'the Mcp-Method header is required';
   if (method !== request.method) {

@@ -6,7 +6,7 @@ import type { Caller } from '../../pipeline/toolCall.js';
 import type { DownstreamPool } from '../../downstream/pool.js';
 import { toWireError } from '../errors.js';
 import type { ModernFront } from './dispatch.js';
-import { headerMismatch } from './headers.js';
+import { headerMismatch, versionMismatch } from './headers.js';
 import { claimedVersion, isModernRequest, MODERN_ERRORS, MODERN_VERSIONS, readEnvelope } from './wire.js';
 
 /** A comment line on quiet listen streams, so idle proxies and client body timeouts leave them open. */
@@ -73,6 +73,8 @@ export async function serveModernPost(
     method: message.method as string,
     ...(params ? { params: params as Record<string, unknown> } : {}),
   };
+  const versions = versionMismatch(req.headers, claimedVersion(request.params));
+  if (versions) return refuseMismatch(res, request, versions, log);
   try {
     readEnvelope(request.method, request.params);
   } catch (error) {
@@ -90,14 +92,7 @@ export async function serveModernPost(
     protocolVersion: claimedVersion(request.params),
     ...(tool ? { inputSchema: tool.item.inputSchema } : {}),
   });
-  if (mismatch) {
-    log.warn({ method: request.method, mismatch }, 'modern request refused: headers do not match the body');
-    return replyJson(
-      res,
-      400,
-      errorFor(request.id, MODERN_ERRORS.headerMismatch, `Header mismatch: ${mismatch}`),
-    );
-  }
+  if (mismatch) return refuseMismatch(res, request, mismatch, log);
 
   const controller = new AbortController();
   let streaming = false;
@@ -133,6 +128,16 @@ export async function serveModernPost(
     return;
   }
   replyJson(res, statusOf(reply), reply);
+}
+
+function refuseMismatch(
+  res: ServerResponse,
+  request: { id: string | number; method: string },
+  mismatch: string,
+  log: ModernHttpOptions['logger'],
+): void {
+  log.warn({ method: request.method, mismatch }, 'modern request refused: headers do not match the body');
+  replyJson(res, 400, errorFor(request.id, MODERN_ERRORS.headerMismatch, `Header mismatch: ${mismatch}`));
 }
 
 /** 404 for an unknown method (what tells a modern client the method, not the endpoint, is missing). */

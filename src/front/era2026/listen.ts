@@ -12,7 +12,7 @@ import type { Relay } from '../relay.js';
 import { MODERN_REQUESTER } from '../sessions.js';
 import type { Exchange, ModernRequest } from './dispatch.js';
 import type { ApprovalTasks } from './tasks.js';
-import { declaresTasks, META, MODERN_ERRORS, TASKS_EXTENSION, type Envelope } from './wire.js';
+import { META, requireTasks, type Envelope } from './wire.js';
 import type { Requester } from '../sessions.js';
 
 /*
@@ -157,13 +157,7 @@ export async function listen(
     );
   }
   const wanted = filter as Record<string, unknown>;
-  if (wanted.taskIds !== undefined && !declaresTasks(envelope)) {
-    throw new McpError(
-      MODERN_ERRORS.missingRequiredClientCapability,
-      'Missing required client capability: task notifications need the Tasks extension',
-      { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } },
-    );
-  }
+  if (wanted.taskIds !== undefined) requireTasks(envelope, 'task notifications');
   if (wanted.taskIds !== undefined && !Array.isArray(wanted.taskIds)) {
     throw new McpError(
       ErrorCode.InvalidParams,

@@ -121,6 +121,19 @@ export const declaresTasks = (envelope: Envelope): boolean =>
   isObject((envelope.capabilities as { extensions?: Json }).extensions?.[TASKS_EXTENSION]);
 
 /**
+ * Refuses what only a client with the Tasks extension may ask (task methods, task notifications)
+ * with Missing Required Capabilities (-32021), naming the capability, as SEP-2663 asks.
+ */
+export function requireTasks(envelope: Envelope, what: string): void {
+  if (declaresTasks(envelope)) return;
+  throw new McpError(
+    MODERN_ERRORS.missingRequiredClientCapability,
+    `Missing required client capability: ${what} need the Tasks extension (${TASKS_EXTENSION})`,
+    { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } },
+  );
+}
+
+/**
  * The params as the downstream gets them: the envelope describes the client's hop to Gatehouse, so
  * its keys stay here (a dual-era downstream would otherwise read a legacy session's request as modern).
  */

@@ -1,15 +1,16 @@
 /**
  * Counts failed sign-ins per key (an account, a client address, or both) over a sliding window and
- * says how long a key must wait once it reaches its limit. In memory, bounded in keys: the oldest keys
+ * says how long a key must wait once it reaches its limit. In memory here (for replicas, in
+ * PostgreSQL: store/postgres/approverState.ts), bounded in keys: the oldest keys
  * go first when an attacker sprays names. A key whose failures have all left the window is forgotten
  * as the limiter is used, without a timer: keys are kept least recently failed first, so the stale
  * ones are always at the front.
  */
 export interface AttemptLimiter {
   /** Milliseconds until `key` may try again; 0 when it may now. */
-  retryAfter(key: string, limit: number): number;
-  recordFailure(key: string): void;
-  reset(key: string): void;
+  retryAfter(key: string, limit: number): Promise<number>;
+  recordFailure(key: string): Promise<void>;
+  reset(key: string): Promise<void>;
   /** Keys remembered now. */
   readonly size: number;
 }
@@ -45,25 +46,30 @@ export function createAttemptLimiter(options: AttemptLimiterOptions): AttemptLim
   }
 
   return {
-    retryAfter(key, limit) {
+    async retryAfter(key, limit) {
       forgetStale();
       const times = recent(key);
-      if (times.length < limit) return 0;
-      // The window frees a slot when the oldest failure that still counts leaves it.
-      return Math.max(1, times[times.length - limit]! + windowMs - now());
+      return waitFor(times, limit, windowMs, now());
     },
-    recordFailure(key) {
+    async recordFailure(key) {
       forgetStale();
       const times = recent(key);
       failures.delete(key); // re-insert: Map order is then least recently failed first
       failures.set(key, [...times, now()]);
       while (failures.size > maxKeys) failures.delete(failures.keys().next().value!);
     },
-    reset(key) {
+    async reset(key) {
       failures.delete(key);
     },
     get size() {
       return failures.size;
     },
   };
+}
+
+/** How long a key with these recent failures (oldest first) waits at `limit`; 0 when it may try now. */
+export function waitFor(times: readonly number[], limit: number, windowMs: number, now: number): number {
+  if (times.length < limit) return 0;
+  // The window frees a slot when the oldest failure that still counts leaves it.
+  return Math.max(1, times[times.length - limit]! + windowMs - now);
 }

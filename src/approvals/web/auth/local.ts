@@ -1,6 +1,6 @@
 import { GatehouseError } from '../../../errors.js';
 import type { Identity } from '../../request.js';
-import { createAttemptLimiter } from './limiter.js';
+import { createAttemptLimiter, type AttemptLimiter } from './limiter.js';
 import { decoyHash, parsePasswordHash, verifyPassword, type ParsedPasswordHash } from './password.js';
 
 /**
@@ -34,7 +34,12 @@ const MAX_PASSWORD_LENGTH = 1024;
 /** Password checks at once; more are refused as throttled rather than queued (memory, CPU). */
 export const MAX_CONCURRENT_CHECKS = 8;
 
-export function createLocalAuth(accounts: readonly LocalAccount[], now: () => number = Date.now): LocalAuth {
+/** `limiter` counts failures over SIGN_IN_LIMITS.windowMs: in memory unless replicas share one. */
+export function createLocalAuth(
+  accounts: readonly LocalAccount[],
+  now: () => number = Date.now,
+  limiter: AttemptLimiter = createAttemptLimiter({ windowMs: SIGN_IN_LIMITS.windowMs, now }),
+): LocalAuth {
   const byId = new Map<string, { principal: Identity; hash: ParsedPasswordHash }>();
   const problems: string[] = [];
   for (const account of accounts) {
@@ -53,7 +58,6 @@ export function createLocalAuth(accounts: readonly LocalAccount[], now: () => nu
   }
   // Unknown users pay for the cost of a real account, so timing does not tell which ids exist.
   const decoyCost = byId.values().next().value?.hash.cost;
-  const limiter = createAttemptLimiter({ windowMs: SIGN_IN_LIMITS.windowMs, now });
   let running = 0;
 
   return {
@@ -64,7 +68,8 @@ export function createLocalAuth(accounts: readonly LocalAccount[], now: () => nu
         [`client:${client}`, SIGN_IN_LIMITS.client],
         [`account:${id.slice(0, MAX_ID_LENGTH)}`, SIGN_IN_LIMITS.account],
       ] as const;
-      const wait = Math.max(...keys.map(([key, limit]) => limiter.retryAfter(key, limit)));
+      const waits = await Promise.all(keys.map(([key, limit]) => limiter.retryAfter(key, limit)));
+      const wait = Math.max(...waits);
       if (wait > 0) return { ok: false, reason: 'throttled', retryAfterSeconds: Math.ceil(wait / 1000) };
 
       // Each check takes 128 MiB and a third of a second: a burst beyond the bound waits its turn outside.
@@ -81,10 +86,10 @@ export function createLocalAuth(accounts: readonly LocalAccount[], now: () => nu
         running -= 1;
       }
       if (!valid || !account) {
-        for (const [key] of keys) limiter.recordFailure(key);
+        for (const [key] of keys) await limiter.recordFailure(key);
         return { ok: false, reason: 'invalid' };
       }
-      limiter.reset(keys[0][0]);
+      await limiter.reset(keys[0][0]);
       return { ok: true, principal: account.principal };
     },
   };

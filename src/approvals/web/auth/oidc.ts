@@ -27,7 +27,8 @@ export interface OidcAuth {
 
 export class OidcSignInError extends Error {}
 
-interface Transaction {
+/** A sign-in under way at the provider, kept under a random id that only the browser's cookie holds. */
+export interface OidcTransaction {
   state: string;
   nonce: string;
   codeVerifier: string;
@@ -35,8 +36,34 @@ interface Transaction {
   expiresAt: number;
 }
 
+/** Where sign-ins under way are kept: here in memory, or in PostgreSQL when replicas share them. */
+export interface OidcTransactionStore {
+  put(id: string, transaction: OidcTransaction): Promise<void>;
+  /** The transaction, removed: each is used once, whatever happens next. */
+  take(id: string): Promise<OidcTransaction | undefined>;
+}
+
 export const OIDC_TRANSACTION_TTL_MS = 10 * 60_000;
-const MAX_TRANSACTIONS = 1_000;
+export const MAX_OIDC_TRANSACTIONS = 1_000;
+
+export function memoryOidcTransactions(now: () => number = Date.now): OidcTransactionStore {
+  const transactions = new Map<string, OidcTransaction>();
+  return {
+    async put(id, transaction) {
+      const at = now();
+      for (const [key, t] of transactions) if (t.expiresAt <= at) transactions.delete(key);
+      transactions.set(id, transaction);
+      while (transactions.size > MAX_OIDC_TRANSACTIONS) {
+        transactions.delete(transactions.keys().next().value!);
+      }
+    },
+    async take(id) {
+      const transaction = transactions.get(id);
+      transactions.delete(id);
+      return transaction;
+    },
+  };
+}
 const PROVIDER_TIMEOUT_SECONDS = 10;
 
 export interface OidcAuthOptions {
@@ -45,6 +72,8 @@ export interface OidcAuthOptions {
   redirectUri: () => string;
   logger: Logger;
   now?: () => number;
+  /** Default: in memory. */
+  transactions?: OidcTransactionStore;
 }
 
 export function createOidcAuth(options: OidcAuthOptions): OidcAuth {
@@ -57,7 +86,7 @@ export function createOidcAuth(options: OidcAuthOptions): OidcAuth {
       'OIDC sign-in will fail: the issuer must use https unless it is on this machine',
     );
   }
-  const transactions = new Map<string, Transaction>();
+  const transactions = options.transactions ?? memoryOidcTransactions(now);
   let discovered: Promise<client.Configuration> | undefined;
 
   function configuration(): Promise<client.Configuration> {
@@ -71,17 +100,11 @@ export function createOidcAuth(options: OidcAuthOptions): OidcAuth {
     return discovered;
   }
 
-  function sweep(): void {
-    const at = now();
-    for (const [id, t] of transactions) if (t.expiresAt <= at) transactions.delete(id);
-    while (transactions.size > MAX_TRANSACTIONS) transactions.delete(transactions.keys().next().value!);
-  }
-
   return {
     async start(next) {
       const config = await configuration();
       const codeVerifier = client.randomPKCECodeVerifier();
-      const transaction: Transaction = {
+      const transaction: OidcTransaction = {
         state: client.randomState(),
         nonce: client.randomNonce(),
         codeVerifier,
@@ -89,8 +112,7 @@ export function createOidcAuth(options: OidcAuthOptions): OidcAuth {
         expiresAt: now() + OIDC_TRANSACTION_TTL_MS,
       };
       const id = randomBytes(32).toString('base64url');
-      sweep();
-      transactions.set(id, transaction);
+      await transactions.put(id, transaction);
       const url = client.buildAuthorizationUrl(config, {
         redirect_uri: options.redirectUri(),
         scope: settings.scopes.join(' '),
@@ -104,8 +126,7 @@ export function createOidcAuth(options: OidcAuthOptions): OidcAuth {
     },
 
     async finish(id, callbackUrl) {
-      const transaction = id ? transactions.get(id) : undefined;
-      if (id) transactions.delete(id); // single use, whatever happens next
+      const transaction = id ? await transactions.take(id) : undefined;
       if (!transaction || transaction.expiresAt <= now()) {
         throw new OidcSignInError('this sign-in was not started here or took too long; sign in again');
       }

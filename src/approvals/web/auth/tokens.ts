@@ -5,8 +5,9 @@ import { key, type SignInMethod } from '../sessions.js';
 /**
  * Personal API tokens for programs and the CLI: issued to a signed-in approver (from the page, or for a
  * local account in exchange for its password at POST /api/tokens), they act as that approver until they
- * expire or are revoked. Shown once; held in memory only as a SHA-256 (a token is 256 random bits, so a
- * fast hash is enough), which is also the lookup key. A restart revokes them all, like sessions.
+ * expire or are revoked. Shown once; held only as a SHA-256 (a token is 256 random bits, so a fast hash is
+ * enough), which is also the lookup key: in memory here (a restart revokes them all, like sessions),
+ * in PostgreSQL for replicas (store/postgres/approverState.ts).
  * Bounded per approver (their oldest is revoked beyond `maxPerPrincipal`) and in all (the oldest of
  * all is revoked beyond `maxTokens`); expired tokens are swept.
  */
@@ -23,19 +24,37 @@ export interface ApiToken {
 }
 
 export interface TokenStore {
-  issue(input: { principal: Identity; via: SignInMethod; label: string; ttlMs: number }): {
-    token: string;
-    record: ApiToken;
-  };
+  issue(input: TokenRequest): Promise<{ token: string; record: ApiToken }>;
   /** The live token record for a presented secret. */
-  verify(token: string): ApiToken | undefined;
+  verify(token: string): Promise<ApiToken | undefined>;
   /** Revokes by public id, only when it belongs to `principalId`. */
-  revoke(id: string, principalId: string): boolean;
-  revokeSecret(token: string): boolean;
-  listFor(principalId: string): ApiToken[];
-  sweep(): void;
+  revoke(id: string, principalId: string): Promise<boolean>;
+  revokeSecret(token: string): Promise<boolean>;
+  listFor(principalId: string): Promise<ApiToken[]>;
+  sweep(): Promise<void>;
   /** Tokens held now (expired ones until the next sweep). */
   readonly size: number;
+}
+
+export interface TokenRequest {
+  principal: Identity;
+  via: SignInMethod;
+  label: string;
+  ttlMs: number;
+}
+
+/** A new token (its secret, shown once) and the record kept of it. */
+export function newApiToken(input: TokenRequest, at: number): { token: string; record: ApiToken } {
+  const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+  const record: ApiToken = {
+    id: randomBytes(6).toString('hex'),
+    label: input.label,
+    principal: { id: input.principal.id, groups: [...input.principal.groups] },
+    via: input.via,
+    createdAt: at,
+    expiresAt: at + input.ttlMs,
+  };
+  return { token, record };
 }
 
 export interface TokenStoreOptions {
@@ -64,21 +83,20 @@ export function createTokenStore(options: TokenStoreOptions = {}): TokenStore {
     return false;
   }
 
-  const store: TokenStore = {
-    issue({ principal, via, label, ttlMs }) {
-      store.sweep();
-      const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
-      const at = now();
-      const record: ApiToken = {
-        id: randomBytes(6).toString('hex'),
-        label,
-        principal: { id: principal.id, groups: [...principal.groups] },
-        via,
-        createdAt: at,
-        expiresAt: at + ttlMs,
-      };
+  const listFor = (principalId: string) =>
+    [...byHash.values()]
+      .filter((r) => r.principal.id === principalId && live(r))
+      .sort((a, b) => a.createdAt - b.createdAt);
+  const sweep = () => {
+    for (const [hash, record] of byHash) if (!live(record)) byHash.delete(hash);
+  };
+
+  return {
+    async issue(input) {
+      sweep();
+      const { token, record } = newApiToken(input, now());
       byHash.set(key(token), record);
-      const mine = store.listFor(principal.id);
+      const mine = listFor(input.principal.id);
       for (const old of mine.slice(0, Math.max(0, mine.length - maxPerPrincipal))) {
         revokeWhere((r) => r === old);
       }
@@ -86,27 +104,20 @@ export function createTokenStore(options: TokenStoreOptions = {}): TokenStore {
       while (byHash.size > maxTokens) byHash.delete(byHash.keys().next().value!);
       return { token, record };
     },
-    verify(token) {
+    async verify(token) {
       if (!token.startsWith(TOKEN_PREFIX)) return undefined;
       return live(byHash.get(key(token)));
     },
-    revoke(id, principalId) {
+    async revoke(id, principalId) {
       return revokeWhere((r) => r.id === id && r.principal.id === principalId);
     },
-    revokeSecret(token) {
+    async revokeSecret(token) {
       return byHash.delete(key(token));
     },
-    listFor(principalId) {
-      return [...byHash.values()]
-        .filter((r) => r.principal.id === principalId && live(r))
-        .sort((a, b) => a.createdAt - b.createdAt);
-    },
-    sweep() {
-      for (const [hash, record] of byHash) if (!live(record)) byHash.delete(hash);
-    },
+    listFor: async (principalId) => listFor(principalId),
+    sweep: async () => sweep(),
     get size() {
       return byHash.size;
     },
   };
-  return store;
 }

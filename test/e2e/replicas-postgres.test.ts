@@ -1,0 +1,340 @@
+import path from 'node:path';
+import pg from 'pg';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import type { TestClient } from '../helpers/client.js';
+import { fixtureServer, recorderServer, scratchDir } from '../helpers/config.js';
+import { connectHttpAs } from '../helpers/embedded.js';
+import {
+  BOB,
+  CAROL,
+  TOKENS,
+  approvalSetUp,
+  approverApi,
+  expectPending,
+  passwordOf,
+  type ApproverApi,
+} from '../helpers/gated.js';
+import { runGatehouseCli, startHttpGatehouse, type HttpGatehouse } from '../helpers/gatehouse.js';
+import { eventually } from '../helpers/processes.js';
+import { usePostgres } from '../helpers/postgres.js';
+import { startWebhookReceiver, type ReceivedEvent } from '../helpers/webhookReceiver.js';
+import { startRoundRobinFront, type RoundRobinFront } from '../helpers/roundRobin.js';
+
+/**
+ * Three Gatehouse processes on one PostgreSQL, as an organisation runs its shared gateway: every
+ * guarantee holds across them. alice calls through any replica; bob and carol decide through any
+ * replica; the recorder (one log for all three replicas' copies of it) shows what really ran.
+ */
+
+const postgres = usePostgres();
+const scratch = scratchDir('replicas');
+const recorder = recorderServer(path.join(scratch.dir, 'rec.jsonl'));
+// Every replica announces through one webhook channel: each message must arrive once.
+const hooks = await startWebhookReceiver();
+const policies = path.dirname(
+  scratch.write(
+    'policies/replicas.yaml',
+    [
+      'default: deny',
+      'rules:',
+      '  - id: deploy',
+      '    match: { servers: rec, tools: deploy }',
+      '    effect: approve',
+      '    reason: production deploys need a reviewer',
+      '    approvers: [group:reviewers, carol]',
+      '    ttl: 10m',
+      '  - id: hang',
+      '    match: { servers: hang, tools: hang }',
+      '    effect: approve',
+      '    reason: it never ends',
+      '    approvers: [group:reviewers, carol]',
+      '    ttl: 10m',
+      '',
+    ].join('\n'),
+  ),
+);
+
+const AUDIT_KEY = path.join(scratch.dir, 'audit.key');
+const auditDir = (i: number) => path.join(scratch.dir, `replica-${i}-audit`);
+
+interface Replica {
+  process: HttpGatehouse;
+  alice: TestClient;
+  bob: Awaited<ReturnType<ApproverApi['as']>>;
+  carol: Awaited<ReturnType<ApproverApi['as']>>;
+}
+
+async function startReplica(i: number): Promise<Replica> {
+  const { config } = approvalSetUp(scratch, `replica-${i}`, {
+    mcpServers: { rec: recorder.server, hang: fixtureServer('hang') },
+    policies,
+    approvals: {
+      store: '${PG_URL}',
+      sweepIntervalMs: 100,
+      channels: { hooks: { type: 'webhook', url: hooks.url, secrets: hooks.secrets } },
+      defaultChannels: ['page', 'hooks'],
+      delivery: { initialBackoffMs: 50, maxBackoffMs: 200 },
+      postgres: { tls: { mode: 'disable' }, replica: `replica-${i}`, leaseMs: 1_000, pollIntervalMs: 200 },
+    },
+    // Each replica writes its own log; they share one signing key (each could have its own, and an
+    // auditor would pass every replica's verifier key).
+    audit: { keyFile: AUDIT_KEY },
+  });
+  const process = await startHttpGatehouse(config, { PG_URL: postgres.url });
+  const api = approverApi(process.baseUrl);
+  return {
+    process,
+    alice: await connectHttpAs(process.mcpUrl, { token: TOKENS.alice }),
+    bob: await api.as(BOB),
+    carol: await api.as(CAROL),
+  };
+}
+
+const replicas: Replica[] = [];
+/** The round-robin load balancer, and what alice and the approvers reach through it. */
+let front: RoundRobinFront;
+let clients: TestClient[];
+let bob: Awaited<ReturnType<ApproverApi['as']>>;
+let carol: Awaited<ReturnType<ApproverApi['as']>>;
+beforeAll(async () => {
+  for (let i = 0; i < 3; i++) replicas.push(await startReplica(i));
+  front = await startRoundRobinFront(() => replicas.map((r) => r.process.baseUrl));
+  // Six MCP sessions: each initialize goes to the next replica, two sessions land on each.
+  clients = [];
+  for (let n = 0; n < 6; n++) clients.push(await connectHttpAs(`${front.url}/mcp`, { token: TOKENS.alice }));
+  const api = approverApi(front.url);
+  bob = await api.as(BOB);
+  carol = await api.as(CAROL);
+});
+afterAll(async () => {
+  for (const client of clients ?? []) await client.close().catch(() => undefined);
+  await front?.close();
+  await hooks.close();
+  for (const replica of replicas) {
+    await replica.alice.close().catch(() => undefined);
+    await replica.process.stop();
+  }
+  scratch.remove();
+});
+
+const call = (client: TestClient, build: string) =>
+  client.client.callTool({ name: 'rec__deploy', arguments: { build } }) as Promise<CallToolResult>;
+const deploy = (replica: Replica, build: string) => call(replica.alice, build);
+const deploys = (build: string) =>
+  recorder.received().filter((c) => c.name === 'deploy' && c.arguments.build === build);
+/** The replica whose lease holds this request's execution, as the database says. */
+async function leaseOwner(id: string): Promise<string | undefined> {
+  const client = new pg.Client({ connectionString: postgres.url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ lease_owner: string | null }>(
+      "SELECT lease_owner FROM gatehouse.approvals WHERE id = $1 AND state = 'executing'",
+      [id],
+    );
+    return rows[0]?.lease_owner ?? undefined;
+  } finally {
+    await client.end();
+  }
+}
+const stateOf = async (replica: Replica, id: string) =>
+  (await replica.bob.get(id)).json.approval?.state as string | undefined;
+
+describe('three replicas on one PostgreSQL behind a round-robin front', () => {
+  it('makes one request of 100 identical calls spread over the replicas, and runs it once', async () => {
+    const before = front.counts();
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => call(clients[i % clients.length]!, 'v1-shared')),
+    );
+    // Every replica answered some of them.
+    const answered = front.counts().map((n, i) => n - (before[i] ?? 0));
+    expect(answered).toHaveLength(3);
+    for (const n of answered) expect(n).toBeGreaterThan(0);
+    const ids = new Set(results.map((r) => expectPending(r, 'deploy').approvalId));
+    expect(ids.size).toBe(1);
+    const [id] = [...ids];
+    // alice waits in one session; bob approves through the front (on whichever replica it picks; his
+    // token was issued by another): the change reaches the waiter's replica.
+    let started!: () => void;
+    const waiting = new Promise<void>((resolve) => (started = resolve));
+    const waited = clients[0]!.client.callTool(
+      { name: 'gatehouse__wait_for_approval', arguments: { approvalId: id, timeoutSeconds: 30 } },
+      undefined,
+      { onprogress: () => started() },
+    ) as Promise<CallToolResult>;
+    await waiting;
+    expect((await bob.decide(id!, 'approve')).status).toBe(200);
+    expect(await waited).toMatchObject({
+      content: [{ type: 'text', text: 'deployed v1-shared' }],
+      _meta: { 'gatehouse/approval': { status: 'executed', approvalId: id } },
+    });
+    // Identical calls after it ran get its outcome, on every replica; it ran once.
+    for (const client of clients) {
+      const again = await call(client, 'v1-shared');
+      expect(again.content).toEqual([{ type: 'text', text: 'deployed v1-shared' }]);
+    }
+    expect(deploys('v1-shared')).toHaveLength(1);
+    // Announced once, decided once, executed once, whichever replicas' outboxes were running.
+    const ofRequest = (type: string) => (e: ReceivedEvent) =>
+      e.body.type === type && e.body.data.approval.id === id;
+    await hooks.waitFor(ofRequest('call.executed'), 'the execution reaches the webhook');
+    const mine = hooks.received.filter((e) => e.body.data.approval.id === id);
+    expect(mine.map((e) => e.body.type).sort()).toEqual([
+      'approval.decided',
+      'approval.requested',
+      'call.executed',
+    ]);
+    for (const e of mine) expect(hooks.acknowledged().get(e.id)).toBe(1);
+  });
+
+  it('lets one decision win in each of 500 approve/reject races (1,000 decisions) through the front', async () => {
+    const builds = Array.from({ length: 500 }, (_, i) => `v2-race-${i}`);
+    const ids = await Promise.all(
+      builds.map(async (build, i) => expectPending(await call(clients[i % 6]!, build), 'deploy').approvalId),
+    );
+    // For each request, at once: bob approves and carol rejects, each through whichever replica the
+    // front picks; 50 races at a time (a thousand sockets opened at once overflow the listen backlog).
+    const race = async (id: string) => {
+      const [approval, rejection] = await Promise.all([
+        bob.decide(id, 'approve'),
+        carol.decide(id, 'reject', 'not today'),
+      ]);
+      return { id, approved: approval.status === 200, rejected: rejection.status === 200 };
+    };
+    const outcomes = [];
+    for (let at = 0; at < ids.length; at += 50) {
+      outcomes.push(...(await Promise.all(ids.slice(at, at + 50).map(race))));
+    }
+    for (const outcome of outcomes) expect(outcome.approved !== outcome.rejected, outcome.id).toBe(true);
+    const finished = async (id: string) => {
+      const state = (await bob.get(id)).json.approval?.state as string;
+      return state === 'executed' || state === 'rejected';
+    };
+    for (const { id } of outcomes) await eventually(() => finished(id), `${id} finished`, 60_000);
+    let executions = 0;
+    for (const [i, { id, approved: won }] of outcomes.entries()) {
+      const request = (await bob.get(id)).json.approval;
+      // The history is the accepted decision, and only it.
+      expect(request.decisions.map((d: { decision: string }) => d.decision)).toEqual([
+        won ? 'approve' : 'reject',
+      ]);
+      expect(request.state).toBe(won ? 'executed' : 'rejected');
+      expect(deploys(builds[i]!)).toHaveLength(won ? 1 : 0);
+      executions += deploys(builds[i]!).length;
+    }
+    expect(executions).toBe(outcomes.filter((o) => o.approved).length);
+    // Each request's announce went out once, though three replicas' outboxes were claiming.
+    const raced = new Set(ids);
+    const announces = hooks.received.filter(
+      (e) => e.body.type === 'approval.requested' && raced.has(e.body.data.approval.id),
+    );
+    expect(announces).toHaveLength(ids.length);
+    for (const [webhookId, answered] of hooks.acknowledged()) expect(answered, webhookId).toBe(1);
+  }, 600_000);
+
+  it("keeps a killed replica's pending requests; another replica approves and runs them once", async () => {
+    const victim = replicas[1]!;
+    const ids = [];
+    for (const build of ['v3-kept-a', 'v3-kept-b']) {
+      ids.push(expectPending(await deploy(victim, build), 'deploy').approvalId);
+    }
+    await victim.process.stop('SIGKILL');
+    onTestFinished(async () => {
+      if (replicas[1] === victim) replicas[1] = await startReplica(1);
+    });
+    for (const id of ids) expect(await stateOf(replicas[0]!, id)).toBe('pending');
+    for (const id of ids) expect((await replicas[2]!.carol.decide(id, 'approve')).status).toBe(200);
+    for (const id of ids) {
+      await eventually(async () => (await stateOf(replicas[0]!, id)) === 'executed', `${id} executed`);
+    }
+    expect(deploys('v3-kept-a')).toHaveLength(1);
+    expect(deploys('v3-kept-b')).toHaveLength(1);
+    replicas[1] = await startReplica(1);
+  });
+
+  it('records unknown only the execution the killed replica was running, nothing else', async () => {
+    const hung = expectPending(
+      (await replicas[2]!.alice.client.callTool({ name: 'hang__hang', arguments: {} })) as CallToolResult,
+      'hang',
+    ).approvalId;
+    const pending = expectPending(await deploy(replicas[2]!, 'v4-untouched'), 'deploy').approvalId;
+    // Approved: one replica claims it (the deciding one, or another's sweep) and the call hangs there.
+    expect((await replicas[2]!.bob.decide(hung, 'approve')).status).toBe(200);
+    let owner: string | undefined;
+    await eventually(async () => {
+      owner = await leaseOwner(hung);
+      return owner !== undefined;
+    }, "the call is executing under a replica's claim");
+    const i = Number(/^replica-(\d)$/.exec(owner!)![1]);
+    const runner = replicas[i]!;
+    const other = replicas[(i + 1) % 3]!;
+    expect(await stateOf(other, hung)).toBe('executing');
+    await runner.process.stop('SIGKILL');
+    onTestFinished(async () => {
+      if (replicas[i] === runner) replicas[i] = await startReplica(i);
+    });
+    // Its claim lapses; a live replica records the call unknown (it may have run), and only it.
+    await eventually(
+      async () => (await stateOf(other, hung)) === 'unknown',
+      'the call becomes unknown',
+      60_000,
+    );
+    expect(await stateOf(other, pending)).toBe('pending');
+    replicas[i] = await startReplica(i);
+    expect(await stateOf(replicas[i]!, hung)).toBe('unknown');
+  });
+
+  it("knows an approver's API token on every replica, a revocation everywhere, and counts failed sign-ins together", async () => {
+    const signIn = (replica: Replica, password: string) =>
+      fetch(`${replica.process.baseUrl}/api/tokens`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`carol:${password}`).toString('base64')}`,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ label: 'replicas' }),
+      });
+    const issued = await signIn(replicas[0]!, passwordOf(CAROL));
+    expect(issued.status).toBe(201);
+    const { token } = (await issued.json()) as { token: string };
+    const list = (replica: Replica) =>
+      fetch(`${replica.process.baseUrl}/api/approvals?state=pending`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+    for (const replica of replicas) expect((await list(replica)).status).toBe(200);
+    const revoked = await fetch(`${replicas[1]!.process.baseUrl}/api/tokens/current`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(revoked.status).toBe(204);
+    for (const replica of replicas) expect((await list(replica)).status).toBe(401);
+
+    // Five wrong passwords for one account from one address, spread over the replicas: the sixth try
+    // is throttled on whichever replica it reaches, even with the right password.
+    for (let n = 0; n < 5; n++) expect((await signIn(replicas[n % 3]!, 'wrong')).status).toBe(401);
+    for (const replica of replicas) expect((await signIn(replica, passwordOf(CAROL))).status).toBe(429);
+  });
+
+  it("verifies the replicas' audit logs together, and notices when one is left out", async () => {
+    const verify = (...replicaDirs: string[]) =>
+      runGatehouseCli([
+        'audit',
+        'verify',
+        '--dir',
+        auditDir(0),
+        '--key-file',
+        AUDIT_KEY,
+        ...replicaDirs.flatMap((dir) => ['--replica', dir]),
+      ]);
+    const all = await verify(auditDir(1), auditDir(2));
+    expect(all.stdout).toContain(
+      'OK: 3 replica logs verify together: every request they record was requested in one of them',
+    );
+    expect(all.code).toBe(0);
+    // Requests made on replica 2 were decided on replica 0: without replica 2's log, those decisions
+    // concern requests no log holds.
+    const partial = await verify(auditDir(1));
+    expect(partial.stdout).toContain('a replica log is missing from the set');
+    expect(partial.code).toBe(1);
+  });
+});

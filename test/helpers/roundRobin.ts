@@ -1,0 +1,59 @@
+import { createServer, request, type IncomingMessage, type Server } from 'node:http';
+
+/**
+ * A load balancer in front of several Gatehouse replicas, as the README asks of one: requests go
+ * round-robin, except that an MCP request carrying an `Mcp-Session-Id` goes to the replica that
+ * issued that session (the only affinity Gatehouse needs). Responses, SSE streams included, are piped
+ * through as they come; the Host header becomes the replica's, as a reverse proxy sets it.
+ */
+export interface RoundRobinFront {
+  url: string;
+  /** Requests each backend received. */
+  counts(): number[];
+  close(): Promise<void>;
+}
+
+export async function startRoundRobinFront(backends: () => readonly string[]): Promise<RoundRobinFront> {
+  let next = 0;
+  const sessions = new Map<string, string>();
+  const counts: number[] = [];
+  const server: Server = createServer((req, res) => {
+    const session = req.headers['mcp-session-id'];
+    const all = backends();
+    const pinned = typeof session === 'string' ? sessions.get(session) : undefined;
+    const index = pinned !== undefined ? all.indexOf(pinned) : next++ % all.length;
+    const backend = new URL(all[index]!);
+    counts[index] = (counts[index] ?? 0) + 1;
+    const forwarded = request(
+      {
+        host: backend.hostname,
+        port: backend.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host: backend.host },
+      },
+      (answer: IncomingMessage) => {
+        const issued = answer.headers['mcp-session-id'];
+        if (typeof issued === 'string') sessions.set(issued, all[index]!);
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    forwarded.on('error', () => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end();
+    });
+    req.pipe(forwarded);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    counts: () => [...counts],
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,93 @@
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { applyDecision } from '../../src/approvals/states.js';
+import { silentLogger } from '../../src/log.js';
+import { MIGRATIONS, SCHEMA_VERSION, migrate } from '../../src/store/postgres/migrations.js';
+import { PostgresSettingsSchema } from '../../src/store/postgres/options.js';
+import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/store.js';
+import { usePostgres } from '../helpers/postgres.js';
+import { at, bob, refusal, sampleRequest } from './helpers.js';
+
+const postgres = usePostgres();
+let schemas = 0;
+const opened: PostgresStore[] = [];
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((s) => s.close()));
+});
+
+async function open(schema: string) {
+  const settings = PostgresSettingsSchema.parse({ schema, tls: { mode: 'disable' } });
+  const store = await openPostgresStore({ url: postgres.url, settings, logger: silentLogger });
+  opened.push(store);
+  return store;
+}
+
+async function withClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: postgres.url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+const versions = (schema: string) =>
+  withClient(async (c) =>
+    (
+      await c.query<{ version: number }>(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`)
+    ).rows.map((r) => r.version),
+  );
+
+describe('PostgreSQL store: schema migrations', () => {
+  it('numbers its migrations 1, 2, 3, ... without gaps', () => {
+    expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
+    expect(SCHEMA_VERSION).toBe(MIGRATIONS.length);
+  });
+
+  // Every version a database can be at, with a request written the way that version stores it.
+  for (let from = 0; from <= SCHEMA_VERSION; from++) {
+    it(`upgrades a database at version ${from} and keeps what it holds`, async () => {
+      const schema = `m${++schemas}`;
+      const request = sampleRequest(1);
+      await withClient(async (client) => {
+        await migrate(client, schema, 'test', MIGRATIONS, from);
+        if (from >= 1) {
+          await client.query(
+            `INSERT INTO ${schema}.approvals (id, digest, state, doc) VALUES ($1, $2, $3, $4)`,
+            [request.id, request.digest, request.state, JSON.stringify(request)],
+          );
+        }
+      });
+      const store = await open(schema);
+      expect(await versions(schema)).toEqual(MIGRATIONS.map((m) => m.version));
+      if (from >= 1) expect(await store.get('req-1')).toEqual(request);
+      else await store.create(request);
+      const approved = await store.transition('req-1', 'pending', (r) =>
+        applyDecision(r, { approver: bob, decision: 'approve' }, at(1000)),
+      );
+      expect(approved.ok).toBe(true);
+      await store.enqueueDeliveries([{ approvalId: 'req-1', channel: 'hooks', stage: 'requested' }], at(0));
+      expect(await store.claimDeliveries('w', at(1), 1000, 5)).toHaveLength(1);
+    });
+  }
+
+  it('migrates once when replicas start together', async () => {
+    const schema = `m${++schemas}`;
+    const stores = await Promise.all(Array.from({ length: 5 }, () => open(schema)));
+    expect(stores).toHaveLength(5);
+    expect(await versions(schema)).toEqual(MIGRATIONS.map((m) => m.version));
+  });
+
+  it('refuses a schema a newer Gatehouse migrated, and changes nothing', async () => {
+    const schema = `m${++schemas}`;
+    await (await open(schema)).close();
+    await withClient((c) =>
+      c.query(`INSERT INTO ${schema}.schema_migrations (version, name) VALUES (99, 'from the future')`),
+    );
+    const error = await refusal(open(schema));
+    expect(error.code).toBe('STORE_VERSION_UNSUPPORTED');
+    expect(error.message).toContain(`schema ${schema} is at version 99`);
+    expect(error.message).not.toMatch(/password|:[0-9a-f]{24}@/);
+  });
+});
