@@ -41,7 +41,7 @@ const INITIALIZE = {
 };
 
 const DISCOVERED = {
-  supportedVersions: ['2026-07-28', '2025-11-25'],
+  supportedVersions: ['2026-07-28'],
   capabilities: { tools: { listChanged: true } },
   instructions: 'be kind',
   resultType: 'complete',
@@ -155,6 +155,19 @@ describe('EraNegotiatingTransport', () => {
     wire.answer({ id: wire.lastSent().id, result: { ...DISCOVERED, supportedVersions: ['2025-11-25'] } });
     await sending;
     expect(wire.lastSent()).toEqual(INITIALIZE);
+  });
+
+  it('sends initialize to a server of both eras, whose older era Gatehouse relays in full', async () => {
+    const wire = fakeWire();
+    const sending = wire.transport.send(INITIALIZE);
+    await Promise.resolve();
+    wire.answer({
+      id: wire.lastSent().id,
+      result: { ...DISCOVERED, supportedVersions: ['2026-07-28', '2025-11-25'] },
+    });
+    await sending;
+    expect(wire.lastSent()).toEqual(INITIALIZE);
+    expect(wire.transport.era).toBe('legacy');
   });
 
   it('fails initialize clearly when discover answers garbage', async () => {

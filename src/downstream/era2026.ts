@@ -276,6 +276,7 @@ export class EraNegotiatingTransport implements Transport {
       );
       return;
     }
+    const requested = (initialize.params as Json | undefined)?.protocolVersion;
     if (!parsed.data.supportedVersions.includes(MODERN_VERSION)) {
       this.log.debug(
         { supportedVersions: parsed.data.supportedVersions },
@@ -283,9 +284,19 @@ export class EraNegotiatingTransport implements Transport {
       );
       return this.legacy(initialize, options);
     }
+    // A server of both eras is spoken to in the older one: Gatehouse relays everything of that era
+    // (resource subscriptions, log levels, every server request) to clients of either era, and the
+    // modern relay does not carry all of it yet (README, Protocol eras). Modern-only servers get the
+    // modern era.
+    if (typeof requested === 'string' && parsed.data.supportedVersions.includes(requested)) {
+      this.log.debug(
+        { supportedVersions: parsed.data.supportedVersions },
+        'server/discover lists both eras; initializing (2025-11-25 era), which Gatehouse relays in full',
+      );
+      return this.legacy(initialize, options);
+    }
     this.era = 'modern';
     this.discovered = answered.result;
-    const requested = (initialize.params as Json | undefined)?.protocolVersion;
     const serverInfo = parsed.data._meta?.[SERVER_INFO] ?? { name: 'unknown', version: 'unknown' };
     this.onmessage?.({
       jsonrpc: '2.0',
