@@ -9,16 +9,15 @@ import { createTeamsBotChannel } from '../src/approvals/channels/teams/bot.js';
 import { TeamsBotChannelSchema } from '../src/approvals/channels/teams/config.js';
 import { createMemoryConversationStore } from '../src/approvals/channels/teams/conversations.js';
 import type { ApprovalRequest } from '../src/approvals/request.js';
-import { createApprovalService, type ApprovalRuntime } from '../src/approvals/service.js';
+import type { ApprovalRuntime } from '../src/approvals/service.js';
 import { finishExecution, newApprovalRequest, startExecution } from '../src/approvals/states.js';
 import { createApprovalWeb, type ApprovalWeb } from '../src/approvals/web/index.js';
-import { createEventBus } from '../src/audit/bus.js';
 import { startHttpFront, type HttpFront } from '../src/front/http.js';
 import type { FrontDeps } from '../src/front/session.js';
 import { createHttpAuthenticator } from '../src/identity/index.js';
 import { silentLogger } from '../src/log.js';
 import { createMemoryStore, type ApprovalStore } from '../src/store/index.js';
-import { sampleInput, testConfig } from './helpers/approvals.js';
+import { sampleInput, testConfig, serviceWithoutExecution } from './helpers/approvals.js';
 import { blockKitProblems, plainTexts } from './helpers/blockKit.js';
 import {
   APP_ID,
@@ -116,20 +115,7 @@ beforeAll(async () => {
   entra = await startEntra();
   connector = await startConnector(entra);
   store = createMemoryStore();
-  service = createApprovalService({
-    store,
-    executor: () => ({ execute: async () => undefined as never, drain: async () => undefined }),
-    events: createEventBus(undefined, silentLogger),
-    redact: (args) => ({
-      value: args as Record<string, never>,
-      redacted: [],
-      digest: `hmac-sha256:${'0'.repeat(64)}`,
-    }),
-    retentionMs: 60_000,
-    archiveAfterMs: 3_600_000,
-    sweepIntervalMs: 3_600_000,
-    logger: silentLogger,
-  });
+  service = serviceWithoutExecution(store);
   const config = testConfig();
   page = createApprovalWeb({ service, config, logger: silentLogger, baseUrl: () => front.url });
   front = await startHttpFront({

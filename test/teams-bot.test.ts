@@ -13,17 +13,16 @@ import { createTeamsBotChannel } from '../src/approvals/channels/teams/bot.js';
 import type { DirectoryPerson } from '../src/approvals/channels/teams/identity.js';
 import { adaptiveCardProblems } from '../src/approvals/channels/teams/schemas.js';
 import type { ApprovalRequest } from '../src/approvals/request.js';
-import { createApprovalService, type ApprovalRuntime } from '../src/approvals/service.js';
+import type { ApprovalRuntime } from '../src/approvals/service.js';
 import { finishExecution, newApprovalRequest, startExecution } from '../src/approvals/states.js';
 import { hashPassword } from '../src/approvals/web/auth/password.js';
 import { createApprovalWeb, type ApprovalWeb } from '../src/approvals/web/index.js';
-import { createEventBus } from '../src/audit/bus.js';
 import { startHttpFront, type HttpFront } from '../src/front/http.js';
 import type { FrontDeps } from '../src/front/session.js';
 import { createHttpAuthenticator } from '../src/identity/index.js';
 import { silentLogger } from '../src/log.js';
 import { createMemoryStore, type ApprovalStore } from '../src/store/index.js';
-import { sampleInput, testConfig } from './helpers/approvals.js';
+import { sampleInput, testConfig, serviceWithoutExecution } from './helpers/approvals.js';
 import {
   APP_ID,
   cardAction,
@@ -106,20 +105,7 @@ beforeAll(async () => {
   entra = await startEntra();
   connector = await startConnector(entra);
   store = createMemoryStore();
-  service = createApprovalService({
-    store,
-    executor: () => ({ execute: async () => undefined as never, drain: async () => undefined }),
-    events: createEventBus(undefined, silentLogger),
-    redact: (args) => ({
-      value: args as Record<string, never>,
-      redacted: [],
-      digest: `hmac-sha256:${'0'.repeat(64)}`,
-    }),
-    retentionMs: 60_000,
-    archiveAfterMs: 3_600_000,
-    sweepIntervalMs: 3_600_000,
-    logger: silentLogger,
-  });
+  service = serviceWithoutExecution(store);
   conversations = createMemoryConversationStore();
   const cheap = { ln: 10, r: 8, p: 1 };
   const config = testConfig({
