@@ -45,6 +45,7 @@ import {
   type FakeSlack,
   type SlackCall,
 } from './helpers/slack.js';
+import { outboxStandIn } from './helpers/outbox.js';
 import { summaryOf } from './helpers/teamsSummary.js';
 
 /**
@@ -80,8 +81,6 @@ let channel: Channel;
 let teams: Channel;
 let page: ApprovalWeb;
 let front: HttpFront;
-const memos = new Map<string, Record<string, string>>();
-let deliveries = 0;
 
 /** What the channel logged (warnings and up). */
 const logs: Record<string, unknown>[] = [];
@@ -170,32 +169,16 @@ async function newRequest(quorum = 1): Promise<ApprovalRequest> {
   return (await store.create(newApprovalRequest(input, new Date()))).request;
 }
 
-const lastDelivery = new Map<string, string>();
+const outbox = outboxStandIn(
+  'slack',
+  (id) => service.get(id),
+  () => front.url,
+);
+const memos = outbox.memos;
 
 /** The outbox's delivery of the request as it is now; `retry`: the same delivery again. */
-async function deliver(
-  id: string,
-  kind: 'announce' | 'update' = 'update',
-  on: Channel = channel,
-  retry = false,
-) {
-  const request = (await service.get(id))!;
-  const deliveryId = retry ? lastDelivery.get(id)! : `${id}/slack/${++deliveries}`;
-  lastDelivery.set(id, deliveryId);
-  const outcome = await on.deliver(
-    {
-      deliveryId,
-      kind,
-      event: { name: kind === 'announce' ? 'approval.requested' : 'approval.decided', at: request.createdAt },
-      attempt: 1,
-      summary: summaryOf(request, front.url),
-      memo: memos.get(id) ?? {},
-    },
-    AbortSignal.timeout(10_000),
-  );
-  memos.set(id, outcome.memo ?? {});
-  return outcome;
-}
+const deliver = (id: string, kind: 'announce' | 'update' = 'update', on: Channel = channel, retry = false) =>
+  outbox.deliver(id, kind, on, retry);
 
 /** POSTs a signed interaction to the listener, as Slack does. */
 async function post(payload: unknown, options: Parameters<typeof signedInteraction>[1] = {}) {

@@ -36,6 +36,7 @@ import {
   type Connector,
   type Entra,
 } from './helpers/microsoft.js';
+import { outboxStandIn } from './helpers/outbox.js';
 import { summaryOf } from './helpers/teamsSummary.js';
 
 /**
@@ -69,9 +70,6 @@ let conversations: TeamsConversationStore;
 let channel: Channel;
 let page: ApprovalWeb;
 let front: HttpFront;
-/** The outbox's memo of each request on this channel. */
-const memos = new Map<string, Record<string, string>>();
-let deliveries = 0;
 
 function botConfig(extra: Record<string, unknown> = {}): TeamsBotChannelConfig {
   return TeamsBotChannelSchema.parse({
@@ -150,33 +148,16 @@ async function newRequest(quorum = 1): Promise<ApprovalRequest> {
   return request;
 }
 
-/** The last delivery of each request, which a retry repeats. */
-const lastDelivery = new Map<string, string>();
+const outbox = outboxStandIn(
+  'teams',
+  (id) => service.get(id),
+  () => front.url,
+);
+const memos = outbox.memos;
 
 /** The outbox's delivery of the request as it is now; `retry`: the same delivery again. */
-async function deliver(
-  id: string,
-  kind: 'announce' | 'update' = 'update',
-  on: Channel = channel,
-  retry = false,
-) {
-  const request = (await service.get(id))!;
-  const deliveryId = retry ? lastDelivery.get(id)! : `${id}/teams/${++deliveries}`;
-  lastDelivery.set(id, deliveryId);
-  const outcome = await on.deliver(
-    {
-      deliveryId,
-      kind,
-      event: { name: kind === 'announce' ? 'approval.requested' : 'approval.decided', at: request.createdAt },
-      attempt: 1,
-      summary: summaryOf(request, front.url),
-      memo: memos.get(id) ?? {},
-    },
-    AbortSignal.timeout(10_000),
-  );
-  memos.set(id, outcome.memo ?? {});
-  return outcome;
-}
+const deliver = (id: string, kind: 'announce' | 'update' = 'update', on: Channel = channel, retry = false) =>
+  outbox.deliver(id, kind, on, retry);
 
 async function tokenFor(claims: Record<string, unknown> = {}, options?: Parameters<BotFramework['sign']>[1]) {
   return botFramework.sign({ aud: APP_ID, serviceurl: connector.url, ...claims }, options);
