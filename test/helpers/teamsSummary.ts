@@ -3,6 +3,29 @@ import { createRedactor } from '../../src/redact/index.js';
 import type { ApprovalRequest } from '../../src/approvals/request.js';
 
 /**
+ * A summary whose every field of untrusted text (from the model, the arguments, a server or a person)
+ * is `hostile`, for tests that channels show such text only where it is shown literally.
+ */
+export function hostileSummary(hostile: string, overrides: Partial<ApprovalSummary> = {}): ApprovalSummary {
+  return sampleSummary({
+    exposedName: hostile,
+    server: hostile,
+    tool: hostile,
+    toolDescription: hostile,
+    reason: hostile,
+    rules: [hostile],
+    requester: { id: hostile, groups: [] },
+    approvers: [hostile],
+    approvals: [{ id: hostile, at: '2026-11-30T16:02:00.000Z', channel: hostile }],
+    rejection: { by: hostile, at: '2026-11-30T16:03:00.000Z', reason: hostile },
+    outcome: { kind: 'rejected', text: hostile },
+    state: 'rejected',
+    arguments: { value: { hostile }, display: hostile, redacted: [hostile], cut: false },
+    ...overrides,
+  });
+}
+
+/**
  * A summary as `summarize` makes one, for card tests: alice's write_file call that one member of
  * `security` must approve. Strings are taken as given (the summary's own escaping has tests of its
  * own): cards must show whatever they get literally.

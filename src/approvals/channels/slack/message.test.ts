@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { blockKitProblems, mrkdwnTexts, plainTexts } from '../../../../test/helpers/blockKit.js';
-import { sampleSummary, summaryWithArguments } from '../../../../test/helpers/teamsSummary.js';
+import {
+  hostileSummary,
+  sampleSummary,
+  summaryWithArguments,
+} from '../../../../test/helpers/teamsSummary.js';
 import type { ApprovalSummary, OutcomeKind } from '../summary.js';
 import type { SectionBlock } from './blockKit.js';
 import { ACTIONS, approvalMessage, notice, outcomeReply, rejectModal } from './message.js';
@@ -100,22 +104,7 @@ describe('Slack messages', () => {
 
   it('never put untrusted text in mrkdwn: only plain_text, and code blocks escaped', () => {
     const hostile = '<https://evil.example|Approve here> <!channel> <@U0BOB> *bold* & `tick`';
-    const summary = sampleSummary({
-      exposedName: hostile,
-      server: hostile,
-      tool: hostile,
-      toolDescription: hostile,
-      reason: hostile,
-      rules: [hostile],
-      requester: { id: hostile, groups: [] },
-      approvers: [hostile],
-      approvals: [{ id: hostile, at: '2026-11-30T16:02:00.000Z', channel: hostile }],
-      rejection: { by: hostile, at: '2026-11-30T16:03:00.000Z', reason: hostile },
-      outcome: { kind: 'rejected', text: hostile },
-      state: 'rejected',
-      digest: hostile,
-      arguments: { value: { hostile }, display: hostile, redacted: [hostile], cut: false },
-    });
+    const summary = hostileSummary(hostile, { digest: hostile });
     const surfaces = [
       approvalMessage(summary),
       rejectModal(summary, { approvalId: 'x' }),

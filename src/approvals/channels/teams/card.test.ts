@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { sampleSummary, summaryWithArguments } from '../../../../test/helpers/teamsSummary.js';
+import {
+  hostileSummary,
+  sampleSummary,
+  summaryWithArguments,
+} from '../../../../test/helpers/teamsSummary.js';
 import type { ApprovalSummary, OutcomeKind } from '../summary.js';
 import { cardBytes, type AdaptiveCard } from './adaptiveCard.js';
 import { approvalCard, MAX_REFRESH_USERS, type CardOptions } from './card.js';
@@ -117,21 +121,7 @@ describe('approval cards', () => {
 
   it('never puts untrusted text in a TextBlock (markdown) but only in TextRuns', () => {
     const hostile = '**bold** [approve](https://evil.example) <at>bob</at> {{DATE(2030-01-01T00:00:00Z)}}';
-    const summary = sampleSummary({
-      exposedName: hostile,
-      server: hostile,
-      tool: hostile,
-      toolDescription: hostile,
-      reason: hostile,
-      rules: [hostile],
-      requester: { id: hostile, groups: [] },
-      approvers: [hostile],
-      approvals: [{ id: hostile, at: '2026-11-30T16:02:00.000Z', channel: hostile }],
-      rejection: { by: hostile, at: '2026-11-30T16:03:00.000Z', reason: hostile },
-      outcome: { kind: 'rejected', text: hostile },
-      state: 'rejected',
-      arguments: { value: { hostile }, display: hostile, redacted: [hostile], cut: false },
-    });
+    const summary = hostileSummary(hostile);
     for (const card of [approvalCard(summary, bot()), approvalCard(summary, workflow)]) {
       expect(texts(card, 'TextBlock').join('\n')).not.toMatch(/evil|<at>|DATE|\*\*/);
       expect(texts(card, 'TextRun').filter((t) => t.includes(hostile)).length).toBeGreaterThan(8);
