@@ -1,14 +1,22 @@
 /**
- * Where Gatehouse's own CPU goes on allowed calls: `node --import tsx bench/profile.ts [stdio|http]`
- * runs Gatehouse from dist/ under `node --cpu-prof`, makes BENCH_WARMUP (2,000) then BENCH_CALLS
- * (5,000) allowed echo calls through it, and prints the self time by package and by function over
+ * Where Gatehouse's own CPU goes on allowed calls: `node --import tsx bench/profile.ts [stdio|http]
+ * [2025-11-25|2026-07-28]` runs Gatehouse from dist/ under `node --cpu-prof`, makes BENCH_WARMUP
+ * (2,000) then BENCH_CALLS (5,000) allowed echo calls through it by a client of that protocol era
+ * (2025-11-25 unless named), and prints the self time by package and by function over
  * the latter. The .cpuprofile stays in the
  * printed folder for Chrome's DevTools.
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { benchDir, echoCalls, startEverythingHttp, throughGatehouse } from './setup.js';
+import {
+  benchDir,
+  echoCalls,
+  ERAS,
+  startEverythingHttp,
+  throughGatehouse,
+  type Caller,
+  type Era,
+} from './setup.js';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 5000);
 const TOP = Number(process.env.BENCH_TOP ?? 40);
@@ -31,7 +39,7 @@ const WARMUP = Number(process.env.BENCH_WARMUP ?? 2000);
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 
 /** Warm-up calls, then the measured ones: the stretch of the profile that counts (no start-up). */
-async function calls(client: Client): Promise<{ from: number; to: number }> {
+async function calls(client: Caller): Promise<{ from: number; to: number }> {
   await echoCalls(client, WARMUP);
   const from = nowUs();
   await echoCalls(client, CALLS);
@@ -84,6 +92,8 @@ function report(file: string, window: { from: number; to: number }): void {
 
 async function main(): Promise<void> {
   const mode = process.argv[2] === 'http' ? 'http' : 'stdio';
+  const era = (process.argv[3] ?? '2025-11-25') as Era;
+  if (!ERAS.includes(era)) throw new Error(`unknown era "${era}" (known: ${ERAS.join(', ')})`);
   const dir = benchDir();
   const profiles = path.join(dir, 'profiles');
   mkdirSync(profiles);
@@ -91,6 +101,7 @@ async function main(): Promise<void> {
   const server = mode === 'http' ? await startEverythingHttp() : undefined;
   const gatehouse = await throughGatehouse(dir, {
     nodeArgs,
+    era,
     ...(server ? { server: { url: server.url, pid: server.child.pid! } } : {}),
   });
   const window = await calls(gatehouse.client);
@@ -101,6 +112,7 @@ async function main(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 100));
   const file = readdirSync(profiles).find((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error(`no profile in ${profiles}`);
+  console.log(`${mode}, ${era} client`);
   console.log(`profile: ${path.join(profiles, file)} (measured from ${window.from} to ${window.to} µs)`);
   report(path.join(profiles, file), window);
 }

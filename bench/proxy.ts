@@ -1,25 +1,28 @@
 /**
  * Gatehouse's overhead on a tool call, measured against the direct path in the same run, once both
  * are warm (3,000 calls each first): 2,000 sequential calls of a trivial tool (server-everything's `echo`) over stdio and over Streamable
- * HTTP, and 16 concurrent HTTP clients. Gatehouse runs from dist/ (what `npm start` runs).
+ * HTTP, and 16 concurrent HTTP clients, by a client of each protocol era (BENCH_ERAS narrows them).
+ * Gatehouse runs from dist/ (what `npm start` runs).
  *
  * Besides latency, each path's CPU time per call: the client's (this process), the server's, and
  * Gatehouse's own (its process tree minus the downstream server), read from /proc before and after
  * the measured calls. CPU time is the steadier measure on a shared machine.
  */
 import { readFileSync } from 'node:fs';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
   benchDir,
+  benchEras,
+  connectCaller,
   cpuMeter,
   everythingArgs,
-  gatehouseBin,
   startEverythingHttp,
   startGatehouseHttp,
+  throughGatehouse,
   writeConfig,
+  type Caller,
   type CpuPerCall,
+  type Era,
+  type ThroughGatehouse,
 } from './setup.js';
 import { fmt, summarize, type Summary } from './stats.js';
 
@@ -33,17 +36,11 @@ const PER_CLIENT = Number(process.env.BENCH_CONCURRENT_CALLS ?? 125);
  */
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3000);
 
-async function connect(transport: StdioClientTransport | StreamableHTTPClientTransport): Promise<Client> {
-  const client = new Client({ name: 'bench', version: '1' });
-  await client.connect(transport);
-  return client;
-}
-
-async function timeCalls(client: Client, tool: string, n: number): Promise<number[]> {
+async function timeCalls(client: Caller, tool: string, n: number): Promise<number[]> {
   const durations: number[] = [];
   for (let i = 0; i < n; i++) {
     const start = performance.now();
-    await client.callTool({ name: tool, arguments: { message: `m${i}` } });
+    await client.callTool(tool, `m${i}`);
     durations.push(performance.now() - start);
   }
   return durations;
@@ -51,7 +48,7 @@ async function timeCalls(client: Client, tool: string, n: number): Promise<numbe
 
 /** One path of a comparison: the clients that call it, the tool name they call, the processes behind. */
 interface Path {
-  clients: Client[];
+  clients: Caller[];
   tool: string;
   /** The Gatehouse process, whose own CPU time per call is measured. */
   gatehousePid?: number;
@@ -67,12 +64,11 @@ interface Measured {
 }
 
 /**
- * Both paths warmed up, then measured one after the other with the same calls: `perClient` calls on
+ * Every path warmed up, then measured one after the other with the same calls: `perClient` calls on
  * every client of a path at once (one client: sequential calls). Alternating the paths in rounds was
  * tried and charged each switch (a process waking from idle) to Gatehouse's percentiles.
  */
-async function compare(direct: Path, gatehouse: Path, perClient: number) {
-  const paths = [direct, gatehouse];
+async function compare(paths: Path[], perClient: number): Promise<Measured[]> {
   const cold: CpuPerCall[] = [];
   for (const path of paths) {
     const cpu = cpuMeter(path.gatehousePid, path.serverPid);
@@ -88,11 +84,11 @@ async function compare(direct: Path, gatehouse: Path, perClient: number) {
     const wall = performance.now() - start;
     measured.push({ cpu: cpu.perCall(all.length), latency: summarize(all, wall), cold: cold[i]! });
   }
-  return { direct: measured[0]!, gatehouse: measured[1]! };
+  return measured;
 }
 
-const connectMany = (url: string, n: number) =>
-  Promise.all(Array.from({ length: n }, () => connect(new StreamableHTTPClientTransport(new URL(url)))));
+const connectMany = (era: Era, url: string, n: number) =>
+  Promise.all(Array.from({ length: n }, () => connectCaller(era, { url })));
 
 function peakRssMb(pid: number | undefined): number {
   if (!pid) return Number.NaN;
@@ -103,94 +99,120 @@ function peakRssMb(pid: number | undefined): number {
 
 export interface ProxyBenchRow {
   path: string;
+  /** The protocol era of the client calling through Gatehouse (the direct path is always 2025-11-25). */
+  era: Era;
   direct: Measured;
   gatehouse: Measured;
   gatehouseRssMb: number;
 }
 
+/**
+ * The direct path, then Gatehouse once per era (a process of its own each, so each era's cold calls
+ * are its own), measured in the same stretch: every era's row shares the one direct measurement.
+ * server-everything speaks 2025-11-25 only, so the direct call is the SDK v1 Client's in every row.
+ */
+function rowsOf(path: string, eras: Era[], measured: Measured[], pids: (number | undefined)[]) {
+  const [direct, ...vias] = measured;
+  return vias.map((gatehouse, i) => ({
+    path,
+    era: eras[i]!,
+    direct: direct!,
+    gatehouse,
+    gatehouseRssMb: peakRssMb(pids[i]),
+  }));
+}
+
 export async function benchProxy(): Promise<ProxyBenchRow[]> {
   const dir = benchDir();
+  const eras = benchEras();
   const rows: ProxyBenchRow[] = [];
 
   // stdio: client → server, and client → Gatehouse → server, both over stdio.
   {
-    const directTransport = new StdioClientTransport({
+    const direct = await connectCaller('2025-11-25', {
       command: process.execPath,
       args: everythingArgs('stdio'),
-      stderr: 'ignore',
     });
-    const direct = await connect(directTransport);
-    const config = writeConfig(dir, { command: process.execPath, args: everythingArgs('stdio') });
-    const viaTransport = new StdioClientTransport({
-      command: process.execPath,
-      args: [gatehouseBin, 'serve', '--config', config],
-      stderr: 'ignore',
-    });
-    const via = await connect(viaTransport);
-    const measured = await compare(
-      { clients: [direct], tool: 'echo', serverPid: directTransport.pid ?? undefined },
-      { clients: [via], tool: 'everything__echo', gatehousePid: viaTransport.pid ?? undefined },
-      SEQUENTIAL,
-    );
-    rows.push({
-      path: `stdio, ${SEQUENTIAL} sequential calls`,
-      ...measured,
-      gatehouseRssMb: peakRssMb(viaTransport.pid ?? undefined),
-    });
-    await direct.close();
-    await via.close();
+    const vias: ThroughGatehouse[] = [];
+    try {
+      for (const era of eras) vias.push(await throughGatehouse(dir, { era }));
+      const measured = await compare(
+        [
+          { clients: [direct], tool: 'echo', serverPid: direct.pid },
+          ...vias.map((via) => ({ clients: [via.client], tool: 'everything__echo', gatehousePid: via.pid })),
+        ],
+        SEQUENTIAL,
+      );
+      rows.push(
+        ...rowsOf(
+          `stdio, ${SEQUENTIAL} sequential calls`,
+          eras,
+          measured,
+          vias.map((via) => via.pid),
+        ),
+      );
+    } finally {
+      await direct.close();
+      await Promise.all(vias.map((via) => via.stop()));
+    }
   }
 
   // Streamable HTTP: client → server, and client → Gatehouse → server, both over HTTP.
   const server = await startEverythingHttp();
-  const gatehouse = await startGatehouseHttp(writeConfig(dir, { url: server.url }));
   const serverPid = server.child.pid;
-  const gatehousePid = gatehouse.child.pid;
+  const gatehouses: Awaited<ReturnType<typeof startGatehouseHttp>>[] = [];
   try {
-    const [direct] = await connectMany(server.url, 1);
-    const [via] = await connectMany(gatehouse.url, 1);
-    const sequential = await compare(
-      { clients: [direct!], tool: 'echo', serverPid },
-      { clients: [via!], tool: 'everything__echo', gatehousePid, serverPid },
-      SEQUENTIAL,
-    );
-    rows.push({
-      path: `HTTP, ${SEQUENTIAL} sequential calls`,
-      ...sequential,
-      gatehouseRssMb: peakRssMb(gatehousePid),
-    });
-    await direct!.close();
-    await via!.close();
+    for (const _era of eras) gatehouses.push(await startGatehouseHttp(writeConfig(dir, { url: server.url })));
+    const pids = gatehouses.map((g) => g.child.pid);
+    const paths = async (n: number) => [
+      { clients: await connectMany('2025-11-25', server.url, n), tool: 'echo', serverPid },
+      ...(await Promise.all(
+        eras.map(async (era, i) => ({
+          clients: await connectMany(era, gatehouses[i]!.url, n),
+          tool: 'everything__echo',
+          gatehousePid: pids[i],
+          serverPid,
+        })),
+      )),
+    ];
+    const closeAll = (all: Path[]) => Promise.all(all.flatMap((p) => p.clients.map((c) => c.close())));
 
-    const directs = await connectMany(server.url, CONCURRENT_CLIENTS);
-    const vias = await connectMany(gatehouse.url, CONCURRENT_CLIENTS);
-    const concurrent = await compare(
-      { clients: directs, tool: 'echo', serverPid },
-      { clients: vias, tool: 'everything__echo', gatehousePid, serverPid },
-      PER_CLIENT,
+    const sequential = await paths(1);
+    rows.push(
+      ...rowsOf(`HTTP, ${SEQUENTIAL} sequential calls`, eras, await compare(sequential, SEQUENTIAL), pids),
     );
-    rows.push({
-      path: `HTTP, ${CONCURRENT_CLIENTS} concurrent clients × ${PER_CLIENT} calls`,
-      ...concurrent,
-      gatehouseRssMb: peakRssMb(gatehousePid),
-    });
-    await Promise.all([...directs, ...vias].map((c) => c.close()));
+    await closeAll(sequential);
+
+    const concurrent = await paths(CONCURRENT_CLIENTS);
+    rows.push(
+      ...rowsOf(
+        `HTTP, ${CONCURRENT_CLIENTS} concurrent clients × ${PER_CLIENT} calls`,
+        eras,
+        await compare(concurrent, PER_CLIENT),
+        pids,
+      ),
+    );
+    await closeAll(concurrent);
   } finally {
-    await gatehouse.stop();
+    await Promise.all(gatehouses.map((g) => g.stop()));
     server.child.kill('SIGTERM');
   }
   return rows;
 }
 
+/** Printed under the tables: what the direct path of a 2026-07-28 row is. */
+export const ERA_NOTE =
+  'The direct path is the SDK v1 Client at 2025-11-25 calling server-everything, which serves 2025-11-25 only: the 2026-07-28 rows share it as their baseline. Their client is a raw 2026-07-28 JSON-RPC client (test/helpers/modernClient.ts: the `_meta` envelope on every request, no initialize; over HTTP the standard headers).';
+
 export function proxyTable(rows: ProxyBenchRow[]): string {
   const lines = [
-    '| path | direct p50 ms | Gatehouse p50 ms | added p50 ms | direct p99 ms | Gatehouse p99 ms | p99 ratio | direct calls/s | Gatehouse calls/s | Gatehouse peak RSS MB |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| path | era | direct p50 ms | Gatehouse p50 ms | added p50 ms | direct p99 ms | Gatehouse p99 ms | p99 ratio | direct calls/s | Gatehouse calls/s | Gatehouse peak RSS MB |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
-  for (const { path, direct: d, gatehouse: g, gatehouseRssMb } of rows) {
+  for (const { path, era, direct: d, gatehouse: g, gatehouseRssMb } of rows) {
     const [dl, gl] = [d.latency, g.latency];
     lines.push(
-      `| ${path} | ${fmt(dl.p50)} | ${fmt(gl.p50)} | ${fmt(gl.p50 - dl.p50)} | ${fmt(dl.p99)} | ${fmt(gl.p99)} | ${fmt(gl.p99 / dl.p99, 2)}x | ${fmt(dl.perSecond, 0)} | ${fmt(gl.perSecond, 0)} | ${fmt(gatehouseRssMb, 0)} |`,
+      `| ${path} | ${era} | ${fmt(dl.p50)} | ${fmt(gl.p50)} | ${fmt(gl.p50 - dl.p50)} | ${fmt(dl.p99)} | ${fmt(gl.p99)} | ${fmt(gl.p99 / dl.p99, 2)}x | ${fmt(dl.perSecond, 0)} | ${fmt(gl.perSecond, 0)} | ${fmt(gatehouseRssMb, 0)} |`,
     );
   }
   return lines.join('\n');
@@ -202,13 +224,13 @@ export function proxyTable(rows: ProxyBenchRow[]): string {
  */
 export function cpuTable(rows: ProxyBenchRow[]): string {
   const lines = [
-    `| path | direct: client | direct: server | direct total | via: client | via: server | Gatehouse own | Gatehouse own ÷ direct total | Gatehouse own, first ${WARMUP} calls (cold) |`,
-    '|---|---|---|---|---|---|---|---|---|',
+    `| path | era | direct: client | direct: server | direct total | via: client | via: server | Gatehouse own | Gatehouse own ÷ direct total | Gatehouse own, first ${WARMUP} calls (cold) |`,
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
-  for (const { path, direct: d, gatehouse: g } of rows) {
+  for (const { path, era, direct: d, gatehouse: g } of rows) {
     const directTotal = d.cpu.client + d.cpu.downstream;
     lines.push(
-      `| ${path} | ${fmt(d.cpu.client, 0)} | ${fmt(d.cpu.downstream, 0)} | ${fmt(directTotal, 0)} | ${fmt(g.cpu.client, 0)} | ${fmt(g.cpu.downstream, 0)} | **${fmt(g.cpu.gatehouse, 0)}** | ${fmt(g.cpu.gatehouse / directTotal, 2)}x | ${fmt(g.cold.gatehouse, 0)} |`,
+      `| ${path} | ${era} | ${fmt(d.cpu.client, 0)} | ${fmt(d.cpu.downstream, 0)} | ${fmt(directTotal, 0)} | ${fmt(g.cpu.client, 0)} | ${fmt(g.cpu.downstream, 0)} | **${fmt(g.cpu.gatehouse, 0)}** | ${fmt(g.cpu.gatehouse / directTotal, 2)}x | ${fmt(g.cold.gatehouse, 0)} |`,
     );
   }
   return lines.join('\n');

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every benchmark, printed as the markdown tables the README carries.
  * `BENCH_ONLY=proxy|cpu|approvals|replicas|decision|audit|redact` runs one; BENCH_BASELINE (cpu) names
- * other builds to compare side by side.
+ * other builds to compare side by side; BENCH_ERAS (proxy, cpu) narrows the protocol eras of the
+ * clients (2025-11-25,2026-07-28 by default).
  */
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -9,7 +10,7 @@ import { approvalsTable, benchApprovals } from './approvals.js';
 import { benchAudit } from './audit.js';
 import { benchCpu, cpuRoundsTable } from './cpu.js';
 import { benchDecision } from './decision.js';
-import { benchProxy, cpuTable, proxyTable } from './proxy.js';
+import { benchProxy, cpuTable, ERA_NOTE, proxyTable } from './proxy.js';
 import { benchRedact } from './redact.js';
 import { benchReplicas, replicasTable } from './replicas.js';
 
@@ -30,6 +31,7 @@ async function run(): Promise<void> {
     console.log(proxyTable(rows));
     console.log('\n## CPU per allowed call, µs (Gatehouse own = its process tree minus the downstream)\n');
     console.log(cpuTable(rows));
+    console.log(`\n${ERA_NOTE}`);
   }
   if (wanted('cpu')) {
     console.log('\n## Gatehouse own CPU per allowed call, settled (builds side by side)\n');

@@ -1,6 +1,6 @@
 /**
  * What the proxy benchmark and the profiler share: Gatehouse from dist/ with an allow-all policy set,
- * server-everything as the downstream, and CPU time read from /proc.
+ * server-everything as the downstream, clients of either protocol era, and CPU time read from /proc.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { modernHttpClient, modernStdioClient } from '../test/helpers/modernClient.js';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const everything = path.join(
@@ -173,9 +174,77 @@ export function cpuMeter(gatehousePid: number | undefined, downstreamPid?: numbe
 
 export type CpuPerCall = ReturnType<ReturnType<typeof cpuMeter>['perCall']>;
 
+/**
+ * The protocol eras a client may speak to Gatehouse. 2025-11-25 is the SDK v1 Client; 2026-07-28 is
+ * the raw client the tests use (no initialize, the `_meta` envelope on every request, the standard
+ * headers over HTTP).
+ */
+export const ERAS = ['2025-11-25', '2026-07-28'] as const;
+export type Era = (typeof ERAS)[number];
+
+/** The eras BENCH_ERAS names (comma-separated), both unless it is set. */
+export function benchEras(): Era[] {
+  const named = process.env.BENCH_ERAS?.split(',').filter(Boolean) ?? [...ERAS];
+  for (const era of named)
+    if (!(ERAS as readonly string[]).includes(era))
+      throw new Error(`BENCH_ERAS: unknown era "${era}" (known: ${ERAS.join(', ')})`);
+  return named as Era[];
+}
+
+/** A client of either era, as the benchmarks call it: one tool call with a message. */
+export interface Caller {
+  /** Calls `tool` with `{ message }`; throws when the call fails or answers an error result. */
+  callTool(tool: string, message: string): Promise<void>;
+  close(): Promise<void>;
+  /** stdio: the process the client spawned. */
+  pid?: number;
+}
+
+/** Where a client connects: a process it spawns and speaks to on stdio, or a Streamable HTTP URL. */
+export type Target = { command: string; args: string[] } | { url: string };
+
+function checked(tool: string, result: object): void {
+  if ('isError' in result && result.isError)
+    throw new Error(`${tool} answered an error result: ${JSON.stringify(result)}`);
+}
+
+async function legacyCaller(target: Target): Promise<Caller> {
+  const client = new Client({ name: 'bench', version: '1' });
+  const transport =
+    'url' in target
+      ? new StreamableHTTPClientTransport(new URL(target.url))
+      : new StdioClientTransport({ ...target, stderr: 'ignore' });
+  await client.connect(transport);
+  return {
+    pid: transport instanceof StdioClientTransport ? (transport.pid ?? undefined) : undefined,
+    callTool: async (tool, message) =>
+      checked(tool, await client.callTool({ name: tool, arguments: { message } })),
+    close: () => client.close(),
+  };
+}
+
+function modernCaller(target: Target): Caller {
+  const client =
+    'url' in target
+      ? modernHttpClient(target.url)
+      : modernStdioClient(target.command, target.args, process.env);
+  return {
+    pid: client.pid,
+    callTool: async (tool, message) =>
+      checked(tool, (await client.call('tools/call', { name: tool, arguments: { message } })) as object),
+    close: () => client.close(),
+  };
+}
+
+/** A client of `era` connected to `target`. */
+export async function connectCaller(era: Era, target: Target): Promise<Caller> {
+  return era === '2026-07-28' ? modernCaller(target) : legacyCaller(target);
+}
+
 /** A client connected to a Gatehouse that runs one server-everything, and what measuring it needs. */
 export interface ThroughGatehouse {
-  client: Client;
+  client: Caller;
+  era: Era;
   /** The Gatehouse process. */
   pid: number;
   /** The downstream server, when it is not Gatehouse's child (HTTP). */
@@ -185,28 +254,27 @@ export interface ThroughGatehouse {
 
 /**
  * A Gatehouse on stdio (its downstream a child of its own), or on HTTP in front of `server` (a
- * server-everything on Streamable HTTP), with a client connected to it.
+ * server-everything on Streamable HTTP), with a client of `era` (2025-11-25 unless given) connected
+ * to it.
  */
 export async function throughGatehouse(
   dir: string,
-  options: { bin?: string; nodeArgs?: string[]; server?: { url: string; pid: number } } = {},
+  options: { bin?: string; nodeArgs?: string[]; server?: { url: string; pid: number }; era?: Era } = {},
 ): Promise<ThroughGatehouse> {
-  const { bin = gatehouseBin, nodeArgs = [], server } = options;
-  const client = new Client({ name: 'bench', version: '1' });
+  const { bin = gatehouseBin, nodeArgs = [], server, era = '2025-11-25' } = options;
   if (!server) {
     const config = writeConfig(dir, { command: process.execPath, args: everythingArgs('stdio') });
-    const transport = new StdioClientTransport({
+    const client = await connectCaller(era, {
       command: process.execPath,
       args: [...nodeArgs, bin, 'serve', '--config', config],
-      stderr: 'ignore',
     });
-    await client.connect(transport);
-    return { client, pid: transport.pid!, stop: () => client.close() };
+    return { client, era, pid: client.pid!, stop: () => client.close() };
   }
   const gatehouse = await startGatehouseHttp(writeConfig(dir, { url: server.url }), nodeArgs, bin);
-  await client.connect(new StreamableHTTPClientTransport(new URL(gatehouse.url)));
+  const client = await connectCaller(era, { url: gatehouse.url });
   return {
     client,
+    era,
     pid: gatehouse.child.pid!,
     serverPid: server.pid,
     stop: async () => {
@@ -217,7 +285,6 @@ export async function throughGatehouse(
 }
 
 /** `n` sequential allowed calls of the echo tool through Gatehouse. */
-export async function echoCalls(client: Client, n: number): Promise<void> {
-  for (let i = 0; i < n; i++)
-    await client.callTool({ name: 'everything__echo', arguments: { message: `m${i}` } });
+export async function echoCalls(client: Caller, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await client.callTool('everything__echo', `m${i}`);
 }

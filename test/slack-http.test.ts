@@ -9,16 +9,15 @@ import { createTeamsBotChannel } from '../src/approvals/channels/teams/bot.js';
 import { TeamsBotChannelSchema } from '../src/approvals/channels/teams/config.js';
 import { createMemoryConversationStore } from '../src/approvals/channels/teams/conversations.js';
 import type { ApprovalRequest } from '../src/approvals/request.js';
-import { createApprovalService, type ApprovalRuntime } from '../src/approvals/service.js';
+import type { ApprovalRuntime } from '../src/approvals/service.js';
 import { finishExecution, newApprovalRequest, startExecution } from '../src/approvals/states.js';
 import { createApprovalWeb, type ApprovalWeb } from '../src/approvals/web/index.js';
-import { createEventBus } from '../src/audit/bus.js';
 import { startHttpFront, type HttpFront } from '../src/front/http.js';
 import type { FrontDeps } from '../src/front/session.js';
 import { createHttpAuthenticator } from '../src/identity/index.js';
 import { silentLogger } from '../src/log.js';
 import { createMemoryStore, type ApprovalStore } from '../src/store/index.js';
-import { sampleInput, testConfig } from './helpers/approvals.js';
+import { sampleInput, testConfig, serviceWithoutExecution } from './helpers/approvals.js';
 import { blockKitProblems, plainTexts } from './helpers/blockKit.js';
 import {
   APP_ID,
@@ -46,6 +45,7 @@ import {
   type FakeSlack,
   type SlackCall,
 } from './helpers/slack.js';
+import { outboxStandIn } from './helpers/outbox.js';
 import { summaryOf } from './helpers/teamsSummary.js';
 
 /**
@@ -81,8 +81,6 @@ let channel: Channel;
 let teams: Channel;
 let page: ApprovalWeb;
 let front: HttpFront;
-const memos = new Map<string, Record<string, string>>();
-let deliveries = 0;
 
 /** What the channel logged (warnings and up). */
 const logs: Record<string, unknown>[] = [];
@@ -116,20 +114,7 @@ beforeAll(async () => {
   entra = await startEntra();
   connector = await startConnector(entra);
   store = createMemoryStore();
-  service = createApprovalService({
-    store,
-    executor: () => ({ execute: async () => undefined as never, drain: async () => undefined }),
-    events: createEventBus(undefined, silentLogger),
-    redact: (args) => ({
-      value: args as Record<string, never>,
-      redacted: [],
-      digest: `hmac-sha256:${'0'.repeat(64)}`,
-    }),
-    retentionMs: 60_000,
-    archiveAfterMs: 3_600_000,
-    sweepIntervalMs: 3_600_000,
-    logger: silentLogger,
-  });
+  service = serviceWithoutExecution(store);
   const config = testConfig();
   page = createApprovalWeb({ service, config, logger: silentLogger, baseUrl: () => front.url });
   front = await startHttpFront({
@@ -184,32 +169,16 @@ async function newRequest(quorum = 1): Promise<ApprovalRequest> {
   return (await store.create(newApprovalRequest(input, new Date()))).request;
 }
 
-const lastDelivery = new Map<string, string>();
+const outbox = outboxStandIn(
+  'slack',
+  (id) => service.get(id),
+  () => front.url,
+);
+const memos = outbox.memos;
 
 /** The outbox's delivery of the request as it is now; `retry`: the same delivery again. */
-async function deliver(
-  id: string,
-  kind: 'announce' | 'update' = 'update',
-  on: Channel = channel,
-  retry = false,
-) {
-  const request = (await service.get(id))!;
-  const deliveryId = retry ? lastDelivery.get(id)! : `${id}/slack/${++deliveries}`;
-  lastDelivery.set(id, deliveryId);
-  const outcome = await on.deliver(
-    {
-      deliveryId,
-      kind,
-      event: { name: kind === 'announce' ? 'approval.requested' : 'approval.decided', at: request.createdAt },
-      attempt: 1,
-      summary: summaryOf(request, front.url),
-      memo: memos.get(id) ?? {},
-    },
-    AbortSignal.timeout(10_000),
-  );
-  memos.set(id, outcome.memo ?? {});
-  return outcome;
-}
+const deliver = (id: string, kind: 'announce' | 'update' = 'update', on: Channel = channel, retry = false) =>
+  outbox.deliver(id, kind, on, retry);
 
 /** POSTs a signed interaction to the listener, as Slack does. */
 async function post(payload: unknown, options: Parameters<typeof signedInteraction>[1] = {}) {

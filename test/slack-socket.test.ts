@@ -5,12 +5,10 @@ import { createDirectory } from '../src/approvals/channels/directory.js';
 import { createSlackChannel, type SlackChannel } from '../src/approvals/channels/slack/channel.js';
 import { SlackChannelSchema } from '../src/approvals/channels/slack/config.js';
 import type { ApprovalRequest } from '../src/approvals/request.js';
-import { createApprovalService, type ApprovalRuntime } from '../src/approvals/service.js';
+import type { ApprovalRuntime } from '../src/approvals/service.js';
 import { newApprovalRequest } from '../src/approvals/states.js';
-import { createEventBus } from '../src/audit/bus.js';
-import { silentLogger } from '../src/log.js';
 import { createMemoryStore, type ApprovalStore } from '../src/store/index.js';
-import { sampleInput } from './helpers/approvals.js';
+import { sampleInput, serviceWithoutExecution } from './helpers/approvals.js';
 import { eventually } from './helpers/processes.js';
 import {
   APP_TOKEN,
@@ -75,20 +73,7 @@ beforeAll(async () => {
   }
   slack = await startSlack();
   store = createMemoryStore();
-  service = createApprovalService({
-    store,
-    executor: () => ({ execute: async () => undefined as never, drain: async () => undefined }),
-    events: createEventBus(undefined, silentLogger),
-    redact: (args) => ({
-      value: args as Record<string, never>,
-      redacted: [],
-      digest: `hmac-sha256:${'0'.repeat(64)}`,
-    }),
-    retentionMs: 60_000,
-    archiveAfterMs: 3_600_000,
-    sweepIntervalMs: 3_600_000,
-    logger: silentLogger,
-  });
+  service = serviceWithoutExecution(store);
   channel = socketChannel();
   await channel.ready();
 });

@@ -13,17 +13,16 @@ import { createTeamsBotChannel } from '../src/approvals/channels/teams/bot.js';
 import type { DirectoryPerson } from '../src/approvals/channels/teams/identity.js';
 import { adaptiveCardProblems } from '../src/approvals/channels/teams/schemas.js';
 import type { ApprovalRequest } from '../src/approvals/request.js';
-import { createApprovalService, type ApprovalRuntime } from '../src/approvals/service.js';
+import type { ApprovalRuntime } from '../src/approvals/service.js';
 import { finishExecution, newApprovalRequest, startExecution } from '../src/approvals/states.js';
 import { hashPassword } from '../src/approvals/web/auth/password.js';
 import { createApprovalWeb, type ApprovalWeb } from '../src/approvals/web/index.js';
-import { createEventBus } from '../src/audit/bus.js';
 import { startHttpFront, type HttpFront } from '../src/front/http.js';
 import type { FrontDeps } from '../src/front/session.js';
 import { createHttpAuthenticator } from '../src/identity/index.js';
 import { silentLogger } from '../src/log.js';
 import { createMemoryStore, type ApprovalStore } from '../src/store/index.js';
-import { sampleInput, testConfig } from './helpers/approvals.js';
+import { sampleInput, testConfig, serviceWithoutExecution } from './helpers/approvals.js';
 import {
   APP_ID,
   cardAction,
@@ -37,6 +36,7 @@ import {
   type Connector,
   type Entra,
 } from './helpers/microsoft.js';
+import { outboxStandIn } from './helpers/outbox.js';
 import { summaryOf } from './helpers/teamsSummary.js';
 
 /**
@@ -70,9 +70,6 @@ let conversations: TeamsConversationStore;
 let channel: Channel;
 let page: ApprovalWeb;
 let front: HttpFront;
-/** The outbox's memo of each request on this channel. */
-const memos = new Map<string, Record<string, string>>();
-let deliveries = 0;
 
 function botConfig(extra: Record<string, unknown> = {}): TeamsBotChannelConfig {
   return TeamsBotChannelSchema.parse({
@@ -106,20 +103,7 @@ beforeAll(async () => {
   entra = await startEntra();
   connector = await startConnector(entra);
   store = createMemoryStore();
-  service = createApprovalService({
-    store,
-    executor: () => ({ execute: async () => undefined as never, drain: async () => undefined }),
-    events: createEventBus(undefined, silentLogger),
-    redact: (args) => ({
-      value: args as Record<string, never>,
-      redacted: [],
-      digest: `hmac-sha256:${'0'.repeat(64)}`,
-    }),
-    retentionMs: 60_000,
-    archiveAfterMs: 3_600_000,
-    sweepIntervalMs: 3_600_000,
-    logger: silentLogger,
-  });
+  service = serviceWithoutExecution(store);
   conversations = createMemoryConversationStore();
   const cheap = { ln: 10, r: 8, p: 1 };
   const config = testConfig({
@@ -164,33 +148,16 @@ async function newRequest(quorum = 1): Promise<ApprovalRequest> {
   return request;
 }
 
-/** The last delivery of each request, which a retry repeats. */
-const lastDelivery = new Map<string, string>();
+const outbox = outboxStandIn(
+  'teams',
+  (id) => service.get(id),
+  () => front.url,
+);
+const memos = outbox.memos;
 
 /** The outbox's delivery of the request as it is now; `retry`: the same delivery again. */
-async function deliver(
-  id: string,
-  kind: 'announce' | 'update' = 'update',
-  on: Channel = channel,
-  retry = false,
-) {
-  const request = (await service.get(id))!;
-  const deliveryId = retry ? lastDelivery.get(id)! : `${id}/teams/${++deliveries}`;
-  lastDelivery.set(id, deliveryId);
-  const outcome = await on.deliver(
-    {
-      deliveryId,
-      kind,
-      event: { name: kind === 'announce' ? 'approval.requested' : 'approval.decided', at: request.createdAt },
-      attempt: 1,
-      summary: summaryOf(request, front.url),
-      memo: memos.get(id) ?? {},
-    },
-    AbortSignal.timeout(10_000),
-  );
-  memos.set(id, outcome.memo ?? {});
-  return outcome;
-}
+const deliver = (id: string, kind: 'announce' | 'update' = 'update', on: Channel = channel, retry = false) =>
+  outbox.deliver(id, kind, on, retry);
 
 async function tokenFor(claims: Record<string, unknown> = {}, options?: Parameters<BotFramework['sign']>[1]) {
   return botFramework.sign({ aud: APP_ID, serviceurl: connector.url, ...claims }, options);

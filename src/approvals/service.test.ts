@@ -1,40 +1,17 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { alice, at, bob, sampleRequest, T0 } from '../../test/store/helpers.js';
+import { plainArguments, serviceWithoutExecution } from '../../test/helpers/approvals.js';
 import type { Decision } from '../decision/types.js';
 import { GatehouseError } from '../errors.js';
-import { silentLogger } from '../log.js';
 import type { ToolCall } from '../pipeline/toolCall.js';
 import { createMemoryStore } from '../store/memory.js';
 import type { ApprovalRequest } from './request.js';
 import { resultForRequest } from './results.js';
-import { createEventBus } from '../audit/bus.js';
-import { createApprovalService, type ApprovalServiceDeps } from './service.js';
 import { applyDecision, OPEN_STATES } from './states.js';
 
 /** Arguments as records would show them, unredacted: redaction has tests of its own. */
-const plainArguments = (args: Record<string, unknown>) => ({
-  value: args as Record<string, never>,
-  redacted: [],
-  digest: `hmac-sha256:${'0'.repeat(64)}`,
-});
-
 const approved = (r: ApprovalRequest) => applyDecision(r, { approver: bob, decision: 'approve' }, at(1000));
-
-/** A service on `store` whose executor does nothing and whose sweep waits an hour, unless overridden. */
-function serviceOn(store: ApprovalServiceDeps['store'], overrides: Partial<ApprovalServiceDeps> = {}) {
-  return createApprovalService({
-    store,
-    executor: () => ({ execute: async () => undefined as never, drain: async () => undefined }),
-    events: createEventBus(undefined, silentLogger),
-    redact: plainArguments,
-    retentionMs: 60_000,
-    archiveAfterMs: 3_600_000,
-    sweepIntervalMs: 3_600_000,
-    logger: silentLogger,
-    ...overrides,
-  });
-}
 
 /** A service whose executor always fails (a store that cannot be written, say), and what it logged. */
 async function failingService() {
@@ -42,7 +19,7 @@ async function failingService() {
   await store.transition('req-1', 'pending', approved);
   const lines: Record<string, unknown>[] = [];
   const logger = pino({ level: 'error' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
-  const service = serviceOn(store, {
+  const service = serviceWithoutExecution(store, {
     executor: () => ({
       execute: async () => {
         throw new GatehouseError('STORE_UNAVAILABLE', 'memory store: cannot write the store');
@@ -108,7 +85,7 @@ describe('createApprovalService', () => {
     await store.transition('req-1', 'pending', reject);
     let clock = at(1000 + 59_000);
     const lines: Record<string, unknown>[] = [];
-    const service = serviceOn(store, {
+    const service = serviceWithoutExecution(store, {
       // The retry of req-1 is owed its outcome for a minute, longer than archiveAfterMs.
       archiveAfterMs: 1_000,
       sweepIntervalMs: 5,
@@ -140,7 +117,7 @@ describe('expiry is read from the clock, not from the sweep', () => {
   /** A service whose sweep never runs during the test, on a clock the test moves. */
   function unswept(clock: () => Date) {
     const store = createMemoryStore();
-    return { store, service: serviceOn(store, { now: clock }) };
+    return { store, service: serviceWithoutExecution(store, { now: clock }) };
   }
 
   it('1.5 s after expiry, before any sweep: every reader sees expired, the retry says so and a decision is refused', async () => {
@@ -206,7 +183,7 @@ describe('expiry is read from the clock, not from the sweep', () => {
 
 describe('a retry against a changed tool definition', () => {
   it('is a new request that keeps the definition and names the earlier request, which the result says', async () => {
-    const service = serviceOn(createMemoryStore(), { now: () => T0 });
+    const service = serviceWithoutExecution(createMemoryStore(), { now: () => T0 });
     const call = writeCall;
     const decision = writesNeedApproval(60_000);
     const first = await service.requestFor(call('Write a file.'), decision, plainArguments({}));

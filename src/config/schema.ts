@@ -286,7 +286,9 @@ export const ApprovalsSchema = z.strictObject({
     .positive()
     .max(45)
     .default(45)
-    .describe('Upper bound of gatehouse__wait_for_approval.'),
+    .describe(
+      'Upper bound of gatehouse__wait_for_approval, and of how long a retry waits for an approved call that is running.',
+    ),
   sweepIntervalMs: z
     .number()
     .int()

@@ -79,6 +79,23 @@ const EXECUTION_FAILURES = new Set([
   'CREDENTIAL_UNAVAILABLE',
 ]);
 
+const RUNNING: readonly ApprovalRequest['state'][] = ['approved', 'executing'];
+
+/**
+ * A retry that joins an approved request whose call is running waits for its result (up to the wait
+ * tool's bound), as a direct call would: the human decision is made, and "executing now" would only send
+ * the model round again. Cancelling the retry stops the wait, never the approved call.
+ */
+async function runningToEnd(
+  deps: PipelineDeps,
+  request: ApprovalRequest,
+  signal: AbortSignal,
+): Promise<ApprovalRequest> {
+  if (!RUNNING.includes(request.state)) return request;
+  const ended = await deps.approvals.waitWhile(request.id, RUNNING, deps.maxWaitSeconds * 1000, signal);
+  return ended ?? request;
+}
+
 /**
  * Every tools/call travels this one function: receive → decide → (approve) → execute.
  * It is the only path from a client to a downstream tool.
@@ -151,9 +168,12 @@ export async function callTool(
     if (isOpen(request.state)) session.askedFor.add(request.id);
     const hasOutputSchema = call.definition.outputSchema !== undefined;
     if (task) return task.bridge.forApproval(task.store, task.ttl, request, hasOutputSchema);
-    return context.held
-      ? context.held(request, hasOutputSchema)
-      : resultForRequest(request, hasOutputSchema, deps.approvals);
+    if (context.held) return context.held(request, hasOutputSchema);
+    return resultForRequest(
+      await runningToEnd(deps, request, context.signal),
+      hasOutputSchema,
+      deps.approvals,
+    );
   }
   // A task outlives its tools/call request, so its downstream call gets a signal of its own (a fresh
   // one each time: the SDK never removes the abort listeners it adds to a signal).

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   CallToolResultSchema,
@@ -8,6 +8,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TestClient } from '../helpers/client.js';
+import { auditEvents } from '../helpers/audit.js';
 import { resultText } from '../helpers/compare.js';
 import { scratchDir } from '../helpers/config.js';
 import {
@@ -145,6 +146,31 @@ describe('decisions', () => {
       expect(await deploy('v1')).toMatchObject({ content: [{ type: 'text', text: 'deployed v1' }] });
     }
     expect(await deploysOf('v1')).toBe(1);
+  });
+
+  it('a retry while the approved deploy is still running waits for it and returns its result', async () => {
+    const release = path.join(setUp.files, 'release-v-running');
+    const args = { build: 'v-running', until: release };
+    const { approvalId } = expectPending(await call('rec__deploy', args), 'deploy');
+    await approve(gated.approvals, approvalId, BOB);
+    await reaches(gated.approvals, approvalId, 'executing');
+    let answered = false;
+    const retry = call('rec__deploy', args).finally(() => (answered = true));
+    // The retry's decision is on record before it joins the request; then the deploy is let finish.
+    const decisions = async () =>
+      (await auditEvents(setUp.audit)).filter(
+        (e) => e.event === 'call.decided' && e.tool === 'deploy' && e.arguments.value.build === 'v-running',
+      ).length;
+    await eventually(async () => (await decisions()) === 2, 'the retry is decided');
+    expect((await gated.approvals.get(approvalId))?.state).toBe('executing');
+    expect(await deploysOf('v-running')).toBe(1);
+    writeFileSync(release, '');
+    expect(answered).toBe(false);
+    expect(await retry).toMatchObject({
+      content: [{ type: 'text', text: 'deployed v-running' }],
+      _meta: { 'gatehouse/approval': { status: 'executed', approvalId } },
+    });
+    expect(await deploysOf('v-running')).toBe(1);
   });
 
   it('a rejection is final: never run, and the retry is an error carrying the reason', async () => {

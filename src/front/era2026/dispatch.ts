@@ -121,16 +121,18 @@ export function createModernFront(deps: FrontDeps, hub: ListenHub, options: Mode
     ): Promise<Result> => {
       const told = {
         callerId: exchange.caller.id,
-        digest: requestDigest(request.method, params),
         notify: exchange.notify,
         ...(envelope.logLevel ? { logLevel: envelope.logLevel } : {}),
       };
+      // Nothing along the pipeline changes `params`, so the digest may wait until a requestState is
+      // sealed: most calls never have one, and it cost a canonical JSON and a SHA-256 each.
+      const digest = () => requestDigest(request.method, params);
       if (requestState !== undefined) {
-        return inputs.resume(requestState, told, inputResponses, exchange.signal);
+        return inputs.resume(requestState, { ...told, digest: digest() }, inputResponses, exchange.signal);
       }
       return inputs.start(
         requester.id,
-        { ...told, capabilities: envelope.capabilities },
+        { ...told, digest, capabilities: envelope.capabilities },
         exchange.signal,
         run,
       );

@@ -15,7 +15,7 @@ function oneQuestion(holdMs = 60_000) {
   let aborted: unknown;
   const first = bridge.start(
     'req-1',
-    { callerId: 'alice', digest, capabilities: CAPS, notify },
+    { callerId: 'alice', digest: () => digest, capabilities: CAPS, notify },
     new AbortController().signal,
     async (signal) => {
       signal.addEventListener('abort', () => (aborted = signal.reason));
@@ -90,11 +90,36 @@ describe('the input bridge (MRTR for a legacy server’s requests)', () => {
     ).rejects.toThrow('expired');
   });
 
+  it('computes the request digest only when it seals a state: a call no server asks about never needs it', async () => {
+    const bridge = createInputBridge({ holdMs: 1_000 });
+    const plain = vi.fn(() => 'd');
+    const result = { content: [] };
+    await expect(
+      bridge.start(
+        'plain',
+        { callerId: 'a', digest: plain, capabilities: CAPS, notify },
+        new AbortController().signal,
+        async () => result,
+      ),
+    ).resolves.toBe(result);
+    expect(plain).not.toHaveBeenCalled();
+
+    const asked = vi.fn(() => 'd');
+    const answer = await bridge.start(
+      'asked',
+      { callerId: 'a', digest: asked, capabilities: CAPS, notify },
+      new AbortController().signal,
+      async () => (await bridge.ask('asked', ELICIT)) as never,
+    );
+    expect(answer).toMatchObject({ resultType: 'input_required' });
+    expect(asked).toHaveBeenCalledTimes(1);
+  });
+
   it('refuses a server request the client did not declare, or one that cannot travel as input', () => {
     const bridge = createInputBridge({ holdMs: 1_000 });
     void bridge.start(
       'r',
-      { callerId: 'a', digest: 'd', capabilities: {}, notify },
+      { callerId: 'a', digest: () => 'd', capabilities: {}, notify },
       new AbortController().signal,
       () => new Promise(() => undefined),
     );
@@ -112,7 +137,7 @@ describe('the input bridge (MRTR for a legacy server’s requests)', () => {
         id,
         {
           callerId: 'a',
-          digest: 'd',
+          digest: () => 'd',
           capabilities: {},
           notify: (n) => told.push([id, n.method]),
           ...(logLevel ? { logLevel } : {}),

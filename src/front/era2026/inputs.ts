@@ -35,7 +35,8 @@ interface Told {
 
 interface Held extends Told {
   callerId: string;
-  digest: string;
+  /** The digest a retry must match, computed only when a requestState is sealed. */
+  digest: () => string;
   capabilities: ClientCapabilities;
   /** The call's own signal: aborted when the client cancels whichever request currently carries it. */
   controller: AbortController;
@@ -74,7 +75,7 @@ export function createInputBridge(options: InputBridgeOptions) {
       JSON.stringify({
         id,
         caller: entry.callerId,
-        digest: entry.digest,
+        digest: entry.digest(),
         expires: Date.now() + options.holdMs,
       }),
     ).toString('base64url');
@@ -159,7 +160,7 @@ export function createInputBridge(options: InputBridgeOptions) {
      */
     start(
       id: string,
-      request: Told & { callerId: string; digest: string; capabilities: ClientCapabilities },
+      request: Told & { callerId: string; digest: () => string; capabilities: ClientCapabilities },
       signal: AbortSignal,
       /** The call; `notify` reaches the request that carries it now (the first, then each retry). */
       run: (signal: AbortSignal, notify: Told['notify']) => Promise<Result>,

@@ -19,6 +19,12 @@ export interface Feed {
   ready: Promise<void>;
   /** The revision this replica wrote itself: not to be handed out again. */
   wrote(id: string, revision: number): void;
+  /**
+   * Marks a write of this replica on `id` under way until the returned function is called (after
+   * `wrote`, if it was written): a read meanwhile leaves that request for the next read, so a write
+   * whose commit a read sees before `wrote` is not handed out as another replica's.
+   */
+  writing(id: string): () => void;
   watch(listener: (request: ApprovalRequest) => void): () => void;
   stop(): Promise<void>;
 }
@@ -38,6 +44,7 @@ export function startFeed(
 ): Feed {
   const listeners = new Set<(request: ApprovalRequest) => void>();
   const seen = new Map<string, number>();
+  const inFlight = new Map<string, number>();
   // Database time of the last read; rows changed a little before it are read again, since a write's
   // timestamp is taken before it commits.
   let since: Date | undefined;
@@ -60,6 +67,8 @@ export function startFeed(
     } else {
       for (const row of rows) {
         const revision = Number(row.revision);
+        // Read again next time (it stays in the window): by then the write is settled either way.
+        if (inFlight.has(row.doc.id)) continue;
         if ((seen.get(row.doc.id) ?? 0) >= revision) continue;
         seen.set(row.doc.id, revision);
         for (const listener of listeners) listener(row.doc);
@@ -71,8 +80,7 @@ export function startFeed(
 
   /**
    * A request that left the re-read window comes back only with a newer revision, which is news
-   * anyway: what it was need not be remembered. (At worst a write of this replica that raced the read
-   * is handed out once more.)
+   * anyway: what it was need not be remembered.
    */
   function forgetOld(recent: ReadonlySet<string>): void {
     if (seen.size < 1_000) return;
@@ -138,6 +146,17 @@ export function startFeed(
     ready,
     wrote: (id, revision) => {
       if ((seen.get(id) ?? 0) < revision) seen.set(id, revision);
+    },
+    writing(id) {
+      inFlight.set(id, (inFlight.get(id) ?? 0) + 1);
+      let settled = false;
+      return () => {
+        if (settled) return;
+        settled = true;
+        const left = (inFlight.get(id) ?? 1) - 1;
+        if (left > 0) inFlight.set(id, left);
+        else inFlight.delete(id);
+      };
     },
     watch(listener) {
       listeners.add(listener);

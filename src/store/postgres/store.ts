@@ -107,16 +107,21 @@ function approvalsTable(db: Db, replica: string, leaseMs: number, feed: Feed, sc
     async create(request): Promise<CreateResult> {
       const candidate = checkedNew(request, name);
       for (;;) {
-        const inserted = await db.query(
-          `WITH added AS (
-             INSERT INTO approvals (id, digest, state, doc) VALUES ($1, $2, $3, $4)
-               ON CONFLICT DO NOTHING RETURNING id)
-           SELECT pg_notify($5, id) FROM added`,
-          [candidate.id, candidate.digest, candidate.state, JSON.stringify(candidate), channel],
-        );
-        if (inserted.rowCount === 1) {
-          feed.wrote(candidate.id, 1);
-          return { created: true, request: candidate };
+        const settled = feed.writing(candidate.id);
+        try {
+          const inserted = await db.query(
+            `WITH added AS (
+               INSERT INTO approvals (id, digest, state, doc) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT DO NOTHING RETURNING id)
+             SELECT pg_notify($5, id) FROM added`,
+            [candidate.id, candidate.digest, candidate.state, JSON.stringify(candidate), channel],
+          );
+          if (inserted.rowCount === 1) {
+            feed.wrote(candidate.id, 1);
+            return { created: true, request: candidate };
+          }
+        } finally {
+          settled();
         }
         const joined = await db.query<{ doc: ApprovalRequest }>(
           'SELECT doc FROM approvals WHERE digest = $1 AND state = ANY($2)',
@@ -163,32 +168,37 @@ function approvalsTable(db: Db, replica: string, leaseMs: number, feed: Feed, sc
         if (row.held) return { ok: false, request: current };
         const executing = next.state === 'executing';
         const ended = endedAt(next);
-        const written = await db.query(
-          `WITH changed AS (
-             UPDATE approvals
-                SET doc = $3, state = $4, revision = revision + 1, ended_at = $5,
-                    changed_at = clock_timestamp(),
-                    lease_owner = CASE WHEN $6 THEN $7 END,
-                    lease_until = CASE WHEN $6 THEN now() + $8 * interval '1 millisecond' END
-              WHERE id = $1 AND revision = $2
-                AND (lease_owner IS NULL OR lease_owner = $7 OR lease_until <= now())
-              RETURNING id)
-           SELECT pg_notify($9, id) FROM changed`,
-          [
-            id,
-            row.revision,
-            JSON.stringify(next),
-            next.state,
-            ended ?? null,
-            executing,
-            replica,
-            leaseMs,
-            channel,
-          ],
-        );
-        if (written.rowCount === 1) {
-          feed.wrote(id, Number(row.revision) + 1);
-          return { ok: true, request: next };
+        const settled = feed.writing(id);
+        try {
+          const written = await db.query(
+            `WITH changed AS (
+               UPDATE approvals
+                  SET doc = $3, state = $4, revision = revision + 1, ended_at = $5,
+                      changed_at = clock_timestamp(),
+                      lease_owner = CASE WHEN $6 THEN $7 END,
+                      lease_until = CASE WHEN $6 THEN now() + $8 * interval '1 millisecond' END
+                WHERE id = $1 AND revision = $2
+                  AND (lease_owner IS NULL OR lease_owner = $7 OR lease_until <= now())
+                RETURNING id)
+             SELECT pg_notify($9, id) FROM changed`,
+            [
+              id,
+              row.revision,
+              JSON.stringify(next),
+              next.state,
+              ended ?? null,
+              executing,
+              replica,
+              leaseMs,
+              channel,
+            ],
+          );
+          if (written.rowCount === 1) {
+            feed.wrote(id, Number(row.revision) + 1);
+            return { ok: true, request: next };
+          }
+        } finally {
+          settled();
         }
         // Another writer changed it since we read it: decide again on what it left.
       }

@@ -1,25 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { blockKitProblems, mrkdwnTexts, plainTexts } from '../../../../test/helpers/blockKit.js';
-import { sampleSummary, summaryWithArguments } from '../../../../test/helpers/teamsSummary.js';
-import type { ApprovalSummary, OutcomeKind } from '../summary.js';
+import {
+  finishedSummary,
+  hostileSummary,
+  OUTCOME_KINDS,
+  sampleSummary,
+  summaryWithArguments,
+} from '../../../../test/helpers/teamsSummary.js';
+import type { ApprovalSummary } from '../summary.js';
 import type { SectionBlock } from './blockKit.js';
 import { ACTIONS, approvalMessage, notice, outcomeReply, rejectModal } from './message.js';
-
-const OUTCOMES: Record<OutcomeKind, Partial<ApprovalSummary>> = {
-  executed: { state: 'executed' },
-  'executed-with-tool-error': { state: 'executed' },
-  failed: { state: 'failed' },
-  rejected: {
-    state: 'rejected',
-    rejection: { by: 'bob', at: '2026-11-30T16:05:00.000Z', reason: 'not this file' },
-  },
-  expired: { state: 'expired' },
-  cancelled: { state: 'cancelled' },
-  unknown: { state: 'unknown' },
-};
-
-const finished = (kind: OutcomeKind) =>
-  sampleSummary({ ...OUTCOMES[kind], outcome: { kind, text: `the outcome: ${kind}` } });
 
 const actionIds = (summary: ApprovalSummary) =>
   approvalMessage(summary)
@@ -43,7 +33,7 @@ describe('Slack messages', () => {
         reason: '',
       }),
       sampleSummary({ state: 'approved', approvals: [{ id: 'bob', at: '2026-11-30T16:02:00.000Z' }] }),
-      ...(Object.keys(OUTCOMES) as OutcomeKind[]).map(finished),
+      ...OUTCOME_KINDS.map(finishedSummary),
     ];
     for (const summary of summaries) {
       expect(blockKitProblems(approvalMessage(summary))).toEqual([]);
@@ -79,8 +69,7 @@ describe('Slack messages', () => {
         { url: sampleSummary().url },
       ],
     });
-    for (const kind of Object.keys(OUTCOMES) as OutcomeKind[])
-      expect(actionIds(finished(kind))).toEqual([ACTIONS.open]);
+    for (const kind of OUTCOME_KINDS) expect(actionIds(finishedSummary(kind))).toEqual([ACTIONS.open]);
   });
 
   it('show the tally, the rejection with its reason and the outcome', () => {
@@ -92,30 +81,15 @@ describe('Slack messages', () => {
     );
     expect(JSON.stringify(half)).toContain('Approved so far (1 of 2)');
     expect(plainTexts(half)).toContain('bob via slack at 2026-11-30 16:02 UTC');
-    const rejected = approvalMessage(finished('rejected'));
+    const rejected = approvalMessage(finishedSummary('rejected'));
     expect(plainTexts(rejected)).toContain('bob at 2026-11-30 16:05 UTC: not this file');
     expect(plainTexts(rejected)[0]).toBe('Rejected');
-    expect(plainTexts(approvalMessage(finished('failed')))).toContain('the outcome: failed');
+    expect(plainTexts(approvalMessage(finishedSummary('failed')))).toContain('the outcome: failed');
   });
 
   it('never put untrusted text in mrkdwn: only plain_text, and code blocks escaped', () => {
     const hostile = '<https://evil.example|Approve here> <!channel> <@U0BOB> *bold* & `tick`';
-    const summary = sampleSummary({
-      exposedName: hostile,
-      server: hostile,
-      tool: hostile,
-      toolDescription: hostile,
-      reason: hostile,
-      rules: [hostile],
-      requester: { id: hostile, groups: [] },
-      approvers: [hostile],
-      approvals: [{ id: hostile, at: '2026-11-30T16:02:00.000Z', channel: hostile }],
-      rejection: { by: hostile, at: '2026-11-30T16:03:00.000Z', reason: hostile },
-      outcome: { kind: 'rejected', text: hostile },
-      state: 'rejected',
-      digest: hostile,
-      arguments: { value: { hostile }, display: hostile, redacted: [hostile], cut: false },
-    });
+    const summary = hostileSummary(hostile, { digest: hostile });
     const surfaces = [
       approvalMessage(summary),
       rejectModal(summary, { approvalId: 'x' }),
@@ -204,7 +178,7 @@ describe('Slack messages', () => {
   });
 
   it('the outcome reply mentions the requester by member id, with Gatehouse words only', () => {
-    const reply = outcomeReply(finished('executed'), 'U0ALICE');
+    const reply = outcomeReply(finishedSummary('executed'), 'U0ALICE');
     expect(reply.text).toBe(
       '<@U0ALICE> your request has ended: *Approved and run*. The message above has the details.',
     );

@@ -1,29 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { sampleSummary, summaryWithArguments } from '../../../../test/helpers/teamsSummary.js';
-import type { ApprovalSummary, OutcomeKind } from '../summary.js';
+import {
+  finishedSummary,
+  hostileSummary,
+  OUTCOME_KINDS,
+  sampleSummary,
+  summaryWithArguments,
+} from '../../../../test/helpers/teamsSummary.js';
 import { cardBytes, type AdaptiveCard } from './adaptiveCard.js';
 import { approvalCard, MAX_REFRESH_USERS, type CardOptions } from './card.js';
 import { adaptiveCardProblems } from './schemas.js';
 
 const bot = (extra: Partial<CardOptions> = {}): CardOptions => ({ mode: 'bot', maxBytes: 25_000, ...extra });
 const workflow: CardOptions = { mode: 'workflow', maxBytes: 25_000 };
-
-const OUTCOMES: Record<OutcomeKind, Partial<ApprovalSummary>> = {
-  executed: { state: 'executed' },
-  'executed-with-tool-error': { state: 'executed' },
-  failed: { state: 'failed' },
-  rejected: {
-    state: 'rejected',
-    rejection: { by: 'bob', at: '2026-11-30T16:05:00.000Z', reason: 'not this file' },
-  },
-  expired: { state: 'expired' },
-  cancelled: { state: 'cancelled' },
-  unknown: { state: 'unknown' },
-};
-
-function finished(kind: OutcomeKind): ApprovalSummary {
-  return sampleSummary({ ...OUTCOMES[kind], outcome: { kind, text: `the outcome: ${kind}` } });
-}
 
 /** Every TextBlock's text and every TextRun's text, wherever they sit. */
 function texts(card: unknown, type: 'TextBlock' | 'TextRun'): string[] {
@@ -57,7 +45,7 @@ describe('approval cards', () => {
         flagged: true,
       }),
       sampleSummary({ state: 'approved', approvals: [{ id: 'bob', at: '2026-11-30T16:02:00.000Z' }] }),
-      ...(Object.keys(OUTCOMES) as OutcomeKind[]).map(finished),
+      ...OUTCOME_KINDS.map(finishedSummary),
     ];
     const cards = summaries.flatMap((summary) => [
       approvalCard(summary, bot()),
@@ -93,7 +81,7 @@ describe('approval cards', () => {
     });
     expect(JSON.stringify(view.actions)).toContain(`"approvalId":"${pending.id}"`);
     // A finished request takes no decisions, whoever looks.
-    expect(actionTypes(approvalCard(finished('rejected'), bot({ decide: true })))).toEqual([
+    expect(actionTypes(approvalCard(finishedSummary('rejected'), bot({ decide: true })))).toEqual([
       'Action.OpenUrl',
     ]);
   });
@@ -103,7 +91,7 @@ describe('approval cards', () => {
     const card = approvalCard(sampleSummary(), bot({ refreshUserIds: many }));
     expect(card.refresh?.userIds).toEqual(many.slice(0, MAX_REFRESH_USERS));
     expect(card.refresh?.action).toMatchObject({ type: 'Action.Execute', verb: 'refresh' });
-    expect(approvalCard(finished('executed'), bot({ refreshUserIds: many })).refresh).toBeUndefined();
+    expect(approvalCard(finishedSummary('executed'), bot({ refreshUserIds: many })).refresh).toBeUndefined();
   });
 
   it('links to the page instead of buttons on Workflows cards', () => {
@@ -117,21 +105,7 @@ describe('approval cards', () => {
 
   it('never puts untrusted text in a TextBlock (markdown) but only in TextRuns', () => {
     const hostile = '**bold** [approve](https://evil.example) <at>bob</at> {{DATE(2030-01-01T00:00:00Z)}}';
-    const summary = sampleSummary({
-      exposedName: hostile,
-      server: hostile,
-      tool: hostile,
-      toolDescription: hostile,
-      reason: hostile,
-      rules: [hostile],
-      requester: { id: hostile, groups: [] },
-      approvers: [hostile],
-      approvals: [{ id: hostile, at: '2026-11-30T16:02:00.000Z', channel: hostile }],
-      rejection: { by: hostile, at: '2026-11-30T16:03:00.000Z', reason: hostile },
-      outcome: { kind: 'rejected', text: hostile },
-      state: 'rejected',
-      arguments: { value: { hostile }, display: hostile, redacted: [hostile], cut: false },
-    });
+    const summary = hostileSummary(hostile);
     for (const card of [approvalCard(summary, bot()), approvalCard(summary, workflow)]) {
       expect(texts(card, 'TextBlock').join('\n')).not.toMatch(/evil|<at>|DATE|\*\*/);
       expect(texts(card, 'TextRun').filter((t) => t.includes(hostile)).length).toBeGreaterThan(8);
