@@ -666,7 +666,7 @@ function legacySseLost(error: unknown): boolean {
 
 function describeConnectError(error: unknown, connectMs: number): string {
   if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
-    return `no answer to server/discover or initialize within ${connectMs} ms`;
+    return `no answer to initialize or server/discover within ${connectMs} ms`;
   }
   if (error instanceof McpError && error.code === ErrorCode.ConnectionClosed) {
     return 'the server closed the connection during initialization (did the command exit?)';

@@ -3,16 +3,21 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { EraNegotiatingTransport, modernRequestHeaders } from './era2026.js';
+import { shouldFallBackToSse } from './http.js';
 
-/** The wire below the transport: what was sent, and a way to answer as the server. */
-function fakeWire(refuseDiscover?: Error) {
+/**
+ * The wire below the transport: what was sent, and a way to answer as the server. `refuse` makes
+ * sending a method throw, as the HTTP transport throws a status it got for the POST.
+ */
+function fakeWire(refuse: Record<string, Error> = {}) {
   const sent: { message: JSONRPCMessage; options?: TransportSendOptions }[] = [];
   const inner: Transport & { version?: string } = {
     start: async () => undefined,
     close: async () => inner.onclose?.(),
     send: async (message, options) => {
-      if (refuseDiscover && 'method' in message && message.method === 'server/discover') throw refuseDiscover;
       sent.push({ message, options });
+      const thrown = 'method' in message ? refuse[message.method] : undefined;
+      if (thrown) throw thrown;
     },
     setProtocolVersion: (version) => (inner.version = version),
   };
@@ -26,8 +31,11 @@ function fakeWire(refuseDiscover?: Error) {
   const lastSent = () => sent[sent.length - 1]!.message as JSONRPCMessage & Record<string, never>;
   const answer = (message: Record<string, unknown>) =>
     inner.onmessage!({ jsonrpc: '2.0', ...message } as JSONRPCMessage);
-  return { inner, transport, sent, received, lastSent, answer };
+  const methods = () => sent.map((s) => (s.message as { method?: string }).method);
+  return { inner, transport, sent, received, lastSent, answer, methods };
 }
+
+const httpStatus = (code: number) => Object.assign(new Error(`HTTP ${code}`), { code });
 
 const INITIALIZE = {
   jsonrpc: '2.0' as const,
@@ -40,6 +48,19 @@ const INITIALIZE = {
   },
 };
 
+const INITIALIZED = {
+  protocolVersion: '2025-11-25',
+  capabilities: { tools: {}, completions: {} },
+  serverInfo: { name: 'both', version: '3' },
+};
+
+/** How a server of the 2026-07-28 era only (the v2 SDK's) refuses initialize. */
+const UNSUPPORTED = {
+  code: -32022,
+  message: 'Unsupported protocol version: 2025-11-25',
+  data: { supported: ['2026-07-28'], requested: '2025-11-25' },
+};
+
 const DISCOVERED = {
   supportedVersions: ['2026-07-28'],
   capabilities: { tools: { listChanged: true } },
@@ -48,22 +69,64 @@ const DISCOVERED = {
   _meta: { 'io.modelcontextprotocol/serverInfo': { name: 'modern', version: '2' } },
 };
 
-/** A transport that negotiated the modern era with `DISCOVERED`. */
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Start the negotiation on `wire` and answer as the server: `initialize` with a result or an error
+ * (or nothing, when the wire throws it), then `server/discover` if it comes.
+ */
+async function negotiate(
+  wire: ReturnType<typeof fakeWire>,
+  answers: { initialize?: Record<string, unknown>; discover?: Record<string, unknown> },
+) {
+  const sending = wire.transport.send(INITIALIZE);
+  sending.catch(() => undefined);
+  for (const method of ['initialize', 'server/discover'] as const) {
+    await flush();
+    const answer = method === 'initialize' ? answers.initialize : answers.discover;
+    if (answer && wire.methods().at(-1) === method) wire.answer({ id: wire.lastSent().id, ...answer });
+  }
+  return sending;
+}
+
+/** A transport that negotiated the modern era: initialize refused as the v2 SDK does, then `DISCOVERED`. */
 async function modern() {
   const wire = fakeWire();
-  const sending = wire.transport.send(INITIALIZE);
-  await Promise.resolve();
-  wire.answer({ id: wire.lastSent().id, result: DISCOVERED });
-  await sending;
+  await negotiate(wire, { initialize: { error: UNSUPPORTED }, discover: { result: DISCOVERED } });
+  expect(wire.transport.era).toBe('modern');
   return wire;
 }
 
-const flush = () => new Promise((resolve) => setImmediate(resolve));
-
 describe('EraNegotiatingTransport', () => {
-  it('probes with server/discover and answers initialize from it when the server speaks 2026-07-28', async () => {
+  it('sends initialize first, and stays in the 2025-11-25 era with a server that takes it (one of both eras)', async () => {
+    const wire = fakeWire();
+    await negotiate(wire, { initialize: { result: INITIALIZED } });
+    expect(wire.sent.map((s) => s.message)).toEqual([INITIALIZE]);
+    expect(wire.transport.era).toBe('legacy');
+    // No protocol version header with initialize; the Client sets the agreed one afterwards.
+    expect(wire.inner.version).toBeUndefined();
+    expect(wire.received).toEqual([{ jsonrpc: '2.0', id: 0, result: INITIALIZED }]);
+    wire.transport.setProtocolVersion('2025-11-25');
+    expect(wire.inner.version).toBe('2025-11-25');
+    // From here every message passes as it is: no envelope, no discover.
+    await wire.transport.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    await wire.transport.send({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
+    expect(wire.sent.slice(1).map((s) => s.message)).toEqual([
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+      { jsonrpc: '2.0', id: 1, method: 'tools/list' },
+    ]);
+    wire.answer({ id: 1, result: { tools: [], resultType: 'complete' } });
+    expect(wire.received.at(-1)).toEqual({
+      jsonrpc: '2.0',
+      id: 1,
+      result: { tools: [], resultType: 'complete' },
+    });
+  });
+
+  it('probes server/discover after a refused initialize and answers initialize from it (2026-07-28 only)', async () => {
     const wire = await modern();
-    expect(wire.sent[0]!.message).toMatchObject({
+    expect(wire.sent[0]!.message).toEqual(INITIALIZE);
+    expect(wire.sent[1]!.message).toMatchObject({
       method: 'server/discover',
       params: {
         _meta: {
@@ -74,7 +137,7 @@ describe('EraNegotiatingTransport', () => {
       },
     });
     expect(wire.inner.version).toBe('2026-07-28');
-    expect(wire.transport.era).toBe('modern');
+    // The refusal is the negotiation's: the Client sees only the answer to its initialize.
     expect(wire.received).toEqual([
       {
         jsonrpc: '2.0',
@@ -87,13 +150,21 @@ describe('EraNegotiatingTransport', () => {
         },
       },
     ]);
-    // No initialize, no initialized: a listen for the list changes the server offers instead.
+    // The Client sets the version it asked for; the wire keeps 2026-07-28.
+    wire.transport.setProtocolVersion('2025-11-25');
+    expect(wire.inner.version).toBe('2026-07-28');
+    // No initialized: a listen for the list changes the server offers instead.
     await wire.transport.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
-    expect(wire.sent.map((s) => (s.message as { method?: string }).method)).toEqual([
-      'server/discover',
-      'subscriptions/listen',
-    ]);
+    expect(wire.methods()).toEqual(['initialize', 'server/discover', 'subscriptions/listen']);
     expect(wire.lastSent()).toMatchObject({ params: { notifications: { toolsListChanged: true } } });
+  });
+
+  it('probes server/discover after an HTTP 4xx to initialize (the v2 SDK answers 400 over HTTP)', async () => {
+    const wire = fakeWire({ initialize: httpStatus(400) });
+    await negotiate(wire, { discover: { result: DISCOVERED } });
+    expect(wire.methods()).toEqual(['initialize', 'server/discover']);
+    expect(wire.transport.era).toBe('modern');
+    expect(wire.received).toMatchObject([{ id: 0, result: { serverInfo: { name: 'modern' } } }]);
   });
 
   it('sends every request with the envelope and relays results without the modern-only fields', async () => {
@@ -126,79 +197,108 @@ describe('EraNegotiatingTransport', () => {
     });
   });
 
-  it('sends initialize when discover is refused, over stdio (an error) and over HTTP (a 4xx)', async () => {
-    const stdio = fakeWire();
-    const sending = stdio.transport.send(INITIALIZE);
-    await Promise.resolve();
-    stdio.answer({ id: stdio.lastSent().id, error: { code: -32601, message: 'Method not found' } });
-    await sending;
-    expect(stdio.lastSent()).toEqual(INITIALIZE);
-    expect(stdio.transport.era).toBe('legacy');
-    // Cleared: the HTTP transport sends no MCP-Protocol-Version with initialize.
-    expect(stdio.inner.version).toBe('');
-
-    const http = fakeWire(Object.assign(new Error('HTTP 400'), { code: 400 }));
-    await http.transport.send(INITIALIZE);
-    expect(http.sent.map((s) => s.message)).toEqual([INITIALIZE]);
-    expect(http.transport.era).toBe('legacy');
-  });
-
-  it('does not fall back on 401: the credentials are wrong in either era', async () => {
-    const http = fakeWire(Object.assign(new Error('HTTP 401'), { code: 401 }));
-    await expect(http.transport.send(INITIALIZE)).rejects.toThrow('HTTP 401');
-  });
-
-  it('sends initialize to a server whose discover lists no 2026-07-28', async () => {
+  it('gives the Client the initialize error when discover is refused as well (stdio: an error)', async () => {
     const wire = fakeWire();
-    const sending = wire.transport.send(INITIALIZE);
-    await Promise.resolve();
-    wire.answer({ id: wire.lastSent().id, result: { ...DISCOVERED, supportedVersions: ['2025-11-25'] } });
-    await sending;
-    expect(wire.lastSent()).toEqual(INITIALIZE);
-  });
-
-  it('sends initialize to a server of both eras, whose older era Gatehouse relays in full', async () => {
-    const wire = fakeWire();
-    const sending = wire.transport.send(INITIALIZE);
-    await Promise.resolve();
-    wire.answer({
-      id: wire.lastSent().id,
-      result: { ...DISCOVERED, supportedVersions: ['2026-07-28', '2025-11-25'] },
+    await negotiate(wire, {
+      initialize: { error: { code: -32603, message: 'boom', data: { why: 'x' } } },
+      discover: { error: { code: -32601, message: 'Method not found' } },
     });
-    await sending;
-    expect(wire.lastSent()).toEqual(INITIALIZE);
-    expect(wire.transport.era).toBe('legacy');
-  });
-
-  it('fails initialize clearly when discover answers garbage', async () => {
-    const wire = fakeWire();
-    const sending = wire.transport.send(INITIALIZE);
-    await Promise.resolve();
-    wire.answer({ id: wire.lastSent().id, result: { supportedVersions: 'all' } });
-    await sending;
+    expect(wire.methods()).toEqual(['initialize', 'server/discover']);
     expect(wire.received).toEqual([
       {
         jsonrpc: '2.0',
         id: 0,
         error: {
           code: -32603,
+          data: { why: 'x' },
+          message:
+            'the server refused initialize (boom) and refused server/discover too (Method not found); Gatehouse did not connect to it',
+        },
+      },
+    ]);
+    // Cleared again: nothing more is sent as 2026-07-28.
+    expect(wire.inner.version).toBe('');
+  });
+
+  it('throws the HTTP refusal of initialize when discover is refused as well, so the SSE fallback still happens', async () => {
+    const refusal = httpStatus(405);
+    const wire = fakeWire({ initialize: refusal, 'server/discover': httpStatus(404) });
+    await expect(negotiate(wire, {})).rejects.toBe(refusal);
+    expect(wire.methods()).toEqual(['initialize', 'server/discover']);
+    expect(shouldFallBackToSse(refusal)).toBe(true);
+  });
+
+  it('gives the Client the initialize error when discover lists no 2026-07-28', async () => {
+    const wire = fakeWire();
+    await negotiate(wire, {
+      initialize: { error: UNSUPPORTED },
+      discover: { result: { ...DISCOVERED, supportedVersions: ['2027-01-01'] } },
+    });
+    expect(wire.received).toEqual([
+      {
+        jsonrpc: '2.0',
+        id: 0,
+        error: {
+          ...UNSUPPORTED,
+          message:
+            'the server refused initialize (Unsupported protocol version: 2025-11-25) and its server/discover lists 2027-01-01, not 2026-07-28; Gatehouse did not connect to it',
+        },
+      },
+    ]);
+    expect(wire.transport.era).toBe('legacy');
+  });
+
+  it('does not fall to discover on 401 or 403 to initialize: the credentials are wrong in either era', async () => {
+    for (const code of [401, 403]) {
+      const wire = fakeWire({ initialize: httpStatus(code) });
+      await expect(negotiate(wire, {})).rejects.toThrow(`HTTP ${code}`);
+      expect(wire.methods()).toEqual(['initialize']);
+      expect(shouldFallBackToSse(httpStatus(code))).toBe(false);
+    }
+  });
+
+  it('keeps an auth failure of the discover probe an auth failure', async () => {
+    const wire = fakeWire({ initialize: httpStatus(400), 'server/discover': httpStatus(401) });
+    await expect(negotiate(wire, {})).rejects.toThrow('HTTP 401');
+  });
+
+  it('fails initialize clearly when discover answers garbage after a refused initialize', async () => {
+    const wire = fakeWire();
+    await negotiate(wire, {
+      initialize: { error: { code: -32601, message: 'Method not found' } },
+      discover: { result: { supportedVersions: 'all' } },
+    });
+    expect(wire.received).toEqual([
+      {
+        jsonrpc: '2.0',
+        id: 0,
+        error: {
+          code: -32601,
           message: expect.stringMatching(
-            /^the server answered server\/discover with something that is not a 2026-07-28 DiscoverResult \(supportedVersions: .*\); Gatehouse did not connect to it$/,
+            /^the server refused initialize \(Method not found\) and answered server\/discover with something that is not a 2026-07-28 DiscoverResult \(supportedVersions: .*\); Gatehouse did not connect to it$/,
           ),
         },
       },
     ]);
   });
 
-  it('lets the Client see the close when the server exits during the probe', async () => {
-    const wire = fakeWire();
-    let closed = false;
-    wire.transport.onclose = () => (closed = true);
-    const sending = wire.transport.send(INITIALIZE);
-    await Promise.resolve();
-    await wire.inner.close();
-    await expect(sending).resolves.toBeUndefined();
-    expect(closed).toBe(true);
+  it('lets the Client see the close when the server exits during initialize or the discover probe', async () => {
+    for (const refused of [false, true]) {
+      const wire = fakeWire();
+      let closed = false;
+      wire.transport.onclose = () => (closed = true);
+      const sending = wire.transport.send(INITIALIZE);
+      await flush();
+      if (refused) {
+        wire.answer({ id: 0, error: UNSUPPORTED });
+        await flush();
+        expect(wire.methods()).toEqual(['initialize', 'server/discover']);
+      }
+      await wire.inner.close();
+      await expect(sending).resolves.toBeUndefined();
+      expect(closed).toBe(true);
+      expect(wire.received).toEqual([]);
+    }
   });
 
   it("turns input requests into the Client's server requests and retries with the answers and the state", async () => {

@@ -16,14 +16,18 @@ import { describeIssues } from '../shared/passThrough.js';
 
 /*
  * Gatehouse as a client of a 2026-07-28 server, under the SDK v1 Client it uses for every server.
- * The way the v2 SDK client and Claude Code negotiate: the first thing sent is a `server/discover`
- * probe carrying the per-request `_meta` envelope; a server that lists 2026-07-28 among its
- * `supportedVersions` is spoken to the modern way, any other answer (an error, a 4xx on HTTP, a list
- * without that version) means the server is of the older era, and the Client's own `initialize` goes
- * out as it always did. This transport sits between the Client and the wire and does the rest:
+ * The Client's `initialize` goes out first, as it always did: a server that takes it is spoken to in
+ * the 2025-11-25 era, even one that serves both eras, because that era is the one Gatehouse relays in
+ * full (resource subscriptions, log levels, every server request, to clients of either era; a
+ * conformance reference server that lists only 2026-07-28 in discover still takes initialize). A
+ * server that refuses it (a JSON-RPC error; over HTTP a 4xx other than 401/403) gets a
+ * `server/discover` probe carrying the per-request `_meta` envelope, and one that lists 2026-07-28
+ * among its `supportedVersions` is spoken to the modern way. Otherwise the Client gets the initialize
+ * refusal. This transport sits between the Client and the wire and does the rest:
  *
- * - the Client's `initialize` is answered here from the discover result, and `notifications/initialized`
- *   and `notifications/roots/list_changed` (no such thing in the modern era) are not sent;
+ * - for a modern server, the Client's `initialize` is answered from the discover result, and
+ *   `notifications/initialized` and `notifications/roots/list_changed` (no such thing in the modern
+ *   era) are not sent;
  * - every request gets the envelope (protocol version, client info, client capabilities) and, over
  *   HTTP, the standard headers (the transport adds them once the version is modern), with no session;
  * - results lose the modern-only fields (`resultType`, `ttlMs`, `cacheScope`, the server's
@@ -44,7 +48,7 @@ const CLIENT_INFO = 'io.modelcontextprotocol/clientInfo';
 const CLIENT_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
 const SERVER_INFO = 'io.modelcontextprotocol/serverInfo';
 
-/** The wire closed while the probe waited for its answer. */
+/** The wire closed while the negotiation waited for an answer. */
 const CLOSED = Symbol('closed');
 
 /** How many times one call may answer input_required before Gatehouse gives up on it. */
@@ -131,7 +135,7 @@ export function modernRequestHeaders(message: JSONRPCMessage): Record<string, st
   return headers;
 }
 
-/** The error a refused probe or a broken exchange is delivered to the Client as. */
+/** The error a broken exchange is delivered to the Client as. */
 function errorResponse(
   id: RequestId,
   message: string,
@@ -140,10 +144,21 @@ function errorResponse(
   return { jsonrpc: '2.0', id, error: { code, message } };
 }
 
-/** Whether an HTTP answer to the probe says "not this era" rather than "not reachable" or "not allowed". */
+/**
+ * Whether an HTTP answer to initialize or discover says "not this era" rather than "not reachable" or
+ * "not allowed": a 4xx other than 401/403 (a request without a session has no session to lose).
+ */
 function refusedOverHttp(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
   return typeof code === 'number' && code >= 400 && code < 500 && code !== 401 && code !== 403;
+}
+
+/** How the server refused initialize: a JSON-RPC error, or an HTTP 4xx the transport threw. */
+type Refusal = { answer: JSONRPCMessage } | { thrown: unknown };
+
+function refusalText(refusal: Refusal): string {
+  if ('thrown' in refusal) return String(refusal.thrown);
+  return String((refusal.answer as { error?: { message?: unknown } }).error?.message);
 }
 
 export class EraNegotiatingTransport implements Transport {
@@ -151,12 +166,13 @@ export class EraNegotiatingTransport implements Transport {
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage, extra?: MessageExtraInfo) => void;
 
-  /** Which era the server speaks, once the probe was answered. */
+  /** Which era the server speaks, once the negotiation ended. */
   era?: 'modern' | 'legacy';
   /** The discover result as the server sent it (modern servers). */
   discovered?: Json;
 
-  private probe?: { id: string; settle: (answer: JSONRPCMessage | typeof CLOSED) => void };
+  /** The negotiation's request waiting for its answer (initialize, then perhaps server/discover). */
+  private awaiting?: { id: RequestId; settle: (answer: JSONRPCMessage | typeof CLOSED) => void };
   private readonly calls = new Map<RequestId, Call>();
   private readonly inputs = new Map<RequestId, Call>();
   private nextId = 0;
@@ -169,8 +185,8 @@ export class EraNegotiatingTransport implements Transport {
   ) {
     inner.onmessage = (message, extra) => this.receive(message, extra);
     inner.onclose = () => {
-      // The Client fails its initialize as closed, as it would without the probe.
-      this.probe?.settle(CLOSED);
+      // The Client fails its initialize as closed, as it would without the negotiation.
+      this.awaiting?.settle(CLOSED);
       this.onclose?.();
     };
     inner.onerror = (error) => this.onerror?.(error);
@@ -231,79 +247,78 @@ export class EraNegotiatingTransport implements Transport {
     return this.inner.send(message, options);
   }
 
-  /** Probe with server/discover; answer the Client's initialize from it, or send it on. */
+  /**
+   * Initialize first: a server that takes it is spoken to in the 2025-11-25 era, even when it serves
+   * both (Gatehouse relays that era in full to clients of either era; README, Protocol eras). Only a
+   * server that refuses initialize is probed with server/discover, and taken in the 2026-07-28 era
+   * when it lists that version; otherwise the Client gets the initialize refusal.
+   */
   private async negotiate(initialize: JSONRPCRequest, options?: TransportSendOptions): Promise<void> {
-    const id = `gatehouse-discover-${randomUUID()}`;
-    const answer = new Promise<JSONRPCMessage | typeof CLOSED>((resolve) => {
-      this.probe = { id, settle: resolve };
-    });
-    this.inner.setProtocolVersion?.(MODERN_VERSION);
+    let refusal: Refusal;
     try {
-      await this.inner.send({
+      const answer = await this.exchange(initialize, options);
+      if (answer === CLOSED) return;
+      if ('result' in answer) {
+        this.era = 'legacy';
+        this.onmessage?.(answer);
+        return;
+      }
+      refusal = { answer };
+    } catch (error) {
+      // Auth failures, unreachable servers and 5xx are not "not this era": they stay what they are.
+      if (!refusedOverHttp(error)) throw error;
+      refusal = { thrown: error };
+    }
+    this.log.debug(
+      { reason: refusalText(refusal) },
+      'initialize refused; probing server/discover (2026-07-28 era)',
+    );
+    this.inner.setProtocolVersion?.(MODERN_VERSION);
+    let discovered: JSONRPCMessage | typeof CLOSED;
+    try {
+      discovered = await this.exchange({
         jsonrpc: '2.0',
-        id,
+        id: `gatehouse-discover-${randomUUID()}`,
         method: 'server/discover',
         params: { _meta: envelope(this.identity) },
       });
     } catch (error) {
-      this.probe = undefined;
       if (!refusedOverHttp(error)) throw error;
-      this.log.debug(
-        { reason: String(error) },
-        'server/discover refused over HTTP; initializing (2025-11-25 era)',
-      );
-      return this.legacy(initialize, options);
+      return this.refused(initialize, refusal, `refused server/discover too (${String(error)})`);
     }
-    const answered = await answer;
-    this.probe = undefined;
-    if (answered === CLOSED) return;
-    if (!isResponse(answered) || !('result' in answered)) {
-      this.log.debug(
-        { error: (answered as { error?: unknown }).error },
-        'server/discover refused; initializing (2025-11-25 era)',
+    if (discovered === CLOSED) return;
+    if (!('result' in discovered)) {
+      return this.refused(
+        initialize,
+        refusal,
+        `refused server/discover too (${(discovered as { error?: { message?: unknown } }).error?.message})`,
       );
-      return this.legacy(initialize, options);
     }
-    const parsed = DiscoverResultSchema.safeParse(answered.result);
+    const parsed = DiscoverResultSchema.safeParse(discovered.result);
     if (!parsed.success) {
-      this.era = 'legacy';
-      this.onmessage?.(
-        errorResponse(
-          initialize.id,
-          `the server answered server/discover with something that is not a 2026-07-28 DiscoverResult ` +
-            `(${describeIssues(parsed.error)}); Gatehouse did not connect to it`,
-        ),
+      return this.refused(
+        initialize,
+        refusal,
+        `answered server/discover with something that is not a 2026-07-28 DiscoverResult ` +
+          `(${describeIssues(parsed.error)})`,
       );
-      return;
     }
-    const requested = (initialize.params as Json | undefined)?.protocolVersion;
     if (!parsed.data.supportedVersions.includes(MODERN_VERSION)) {
-      this.log.debug(
-        { supportedVersions: parsed.data.supportedVersions },
-        'server/discover without 2026-07-28; initializing',
+      return this.refused(
+        initialize,
+        refusal,
+        `its server/discover lists ${parsed.data.supportedVersions.join(', ') || 'no version'}, not ${MODERN_VERSION}`,
       );
-      return this.legacy(initialize, options);
-    }
-    // A server of both eras is spoken to in the older one: Gatehouse relays everything of that era
-    // (resource subscriptions, log levels, every server request) to clients of either era, and the
-    // modern relay does not carry all of it yet (README, Protocol eras). Modern-only servers get the
-    // modern era.
-    if (typeof requested === 'string' && parsed.data.supportedVersions.includes(requested)) {
-      this.log.debug(
-        { supportedVersions: parsed.data.supportedVersions },
-        'server/discover lists both eras; initializing (2025-11-25 era), which Gatehouse relays in full',
-      );
-      return this.legacy(initialize, options);
     }
     this.era = 'modern';
-    this.discovered = answered.result;
+    this.discovered = discovered.result as Json;
     const serverInfo = parsed.data._meta?.[SERVER_INFO] ?? { name: 'unknown', version: 'unknown' };
     this.onmessage?.({
       jsonrpc: '2.0',
       id: initialize.id,
       result: {
         // The Client checks the version it asked for; the wire speaks 2026-07-28 from here on.
-        protocolVersion: requested,
+        protocolVersion: (initialize.params as Json | undefined)?.protocolVersion,
         capabilities: parsed.data.capabilities,
         serverInfo,
         ...(parsed.data.instructions !== undefined ? { instructions: parsed.data.instructions } : {}),
@@ -311,10 +326,40 @@ export class EraNegotiatingTransport implements Transport {
     });
   }
 
-  private async legacy(initialize: JSONRPCRequest, options?: TransportSendOptions): Promise<void> {
+  /** Send one request of the negotiation and wait for its answer, which the Client does not see. */
+  private async exchange(
+    request: JSONRPCRequest,
+    options?: TransportSendOptions,
+  ): Promise<JSONRPCMessage | typeof CLOSED> {
+    const answer = new Promise<JSONRPCMessage | typeof CLOSED>((resolve) => {
+      this.awaiting = { id: request.id, settle: resolve };
+    });
+    try {
+      await this.inner.send(request, options);
+      return await answer;
+    } finally {
+      this.awaiting = undefined;
+    }
+  }
+
+  /**
+   * Neither era was agreed: the Client gets the initialize refusal (an HTTP one as it was thrown, so
+   * a server that predates Streamable HTTP still falls back to SSE), with why discover did not help.
+   */
+  private refused(initialize: JSONRPCRequest, refusal: Refusal, why: string): void {
     this.era = 'legacy';
     this.inner.setProtocolVersion?.('');
-    return this.inner.send(initialize, options);
+    this.log.debug({ reason: refusalText(refusal), discover: why }, 'initialize and server/discover refused');
+    if ('thrown' in refusal) throw refusal.thrown;
+    const error = (refusal.answer as { error: { code: number; message: string; data?: unknown } }).error;
+    this.onmessage?.({
+      jsonrpc: '2.0',
+      id: initialize.id,
+      error: {
+        ...error,
+        message: `the server refused initialize (${error.message}) and ${why}; Gatehouse did not connect to it`,
+      },
+    });
   }
 
   private async sendNotification(
@@ -393,8 +438,8 @@ export class EraNegotiatingTransport implements Transport {
   }
 
   private receive(message: JSONRPCMessage, extra?: MessageExtraInfo): void {
-    if (this.probe && isResponse(message) && message.id === this.probe.id) {
-      this.probe.settle(message);
+    if (this.awaiting && isResponse(message) && message.id === this.awaiting.id) {
+      this.awaiting.settle(message);
       return;
     }
     if (this.era !== 'modern') {
