@@ -3,6 +3,7 @@ import { everythingStdio, fixtureServer, gatehouseConfig, scratchDir } from '../
 import type { TestClient } from '../helpers/client.js';
 import { startEverythingHttp, type HttpDownstream } from '../helpers/downstreams.js';
 import {
+  connectHttp,
   fetchStatus,
   gatehouseArgs,
   openGatehouse,
@@ -23,25 +24,34 @@ import type { Json } from '../helpers/rawClient.js';
  * stdio and on HTTP, with clients of both eras on both fronts: server/discover instead of initialize,
  * the catalog, tools/call, resources/read, prompts/get, and the server's input requests (MRTR)
  * relayed to a legacy client as real requests and to a modern client as Gatehouse's own
- * InputRequiredResult. A legacy server still gets initialize; a garbage discover answer is refused.
+ * InputRequiredResult. A legacy server, and a server of both eras (the v2 SDK's default), are reached
+ * with initialize; a garbage discover answer after a refused initialize is refused.
  */
 
 const scratch = scratchDir('era2026-downstream');
 let modernHttp: Spawned & { url: string };
+let bothErasHttp: Spawned & { url: string };
 let everythingHttp: HttpDownstream;
 
-beforeAll(async () => {
+/** The v2 SDK fixture over HTTP: modern-only, or with `--both-eras`. */
+async function startModernHttp(...args: string[]): Promise<Spawned & { url: string }> {
   const port = await freePort();
-  const spawned = spawnProcess(process.execPath, fixtureArgs('modern', '--http'), {
+  const spawned = spawnProcess(process.execPath, fixtureArgs('modern', '--http', ...args), {
     ...process.env,
     PORT: String(port),
   });
   await spawned.waitForStderr((line) => line.includes(`port ${port}`));
-  modernHttp = { ...spawned, url: `http://127.0.0.1:${port}/mcp` };
+  return { ...spawned, url: `http://127.0.0.1:${port}/mcp` };
+}
+
+beforeAll(async () => {
+  modernHttp = await startModernHttp();
+  bothErasHttp = await startModernHttp('--both-eras');
   everythingHttp = await startEverythingHttp('streamableHttp');
 });
 afterAll(async () => {
   await modernHttp?.stop();
+  await bothErasHttp?.stop();
   await everythingHttp?.stop();
   scratch.remove();
 });
@@ -270,6 +280,8 @@ describe('servers of the older era and broken ones', () => {
       gatehouseConfig({
         everything: everythingStdio(),
         everythingHttp: { url: everythingHttp.url },
+        both: fixtureServer('modern', {}, '--both-eras'),
+        bothHttp: { url: bothErasHttp.url },
         garbage: fixtureServer('garbage-discover'),
       }),
     );
@@ -282,18 +294,37 @@ describe('servers of the older era and broken ones', () => {
   const serverStatus = async (name: string) =>
     (await fetchStatus(gatehouse.baseUrl)).servers.find((s) => s.name === name);
 
+  /** The servers are ready, and were reached with initialize (the 2025-11-25 era). */
+  async function initialized(...servers: string[]): Promise<void> {
+    for (const server of servers) {
+      await eventually(async () => (await serverStatus(server))?.state === 'ready', `${server} is ready`);
+      expect(gatehouse.stderr()).toMatch(new RegExp(`"server":"${server}".*"era":"legacy \\(initialize\\)"`));
+    }
+  }
+
   it('falls back to initialize for a 2025-11-25 server on stdio and on HTTP', async () => {
-    await eventually(
-      async () =>
-        (await serverStatus('everything'))?.state === 'ready' &&
-        (await serverStatus('everythingHttp'))?.state === 'ready',
-      'both server-everything connections are ready',
-    );
-    expect(gatehouse.stderr()).toMatch(/"server":"everything".*"era":"legacy \(initialize\)"/);
-    expect(gatehouse.stderr()).toMatch(/"server":"everythingHttp".*"era":"legacy \(initialize\)"/);
+    await initialized('everything', 'everythingHttp');
   });
 
-  it('refuses a server that answers server/discover with garbage, and says why', async () => {
+  it('reaches a server of both eras with initialize, in the era relayed in full, on stdio and on HTTP', async () => {
+    await initialized('both', 'bothHttp');
+    const client = await connectHttp(gatehouse.mcpUrl);
+    try {
+      for (const server of ['both', 'bothHttp']) {
+        const result = await client.client.callTool({ name: `${server}__echo`, arguments: { text: 'hi' } });
+        expect(textOf(result)).toBe('modern echo: hi');
+        const completed = await client.client.complete({
+          ref: { type: 'ref/prompt', name: `${server}__greet` },
+          argument: { name: 'name', value: 'A' },
+        });
+        expect(completed.completion.values).toEqual(['Ada', 'Alan']);
+      }
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('refuses a server that refuses initialize and answers server/discover with garbage, and says why', async () => {
     await eventually(
       async () => (await serverStatus('garbage'))?.lastError !== undefined,
       'the garbage server has failed',
@@ -301,7 +332,7 @@ describe('servers of the older era and broken ones', () => {
     const garbage = await serverStatus('garbage');
     expect(garbage?.state).not.toBe('ready');
     expect(garbage?.lastError).toMatch(
-      /answered server\/discover with something that is not a 2026-07-28 DiscoverResult \(supportedVersions: .*\)/,
+      /refused initialize \(Method not found\) and answered server\/discover with something that is not a 2026-07-28 DiscoverResult \(supportedVersions: .*\)/,
     );
   });
 });
