@@ -31,6 +31,9 @@ export async function startRoundRobinFront(backends: () => readonly string[]): P
         method: req.method,
         path: req.url,
         headers: { ...req.headers, host: backend.host },
+        // A connection per request: a pooled one the replica closes as idle just as it is reused
+        // would fail a request that never reached it.
+        agent: false,
       },
       (answer: IncomingMessage) => {
         const issued = answer.headers['mcp-session-id'];
@@ -45,6 +48,9 @@ export async function startRoundRobinFront(backends: () => readonly string[]): P
     });
     req.pipe(forwarded);
   });
+  // Idle client connections stay open longer than clients keep them (as load balancers do, 60 s
+  // and more): a client never reuses one the front is closing at that moment.
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
   return {
