@@ -22,6 +22,8 @@ import { usePostgres } from '../helpers/postgres.js';
 import { startWebhookReceiver, type ReceivedEvent } from '../helpers/webhookReceiver.js';
 import { startRoundRobinFront, type RoundRobinFront } from '../helpers/roundRobin.js';
 import { inParallel } from '../helpers/parallel.js';
+import { WITH_TASKS, modernHttpClient, type ModernClient } from '../helpers/modernClient.js';
+import type { Json } from '../helpers/rawClient.js';
 
 /**
  * Three Gatehouse processes on one PostgreSQL, as an organisation runs its shared gateway: every
@@ -46,6 +48,9 @@ const policies = path.dirname(
       '    reason: production deploys need a reviewer',
       '    approvers: [group:reviewers, carol]',
       '    ttl: 10m',
+      '  - id: echo',
+      '    match: { servers: rec, tools: echo }',
+      '    effect: allow',
       '  - id: hang',
       '    match: { servers: hang, tools: hang }',
       '    effect: approve',
@@ -373,5 +378,128 @@ describe('three replicas on one PostgreSQL behind a round-robin front', () => {
     const partial = await verify(auditDir(1));
     expect(partial.stdout).toContain('a replica log is missing from the set');
     expect(partial.code).toBe(1);
+  });
+});
+
+describe('a 2026-07-28 client behind a front that pins nothing', () => {
+  // Every request goes to the next replica, whatever it carries: no affinity at all.
+  let unpinned: RoundRobinFront;
+  let alice: ModernClient;
+  let mallory: ModernClient;
+  beforeAll(async () => {
+    unpinned = await startRoundRobinFront(() => replicas.map((r) => r.process.baseUrl), { affinity: false });
+    alice = modernHttpClient(`${unpinned.url}/mcp`, { token: TOKENS.alice });
+    mallory = modernHttpClient(`${unpinned.url}/mcp`, { token: TOKENS.mallory });
+  });
+  afterAll(async () => {
+    await alice?.close();
+    await mallory?.close();
+    await unpinned?.close();
+  });
+
+  /** The replica (its index) that answered the last request through the front. */
+  const landed = () => unpinned.routed().at(-1)!.backend;
+  const getTask = (taskId: string, client = alice) =>
+    client.call('tasks/get', { taskId }, { capabilities: WITH_TASKS });
+  /** tasks/get once on each replica, in turn: the answers, each on a replica of its own. */
+  async function everywhere(taskId: string): Promise<Json[]> {
+    const answers: Json[] = [];
+    const on = new Set<number>();
+    for (let n = 0; n < 3; n++) {
+      answers.push(await getTask(taskId));
+      on.add(landed());
+    }
+    expect(on.size).toBe(3);
+    return answers;
+  }
+  const task = async (build: string) => {
+    const created = await alice.call(
+      'tools/call',
+      { name: 'rec__deploy', arguments: { build } },
+      { capabilities: WITH_TASKS },
+    );
+    expect(created).toMatchObject({ resultType: 'task', status: 'working' });
+    return { id: created.taskId as string, on: landed() };
+  };
+
+  it('lists tools, calls and follows a task to its result, each request on whichever replica it reaches', async () => {
+    const listed = await alice.call('tools/list', {});
+    expect(listed.tools.map((t: { name: string }) => t.name)).toEqual(
+      expect.arrayContaining(['rec__deploy', 'rec__echo']),
+    );
+    const echoedOn = new Set<number>();
+    for (const message of ['one', 'two', 'three']) {
+      const echoed = await alice.call('tools/call', { name: 'rec__echo', arguments: { message } });
+      expect(echoed.content).toEqual([{ type: 'text', text: message }]);
+      echoedOn.add(landed());
+    }
+    expect(echoedOn.size).toBe(3);
+
+    // The held call's task is its request in the shared store: every replica reads it.
+    const created = await task('v5-task');
+    for (const working of await everywhere(created.id)) {
+      expect(working).toMatchObject({ taskId: created.id, status: 'working' });
+    }
+    // Decided on another replica than the one the call came through; run by whichever claims it.
+    const decider = replicas[(created.on + 1) % 3]!;
+    expect((await decider.bob.decide(created.id, 'approve')).status).toBe(200);
+    await eventually(async () => (await stateOf(decider, created.id)) === 'executed', 'the call ran');
+    for (const done of await everywhere(created.id)) {
+      expect(done).toMatchObject({
+        taskId: created.id,
+        status: 'completed',
+        result: { content: [{ type: 'text', text: 'deployed v5-task' }] },
+      });
+    }
+    expect(deploys('v5-task')).toHaveLength(1);
+    // Nothing to pin: no answer issued a session.
+    expect(unpinned.routed().filter((r) => r.issuedSession)).toEqual([]);
+  });
+
+  it('cancels a task through another replica than the one that made it; every replica reports it cancelled', async () => {
+    const created = await task('v5-cancel');
+    expect(
+      await alice.call('tasks/cancel', { taskId: created.id }, { capabilities: WITH_TASKS }),
+    ).toMatchObject({
+      resultType: 'complete',
+    });
+    expect(landed()).not.toBe(created.on);
+    for (const cancelled of await everywhere(created.id)) {
+      expect(cancelled).toMatchObject({ taskId: created.id, status: 'cancelled' });
+    }
+    expect(await stateOf(replicas[0]!, created.id)).toBe('cancelled');
+    expect(deploys('v5-cancel')).toHaveLength(0);
+    // The task stays its caller's on every replica: for anyone else it does not exist.
+    for (let n = 0; n < 3; n++) {
+      await expect(getTask(created.id, mallory)).rejects.toThrow(`Task not found: ${created.id}`);
+    }
+  });
+
+  it("sends a task's completion on a listen stream held by one replica when another decides", async () => {
+    const created = await task('v5-listen');
+    const listen = alice.send(
+      'subscriptions/listen',
+      { notifications: { taskIds: [created.id] } },
+      { capabilities: WITH_TASKS },
+    );
+    await eventually(() => listen.received.length > 0, 'the acknowledgement');
+    expect(listen.received[0]).toMatchObject({
+      method: 'notifications/subscriptions/acknowledged',
+      params: { notifications: { taskIds: [created.id] } },
+    });
+    const listening = unpinned.routed().findLast((r) => r.method === 'subscriptions/listen')!.backend;
+    expect((await replicas[(listening + 1) % 3]!.bob.decide(created.id, 'approve')).status).toBe(200);
+    await eventually(
+      () =>
+        listen.received.some((f) => f.method === 'notifications/tasks' && f.params.status === 'completed'),
+      'the completed task on the stream',
+      30_000,
+    );
+    expect(listen.received.find((f) => f.params?.status === 'completed')!.params).toMatchObject({
+      taskId: created.id,
+      result: { content: [{ type: 'text', text: 'deployed v5-listen' }] },
+    });
+    await listen.cancel();
+    expect(deploys('v5-listen')).toHaveLength(1);
   });
 });
