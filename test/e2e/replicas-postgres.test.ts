@@ -51,6 +51,9 @@ const policies = path.dirname(
       '  - id: echo',
       '    match: { servers: rec, tools: echo }',
       '    effect: allow',
+      '  - id: ask',
+      '    match: { servers: probe, tools: ask }',
+      '    effect: allow',
       '  - id: hang',
       '    match: { servers: hang, tools: hang }',
       '    effect: approve',
@@ -74,7 +77,7 @@ interface Replica {
 
 async function startReplica(i: number): Promise<Replica> {
   const { config } = approvalSetUp(scratch, `replica-${i}`, {
-    mcpServers: { rec: recorder.server, hang: fixtureServer('hang') },
+    mcpServers: { rec: recorder.server, hang: fixtureServer('hang'), probe: fixtureServer('probe') },
     policies,
     approvals: {
       store: '${PG_URL}',
@@ -501,5 +504,48 @@ describe('a 2026-07-28 client behind a front that pins nothing', () => {
     });
     await listen.cancel();
     expect(deploys('v5-listen')).toHaveLength(1);
+  });
+  it("takes a call's retry after input_required only on the replica holding the call; another refuses it", async () => {
+    // The probe's `ask` asks the client to sample, then to elicit: the call is held open meanwhile.
+    const caps = { sampling: {}, elicitation: {} };
+    const call = { name: 'probe__ask', arguments: {} };
+    const first = await alice.call('tools/call', call, { capabilities: caps });
+    expect(first.resultType).toBe('input_required');
+    const holder = landed();
+    const [key, asked] = Object.entries(first.inputRequests as Record<string, Json>)[0]!;
+    expect(asked.method).toBe('sampling/createMessage');
+    const retry = {
+      ...call,
+      requestState: first.requestState,
+      inputResponses: { [key]: { role: 'assistant', content: { type: 'text', text: 'S' }, model: 'm' } },
+    };
+    // The front sends the retry to another replica: the server's call is open in the holder alone,
+    // whose key sealed the state, so the other refuses it (fails closed) rather than run anything.
+    const elsewhere = await alice.request('tools/call', retry, { capabilities: caps });
+    expect(landed()).not.toBe(holder);
+    expect(elsewhere.at(-1)!.error).toMatchObject({
+      code: -32602,
+      message: expect.stringContaining('Invalid requestState'),
+    });
+    // Sent to the holder, it goes on: the next round asks to elicit.
+    const direct = modernHttpClient(replicas[holder]!.process.mcpUrl, { token: TOKENS.alice });
+    const second = await direct.call('tools/call', retry, { capabilities: caps });
+    expect(second.resultType).toBe('input_required');
+    const [elicitKey, elicit] = Object.entries(second.inputRequests as Record<string, Json>)[0]!;
+    expect(elicit.method).toBe('elicitation/create');
+    const final = await direct.call(
+      'tools/call',
+      {
+        ...call,
+        requestState: second.requestState,
+        inputResponses: { [elicitKey]: { action: 'accept', content: { name: 'Ada' } } },
+      },
+      { capabilities: caps },
+    );
+    expect(JSON.parse(final.content[0].text as string)).toMatchObject({
+      sampled: { content: { text: 'S' } },
+      elicited: { action: 'accept', content: { name: 'Ada' } },
+    });
+    await direct.close();
   });
 });
