@@ -154,6 +154,8 @@ export function documentStore(initial: StoreDocument, persistence: Persistence, 
     claimDeliveries: (owner, now, leaseMs, limit) =>
       change((d) => outbox.claim(d, owner, now, leaseMs, limit)),
 
+    nextDeliveryDue: async () => outbox.nextDue(committed),
+
     settleDelivery: (id, owner, settlement) => change((d) => outbox.settle(d, id, owner, settlement, name)),
 
     saveCallbackToken: async (token) => {

@@ -52,20 +52,11 @@ export function claim(
   limit: number,
 ): Change<ClaimedDelivery[]> {
   const at = now.getTime();
-  // The first pending delivery of each request on each channel, in stage order: only it may go.
-  const heads = new Map<string, DeliveryRecord>();
-  for (const d of document.deliveries) {
-    if (d.state !== 'pending') continue;
-    const key = `${d.approvalId}\u0000${d.channel}`;
-    const head = heads.get(key);
-    if (!head || stageOrder(d.stage) < stageOrder(head.stage)) heads.set(key, d);
-  }
   const chosen = new Set<string>();
-  for (const d of heads.values()) {
+  for (const d of heads(document.deliveries)) {
     if (chosen.size >= limit) break;
-    if (Date.parse(d.nextAttemptAt) > at) continue;
-    // Under a live lease (another worker's, or this one's still at work): not again.
-    if (d.lease && Date.parse(d.lease.until) > at) continue;
+    // Not yet due, or under a live lease (another worker's, or this one's still at work): not now.
+    if (dueAt(d) > at) continue;
     chosen.add(d.id);
   }
   if (chosen.size === 0) return { next: document, value: [] };
@@ -81,6 +72,29 @@ export function claim(
     });
   return { next: { ...document, deliveries }, value };
 }
+
+/** When a claim can next take something (see ApprovalStore.nextDeliveryDue), read only. */
+export function nextDue(document: StoreDocument): Date | undefined {
+  let earliest = Infinity;
+  for (const d of heads(document.deliveries)) earliest = Math.min(earliest, dueAt(d));
+  return earliest === Infinity ? undefined : new Date(earliest);
+}
+
+/** The first pending delivery of each request on each channel, in stage order: only it may go. */
+function heads(deliveries: readonly DeliveryRecord[]): Iterable<DeliveryRecord> {
+  const first = new Map<string, DeliveryRecord>();
+  for (const d of deliveries) {
+    if (d.state !== 'pending') continue;
+    const key = `${d.approvalId}\u0000${d.channel}`;
+    const head = first.get(key);
+    if (!head || stageOrder(d.stage) < stageOrder(head.stage)) first.set(key, d);
+  }
+  return first.values();
+}
+
+/** When a pending delivery can be claimed: once due, and once a lease on it has run out. */
+const dueAt = (d: DeliveryRecord) =>
+  Math.max(Date.parse(d.nextAttemptAt), d.lease ? Date.parse(d.lease.until) : -Infinity);
 
 export function settle(
   document: StoreDocument,

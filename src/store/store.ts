@@ -99,6 +99,15 @@ export interface ApprovalStore {
   claimDeliveries(owner: string, now: Date, leaseMs: number, limit: number): Promise<ClaimedDelivery[]>;
 
   /**
+   * When `claimDeliveries` can next take something: the earliest time at which the first pending
+   * delivery of a request on a channel is due and under no lease (the later of its `nextAttemptAt`
+   * and its lease's end); undefined when nothing is pending. Deliveries behind another pending one of
+   * their request and channel do not count: they cannot go before it. A query, not a list: the outbox
+   * asks after claims, and the answer must not cost more as the backlog grows.
+   */
+  nextDeliveryDue(): Promise<Date | undefined>;
+
+  /**
    * Records how an attempt of a delivery `owner` holds ended, and releases the lease: `delivered`
    * (merging `memo` into the request's memo for the channel), `retry` at `nextAttemptAt`, or `failed`
    * (given up). Throws STORE_CONFLICT when `owner` no longer holds it, and for a delivery that is not

@@ -25,6 +25,7 @@ export function unavailableStore(reason: GatehouseError): ApprovalStore {
     enqueueDeliveries: async () => [],
     listDeliveries: async () => [],
     claimDeliveries: async () => [],
+    nextDeliveryDue: async () => undefined,
     settleDelivery: refuse,
     saveCallbackToken: refuse,
     useCallbackToken: async () => ({ ok: false, reason: 'unknown' }),

@@ -173,6 +173,39 @@ export function outboxStoreContract(open: () => Promise<ApprovalStore>): void {
     ]);
   });
 
+  it('says when the next claim can take something: the earliest head that is due and under no live lease', async () => {
+    expect(await store.nextDeliveryDue()).toBeUndefined();
+    await store.enqueueDeliveries([hooks('req-1', 'requested'), hooks('req-1', 'decision-1')], at(0));
+    await store.enqueueDeliveries([hooks('req-2', 'requested')], at(20));
+    expect(await store.nextDeliveryDue()).toEqual(at(0));
+    // Claimed: due again only when the lease runs out.
+    await store.claimDeliveries('w1', at(30), 10_000, 1);
+    expect(await store.nextDeliveryDue()).toEqual(at(20));
+    await store.claimDeliveries('w1', at(40), 10_000, 1);
+    expect(await store.nextDeliveryDue()).toEqual(at(10_030));
+    // req-1's announce put off to 5 s: its decision, enqueued at 0, waits behind it and does not count.
+    await store.settleDelivery('req-1/hooks/requested', 'w1', {
+      result: 'retry',
+      at: at(50),
+      error: 'HTTP 503',
+      nextAttemptAt: at(5_000),
+    });
+    expect(await store.nextDeliveryDue()).toEqual(at(5_000));
+    // Given up: the decision is the head now, due since it was enqueued.
+    await store.claimDeliveries('w1', at(5_000), 10_000, 1);
+    await store.settleDelivery('req-1/hooks/requested', 'w1', {
+      result: 'failed',
+      at: at(5_001),
+      error: 'x',
+    });
+    expect(await store.nextDeliveryDue()).toEqual(at(0));
+    // Delivered and failed ones are no longer due at all.
+    await store.claimDeliveries('w1', at(5_002), 10_000, 1);
+    await store.settleDelivery('req-1/hooks/decision-1', 'w1', { result: 'delivered', at: at(5_003) });
+    await store.settleDelivery('req-2/hooks/requested', 'w1', { result: 'delivered', at: at(5_004) });
+    expect(await store.nextDeliveryDue()).toBeUndefined();
+  });
+
   it('uses a callback token once; an unknown, used or expired one says so', async () => {
     const kept = token(1);
     await store.saveCallbackToken(kept);

@@ -312,6 +312,37 @@ describe('the outbox', () => {
     expect(Object.keys(await deliveries())).toEqual(['req-1/hooks/requested']);
   });
 
+  it('asks the store when more falls due only after a claim that left slots free, never listing the backlog', async () => {
+    for (const n of [1, 2, 3, 4, 5]) await store.create(pendingRequest(n));
+    const answers: (() => void)[] = [];
+    const held: Channel = {
+      name: 'hooks',
+      type: 'webhook',
+      deliver: () => new Promise((resolve) => answers.push(() => resolve({ target: 'hooks.example' }))),
+    };
+    const asked = vi.spyOn(store, 'nextDeliveryDue');
+    const listed = vi.spyOn(store, 'listDeliveries');
+    await outboxWith(held).start();
+    await advance();
+    // Five due, two slots (concurrency 2): the claim filled them, so there is work now, not later.
+    expect(answers).toHaveLength(2);
+    expect(asked).not.toHaveBeenCalled();
+    answers.splice(0).forEach((answer) => answer());
+    await advance();
+    expect(answers).toHaveLength(2);
+    expect(asked).not.toHaveBeenCalled();
+    answers.splice(0).forEach((answer) => answer());
+    await advance();
+    // The last one leaves a slot free: only now does the worker ask when more falls due.
+    expect(answers).toHaveLength(1);
+    expect(asked).toHaveBeenCalled();
+    answers.splice(0).forEach((answer) => answer());
+    await advance();
+    expect(Object.values(await deliveries())).toEqual(Array(5).fill('delivered'));
+    // Scheduling never read the pending deliveries (the backlog) to find the next due time.
+    expect(listed.mock.calls.filter(([filter]) => filter?.states !== undefined)).toEqual([]);
+  });
+
   it('gives up on a delivery whose channel is no longer configured', async () => {
     await store.create(pendingRequest(1));
     await store.enqueueDeliveries([{ approvalId: 'req-1', channel: 'gone', stage: 'requested' }], T0);

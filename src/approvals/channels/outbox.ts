@@ -7,7 +7,7 @@ import type { ApprovalRequest } from '../request.js';
 import { isOpen } from '../states.js';
 import { ChannelDeliveryError, type Channel, type ChannelMessage } from './channel.js';
 import type { DeliverySettings } from './config.js';
-import { eventOf, stageOrder, stagesOf, type DeliveryRecord } from './delivery.js';
+import { eventOf, stagesOf, type DeliveryRecord } from './delivery.js';
 import type { ApprovalSummary } from './summary.js';
 
 /**
@@ -191,6 +191,10 @@ export function createOutbox(options: OutboxOptions): Outbox {
           break;
         }
         for (const item of claimed) attempt(item);
+        // A claim that filled every free slot may have left more that is due now: the end of an
+        // attempt claims again, and schedules then. Only a claim short of work needs to know when more
+        // falls due.
+        if (claimed.length >= free) continue;
         await scheduleNext().catch((error: unknown) =>
           log.error({ reason: describeError(error) }, 'cannot schedule the next delivery'),
         );
@@ -205,24 +209,17 @@ export function createOutbox(options: OutboxOptions): Outbox {
     if (running) void pump();
   }
 
-  /** Wakes the worker when the earliest pending delivery falls due. */
+  /**
+   * Wakes the worker when the earliest pending delivery falls due, as the store finds it (one under
+   * way here is leased, so it counts at its lease's end; its end wakes the worker sooner anyway).
+   */
   async function scheduleNext(): Promise<void> {
     clearTimeout(timer);
     if (!running) return;
-    // Only the first pending delivery of a request on a channel can go; one under way wakes the
-    // worker itself when it ends.
-    const heads = new Map<string, DeliveryRecord>();
-    for (const d of await store.listDeliveries({ states: ['pending'] })) {
-      const key = `${d.approvalId}\u0000${d.channel}`;
-      const head = heads.get(key);
-      if (!head || stageOrder(d.stage) < stageOrder(head.stage)) heads.set(key, d);
-    }
-    const at = now().getTime();
-    const due = [...heads.values()]
-      .filter((d) => !inFlight.has(d.id))
-      .map((d) => Math.max(Date.parse(d.nextAttemptAt), d.lease ? Date.parse(d.lease.until) : 0));
-    if (due.length === 0) return;
-    const wait = Math.min(MAX_TIMER_MS, Math.max(0, Math.min(...due) - at));
+    const due = await store.nextDeliveryDue();
+    if (!due || !running) return;
+    const wait = Math.min(MAX_TIMER_MS, Math.max(0, due.getTime() - now().getTime()));
+    clearTimeout(timer);
     timer = setTimeout(() => void pump(), wait);
     timer.unref();
   }

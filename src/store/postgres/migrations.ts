@@ -138,6 +138,17 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX sign_in_failures_at ON sign_in_failures (at);`,
   },
+  {
+    version: 5,
+    name: "when the outbox's next delivery falls due, found through an index",
+    sql: `
+      -- The outbox asks after its claims when it can next claim something: the earliest time a
+      -- pending delivery is due and its lease (if any) has run out. In this order the answer is the
+      -- first rows of the index, however many deliveries wait.
+      CREATE INDEX deliveries_due ON deliveries
+        ((greatest(next_attempt_at, coalesce(lease_until, '-infinity'::timestamptz))))
+        WHERE state = 'pending';`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;

@@ -19,6 +19,7 @@ type Outbox = Pick<
   | 'enqueueDeliveries'
   | 'listDeliveries'
   | 'claimDeliveries'
+  | 'nextDeliveryDue'
   | 'settleDelivery'
   | 'saveCallbackToken'
   | 'useCallbackToken'
@@ -117,6 +118,24 @@ export function postgresOutbox(db: Db): Outbox {
         }
         return claimed;
       }),
+
+    async nextDeliveryDue() {
+      // In the order of the deliveries_due index (the same expression), from the earliest: the first
+      // that is the first pending one of its request on its channel is the answer. What is skipped
+      // is only deliveries queued behind another, which wait for one under way or put off.
+      const { rows } = await db.query<{ due: Date }>(
+        `SELECT greatest(d.next_attempt_at, coalesce(d.lease_until, '-infinity'::timestamptz)) AS due
+           FROM deliveries d
+          WHERE d.state = 'pending'
+            AND NOT EXISTS (
+              SELECT 1 FROM deliveries e
+               WHERE e.state = 'pending' AND e.approval_id = d.approval_id AND e.channel = d.channel
+                 AND e.stage_order < d.stage_order)
+          ORDER BY greatest(d.next_attempt_at, coalesce(d.lease_until, '-infinity'::timestamptz))
+          LIMIT 1`,
+      );
+      return rows[0]?.due;
+    },
 
     settleDelivery: (id, owner, settlement) =>
       db.transaction(async (client) => {
