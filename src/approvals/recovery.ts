@@ -7,10 +7,13 @@ import { asOf, markUnknown } from './states.js';
  * compare-and-set, so it is safe to run while decisions arrive: whoever changes a request first wins.
  */
 
-/** Turns every pending or approved request whose ttl has run out into `expired`; returns their ids. */
+/**
+ * Turns every pending or approved request whose ttl has run out into `expired`; returns their ids.
+ * Reads only those (the store selects them), not every open request.
+ */
 export async function sweepExpired(store: ApprovalStore, now: Date): Promise<string[]> {
   const expired: string[] = [];
-  for (const request of await store.list({ states: ['pending', 'approved'] })) {
+  for (const request of await store.expiredBy(now)) {
     const result = await store.transition(request.id, request.state, (r) => asOf(r, now));
     if (result.ok && result.request.state === 'expired') expired.push(request.id);
   }

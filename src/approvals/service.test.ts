@@ -108,6 +108,57 @@ describe('createApprovalService', () => {
   });
 });
 
+describe('housekeeping', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('never starts a run while the previous one runs: the next begins sweepIntervalMs after its end', async () => {
+    vi.useFakeTimers({ now: T0 });
+    const store = createMemoryStore([sampleRequest(1)]);
+    // Each run ends by archiving: held there, a run lasts as long as the test wants.
+    const held: (() => void)[] = [];
+    const archive = store.archiveFinished;
+    store.archiveFinished = (before) => new Promise((resolve) => held.push(() => resolve(archive(before))));
+    const service = serviceWithoutExecution(store, { sweepIntervalMs: 1_000, now: () => new Date() });
+    await service.start();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(held).toHaveLength(1);
+    // Ten intervals pass while the first run is still under way: no second run beside it.
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(held).toHaveLength(1);
+    held.shift()!();
+    await vi.advanceTimersByTimeAsync(999);
+    expect(held).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(held).toHaveLength(1);
+    held.shift()!();
+    await service.stop();
+  });
+
+  it('expires what is due from a store query, and arms the next expiry from the store, never listing open requests', async () => {
+    vi.useFakeTimers({ now: T0 });
+    const store = createMemoryStore([
+      sampleRequest(1, { ttlMs: 2_000 }),
+      sampleRequest(2, { ttlMs: 5_000 }),
+      sampleRequest(3),
+    ]);
+    const service = serviceWithoutExecution(store, { sweepIntervalMs: 1_000, now: () => new Date() });
+    await service.start();
+    const listed = vi.spyOn(store, 'list');
+    const due = vi.spyOn(store, 'expiredBy');
+    const states = async () => (await store.list()).map((r) => r.state);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(await states()).toEqual(['expired', 'pending', 'pending']);
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(await states()).toEqual(['expired', 'expired', 'pending']);
+    expect(due).toHaveBeenCalled();
+    // Housekeeping lists approved requests (to run those whose server was not ready), never pending ones.
+    const sweeps = listed.mock.calls.filter(([filter]) => filter !== undefined);
+    expect(sweeps.length).toBeGreaterThan(0);
+    expect(sweeps.every(([filter]) => !filter!.states?.includes('pending'))).toBe(true);
+    await service.stop();
+  });
+});
+
 describe('expiry is read from the clock, not from the sweep', () => {
   const TTL = 2_000;
   const call = writeCall();

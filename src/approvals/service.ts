@@ -135,6 +135,11 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
     );
   const executor = deps.executor(changed);
   let sweeper: NodeJS.Timeout | undefined;
+  /** The housekeeping run under way, if one is: the next is scheduled only once it has ended. */
+  let housekeepingRun: Promise<void> | undefined;
+  let stopped = false;
+  /** The expiry sweep under way, if one is: the expiry timer and housekeeping share it. */
+  let sweeping: Promise<void> | undefined;
   let stopWatching: (() => void) | undefined;
   const view = (request: ApprovalRequest) => asOf(request, now());
   let problems: string[] = [];
@@ -246,15 +251,22 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
     return view(result.request);
   }
 
-  /** Persists every expiry that is due, tells listeners (waiters, tasks), and waits for the next one. */
-  async function expireDue(): Promise<void> {
-    for (const id of await sweepExpired(deps.store, now())) {
-      const request = await deps.store.get(id);
-      if (request) await announce(request, expired(request));
-    }
-    for (const request of await deps.store.list({ states: ['pending', 'approved'] })) {
-      expiries.due(request.expiresAt);
-    }
+  /**
+   * Persists every expiry that is due, tells listeners (waiters, tasks), and waits for the next one;
+   * one sweep at a time (a call while one runs joins it: an expiry it missed is due at once after it).
+   */
+  function expireDue(): Promise<void> {
+    sweeping ??= (async () => {
+      for (const id of await sweepExpired(deps.store, now())) {
+        const request = await deps.store.get(id);
+        if (request) await announce(request, expired(request));
+      }
+      const next = await deps.store.nextExpiry();
+      if (next) expiries.due(next.toISOString());
+    })().finally(() => {
+      sweeping = undefined;
+    });
+    return sweeping;
   }
 
   /** A finished request keeps answering identical retries for a while, so the model gets its outcome. */
@@ -428,19 +440,35 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
     );
     for (const request of recovery.toExecute) execute(request);
     for (const request of [...recovery.pending, ...recovery.toExecute]) expiries.due(request.expiresAt);
-    sweeper = setInterval(() => {
-      void housekeeping().catch((error: unknown) =>
-        log.error({ err: error }, 'approval housekeeping failed'),
-      );
-    }, deps.sweepIntervalMs);
-    sweeper.unref();
+    scheduleHousekeeping();
     return recovery;
   }
 
+  /**
+   * The next housekeeping run, sweepIntervalMs after the previous one ended: a run that takes longer
+   * than the interval (a large store, a slow database) is never overlapped by the next.
+   */
+  function scheduleHousekeeping(): void {
+    if (stopped) return;
+    sweeper = setTimeout(() => {
+      housekeepingRun = housekeeping()
+        .catch((error: unknown) => log.error({ err: error }, 'approval housekeeping failed'))
+        .finally(() => {
+          housekeepingRun = undefined;
+          scheduleHousekeeping();
+        });
+    }, deps.sweepIntervalMs);
+    sweeper.unref();
+  }
+
   async function stop(): Promise<void> {
-    clearInterval(sweeper);
+    stopped = true;
+    clearTimeout(sweeper);
     stopWatching?.();
     expiries.stop();
+    // A run under way finishes before the store closes under it (its failure is logged already).
+    await housekeepingRun;
+    await sweeping?.catch(() => undefined);
     // What is still executing after this is found `executing` on the next start and becomes `unknown`.
     await executor.drain(DRAIN_MS);
     await deps.store.close();

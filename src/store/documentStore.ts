@@ -1,5 +1,5 @@
 import type { ApprovalRequest } from '../approvals/request.js';
-import { endedAt, isOpen } from '../approvals/states.js';
+import { canTransition, endedAt, isOpen } from '../approvals/states.js';
 import { GatehouseError, describeError } from '../errors.js';
 import { CallbackTokenSchema, ConversationRecordSchema } from '../approvals/channels/delivery.js';
 import type { StoreDocument } from './document.js';
@@ -63,6 +63,8 @@ export function documentStore(initial: StoreDocument, persistence: Persistence, 
   }
 
   const find = (id: string) => committed.approvals.find((r) => r.id === id);
+  /** A request whose expiry still lies ahead of it: one the sweep may have to expire. */
+  const expires = (r: ApprovalRequest) => canTransition(r.state, 'expired');
 
   /** Runs a pure outbox change exclusively and commits it when it changed anything. */
   const change = <T>(run: (document: StoreDocument) => { next: StoreDocument; value: T }) =>
@@ -107,6 +109,16 @@ export function documentStore(initial: StoreDocument, persistence: Persistence, 
         ? committed.approvals.filter((r) => states.includes(r.state))
         : committed.approvals;
       return structuredClone(chosen);
+    },
+
+    expiredBy: async (at) =>
+      structuredClone(
+        committed.approvals.filter((r) => expires(r) && Date.parse(r.expiresAt) <= at.getTime()),
+      ),
+
+    nextExpiry: async () => {
+      const earliest = Math.min(...committed.approvals.filter(expires).map((r) => Date.parse(r.expiresAt)));
+      return earliest === Infinity ? undefined : new Date(earliest);
     },
 
     transition: (id, expected, update) =>

@@ -32,6 +32,16 @@ export interface ApprovalStore {
   list(filter?: { states?: readonly ApprovalState[] }): Promise<ApprovalRequest[]>;
 
   /**
+   * Pending and approved requests whose expiry is at or before `at`, in creation order: what the
+   * expiry sweep turns `expired`. A query, not a list to filter: the sweep runs periodically, and
+   * must not cost more as the number of open requests grows.
+   */
+  expiredBy(at: Date): Promise<ApprovalRequest[]>;
+
+  /** The earliest expiry of a pending or approved request, if any: when the sweep next has work. */
+  nextExpiry(): Promise<Date | undefined>;
+
+  /**
    * Compare-and-set on the state: when the stored request is in `expected`, `update` (synchronous,
    * given a copy of it) computes the new request, which is written atomically. Otherwise nothing is
    * written and `ok` is false: another writer got there first. Errors thrown by `update` (the state

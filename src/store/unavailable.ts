@@ -17,6 +17,8 @@ export function unavailableStore(reason: GatehouseError): ApprovalStore {
     get: async () => undefined,
     findByDigest: async () => undefined,
     list: async () => [],
+    expiredBy: async () => [],
+    nextExpiry: async () => undefined,
     quarantined: async () => [],
     abandonedExecutions: async () => [],
     archiveFinished: async () => [],

@@ -113,6 +113,26 @@ export function approvalStoreContract(open: () => Promise<ApprovalStore>): void 
     expect(await store.list({ states: [] })).toEqual([]);
   });
 
+  it('selects the pending and approved requests whose expiry has come, and says when the next one comes', async () => {
+    expect(await store.expiredBy(at(10_000_000))).toEqual([]);
+    expect(await store.nextExpiry()).toBeUndefined();
+    // Created at T0: req-4 expires at 5 s, req-2 (approved) at 3 s, req-3 at 4 s, req-1 (rejected) at 2 s.
+    for (const n of [4, 2, 3, 1]) await store.create(sampleRequest(n, { ttlMs: (n + 1) * 1_000 }));
+    await store.transition('req-2', 'pending', approveBy(bob));
+    await store.transition('req-1', 'pending', rejectBy(bob));
+    expect(await store.nextExpiry()).toEqual(at(3_000));
+    expect(await store.expiredBy(at(2_999))).toEqual([]);
+    expect((await store.expiredBy(at(3_000))).map((r) => r.id)).toEqual(['req-2']);
+    // In creation order, with the documents as stored.
+    const due = await store.expiredBy(at(4_500));
+    expect(due.map((r) => r.id)).toEqual(['req-2', 'req-3']);
+    expect(due[1]).toEqual(await store.get('req-3'));
+    // Executing, it no longer expires: the next is req-3's.
+    await store.transition('req-2', 'approved', (r) => startExecution(r, at(1_500)));
+    expect(await store.nextExpiry()).toEqual(at(4_000));
+    expect((await store.expiredBy(at(10_000))).map((r) => r.id)).toEqual(['req-4', 'req-3']);
+  });
+
   it('transitions with compare-and-set on the state', async () => {
     await store.create(sampleRequest(1));
     const approved = await store.transition('req-1', 'pending', approveBy(bob));

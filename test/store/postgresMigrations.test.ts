@@ -52,7 +52,12 @@ describe('PostgreSQL store: schema migrations', () => {
       const request = sampleRequest(1);
       await withClient(async (client) => {
         await migrate(client, schema, 'test', MIGRATIONS, from);
-        if (from >= 1) {
+        if (from >= 6) {
+          await client.query(
+            `INSERT INTO ${schema}.approvals (id, digest, state, expires_at, doc) VALUES ($1, $2, $3, $4, $5)`,
+            [request.id, request.digest, request.state, request.expiresAt, JSON.stringify(request)],
+          );
+        } else if (from >= 1) {
           await client.query(
             `INSERT INTO ${schema}.approvals (id, digest, state, doc) VALUES ($1, $2, $3, $4)`,
             [request.id, request.digest, request.state, JSON.stringify(request)],
@@ -63,6 +68,8 @@ describe('PostgreSQL store: schema migrations', () => {
       expect(await versions(schema)).toEqual(MIGRATIONS.map((m) => m.version));
       if (from >= 1) expect(await store.get('req-1')).toEqual(request);
       else await store.create(request);
+      // Its expiry is known to the sweep, whichever version wrote it.
+      expect(await store.nextExpiry()).toEqual(new Date(request.expiresAt));
       const approved = await store.transition('req-1', 'pending', (r) =>
         applyDecision(r, { approver: bob, decision: 'approve' }, at(1000)),
       );

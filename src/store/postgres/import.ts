@@ -45,13 +45,10 @@ export async function importDocument(
     await insert('INSERT INTO approvals_archive (id, doc) VALUES ($1, $2)', [r.id, JSON.stringify(r)]);
   }
   for (const r of document.approvals) {
-    await insert('INSERT INTO approvals (id, digest, state, ended_at, doc) VALUES ($1, $2, $3, $4, $5)', [
-      r.id,
-      r.digest,
-      r.state,
-      endedAt(r) ?? null,
-      JSON.stringify(r),
-    ]);
+    await insert(
+      'INSERT INTO approvals (id, digest, state, ended_at, expires_at, doc) VALUES ($1, $2, $3, $4, $5, $6)',
+      [r.id, r.digest, r.state, endedAt(r) ?? null, r.expiresAt, JSON.stringify(r)],
+    );
   }
   for (const q of document.quarantined) {
     await insert('INSERT INTO quarantined (id, doc) VALUES ($1, $2)', [q.id, JSON.stringify(q)]);

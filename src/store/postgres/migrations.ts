@@ -149,6 +149,17 @@ export const MIGRATIONS: readonly Migration[] = [
         ((greatest(next_attempt_at, coalesce(lease_until, '-infinity'::timestamptz))))
         WHERE state = 'pending';`,
   },
+  {
+    version: 6,
+    name: 'when each open request expires, for the expiry sweep',
+    sql: `
+      -- The sweep reads the pending and approved requests whose expiry has come, and when the next
+      -- one comes: an index over exactly those, not a read of every open request.
+      ALTER TABLE approvals ADD COLUMN expires_at timestamptz;
+      UPDATE approvals SET expires_at = (doc->>'expiresAt')::timestamptz;
+      ALTER TABLE approvals ALTER COLUMN expires_at SET NOT NULL;
+      CREATE INDEX approvals_expiry ON approvals (expires_at) WHERE state IN ('pending', 'approved');`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;

@@ -111,10 +111,17 @@ function approvalsTable(db: Db, replica: string, leaseMs: number, feed: Feed, sc
         try {
           const inserted = await db.query(
             `WITH added AS (
-               INSERT INTO approvals (id, digest, state, doc) VALUES ($1, $2, $3, $4)
+               INSERT INTO approvals (id, digest, state, expires_at, doc) VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT DO NOTHING RETURNING id)
-             SELECT pg_notify($5, id) FROM added`,
-            [candidate.id, candidate.digest, candidate.state, JSON.stringify(candidate), channel],
+             SELECT pg_notify($6, id) FROM added`,
+            [
+              candidate.id,
+              candidate.digest,
+              candidate.state,
+              candidate.expiresAt,
+              JSON.stringify(candidate),
+              channel,
+            ],
           );
           if (inserted.rowCount === 1) {
             feed.wrote(candidate.id, 1);
@@ -156,6 +163,23 @@ function approvalsTable(db: Db, replica: string, leaseMs: number, feed: Feed, sc
       return docs(rows);
     },
 
+    // The states a request can expire from (pending, approved), written out so that the planner
+    // matches the approvals_expiry index's predicate.
+    async expiredBy(at) {
+      const { rows } = await db.query<{ doc: ApprovalRequest }>(
+        `SELECT doc FROM approvals WHERE state IN ('pending', 'approved') AND expires_at <= $1 ORDER BY seq`,
+        [at],
+      );
+      return docs(rows);
+    },
+
+    async nextExpiry() {
+      const { rows } = await db.query<{ at: Date | null }>(
+        `SELECT min(expires_at) AS at FROM approvals WHERE state IN ('pending', 'approved')`,
+      );
+      return rows[0]?.at ?? undefined;
+    },
+
     async transition(id, expected, update): Promise<TransitionResult> {
       for (;;) {
         const row = await read(id);
@@ -173,7 +197,7 @@ function approvalsTable(db: Db, replica: string, leaseMs: number, feed: Feed, sc
           const written = await db.query(
             `WITH changed AS (
                UPDATE approvals
-                  SET doc = $3, state = $4, revision = revision + 1, ended_at = $5,
+                  SET doc = $3, state = $4, revision = revision + 1, ended_at = $5, expires_at = $10,
                       changed_at = clock_timestamp(),
                       lease_owner = CASE WHEN $6 THEN $7 END,
                       lease_until = CASE WHEN $6 THEN now() + $8 * interval '1 millisecond' END
@@ -191,6 +215,7 @@ function approvalsTable(db: Db, replica: string, leaseMs: number, feed: Feed, sc
               replica,
               leaseMs,
               channel,
+              next.expiresAt,
             ],
           );
           if (written.rowCount === 1) {
