@@ -5,7 +5,7 @@ import { markAbandoned } from '../../src/approvals/recovery.js';
 import { applyDecision, markUnknown, startExecution } from '../../src/approvals/states.js';
 import { silentLogger } from '../../src/log.js';
 import { PostgresSettingsSchema, type PostgresSettings } from '../../src/store/postgres/options.js';
-import { openDb } from '../../src/store/postgres/db.js';
+import { openDb, type Db } from '../../src/store/postgres/db.js';
 import { startFeed } from '../../src/store/postgres/feed.js';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/store.js';
 import { eventually } from '../helpers/processes.js';
@@ -142,6 +142,19 @@ describe('PostgreSQL store: races across replicas', () => {
 });
 
 describe('PostgreSQL store: the change feed', () => {
+  /** Replicas A and B; A created req-1 and B heard it through NOTIFY (no periodic read in the test). */
+  async function bHeardOfReq1() {
+    const {
+      schema,
+      stores: [a, b],
+    } = await replicas(2, { pollIntervalMs: 60_000 });
+    const heard: string[] = [];
+    b!.watch!((r) => heard.push(`${r.id}:${r.state}`));
+    await a!.create(sampleRequest(1));
+    await eventually(() => heard.includes('req-1:pending'), 'B hears the request through NOTIFY');
+    return { schema, a: a!, heard };
+  }
+
   it("tells each replica the others' changes, each revision once, and not its own", async () => {
     const {
       stores: [a, b],
@@ -172,8 +185,7 @@ describe('PostgreSQL store: the change feed', () => {
     const approved = approve((await a!.get('req-1'))!);
     await sql(
       schema,
-      `UPDATE approvals SET doc = $1, state = 'approved', revision = revision + 1,
-         changed_at = clock_timestamp() WHERE id = 'req-1'`,
+      `UPDATE approvals SET doc = $1, state = 'approved', revision = revision + 1 WHERE id = 'req-1'`,
       [JSON.stringify(approved)],
     );
     await eventually(() => heard.includes('req-1:approved'), 'the periodic read finds the change');
@@ -197,7 +209,11 @@ describe('PostgreSQL store: the change feed', () => {
       await other!.create(sampleRequest(1));
       await other!.create(sampleRequest(2));
       await eventually(() => heard.includes('req-2:pending'), 'a read after the commit');
-      feed.wrote('req-1', 1);
+      const [written] = await sql<{ xid: string }>(
+        schema,
+        "SELECT change_xid::text AS xid FROM approvals WHERE id = 'req-1'",
+      );
+      feed.wrote('req-1', 1, written!.xid);
       settled();
       await other!.create(sampleRequest(3));
       await eventually(() => heard.includes('req-3:pending'), 'a read after the write settled');
@@ -207,16 +223,75 @@ describe('PostgreSQL store: the change feed', () => {
       await pool.end();
     }
   });
-  it('listens again after its LISTEN connection breaks, and hears changes through notifications', async () => {
+  it('hands out a change committed after a later transaction that the feed has read past (a late commit)', async () => {
+    const { schema, a, heard } = await bHeardOfReq1();
+    // A writer's transaction writes req-1 (so it has its transaction id) and stays open...
+    const late = new pg.Client({ connectionString: postgres.url, options: `-c search_path=${schema}` });
+    await late.connect();
+    try {
+      await late.query('BEGIN');
+      await late.query(
+        `UPDATE approvals SET doc = $1, state = 'approved', revision = revision + 1 WHERE id = 'req-1'`,
+        [JSON.stringify(approve((await a.get('req-1'))!))],
+      );
+      // ...while a later transaction writes req-2 and commits: B reads it (not held back by the
+      // open one) and has read past req-1's transaction id.
+      await a.create(sampleRequest(2));
+      await eventually(() => heard.includes('req-2:pending'), "B hears req-2 while req-1's writer is open");
+      await late.query(`SELECT pg_notify('gatehouse_${schema}', 'req-1')`);
+      await late.query('COMMIT');
+    } finally {
+      await late.end();
+    }
+    await eventually(() => heard.includes('req-1:approved'), 'B hears the write that committed late');
+    expect(heard).toEqual(['req-1:pending', 'req-2:pending', 'req-1:approved']);
+  });
+
+  it('reads only what changed since its last read, not every recent change again', async () => {
     const {
       schema,
-      stores: [a, b],
-    } = await replicas(2, { pollIntervalMs: 60_000 });
-    const heard: string[] = [];
-    b!.watch!((r) => heard.push(`${r.id}:${r.state}`));
-    await a!.create(sampleRequest(1));
-    // No periodic read within the test: only a notification can bring the change.
-    await eventually(() => heard.includes('req-1:pending'), 'B hears the request through NOTIFY');
+      stores: [other],
+    } = await replicas(1);
+    // No autovacuum here: its ANALYZE is a transaction too, and one open during a read would make
+    // that read take the rows written since it again (correctly, but not what this test counts).
+    await sql(schema, 'ALTER TABLE approvals SET (autovacuum_enabled = false)');
+    const config = { connectionString: postgres.url, options: `-c search_path=${schema}` };
+    const pool = new pg.Pool(config);
+    const db = openDb(pool, 'feed under test');
+    // The requests each read of the feed returns.
+    const perRead: number[] = [];
+    const counting: Db = {
+      ...db,
+      async query<R extends pg.QueryResultRow>(text: string, params?: unknown[]) {
+        const result = await db.query<R>(text, params);
+        if (text.includes('pg_current_snapshot')) {
+          perRead.push((result.rows as { doc?: unknown }[]).filter((row) => row.doc).length);
+        }
+        return result;
+      },
+    };
+    // Only notifications wake it during the test.
+    const feed = startFeed(counting, config, schema, 60_000, silentLogger);
+    try {
+      await feed.ready;
+      const heard: string[] = [];
+      feed.watch((r) => heard.push(`${r.id}:${r.state}`));
+      for (let n = 1; n <= 30; n++) await other!.create(sampleRequest(n));
+      await eventually(() => heard.length === 30, 'the feed hears thirty new requests');
+      perRead.length = 0;
+      await other!.transition('req-7', 'pending', approve);
+      await eventually(() => heard.includes('req-7:approved'), 'the feed hears the approval');
+      // One row read for one change: not the thirty written a moment before it, again.
+      expect(perRead.reduce((sum, n) => sum + n, 0)).toBe(1);
+      expect(heard.filter((h) => h.startsWith('req-7:'))).toEqual(['req-7:pending', 'req-7:approved']);
+    } finally {
+      await feed.stop();
+      await pool.end();
+    }
+  });
+
+  it('listens again after its LISTEN connection breaks, and hears changes through notifications', async () => {
+    const { schema, a, heard } = await bHeardOfReq1();
     const listening = `SELECT pid FROM pg_stat_activity WHERE query = 'LISTEN gatehouse_${schema}'`;
     const before = await sql<{ pid: number }>(schema, listening);
     expect(before).toHaveLength(2);

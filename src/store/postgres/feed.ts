@@ -10,6 +10,22 @@ import type { Db } from './db.js';
  * notification and every `pollIntervalMs` besides: a notification lost to a broken connection delays a
  * change by at most one interval, never loses it. Each revision is handed out once, and a replica
  * never hears its own writes (it told its own listeners already).
+ *
+ * What "since its last read" means, exactly. Every write that makes a new revision stamps the row
+ * with its transaction's id (change_xid, an xid8: 64 bits, never wraps; set by a trigger, migration
+ * 7). Transaction ids are handed out when transactions start writing, not when they commit: a
+ * writer that got its id first may commit after one that got a later id, so "the rows above the
+ * highest id read so far" would skip the late one for good. A snapshot says which ids are safe: every
+ * transaction below its xmin has ended (committed and visible to it, or rolled back), and a
+ * transaction at or above it may still commit later. So each read takes, in the same statement and
+ * snapshot, the rows stamped at or above the cursor and the snapshot's xmin, hands out what it has not
+ * handed out yet (by revision), and moves the cursor up to that xmin only: rows of transactions still
+ * open are read again next time, once they have committed. Rows committed above the xmin are handed
+ * out at once (not held until the xmin passes them: an unrelated long transaction elsewhere on the
+ * server holds the xmin back, and must not delay the feed) and remembered until the cursor passes
+ * them, so they are not handed out twice. A read therefore returns what changed since the previous
+ * read, plus the few rows written while some transaction was open; not the last seconds' writes
+ * again on every notification, as a time window would.
  */
 export interface Feed {
   /**
@@ -17,8 +33,11 @@ export interface Feed {
    * stand: every change after it is heard. The store is handed out only then.
    */
   ready: Promise<void>;
-  /** The revision this replica wrote itself: not to be handed out again. */
-  wrote(id: string, revision: number): void;
+  /**
+   * The revision this replica wrote itself, in the transaction `xid` (its change_xid): not to be
+   * handed out again.
+   */
+  wrote(id: string, revision: number, xid: string): void;
   /**
    * Marks a write of this replica on `id` under way until the returned function is called (after
    * `wrote`, if it was written): a read meanwhile leaves that request for the next read, so a write
@@ -43,67 +62,57 @@ export function startFeed(
   log: Logger,
 ): Feed {
   const listeners = new Set<(request: ApprovalRequest) => void>();
-  const seen = new Map<string, number>();
+  /** Revisions handed out (or written here) whose rows the cursor has not passed yet. */
+  const seen = new Map<string, { revision: number; xid: bigint }>();
   const inFlight = new Map<string, number>();
-  // Database time of the last read; rows changed a little before it are read again, since a write's
-  // timestamp is taken before it commits.
-  let since: Date | undefined;
+  /** Rows stamped below it were read (or never will be news); undefined until the first read. */
+  let cursor: bigint | undefined;
   let stopped = false;
-  let reading: Promise<void> | undefined;
-  let again = false;
   let client: pg.Client | undefined;
   let retry: NodeJS.Timeout | undefined;
 
   async function readChanges(): Promise<void> {
-    const { rows } = await db.query<{ doc: ApprovalRequest; revision: string; now: Date }>(
-      `SELECT doc, revision, now() AS now FROM approvals
-        WHERE $1::timestamptz IS NULL OR changed_at > $1::timestamptz - $2 * interval '1 millisecond'
-        ORDER BY changed_at`,
-      [since ?? null, 2 * pollIntervalMs + 1_000],
+    // One statement, one snapshot: the horizon is the xmin of the snapshot the rows are read in.
+    const { rows } = await db.query<{
+      horizon: string;
+      doc: ApprovalRequest | null;
+      revision: string;
+      xid: string;
+    }>(
+      `WITH snapshot AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS horizon)
+       SELECT s.horizon::text AS horizon, a.doc, a.revision, a.change_xid::text AS xid
+         FROM snapshot s LEFT JOIN approvals a ON a.change_xid >= coalesce($1::xid8, s.horizon)
+        ORDER BY a.change_xid`,
+      [cursor?.toString() ?? null],
     );
-    if (since === undefined) {
-      // The first read only learns where things stand: what existed before is not news.
-      for (const row of rows) seen.set(row.doc.id, Number(row.revision));
-    } else {
-      for (const row of rows) {
-        const revision = Number(row.revision);
-        // Read again next time (it stays in the window): by then the write is settled either way.
-        if (inFlight.has(row.doc.id)) continue;
-        if ((seen.get(row.doc.id) ?? 0) >= revision) continue;
-        seen.set(row.doc.id, revision);
-        for (const listener of listeners) listener(row.doc);
+    const horizon = BigInt(rows[0]!.horizon);
+    const first = cursor === undefined;
+    let next = horizon;
+    for (const row of rows) {
+      if (!row.doc) continue;
+      const { id } = row.doc;
+      const revision = Number(row.revision);
+      const xid = BigInt(row.xid);
+      if (inFlight.has(id)) {
+        // Read again next time: by then this replica's write is settled either way.
+        if (xid < next) next = xid;
+        continue;
       }
+      if ((seen.get(id)?.revision ?? 0) >= revision) continue;
+      seen.set(id, { revision, xid });
+      // The first read only learns where things stand: what existed before is not news.
+      if (!first) for (const listener of listeners) listener(row.doc);
     }
-    since = rows[0]?.now ?? (await db.query<{ now: Date }>('SELECT now() AS now')).rows[0]!.now;
-    forgetOld(new Set(rows.map((r) => r.doc.id)));
+    cursor = next;
+    // What the cursor has passed is never read again: nothing to remember it against.
+    for (const [id, entry] of seen) if (entry.xid < next) seen.delete(id);
   }
 
-  /**
-   * A request that left the re-read window comes back only with a newer revision, which is news
-   * anyway: what it was need not be remembered.
-   */
-  function forgetOld(recent: ReadonlySet<string>): void {
-    if (seen.size < 1_000) return;
-    for (const id of seen.keys()) if (!recent.has(id)) seen.delete(id);
-  }
-
-  /** One read at a time; a wake-up during a read makes one more. */
-  function read(): void {
-    if (stopped) return;
-    if (reading) {
-      again = true;
-      return;
-    }
-    reading = readChanges()
-      .catch((error: unknown) => log.warn({ reason: String(error) }, 'reading the change feed failed'))
-      .finally(() => {
-        reading = undefined;
-        if (again) {
-          again = false;
-          read();
-        }
-      });
-  }
+  /** One read at a time; wake-ups during a read (notifications, the poll) make one more, not one each. */
+  const read = coalesced(
+    () => (stopped ? Promise.resolve() : readChanges()),
+    (error) => log.warn({ reason: String(error) }, 'reading the change feed failed'),
+  );
 
   async function listen(): Promise<void> {
     if (stopped) return;
@@ -121,13 +130,13 @@ export function startFeed(
       reconnect();
     });
     next.on('end', reconnect);
-    next.on('notification', () => read());
+    next.on('notification', () => read.wake());
     client = next;
     try {
       await next.connect();
       await next.query(`LISTEN ${feedChannel(schema)}`);
       // What changed while nobody listened.
-      read();
+      read.wake();
     } catch (error) {
       log.warn({ reason: String(error) }, 'the change feed cannot listen; reconnecting');
       reconnect();
@@ -136,16 +145,16 @@ export function startFeed(
 
   // Listen first, then read where things stand: a change after that read is notified, or read later.
   const ready = listen().then(async () => {
-    if (since === undefined) read();
-    await reading;
+    if (cursor === undefined) read.wake();
+    await read.idle();
   });
-  const poll = setInterval(read, pollIntervalMs);
+  const poll = setInterval(() => read.wake(), pollIntervalMs);
   poll.unref();
 
   return {
     ready,
-    wrote: (id, revision) => {
-      if ((seen.get(id) ?? 0) < revision) seen.set(id, revision);
+    wrote: (id, revision, xid) => {
+      if ((seen.get(id)?.revision ?? 0) < revision) seen.set(id, { revision, xid: BigInt(xid) });
     },
     writing(id) {
       inFlight.set(id, (inFlight.get(id) ?? 0) + 1);
@@ -169,7 +178,39 @@ export function startFeed(
       const last = client;
       client = undefined;
       await last?.end().catch(() => undefined);
-      await reading;
+      await read.idle();
+    },
+  };
+}
+
+/**
+ * Runs `run` one at a time: a wake-up while it runs asks for one more run after it, however many
+ * wake-ups came (each of them is satisfied by a run that starts after it). A failed run is reported
+ * to `failed` and ends nothing.
+ */
+export function coalesced(run: () => Promise<void>, failed: (error: unknown) => void) {
+  let running: Promise<void> | undefined;
+  let again = false;
+  function wake(): void {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = run()
+      .catch(failed)
+      .finally(() => {
+        running = undefined;
+        if (again) {
+          again = false;
+          wake();
+        }
+      });
+  }
+  return {
+    wake,
+    /** Resolves once no run is under way or asked for. */
+    async idle(): Promise<void> {
+      while (running) await running;
     },
   };
 }

@@ -160,6 +160,25 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE approvals ALTER COLUMN expires_at SET NOT NULL;
       CREATE INDEX approvals_expiry ON approvals (expires_at) WHERE state IN ('pending', 'approved');`,
   },
+  {
+    version: 7,
+    name: "which transaction made each request's revision, the change feed's cursor",
+    sql: `
+      -- The feed reads the rows stamped at or above its cursor, a snapshot's xmin (store/postgres/
+      -- feed.ts says why a transaction id and not a time or a sequence). The stamp is set here, by the
+      -- database, for every writer: a new row, and every update that makes a new revision.
+      ALTER TABLE approvals ADD COLUMN change_xid xid8 NOT NULL DEFAULT pg_current_xact_id();
+      CREATE INDEX approvals_change_xid ON approvals (change_xid);
+      CREATE FUNCTION approvals_stamp_change() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          NEW.change_xid := pg_current_xact_id();
+          RETURN NEW;
+        END $$;
+      CREATE TRIGGER approvals_stamp_change BEFORE UPDATE ON approvals FOR EACH ROW
+        WHEN (NEW.revision IS DISTINCT FROM OLD.revision) EXECUTE FUNCTION approvals_stamp_change();
+      -- The time window the feed read before: no longer read, and no longer worth its index.
+      ALTER TABLE approvals DROP COLUMN changed_at;`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;

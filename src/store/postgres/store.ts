@@ -85,6 +85,11 @@ interface Row {
   held: boolean;
 }
 
+/** What a write of a request returns: the transaction that made it (its change_xid), for the feed. */
+interface Written {
+  xid: string;
+}
+
 type Store = Omit<ApprovalStore, keyof ReturnType<typeof postgresOutbox> | 'close' | 'watch'>;
 
 function approvalsTable(db: Db, replica: string, leaseMs: number, feed: Feed, schema: string): Store {
@@ -109,11 +114,11 @@ function approvalsTable(db: Db, replica: string, leaseMs: number, feed: Feed, sc
       for (;;) {
         const settled = feed.writing(candidate.id);
         try {
-          const inserted = await db.query(
+          const inserted = await db.query<Written>(
             `WITH added AS (
                INSERT INTO approvals (id, digest, state, expires_at, doc) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT DO NOTHING RETURNING id)
-             SELECT pg_notify($6, id) FROM added`,
+                 ON CONFLICT DO NOTHING RETURNING id, change_xid)
+             SELECT pg_notify($6, id), change_xid::text AS xid FROM added`,
             [
               candidate.id,
               candidate.digest,
@@ -124,7 +129,7 @@ function approvalsTable(db: Db, replica: string, leaseMs: number, feed: Feed, sc
             ],
           );
           if (inserted.rowCount === 1) {
-            feed.wrote(candidate.id, 1);
+            feed.wrote(candidate.id, 1, inserted.rows[0]!.xid);
             return { created: true, request: candidate };
           }
         } finally {
@@ -194,17 +199,16 @@ function approvalsTable(db: Db, replica: string, leaseMs: number, feed: Feed, sc
         const ended = endedAt(next);
         const settled = feed.writing(id);
         try {
-          const written = await db.query(
+          const written = await db.query<Written>(
             `WITH changed AS (
                UPDATE approvals
                   SET doc = $3, state = $4, revision = revision + 1, ended_at = $5, expires_at = $10,
-                      changed_at = clock_timestamp(),
                       lease_owner = CASE WHEN $6 THEN $7 END,
                       lease_until = CASE WHEN $6 THEN now() + $8 * interval '1 millisecond' END
                 WHERE id = $1 AND revision = $2
                   AND (lease_owner IS NULL OR lease_owner = $7 OR lease_until <= now())
-                RETURNING id)
-             SELECT pg_notify($9, id) FROM changed`,
+                RETURNING id, change_xid)
+             SELECT pg_notify($9, id), change_xid::text AS xid FROM changed`,
             [
               id,
               row.revision,
@@ -219,7 +223,7 @@ function approvalsTable(db: Db, replica: string, leaseMs: number, feed: Feed, sc
             ],
           );
           if (written.rowCount === 1) {
-            feed.wrote(id, Number(row.revision) + 1);
+            feed.wrote(id, Number(row.revision) + 1, written.rows[0]!.xid);
             return { ok: true, request: next };
           }
         } finally {
