@@ -294,7 +294,9 @@ export const ApprovalsSchema = z.strictObject({
     .int()
     .positive()
     .default(5_000)
-    .describe('How often expired requests are swept.'),
+    .describe(
+      'The pause between housekeeping runs (expiries, lapsed execution leases, archiving), from the end of one run to the start of the next: runs never overlap.',
+    ),
   channels: ChannelsSchema,
   defaultChannels: DefaultChannelsSchema,
   delivery: DeliverySchema.prefault({}).describe(
