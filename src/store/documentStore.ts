@@ -168,6 +168,8 @@ export function documentStore(initial: StoreDocument, persistence: Persistence, 
 
     nextDeliveryDue: async () => outbox.nextDue(committed),
 
+    deliveryCounts: async () => outbox.counts(committed),
+
     settleDelivery: (id, owner, settlement) => change((d) => outbox.settle(d, id, owner, settlement, name)),
 
     saveCallbackToken: async (token) => {

@@ -7,7 +7,13 @@ import {
 } from '../approvals/channels/delivery.js';
 import { GatehouseError } from '../errors.js';
 import type { StoreDocument } from './document.js';
-import type { CallbackTokenUse, ClaimedDelivery, DeliverySettlement, NewDelivery } from './store.js';
+import type {
+  CallbackTokenUse,
+  ChannelDeliveryCounts,
+  ClaimedDelivery,
+  DeliverySettlement,
+  NewDelivery,
+} from './store.js';
 
 /**
  * The outbox's rules over a store document, pure: each takes the committed document and returns the
@@ -78,6 +84,25 @@ export function nextDue(document: StoreDocument): Date | undefined {
   let earliest = Infinity;
   for (const d of heads(document.deliveries)) earliest = Math.min(earliest, dueAt(d));
   return earliest === Infinity ? undefined : new Date(earliest);
+}
+
+/** Per channel, what ApprovalStore.deliveryCounts says; among failures at the same time, the later one. */
+export function counts(document: StoreDocument): ChannelDeliveryCounts[] {
+  const byChannel = new Map<string, ChannelDeliveryCounts>();
+  for (const d of document.deliveries) {
+    let c = byChannel.get(d.channel);
+    if (!c) byChannel.set(d.channel, (c = { channel: d.channel, pending: 0, failed: 0, delivered: 0 }));
+    c[d.state]++;
+    if (d.deliveredAt && (!c.lastDeliveredAt || d.deliveredAt > c.lastDeliveredAt)) {
+      c.lastDeliveredAt = d.deliveredAt;
+    }
+    if (d.lastError !== undefined && d.lastAttemptAt !== undefined) {
+      if (!c.lastFailure || d.lastAttemptAt >= c.lastFailure.at) {
+        c.lastFailure = { at: d.lastAttemptAt, message: d.lastError };
+      }
+    }
+  }
+  return [...byChannel.values()].sort((a, b) => (a.channel < b.channel ? -1 : 1));
 }
 
 /** The first pending delivery of each request on each channel, in stage order: only it may go. */

@@ -118,6 +118,13 @@ export interface ApprovalStore {
   nextDeliveryDue(): Promise<Date | undefined>;
 
   /**
+   * Per channel that has deliveries, in channel order: how many are pending, failed and delivered,
+   * when one was last delivered, and the latest attempt that failed (for status and the page).
+   * Counted by the store: the outbox asks after every attempt, and must not read every delivery.
+   */
+  deliveryCounts(): Promise<ChannelDeliveryCounts[]>;
+
+  /**
    * Records how an attempt of a delivery `owner` holds ended, and releases the lease: `delivered`
    * (merging `memo` into the request's memo for the channel), `retry` at `nextAttemptAt`, or `failed`
    * (given up). Throws STORE_CONFLICT when `owner` no longer holds it, and for a delivery that is not
@@ -157,6 +164,16 @@ export interface ClaimedDelivery {
   delivery: DeliveryRecord;
   /** What the channel kept from earlier deliveries of this request, if anything. */
   memo?: Record<string, string>;
+}
+
+export interface ChannelDeliveryCounts {
+  channel: string;
+  pending: number;
+  failed: number;
+  delivered: number;
+  lastDeliveredAt?: string;
+  /** The latest attempt that ended in an error (of a delivery still pending, or given up). */
+  lastFailure?: { at: string; message: string };
 }
 
 export type DeliverySettlement =

@@ -28,6 +28,7 @@ export function unavailableStore(reason: GatehouseError): ApprovalStore {
     listDeliveries: async () => [],
     claimDeliveries: async () => [],
     nextDeliveryDue: async () => undefined,
+    deliveryCounts: async () => [],
     settleDelivery: refuse,
     saveCallbackToken: refuse,
     useCallbackToken: async () => ({ ok: false, reason: 'unknown' }),

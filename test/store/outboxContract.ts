@@ -206,6 +206,59 @@ export function outboxStoreContract(open: () => Promise<ApprovalStore>): void {
     expect(await store.nextDeliveryDue()).toBeUndefined();
   });
 
+  it('counts deliveries per channel, with the last delivery and the latest failed attempt', async () => {
+    expect(await store.deliveryCounts()).toEqual([]);
+    const teams = (approvalId: string, stage: string) => ({ approvalId, channel: 'teams', stage });
+    await store.enqueueDeliveries(
+      [hooks('req-1', 'requested'), hooks('req-2', 'requested'), teams('req-1', 'requested')],
+      at(0),
+    );
+    expect(await store.deliveryCounts()).toEqual([
+      { channel: 'hooks', pending: 2, failed: 0, delivered: 0 },
+      { channel: 'teams', pending: 1, failed: 0, delivered: 0 },
+    ]);
+    await store.claimDeliveries('w1', at(1), 10_000, 10);
+    await store.settleDelivery('req-1/hooks/requested', 'w1', { result: 'delivered', at: at(2) });
+    await store.settleDelivery('req-2/hooks/requested', 'w1', {
+      result: 'retry',
+      at: at(3),
+      error: 'HTTP 503',
+      nextAttemptAt: at(100),
+    });
+    await store.settleDelivery('req-1/teams/requested', 'w1', {
+      result: 'failed',
+      at: at(4),
+      error: 'HTTP 403',
+    });
+    expect(await store.deliveryCounts()).toEqual([
+      {
+        channel: 'hooks',
+        pending: 1,
+        failed: 0,
+        delivered: 1,
+        lastDeliveredAt: at(2).toISOString(),
+        lastFailure: { at: at(3).toISOString(), message: 'HTTP 503' },
+      },
+      {
+        channel: 'teams',
+        pending: 0,
+        failed: 1,
+        delivered: 0,
+        lastFailure: { at: at(4).toISOString(), message: 'HTTP 403' },
+      },
+    ]);
+    // Delivered at last: its failure is gone with it, and it is the channel's last delivery.
+    await store.claimDeliveries('w1', at(100), 10_000, 10);
+    await store.settleDelivery('req-2/hooks/requested', 'w1', { result: 'delivered', at: at(101) });
+    expect((await store.deliveryCounts())[0]).toEqual({
+      channel: 'hooks',
+      pending: 0,
+      failed: 0,
+      delivered: 2,
+      lastDeliveredAt: at(101).toISOString(),
+    });
+  });
+
   it('uses a callback token once; an unknown, used or expired one says so', async () => {
     const kept = token(1);
     await store.saveCallbackToken(kept);

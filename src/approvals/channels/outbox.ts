@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EventBus } from '../../audit/bus.js';
 import { describeError } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import { coalesced } from '../../store/coalesced.js';
 import type { ApprovalStore, ClaimedDelivery, NewDelivery } from '../../store/store.js';
 import type { ApprovalRequest } from '../request.js';
 import { isOpen } from '../states.js';
@@ -167,7 +168,8 @@ export function createOutbox(options: OutboxOptions): Outbox {
     }
     const added = await add(wantedAll);
     if (added > 0) log.info({ added }, 'outbox reconciled: deliveries a crash left unqueued were added');
-    await refreshCounts();
+    refresh.wake();
+    await refresh.idle();
     return added;
   }
 
@@ -235,7 +237,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
       )
       .finally(() => {
         inFlight.delete(delivery.id);
-        void refreshCounts();
+        refresh.wake();
         wake();
       });
     inFlight.set(delivery.id, { done, abort });
@@ -391,40 +393,30 @@ export function createOutbox(options: OutboxOptions): Outbox {
     return Math.round(base / 2 + random() * (base / 2));
   }
 
-  async function refreshCounts(): Promise<void> {
-    let all: DeliveryRecord[];
-    try {
-      all = await store.listDeliveries();
-    } catch {
-      return;
-    }
-    counts = [...channels.values()].map((channel) => {
-      const mine = all.filter((d) => d.channel === channel.name);
-      const count = (state: DeliveryRecord['state']) => mine.filter((d) => d.state === state).length;
-      const latest = (times: (string | undefined)[]) =>
-        times
-          .filter((t): t is string => t !== undefined)
-          .sort()
-          .at(-1);
-      const lastDeliveredAt = latest(mine.map((d) => d.deliveredAt));
-      const lastFailure = mine
-        .filter((d) => d.lastError !== undefined && d.lastAttemptAt !== undefined)
-        .sort((a, b) => (a.lastAttemptAt! < b.lastAttemptAt! ? -1 : 1))
-        .at(-1);
-      const failing = lastFailure && (!lastDeliveredAt || lastFailure.lastAttemptAt! > lastDeliveredAt);
-      return {
-        name: channel.name,
-        type: channel.type,
-        pending: count('pending'),
-        failed: count('failed'),
-        delivered: count('delivered'),
-        ...(failing
-          ? { lastError: { at: lastFailure.lastAttemptAt!, message: lastFailure.lastError! } }
-          : {}),
-        ...(lastDeliveredAt ? { lastDeliveredAt } : {}),
-      };
-    });
-  }
+  /**
+   * The status counts, as the store counts them; after every attempt, so a burst of attempts that end
+   * while a count runs makes one more count, not one each. A failed count leaves the last one.
+   */
+  const refresh = coalesced(
+    async () => {
+      const counted = new Map((await store.deliveryCounts()).map((c) => [c.channel, c]));
+      counts = [...channels.values()].map((channel) => {
+        const c = counted.get(channel.name);
+        const failure = c?.lastFailure;
+        const failing = failure && (!c.lastDeliveredAt || failure.at > c.lastDeliveredAt);
+        return {
+          name: channel.name,
+          type: channel.type,
+          pending: c?.pending ?? 0,
+          failed: c?.failed ?? 0,
+          delivered: c?.delivered ?? 0,
+          ...(failing ? { lastError: failure } : {}),
+          ...(c?.lastDeliveredAt ? { lastDeliveredAt: c.lastDeliveredAt } : {}),
+        };
+      });
+    },
+    () => undefined,
+  );
 
   return {
     enqueue,
@@ -455,6 +447,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
         await Promise.race([Promise.all(attempts.map((a) => a.done)), settled]);
         clearTimeout(grace);
       }
+      await refresh.idle();
     },
     status: () => counts,
     deliveries: (approvalId) => store.listDeliveries({ approvalId }),

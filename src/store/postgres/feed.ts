@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { ApprovalRequest } from '../../approvals/request.js';
 import type { Logger } from '../../log.js';
+import { coalesced } from '../coalesced.js';
 import type { Db } from './db.js';
 
 /**
@@ -179,38 +180,6 @@ export function startFeed(
       client = undefined;
       await last?.end().catch(() => undefined);
       await read.idle();
-    },
-  };
-}
-
-/**
- * Runs `run` one at a time: a wake-up while it runs asks for one more run after it, however many
- * wake-ups came (each of them is satisfied by a run that starts after it). A failed run is reported
- * to `failed` and ends nothing.
- */
-export function coalesced(run: () => Promise<void>, failed: (error: unknown) => void) {
-  let running: Promise<void> | undefined;
-  let again = false;
-  function wake(): void {
-    if (running) {
-      again = true;
-      return;
-    }
-    running = run()
-      .catch(failed)
-      .finally(() => {
-        running = undefined;
-        if (again) {
-          again = false;
-          wake();
-        }
-      });
-  }
-  return {
-    wake,
-    /** Resolves once no run is under way or asked for. */
-    async idle(): Promise<void> {
-      while (running) await running;
     },
   };
 }

@@ -11,7 +11,7 @@ import {
 import { emptyDocument, type StoreDocument } from '../document.js';
 import * as rules from '../outbox.js';
 import { conflict, parsed } from '../rules.js';
-import type { ApprovalStore, ClaimedDelivery } from '../store.js';
+import type { ApprovalStore, ChannelDeliveryCounts, ClaimedDelivery } from '../store.js';
 import type { Db } from './db.js';
 
 type Outbox = Pick<
@@ -20,6 +20,7 @@ type Outbox = Pick<
   | 'listDeliveries'
   | 'claimDeliveries'
   | 'nextDeliveryDue'
+  | 'deliveryCounts'
   | 'settleDelivery'
   | 'saveCallbackToken'
   | 'useCallbackToken'
@@ -135,6 +136,29 @@ export function postgresOutbox(db: Db): Outbox {
           LIMIT 1`,
       );
       return rows[0]?.due;
+    },
+
+    async deliveryCounts() {
+      // ISO times in UTC compare as text; among failures at the same time, the later enqueued one.
+      const { rows } = await db.query<
+        ChannelDeliveryCounts & { lastFailure: unknown; lastDeliveredAt: unknown }
+      >(
+        `SELECT channel,
+                count(*) FILTER (WHERE state = 'pending')::int AS pending,
+                count(*) FILTER (WHERE state = 'failed')::int AS failed,
+                count(*) FILTER (WHERE state = 'delivered')::int AS delivered,
+                max(doc->>'deliveredAt') AS "lastDeliveredAt",
+                (array_agg(json_build_object('at', doc->>'lastAttemptAt', 'message', doc->>'lastError')
+                           ORDER BY doc->>'lastAttemptAt' DESC, seq DESC)
+                   FILTER (WHERE doc->>'lastError' IS NOT NULL AND doc->>'lastAttemptAt' IS NOT NULL))[1]
+                  AS "lastFailure"
+           FROM deliveries GROUP BY channel ORDER BY channel COLLATE "C"`,
+      );
+      return rows.map(({ lastDeliveredAt, lastFailure, ...counted }) => ({
+        ...counted,
+        ...(lastDeliveredAt ? { lastDeliveredAt: lastDeliveredAt as string } : {}),
+        ...(lastFailure ? { lastFailure: lastFailure as ChannelDeliveryCounts['lastFailure'] } : {}),
+      }));
     },
 
     settleDelivery: (id, owner, settlement) =>

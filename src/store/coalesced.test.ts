@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { coalesced } from './feed.js';
+import { coalesced } from './coalesced.js';
 
 /** A run that waits until the test lets it end, counting how many started. */
 function heldRuns() {
@@ -14,7 +14,7 @@ function heldRuns() {
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
-describe('coalesced (how the change feed turns notifications into reads)', () => {
+describe('coalesced (how the change feed and the outbox counts turn wake-ups into runs)', () => {
   it('makes any number of wake-ups during a run into one more run, which starts after all of them', async () => {
     const runs = heldRuns();
     const read = coalesced(runs.run, () => undefined);
