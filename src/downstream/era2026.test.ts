@@ -197,6 +197,48 @@ describe('EraNegotiatingTransport', () => {
     });
   });
 
+  it("sends the Mcp-Param headers a tool's inputSchema asks for, as its latest tools/list says", async () => {
+    const wire = await modern();
+    const regional = {
+      name: 'regional',
+      inputSchema: {
+        type: 'object',
+        properties: {
+          region: { type: 'string', 'x-mcp-header': 'Region' },
+          where: { type: 'object', properties: { zone: { type: 'integer', 'x-mcp-header': 'Zone' } } },
+        },
+      },
+    };
+    await wire.transport.send({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} });
+    wire.answer({ id: 1, result: { tools: [regional, { name: 'plain', inputSchema: {} }] } });
+    const call = (id: number, name: string, args: unknown) =>
+      wire.transport.send(
+        { jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } },
+        { relatedRequestId: 4 },
+      );
+    await call(2, 'regional', { region: 'Zürich', where: { zone: 3 } });
+    expect(wire.sent.at(-1)!.options).toEqual({
+      relatedRequestId: 4,
+      paramHeaders: {
+        'mcp-param-region': `=?base64?${Buffer.from('Zürich').toString('base64')}?=`,
+        'mcp-param-zone': '3',
+      },
+    });
+    // An argument left out (or null) has no header; a tool without annotations gets none at all.
+    await call(3, 'regional', { region: 'eu-west-1', where: null });
+    expect(wire.sent.at(-1)!.options).toEqual({
+      relatedRequestId: 4,
+      paramHeaders: { 'mcp-param-region': 'eu-west-1' },
+    });
+    await call(4, 'plain', {});
+    expect(wire.sent.at(-1)!.options).toEqual({ relatedRequestId: 4 });
+    // The server changed the tool: its next listing is what counts.
+    await wire.transport.send({ jsonrpc: '2.0', id: 5, method: 'tools/list', params: {} });
+    wire.answer({ id: 5, result: { tools: [{ name: 'regional', inputSchema: {} }] } });
+    await call(6, 'regional', { region: 'eu' });
+    expect(wire.sent.at(-1)!.options).toEqual({ relatedRequestId: 4 });
+  });
+
   it('gives the Client the initialize error when discover is refused as well (stdio: an error)', async () => {
     const wire = fakeWire();
     await negotiate(wire, {

@@ -12,6 +12,7 @@ import {
 import { z } from 'zod';
 import type { Logger } from '../log.js';
 import { isNotification, isRequest, isResponse } from '../shared/jsonRpc.js';
+import { encodeHeaderValue, mirroredParams, paramHeaders, type MirroredParam } from '../shared/mcpHeaders.js';
 import { describeIssues } from '../shared/passThrough.js';
 
 /*
@@ -107,14 +108,6 @@ interface Call {
   requestState?: string;
 }
 
-/**
- * A header value as the spec encodes it: plain when it is visible ASCII, the Base64 sentinel otherwise.
- */
-function headerValue(value: string): string {
-  const plain = /^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(value) && !/^=\?base64\?.*\?=$/.test(value);
-  return plain ? value : `=?base64?${Buffer.from(value, 'utf8').toString('base64')}?=`;
-}
-
 /** The field of a request's params that `Mcp-Name` mirrors. */
 const NAMED: Record<string, string> = {
   'tools/call': 'name',
@@ -131,8 +124,16 @@ export function modernRequestHeaders(message: JSONRPCMessage): Record<string, st
   const headers: Record<string, string> = { 'mcp-method': message.method };
   const field = NAMED[message.method];
   const name = field ? (message.params as Json | undefined)?.[field] : undefined;
-  if (typeof name === 'string') headers['mcp-name'] = headerValue(name);
+  if (typeof name === 'string') headers['mcp-name'] = encodeHeaderValue(name);
   return headers;
+}
+
+/**
+ * What a request to a modern server may carry beyond the message: the `Mcp-Param-{Name}` headers of a
+ * tools/call, which only a Streamable HTTP transport sends (stdio has no headers).
+ */
+export interface ModernSendOptions extends TransportSendOptions {
+  paramHeaders?: Record<string, string>;
 }
 
 /** The error a broken exchange is delivered to the Client as. */
@@ -177,6 +178,8 @@ export class EraNegotiatingTransport implements Transport {
   private readonly inputs = new Map<RequestId, Call>();
   private nextId = 0;
   private listenId?: string;
+  /** The `x-mcp-header` parameters of the server's tools, by name, as its latest tools/list said. */
+  private readonly mirrored = new Map<string, MirroredParam[]>();
 
   constructor(
     readonly inner: Transport,
@@ -408,7 +411,30 @@ export class EraNegotiatingTransport implements Transport {
     };
     call.request = { ...call.request, id: wireId };
     this.calls.set(wireId, call);
-    return this.inner.send(request, call.options);
+    return this.inner.send(request, this.sendOptions(call.options, request));
+  }
+
+  /** A tools/call carries the `Mcp-Param-{Name}` headers its tool's inputSchema asks for. */
+  private sendOptions(
+    options: TransportSendOptions | undefined,
+    request: JSONRPCRequest,
+  ): ModernSendOptions | undefined {
+    if (request.method !== 'tools/call') return options;
+    const params = request.params as Json;
+    const mirrored = typeof params.name === 'string' ? this.mirrored.get(params.name) : undefined;
+    if (!mirrored) return options;
+    return { ...options, paramHeaders: paramHeaders(mirrored, params.arguments) };
+  }
+
+  /** Each page of the server's tools/list: which arguments its tools mirror into headers. */
+  private learnTools(result: Json): void {
+    if (!Array.isArray(result.tools)) return;
+    for (const tool of result.tools as unknown[]) {
+      if (!isObject(tool) || typeof tool.name !== 'string') continue;
+      const params = mirroredParams(tool.inputSchema);
+      if (params.length > 0) this.mirrored.set(tool.name, params);
+      else this.mirrored.delete(tool.name);
+    }
   }
 
   /** One `subscriptions/listen` for the connection: the server's list changes arrive on it. */
@@ -478,6 +504,7 @@ export class EraNegotiatingTransport implements Transport {
       return;
     }
     this.calls.delete(call.clientId);
+    if (call.request.method === 'tools/list') this.learnTools(result);
     this.onmessage?.({ jsonrpc: '2.0', id: call.clientId, result: legacyResult(result) }, extra);
   }
 

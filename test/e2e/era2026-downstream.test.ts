@@ -13,7 +13,13 @@ import {
   TRANSPORT_MATRIX,
   type HttpGatehouse,
 } from '../helpers/gatehouse.js';
-import { MODERN, modernHttpClient, modernStdioClient, type ModernClient } from '../helpers/modernClient.js';
+import {
+  headerValue,
+  MODERN,
+  modernHttpClient,
+  modernStdioClient,
+  type ModernClient,
+} from '../helpers/modernClient.js';
 import { fixtureArgs } from '../helpers/paths.js';
 import { eventually, freePort, spawnProcess, type Spawned } from '../helpers/processes.js';
 import type { Json } from '../helpers/rawClient.js';
@@ -134,6 +140,20 @@ describe.each(MATRIX)(
       );
     });
 
+    it("sends the Mcp-Param headers a tool's inputSchema asks for (x-mcp-header), Base64 where a value needs it", async () => {
+      // Over HTTP the v2 SDK refuses the call (-32020) without the headers, or with ones that disagree.
+      const plain = await client.client.callTool({
+        name: 'modern__regional',
+        arguments: { region: 'eu west 1', count: 3 },
+      });
+      expect(textOf(plain)).toBe('region eu west 1 count 3');
+      const encoded = await client.client.callTool({
+        name: 'modern__regional',
+        arguments: { region: ' Zürich ' },
+      });
+      expect(textOf(encoded)).toBe('region  Zürich ');
+    });
+
     it('completes a prompt argument', async () => {
       const completed = await client.client.complete({
         ref: { type: 'ref/prompt', name: 'modern__greet' },
@@ -213,6 +233,17 @@ describe.each(MATRIX)(
       })) as Json;
       expect(result.resultType).toBe('complete');
       expect(textOf(result)).toBe('modern echo: hi');
+    });
+
+    it('carries the Mcp-Param headers on both hops: checked from the client, sent to the server', async () => {
+      const result = (await client.call(
+        'tools/call',
+        { name: 'modern__regional', arguments: { region: 'Zürich', count: 2 } },
+        front === 'http'
+          ? { headers: { 'mcp-param-region': headerValue('Zürich'), 'mcp-param-count': '2' } }
+          : {},
+      )) as Json;
+      expect(textOf(result)).toBe('region Zürich count 2');
     });
 
     it("answers the server's input request with an InputRequiredResult of Gatehouse's own, then the result", async () => {
