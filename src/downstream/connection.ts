@@ -14,6 +14,7 @@ import {
   type ClientCapabilities,
   type Implementation,
   type JSONRPCNotification,
+  type LoggingLevel,
   type Notification,
   type ProgressToken,
   type Request,
@@ -113,6 +114,11 @@ export interface ForwardOptions {
   progress?: { token: ProgressToken; send(params: Record<string, unknown>): void };
   /** HTTP headers for this request only (its credentials); Streamable HTTP servers only. */
   headers?: Record<string, string>;
+  /**
+   * The client's log threshold (its logging/setLevel, or a modern request's own): a 2026-07-28 server
+   * gets it in the request's envelope, and logs nothing during a request without one.
+   */
+  logLevel?: LoggingLevel;
 }
 
 /**
@@ -136,6 +142,7 @@ export function progressTo(
 interface InFlight extends CallOrigin {
   progress?: ForwardOptions['progress'];
   headers?: Record<string, string>;
+  logLevel?: LoggingLevel;
   /** Progress arrived: the call is alive. */
   keepAlive?: () => void;
 }
@@ -255,6 +262,7 @@ export class DownstreamConnection {
       relatedRequestId: options.relatedRequestId,
       progress: options.progress,
       headers: options.headers,
+      logLevel: options.logLevel,
     };
     this.inflight.set(key, call);
     const timeout = this.timeoutMs;
@@ -422,6 +430,7 @@ export class DownstreamConnection {
               capabilities: RELAYED_CLIENT_CAPABILITIES,
             },
             this.log,
+            (key) => (typeof key === 'number' ? this.inflight.get(key)?.logLevel : undefined),
           );
     const client = dispatchByShape(
       new Client({ name: 'gatehouse', version: VERSION }, { capabilities: RELAYED_CLIENT_CAPABILITIES }),

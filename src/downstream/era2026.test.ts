@@ -1,5 +1,5 @@
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage, LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { EraNegotiatingTransport, modernRequestHeaders } from './era2026.js';
@@ -9,7 +9,7 @@ import { shouldFallBackToSse } from './http.js';
  * The wire below the transport: what was sent, and a way to answer as the server. `refuse` makes
  * sending a method throw, as the HTTP transport throws a status it got for the POST.
  */
-function fakeWire(refuse: Record<string, Error> = {}) {
+function fakeWire(refuse: Record<string, Error> = {}, levels: Record<string, LoggingLevel> = {}) {
   const sent: { message: JSONRPCMessage; options?: TransportSendOptions }[] = [];
   const inner: Transport & { version?: string } = {
     start: async () => undefined,
@@ -25,6 +25,7 @@ function fakeWire(refuse: Record<string, Error> = {}) {
     inner,
     { clientInfo: { name: 'gatehouse', version: '1' }, capabilities: { elicitation: { form: {} } } },
     pino({ level: 'silent' }),
+    (related) => levels[String(related)],
   );
   const received: JSONRPCMessage[] = [];
   transport.onmessage = (message) => received.push(message);
@@ -90,8 +91,8 @@ async function negotiate(
 }
 
 /** A transport that negotiated the modern era: initialize refused as the v2 SDK does, then `DISCOVERED`. */
-async function modern() {
-  const wire = fakeWire();
+async function modern(levels: Record<string, LoggingLevel> = {}) {
+  const wire = fakeWire({}, levels);
   await negotiate(wire, { initialize: { error: UNSUPPORTED }, discover: { result: DISCOVERED } });
   expect(wire.transport.era).toBe('modern');
   return wire;
@@ -237,6 +238,32 @@ describe('EraNegotiatingTransport', () => {
     wire.answer({ id: 5, result: { tools: [{ name: 'regional', inputSchema: {} }] } });
     await call(6, 'regional', { region: 'eu' });
     expect(wire.sent.at(-1)!.options).toEqual({ relatedRequestId: 4 });
+  });
+
+  it('answers logging/setLevel itself and sends the level of the client a request serves in its envelope', async () => {
+    const wire = await modern({ 5: 'warning' });
+    const before = wire.sent.length;
+    await wire.transport.send({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'logging/setLevel',
+      params: { level: 'info' },
+    });
+    expect(wire.sent.length).toBe(before);
+    expect(wire.received.at(-1)).toEqual({ jsonrpc: '2.0', id: 1, result: {} });
+    await wire.transport.send(
+      { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'x' } },
+      { relatedRequestId: 5 },
+    );
+    expect(wire.lastSent().params).toMatchObject({
+      _meta: { 'io.modelcontextprotocol/logLevel': 'warning' },
+    });
+    // A client that set no level: no logLevel, so the server logs nothing during the request.
+    await wire.transport.send(
+      { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'x' } },
+      { relatedRequestId: 6 },
+    );
+    expect(wire.lastSent().params?._meta).not.toHaveProperty(['io.modelcontextprotocol/logLevel']);
   });
 
   it('gives the Client the initialize error when discover is refused as well (stdio: an error)', async () => {

@@ -6,6 +6,7 @@ import {
   type ClientCapabilities,
   type JSONRPCMessage,
   type JSONRPCRequest,
+  type LoggingLevel,
   type MessageExtraInfo,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -29,8 +30,10 @@ import { describeIssues } from '../shared/passThrough.js';
  * - for a modern server, the Client's `initialize` is answered from the discover result, and
  *   `notifications/initialized` and `notifications/roots/list_changed` (no such thing in the modern
  *   era) are not sent;
- * - every request gets the envelope (protocol version, client info, client capabilities) and, over
- *   HTTP, the standard headers (the transport adds them once the version is modern), with no session;
+ * - every request gets the envelope (protocol version, client info, client capabilities, and the log
+ *   level of the client it serves, which `logging/setLevel` set: that request is answered here, the
+ *   era has none) and, over HTTP, the standard headers and the `Mcp-Param-{Name}` headers its tool
+ *   asks for (the transport adds them once the version is modern), with no session;
  * - results lose the modern-only fields (`resultType`, `ttlMs`, `cacheScope`, the server's
  *   `serverInfo` in `_meta`): Gatehouse is the server its clients talk to, and its front states those
  *   fields itself to a 2026-07-28 client;
@@ -48,6 +51,7 @@ const PROTOCOL_VERSION = 'io.modelcontextprotocol/protocolVersion';
 const CLIENT_INFO = 'io.modelcontextprotocol/clientInfo';
 const CLIENT_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
 const SERVER_INFO = 'io.modelcontextprotocol/serverInfo';
+const LOG_LEVEL = 'io.modelcontextprotocol/logLevel';
 
 /** The wire closed while the negotiation waited for an answer. */
 const CLOSED = Symbol('closed');
@@ -181,10 +185,16 @@ export class EraNegotiatingTransport implements Transport {
   /** The `x-mcp-header` parameters of the server's tools, by name, as its latest tools/list said. */
   private readonly mirrored = new Map<string, MirroredParam[]>();
 
+  /**
+   * @param logLevelOf the log threshold of the client a request serves (by its `relatedRequestId`):
+   *   a modern server has no `logging/setLevel`, and logs during a request only at the level that
+   *   request's envelope names.
+   */
   constructor(
     readonly inner: Transport,
     private readonly identity: ModernClientIdentity,
     private readonly log: Logger,
+    private readonly logLevelOf?: (relatedRequestId: RequestId) => LoggingLevel | undefined,
   ) {
     inner.onmessage = (message, extra) => this.receive(message, extra);
     inner.onclose = () => {
@@ -235,6 +245,11 @@ export class EraNegotiatingTransport implements Transport {
     if (this.era !== 'modern') return this.inner.send(message, options);
     if (isResponse(message) && this.inputs.has(message.id)) return this.answered(message);
     if (isNotification(message)) return this.sendNotification(message, options);
+    if (isRequest(message) && message.method === 'logging/setLevel') {
+      // The era has no such request: the level is Gatehouse's to keep, and each request carries it.
+      this.onmessage?.({ jsonrpc: '2.0', id: message.id, result: {} });
+      return;
+    }
     if (isRequest(message)) {
       const call: Call = {
         clientId: message.id,
@@ -403,11 +418,16 @@ export class EraNegotiatingTransport implements Transport {
   /** Send one round of a call, with the envelope and a wire id of its own. */
   private sendCall(call: Call, wireId: RequestId, params: Json | undefined): Promise<void> {
     const meta = isObject(params?._meta) ? params._meta : {};
+    const related = call.options?.relatedRequestId;
+    const level = related !== undefined ? this.logLevelOf?.(related) : undefined;
     const request: JSONRPCRequest = {
       jsonrpc: '2.0',
       id: wireId,
       method: call.request.method,
-      params: { ...params, _meta: { ...meta, ...envelope(this.identity) } },
+      params: {
+        ...params,
+        _meta: { ...meta, ...envelope(this.identity), ...(level ? { [LOG_LEVEL]: level } : {}) },
+      },
     };
     call.request = { ...call.request, id: wireId };
     this.calls.set(wireId, call);

@@ -154,6 +154,32 @@ describe.each(MATRIX)(
       expect(textOf(encoded)).toBe('region  Zürich ');
     });
 
+    it("keeps the client's log level, sends it in each request's envelope, and relays the server's logs of the call", async () => {
+      const tag = `logs-${front}-${downstream}`;
+      const logs = () =>
+        client.notifications
+          .filter((n) => n.method === 'notifications/message')
+          .map((n) => (n.params as { data?: unknown }).data)
+          .filter((data) => typeof data === 'string' && data.endsWith(tag));
+      // No level asked for: a modern server logs nothing during the request.
+      await client.client.callTool({ name: 'modern__chatty', arguments: { tag } });
+      expect(logs()).toEqual([]);
+      await client.client.setLoggingLevel('info');
+      const result = await client.client.callTool({ name: 'modern__chatty', arguments: { tag } });
+      expect(textOf(result)).toBe(`chatted ${tag}`);
+      // Relayed on the call's stream, ahead of its result: here when the result is.
+      expect(logs()).toEqual([`info ${tag}`, `warning ${tag}`]);
+      await client.client.setLoggingLevel('debug');
+      await client.client.callTool({ name: 'modern__chatty', arguments: { tag } });
+      expect(logs()).toEqual([
+        `info ${tag}`,
+        `warning ${tag}`,
+        `debug ${tag}`,
+        `info ${tag}`,
+        `warning ${tag}`,
+      ]);
+    });
+
     it('completes a prompt argument', async () => {
       const completed = await client.client.complete({
         ref: { type: 'ref/prompt', name: 'modern__greet' },
@@ -244,6 +270,19 @@ describe.each(MATRIX)(
           : {},
       )) as Json;
       expect(textOf(result)).toBe('region Zürich count 2');
+    });
+
+    it("passes its request's log level on to the server, and the server's logs of the call back", async () => {
+      const tag = `modern-logs-${front}-${downstream}`;
+      const frames = await client.request('tools/call', {
+        name: 'modern__chatty',
+        arguments: { tag },
+        _meta: { 'io.modelcontextprotocol/logLevel': 'warning' },
+      });
+      expect(frames.filter((f) => f.method === 'notifications/message').map((f) => f.params?.data)).toEqual([
+        `warning ${tag}`,
+      ]);
+      expect(textOf(frames.at(-1)!.result)).toBe(`chatted ${tag}`);
     });
 
     it("answers the server's input request with an InputRequiredResult of Gatehouse's own, then the result", async () => {

@@ -107,6 +107,8 @@ export function createModernFront(deps: FrontDeps, hub: ListenHub, options: Mode
       caller: { ...exchange.caller, ...(envelope.client ? { client: envelope.client } : {}) },
       askedFor: new Set(),
       subscriptions: new Set(),
+      // A modern server behind Gatehouse logs during this request at the level the client asked for.
+      ...(envelope.logLevel ? { logLevel: envelope.logLevel } : {}),
     };
     // The MRTR fields are the client's hop to Gatehouse too: servers get the call without them.
     const { requestState, inputResponses, ...params }: Record<string, unknown> = withoutEnvelope(
