@@ -15,6 +15,7 @@ import type { Logger } from '../log.js';
 import { isNotification, isRequest, isResponse } from '../shared/jsonRpc.js';
 import { encodeHeaderValue, mirroredParams, paramHeaders, type MirroredParam } from '../shared/mcpHeaders.js';
 import { describeIssues } from '../shared/passThrough.js';
+import { ModernListen } from './era2026Listen.js';
 
 /*
  * Gatehouse as a client of a 2026-07-28 server, under the SDK v1 Client it uses for every server.
@@ -43,7 +44,8 @@ import { describeIssues } from '../shared/passThrough.js';
  *   InputRequiredResult of Gatehouse's, with a sealed state of its own, from front/era2026/inputs.ts),
  *   and the call is retried with the answers and the server's `requestState`. The server's state never
  *   leaves Gatehouse, so no client can hand it a state from another call;
- * - list changes come from one `subscriptions/listen` request held open for the connection.
+ * - list changes and resource updates come from one `subscriptions/listen` held open for the
+ *   connection; `resources/subscribe` and `unsubscribe` change what it carries (era2026Listen.ts).
  */
 
 export const MODERN_VERSION = '2026-07-28';
@@ -61,6 +63,9 @@ const MAX_INPUT_ROUNDS = 16;
 
 /** The input requests an InputRequiredResult may carry (basic/patterns/mrtr.mdx). */
 const INPUT_METHODS = new Set(['sampling/createMessage', 'elicitation/create', 'roots/list']);
+
+/** The requests of the older era that Gatehouse's listen carries toward a modern server. */
+const SUBSCRIBE_METHODS = new Set(['resources/subscribe', 'resources/unsubscribe']);
 
 /** The modern-era fields of a result that a 2025-era client does not expect. */
 const MODERN_RESULT_FIELDS = ['resultType', 'ttlMs', 'cacheScope'] as const;
@@ -181,7 +186,8 @@ export class EraNegotiatingTransport implements Transport {
   private readonly calls = new Map<RequestId, Call>();
   private readonly inputs = new Map<RequestId, Call>();
   private nextId = 0;
-  private listenId?: string;
+  /** Gatehouse's subscriptions/listen toward the server: list changes and resource subscriptions. */
+  private readonly listener: ModernListen;
   /** The `x-mcp-header` parameters of the server's tools, by name, as its latest tools/list said. */
   private readonly mirrored = new Map<string, MirroredParam[]>();
 
@@ -196,8 +202,18 @@ export class EraNegotiatingTransport implements Transport {
     private readonly log: Logger,
     private readonly logLevelOf?: (relatedRequestId: RequestId) => LoggingLevel | undefined,
   ) {
+    this.listener = new ModernListen(
+      {
+        send: (message) => this.inner.send(message),
+        cancel: (id) => this.cancelOnWire(id),
+        capabilities: () => (this.discovered?.capabilities ?? {}) as Json,
+        envelope: () => envelope(this.identity),
+      },
+      log,
+    );
     inner.onmessage = (message, extra) => this.receive(message, extra);
     inner.onclose = () => {
+      this.listener.closedWire();
       // The Client fails its initialize as closed, as it would without the negotiation.
       this.awaiting?.settle(CLOSED);
       this.onclose?.();
@@ -245,6 +261,11 @@ export class EraNegotiatingTransport implements Transport {
     if (this.era !== 'modern') return this.inner.send(message, options);
     if (isResponse(message) && this.inputs.has(message.id)) return this.answered(message);
     if (isNotification(message)) return this.sendNotification(message, options);
+    if (isRequest(message) && SUBSCRIBE_METHODS.has(message.method)) {
+      // Answered once Gatehouse's listen carries the change (era2026Listen.ts).
+      void this.listener.request(message).then((answer) => this.onmessage?.(answer));
+      return;
+    }
     if (isRequest(message) && message.method === 'logging/setLevel') {
       // The era has no such request: the level is Gatehouse's to keep, and each request carries it.
       this.onmessage?.({ jsonrpc: '2.0', id: message.id, result: {} });
@@ -386,7 +407,7 @@ export class EraNegotiatingTransport implements Transport {
   ) {
     const params = (message as { params?: Json }).params;
     if (message.method === 'notifications/initialized') {
-      this.listen();
+      this.listener.start();
       return;
     }
     if (message.method !== 'notifications/cancelled') return;
@@ -404,14 +425,24 @@ export class EraNegotiatingTransport implements Transport {
       });
     }
     if (call.waiting.size > 0) return;
-    // A modern server over HTTP is told by the end of the request's stream; stdio takes the notification.
+    await this.cancelOnWire(call.request.id, params, options);
+  }
+
+  /**
+   * End a request of ours under way: a modern server over HTTP is told by the end of the request's
+   * stream; stdio takes notifications/cancelled (with the client's reason, when it gave one).
+   */
+  private async cancelOnWire(id: RequestId, params?: Json, options?: TransportSendOptions): Promise<void> {
     const http = this.inner as { cancelRequest?(id: RequestId): void };
     if (http.cancelRequest) {
-      http.cancelRequest(call.request.id);
+      http.cancelRequest(id);
       return;
     }
     await this.inner
-      .send({ ...message, params: { ...params, requestId: call.request.id } } as JSONRPCMessage, options)
+      .send(
+        { jsonrpc: '2.0', method: 'notifications/cancelled', params: { ...params, requestId: id } },
+        options,
+      )
       .catch((error: unknown) => this.log.debug({ reason: String(error) }, 'cancellation not delivered'));
   }
 
@@ -457,32 +488,6 @@ export class EraNegotiatingTransport implements Transport {
     }
   }
 
-  /** One `subscriptions/listen` for the connection: the server's list changes arrive on it. */
-  private listen(): void {
-    const capabilities = (this.discovered?.capabilities ?? {}) as Json;
-    const wants = (name: string) => Boolean((capabilities[name] as Json | undefined)?.listChanged);
-    const notifications = {
-      toolsListChanged: wants('tools'),
-      promptsListChanged: wants('prompts'),
-      resourcesListChanged: wants('resources'),
-    };
-    if (!Object.values(notifications).some(Boolean)) return;
-    this.listenId = `gatehouse-listen-${randomUUID()}`;
-    this.inner
-      .send({
-        jsonrpc: '2.0',
-        id: this.listenId,
-        method: 'subscriptions/listen',
-        params: { notifications, _meta: envelope(this.identity) },
-      })
-      .catch((error: unknown) =>
-        this.log.warn(
-          { reason: String(error) },
-          'subscriptions/listen not accepted; list changes will not be heard',
-        ),
-      );
-  }
-
   private receive(message: JSONRPCMessage, extra?: MessageExtraInfo): void {
     if (this.awaiting && isResponse(message) && message.id === this.awaiting.id) {
       this.awaiting.settle(message);
@@ -493,20 +498,15 @@ export class EraNegotiatingTransport implements Transport {
       return;
     }
     if (isNotification(message)) {
-      if (message.method !== 'notifications/subscriptions/acknowledged') this.onmessage?.(message, extra);
+      const relayed = this.listener.notification(message);
+      if (relayed) this.onmessage?.(relayed, extra);
       return;
     }
     if (!isResponse(message)) {
       this.onmessage?.(message, extra);
       return;
     }
-    if (message.id === this.listenId) {
-      this.log.info(
-        { error: 'error' in message ? message.error : undefined },
-        'the server ended subscriptions/listen',
-      );
-      return;
-    }
+    if (this.listener.response(message)) return;
     const call = this.calls.get(message.id);
     if (!call) {
       this.onmessage?.(message, extra);

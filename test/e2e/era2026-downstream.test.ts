@@ -180,6 +180,42 @@ describe.each(MATRIX)(
       ]);
     });
 
+    it("subscribes to a resource through Gatehouse's listen, hears its updates, and stops hearing them", async () => {
+      const counter = 'modern://counter';
+      const updates = (c: TestClient) =>
+        c.notifications.filter(
+          (n) =>
+            n.method === 'notifications/resources/updated' && (n.params as { uri?: string }).uri === counter,
+        );
+      const bump = (c: TestClient) => c.client.callTool({ name: 'modern__bump', arguments: {} });
+      // A second session of the same Gatehouse (HTTP front) that does not subscribe hears nothing.
+      const other = front === 'http' ? await gatehouse.connect() : undefined;
+      await client.client.subscribeResource({ uri: counter });
+      await bump(client);
+      await client.waitForNotification('notifications/resources/updated', (n) => updates(client).includes(n));
+      const update = updates(client)[0]!;
+      expect(update.params).toEqual({ uri: counter });
+      const read = await client.client.readResource({ uri: counter });
+      expect(Number((read.contents[0] as { text: string }).text)).toBeGreaterThan(0);
+      await client.client.unsubscribeResource({ uri: counter });
+      await bump(client);
+      // Subscribed again: the next update is heard; the one in between, sent to nobody, came before it.
+      await client.client.subscribeResource({ uri: counter });
+      await bump(client);
+      await eventually(() => updates(client).length >= 2, 'the update after subscribing again');
+      expect(updates(client)).toHaveLength(2);
+      if (other) {
+        await other.client.subscribeResource({ uri: counter });
+        await bump(other);
+        await eventually(() => updates(other).length >= 1, "the other session's own update");
+        // Written to that session in order: an update of the earlier bumps would have come first.
+        expect(updates(other)).toHaveLength(1);
+        await eventually(() => updates(client).length >= 3, 'both subscribed sessions hear it');
+        await other.client.unsubscribeResource({ uri: counter });
+      }
+      await client.client.unsubscribeResource({ uri: counter });
+    });
+
     it('completes a prompt argument', async () => {
       const completed = await client.client.complete({
         ref: { type: 'ref/prompt', name: 'modern__greet' },
