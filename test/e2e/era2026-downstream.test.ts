@@ -321,6 +321,26 @@ describe.each(MATRIX)(
       expect(textOf(frames.at(-1)!.result)).toBe(`chatted ${tag}`);
     });
 
+    it("listens for a modern server's resource through Gatehouse: its listen carries the subscription", async () => {
+      const counter = 'modern://counter';
+      const listen = client.send('subscriptions/listen', {
+        notifications: { resourceSubscriptions: [counter] },
+      });
+      await eventually(() => listen.received.length > 0, 'the acknowledgement');
+      expect(listen.received[0]!.params.notifications).toEqual({ resourceSubscriptions: [counter] });
+      await client.call('tools/call', { name: 'modern__bump', arguments: {} });
+      await eventually(
+        () => listen.received.some((f) => f.method === 'notifications/resources/updated'),
+        'the update on the listen stream',
+      );
+      const update = listen.received.find((f) => f.method === 'notifications/resources/updated')!;
+      expect(update.params).toEqual({
+        uri: counter,
+        _meta: { 'io.modelcontextprotocol/subscriptionId': listen.id },
+      });
+      await listen.cancel();
+    });
+
     it("answers the server's input request with an InputRequiredResult of Gatehouse's own, then the result", async () => {
       const params = { name: 'modern__confirm', arguments: { what: 'it' } };
       const first = (await client.call('tools/call', params, { capabilities })) as {
