@@ -52,6 +52,9 @@ describe('paramHeaders', () => {
       'mcp-param-id': '7',
     });
     expect(paramHeaders(params, { region: null })).toEqual({});
+    // No header can be named 'not a token': the definition is invalid, and nothing is sent for it.
+    const invalid = mirroredParams({ properties: { a: { type: 'string', 'x-mcp-header': 'not a token' } } });
+    expect(paramHeaders(invalid, { a: 'x' })).toEqual({});
     expect(paramHeaders(params, undefined)).toEqual({});
   });
 });

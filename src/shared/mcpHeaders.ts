@@ -71,13 +71,19 @@ export function headerText(value: unknown): string | undefined {
   return String(value);
 }
 
+/** An RFC 9110 token: what a header name may be. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
 /**
  * The `Mcp-Param-{Name}` headers (lower-cased names) one tools/call carries: one per mirrored
- * parameter whose argument is set; a null or absent argument has none, as the spec says.
+ * parameter whose argument is set; a null or absent argument has none, as the spec says. A name that
+ * is no header name makes the tool definition invalid (the v2 SDK server then checks none of its
+ * headers): there is nothing to send for it.
  */
 export function paramHeaders(params: MirroredParam[], args: unknown): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const param of params) {
+    if (!TOKEN.test(param.header)) continue;
     const text = headerText(valueAt(args, param.path));
     if (text !== undefined) headers[`mcp-param-${param.header.toLowerCase()}`] = encodeHeaderValue(text);
   }
