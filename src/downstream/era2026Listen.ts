@@ -26,6 +26,9 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
 const ACKNOWLEDGED = 'notifications/subscriptions/acknowledged';
 
+/** How many closed listens an answer is still expected from, at most. */
+const CLOSED_REMEMBERED = 16;
+
 /** The list changes a listen can ask for, by the capability that announces them. */
 const LIST_FLAGS = [
   ['toolsListChanged', 'tools'],
@@ -221,6 +224,8 @@ export class ModernListen {
     }
     if (old !== undefined) {
       this.closed.add(old);
+      // A cancelled request should get no answer at all: remember only the latest few that might.
+      if (this.closed.size > CLOSED_REMEMBERED) this.closed.delete(this.closed.values().next().value!);
       await this.wire.cancel(old);
     }
     return honoured;
