@@ -281,7 +281,7 @@ async function start(
   const baseUrl = () =>
     config.approvals.publicUrl ?? http?.url ?? `http://${config.http.host}:${config.http.port}`;
   const summarizeRequest = (request: ApprovalRequest) => summarize(request, { baseUrl: baseUrl(), redactor });
-  const channels = createChannels(config, {
+  const channels = await createChannels(config, {
     store,
     service: approvals,
     baseUrl,
