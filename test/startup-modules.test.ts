@@ -14,13 +14,18 @@ const scratch = scratchDir('startup-modules');
 afterAll(() => scratch.remove());
 
 /** Every module a stdio Gatehouse on `config` loaded, as file paths and URLs. */
-async function modulesLoadedBy(name: string, config: Record<string, unknown>): Promise<string[]> {
+async function modulesLoadedBy(
+  name: string,
+  config: Record<string, unknown>,
+  ...flags: string[]
+): Promise<string[]> {
   const file = scratch.write(`${name}.json`, config);
   const run = await runToExit(process.execPath, [
     '--import',
     'tsx',
     path.join(REPO, 'test/fixtures/loaded-modules.ts'),
     file,
+    ...flags,
   ]);
   expect(run.code, run.stderr).toBe(0);
   return JSON.parse(run.stdout) as string[];
@@ -43,6 +48,23 @@ describe('what a start loads', () => {
     for (const fragment of LAZY) expect(loadedOf(modules, fragment), fragment).toBe(false);
     expect(loadedOf(modules, '/src/approvals/channels/slack/channel.ts')).toBe(false);
     expect(loadedOf(modules, '/src/approvals/channels/teams/bot.ts')).toBe(false);
+  });
+
+  it('gatehouse serve loads no other command', async () => {
+    const modules = await modulesLoadedBy('cli', gatehouseConfig({}, { log: { level: 'warn' } }), '--cli');
+    expect(loadedOf(modules, '/src/cli/serve.ts')).toBe(true);
+    expect(loadedOf(modules, '/src/main.ts')).toBe(true);
+    for (const command of [
+      'init/command',
+      'status',
+      'policy',
+      'approvals',
+      'approvers',
+      'audit',
+      'teams',
+      'store',
+    ])
+      expect(loadedOf(modules, `/src/cli/${command}.ts`), command).toBe(false);
   });
 
   it('a config naming a Slack and a Teams channel loads those channels', async () => {
