@@ -26,7 +26,8 @@ export type Fixture =
   | 'probe'
   | 'leaky'
   | 'per-call-env'
-  | 'stdio-tap';
+  | 'stdio-tap'
+  | 'slow-start';
 
 /** `node --import tsx <fixture>`: the argv of a fixture server under test/fixtures/servers. */
 export function fixtureArgs(fixture: Fixture, ...args: string[]): string[] {
