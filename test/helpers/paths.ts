@@ -8,6 +8,12 @@ const fromRepo = (relative: string) => fileURLToPath(new URL(relative, new URL('
 /** The CLI from source: what bin/gatehouse.js runs from dist/. */
 export const GATEHOUSE_BIN = fromRepo('src/cli/run.ts');
 
+/** The CLI as built (dist/, which `npm install` builds): what a client that launches `gatehouse` runs. */
+export const GATEHOUSE_BUILT = fromRepo('bin/gatehouse.js');
+
+/** `stdio-tap.mjs LOG COMMAND…`, plain JavaScript for node itself (see the file). */
+export const STDIO_TAP = fromRepo('test/fixtures/servers/stdio-tap.mjs');
+
 /** Real servers from npm, run with this node rather than through npx. */
 export const EVERYTHING = fromRepo('node_modules/@modelcontextprotocol/server-everything/dist/index.js');
 export const FILESYSTEM = fromRepo('node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
@@ -26,7 +32,6 @@ export type Fixture =
   | 'probe'
   | 'leaky'
   | 'per-call-env'
-  | 'stdio-tap'
   | 'slow-start';
 
 /** `node --import tsx <fixture>`: the argv of a fixture server under test/fixtures/servers. */
