@@ -33,6 +33,7 @@ import { createHttpTransport, shouldFallBackToSse, transportOrder } from './http
 import { DownstreamNetworkError } from './httpTransport.js';
 import { StdioChildTransport } from './stdio.js';
 import { WireOrderTransport } from './wireOrder.js';
+import { EraNegotiatingTransport, MODERN_VERSION } from './era2026.js';
 import { VERSION } from '../version.js';
 
 export type ConnectionState = 'starting' | 'ready' | 'restarting' | 'failed' | 'stopped' | 'disabled';
@@ -353,7 +354,7 @@ export class DownstreamConnection {
   }
 
   status(): ConnectionStatus {
-    const pid = this.transport instanceof StdioChildTransport ? this.transport.pid : undefined;
+    const pid = (this.transport as { pid?: number } | undefined)?.pid;
     return {
       name: this.name,
       transport: this.transportKind,
@@ -400,7 +401,7 @@ export class DownstreamConnection {
   }
 
   private async connectWith(kind: string): Promise<void> {
-    const transport: Transport = isStdioServer(this.config)
+    const wired: Transport = isStdioServer(this.config)
       ? new StdioChildTransport(
           this.options.env
             ? { ...this.config, env: { ...this.config.env, ...this.options.env } }
@@ -410,6 +411,18 @@ export class DownstreamConnection {
       : createHttpTransport(this.config, kind as 'sse' | 'streamable-http', (key) =>
           typeof key === 'number' ? this.inflight.get(key)?.headers : undefined,
         );
+    // Both eras: a server/discover probe first, then initialize for a server of the older era.
+    const transport: Transport =
+      kind === 'sse'
+        ? wired
+        : new EraNegotiatingTransport(
+            wired,
+            {
+              clientInfo: { name: 'gatehouse', version: VERSION },
+              capabilities: RELAYED_CLIENT_CAPABILITIES,
+            },
+            this.log,
+          );
     const client = dispatchByShape(
       new Client({ name: 'gatehouse', version: VERSION }, { capabilities: RELAYED_CLIENT_CAPABILITIES }),
     );
@@ -451,7 +464,7 @@ export class DownstreamConnection {
         };
       }
       this.log.info(
-        { transport: kind, tools: tools.length, serverInfo: this.serverInfo },
+        { transport: kind, era: eraOf(transport), tools: tools.length, serverInfo: this.serverInfo },
         'downstream connected',
       );
       this.setState('ready');
@@ -568,6 +581,12 @@ export class DownstreamConnection {
   }
 }
 
+/** The protocol era the server was found to speak, for the log. */
+function eraOf(transport: Transport): string {
+  if (!(transport instanceof EraNegotiatingTransport)) return 'legacy (SSE)';
+  return transport.era === 'modern' ? MODERN_VERSION : 'legacy (initialize)';
+}
+
 /** Every page of the server's tools/list, each tool as the server sent it. */
 async function listAllTools(client: Client, timeout: number): Promise<Tool[]> {
   if (!client.getServerCapabilities()?.tools) return [];
@@ -647,7 +666,7 @@ function legacySseLost(error: unknown): boolean {
 
 function describeConnectError(error: unknown, connectMs: number): string {
   if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
-    return `no answer to initialize within ${connectMs} ms`;
+    return `no answer to initialize or server/discover within ${connectMs} ms`;
   }
   if (error instanceof McpError && error.code === ErrorCode.ConnectionClosed) {
     return 'the server closed the connection during initialization (did the command exit?)';

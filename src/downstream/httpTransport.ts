@@ -4,6 +4,7 @@ import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/
 import { ErrorCode, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { createParser } from 'eventsource-parser';
 import { isJsonRpcMessage } from '../shared/jsonLines.js';
+import { MODERN_VERSION, modernRequestHeaders } from './era2026.js';
 import { isRequest, isResponse } from '../shared/jsonRpc.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
@@ -56,6 +57,8 @@ interface SseStream {
   origin?: RequestId;
   /** For a request's stream: the id of the request it answers. */
   requestId?: RequestId;
+  /** Aborted when Gatehouse cancels the request by closing its stream (2026-07-28). */
+  cancelled?: AbortSignal;
 }
 
 export class NodeStreamableHttpClientTransport implements Transport {
@@ -78,6 +81,8 @@ export class NodeStreamableHttpClientTransport implements Transport {
   private protocolVersion?: string;
   private serverRetryMs?: number;
   private delivery: Promise<void> = Promise.resolve();
+  /** Requests to a 2026-07-28 server under way, by id: closing one's stream is how it is cancelled. */
+  private readonly cancels = new Map<RequestId, AbortController>();
   /** Server requests, by their id, that arrived on a request's stream, until they are answered. */
   private readonly requestOrigins = new Map<RequestId, RequestId>();
   /** Notifications that arrived on a request's stream (the SDK hands the same object on). */
@@ -107,8 +112,9 @@ export class NodeStreamableHttpClientTransport implements Transport {
     return this._sessionId;
   }
 
+  /** An empty version sends none (a server probed at 2026-07-28 that turned out older). */
   setProtocolVersion(version: string): void {
-    this.protocolVersion = version;
+    this.protocolVersion = version || undefined;
   }
 
   async start(): Promise<void> {
@@ -177,18 +183,63 @@ export class NodeStreamableHttpClientTransport implements Transport {
     return typeof key === 'object' ? this.notificationOrigins.get(key) : this.requestOrigins.get(key);
   }
 
+  /**
+   * Cancels a request to a 2026-07-28 server the way that era does: its response stream is closed
+   * (the server hears no notification). Its answer, if one comes, is dropped.
+   */
+  cancelRequest(id: RequestId): void {
+    this.cancels.get(id)?.abort();
+    this.cancels.delete(id);
+  }
+
   private async post(message: JSONRPCMessage, options: TransportSendOptions = {}): Promise<void> {
     const { onresumptiontoken, relatedRequestId: origin } = options;
     const requestId = isRequest(message) ? message.id : undefined;
+    const cancel =
+      requestId !== undefined && this.protocolVersion === MODERN_VERSION ? new AbortController() : undefined;
+    if (cancel) this.cancels.set(requestId!, cancel);
+    try {
+      await this.postWith(message, { onresumptiontoken, origin, requestId, cancel });
+    } catch (error) {
+      if (!cancel?.signal.aborted) throw error;
+    } finally {
+      if (cancel && !this.streaming.has(cancel)) this.cancels.delete(requestId!);
+    }
+  }
+
+  /** Cancellation controllers of requests whose answer is still streaming. */
+  private readonly streaming = new WeakSet<AbortController>();
+
+  private async postWith(
+    message: JSONRPCMessage,
+    {
+      onresumptiontoken,
+      origin,
+      requestId,
+      cancel,
+    }: {
+      onresumptiontoken?: TransportSendOptions['onresumptiontoken'];
+      origin?: RequestId;
+      requestId?: RequestId;
+      cancel?: AbortController;
+    },
+  ): Promise<void> {
     const headers = this.headers(
-      { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        ...(this.protocolVersion === MODERN_VERSION ? modernRequestHeaders(message) : {}),
+      },
       origin !== undefined && requestId !== undefined ? this.headersFor?.(origin) : undefined,
     );
     const {
       statusCode,
       headers: responseHeaders,
       body,
-    } = await this.request('POST', headers, { body: JSON.stringify(message) });
+    } = await this.request('POST', headers, {
+      body: JSON.stringify(message),
+      ...(cancel ? { signal: AbortSignal.any([this.abort.signal, cancel.signal]) } : {}),
+    });
     const sessionId = headerValue(responseHeaders, 'mcp-session-id');
     if (sessionId) this._sessionId = sessionId;
 
@@ -210,7 +261,14 @@ export class NodeStreamableHttpClientTransport implements Transport {
     const contentType = headerValue(responseHeaders, 'content-type');
     const mediaType = mediaTypeEssence(contentType);
     if (mediaType === 'text/event-stream') {
-      this.readSse(body, { standalone: false, onresumptiontoken, origin, requestId });
+      if (cancel) this.streaming.add(cancel);
+      this.readSse(body, {
+        standalone: false,
+        onresumptiontoken,
+        origin,
+        requestId,
+        cancelled: cancel?.signal,
+      });
     } else if (mediaType === 'application/json') {
       await this.deliverJson(await body.text());
     } else {
@@ -305,7 +363,8 @@ export class NodeStreamableHttpClientTransport implements Transport {
       },
     });
     const ended = (error?: Error) => {
-      if (this.closing) return;
+      if (stream.requestId !== undefined && stream.cancelled) this.cancels.delete(stream.requestId);
+      if (this.closing || stream.cancelled?.aborted) return;
       if (error) this.report(new Error(`SSE stream disconnected: ${error.message}`, { cause: error }));
       // A request's stream can only be resumed from an event id, and is done once answered.
       const resume = stream.standalone || (!answered && stream.lastEventId !== undefined);

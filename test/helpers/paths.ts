@@ -32,7 +32,9 @@ export type Fixture =
   | 'probe'
   | 'leaky'
   | 'per-call-env'
-  | 'slow-start';
+  | 'slow-start'
+  | 'modern'
+  | 'garbage-discover';
 
 /** `node --import tsx <fixture>`: the argv of a fixture server under test/fixtures/servers. */
 export function fixtureArgs(fixture: Fixture, ...args: string[]): string[] {

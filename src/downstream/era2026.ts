@@ -1,0 +1,599 @@
+import { randomUUID } from 'node:crypto';
+import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
+import {
+  ErrorCode,
+  ServerCapabilitiesSchema,
+  type ClientCapabilities,
+  type JSONRPCMessage,
+  type JSONRPCRequest,
+  type MessageExtraInfo,
+  type RequestId,
+} from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import type { Logger } from '../log.js';
+import { isNotification, isRequest, isResponse } from '../shared/jsonRpc.js';
+import { describeIssues } from '../shared/passThrough.js';
+
+/*
+ * Gatehouse as a client of a 2026-07-28 server, under the SDK v1 Client it uses for every server.
+ * The Client's `initialize` goes out first, as it always did: a server that takes it is spoken to in
+ * the 2025-11-25 era, even one that serves both eras, because that era is the one Gatehouse relays in
+ * full (resource subscriptions, log levels, every server request, to clients of either era; a
+ * conformance reference server that lists only 2026-07-28 in discover still takes initialize). A
+ * server that refuses it (a JSON-RPC error; over HTTP a 4xx other than 401/403) gets a
+ * `server/discover` probe carrying the per-request `_meta` envelope, and one that lists 2026-07-28
+ * among its `supportedVersions` is spoken to the modern way. Otherwise the Client gets the initialize
+ * refusal. This transport sits between the Client and the wire and does the rest:
+ *
+ * - for a modern server, the Client's `initialize` is answered from the discover result, and
+ *   `notifications/initialized` and `notifications/roots/list_changed` (no such thing in the modern
+ *   era) are not sent;
+ * - every request gets the envelope (protocol version, client info, client capabilities) and, over
+ *   HTTP, the standard headers (the transport adds them once the version is modern), with no session;
+ * - results lose the modern-only fields (`resultType`, `ttlMs`, `cacheScope`, the server's
+ *   `serverInfo` in `_meta`): Gatehouse is the server its clients talk to, and its front states those
+ *   fields itself to a 2026-07-28 client;
+ * - an InputRequiredResult (MRTR) becomes what a 2025-era server would have sent: each input request
+ *   is handed to the Client as a server-to-client request, which takes Gatehouse's one relay path to
+ *   the client the call serves (a legacy client gets a real request; a 2026-07-28 client gets an
+ *   InputRequiredResult of Gatehouse's, with a sealed state of its own, from front/era2026/inputs.ts),
+ *   and the call is retried with the answers and the server's `requestState`. The server's state never
+ *   leaves Gatehouse, so no client can hand it a state from another call;
+ * - list changes come from one `subscriptions/listen` request held open for the connection.
+ */
+
+export const MODERN_VERSION = '2026-07-28';
+const PROTOCOL_VERSION = 'io.modelcontextprotocol/protocolVersion';
+const CLIENT_INFO = 'io.modelcontextprotocol/clientInfo';
+const CLIENT_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
+const SERVER_INFO = 'io.modelcontextprotocol/serverInfo';
+
+/** The wire closed while the negotiation waited for an answer. */
+const CLOSED = Symbol('closed');
+
+/** How many times one call may answer input_required before Gatehouse gives up on it. */
+const MAX_INPUT_ROUNDS = 16;
+
+/** The input requests an InputRequiredResult may carry (basic/patterns/mrtr.mdx). */
+const INPUT_METHODS = new Set(['sampling/createMessage', 'elicitation/create', 'roots/list']);
+
+/** The modern-era fields of a result that a 2025-era client does not expect. */
+const MODERN_RESULT_FIELDS = ['resultType', 'ttlMs', 'cacheScope'] as const;
+
+const DiscoverResultSchema = z.looseObject({
+  supportedVersions: z.array(z.string()),
+  capabilities: ServerCapabilitiesSchema,
+  instructions: z.string().optional(),
+  _meta: z
+    .looseObject({ [SERVER_INFO]: z.looseObject({ name: z.string(), version: z.string() }).optional() })
+    .optional(),
+});
+
+const InputRequiredSchema = z.looseObject({
+  resultType: z.literal('input_required'),
+  inputRequests: z
+    .record(z.string(), z.looseObject({ method: z.string(), params: z.unknown().optional() }))
+    .optional(),
+  requestState: z.string().optional(),
+});
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export interface ModernClientIdentity {
+  clientInfo: { name: string; version: string };
+  capabilities: ClientCapabilities;
+}
+
+/** The envelope every modern request carries. */
+function envelope(identity: ModernClientIdentity): Json {
+  return {
+    [PROTOCOL_VERSION]: MODERN_VERSION,
+    [CLIENT_INFO]: identity.clientInfo,
+    [CLIENT_CAPABILITIES]: identity.capabilities,
+  };
+}
+
+/** A call to the server that may go several rounds (MRTR) before its result reaches the Client. */
+interface Call {
+  /** The id the Client sent it with, and under which it expects the result. */
+  clientId: RequestId;
+  request: JSONRPCRequest;
+  options?: TransportSendOptions;
+  rounds: number;
+  /** Input requests handed to the Client, by their id there, and the key the server gave them. */
+  waiting: Map<RequestId, { key: string; method: string }>;
+  responses: Json;
+  requestState?: string;
+}
+
+/**
+ * A header value as the spec encodes it: plain when it is visible ASCII, the Base64 sentinel otherwise.
+ */
+function headerValue(value: string): string {
+  const plain = /^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(value) && !/^=\?base64\?.*\?=$/.test(value);
+  return plain ? value : `=?base64?${Buffer.from(value, 'utf8').toString('base64')}?=`;
+}
+
+/** The field of a request's params that `Mcp-Name` mirrors. */
+const NAMED: Record<string, string> = {
+  'tools/call': 'name',
+  'prompts/get': 'name',
+  'resources/read': 'uri',
+};
+
+/**
+ * The standard headers of a modern Streamable HTTP request (basic/transports/streamable-http.mdx,
+ * "Request Metadata"): `Mcp-Method`, and `Mcp-Name` for the methods that name something.
+ */
+export function modernRequestHeaders(message: JSONRPCMessage): Record<string, string> {
+  if (!isRequest(message) && !isNotification(message)) return {};
+  const headers: Record<string, string> = { 'mcp-method': message.method };
+  const field = NAMED[message.method];
+  const name = field ? (message.params as Json | undefined)?.[field] : undefined;
+  if (typeof name === 'string') headers['mcp-name'] = headerValue(name);
+  return headers;
+}
+
+/** The error a broken exchange is delivered to the Client as. */
+function errorResponse(
+  id: RequestId,
+  message: string,
+  code: number = ErrorCode.InternalError,
+): JSONRPCMessage {
+  return { jsonrpc: '2.0', id, error: { code, message } };
+}
+
+/**
+ * Whether an HTTP answer to initialize or discover says "not this era" rather than "not reachable" or
+ * "not allowed": a 4xx other than 401/403 (a request without a session has no session to lose).
+ */
+function refusedOverHttp(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === 'number' && code >= 400 && code < 500 && code !== 401 && code !== 403;
+}
+
+/** How the server refused initialize: a JSON-RPC error, or an HTTP 4xx the transport threw. */
+type Refusal = { answer: JSONRPCMessage } | { thrown: unknown };
+
+function refusalText(refusal: Refusal): string {
+  if ('thrown' in refusal) return String(refusal.thrown);
+  return String((refusal.answer as { error?: { message?: unknown } }).error?.message);
+}
+
+export class EraNegotiatingTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage, extra?: MessageExtraInfo) => void;
+
+  /** Which era the server speaks, once the negotiation ended. */
+  era?: 'modern' | 'legacy';
+  /** The discover result as the server sent it (modern servers). */
+  discovered?: Json;
+
+  /** The negotiation's request waiting for its answer (initialize, then perhaps server/discover). */
+  private awaiting?: { id: RequestId; settle: (answer: JSONRPCMessage | typeof CLOSED) => void };
+  private readonly calls = new Map<RequestId, Call>();
+  private readonly inputs = new Map<RequestId, Call>();
+  private nextId = 0;
+  private listenId?: string;
+
+  constructor(
+    readonly inner: Transport,
+    private readonly identity: ModernClientIdentity,
+    private readonly log: Logger,
+  ) {
+    inner.onmessage = (message, extra) => this.receive(message, extra);
+    inner.onclose = () => {
+      // The Client fails its initialize as closed, as it would without the negotiation.
+      this.awaiting?.settle(CLOSED);
+      this.onclose?.();
+    };
+    inner.onerror = (error) => this.onerror?.(error);
+  }
+
+  get sessionId(): string | undefined {
+    return this.inner.sessionId;
+  }
+
+  /** The child's pid (stdio) and why the wire was lost (HTTP), as the inner transport knows them. */
+  get pid(): number | undefined {
+    return (this.inner as { pid?: number }).pid;
+  }
+
+  get lostReason(): string | undefined {
+    return (this.inner as { lostReason?: string }).lostReason;
+  }
+
+  /** Which call of Gatehouse's an input request (by its id at the Client) or a message belongs to. */
+  originOf(key: RequestId | object): RequestId | undefined {
+    const call = typeof key === 'object' ? undefined : this.inputs.get(key);
+    if (call) return call.options?.relatedRequestId;
+    return (this.inner as { originOf?(key: RequestId | object): RequestId | undefined }).originOf?.(key);
+  }
+
+  start(): Promise<void> {
+    return this.inner.start();
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  setProtocolVersion(version: string): void {
+    // The Client sets what its initialize answer said; a modern server was answered here, not by it.
+    if (this.era === 'legacy') this.inner.setProtocolVersion?.(version);
+  }
+
+  async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    if (isRequest(message) && message.method === 'initialize' && this.era === undefined) {
+      return this.negotiate(message, options);
+    }
+    if (this.era !== 'modern') return this.inner.send(message, options);
+    if (isResponse(message) && this.inputs.has(message.id)) return this.answered(message);
+    if (isNotification(message)) return this.sendNotification(message, options);
+    if (isRequest(message)) {
+      const call: Call = {
+        clientId: message.id,
+        request: message,
+        options,
+        rounds: 0,
+        waiting: new Map(),
+        responses: {},
+      };
+      this.calls.set(message.id, call);
+      return this.sendCall(call, message.id, message.params as Json | undefined);
+    }
+    return this.inner.send(message, options);
+  }
+
+  /**
+   * Initialize first: a server that takes it is spoken to in the 2025-11-25 era, even when it serves
+   * both (Gatehouse relays that era in full to clients of either era; README, Protocol eras). Only a
+   * server that refuses initialize is probed with server/discover, and taken in the 2026-07-28 era
+   * when it lists that version; otherwise the Client gets the initialize refusal.
+   */
+  private async negotiate(initialize: JSONRPCRequest, options?: TransportSendOptions): Promise<void> {
+    let refusal: Refusal;
+    try {
+      const answer = await this.exchange(initialize, options);
+      if (answer === CLOSED) return;
+      if ('result' in answer) {
+        this.era = 'legacy';
+        this.onmessage?.(answer);
+        return;
+      }
+      refusal = { answer };
+    } catch (error) {
+      // Auth failures, unreachable servers and 5xx are not "not this era": they stay what they are.
+      if (!refusedOverHttp(error)) throw error;
+      refusal = { thrown: error };
+    }
+    this.log.debug(
+      { reason: refusalText(refusal) },
+      'initialize refused; probing server/discover (2026-07-28 era)',
+    );
+    this.inner.setProtocolVersion?.(MODERN_VERSION);
+    let discovered: JSONRPCMessage | typeof CLOSED;
+    try {
+      discovered = await this.exchange({
+        jsonrpc: '2.0',
+        id: `gatehouse-discover-${randomUUID()}`,
+        method: 'server/discover',
+        params: { _meta: envelope(this.identity) },
+      });
+    } catch (error) {
+      if (!refusedOverHttp(error)) throw error;
+      return this.refused(initialize, refusal, `refused server/discover too (${String(error)})`);
+    }
+    if (discovered === CLOSED) return;
+    if (!('result' in discovered)) {
+      return this.refused(
+        initialize,
+        refusal,
+        `refused server/discover too (${(discovered as { error?: { message?: unknown } }).error?.message})`,
+      );
+    }
+    const parsed = DiscoverResultSchema.safeParse(discovered.result);
+    if (!parsed.success) {
+      return this.refused(
+        initialize,
+        refusal,
+        `answered server/discover with something that is not a 2026-07-28 DiscoverResult ` +
+          `(${describeIssues(parsed.error)})`,
+      );
+    }
+    if (!parsed.data.supportedVersions.includes(MODERN_VERSION)) {
+      return this.refused(
+        initialize,
+        refusal,
+        `its server/discover lists ${parsed.data.supportedVersions.join(', ') || 'no version'}, not ${MODERN_VERSION}`,
+      );
+    }
+    this.era = 'modern';
+    this.discovered = discovered.result as Json;
+    const serverInfo = parsed.data._meta?.[SERVER_INFO] ?? { name: 'unknown', version: 'unknown' };
+    this.onmessage?.({
+      jsonrpc: '2.0',
+      id: initialize.id,
+      result: {
+        // The Client checks the version it asked for; the wire speaks 2026-07-28 from here on.
+        protocolVersion: (initialize.params as Json | undefined)?.protocolVersion,
+        capabilities: parsed.data.capabilities,
+        serverInfo,
+        ...(parsed.data.instructions !== undefined ? { instructions: parsed.data.instructions } : {}),
+      },
+    });
+  }
+
+  /** Send one request of the negotiation and wait for its answer, which the Client does not see. */
+  private async exchange(
+    request: JSONRPCRequest,
+    options?: TransportSendOptions,
+  ): Promise<JSONRPCMessage | typeof CLOSED> {
+    const answer = new Promise<JSONRPCMessage | typeof CLOSED>((resolve) => {
+      this.awaiting = { id: request.id, settle: resolve };
+    });
+    try {
+      await this.inner.send(request, options);
+      return await answer;
+    } finally {
+      this.awaiting = undefined;
+    }
+  }
+
+  /**
+   * Neither era was agreed: the Client gets the initialize refusal (an HTTP one as it was thrown, so
+   * a server that predates Streamable HTTP still falls back to SSE), with why discover did not help.
+   */
+  private refused(initialize: JSONRPCRequest, refusal: Refusal, why: string): void {
+    this.era = 'legacy';
+    this.inner.setProtocolVersion?.('');
+    this.log.debug({ reason: refusalText(refusal), discover: why }, 'initialize and server/discover refused');
+    if ('thrown' in refusal) throw refusal.thrown;
+    const error = (refusal.answer as { error: { code: number; message: string; data?: unknown } }).error;
+    this.onmessage?.({
+      jsonrpc: '2.0',
+      id: initialize.id,
+      error: {
+        ...error,
+        message: `the server refused initialize (${error.message}) and ${why}; Gatehouse did not connect to it`,
+      },
+    });
+  }
+
+  private async sendNotification(
+    message: JSONRPCMessage & { method: string },
+    options?: TransportSendOptions,
+  ) {
+    const params = (message as { params?: Json }).params;
+    if (message.method === 'notifications/initialized') {
+      this.listen();
+      return;
+    }
+    if (message.method !== 'notifications/cancelled') return;
+    const call = this.calls.get(params?.requestId as RequestId);
+    if (!call) return;
+    this.calls.delete(call.clientId);
+    this.calls.delete(call.request.id);
+    for (const inputId of call.waiting.keys()) {
+      this.inputs.delete(inputId);
+      // The Client's handler of the input request is told, so the client's own request is withdrawn.
+      this.onmessage?.({
+        jsonrpc: '2.0',
+        method: 'notifications/cancelled',
+        params: { requestId: inputId, reason: params?.reason },
+      });
+    }
+    if (call.waiting.size > 0) return;
+    // A modern server over HTTP is told by the end of the request's stream; stdio takes the notification.
+    const http = this.inner as { cancelRequest?(id: RequestId): void };
+    if (http.cancelRequest) {
+      http.cancelRequest(call.request.id);
+      return;
+    }
+    await this.inner
+      .send({ ...message, params: { ...params, requestId: call.request.id } } as JSONRPCMessage, options)
+      .catch((error: unknown) => this.log.debug({ reason: String(error) }, 'cancellation not delivered'));
+  }
+
+  /** Send one round of a call, with the envelope and a wire id of its own. */
+  private sendCall(call: Call, wireId: RequestId, params: Json | undefined): Promise<void> {
+    const meta = isObject(params?._meta) ? params._meta : {};
+    const request: JSONRPCRequest = {
+      jsonrpc: '2.0',
+      id: wireId,
+      method: call.request.method,
+      params: { ...params, _meta: { ...meta, ...envelope(this.identity) } },
+    };
+    call.request = { ...call.request, id: wireId };
+    this.calls.set(wireId, call);
+    return this.inner.send(request, call.options);
+  }
+
+  /** One `subscriptions/listen` for the connection: the server's list changes arrive on it. */
+  private listen(): void {
+    const capabilities = (this.discovered?.capabilities ?? {}) as Json;
+    const wants = (name: string) => Boolean((capabilities[name] as Json | undefined)?.listChanged);
+    const notifications = {
+      toolsListChanged: wants('tools'),
+      promptsListChanged: wants('prompts'),
+      resourcesListChanged: wants('resources'),
+    };
+    if (!Object.values(notifications).some(Boolean)) return;
+    this.listenId = `gatehouse-listen-${randomUUID()}`;
+    this.inner
+      .send({
+        jsonrpc: '2.0',
+        id: this.listenId,
+        method: 'subscriptions/listen',
+        params: { notifications, _meta: envelope(this.identity) },
+      })
+      .catch((error: unknown) =>
+        this.log.warn(
+          { reason: String(error) },
+          'subscriptions/listen not accepted; list changes will not be heard',
+        ),
+      );
+  }
+
+  private receive(message: JSONRPCMessage, extra?: MessageExtraInfo): void {
+    if (this.awaiting && isResponse(message) && message.id === this.awaiting.id) {
+      this.awaiting.settle(message);
+      return;
+    }
+    if (this.era !== 'modern') {
+      this.onmessage?.(message, extra);
+      return;
+    }
+    if (isNotification(message)) {
+      if (message.method !== 'notifications/subscriptions/acknowledged') this.onmessage?.(message, extra);
+      return;
+    }
+    if (!isResponse(message)) {
+      this.onmessage?.(message, extra);
+      return;
+    }
+    if (message.id === this.listenId) {
+      this.log.info(
+        { error: 'error' in message ? message.error : undefined },
+        'the server ended subscriptions/listen',
+      );
+      return;
+    }
+    const call = this.calls.get(message.id);
+    if (!call) {
+      this.onmessage?.(message, extra);
+      return;
+    }
+    this.calls.delete(message.id);
+    if ('error' in message) {
+      this.calls.delete(call.clientId);
+      this.onmessage?.({ ...message, id: call.clientId }, extra);
+      return;
+    }
+    const result = message.result as Json;
+    if (result.resultType === 'input_required') {
+      this.inputRequired(call, result);
+      return;
+    }
+    this.calls.delete(call.clientId);
+    this.onmessage?.({ jsonrpc: '2.0', id: call.clientId, result: legacyResult(result) }, extra);
+  }
+
+  /** Hand the server's input requests to the Client, as a 2025-era server would have sent them. */
+  private inputRequired(call: Call, result: Json): void {
+    const fail = (why: string) => {
+      this.calls.delete(call.clientId);
+      this.onmessage?.(errorResponse(call.clientId, why));
+    };
+    const parsed = InputRequiredSchema.safeParse(result);
+    if (!parsed.success) {
+      fail(
+        `the server answered ${call.request.method} with an InputRequiredResult that is not valid (${describeIssues(parsed.error)})`,
+      );
+      return;
+    }
+    call.rounds += 1;
+    if (call.rounds > MAX_INPUT_ROUNDS) {
+      fail(
+        `the server asked for input more than ${MAX_INPUT_ROUNDS} times for one ${call.request.method}; Gatehouse gave up on it`,
+      );
+      return;
+    }
+    const requests = Object.entries(parsed.data.inputRequests ?? {});
+    const unknown = requests.find(([, r]) => !INPUT_METHODS.has(r.method));
+    if (unknown) {
+      fail(
+        `the server asked for input by ${unknown[1].method} (key "${unknown[0]}"), which Gatehouse cannot relay to a client`,
+      );
+      return;
+    }
+    call.requestState = parsed.data.requestState;
+    call.responses = {};
+    call.waiting.clear();
+    this.calls.set(call.clientId, call);
+    if (requests.length === 0) {
+      void this.retry(call);
+      return;
+    }
+    for (const [key, input] of requests) {
+      const id = `gatehouse-input-${++this.nextId}`;
+      call.waiting.set(id, { key, method: input.method });
+      this.inputs.set(id, call);
+      this.onmessage?.({
+        jsonrpc: '2.0',
+        id,
+        method: input.method,
+        params: legacyInputParams(input.method, input.params),
+      });
+    }
+  }
+
+  /** The Client's answer to an input request (its relay's answer from the client). */
+  private async answered(message: JSONRPCMessage & { id: RequestId }): Promise<void> {
+    const call = this.inputs.get(message.id)!;
+    this.inputs.delete(message.id);
+    const input = call.waiting.get(message.id);
+    call.waiting.delete(message.id);
+    if (!input || this.calls.get(call.clientId) !== call) return;
+    if ('error' in message) {
+      for (const other of call.waiting.keys()) this.inputs.delete(other);
+      call.waiting.clear();
+      this.calls.delete(call.clientId);
+      const error = message.error as { code: number; message: string };
+      this.onmessage?.(
+        errorResponse(
+          call.clientId,
+          `the server asked for input (${input.method}) that the client did not give: ${error.message}`,
+          error.code,
+        ),
+      );
+      return;
+    }
+    call.responses[input.key] = (message as { result: unknown }).result;
+    if (call.waiting.size === 0) await this.retry(call);
+  }
+
+  /** The call again, with the answers and the server's state. */
+  private async retry(call: Call): Promise<void> {
+    const { inputResponses: _r, requestState: _s, ...params } = (call.request.params ?? {}) as Json;
+    const wireId = `gatehouse-retry-${++this.nextId}`;
+    try {
+      await this.sendCall(call, wireId, {
+        ...params,
+        inputResponses: call.responses,
+        ...(call.requestState !== undefined ? { requestState: call.requestState } : {}),
+      });
+    } catch (error) {
+      this.calls.delete(wireId);
+      this.calls.delete(call.clientId);
+      this.onmessage?.(
+        errorResponse(
+          call.clientId,
+          `the call could not be retried with the client's input: ${String(error)}`,
+        ),
+      );
+    }
+  }
+}
+
+/** A modern result without what only a modern client expects. */
+function legacyResult(result: Json): Json {
+  const copy: Json = { ...result };
+  for (const field of MODERN_RESULT_FIELDS) delete copy[field];
+  if (isObject(copy._meta) && SERVER_INFO in copy._meta) {
+    const { [SERVER_INFO]: _info, ...meta } = copy._meta;
+    if (Object.keys(meta).length > 0) copy._meta = meta;
+    else delete copy._meta;
+  }
+  return copy;
+}
+
+/** An input request's params as a 2025-era client expects them: URL elicitations carry an id there. */
+function legacyInputParams(method: string, params: unknown): Json | undefined {
+  if (!isObject(params)) return method === 'roots/list' ? undefined : {};
+  if (method === 'elicitation/create' && params.mode === 'url' && params.elicitationId === undefined)
+    return { ...params, elicitationId: randomUUID() };
+  return params;
+}
