@@ -27,9 +27,9 @@ const request = (id: number, method: string): JSONRPCMessage => ({ jsonrpc: '2.0
 const initialized: JSONRPCMessage = { jsonrpc: '2.0', method: 'notifications/initialized' };
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 
-async function gated(discoverBy: Promise<void>) {
+async function gated(discoverBy: Promise<void>, maxHeld?: number) {
   const inner = client();
-  const gate = new StartGate(inner, discoverBy);
+  const gate = new StartGate(inner, discoverBy, maxHeld);
   const received: unknown[] = [];
   gate.onmessage = (message) => void received.push('method' in message ? message.method : message);
   await gate.start();
@@ -48,6 +48,26 @@ describe('StartGate', () => {
     expect(received).toEqual(['initialize', 'notifications/initialized', 'tools/list']);
     inner.from(request(3, 'tools/call'));
     expect(received.at(-1)).toBe('tools/call');
+  });
+
+  it('holds at most maxHeld messages: a request past that is refused at once, a notification dropped', async () => {
+    const { inner, gate, received } = await gated(new Promise(() => undefined), 2);
+    inner.from(request(1, 'initialize'));
+    inner.from(initialized);
+    inner.from(request(2, 'tools/list'));
+    inner.from(initialized);
+    await flush();
+    expect(inner.sent).toMatchObject([
+      {
+        id: 2,
+        error: {
+          code: -32603,
+          message: expect.stringContaining('still starting and already holds 2 messages'),
+        },
+      },
+    ]);
+    gate.open();
+    expect(received).toEqual(['initialize', 'notifications/initialized']);
   });
 
   it('passes server/discover on once discoverBy settles, ahead of what it holds', async () => {

@@ -1,6 +1,13 @@
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { isRequest } from '../shared/jsonRpc.js';
+
+/**
+ * How many messages the gate holds while Gatehouse starts. A client has no reason to send more before
+ * its first answer; past this, requests are refused at once instead of growing memory without bound.
+ */
+export const MAX_HELD_MESSAGES = 1_000;
 
 /**
  * The stdio front while Gatehouse is still starting: it reads its client from the moment it is
@@ -26,6 +33,7 @@ export class StartGate implements Transport {
   constructor(
     private readonly inner: Transport,
     discoverBy: Promise<void>,
+    private readonly maxHeld = MAX_HELD_MESSAGES,
   ) {
     this.opened = new Promise((resolve) => (this.release = resolve));
     this.discoverAfter = Promise.race([discoverBy, this.opened]);
@@ -57,7 +65,21 @@ export class StartGate implements Transport {
         () => !this.closed && this.onmessage?.(message, extra),
         () => undefined,
       );
-    else this.held.push([message, extra]);
+    else if (this.held.length < this.maxHeld) this.held.push([message, extra]);
+    else if (isRequest(message)) {
+      void this.inner
+        .send({
+          jsonrpc: '2.0',
+          id: message.id,
+          error: {
+            code: ErrorCode.InternalError,
+            message:
+              `Gatehouse is still starting and already holds ${this.maxHeld} messages for when it has started; ` +
+              `this ${message.method} request was not taken. Send it again once Gatehouse answers.`,
+          },
+        })
+        .catch(() => undefined);
+    }
   }
 
   send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {

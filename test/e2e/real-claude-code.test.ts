@@ -6,7 +6,7 @@ import { startHttpGatehouse, type HttpGatehouse } from '../helpers/gatehouse.js'
 import { approvalSetUp, approverApi, BOB, TOKENS } from '../helpers/gated.js';
 import { startHttpTap, type HttpTap } from '../helpers/httpTap.js';
 import { blocksOf, startMessagesStandIn, type MessagesStandIn } from '../helpers/messagesStandIn.js';
-import { GATEHOUSE_BUILT, REPO, STDIO_TAP } from '../helpers/paths.js';
+import { builtGatehouse, REPO, STDIO_TAP } from '../helpers/paths.js';
 import { eventually, runToExit } from '../helpers/processes.js';
 import { CLAUDE, ensureRealClients } from '../helpers/realClients.js';
 
@@ -91,7 +91,7 @@ describe('claude mcp: Claude Code connects to Gatehouse and sees its tools', () 
       STDIO_TAP,
       log,
       process.execPath,
-      GATEHOUSE_BUILT,
+      builtGatehouse(),
       'serve',
       '--config',
       config,

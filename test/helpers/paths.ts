@@ -1,3 +1,5 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root: the working directory of every process the tests spawn. */
@@ -9,7 +11,24 @@ const fromRepo = (relative: string) => fileURLToPath(new URL(relative, new URL('
 export const GATEHOUSE_BIN = fromRepo('src/cli/run.ts');
 
 /** The CLI as built (dist/, which `npm install` builds): what a client that launches `gatehouse` runs. */
-export const GATEHOUSE_BUILT = fromRepo('bin/gatehouse.js');
+const GATEHOUSE_BUILT = fromRepo('bin/gatehouse.js');
+
+/**
+ * GATEHOUSE_BUILT, once dist/ is known to be built from the sources as they are: a test of the built
+ * CLI must not pass on yesterday's code. Throws, naming a newer source file, when dist/ is stale.
+ */
+export function builtGatehouse(): string {
+  const built = fromRepo('dist/cli/run.js');
+  if (!existsSync(built)) throw new Error('dist/ is not built: run `npm run build` (npm install does it)');
+  const builtAt = statSync(built).mtimeMs;
+  const src = fromRepo('src');
+  const newer = readdirSync(src, { recursive: true, encoding: 'utf8' }).find(
+    (file) =>
+      file.endsWith('.ts') && !file.endsWith('.test.ts') && statSync(path.join(src, file)).mtimeMs > builtAt,
+  );
+  if (newer) throw new Error(`dist/ is older than src/${newer}: run \`npm run build\``);
+  return GATEHOUSE_BUILT;
+}
 
 /** `stdio-tap.mjs LOG COMMAND…`, plain JavaScript for node itself (see the file). */
 export const STDIO_TAP = fromRepo('test/fixtures/servers/stdio-tap.mjs');
