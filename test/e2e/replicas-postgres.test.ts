@@ -1,6 +1,7 @@
 import path from 'node:path';
 import pg from 'pg';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { ApprovalRequest } from '../../src/approvals/request.js';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { TestClient } from '../helpers/client.js';
 import { fixtureServer, recorderServer, scratchDir } from '../helpers/config.js';
@@ -20,6 +21,9 @@ import { eventually } from '../helpers/processes.js';
 import { usePostgres } from '../helpers/postgres.js';
 import { startWebhookReceiver, type ReceivedEvent } from '../helpers/webhookReceiver.js';
 import { startRoundRobinFront, type RoundRobinFront } from '../helpers/roundRobin.js';
+import { inParallel } from '../helpers/parallel.js';
+import { WITH_TASKS, modernHttpClient, type ModernClient } from '../helpers/modernClient.js';
+import type { Json } from '../helpers/rawClient.js';
 
 /**
  * Three Gatehouse processes on one PostgreSQL, as an organisation runs its shared gateway: every
@@ -44,6 +48,12 @@ const policies = path.dirname(
       '    reason: production deploys need a reviewer',
       '    approvers: [group:reviewers, carol]',
       '    ttl: 10m',
+      '  - id: echo',
+      '    match: { servers: rec, tools: echo }',
+      '    effect: allow',
+      '  - id: ask',
+      '    match: { servers: probe, tools: ask }',
+      '    effect: allow',
       '  - id: hang',
       '    match: { servers: hang, tools: hang }',
       '    effect: approve',
@@ -67,11 +77,14 @@ interface Replica {
 
 async function startReplica(i: number): Promise<Replica> {
   const { config } = approvalSetUp(scratch, `replica-${i}`, {
-    mcpServers: { rec: recorder.server, hang: fixtureServer('hang') },
+    mcpServers: { rec: recorder.server, hang: fixtureServer('hang'), probe: fixtureServer('probe') },
     policies,
     approvals: {
       store: '${PG_URL}',
-      sweepIntervalMs: 100,
+      // Each sweep reads every open request; with a thousand of them pending, three replicas sweeping
+      // ten times a second would spend the machine on it. Once a second still finds a dead replica's
+      // lapsed claims promptly.
+      sweepIntervalMs: 1_000,
       channels: { hooks: { type: 'webhook', url: hooks.url, secrets: hooks.secrets } },
       defaultChannels: ['page', 'hooks'],
       delivery: { initialBackoffMs: 50, maxBackoffMs: 200 },
@@ -92,11 +105,10 @@ async function startReplica(i: number): Promise<Replica> {
 }
 
 const replicas: Replica[] = [];
-/** The round-robin load balancer, and what alice and the approvers reach through it. */
+/** The round-robin load balancer, and what alice and bob reach through it. */
 let front: RoundRobinFront;
 let clients: TestClient[];
 let bob: Awaited<ReturnType<ApproverApi['as']>>;
-let carol: Awaited<ReturnType<ApproverApi['as']>>;
 beforeAll(async () => {
   for (let i = 0; i < 3; i++) replicas.push(await startReplica(i));
   front = await startRoundRobinFront(() => replicas.map((r) => r.process.baseUrl));
@@ -105,7 +117,6 @@ beforeAll(async () => {
   for (let n = 0; n < 6; n++) clients.push(await connectHttpAs(`${front.url}/mcp`, { token: TOKENS.alice }));
   const api = approverApi(front.url);
   bob = await api.as(BOB);
-  carol = await api.as(CAROL);
 });
 afterAll(async () => {
   for (const client of clients ?? []) await client.close().catch(() => undefined);
@@ -123,20 +134,34 @@ const call = (client: TestClient, build: string) =>
 const deploy = (replica: Replica, build: string) => call(replica.alice, build);
 const deploys = (build: string) =>
   recorder.received().filter((c) => c.name === 'deploy' && c.arguments.build === build);
-/** The replica whose lease holds this request's execution, as the database says. */
-async function leaseOwner(id: string): Promise<string | undefined> {
+/** `work` on a connection of the test's own to the replicas' database: what it really holds. */
+async function inDatabase<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: postgres.url });
   await client.connect();
   try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+/** The replica whose lease holds this request's execution, as the database says. */
+const leaseOwner = (id: string) =>
+  inDatabase(async (client) => {
     const { rows } = await client.query<{ lease_owner: string | null }>(
       "SELECT lease_owner FROM gatehouse.approvals WHERE id = $1 AND state = 'executing'",
       [id],
     );
     return rows[0]?.lease_owner ?? undefined;
-  } finally {
-    await client.end();
-  }
-}
+  });
+/** The requests with these ids as the database holds them, in one read. */
+const storedRequests = (ids: readonly string[]) =>
+  inDatabase(async (client) => {
+    const { rows } = await client.query<{ doc: ApprovalRequest }>(
+      'SELECT doc FROM gatehouse.approvals WHERE id = ANY($1)',
+      [ids],
+    );
+    return rows.map((r) => r.doc);
+  });
 const stateOf = async (replica: Replica, id: string) =>
   (await replica.bob.get(id)).json.approval?.state as string | undefined;
 
@@ -187,48 +212,68 @@ describe('three replicas on one PostgreSQL behind a round-robin front', () => {
     for (const e of mine) expect(hooks.acknowledged().get(e.id)).toBe(1);
   });
 
-  it('lets one decision win in each of 500 approve/reject races (1,000 decisions) through the front', async () => {
-    const builds = Array.from({ length: 500 }, (_, i) => `v2-race-${i}`);
-    const ids = await Promise.all(
-      builds.map(async (build, i) => expectPending(await call(clients[i % 6]!, build), 'deploy').approvalId),
+  it('lets the first decision win in each of 1,000 approve/reject races, each decided on two replicas at once', async () => {
+    const builds = Array.from({ length: 1_000 }, (_, i) => `v2-race-${i}`);
+    // 1,000 real gated calls over the six sessions (two on each replica), 48 in flight at a time.
+    const ids = await inParallel(
+      builds,
+      48,
+      async (build, i) => expectPending(await call(clients[i % clients.length]!, build), 'deploy').approvalId,
     );
-    // For each request, at once: bob approves and carol rejects, each through whichever replica the
-    // front picks; 50 races at a time (a thousand sockets opened at once overflow the listen backlog).
-    const race = async (id: string) => {
-      const [approval, rejection] = await Promise.all([
-        bob.decide(id, 'approve'),
-        carol.decide(id, 'reject', 'not today'),
-      ]);
-      return { id, approved: approval.status === 200, rejected: rejection.status === 200 };
+    expect(new Set(ids).size).toBe(ids.length);
+    // For each request, at once: bob approves on one replica and carol rejects on the next one, each
+    // sent first half the time; 32 races in flight at a time.
+    const race = async (id: string, i: number) => {
+      const approve = () => replicas[i % 3]!.bob.decide(id, 'approve');
+      const reject = () => replicas[(i + 1) % 3]!.carol.decide(id, 'reject', 'not today');
+      const [approval, rejection] =
+        i % 2 === 0
+          ? await Promise.all([approve(), reject()])
+          : (await Promise.all([reject(), approve()])).reverse();
+      // Exactly one is accepted; the other is refused as too late, not failed.
+      expect([approval!.status, rejection!.status].sort(), id).toEqual([200, 409]);
+      return { id, approved: approval!.status === 200 };
     };
-    const outcomes = [];
-    for (let at = 0; at < ids.length; at += 50) {
-      outcomes.push(...(await Promise.all(ids.slice(at, at + 50).map(race))));
+    const outcomes = await inParallel(ids, 32, race);
+    // The requests as the database holds them: each one ends as its accepted decision says, and its
+    // history is that decision alone.
+    let open: ApprovalRequest[] = [];
+    let requests: ApprovalRequest[] = [];
+    await eventually(
+      async () => {
+        requests = await storedRequests(ids);
+        open = requests.filter((r) => r.state !== 'executed' && r.state !== 'rejected');
+        return requests.length === ids.length && open.length === 0;
+      },
+      () => `every raced request finished (${open.length} not yet)`,
+      120_000,
+    );
+    const byId = new Map(requests.map((r) => [r.id, r]));
+    const runs = new Map<unknown, number>();
+    for (const c of recorder.received()) {
+      if (c.name === 'deploy') runs.set(c.arguments.build, (runs.get(c.arguments.build) ?? 0) + 1);
     }
-    for (const outcome of outcomes) expect(outcome.approved !== outcome.rejected, outcome.id).toBe(true);
-    const finished = async (id: string) => {
-      const state = (await bob.get(id)).json.approval?.state as string;
-      return state === 'executed' || state === 'rejected';
-    };
-    for (const { id } of outcomes) await eventually(() => finished(id), `${id} finished`, 60_000);
-    let executions = 0;
     for (const [i, { id, approved: won }] of outcomes.entries()) {
-      const request = (await bob.get(id)).json.approval;
-      // The history is the accepted decision, and only it.
-      expect(request.decisions.map((d: { decision: string }) => d.decision)).toEqual([
-        won ? 'approve' : 'reject',
-      ]);
-      expect(request.state).toBe(won ? 'executed' : 'rejected');
-      expect(deploys(builds[i]!)).toHaveLength(won ? 1 : 0);
-      executions += deploys(builds[i]!).length;
+      const request = byId.get(id)!;
+      const history = request.decisions.map((d) => `${d.approver.id}:${d.decision}`);
+      expect(history, id).toEqual([won ? 'bob:approve' : 'carol:reject']);
+      expect(request.state, id).toBe(won ? 'executed' : 'rejected');
+      // Run once when approved, never when rejected: no double execution.
+      expect(runs.get(builds[i]) ?? 0, builds[i]).toBe(won ? 1 : 0);
     }
-    expect(executions).toBe(outcomes.filter((o) => o.approved).length);
-    // Each request's announce went out once, though three replicas' outboxes were claiming.
+    // Each request's announce went out once, though three replicas' outboxes were claiming. The
+    // outboxes deliver at their own pace (four at a time each): wait until every request's arrived.
     const raced = new Set(ids);
-    const announces = hooks.received.filter(
-      (e) => e.body.type === 'approval.requested' && raced.has(e.body.data.approval.id),
+    const announces = () =>
+      hooks.received.filter(
+        (e) => e.body.type === 'approval.requested' && raced.has(e.body.data.approval.id),
+      );
+    await eventually(
+      () => new Set(announces().map((e) => e.body.data.approval.id)).size === ids.length,
+      () => `every raced request announced (${announces().length} of ${ids.length} so far)`,
+      180_000,
     );
-    expect(announces).toHaveLength(ids.length);
+    expect(announces()).toHaveLength(ids.length);
     for (const [webhookId, answered] of hooks.acknowledged()) expect(answered, webhookId).toBe(1);
   }, 600_000);
 
@@ -336,5 +381,171 @@ describe('three replicas on one PostgreSQL behind a round-robin front', () => {
     const partial = await verify(auditDir(1));
     expect(partial.stdout).toContain('a replica log is missing from the set');
     expect(partial.code).toBe(1);
+  });
+});
+
+describe('a 2026-07-28 client behind a front that pins nothing', () => {
+  // Every request goes to the next replica, whatever it carries: no affinity at all.
+  let unpinned: RoundRobinFront;
+  let alice: ModernClient;
+  let mallory: ModernClient;
+  beforeAll(async () => {
+    unpinned = await startRoundRobinFront(() => replicas.map((r) => r.process.baseUrl), { affinity: false });
+    alice = modernHttpClient(`${unpinned.url}/mcp`, { token: TOKENS.alice });
+    mallory = modernHttpClient(`${unpinned.url}/mcp`, { token: TOKENS.mallory });
+  });
+  afterAll(async () => {
+    await alice?.close();
+    await mallory?.close();
+    await unpinned?.close();
+  });
+
+  /** The replica (its index) that answered the last request through the front. */
+  const landed = () => unpinned.routed().at(-1)!.backend;
+  const getTask = (taskId: string, client = alice) =>
+    client.call('tasks/get', { taskId }, { capabilities: WITH_TASKS });
+  /** tasks/get once on each replica, in turn: the answers, each on a replica of its own. */
+  async function everywhere(taskId: string): Promise<Json[]> {
+    const answers: Json[] = [];
+    const on = new Set<number>();
+    for (let n = 0; n < 3; n++) {
+      answers.push(await getTask(taskId));
+      on.add(landed());
+    }
+    expect(on.size).toBe(3);
+    return answers;
+  }
+  const task = async (build: string) => {
+    const created = await alice.call(
+      'tools/call',
+      { name: 'rec__deploy', arguments: { build } },
+      { capabilities: WITH_TASKS },
+    );
+    expect(created).toMatchObject({ resultType: 'task', status: 'working' });
+    return { id: created.taskId as string, on: landed() };
+  };
+
+  it('lists tools, calls and follows a task to its result, each request on whichever replica it reaches', async () => {
+    const listed = await alice.call('tools/list', {});
+    expect(listed.tools.map((t: { name: string }) => t.name)).toEqual(
+      expect.arrayContaining(['rec__deploy', 'rec__echo']),
+    );
+    const echoedOn = new Set<number>();
+    for (const message of ['one', 'two', 'three']) {
+      const echoed = await alice.call('tools/call', { name: 'rec__echo', arguments: { message } });
+      expect(echoed.content).toEqual([{ type: 'text', text: message }]);
+      echoedOn.add(landed());
+    }
+    expect(echoedOn.size).toBe(3);
+
+    // The held call's task is its request in the shared store: every replica reads it.
+    const created = await task('v5-task');
+    for (const working of await everywhere(created.id)) {
+      expect(working).toMatchObject({ taskId: created.id, status: 'working' });
+    }
+    // Decided on another replica than the one the call came through; run by whichever claims it.
+    const decider = replicas[(created.on + 1) % 3]!;
+    expect((await decider.bob.decide(created.id, 'approve')).status).toBe(200);
+    await eventually(async () => (await stateOf(decider, created.id)) === 'executed', 'the call ran');
+    for (const done of await everywhere(created.id)) {
+      expect(done).toMatchObject({
+        taskId: created.id,
+        status: 'completed',
+        result: { content: [{ type: 'text', text: 'deployed v5-task' }] },
+      });
+    }
+    expect(deploys('v5-task')).toHaveLength(1);
+    // Nothing to pin: no answer issued a session.
+    expect(unpinned.routed().filter((r) => r.issuedSession)).toEqual([]);
+  });
+
+  it('cancels a task through another replica than the one that made it; every replica reports it cancelled', async () => {
+    const created = await task('v5-cancel');
+    expect(
+      await alice.call('tasks/cancel', { taskId: created.id }, { capabilities: WITH_TASKS }),
+    ).toMatchObject({
+      resultType: 'complete',
+    });
+    expect(landed()).not.toBe(created.on);
+    for (const cancelled of await everywhere(created.id)) {
+      expect(cancelled).toMatchObject({ taskId: created.id, status: 'cancelled' });
+    }
+    expect(await stateOf(replicas[0]!, created.id)).toBe('cancelled');
+    expect(deploys('v5-cancel')).toHaveLength(0);
+    // The task stays its caller's on every replica: for anyone else it does not exist.
+    for (let n = 0; n < 3; n++) {
+      await expect(getTask(created.id, mallory)).rejects.toThrow(`Task not found: ${created.id}`);
+    }
+  });
+
+  it("sends a task's completion on a listen stream held by one replica when another decides", async () => {
+    const created = await task('v5-listen');
+    const listen = alice.send(
+      'subscriptions/listen',
+      { notifications: { taskIds: [created.id] } },
+      { capabilities: WITH_TASKS },
+    );
+    await eventually(() => listen.received.length > 0, 'the acknowledgement');
+    expect(listen.received[0]).toMatchObject({
+      method: 'notifications/subscriptions/acknowledged',
+      params: { notifications: { taskIds: [created.id] } },
+    });
+    const listening = unpinned.routed().findLast((r) => r.method === 'subscriptions/listen')!.backend;
+    expect((await replicas[(listening + 1) % 3]!.bob.decide(created.id, 'approve')).status).toBe(200);
+    await eventually(
+      () =>
+        listen.received.some((f) => f.method === 'notifications/tasks' && f.params.status === 'completed'),
+      'the completed task on the stream',
+      30_000,
+    );
+    expect(listen.received.find((f) => f.params?.status === 'completed')!.params).toMatchObject({
+      taskId: created.id,
+      result: { content: [{ type: 'text', text: 'deployed v5-listen' }] },
+    });
+    await listen.cancel();
+    expect(deploys('v5-listen')).toHaveLength(1);
+  });
+  it("takes a call's retry after input_required only on the replica holding the call; another refuses it", async () => {
+    // The probe's `ask` asks the client to sample, then to elicit: the call is held open meanwhile.
+    const caps = { sampling: {}, elicitation: {} };
+    const call = { name: 'probe__ask', arguments: {} };
+    const first = await alice.call('tools/call', call, { capabilities: caps });
+    expect(first.resultType).toBe('input_required');
+    const holder = landed();
+    const [key, asked] = Object.entries(first.inputRequests as Record<string, Json>)[0]!;
+    expect(asked.method).toBe('sampling/createMessage');
+    const retry = {
+      ...call,
+      requestState: first.requestState,
+      inputResponses: { [key]: { role: 'assistant', content: { type: 'text', text: 'S' }, model: 'm' } },
+    };
+    // The front sends the retry to another replica: the server's call is open in the holder alone,
+    // whose key sealed the state, so the other refuses it (fails closed) rather than run anything.
+    const elsewhere = await alice.request('tools/call', retry, { capabilities: caps });
+    expect(landed()).not.toBe(holder);
+    expect(elsewhere.at(-1)!.error).toMatchObject({
+      code: -32602,
+      message: expect.stringContaining('Invalid requestState'),
+    });
+    // Sent to the holder, it goes on: the next round asks to elicit.
+    const direct = modernHttpClient(replicas[holder]!.process.mcpUrl, { token: TOKENS.alice });
+    const second = await direct.call('tools/call', retry, { capabilities: caps });
+    expect(second.resultType).toBe('input_required');
+    const [elicitKey, elicit] = Object.entries(second.inputRequests as Record<string, Json>)[0]!;
+    expect(elicit.method).toBe('elicitation/create');
+    const final = await direct.call(
+      'tools/call',
+      {
+        ...call,
+        requestState: second.requestState,
+        inputResponses: { [elicitKey]: { action: 'accept', content: { name: 'Ada' } } },
+      },
+      { capabilities: caps },
+    );
+    expect(JSON.parse(final.content[0].text as string)).toMatchObject({
+      sampled: { content: { text: 'S' } },
+      elicited: { action: 'accept', content: { name: 'Ada' } },
+    });
+    await direct.close();
   });
 });

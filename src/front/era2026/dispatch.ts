@@ -75,7 +75,7 @@ export function createModernFront(deps: FrontDeps, hub: ListenHub, options: Mode
   const { inputs } = options;
 
   function capabilities(): ServerCapabilities {
-    const caps = unionCapabilities(deps.pool.ready().map((c) => c.capabilities));
+    const caps = unionCapabilities(deps.pool.declaredCapabilities());
     // Logs are not announced: a modern request asks for them with its own logLevel. `subscribe`
     // now means resourceSubscriptions on subscriptions/listen.
     const { logging: _logging, ...rest } = caps;
