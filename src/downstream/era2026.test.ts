@@ -9,9 +9,15 @@ import { shouldFallBackToSse } from './http.js';
  * The wire below the transport: what was sent, and a way to answer as the server. `refuse` makes
  * sending a method throw, as the HTTP transport throws a status it got for the POST.
  */
-function fakeWire(refuse: Record<string, Error> = {}, levels: Record<string, LoggingLevel> = {}) {
+function fakeWire(
+  refuse: Record<string, Error> = {},
+  levels: Record<string, LoggingLevel> = {},
+  over: { http?: boolean; log?: pino.Logger } = {},
+) {
   const sent: { message: JSONRPCMessage; options?: TransportSendOptions }[] = [];
-  const inner: Transport & { version?: string } = {
+  const inner: Transport & { version?: string; cancelRequest?: () => void } = {
+    // How the era transport tells HTTP (which carries headers) from stdio.
+    ...(over.http ? { cancelRequest: () => undefined } : {}),
     start: async () => undefined,
     close: async () => inner.onclose?.(),
     send: async (message, options) => {
@@ -24,7 +30,7 @@ function fakeWire(refuse: Record<string, Error> = {}, levels: Record<string, Log
   const transport = new EraNegotiatingTransport(
     inner,
     { clientInfo: { name: 'gatehouse', version: '1' }, capabilities: { elicitation: { form: {} } } },
-    pino({ level: 'silent' }),
+    over.log ?? pino({ level: 'silent' }),
     (related) => levels[String(related)],
   );
   const received: JSONRPCMessage[] = [];
@@ -91,8 +97,14 @@ async function negotiate(
 }
 
 /** A transport that negotiated the modern era: initialize refused as the v2 SDK does, then `DISCOVERED`. */
-async function modern(levels: Record<string, LoggingLevel> = {}) {
-  const wire = fakeWire({}, levels);
+/** A tool definition as a server lists it, its inputSchema an object of these properties. */
+const tool = (name: string, properties: Record<string, unknown>) => ({
+  name,
+  inputSchema: { type: 'object', properties },
+});
+
+async function modern(levels: Record<string, LoggingLevel> = {}, over: Parameters<typeof fakeWire>[2] = {}) {
+  const wire = fakeWire({}, levels, over);
   await negotiate(wire, { initialize: { error: UNSUPPORTED }, discover: { result: DISCOVERED } });
   expect(wire.transport.era).toBe('modern');
   return wire;
@@ -200,16 +212,10 @@ describe('EraNegotiatingTransport', () => {
 
   it("sends the Mcp-Param headers a tool's inputSchema asks for, as its latest tools/list says", async () => {
     const wire = await modern();
-    const regional = {
-      name: 'regional',
-      inputSchema: {
-        type: 'object',
-        properties: {
-          region: { type: 'string', 'x-mcp-header': 'Region' },
-          where: { type: 'object', properties: { zone: { type: 'integer', 'x-mcp-header': 'Zone' } } },
-        },
-      },
-    };
+    const regional = tool('regional', {
+      region: { type: 'string', 'x-mcp-header': 'Region' },
+      where: { type: 'object', properties: { zone: { type: 'integer', 'x-mcp-header': 'Zone' } } },
+    });
     await wire.transport.send({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} });
     wire.answer({ id: 1, result: { tools: [regional, { name: 'plain', inputSchema: {} }] } });
     const call = (id: number, name: string, args: unknown) =>
@@ -238,6 +244,52 @@ describe('EraNegotiatingTransport', () => {
     wire.answer({ id: 5, result: { tools: [{ name: 'regional', inputSchema: {} }] } });
     await call(6, 'regional', { region: 'eu' });
     expect(wire.sent.at(-1)!.options).toEqual({ relatedRequestId: 4 });
+  });
+
+  describe('a tool whose x-mcp-header declarations are invalid', () => {
+    const misdeclared = tool('misdeclared', {
+      region: { type: 'string', 'x-mcp-header': 'Region' },
+      data: { type: 'object', 'x-mcp-header': 'Data' },
+    });
+    const tools = [misdeclared, { name: 'plain', inputSchema: { type: 'object' } }];
+    const warnings = () => {
+      const lines: Record<string, unknown>[] = [];
+      const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+      return { lines, log };
+    };
+    const PROBLEM =
+      'data: x-mcp-header is only permitted on a string, integer or boolean property, not object';
+
+    it('is left out of the server’s tools/list over HTTP, once warned about, and gets no headers', async () => {
+      const { lines, log } = warnings();
+      const wire = await modern({}, { http: true, log });
+      for (const id of [1, 2]) {
+        await wire.transport.send({ jsonrpc: '2.0', id, method: 'tools/list', params: {} });
+        wire.answer({ id, result: { tools } });
+        expect(wire.received.at(-1)).toMatchObject({ id, result: { tools: [{ name: 'plain' }] } });
+      }
+      expect(lines.map((l) => [l.tool, l.problem])).toEqual([['misdeclared', PROBLEM]]);
+      expect(lines[0]!.msg).toContain('tool left out');
+      await wire.transport.send({
+        jsonrpc: '2.0',
+        id: 3,
+        method: 'tools/call',
+        params: { name: 'misdeclared', arguments: { region: 'eu' } },
+      });
+      expect(wire.sent.at(-1)!.options).toBeUndefined();
+    });
+
+    it('is kept over stdio, which carries no headers, with a warning', async () => {
+      const { lines, log } = warnings();
+      const wire = await modern({}, { log });
+      await wire.transport.send({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} });
+      wire.answer({ id: 1, result: { tools } });
+      expect(wire.received.at(-1)).toMatchObject({
+        result: { tools: [{ name: 'misdeclared' }, { name: 'plain' }] },
+      });
+      expect(lines.map((l) => [l.tool, l.problem])).toEqual([['misdeclared', PROBLEM]]);
+      expect(lines[0]!.msg).toContain('kept, since stdio carries no headers');
+    });
   });
 
   it('answers logging/setLevel itself and sends the level of the client a request serves in its envelope', async () => {

@@ -13,7 +13,7 @@ import {
 import { z } from 'zod';
 import type { Logger } from '../log.js';
 import { isNotification, isRequest, isResponse } from '../shared/jsonRpc.js';
-import { encodeHeaderValue, mirroredParams, paramHeaders, type MirroredParam } from '../shared/mcpHeaders.js';
+import { encodeHeaderValue, paramHeaders, scanHeaders, type HeaderScan } from '../shared/mcpHeaders.js';
 import { describeIssues } from '../shared/passThrough.js';
 import { ModernListen } from './era2026Listen.js';
 
@@ -189,7 +189,9 @@ export class EraNegotiatingTransport implements Transport {
   /** Gatehouse's subscriptions/listen toward the server: list changes and resource subscriptions. */
   private readonly listener: ModernListen;
   /** The `x-mcp-header` parameters of the server's tools, by name, as its latest tools/list said. */
-  private readonly mirrored = new Map<string, MirroredParam[]>();
+  private readonly mirrored = new Map<string, HeaderScan>();
+  /** The tools whose `x-mcp-header` declarations were found invalid, and why (warned once each). */
+  private readonly misdeclared = new Map<string, string>();
 
   /**
    * @param logLevelOf the log threshold of the client a request serves (by its `relatedRequestId`):
@@ -477,15 +479,38 @@ export class EraNegotiatingTransport implements Transport {
     return { ...options, paramHeaders: paramHeaders(mirrored, params.arguments) };
   }
 
-  /** Each page of the server's tools/list: which arguments its tools mirror into headers. */
-  private learnTools(result: Json): void {
-    if (!Array.isArray(result.tools)) return;
-    for (const tool of result.tools as unknown[]) {
-      if (!isObject(tool) || typeof tool.name !== 'string') continue;
-      const params = mirroredParams(tool.inputSchema);
-      if (params.length > 0) this.mirrored.set(tool.name, params);
-      else this.mirrored.delete(tool.name);
-    }
+  /**
+   * Each page of the server's tools/list: which arguments its tools mirror into headers. A tool whose
+   * `x-mcp-header` declarations are invalid is left out over HTTP, as the spec requires of a
+   * Streamable HTTP client (and the v2 SDK client does): no header set for it is one the server
+   * would be sure to accept, and a call to it could not be routed as its definition promises. Over
+   * stdio, which has no headers, the annotations mean nothing and the tool is kept. Either way the
+   * server's operator is told once which tool and why.
+   */
+  private learnTools(result: Json): Json {
+    if (!Array.isArray(result.tools)) return result;
+    const overHttp = typeof (this.inner as { cancelRequest?: unknown }).cancelRequest === 'function';
+    const kept = (result.tools as unknown[]).filter((tool) => {
+      if (!isObject(tool) || typeof tool.name !== 'string') return true;
+      const scan = scanHeaders(tool.inputSchema);
+      this.mirrored.delete(tool.name);
+      if (scan.invalid === undefined) {
+        this.misdeclared.delete(tool.name);
+        if (scan.params.length > 0) this.mirrored.set(tool.name, scan);
+        return true;
+      }
+      if (this.misdeclared.get(tool.name) !== scan.invalid) {
+        this.misdeclared.set(tool.name, scan.invalid);
+        this.log.warn(
+          { tool: tool.name, problem: scan.invalid },
+          overHttp
+            ? "tool left out: its inputSchema's x-mcp-header declaration is invalid, and a Streamable HTTP client must not offer it"
+            : "tool's inputSchema has an invalid x-mcp-header declaration; kept, since stdio carries no headers, but a 2026-07-28 client over Streamable HTTP will leave it out",
+        );
+      }
+      return !overHttp;
+    });
+    return kept.length === result.tools.length ? result : { ...result, tools: kept };
   }
 
   private receive(message: JSONRPCMessage, extra?: MessageExtraInfo): void {
@@ -524,8 +549,8 @@ export class EraNegotiatingTransport implements Transport {
       return;
     }
     this.calls.delete(call.clientId);
-    if (call.request.method === 'tools/list') this.learnTools(result);
-    this.onmessage?.({ jsonrpc: '2.0', id: call.clientId, result: legacyResult(result) }, extra);
+    const listed = call.request.method === 'tools/list' ? this.learnTools(result) : result;
+    this.onmessage?.({ jsonrpc: '2.0', id: call.clientId, result: legacyResult(listed) }, extra);
   }
 
   /** Hand the server's input requests to the Client, as a 2025-era server would have sent them. */

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { decodeHeaderValue, mirroredParams, valueAt } from '../../shared/mcpHeaders.js';
+import { decodeHeaderValue, paramMismatch, scanHeadersOnce } from '../../shared/mcpHeaders.js';
 
 /*
  * The request headers of Streamable HTTP at 2026-07-28 (basic/transports/streamable-http.mdx,
@@ -9,7 +9,7 @@ import { decodeHeaderValue, mirroredParams, valueAt } from '../../shared/mcpHead
  * see two different requests.
  */
 
-export { decodeHeaderValue, mirroredParams } from '../../shared/mcpHeaders.js';
+export { decodeHeaderValue } from '../../shared/mcpHeaders.js';
 
 /** The methods whose `Mcp-Name` is required, and the body field it mirrors. */
 const NAMED: Record<string, 'name' | 'uri' | 'taskId'> = {
@@ -27,13 +27,6 @@ const single = (headers: IncomingHttpHeaders, name: string): string | undefined 
   const value = headers[name];
   return Array.isArray(value) ? value.join(', ') : value;
 };
-
-/** Whether a header's decoded text says the body's value: numbers compare as numbers. */
-function sameValue(text: string, value: unknown): boolean {
-  if (typeof value === 'number') return text.trim() !== '' && Number(text) === value;
-  if (typeof value === 'boolean') return text === String(value);
-  return text === value;
-}
 
 export interface HeaderRequest {
   method: string;
@@ -81,20 +74,7 @@ export function headerMismatch(headers: IncomingHttpHeaders, request: HeaderRequ
     }
   }
   if (request.method !== 'tools/call' || request.inputSchema === undefined) return undefined;
-  const args = request.params?.arguments;
-  for (const param of mirroredParams(request.inputSchema)) {
-    const value = valueAt(args, param.path);
-    const name = `mcp-param-${param.header.toLowerCase()}`;
-    const sent = single(headers, name);
-    if (value === undefined || value === null) continue;
-    if (sent === undefined)
-      return `the Mcp-Param-${param.header} header is required: arguments.${param.path.join('.')} is set`;
-    const decoded = decodeHeaderValue(sent);
-    if (decoded === undefined)
-      return `the Mcp-Param-${param.header} header holds characters a header value may not carry`;
-    if (!sameValue(decoded, value)) {
-      return `Mcp-Param-${param.header} header value '${decoded}' does not match arguments.${param.path.join('.')}`;
-    }
-  }
-  return undefined;
+  return paramMismatch(scanHeadersOnce(request.inputSchema), request.params?.arguments, (name) =>
+    single(headers, name),
+  );
 }
