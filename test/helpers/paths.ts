@@ -47,6 +47,7 @@ export type Fixture =
   | 'forks'
   | 'rich-results'
   | 'recorder'
+  | 'header-annotations'
   | 'shapeshifter'
   | 'probe'
   | 'leaky'
