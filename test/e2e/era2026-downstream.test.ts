@@ -97,6 +97,30 @@ describe.each(MATRIX)(
       await eventually(() => gatehouse.logs().includes(`"era":"${MODERN}"`), 'the era is logged');
     });
 
+    it('leaves out a tool whose x-mcp-header declaration is invalid over HTTP, keeps it over stdio, and warns', async () => {
+      const { tools } = await client.client.listTools();
+      const names = tools.map((t) => t.name);
+      if (downstream === 'http') expect(names).not.toContain('modern__misdeclared');
+      else expect(names).toContain('modern__misdeclared');
+      const call = client.client.callTool({ name: 'modern__misdeclared', arguments: { data: { a: 'x' } } });
+      const outcome = await call.then(textOf, (error: unknown) => String(error));
+      expect(outcome).toBe(
+        downstream === 'http'
+          ? 'McpError: MCP error -32602: Tool modern__misdeclared not found'
+          : 'misdeclared ran',
+      );
+      expect(names).toContain('modern__regional');
+      const warning = gatehouse
+        .logs()
+        .split('\n')
+        .find((line) => line.includes('"tool":"misdeclared"'));
+      expect(JSON.parse(warning!)).toMatchObject({
+        level: 40,
+        server: 'modern',
+        problem: 'data: x-mcp-header is only permitted on a string, integer or boolean property, not object',
+      });
+    });
+
     it('calls a tool and gets the result in its own era: no resultType, no ttlMs', async () => {
       const result = await client.client.callTool({ name: 'modern__echo', arguments: { text: 'hi' } });
       expect(textOf(result)).toBe('modern echo: hi');
