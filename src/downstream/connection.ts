@@ -34,7 +34,14 @@ import { createHttpTransport, shouldFallBackToSse, transportOrder } from './http
 import { DownstreamNetworkError } from './httpTransport.js';
 import { StdioChildTransport } from './stdio.js';
 import { WireOrderTransport } from './wireOrder.js';
-import { EraNegotiatingTransport, MODERN_VERSION } from './era2026.js';
+import {
+  EraNegotiatingTransport,
+  LEGACY_KEPT,
+  MODERN_VERSION,
+  misdeclaredWarning,
+  type MisdeclaredWarning,
+} from './era2026.js';
+import { scanHeadersOnce } from '../shared/mcpHeaders.js';
 import { VERSION } from '../version.js';
 
 export type ConnectionState = 'starting' | 'ready' | 'restarting' | 'failed' | 'stopped' | 'disabled';
@@ -179,6 +186,7 @@ export class DownstreamConnection {
 
   private client?: Client;
   private transport?: Transport;
+  private readonly misdeclared: MisdeclaredWarning;
   private restarts = 0;
   private nextDelay: number;
   private since = new Date();
@@ -198,6 +206,7 @@ export class DownstreamConnection {
     private readonly options: ConnectionOptions,
   ) {
     this.log = options.logger.child({ server: name });
+    this.misdeclared = misdeclaredWarning(this.log);
     this.nextDelay = options.restart.initialDelayMs;
     this.transportKind = isStdioServer(config) ? 'stdio' : config.type === 'sse' ? 'sse' : 'streamable-http';
     if (config.disabled) this.state = 'disabled';
@@ -451,6 +460,7 @@ export class DownstreamConnection {
     try {
       await client.connect(wire, { timeout: this.options.connectMs });
       const tools = await listAllTools(client, this.options.connectMs);
+      this.noteMisdeclared(transport, tools);
       this.client = client;
       this.transport = transport;
       this.tools = tools;
@@ -549,10 +559,22 @@ export class DownstreamConnection {
     }
     const tools = await listAllTools(client, this.timeoutMs);
     if (this.client !== client) return tools;
+    this.noteMisdeclared(this.transport, tools);
     const changed = !isDeepStrictEqual(tools, this.tools);
     this.tools = tools;
     if (changed || announce) this.options.hooks.onToolsChanged(this);
     return tools;
+  }
+
+  /**
+   * A server reached in the 2025-11-25 era (the v2 SDK's default serves both) may still annotate its
+   * tools for 2026-07-28 clients: the operator hears of a declaration those clients will reject. The
+   * era transport judges a modern server's tools itself.
+   */
+  private noteMisdeclared(transport: Transport | undefined, tools: Tool[]): void {
+    if (transport instanceof EraNegotiatingTransport && transport.era === 'modern') return;
+    for (const tool of tools)
+      this.misdeclared(tool.name, scanHeadersOnce(tool.inputSchema).invalid, LEGACY_KEPT);
   }
 
   private onClosed(client: Client): void {

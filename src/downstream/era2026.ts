@@ -171,6 +171,32 @@ function refusalText(refusal: Refusal): string {
   return String((refusal.answer as { error?: { message?: unknown } }).error?.message);
 }
 
+const LEFT_OUT =
+  "tool left out: its inputSchema's x-mcp-header declaration is invalid, and a Streamable HTTP client must not offer it";
+const STDIO_KEPT =
+  "tool's inputSchema has an invalid x-mcp-header declaration; kept, since stdio carries no headers, but a 2026-07-28 client over Streamable HTTP will leave it out";
+/** What Gatehouse says of such a tool of a server it reaches in the 2025-11-25 era. */
+export const LEGACY_KEPT =
+  "tool's inputSchema has an invalid x-mcp-header declaration; kept, since the server is reached in the 2025-11-25 era, but a 2026-07-28 client over Streamable HTTP will leave it out";
+
+/** Records what a tool's `x-mcp-header` scan found: `problem` undefined when its declarations are valid. */
+export type MisdeclaredWarning = (tool: string, problem: string | undefined, what: string) => void;
+
+/**
+ * Warns once per tool and problem (not on every tools/list) that a server's tool has invalid
+ * `x-mcp-header` declarations, and what Gatehouse did with it; the logger names the server.
+ */
+export function misdeclaredWarning(log: Logger): MisdeclaredWarning {
+  const told = new Map<string, string>();
+  return (tool, problem, what) => {
+    if (problem === undefined) told.delete(tool);
+    else if (told.get(tool) !== problem) {
+      told.set(tool, problem);
+      log.warn({ tool, problem }, what);
+    }
+  };
+}
+
 export class EraNegotiatingTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
@@ -190,8 +216,8 @@ export class EraNegotiatingTransport implements Transport {
   private readonly listener: ModernListen;
   /** The `x-mcp-header` parameters of the server's tools, by name, as its latest tools/list said. */
   private readonly mirrored = new Map<string, HeaderScan>();
-  /** The tools whose `x-mcp-header` declarations were found invalid, and why (warned once each). */
-  private readonly misdeclared = new Map<string, string>();
+  /** Tells the operator once which of the server's tools have invalid `x-mcp-header` declarations. */
+  private readonly misdeclared: MisdeclaredWarning;
 
   /**
    * @param logLevelOf the log threshold of the client a request serves (by its `relatedRequestId`):
@@ -204,6 +230,7 @@ export class EraNegotiatingTransport implements Transport {
     private readonly log: Logger,
     private readonly logLevelOf?: (relatedRequestId: RequestId) => LoggingLevel | undefined,
   ) {
+    this.misdeclared = misdeclaredWarning(log);
     this.listener = new ModernListen(
       {
         send: (message) => this.inner.send(message),
@@ -494,21 +521,9 @@ export class EraNegotiatingTransport implements Transport {
       if (!isObject(tool) || typeof tool.name !== 'string') return true;
       const scan = scanHeaders(tool.inputSchema);
       this.mirrored.delete(tool.name);
-      if (scan.invalid === undefined) {
-        this.misdeclared.delete(tool.name);
-        if (scan.params.length > 0) this.mirrored.set(tool.name, scan);
-        return true;
-      }
-      if (this.misdeclared.get(tool.name) !== scan.invalid) {
-        this.misdeclared.set(tool.name, scan.invalid);
-        this.log.warn(
-          { tool: tool.name, problem: scan.invalid },
-          overHttp
-            ? "tool left out: its inputSchema's x-mcp-header declaration is invalid, and a Streamable HTTP client must not offer it"
-            : "tool's inputSchema has an invalid x-mcp-header declaration; kept, since stdio carries no headers, but a 2026-07-28 client over Streamable HTTP will leave it out",
-        );
-      }
-      return !overHttp;
+      if (scan.invalid === undefined && scan.params.length > 0) this.mirrored.set(tool.name, scan);
+      this.misdeclared(tool.name, scan.invalid, overHttp ? LEFT_OUT : STDIO_KEPT);
+      return scan.invalid === undefined || !overHttp;
     });
     return kept.length === result.tools.length ? result : { ...result, tools: kept };
   }

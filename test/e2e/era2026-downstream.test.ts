@@ -474,6 +474,27 @@ describe('servers of the older era and broken ones', () => {
     }
   });
 
+  it('keeps the tool with an invalid x-mcp-header of a server reached in the 2025-11-25 era, and warns', async () => {
+    await initialized('both', 'bothHttp');
+    const client = await connectHttp(gatehouse.mcpUrl);
+    try {
+      const names = (await client.client.listTools()).tools.map((t) => t.name);
+      expect(names).toEqual(expect.arrayContaining(['both__misdeclared', 'bothHttp__misdeclared']));
+    } finally {
+      await client.close();
+    }
+    for (const server of ['both', 'bothHttp']) {
+      const warning = gatehouse
+        .stderr()
+        .split('\n')
+        .find((line) => line.includes(`"server":"${server}"`) && line.includes('"tool":"misdeclared"'));
+      expect(JSON.parse(warning!)).toMatchObject({
+        level: 40,
+        msg: expect.stringContaining('2025-11-25 era'),
+      });
+    }
+  });
+
   it('refuses a server that refuses initialize and answers server/discover with garbage, and says why', async () => {
     await eventually(
       async () => (await serverStatus('garbage'))?.lastError !== undefined,
