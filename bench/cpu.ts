@@ -4,8 +4,9 @@
  * shared machine the CPU a call costs moves with the load by a third or more between runs minutes
  * apart, and by as much between rounds seconds apart, so one build measured after another compares
  * the load as much as the builds. Here every build runs at once, each warmed up, and they take turns
- * call by call (the order reversed every other call): a round's calls of every build share the same
- * seconds of load. The median, the lowest and the highest round of each are printed, and, against
+ * of BENCH_TURN (100) calls (the order reversed every other turn): a round's calls of every build
+ * share the same seconds of load. (Turns of one call would measure every call with caches another
+ * process has just filled: a quarter to a third more CPU a call, in one run on this machine.) The median, the lowest and the highest round of each are printed, and, against
  * the first build of the same era and transport, the median of the rounds' ratios. Each build is run
  * with a client of each protocol era (BENCH_ERAS narrows them, for a build that predates 2026-07-28).
  */
@@ -25,6 +26,7 @@ import { fmt } from './stats.js';
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
 const PER_ROUND = { stdio: 2000, http: 1000 } as const;
+const TURN = Number(process.env.BENCH_TURN ?? 100);
 
 interface Running extends ThroughGatehouse {
   bin: string;
@@ -36,8 +38,9 @@ async function measure(all: Running[], perRound: number): Promise<void> {
   const reversed = [...all].reverse();
   for (let round = 0; round < ROUNDS; round++) {
     const meters = all.map((run) => cpuMeter(run.pid, run.serverPid));
-    for (let i = 0; i < perRound; i++) {
-      for (const run of i % 2 === 0 ? all : reversed) await run.client.callTool('everything__echo', `m${i}`);
+    for (let turn = 0; turn * TURN < perRound; turn++) {
+      const calls = Math.min(TURN, perRound - turn * TURN);
+      for (const run of turn % 2 === 0 ? all : reversed) await echoCalls(run.client, calls);
     }
     all.forEach((run, k) => run.rounds.push(meters[k]!.perCall(perRound).gatehouse));
   }
@@ -104,7 +107,7 @@ export async function benchCpu(): Promise<CpuRow[]> {
 
 export function cpuRoundsTable(rows: CpuRow[]): string {
   const lines = [
-    `Builds side by side, ${WARMUP} warm-up calls each, then ${ROUNDS} rounds of ${PER_ROUND.stdio} (stdio) or ${PER_ROUND.http} (HTTP) sequential calls each, the builds taking turns call by call.`,
+    `Builds side by side, ${WARMUP} warm-up calls each, then ${ROUNDS} rounds of ${PER_ROUND.stdio} (stdio) or ${PER_ROUND.http} (HTTP) sequential calls each, the builds taking turns of ${TURN} calls.`,
     '',
     '| build | era | transport | Gatehouse own CPU µs/call, median round | lowest round | highest round | ÷ this build, median of rounds |',
     '|---|---|---|---|---|---|---|',
