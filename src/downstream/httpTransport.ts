@@ -5,12 +5,12 @@ import { ErrorCode, type JSONRPCMessage, type RequestId } from '@modelcontextpro
 import { createParser } from 'eventsource-parser';
 import { isJsonRpcMessage } from '../shared/jsonLines.js';
 import { isRequest, isResponse } from '../shared/jsonRpc.js';
+import type { IncomingHttpHeaders } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import type { Dispatcher } from 'undici';
-import { exchange, type Exchange, type ExchangeBody, type PendingExchange } from './exchange.js';
 
 /**
- * The client side of MCP Streamable HTTP on undici's dispatcher (exchange.ts): the SDK's transport goes
+ * The client side of MCP Streamable HTTP on undici's Node-native `request()`: the SDK's transport goes
  * through fetch and web streams (Response, TextDecoderStream, EventSourceParserStream), which profiling
  * showed to be a large part of Gatehouse's per-call overhead. Behaviour mirrors the SDK's
  * StreamableHTTPClientTransport minus OAuth (Gatehouse sends static headers from config).
@@ -27,6 +27,8 @@ export interface StreamableHttpTransportOptions {
    */
   headersFor?: (relatedRequestId: RequestId) => Record<string, string> | undefined;
 }
+
+type Body = Dispatcher.ResponseData['body'];
 
 /** The downstream could not be reached, or the connection broke: no HTTP answer at all. */
 export class DownstreamNetworkError extends Error {
@@ -67,8 +69,8 @@ export class NodeStreamableHttpClientTransport implements Transport {
   private readonly secrets: string[];
   private readonly dispatcher: Dispatcher;
   private readonly headersFor: StreamableHttpTransportOptions['headersFor'];
-  /** Every request and stream under way, so close() ends them all. */
-  private readonly live = new Set<PendingExchange>();
+  /** One signal for every request and stream, so close() ends them all. */
+  private readonly abort = new AbortController();
   private readonly timers = new Set<NodeJS.Timeout>();
   private started = false;
   private closing?: Promise<void>;
@@ -160,8 +162,7 @@ export class NodeStreamableHttpClientTransport implements Transport {
   private async shutdown(): Promise<void> {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
-    const closed = new Error('the Streamable HTTP transport is closed');
-    for (const pending of this.live) pending.abort(closed);
+    this.abort.abort();
     await this.terminateSession();
     this.onclose?.();
   }
@@ -183,16 +184,20 @@ export class NodeStreamableHttpClientTransport implements Transport {
       { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
       origin !== undefined && requestId !== undefined ? this.headersFor?.(origin) : undefined,
     );
-    const response = await this.request('POST', headers, JSON.stringify(message));
-    const { statusCode, body } = response;
-    const sessionId = response.header('mcp-session-id');
+    const {
+      statusCode,
+      headers: responseHeaders,
+      body,
+    } = await this.request('POST', headers, { body: JSON.stringify(message) });
+    const sessionId = headerValue(responseHeaders, 'mcp-session-id');
     if (sessionId) this._sessionId = sessionId;
 
     if (statusCode < 200 || statusCode >= 300) {
-      const text = await body.textUpTo(ERROR_BODY_LIMIT).catch(() => null);
+      const text = await readBounded(body, ERROR_BODY_LIMIT).catch(() => null);
       throw new StreamableHTTPError(
         statusCode,
-        `HTTP ${statusCode} from ${this.where()}: ` + (this.redirectText(response) ?? this.redact(text)),
+        `HTTP ${statusCode} from ${this.where()}: ` +
+          (this.redirectText(statusCode, responseHeaders) ?? this.redact(text)),
       );
     }
     // The spec answers notifications with 202; a lenient 200 still means the session is live.
@@ -202,7 +207,7 @@ export class NodeStreamableHttpClientTransport implements Transport {
         this.openSseStream({ standalone: true }).catch((error: unknown) => this.report(error));
       return;
     }
-    const contentType = response.header('content-type');
+    const contentType = headerValue(responseHeaders, 'content-type');
     const mediaType = mediaTypeEssence(contentType);
     if (mediaType === 'text/event-stream') {
       this.readSse(body, { standalone: false, onresumptiontoken, origin, requestId });
@@ -251,8 +256,7 @@ export class NodeStreamableHttpClientTransport implements Transport {
   private async openSseStream(stream: SseStream): Promise<void> {
     const headers = this.headers({ accept: 'text/event-stream' });
     if (stream.lastEventId !== undefined) headers['last-event-id'] = stream.lastEventId;
-    const response = await this.request('GET', headers);
-    const { statusCode, statusText, body } = response;
+    const { statusCode, statusText, headers: responseHeaders, body } = await this.request('GET', headers);
     if (statusCode >= 200 && statusCode < 300) {
       this.readSse(body, stream);
       return;
@@ -262,15 +266,15 @@ export class NodeStreamableHttpClientTransport implements Transport {
       await body.dump().catch(() => undefined);
       return;
     }
-    const text = await body.textUpTo(ERROR_BODY_LIMIT).catch(() => '');
+    const text = await readBounded(body, ERROR_BODY_LIMIT).catch(() => '');
     throw new StreamableHTTPError(
       statusCode,
-      `Failed to open SSE stream: ${this.redirectText(response) ?? (statusText || `HTTP ${statusCode}`)}` +
+      `Failed to open SSE stream: ${this.redirectText(statusCode, responseHeaders) ?? (statusText || `HTTP ${statusCode}`)}` +
         (text ? ` ${this.redact(text)}` : ''),
     );
   }
 
-  private readSse(body: ExchangeBody, stream: SseStream): void {
+  private readSse(body: Body, stream: SseStream): void {
     let answered = false;
     const parser = createParser({
       onRetry: (ms) => {
@@ -309,16 +313,18 @@ export class NodeStreamableHttpClientTransport implements Transport {
       else if (!answered && error) this.lose(`the response stream broke mid-call (${error.message})`);
       else if (!answered) this.unanswered(stream, 'the server ended the response stream without an answer');
     };
-    // The decoder keeps characters split across chunks whole.
+    // undici's body ignores setEncoding; the decoder keeps characters split across chunks whole.
     const decoder = new StringDecoder('utf8');
-    body.read((chunk) => {
+    body.on('data', (chunk: Buffer) => {
       try {
         parser.feed(decoder.write(chunk));
       } catch (error) {
-        // Thrown from here it would be undici's to handle; end the stream instead.
+        // Thrown from a 'data' listener it would be an uncaught exception; end the stream instead.
         body.destroy(error as Error);
       }
-    }, ended);
+    });
+    body.once('end', () => ended());
+    body.once('error', (error) => ended(error));
   }
 
   /** The request of a stream that can no longer answer fails now rather than at its timeout. */
@@ -363,7 +369,9 @@ export class NodeStreamableHttpClientTransport implements Transport {
   private async terminateSession(): Promise<void> {
     if (!this._sessionId) return;
     try {
-      const { body } = await this.request('DELETE', this.headers({}), undefined, DELETE_TIMEOUT_MS);
+      const { body } = await this.request('DELETE', this.headers({}), {
+        signal: AbortSignal.timeout(DELETE_TIMEOUT_MS),
+      });
       await body.dump();
     } catch {
       // Nothing to do: the session expires on the server's side.
@@ -378,36 +386,23 @@ export class NodeStreamableHttpClientTransport implements Transport {
     return Object.assign(headers, extra);
   }
 
-  /** A request until its response's headers; `timeoutMs` bounds the whole exchange (body included). */
   private async request(
     method: 'POST' | 'GET' | 'DELETE',
     headers: Record<string, string>,
-    body?: string,
-    timeoutMs?: number,
-  ): Promise<Exchange> {
-    // Timeouts off: Gatehouse enforces its own per-call timeout, and SSE streams may stay silent.
-    const pending = exchange(this.dispatcher, {
-      origin: this.origin,
-      path: this.path,
-      method,
-      headers,
-      body,
-      headersTimeout: 0,
-      bodyTimeout: 0,
-    });
-    if (!pending.over) {
-      this.live.add(pending);
-      const timer =
-        timeoutMs === undefined
-          ? undefined
-          : setTimeout(() => pending.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      pending.onOver = () => {
-        clearTimeout(timer);
-        this.live.delete(pending);
-      };
-    }
+    { body, signal = this.abort.signal }: { body?: string; signal?: AbortSignal } = {},
+  ): Promise<Dispatcher.ResponseData> {
     try {
-      return await pending.response;
+      // Timeouts off: Gatehouse enforces its own per-call timeout, and SSE streams may stay silent.
+      return await this.dispatcher.request({
+        origin: this.origin,
+        path: this.path,
+        method,
+        headers,
+        body,
+        headersTimeout: 0,
+        bodyTimeout: 0,
+        signal,
+      });
     } catch (error) {
       throw new DownstreamNetworkError(
         `${method} to ${this.where()} failed: ${this.redact(describeNetworkFailure(error))}`,
@@ -422,9 +417,9 @@ export class NodeStreamableHttpClientTransport implements Transport {
   }
 
   /** Like the SDK: name where a redirect pointed, without userinfo, query or fragment. */
-  private redirectText({ statusCode: status, header }: Exchange): string | undefined {
+  private redirectText(status: number, headers: IncomingHttpHeaders): string | undefined {
     if (status < 300 || status >= 400) return undefined;
-    const location = header('location');
+    const location = headerValue(headers, 'location');
     if (!location) return `Redirect (HTTP ${status}) not followed`;
     try {
       const target = new URL(location, `${this.origin}${this.path}`);
@@ -493,6 +488,26 @@ export function describeNetworkFailure(error: unknown): string {
   return message;
 }
 
+function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
 function isInitializedNotification(message: JSONRPCMessage): boolean {
   return 'method' in message && message.method === 'notifications/initialized' && !('id' in message);
+}
+
+/** At most `limit` bytes of a body as text; the rest is discarded with the connection. */
+async function readBounded(body: Body, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= limit) {
+      body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
 }
