@@ -2,9 +2,12 @@
  * Gatehouse's own CPU per allowed call, settled, for builds side by side: this one and any named in
  * BENCH_BASELINE (comma-separated paths of other builds' bin/gatehouse.js, such as main's). On a
  * shared machine the CPU a call costs moves with the load by a third or more between runs minutes
- * apart, so one build measured after another compares the load as much as the builds. Here every
- * build runs at once, each warmed up, and they take turns in short rounds (the order reversed every
- * other round); the median, the lowest and the highest round of each are printed. Each build is run
+ * apart, and by as much between rounds seconds apart, so one build measured after another compares
+ * the load as much as the builds. Here every build runs at once, each warmed up, and they take turns
+ * of BENCH_TURN (100) calls (the order reversed every other turn): a round's calls of every build
+ * share the same seconds of load. (Turns of one call would measure every call with caches another
+ * process has just filled: a quarter to a third more CPU a call, in one run on this machine.) The median, the lowest and the highest round of each are printed, and, against
+ * the first build of the same era and transport, the median of the rounds' ratios. Each build is run
  * with a client of each protocol era (BENCH_ERAS narrows them, for a build that predates 2026-07-28).
  */
 import {
@@ -23,6 +26,7 @@ import { fmt } from './stats.js';
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
 const PER_ROUND = { stdio: 2000, http: 1000 } as const;
+const TURN = Number(process.env.BENCH_TURN ?? 100);
 
 interface Running extends ThroughGatehouse {
   bin: string;
@@ -31,12 +35,14 @@ interface Running extends ThroughGatehouse {
 
 async function measure(all: Running[], perRound: number): Promise<void> {
   for (const run of all) await echoCalls(run.client, WARMUP);
+  const reversed = [...all].reverse();
   for (let round = 0; round < ROUNDS; round++) {
-    for (const run of round % 2 === 0 ? all : [...all].reverse()) {
-      const cpu = cpuMeter(run.pid, run.serverPid);
-      await echoCalls(run.client, perRound);
-      run.rounds.push(cpu.perCall(perRound).gatehouse);
+    const meters = all.map((run) => cpuMeter(run.pid, run.serverPid));
+    for (let turn = 0; turn * TURN < perRound; turn++) {
+      const calls = Math.min(TURN, perRound - turn * TURN);
+      for (const run of turn % 2 === 0 ? all : reversed) await echoCalls(run.client, calls);
     }
+    all.forEach((run, k) => run.rounds.push(meters[k]!.perCall(perRound).gatehouse));
   }
 }
 
@@ -47,7 +53,11 @@ export interface CpuRow {
   median: number;
   lowest: number;
   highest: number;
+  /** This build's CPU ÷ the first build's in the same rounds (same era and transport), median over rounds. */
+  ratio: number;
 }
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 export async function benchCpu(): Promise<CpuRow[]> {
   const bins = [gatehouseBin, ...(process.env.BENCH_BASELINE?.split(',').filter(Boolean) ?? [])];
@@ -56,14 +66,15 @@ export async function benchCpu(): Promise<CpuRow[]> {
   const rows: CpuRow[] = [];
   const collect = (transport: CpuRow['transport'], runs: Running[]) => {
     for (const run of runs) {
-      const sorted = [...run.rounds].sort((a, b) => a - b);
+      const first = runs.find((other) => other.era === run.era)!;
       rows.push({
         bin: run.bin,
         era: run.era,
         transport,
-        median: sorted[Math.floor(sorted.length / 2)]!,
-        lowest: sorted[0]!,
-        highest: sorted[sorted.length - 1]!,
+        median: median(run.rounds),
+        lowest: Math.min(...run.rounds),
+        highest: Math.max(...run.rounds),
+        ratio: median(run.rounds.map((us, round) => us / first.rounds[round]!)),
       });
     }
   };
@@ -96,15 +107,15 @@ export async function benchCpu(): Promise<CpuRow[]> {
 
 export function cpuRoundsTable(rows: CpuRow[]): string {
   const lines = [
-    `Builds side by side, ${WARMUP} warm-up calls each, then ${ROUNDS} alternating rounds of ${PER_ROUND.stdio} (stdio) or ${PER_ROUND.http} (HTTP) sequential calls.`,
+    `Builds side by side, ${WARMUP} warm-up calls each, then ${ROUNDS} rounds of ${PER_ROUND.stdio} (stdio) or ${PER_ROUND.http} (HTTP) sequential calls each, the builds taking turns of ${TURN} calls.`,
     '',
-    '| build | era | transport | Gatehouse own CPU µs/call, median round | lowest round | highest round |',
-    '|---|---|---|---|---|---|',
+    '| build | era | transport | Gatehouse own CPU µs/call, median round | lowest round | highest round | ÷ this build, median of rounds |',
+    '|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     const name = r.bin === gatehouseBin ? 'this build' : r.bin;
     lines.push(
-      `| ${name} | ${r.era} | ${r.transport} | ${fmt(r.median, 0)} | ${fmt(r.lowest, 0)} | ${fmt(r.highest, 0)} |`,
+      `| ${name} | ${r.era} | ${r.transport} | ${fmt(r.median, 0)} | ${fmt(r.lowest, 0)} | ${fmt(r.highest, 0)} | ${fmt(r.ratio, 2)} |`,
     );
   }
   return lines.join('\n');

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark, printed as the markdown tables the README carries.
  * `BENCH_ONLY=proxy|cpu|approvals|replicas|decision|audit|redact` runs one; BENCH_BASELINE (cpu) names
- * other builds to compare side by side; BENCH_ERAS (proxy, cpu) narrows the protocol eras of the
+ * other builds to compare side by side, BENCH_TURN (cpu) how many calls each takes in turn; BENCH_ERAS (proxy, cpu) narrows the protocol eras of the
  * clients (2025-11-25,2026-07-28 by default).
  */
 import { execFileSync } from 'node:child_process';

@@ -32,6 +32,7 @@ import { createListenHub, relayingToListeners } from './front/era2026/listen.js'
 import { EraSplitTransport } from './front/era2026/stdio.js';
 import { createSession, type FrontDeps } from './front/session.js';
 import { SessionRegistry } from './front/sessions.js';
+import { StartGate } from './front/startGate.js';
 import { StdioFrontTransport } from './front/stdio.js';
 import { createHttpAuthenticator, resolveStdioCaller } from './identity/index.js';
 import type { Logger } from './log.js';
@@ -229,15 +230,19 @@ async function start(
       }),
   });
   teardown.add(() => pool.stop());
-  await pool.start();
-  // Read before stopping: stopping empties the catalog, and with it the collisions.
-  const { collisions } = pool.tools;
-  if (collisions.length > 0) {
-    throw new GatehouseError(
-      'NAME_COLLISION',
-      collisions.map((c) => `${config.file}: ${describeCollision('tool', c)}`).join('\n'),
-    );
-  }
+  // The servers' first attempts run while the rest starts (on stdio, while the client's first requests
+  // wait at the front): their start-up no longer adds to Gatehouse's own. Awaited before approvals start.
+  const poolStarted = pool.start().then(() => {
+    // Read before stopping: stopping empties the catalog, and with it the collisions.
+    const { collisions } = pool.tools;
+    if (collisions.length > 0) {
+      throw new GatehouseError(
+        'NAME_COLLISION',
+        collisions.map((c) => `${config.file}: ${describeCollision('tool', c)}`).join('\n'),
+      );
+    }
+  });
+  poolStarted.catch(() => undefined);
 
   const credentials = createCredentialBroker({
     servers: config.servers,
@@ -281,7 +286,7 @@ async function start(
   const baseUrl = () =>
     config.approvals.publicUrl ?? http?.url ?? `http://${config.http.host}:${config.http.port}`;
   const summarizeRequest = (request: ApprovalRequest) => summarize(request, { baseUrl: baseUrl(), redactor });
-  const channels = createChannels(config, {
+  const channels = await createChannels(config, {
     store,
     service: approvals,
     baseUrl,
@@ -378,6 +383,12 @@ async function start(
     ],
   });
 
+  // On stdio the client is read from here on, and what it sends waits at the gate until the start is
+  // done, but for its server/discover probe, answered by timeouts.discoverMs after the process started.
+  const stdio = options.http ? undefined : startStdioFront(options, deps, modern, caller, poolStarted);
+  if (stdio) teardown.add(() => stdio.transport.close());
+  await stdio?.transport.start();
+  await poolStarted;
   // Before any client can call: pending requests resume, expired ones are swept, approved-but-not-
   // started ones run once.
   await approvals.start();
@@ -489,16 +500,13 @@ async function start(
     const { message, fields } = ready();
     logger.info({ ...fields, servers: pool.status().map((s) => `${s.name}:${s.state}`) }, message);
   } else {
+    // Made now: a session's capabilities are those of the servers that are up.
     const session = createSession(deps, { ...caller, transport: 'stdio' }, 'stdio');
     sessions.add(session);
     teardown.add(() => session.server.close());
-    const transport = new EraSplitTransport(
-      new StdioFrontTransport(logger, options.stdin, options.stdout),
-      modern,
-      { ...caller, transport: 'stdio' },
-    );
-    transport.onclose = () => void stop('the client closed stdin');
-    await session.server.connect(transport);
+    await session.server.connect(stdio!.transport);
+    void stdio!.closed.then(() => stop('the client closed stdin'));
+    stdio!.gate.open();
     const { message, fields } = ready();
     logger.info(
       {
@@ -510,4 +518,29 @@ async function start(
     );
   }
   return { http, approvals, status, stop, stopped };
+}
+
+/**
+ * The stdio front, reading from the moment it starts: the gate holds what the client sends while
+ * Gatehouse starts (front/startGate.ts), and the legacy session is connected to it at the end of the
+ * start. `closed` resolves when the client has gone.
+ */
+function startStdioFront(
+  options: ServeOptions,
+  deps: FrontDeps,
+  modern: ReturnType<typeof createModernFront>,
+  caller: ReturnType<typeof resolveStdioCaller>,
+  poolStarted: Promise<void>,
+) {
+  // Counted from the process's start, as the client that launched it counts.
+  const discoverBy = Promise.race([
+    poolStarted,
+    new Promise<void>((resolve) =>
+      setTimeout(resolve, Math.max(0, options.config.timeouts.discoverMs - performance.now())).unref(),
+    ),
+  ]);
+  const gate = new StartGate(new StdioFrontTransport(deps.logger, options.stdin, options.stdout), discoverBy);
+  const transport = new EraSplitTransport(gate, modern, { ...caller, transport: 'stdio' });
+  const closed = new Promise<void>((resolve) => (transport.onclose = resolve));
+  return { gate, transport, closed };
 }

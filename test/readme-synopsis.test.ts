@@ -17,7 +17,7 @@ const section = readme.slice(readme.indexOf('## Command line'));
 const start = section.indexOf('```\n') + 4;
 const synopsis = section.slice(start, section.indexOf('\n```', start)).split('\n');
 const io = { out: () => undefined, err: () => undefined };
-const program = buildProgram(io);
+const program = await buildProgram(io);
 
 function find(parent: Command, name: string): Command | undefined {
   return parent.commands.find((c) => c.name() === name);

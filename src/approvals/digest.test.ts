@@ -284,6 +284,18 @@ describe('canonicalJson against the canonicalize package (the RFC 8785 reference
     expect(() => canonicalJson(cycle)).toThrow(GatehouseError);
   });
 
+  it('escapes what JSON escapes and sorts keys that arrive out of order, as the package does', () => {
+    const value = {
+      z: 'plain',
+      'a"b': 'tab\there',
+      '\u0001': 'quote " and \\',
+      é: '\ud83d\ude00',
+      b: [2.5, -1e21],
+    };
+    expect(canonicalJson(value)).toBe(canonicalize(value));
+    expect(canonicalJson({ b: 1, a: { d: 2, c: 3 } })).toBe('{"a":{"c":3,"d":2},"b":1}');
+  });
+
   it('keeps -0, undefined members and toJSON as the package does', () => {
     const odd = { b: -0, a: undefined, c: [undefined, 1], d: new Date(0), e: { toJSON: () => 'x' } };
     expect(canonicalJson(odd)).toBe(canonicalize(odd));

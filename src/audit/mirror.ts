@@ -1,9 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { request } from 'undici';
 import { GatehouseError } from '../errors.js';
 import { appendDurably } from '../store/durableFile.js';
 import { serial } from '../store/serial.js';
+import { undici } from '../shared/undici.js';
 import { CHECKPOINTS_FILE, checkpointLine } from './files.js';
 
 /**
@@ -63,7 +63,7 @@ export function checkpointMirror(
     const where = describeUrl(url);
     const timeout = target.timeoutMs ?? 10_000;
     try {
-      const response = await request(url, {
+      const response = await undici().request(url, {
         method: 'POST',
         headers: { ...target.headers, 'content-type': 'text/plain; charset=utf-8' },
         body: note,

@@ -1,8 +1,8 @@
-import { request } from 'undici';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { AuditEvent } from './events.js';
 import { describeUrl } from './mirror.js';
+import { undici } from '../shared/undici.js';
 import { logsRequest, type LogInput } from './otlpJson.js';
 
 /**
@@ -90,7 +90,7 @@ export function otlpExporter(options: OtlpExporterOptions): OtlpExporter {
   async function send(batch: readonly LogInput[]): Promise<Failure | undefined> {
     let response;
     try {
-      response = await request(settings.url, {
+      response = await undici().request(settings.url, {
         method: 'POST',
         headers: { ...settings.headers, 'content-type': 'application/json' },
         body: JSON.stringify(logsRequest(batch)),

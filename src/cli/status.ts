@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { request } from 'undici';
 import { listenerUrl, loadListenerAddress } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
+import { undici } from '../shared/undici.js';
 import type { GatehouseStatus } from '../main.js';
 import { configOption, type CliIo } from './options.js';
 
@@ -21,7 +21,7 @@ export function registerStatus(program: Command, io: CliIo): void {
       let status: GatehouseStatus;
       let statusCode: number | undefined;
       try {
-        const response = await request(`${base}/status`, {
+        const response = await undici().request(`${base}/status`, {
           headers: token ? { authorization: `Bearer ${token}` } : {},
           headersTimeout: 5_000,
           bodyTimeout: 5_000,

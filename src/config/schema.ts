@@ -428,8 +428,16 @@ const ConfigFields = z.strictObject({
         .positive()
         .default(30_000)
         .describe('Bound on connecting to and initialising one downstream server.'),
+      discoverMs: z
+        .number()
+        .int()
+        .nonnegative()
+        .default(1_500)
+        .describe(
+          "On stdio, how long after Gatehouse's process started a client's server/discover probe may wait for the downstream servers' first connection attempts. Then it is answered with what is known, servers still connecting counted as offering tools, prompts and resources; Claude Code gives the probe about 2.3 s from launch and otherwise falls back to the 2025-11-25 era.",
+        ),
     })
-    .default({ callMs: 120_000, connectMs: 30_000 }),
+    .default({ callMs: 120_000, connectMs: 30_000, discoverMs: 1_500 }),
   restart: z
     .strictObject({
       initialDelayMs: z

@@ -14,6 +14,7 @@ import {
   type ClientCapabilities,
   type Implementation,
   type JSONRPCNotification,
+  type LoggingLevel,
   type Notification,
   type ProgressToken,
   type Request,
@@ -33,7 +34,14 @@ import { createHttpTransport, shouldFallBackToSse, transportOrder } from './http
 import { DownstreamNetworkError } from './httpTransport.js';
 import { StdioChildTransport } from './stdio.js';
 import { WireOrderTransport } from './wireOrder.js';
-import { EraNegotiatingTransport, MODERN_VERSION } from './era2026.js';
+import {
+  EraNegotiatingTransport,
+  LEGACY_KEPT,
+  MODERN_VERSION,
+  misdeclaredWarning,
+  type MisdeclaredWarning,
+} from './era2026.js';
+import { scanHeadersOnce } from '../shared/mcpHeaders.js';
 import { VERSION } from '../version.js';
 
 export type ConnectionState = 'starting' | 'ready' | 'restarting' | 'failed' | 'stopped' | 'disabled';
@@ -113,6 +121,11 @@ export interface ForwardOptions {
   progress?: { token: ProgressToken; send(params: Record<string, unknown>): void };
   /** HTTP headers for this request only (its credentials); Streamable HTTP servers only. */
   headers?: Record<string, string>;
+  /**
+   * The client's log threshold (its logging/setLevel, or a modern request's own): a 2026-07-28 server
+   * gets it in the request's envelope, and logs nothing during a request without one.
+   */
+  logLevel?: LoggingLevel;
 }
 
 /**
@@ -136,6 +149,7 @@ export function progressTo(
 interface InFlight extends CallOrigin {
   progress?: ForwardOptions['progress'];
   headers?: Record<string, string>;
+  logLevel?: LoggingLevel;
   /** Progress arrived: the call is alive. */
   keepAlive?: () => void;
 }
@@ -172,6 +186,7 @@ export class DownstreamConnection {
 
   private client?: Client;
   private transport?: Transport;
+  private readonly misdeclared: MisdeclaredWarning;
   private restarts = 0;
   private nextDelay: number;
   private since = new Date();
@@ -191,6 +206,7 @@ export class DownstreamConnection {
     private readonly options: ConnectionOptions,
   ) {
     this.log = options.logger.child({ server: name });
+    this.misdeclared = misdeclaredWarning(this.log);
     this.nextDelay = options.restart.initialDelayMs;
     this.transportKind = isStdioServer(config) ? 'stdio' : config.type === 'sse' ? 'sse' : 'streamable-http';
     if (config.disabled) this.state = 'disabled';
@@ -255,6 +271,7 @@ export class DownstreamConnection {
       relatedRequestId: options.relatedRequestId,
       progress: options.progress,
       headers: options.headers,
+      logLevel: options.logLevel,
     };
     this.inflight.set(key, call);
     const timeout = this.timeoutMs;
@@ -422,6 +439,7 @@ export class DownstreamConnection {
               capabilities: RELAYED_CLIENT_CAPABILITIES,
             },
             this.log,
+            (key) => (typeof key === 'number' ? this.inflight.get(key)?.logLevel : undefined),
           );
     const client = dispatchByShape(
       new Client({ name: 'gatehouse', version: VERSION }, { capabilities: RELAYED_CLIENT_CAPABILITIES }),
@@ -442,6 +460,7 @@ export class DownstreamConnection {
     try {
       await client.connect(wire, { timeout: this.options.connectMs });
       const tools = await listAllTools(client, this.options.connectMs);
+      this.noteMisdeclared(transport, tools);
       this.client = client;
       this.transport = transport;
       this.tools = tools;
@@ -540,10 +559,22 @@ export class DownstreamConnection {
     }
     const tools = await listAllTools(client, this.timeoutMs);
     if (this.client !== client) return tools;
+    this.noteMisdeclared(this.transport, tools);
     const changed = !isDeepStrictEqual(tools, this.tools);
     this.tools = tools;
     if (changed || announce) this.options.hooks.onToolsChanged(this);
     return tools;
+  }
+
+  /**
+   * A server reached in the 2025-11-25 era (the v2 SDK's default serves both) may still annotate its
+   * tools for 2026-07-28 clients: the operator hears of a declaration those clients will reject. The
+   * era transport judges a modern server's tools itself.
+   */
+  private noteMisdeclared(transport: Transport | undefined, tools: Tool[]): void {
+    if (transport instanceof EraNegotiatingTransport && transport.era === 'modern') return;
+    for (const tool of tools)
+      this.misdeclared(tool.name, scanHeadersOnce(tool.inputSchema).invalid, LEGACY_KEPT);
   }
 
   private onClosed(client: Client): void {

@@ -1,5 +1,5 @@
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage, LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { EraNegotiatingTransport, modernRequestHeaders } from './era2026.js';
@@ -9,9 +9,15 @@ import { shouldFallBackToSse } from './http.js';
  * The wire below the transport: what was sent, and a way to answer as the server. `refuse` makes
  * sending a method throw, as the HTTP transport throws a status it got for the POST.
  */
-function fakeWire(refuse: Record<string, Error> = {}) {
+function fakeWire(
+  refuse: Record<string, Error> = {},
+  levels: Record<string, LoggingLevel> = {},
+  over: { http?: boolean; log?: pino.Logger } = {},
+) {
   const sent: { message: JSONRPCMessage; options?: TransportSendOptions }[] = [];
-  const inner: Transport & { version?: string } = {
+  const inner: Transport & { version?: string; cancelRequest?: () => void } = {
+    // How the era transport tells HTTP (which carries headers) from stdio.
+    ...(over.http ? { cancelRequest: () => undefined } : {}),
     start: async () => undefined,
     close: async () => inner.onclose?.(),
     send: async (message, options) => {
@@ -24,7 +30,8 @@ function fakeWire(refuse: Record<string, Error> = {}) {
   const transport = new EraNegotiatingTransport(
     inner,
     { clientInfo: { name: 'gatehouse', version: '1' }, capabilities: { elicitation: { form: {} } } },
-    pino({ level: 'silent' }),
+    over.log ?? pino({ level: 'silent' }),
+    (related) => levels[String(related)],
   );
   const received: JSONRPCMessage[] = [];
   transport.onmessage = (message) => received.push(message);
@@ -90,8 +97,14 @@ async function negotiate(
 }
 
 /** A transport that negotiated the modern era: initialize refused as the v2 SDK does, then `DISCOVERED`. */
-async function modern() {
-  const wire = fakeWire();
+/** A tool definition as a server lists it, its inputSchema an object of these properties. */
+const tool = (name: string, properties: Record<string, unknown>) => ({
+  name,
+  inputSchema: { type: 'object', properties },
+});
+
+async function modern(levels: Record<string, LoggingLevel> = {}, over: Parameters<typeof fakeWire>[2] = {}) {
+  const wire = fakeWire({}, levels, over);
   await negotiate(wire, { initialize: { error: UNSUPPORTED }, discover: { result: DISCOVERED } });
   expect(wire.transport.era).toBe('modern');
   return wire;
@@ -195,6 +208,114 @@ describe('EraNegotiatingTransport', () => {
       id: 1,
       result: { content: [], _meta: { kept: true } },
     });
+  });
+
+  it("sends the Mcp-Param headers a tool's inputSchema asks for, as its latest tools/list says", async () => {
+    const wire = await modern();
+    const regional = tool('regional', {
+      region: { type: 'string', 'x-mcp-header': 'Region' },
+      where: { type: 'object', properties: { zone: { type: 'integer', 'x-mcp-header': 'Zone' } } },
+    });
+    await wire.transport.send({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} });
+    wire.answer({ id: 1, result: { tools: [regional, { name: 'plain', inputSchema: {} }] } });
+    const call = (id: number, name: string, args: unknown) =>
+      wire.transport.send(
+        { jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } },
+        { relatedRequestId: 4 },
+      );
+    await call(2, 'regional', { region: 'Zürich', where: { zone: 3 } });
+    expect(wire.sent.at(-1)!.options).toEqual({
+      relatedRequestId: 4,
+      paramHeaders: {
+        'mcp-param-region': `=?base64?${Buffer.from('Zürich').toString('base64')}?=`,
+        'mcp-param-zone': '3',
+      },
+    });
+    // An argument left out (or null) has no header; a tool without annotations gets none at all.
+    await call(3, 'regional', { region: 'eu-west-1', where: null });
+    expect(wire.sent.at(-1)!.options).toEqual({
+      relatedRequestId: 4,
+      paramHeaders: { 'mcp-param-region': 'eu-west-1' },
+    });
+    await call(4, 'plain', {});
+    expect(wire.sent.at(-1)!.options).toEqual({ relatedRequestId: 4 });
+    // The server changed the tool: its next listing is what counts.
+    await wire.transport.send({ jsonrpc: '2.0', id: 5, method: 'tools/list', params: {} });
+    wire.answer({ id: 5, result: { tools: [{ name: 'regional', inputSchema: {} }] } });
+    await call(6, 'regional', { region: 'eu' });
+    expect(wire.sent.at(-1)!.options).toEqual({ relatedRequestId: 4 });
+  });
+
+  describe('a tool whose x-mcp-header declarations are invalid', () => {
+    const misdeclared = tool('misdeclared', {
+      region: { type: 'string', 'x-mcp-header': 'Region' },
+      data: { type: 'object', 'x-mcp-header': 'Data' },
+    });
+    const tools = [misdeclared, { name: 'plain', inputSchema: { type: 'object' } }];
+    const warnings = () => {
+      const lines: Record<string, unknown>[] = [];
+      const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+      return { lines, log };
+    };
+    const PROBLEM =
+      'data: x-mcp-header is only permitted on a string, integer or boolean property, not object';
+
+    it('is left out of the server’s tools/list over HTTP, once warned about, and gets no headers', async () => {
+      const { lines, log } = warnings();
+      const wire = await modern({}, { http: true, log });
+      for (const id of [1, 2]) {
+        await wire.transport.send({ jsonrpc: '2.0', id, method: 'tools/list', params: {} });
+        wire.answer({ id, result: { tools } });
+        expect(wire.received.at(-1)).toMatchObject({ id, result: { tools: [{ name: 'plain' }] } });
+      }
+      expect(lines.map((l) => [l.tool, l.problem])).toEqual([['misdeclared', PROBLEM]]);
+      expect(lines[0]!.msg).toContain('tool left out');
+      await wire.transport.send({
+        jsonrpc: '2.0',
+        id: 3,
+        method: 'tools/call',
+        params: { name: 'misdeclared', arguments: { region: 'eu' } },
+      });
+      expect(wire.sent.at(-1)!.options).toBeUndefined();
+    });
+
+    it('is kept over stdio, which carries no headers, with a warning', async () => {
+      const { lines, log } = warnings();
+      const wire = await modern({}, { log });
+      await wire.transport.send({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} });
+      wire.answer({ id: 1, result: { tools } });
+      expect(wire.received.at(-1)).toMatchObject({
+        result: { tools: [{ name: 'misdeclared' }, { name: 'plain' }] },
+      });
+      expect(lines.map((l) => [l.tool, l.problem])).toEqual([['misdeclared', PROBLEM]]);
+      expect(lines[0]!.msg).toContain('kept, since stdio carries no headers');
+    });
+  });
+
+  it('answers logging/setLevel itself and sends the level of the client a request serves in its envelope', async () => {
+    const wire = await modern({ 5: 'warning' });
+    const before = wire.sent.length;
+    await wire.transport.send({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'logging/setLevel',
+      params: { level: 'info' },
+    });
+    expect(wire.sent.length).toBe(before);
+    expect(wire.received.at(-1)).toEqual({ jsonrpc: '2.0', id: 1, result: {} });
+    await wire.transport.send(
+      { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'x' } },
+      { relatedRequestId: 5 },
+    );
+    expect(wire.lastSent().params).toMatchObject({
+      _meta: { 'io.modelcontextprotocol/logLevel': 'warning' },
+    });
+    // A client that set no level: no logLevel, so the server logs nothing during the request.
+    await wire.transport.send(
+      { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'x' } },
+      { relatedRequestId: 6 },
+    );
+    expect(wire.lastSent().params?._meta).not.toHaveProperty(['io.modelcontextprotocol/logLevel']);
   });
 
   it('gives the Client the initialize error when discover is refused as well (stdio: an error)', async () => {

@@ -6,13 +6,16 @@ import {
   type ClientCapabilities,
   type JSONRPCMessage,
   type JSONRPCRequest,
+  type LoggingLevel,
   type MessageExtraInfo,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Logger } from '../log.js';
 import { isNotification, isRequest, isResponse } from '../shared/jsonRpc.js';
+import { encodeHeaderValue, paramHeaders, scanHeaders, type HeaderScan } from '../shared/mcpHeaders.js';
 import { describeIssues } from '../shared/passThrough.js';
+import { ModernListen } from './era2026Listen.js';
 
 /*
  * Gatehouse as a client of a 2026-07-28 server, under the SDK v1 Client it uses for every server.
@@ -28,8 +31,10 @@ import { describeIssues } from '../shared/passThrough.js';
  * - for a modern server, the Client's `initialize` is answered from the discover result, and
  *   `notifications/initialized` and `notifications/roots/list_changed` (no such thing in the modern
  *   era) are not sent;
- * - every request gets the envelope (protocol version, client info, client capabilities) and, over
- *   HTTP, the standard headers (the transport adds them once the version is modern), with no session;
+ * - every request gets the envelope (protocol version, client info, client capabilities, and the log
+ *   level of the client it serves, which `logging/setLevel` set: that request is answered here, the
+ *   era has none) and, over HTTP, the standard headers and the `Mcp-Param-{Name}` headers its tool
+ *   asks for (the transport adds them once the version is modern), with no session;
  * - results lose the modern-only fields (`resultType`, `ttlMs`, `cacheScope`, the server's
  *   `serverInfo` in `_meta`): Gatehouse is the server its clients talk to, and its front states those
  *   fields itself to a 2026-07-28 client;
@@ -39,7 +44,8 @@ import { describeIssues } from '../shared/passThrough.js';
  *   InputRequiredResult of Gatehouse's, with a sealed state of its own, from front/era2026/inputs.ts),
  *   and the call is retried with the answers and the server's `requestState`. The server's state never
  *   leaves Gatehouse, so no client can hand it a state from another call;
- * - list changes come from one `subscriptions/listen` request held open for the connection.
+ * - list changes and resource updates come from one `subscriptions/listen` held open for the
+ *   connection; `resources/subscribe` and `unsubscribe` change what it carries (era2026Listen.ts).
  */
 
 export const MODERN_VERSION = '2026-07-28';
@@ -47,6 +53,7 @@ const PROTOCOL_VERSION = 'io.modelcontextprotocol/protocolVersion';
 const CLIENT_INFO = 'io.modelcontextprotocol/clientInfo';
 const CLIENT_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
 const SERVER_INFO = 'io.modelcontextprotocol/serverInfo';
+const LOG_LEVEL = 'io.modelcontextprotocol/logLevel';
 
 /** The wire closed while the negotiation waited for an answer. */
 const CLOSED = Symbol('closed');
@@ -56,6 +63,9 @@ const MAX_INPUT_ROUNDS = 16;
 
 /** The input requests an InputRequiredResult may carry (basic/patterns/mrtr.mdx). */
 const INPUT_METHODS = new Set(['sampling/createMessage', 'elicitation/create', 'roots/list']);
+
+/** The requests of the older era that Gatehouse's listen carries toward a modern server. */
+const SUBSCRIBE_METHODS = new Set(['resources/subscribe', 'resources/unsubscribe']);
 
 /** The modern-era fields of a result that a 2025-era client does not expect. */
 const MODERN_RESULT_FIELDS = ['resultType', 'ttlMs', 'cacheScope'] as const;
@@ -107,14 +117,6 @@ interface Call {
   requestState?: string;
 }
 
-/**
- * A header value as the spec encodes it: plain when it is visible ASCII, the Base64 sentinel otherwise.
- */
-function headerValue(value: string): string {
-  const plain = /^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(value) && !/^=\?base64\?.*\?=$/.test(value);
-  return plain ? value : `=?base64?${Buffer.from(value, 'utf8').toString('base64')}?=`;
-}
-
 /** The field of a request's params that `Mcp-Name` mirrors. */
 const NAMED: Record<string, string> = {
   'tools/call': 'name',
@@ -131,8 +133,16 @@ export function modernRequestHeaders(message: JSONRPCMessage): Record<string, st
   const headers: Record<string, string> = { 'mcp-method': message.method };
   const field = NAMED[message.method];
   const name = field ? (message.params as Json | undefined)?.[field] : undefined;
-  if (typeof name === 'string') headers['mcp-name'] = headerValue(name);
+  if (typeof name === 'string') headers['mcp-name'] = encodeHeaderValue(name);
   return headers;
+}
+
+/**
+ * What a request to a modern server may carry beyond the message: the `Mcp-Param-{Name}` headers of a
+ * tools/call, which only a Streamable HTTP transport sends (stdio has no headers).
+ */
+export interface ModernSendOptions extends TransportSendOptions {
+  paramHeaders?: Record<string, string>;
 }
 
 /** The error a broken exchange is delivered to the Client as. */
@@ -161,6 +171,32 @@ function refusalText(refusal: Refusal): string {
   return String((refusal.answer as { error?: { message?: unknown } }).error?.message);
 }
 
+const LEFT_OUT =
+  "tool left out: its inputSchema's x-mcp-header declaration is invalid, and a Streamable HTTP client must not offer it";
+const STDIO_KEPT =
+  "tool's inputSchema has an invalid x-mcp-header declaration; kept, since stdio carries no headers, but a 2026-07-28 client over Streamable HTTP will leave it out";
+/** What Gatehouse says of such a tool of a server it reaches in the 2025-11-25 era. */
+export const LEGACY_KEPT =
+  "tool's inputSchema has an invalid x-mcp-header declaration; kept, since the server is reached in the 2025-11-25 era, but a 2026-07-28 client over Streamable HTTP will leave it out";
+
+/** Records what a tool's `x-mcp-header` scan found: `problem` undefined when its declarations are valid. */
+export type MisdeclaredWarning = (tool: string, problem: string | undefined, what: string) => void;
+
+/**
+ * Warns once per tool and problem (not on every tools/list) that a server's tool has invalid
+ * `x-mcp-header` declarations, and what Gatehouse did with it; the logger names the server.
+ */
+export function misdeclaredWarning(log: Logger): MisdeclaredWarning {
+  const told = new Map<string, string>();
+  return (tool, problem, what) => {
+    if (problem === undefined) told.delete(tool);
+    else if (told.get(tool) !== problem) {
+      told.set(tool, problem);
+      log.warn({ tool, problem }, what);
+    }
+  };
+}
+
 export class EraNegotiatingTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
@@ -176,15 +212,37 @@ export class EraNegotiatingTransport implements Transport {
   private readonly calls = new Map<RequestId, Call>();
   private readonly inputs = new Map<RequestId, Call>();
   private nextId = 0;
-  private listenId?: string;
+  /** Gatehouse's subscriptions/listen toward the server: list changes and resource subscriptions. */
+  private readonly listener: ModernListen;
+  /** The `x-mcp-header` parameters of the server's tools, by name, as its latest tools/list said. */
+  private readonly mirrored = new Map<string, HeaderScan>();
+  /** Tells the operator once which of the server's tools have invalid `x-mcp-header` declarations. */
+  private readonly misdeclared: MisdeclaredWarning;
 
+  /**
+   * @param logLevelOf the log threshold of the client a request serves (by its `relatedRequestId`):
+   *   a modern server has no `logging/setLevel`, and logs during a request only at the level that
+   *   request's envelope names.
+   */
   constructor(
     readonly inner: Transport,
     private readonly identity: ModernClientIdentity,
     private readonly log: Logger,
+    private readonly logLevelOf?: (relatedRequestId: RequestId) => LoggingLevel | undefined,
   ) {
+    this.misdeclared = misdeclaredWarning(log);
+    this.listener = new ModernListen(
+      {
+        send: (message) => this.inner.send(message),
+        cancel: (id) => this.cancelOnWire(id),
+        capabilities: () => (this.discovered?.capabilities ?? {}) as Json,
+        envelope: () => envelope(this.identity),
+      },
+      log,
+    );
     inner.onmessage = (message, extra) => this.receive(message, extra);
     inner.onclose = () => {
+      this.listener.closedWire();
       // The Client fails its initialize as closed, as it would without the negotiation.
       this.awaiting?.settle(CLOSED);
       this.onclose?.();
@@ -232,6 +290,16 @@ export class EraNegotiatingTransport implements Transport {
     if (this.era !== 'modern') return this.inner.send(message, options);
     if (isResponse(message) && this.inputs.has(message.id)) return this.answered(message);
     if (isNotification(message)) return this.sendNotification(message, options);
+    if (isRequest(message) && SUBSCRIBE_METHODS.has(message.method)) {
+      // Answered once Gatehouse's listen carries the change (era2026Listen.ts).
+      void this.listener.request(message).then((answer) => this.onmessage?.(answer));
+      return;
+    }
+    if (isRequest(message) && message.method === 'logging/setLevel') {
+      // The era has no such request: the level is Gatehouse's to keep, and each request carries it.
+      this.onmessage?.({ jsonrpc: '2.0', id: message.id, result: {} });
+      return;
+    }
     if (isRequest(message)) {
       const call: Call = {
         clientId: message.id,
@@ -368,7 +436,7 @@ export class EraNegotiatingTransport implements Transport {
   ) {
     const params = (message as { params?: Json }).params;
     if (message.method === 'notifications/initialized') {
-      this.listen();
+      this.listener.start();
       return;
     }
     if (message.method !== 'notifications/cancelled') return;
@@ -386,55 +454,78 @@ export class EraNegotiatingTransport implements Transport {
       });
     }
     if (call.waiting.size > 0) return;
-    // A modern server over HTTP is told by the end of the request's stream; stdio takes the notification.
+    await this.cancelOnWire(call.request.id, params, options);
+  }
+
+  /**
+   * End a request of ours under way: a modern server over HTTP is told by the end of the request's
+   * stream; stdio takes notifications/cancelled (with the client's reason, when it gave one).
+   */
+  private async cancelOnWire(id: RequestId, params?: Json, options?: TransportSendOptions): Promise<void> {
     const http = this.inner as { cancelRequest?(id: RequestId): void };
     if (http.cancelRequest) {
-      http.cancelRequest(call.request.id);
+      http.cancelRequest(id);
       return;
     }
     await this.inner
-      .send({ ...message, params: { ...params, requestId: call.request.id } } as JSONRPCMessage, options)
+      .send(
+        { jsonrpc: '2.0', method: 'notifications/cancelled', params: { ...params, requestId: id } },
+        options,
+      )
       .catch((error: unknown) => this.log.debug({ reason: String(error) }, 'cancellation not delivered'));
   }
 
   /** Send one round of a call, with the envelope and a wire id of its own. */
   private sendCall(call: Call, wireId: RequestId, params: Json | undefined): Promise<void> {
     const meta = isObject(params?._meta) ? params._meta : {};
+    const related = call.options?.relatedRequestId;
+    const level = related !== undefined ? this.logLevelOf?.(related) : undefined;
     const request: JSONRPCRequest = {
       jsonrpc: '2.0',
       id: wireId,
       method: call.request.method,
-      params: { ...params, _meta: { ...meta, ...envelope(this.identity) } },
+      params: {
+        ...params,
+        _meta: { ...meta, ...envelope(this.identity), ...(level ? { [LOG_LEVEL]: level } : {}) },
+      },
     };
     call.request = { ...call.request, id: wireId };
     this.calls.set(wireId, call);
-    return this.inner.send(request, call.options);
+    return this.inner.send(request, this.sendOptions(call.options, request));
   }
 
-  /** One `subscriptions/listen` for the connection: the server's list changes arrive on it. */
-  private listen(): void {
-    const capabilities = (this.discovered?.capabilities ?? {}) as Json;
-    const wants = (name: string) => Boolean((capabilities[name] as Json | undefined)?.listChanged);
-    const notifications = {
-      toolsListChanged: wants('tools'),
-      promptsListChanged: wants('prompts'),
-      resourcesListChanged: wants('resources'),
-    };
-    if (!Object.values(notifications).some(Boolean)) return;
-    this.listenId = `gatehouse-listen-${randomUUID()}`;
-    this.inner
-      .send({
-        jsonrpc: '2.0',
-        id: this.listenId,
-        method: 'subscriptions/listen',
-        params: { notifications, _meta: envelope(this.identity) },
-      })
-      .catch((error: unknown) =>
-        this.log.warn(
-          { reason: String(error) },
-          'subscriptions/listen not accepted; list changes will not be heard',
-        ),
-      );
+  /** A tools/call carries the `Mcp-Param-{Name}` headers its tool's inputSchema asks for. */
+  private sendOptions(
+    options: TransportSendOptions | undefined,
+    request: JSONRPCRequest,
+  ): ModernSendOptions | undefined {
+    if (request.method !== 'tools/call') return options;
+    const params = request.params as Json;
+    const mirrored = typeof params.name === 'string' ? this.mirrored.get(params.name) : undefined;
+    if (!mirrored) return options;
+    return { ...options, paramHeaders: paramHeaders(mirrored, params.arguments) };
+  }
+
+  /**
+   * Each page of the server's tools/list: which arguments its tools mirror into headers. A tool whose
+   * `x-mcp-header` declarations are invalid is left out over HTTP, as the spec requires of a
+   * Streamable HTTP client (and the v2 SDK client does): no header set for it is one the server
+   * would be sure to accept, and a call to it could not be routed as its definition promises. Over
+   * stdio, which has no headers, the annotations mean nothing and the tool is kept. Either way the
+   * server's operator is told once which tool and why.
+   */
+  private learnTools(result: Json): Json {
+    if (!Array.isArray(result.tools)) return result;
+    const overHttp = typeof (this.inner as { cancelRequest?: unknown }).cancelRequest === 'function';
+    const kept = (result.tools as unknown[]).filter((tool) => {
+      if (!isObject(tool) || typeof tool.name !== 'string') return true;
+      const scan = scanHeaders(tool.inputSchema);
+      this.mirrored.delete(tool.name);
+      if (scan.invalid === undefined && scan.params.length > 0) this.mirrored.set(tool.name, scan);
+      this.misdeclared(tool.name, scan.invalid, overHttp ? LEFT_OUT : STDIO_KEPT);
+      return scan.invalid === undefined || !overHttp;
+    });
+    return kept.length === result.tools.length ? result : { ...result, tools: kept };
   }
 
   private receive(message: JSONRPCMessage, extra?: MessageExtraInfo): void {
@@ -447,20 +538,15 @@ export class EraNegotiatingTransport implements Transport {
       return;
     }
     if (isNotification(message)) {
-      if (message.method !== 'notifications/subscriptions/acknowledged') this.onmessage?.(message, extra);
+      const relayed = this.listener.notification(message);
+      if (relayed) this.onmessage?.(relayed, extra);
       return;
     }
     if (!isResponse(message)) {
       this.onmessage?.(message, extra);
       return;
     }
-    if (message.id === this.listenId) {
-      this.log.info(
-        { error: 'error' in message ? message.error : undefined },
-        'the server ended subscriptions/listen',
-      );
-      return;
-    }
+    if (this.listener.response(message)) return;
     const call = this.calls.get(message.id);
     if (!call) {
       this.onmessage?.(message, extra);
@@ -478,7 +564,8 @@ export class EraNegotiatingTransport implements Transport {
       return;
     }
     this.calls.delete(call.clientId);
-    this.onmessage?.({ jsonrpc: '2.0', id: call.clientId, result: legacyResult(result) }, extra);
+    const listed = call.request.method === 'tools/list' ? this.learnTools(result) : result;
+    this.onmessage?.({ jsonrpc: '2.0', id: call.clientId, result: legacyResult(listed) }, extra);
   }
 
   /** Hand the server's input requests to the Client, as a 2025-era server would have sent them. */

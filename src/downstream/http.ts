@@ -1,14 +1,20 @@
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import type { FetchLike, Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { Agent, fetch as undiciFetch } from 'undici';
+import type { Agent, fetch as undiciFetch } from 'undici';
 import type { HttpServerConfig } from '../config/schema.js';
+import { undici } from '../shared/undici.js';
 import { NodeStreamableHttpClientTransport, type StreamableHttpTransportOptions } from './httpTransport.js';
 
-/** One keep-alive pool for all HTTP downstreams: connection reuse is most of the proxy's HTTP cost. */
-const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 64, pipelining: 1 });
+/**
+ * One keep-alive pool for all HTTP downstreams: connection reuse is most of the proxy's HTTP cost.
+ * Made with the first HTTP downstream, so that a Gatehouse without any never loads undici.
+ */
+let pool: Agent | undefined;
+const dispatcher = (): Agent =>
+  (pool ??= new (undici().Agent)({ keepAliveTimeout: 30_000, connections: 64, pipelining: 1 }));
 
 const pooledFetch: FetchLike = (url, init) =>
-  undiciFetch(url, { ...(init as object), dispatcher } as Parameters<
+  undici().fetch(url, { ...(init as object), dispatcher: dispatcher() } as Parameters<
     typeof undiciFetch
   >[1]) as unknown as Promise<Response>;
 
@@ -24,7 +30,7 @@ export function createHttpTransport(
   // Streamable HTTP carries every call, so it runs on undici's request() rather than fetch.
   return kind === 'sse'
     ? new SSEClientTransport(url, { requestInit: { headers }, fetch: pooledFetch })
-    : new NodeStreamableHttpClientTransport(url, { headers, dispatcher, headersFor });
+    : new NodeStreamableHttpClientTransport(url, { headers, dispatcher: dispatcher(), headersFor });
 }
 
 /** The order in which transports are tried: Streamable HTTP first, SSE when the server only speaks that. */

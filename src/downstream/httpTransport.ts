@@ -4,7 +4,7 @@ import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/
 import { ErrorCode, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { createParser } from 'eventsource-parser';
 import { isJsonRpcMessage } from '../shared/jsonLines.js';
-import { MODERN_VERSION, modernRequestHeaders } from './era2026.js';
+import { MODERN_VERSION, modernRequestHeaders, type ModernSendOptions } from './era2026.js';
 import { isRequest, isResponse } from '../shared/jsonRpc.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
@@ -192,14 +192,14 @@ export class NodeStreamableHttpClientTransport implements Transport {
     this.cancels.delete(id);
   }
 
-  private async post(message: JSONRPCMessage, options: TransportSendOptions = {}): Promise<void> {
-    const { onresumptiontoken, relatedRequestId: origin } = options;
+  private async post(message: JSONRPCMessage, options: ModernSendOptions = {}): Promise<void> {
+    const { onresumptiontoken, relatedRequestId: origin, paramHeaders } = options;
     const requestId = isRequest(message) ? message.id : undefined;
     const cancel =
       requestId !== undefined && this.protocolVersion === MODERN_VERSION ? new AbortController() : undefined;
     if (cancel) this.cancels.set(requestId!, cancel);
     try {
-      await this.postWith(message, { onresumptiontoken, origin, requestId, cancel });
+      await this.postWith(message, { onresumptiontoken, origin, requestId, cancel, paramHeaders });
     } catch (error) {
       if (!cancel?.signal.aborted) throw error;
     } finally {
@@ -217,18 +217,22 @@ export class NodeStreamableHttpClientTransport implements Transport {
       origin,
       requestId,
       cancel,
+      paramHeaders,
     }: {
       onresumptiontoken?: TransportSendOptions['onresumptiontoken'];
       origin?: RequestId;
       requestId?: RequestId;
       cancel?: AbortController;
+      paramHeaders?: Record<string, string>;
     },
   ): Promise<void> {
     const headers = this.headers(
       {
         'content-type': 'application/json',
         accept: 'application/json, text/event-stream',
-        ...(this.protocolVersion === MODERN_VERSION ? modernRequestHeaders(message) : {}),
+        ...(this.protocolVersion === MODERN_VERSION
+          ? { ...modernRequestHeaders(message), ...paramHeaders }
+          : {}),
       },
       origin !== undefined && requestId !== undefined ? this.headersFor?.(origin) : undefined,
     );

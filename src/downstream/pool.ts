@@ -1,4 +1,4 @@
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { ServerCapabilities, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { toolDefinitionDigest } from '../approvals/digest.js';
@@ -32,6 +32,9 @@ export interface PoolHooks extends Omit<ConnectionHooks, 'onStateChange' | 'onTo
    */
   onToolDefinitionChanged?(server: string, tool: string, before?: string, after?: string): void;
 }
+
+/** What a server on its first attempt is taken to declare: it may list tools, prompts and resources. */
+const STILL_CONNECTING: ServerCapabilities = { tools: {}, prompts: {}, resources: {} };
 
 /** Every configured downstream server, and the merged, namespaced tool catalog over the ready ones. */
 export class DownstreamPool {
@@ -155,6 +158,18 @@ export class DownstreamPool {
   listedBeforeOutage(exposedName: string): CatalogEntry<Tool> | undefined {
     const entry = this.lastListed.get(exposedName);
     return entry && this.connections.get(entry.server)?.state !== 'ready' ? entry : undefined;
+  }
+
+  /**
+   * What the servers declare, in configuration order, for the capabilities clients are told: a ready
+   * server's own declaration, and for one still on its first attempt the lists it may come to serve
+   * (prompts, resources), so that a client answered before it is up (a stdio `server/discover` probe)
+   * still asks for them, and hears when they change.
+   */
+  declaredCapabilities(): ServerCapabilities[] {
+    return [...this.connections.values()].flatMap((c) =>
+      c.state === 'ready' ? [c.capabilities] : c.state === 'starting' ? [STILL_CONNECTING] : [],
+    );
   }
 
   ready(): DownstreamConnection[] {

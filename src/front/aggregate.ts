@@ -177,6 +177,7 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
     return owner.request({ method: 'resources/read', params }, AS_SENT.read, {
       ...ctx,
       sessionId: session.id,
+      logLevel: session.logLevel,
     });
   }
 
@@ -201,7 +202,7 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
       return await owner.request(
         { method: on ? 'resources/subscribe' : 'resources/unsubscribe', params },
         AS_SENT.empty,
-        { ...ctx, sessionId: session.id },
+        { ...ctx, sessionId: session.id, logLevel: session.logLevel },
       );
     } catch (error) {
       if (on) session.subscriptions.delete(uri);
@@ -245,7 +246,7 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
     return connection.request(
       { method: 'prompts/get', params: { ...params, name: entry.name } },
       AS_SENT.prompt,
-      { ...ctx, sessionId: session.id },
+      { ...ctx, sessionId: session.id, logLevel: session.logLevel },
     );
   }
 
@@ -255,7 +256,7 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
     session: Requester,
     ctx: Forwarding,
   ) {
-    const forward = { ...ctx, sessionId: session.id };
+    const forward = { ...ctx, sessionId: session.id, logLevel: session.logLevel };
     if (ref.type === 'ref/prompt') {
       const { entry, connection } = await promptEntry(ref.name, session, ctx);
       const renamed = { ...(params.ref as Params), name: entry.name };

@@ -1,4 +1,5 @@
-import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
+import type * as Jose from 'jose';
+import type { JWTPayload } from 'jose';
 import type { Config } from '../config/schema.js';
 import { GatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -45,7 +46,14 @@ export function createJwtVerifier(
       'identity.jwt.jwksUri is plain HTTP: whoever can alter that traffic can mint accepted tokens',
     );
   }
-  const keys = createRemoteJWKSet(jwksUrl, { timeoutDuration: 5_000, cooldownDuration: 30_000 });
+  // jose is loaded with the first token, so that a Gatehouse that never sees one (every stdio one)
+  // does not load it before it can answer its first client.
+  let loading: Promise<{ jose: typeof Jose; keys: ReturnType<typeof Jose.createRemoteJWKSet> }> | undefined;
+  const verifier = () =>
+    (loading ??= import('jose').then((jose) => ({
+      jose,
+      keys: jose.createRemoteJWKSet(jwksUrl, { timeoutDuration: 5_000, cooldownDuration: 30_000 }),
+    })));
   const options = {
     issuer: config.issuer,
     audience: config.audience,
@@ -55,11 +63,12 @@ export function createJwtVerifier(
   };
 
   return async (token) => {
+    const { jose, keys } = await verifier();
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, keys, options));
+      ({ payload } = await jose.jwtVerify(token, keys, options));
     } catch (error) {
-      return refusal(error, logger);
+      return refusal(error, jose.errors, logger);
     }
     const principal = principalOf(payload, config);
     return typeof principal === 'string'
@@ -100,7 +109,7 @@ function groupsOf(claim: unknown): string[] | undefined {
 }
 
 /** jose's error, as a reason the client may read (never the token, never jose's own wording). */
-function refusal(error: unknown, logger: Logger): Authentication {
+function refusal(error: unknown, errors: typeof Jose.errors, logger: Logger): Authentication {
   if (error instanceof errors.JWTExpired) return refused('invalid', 'the token has expired');
   if (error instanceof errors.JWTClaimValidationFailed) {
     const reasons: Record<string, string> = {

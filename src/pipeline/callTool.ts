@@ -304,6 +304,7 @@ async function execute(
       sessionId: session.id,
       relatedRequestId: context.requestId,
       signal: context.signal,
+      logLevel: session.logLevel,
       ...(progressToken !== undefined
         ? { progress: progressTo(progressToken, context.sendNotification) }
         : {}),

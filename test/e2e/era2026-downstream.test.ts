@@ -13,7 +13,13 @@ import {
   TRANSPORT_MATRIX,
   type HttpGatehouse,
 } from '../helpers/gatehouse.js';
-import { MODERN, modernHttpClient, modernStdioClient, type ModernClient } from '../helpers/modernClient.js';
+import {
+  headerValue,
+  MODERN,
+  modernHttpClient,
+  modernStdioClient,
+  type ModernClient,
+} from '../helpers/modernClient.js';
 import { fixtureArgs } from '../helpers/paths.js';
 import { eventually, freePort, spawnProcess, type Spawned } from '../helpers/processes.js';
 import type { Json } from '../helpers/rawClient.js';
@@ -91,6 +97,30 @@ describe.each(MATRIX)(
       await eventually(() => gatehouse.logs().includes(`"era":"${MODERN}"`), 'the era is logged');
     });
 
+    it('leaves out a tool whose x-mcp-header declaration is invalid over HTTP, keeps it over stdio, and warns', async () => {
+      const { tools } = await client.client.listTools();
+      const names = tools.map((t) => t.name);
+      if (downstream === 'http') expect(names).not.toContain('modern__misdeclared');
+      else expect(names).toContain('modern__misdeclared');
+      const call = client.client.callTool({ name: 'modern__misdeclared', arguments: { data: { a: 'x' } } });
+      const outcome = await call.then(textOf, (error: unknown) => String(error));
+      expect(outcome).toBe(
+        downstream === 'http'
+          ? 'McpError: MCP error -32602: Tool modern__misdeclared not found'
+          : 'misdeclared ran',
+      );
+      expect(names).toContain('modern__regional');
+      const warning = gatehouse
+        .logs()
+        .split('\n')
+        .find((line) => line.includes('"tool":"misdeclared"'));
+      expect(JSON.parse(warning!)).toMatchObject({
+        level: 40,
+        server: 'modern',
+        problem: 'data: x-mcp-header is only permitted on a string, integer or boolean property, not object',
+      });
+    });
+
     it('calls a tool and gets the result in its own era: no resultType, no ttlMs', async () => {
       const result = await client.client.callTool({ name: 'modern__echo', arguments: { text: 'hi' } });
       expect(textOf(result)).toBe('modern echo: hi');
@@ -132,6 +162,82 @@ describe.each(MATRIX)(
         async () => (await client.client.listTools()).tools.some((t) => t.name === `modern__${name}`),
         `modern__${name} is listed`,
       );
+    });
+
+    it("sends the Mcp-Param headers a tool's inputSchema asks for (x-mcp-header), Base64 where a value needs it", async () => {
+      // Over HTTP the v2 SDK refuses the call (-32020) without the headers, or with ones that disagree.
+      const plain = await client.client.callTool({
+        name: 'modern__regional',
+        arguments: { region: 'eu west 1', count: 3 },
+      });
+      expect(textOf(plain)).toBe('region eu west 1 count 3');
+      const encoded = await client.client.callTool({
+        name: 'modern__regional',
+        arguments: { region: ' Zürich ' },
+      });
+      expect(textOf(encoded)).toBe('region  Zürich ');
+    });
+
+    it("keeps the client's log level, sends it in each request's envelope, and relays the server's logs of the call", async () => {
+      const tag = `logs-${front}-${downstream}`;
+      const logs = () =>
+        client.notifications
+          .filter((n) => n.method === 'notifications/message')
+          .map((n) => (n.params as { data?: unknown }).data)
+          .filter((data) => typeof data === 'string' && data.endsWith(tag));
+      // No level asked for: a modern server logs nothing during the request.
+      await client.client.callTool({ name: 'modern__chatty', arguments: { tag } });
+      expect(logs()).toEqual([]);
+      await client.client.setLoggingLevel('info');
+      const result = await client.client.callTool({ name: 'modern__chatty', arguments: { tag } });
+      expect(textOf(result)).toBe(`chatted ${tag}`);
+      // Relayed on the call's stream, ahead of its result: here when the result is.
+      expect(logs()).toEqual([`info ${tag}`, `warning ${tag}`]);
+      await client.client.setLoggingLevel('debug');
+      await client.client.callTool({ name: 'modern__chatty', arguments: { tag } });
+      expect(logs()).toEqual([
+        `info ${tag}`,
+        `warning ${tag}`,
+        `debug ${tag}`,
+        `info ${tag}`,
+        `warning ${tag}`,
+      ]);
+    });
+
+    it("subscribes to a resource through Gatehouse's listen, hears its updates, and stops hearing them", async () => {
+      const counter = 'modern://counter';
+      const updates = (c: TestClient) =>
+        c.notifications.filter(
+          (n) =>
+            n.method === 'notifications/resources/updated' && (n.params as { uri?: string }).uri === counter,
+        );
+      const bump = (c: TestClient) => c.client.callTool({ name: 'modern__bump', arguments: {} });
+      // A second session of the same Gatehouse (HTTP front) that does not subscribe hears nothing.
+      const other = front === 'http' ? await gatehouse.connect() : undefined;
+      await client.client.subscribeResource({ uri: counter });
+      await bump(client);
+      await client.waitForNotification('notifications/resources/updated', (n) => updates(client).includes(n));
+      const update = updates(client)[0]!;
+      expect(update.params).toEqual({ uri: counter });
+      const read = await client.client.readResource({ uri: counter });
+      expect(Number((read.contents[0] as { text: string }).text)).toBeGreaterThan(0);
+      await client.client.unsubscribeResource({ uri: counter });
+      await bump(client);
+      // Subscribed again: the next update is heard; the one in between, sent to nobody, came before it.
+      await client.client.subscribeResource({ uri: counter });
+      await bump(client);
+      await eventually(() => updates(client).length >= 2, 'the update after subscribing again');
+      expect(updates(client)).toHaveLength(2);
+      if (other) {
+        await other.client.subscribeResource({ uri: counter });
+        await bump(other);
+        await eventually(() => updates(other).length >= 1, "the other session's own update");
+        // Written to that session in order: an update of the earlier bumps would have come first.
+        expect(updates(other)).toHaveLength(1);
+        await eventually(() => updates(client).length >= 3, 'both subscribed sessions hear it');
+        await other.client.unsubscribeResource({ uri: counter });
+      }
+      await client.client.unsubscribeResource({ uri: counter });
     });
 
     it('completes a prompt argument', async () => {
@@ -213,6 +319,50 @@ describe.each(MATRIX)(
       })) as Json;
       expect(result.resultType).toBe('complete');
       expect(textOf(result)).toBe('modern echo: hi');
+    });
+
+    it('carries the Mcp-Param headers on both hops: checked from the client, sent to the server', async () => {
+      const result = (await client.call(
+        'tools/call',
+        { name: 'modern__regional', arguments: { region: 'Zürich', count: 2 } },
+        front === 'http'
+          ? { headers: { 'mcp-param-region': headerValue('Zürich'), 'mcp-param-count': '2' } }
+          : {},
+      )) as Json;
+      expect(textOf(result)).toBe('region Zürich count 2');
+    });
+
+    it("passes its request's log level on to the server, and the server's logs of the call back", async () => {
+      const tag = `modern-logs-${front}-${downstream}`;
+      const frames = await client.request('tools/call', {
+        name: 'modern__chatty',
+        arguments: { tag },
+        _meta: { 'io.modelcontextprotocol/logLevel': 'warning' },
+      });
+      expect(frames.filter((f) => f.method === 'notifications/message').map((f) => f.params?.data)).toEqual([
+        `warning ${tag}`,
+      ]);
+      expect(textOf(frames.at(-1)!.result)).toBe(`chatted ${tag}`);
+    });
+
+    it("listens for a modern server's resource through Gatehouse: its listen carries the subscription", async () => {
+      const counter = 'modern://counter';
+      const listen = client.send('subscriptions/listen', {
+        notifications: { resourceSubscriptions: [counter] },
+      });
+      await eventually(() => listen.received.length > 0, 'the acknowledgement');
+      expect(listen.received[0]!.params.notifications).toEqual({ resourceSubscriptions: [counter] });
+      await client.call('tools/call', { name: 'modern__bump', arguments: {} });
+      await eventually(
+        () => listen.received.some((f) => f.method === 'notifications/resources/updated'),
+        'the update on the listen stream',
+      );
+      const update = listen.received.find((f) => f.method === 'notifications/resources/updated')!;
+      expect(update.params).toEqual({
+        uri: counter,
+        _meta: { 'io.modelcontextprotocol/subscriptionId': listen.id },
+      });
+      await listen.cancel();
     });
 
     it("answers the server's input request with an InputRequiredResult of Gatehouse's own, then the result", async () => {
@@ -321,6 +471,27 @@ describe('servers of the older era and broken ones', () => {
       }
     } finally {
       await client.close();
+    }
+  });
+
+  it('keeps the tool with an invalid x-mcp-header of a server reached in the 2025-11-25 era, and warns', async () => {
+    await initialized('both', 'bothHttp');
+    const client = await connectHttp(gatehouse.mcpUrl);
+    try {
+      const names = (await client.client.listTools()).tools.map((t) => t.name);
+      expect(names).toEqual(expect.arrayContaining(['both__misdeclared', 'bothHttp__misdeclared']));
+    } finally {
+      await client.close();
+    }
+    for (const server of ['both', 'bothHttp']) {
+      const warning = gatehouse
+        .stderr()
+        .split('\n')
+        .find((line) => line.includes(`"server":"${server}"`) && line.includes('"tool":"misdeclared"'));
+      expect(JSON.parse(warning!)).toMatchObject({
+        level: 40,
+        msg: expect.stringContaining('2025-11-25 era'),
+      });
     }
   });
 

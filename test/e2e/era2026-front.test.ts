@@ -382,6 +382,70 @@ describe('HTTP: the standard headers must match the body', () => {
   });
 });
 
+describe('HTTP: Mcp-Param headers, as the spec and the v2 SDK have them', () => {
+  let gatehouse: HttpGatehouse;
+  let client: ModernClient;
+  beforeAll(async () => {
+    const config = scratch.write(
+      'annotations.json',
+      gatehouseConfig({ annotated: fixtureServer('header-annotations') }),
+    );
+    gatehouse = await startHttpGatehouse(config);
+    client = modernHttpClient(gatehouse.mcpUrl);
+  });
+  afterAll(async () => {
+    await client?.close();
+    await gatehouse?.stop();
+  });
+
+  const call = (name: string, args: Record<string, unknown>, headers: Record<string, string> = {}) =>
+    client.request('tools/call', { name: `annotated__${name}`, arguments: args }, { headers });
+  /** The call ran: the fixture answers with the arguments it got. */
+  const ran = async (name: string, args: Record<string, unknown>, headers?: Record<string, string>) => {
+    const answer = answerOf(await call(name, args, headers));
+    expect(answer.error).toBeUndefined();
+    expect(JSON.parse(answer.result.content[0].text)).toEqual(args);
+  };
+  const refused = async (name: string, args: Record<string, unknown>, headers: Record<string, string>) => {
+    const answer = answerOf(await call(name, args, headers));
+    expect(client.lastStatus).toBe(400);
+    expect(answer.error.code).toBe(-32020);
+    return answer.error.message as string;
+  };
+
+  it('lists the tools as the server wrote them, invalid declarations too: the client judges them', async () => {
+    const { tools } = await client.call('tools/list', {});
+    const misdeclared = tools.find((t: { name: string }) => t.name === 'annotated__misdeclared');
+    expect(misdeclared.inputSchema.properties.data).toEqual({ type: 'object', 'x-mcp-header': 'Data' });
+  });
+
+  it('expects no header for an argument that has no header form, as the v2 SDK client sends none', async () => {
+    await ran('tagged', { region: { zone: 'a' }, count: 2 ** 60 });
+  });
+
+  it('compares an integer numerically only in decimal', async () => {
+    await ran('tagged', { region: 'eu', count: 42 }, { 'mcp-param-region': 'eu', 'mcp-param-count': '42.0' });
+    const message = await refused(
+      'tagged',
+      { region: 'eu', count: 42 },
+      { 'mcp-param-region': 'eu', 'mcp-param-count': '4.2e1' },
+    );
+    expect(message).toContain("Mcp-Param-Count header value '4.2e1' does not match arguments.count");
+  });
+
+  it('refuses a header for an argument the body does not carry: a gateway could route on it', async () => {
+    const message = await refused('tagged', {}, { 'mcp-param-region': 'eu' });
+    expect(message).toContain('Mcp-Param-Region header is sent, but arguments.region has no value');
+  });
+
+  it('requires no header for a tool whose declarations are invalid, and refuses one sent for it', async () => {
+    await ran('misdeclared', { region: 'eu', data: { a: 1 } });
+    await ran('badname', { value: 'x' });
+    const message = await refused('misdeclared', { region: 'eu' }, { 'mcp-param-region': 'eu' });
+    expect(message).toContain("the tool's x-mcp-header declarations are invalid (data: x-mcp-header is only");
+  });
+});
+
 describe('stdio: a client that probes with server/discover and then initializes', () => {
   it('is served as a legacy session after the probe', async () => {
     const config = scratch.write('probe.json', gatehouseConfig({ everything: everythingStdio() }));

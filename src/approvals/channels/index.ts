@@ -10,14 +10,8 @@ import type { DirectoryEntry } from './config.js';
 import { createDirectory, type ApproverDirectory } from './directory.js';
 import type { ApprovalRequest } from '../request.js';
 import type { ApprovalSummary } from './summary.js';
-import { createSlackChannel } from './slack/channel.js';
 import type { SlackChannelConfig } from './slack/config.js';
-import { createTeamsBotChannel } from './teams/bot.js';
 import type { TeamsBotChannelConfig, TeamsWorkflowChannelConfig } from './teams/config.js';
-import { storedConversations } from './teams/conversations.js';
-import { createTeamsWorkflowChannel } from './teams/workflow.js';
-import { createWebhookCallbacks } from './webhook/callbacks.js';
-import { createWebhookChannel } from './webhook/channel.js';
 import type { WebhookChannelConfig } from './webhook/config.js';
 
 /**
@@ -45,31 +39,42 @@ export type ChannelFactory<T extends ChannelConfig = ChannelConfig> = (
   name: string,
   config: T,
   deps: ChannelDeps,
-) => Channel;
+) => Channel | Promise<Channel>;
 
 /**
  * How each channel type is built. The page delivers nothing (it is the store), so it has none. The
- * Teams types are added here by the Teams channels (src/approvals/channels/teams/).
+ * Teams types are added here by the Teams channels (src/approvals/channels/teams/). Each loads its
+ * module (and the SDKs behind it: Slack's clients, jose, undici) only when the config names such a
+ * channel: a Gatehouse without them starts, and answers its first client, without that work.
  */
 export const CHANNEL_FACTORIES: Partial<Record<ChannelType, ChannelFactory<never>>> = {
-  webhook: ((name, config, deps) =>
-    createWebhookChannel(name, config, deps)) satisfies ChannelFactory<WebhookChannelConfig>,
-  'teams-bot': ((name, config, deps) =>
-    createTeamsBotChannel(config, {
+  webhook: (async (name, config, deps) =>
+    (await import('./webhook/channel.js')).createWebhookChannel(
+      name,
+      config,
+      deps,
+    )) satisfies ChannelFactory<WebhookChannelConfig>,
+  'teams-bot': (async (name, config, deps) => {
+    const [{ createTeamsBotChannel }, { storedConversations }] = await Promise.all([
+      import('./teams/bot.js'),
+      import('./teams/conversations.js'),
+    ]);
+    return createTeamsBotChannel(config, {
       name,
       service: deps.service,
       directory: deps.people,
       conversations: storedConversations(deps.store, name),
       summarize: deps.summarize,
       logger: deps.logger,
-    })) satisfies ChannelFactory<TeamsBotChannelConfig>,
-  'teams-workflow': ((name, config, deps) =>
-    createTeamsWorkflowChannel(config, {
+    });
+  }) satisfies ChannelFactory<TeamsBotChannelConfig>,
+  'teams-workflow': (async (name, config, deps) =>
+    (await import('./teams/workflow.js')).createTeamsWorkflowChannel(config, {
       name,
       logger: deps.logger,
     })) satisfies ChannelFactory<TeamsWorkflowChannelConfig>,
-  slack: ((name, config, deps) =>
-    createSlackChannel(config, {
+  slack: (async (name, config, deps) =>
+    (await import('./slack/channel.js')).createSlackChannel(config, {
       name,
       service: deps.service,
       directory: deps.directory,
@@ -89,11 +94,11 @@ export interface Channels {
   close(): Promise<void>;
 }
 
-export function createChannels(
+export async function createChannels(
   config: Pick<Config, 'approvals' | 'approvers'>,
   deps: Omit<ChannelDeps, 'directory' | 'people'>,
   factories: Partial<Record<ChannelType, ChannelFactory<never>>> = CHANNEL_FACTORIES,
-): Channels {
+): Promise<Channels> {
   const directory = createDirectory(config.approvers);
   const full = { ...deps, directory, people: config.approvers.directory };
   const byName = new Map<string, Channel>();
@@ -107,12 +112,12 @@ export function createChannels(
         `approvals.channels.${name}: channels of type ${channel.type} are not available in this build`,
       );
     }
-    byName.set(name, factory(name, channel, full));
+    byName.set(name, await factory(name, channel, full));
     if (channel.type === 'webhook') webhooks.set(name, channel);
   }
   const callbacks =
     webhooks.size > 0
-      ? createWebhookCallbacks({
+      ? (await import('./webhook/callbacks.js')).createWebhookCallbacks({
           channels: webhooks,
           store: deps.store,
           service: deps.service,

@@ -1,4 +1,4 @@
-import { request } from 'undici';
+import { undici } from '../../shared/undici.js';
 import type { ApprovalListItem, ApprovalView, RequestView } from './api.js';
 
 /**
@@ -81,7 +81,7 @@ async function call(
 ): Promise<unknown> {
   let response;
   try {
-    response = await request(`${base}${path}`, {
+    response = await undici().request(`${base}${path}`, {
       method: method as 'GET',
       headers: {
         authorization,

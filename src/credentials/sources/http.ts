@@ -1,5 +1,6 @@
-import { request } from 'undici';
+import type { request } from 'undici';
 import { describeNetworkFailure } from '../../downstream/httpTransport.js';
+import { undici } from '../../shared/undici.js';
 import { MintError } from './types.js';
 
 /** More than any token or lease response; a larger body is cut off and refused. */
@@ -27,7 +28,7 @@ export async function requestJson(
 ): Promise<JsonAnswer> {
   let answer: Awaited<ReturnType<typeof request>>;
   try {
-    answer = await request(url, init);
+    answer = await undici().request(url, init);
   } catch (error) {
     if (init.signal.aborted) throw new MintError(`${what} did not answer in time`);
     throw new MintError(`${what} could not be reached: ${describeNetworkFailure(error)}`);

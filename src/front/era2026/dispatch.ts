@@ -75,7 +75,7 @@ export function createModernFront(deps: FrontDeps, hub: ListenHub, options: Mode
   const { inputs } = options;
 
   function capabilities(): ServerCapabilities {
-    const caps = unionCapabilities(deps.pool.ready().map((c) => c.capabilities));
+    const caps = unionCapabilities(deps.pool.declaredCapabilities());
     // Logs are not announced: a modern request asks for them with its own logLevel. `subscribe`
     // now means resourceSubscriptions on subscriptions/listen.
     const { logging: _logging, ...rest } = caps;
@@ -107,6 +107,8 @@ export function createModernFront(deps: FrontDeps, hub: ListenHub, options: Mode
       caller: { ...exchange.caller, ...(envelope.client ? { client: envelope.client } : {}) },
       askedFor: new Set(),
       subscriptions: new Set(),
+      // A modern server behind Gatehouse logs during this request at the level the client asked for.
+      ...(envelope.logLevel ? { logLevel: envelope.logLevel } : {}),
     };
     // The MRTR fields are the client's hop to Gatehouse too: servers get the call without them.
     const { requestState, inputResponses, ...params }: Record<string, unknown> = withoutEnvelope(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeHeaderValue, headerMismatch, mirroredParams, versionMismatch } from './headers.js';
+import { decodeHeaderValue, headerMismatch, versionMismatch } from './headers.js';
 
 const base = { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'run' };
 const b64 = (text: string) => `=?base64?${Buffer.from(text).toString('base64')}?=`;
@@ -12,23 +12,6 @@ describe('decodeHeaderValue', () => {
   });
   it('refuses control characters outside the sentinel', () => {
     expect(decodeHeaderValue('line1\nline2')).toBeUndefined();
-  });
-});
-
-describe('mirroredParams', () => {
-  it('finds x-mcp-header annotations at their property paths, nested ones too', () => {
-    const schema = {
-      type: 'object',
-      properties: {
-        region: { type: 'string', 'x-mcp-header': 'Region' },
-        query: { type: 'string' },
-        target: { type: 'object', properties: { zone: { type: 'string', 'x-mcp-header': 'Zone' } } },
-      },
-    };
-    expect(mirroredParams(schema)).toEqual([
-      { header: 'Region', path: ['region'] },
-      { header: 'Zone', path: ['target', 'zone'] },
-    ]);
   });
 });
 
@@ -112,6 +95,56 @@ describe('headerMismatch', () => {
     it('decodes a Base64 parameter before comparing', () => {
       const headers = { ...base, 'mcp-param-region': b64('Zürich') };
       expect(headerMismatch(headers, call({ region: 'Zürich' }, schema))).toBeUndefined();
+    });
+    it('compares an integer numerically only when the header writes it in decimal', () => {
+      const headers = { ...base, 'mcp-param-count': '4.2e1' };
+      expect(headerMismatch(headers, call({ count: 42 }, schema))).toContain(
+        "Mcp-Param-Count header value '4.2e1' does not match arguments.count",
+      );
+    });
+    it('expects no header for an argument with no header form, and refuses one sent for it', () => {
+      // What the v2 SDK client sends for an object where the schema says string: nothing.
+      expect(headerMismatch(base, call({ region: { zone: 'a' } }, schema))).toBeUndefined();
+      expect(headerMismatch(base, call({ count: 2 ** 60 }, schema))).toBeUndefined();
+      const sent = { ...base, 'mcp-param-region': 'us-west1' };
+      expect(headerMismatch(sent, call({}, schema))).toContain(
+        'Mcp-Param-Region header is sent, but arguments.region has no value a header mirrors (absent)',
+      );
+    });
+    it('refuses a Base64 sentinel that is not canonical', () => {
+      const headers = { ...base, 'mcp-param-region': '=?base64?SGVsbG8?=' };
+      expect(headerMismatch(headers, call({ region: 'Hello' }, schema))).toContain('not canonical Base64');
+    });
+  });
+
+  describe('a tool whose x-mcp-header declarations are invalid', () => {
+    const invalid = (properties: Record<string, unknown>) => ({ type: 'object', properties });
+    it.each([
+      ['a name that is no token', { region: { type: 'string', 'x-mcp-header': 'My Region' } }],
+      [
+        'an object-typed property',
+        {
+          data: { type: 'object', 'x-mcp-header': 'Data' },
+          region: { type: 'string', 'x-mcp-header': 'Region' },
+        },
+      ],
+      [
+        'names equal ignoring case',
+        { a: { type: 'string', 'x-mcp-header': 'Zone' }, region: { type: 'string', 'x-mcp-header': 'zone' } },
+      ],
+    ])('with %s: no header is required, as none is sent for it', (_case, properties) => {
+      const args = { region: 'us', data: { x: 1 }, a: 'b' };
+      expect(headerMismatch(base, call(args, invalid(properties)))).toBeUndefined();
+    });
+    it('refuses a header sent for it anyway', () => {
+      const schema = invalid({
+        data: { type: 'object', 'x-mcp-header': 'Data' },
+        region: { type: 'string', 'x-mcp-header': 'Region' },
+      });
+      const headers = { ...base, 'mcp-param-region': 'us' };
+      expect(headerMismatch(headers, call({ region: 'us' }, schema))).toContain(
+        "the Mcp-Param-Region header is sent, but the tool's x-mcp-header declarations are invalid",
+      );
     });
   });
 });

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { decodeHeaderValue, paramMismatch, scanHeadersOnce } from '../../shared/mcpHeaders.js';
 
 /*
  * The request headers of Streamable HTTP at 2026-07-28 (basic/transports/streamable-http.mdx,
@@ -8,16 +9,7 @@ import type { IncomingHttpHeaders } from 'node:http';
  * see two different requests.
  */
 
-const SENTINEL = /^=\?base64\?([A-Za-z0-9+/]*={0,2})\?=$/;
-/** Visible ASCII, space and tab (RFC 9110 field values). */
-const PLAIN = /^[\x20-\x7e\t]*$/;
-
-/** A header value as sent: plain, or the Base64 sentinel form; undefined when it is neither. */
-export function decodeHeaderValue(value: string): string | undefined {
-  const encoded = SENTINEL.exec(value);
-  if (encoded) return Buffer.from(encoded[1]!, 'base64').toString('utf8');
-  return PLAIN.test(value) ? value : undefined;
-}
+export { decodeHeaderValue } from '../../shared/mcpHeaders.js';
 
 /** The methods whose `Mcp-Name` is required, and the body field it mirrors. */
 const NAMED: Record<string, 'name' | 'uri' | 'taskId'> = {
@@ -35,40 +27,6 @@ const single = (headers: IncomingHttpHeaders, name: string): string | undefined 
   const value = headers[name];
   return Array.isArray(value) ? value.join(', ') : value;
 };
-
-/** One parameter a tool's inputSchema mirrors into `Mcp-Param-{name}`, at a property path. */
-interface MirroredParam {
-  header: string;
-  path: string[];
-}
-
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** The `x-mcp-header` annotations of a tool's inputSchema, following nested `properties`. */
-export function mirroredParams(inputSchema: unknown, path: string[] = []): MirroredParam[] {
-  const properties = isObject(inputSchema) ? inputSchema.properties : undefined;
-  if (!isObject(properties)) return [];
-  return Object.entries(properties).flatMap(([key, schema]) => {
-    if (!isObject(schema)) return [];
-    const here = [...path, key];
-    const header = schema['x-mcp-header'];
-    return [...(typeof header === 'string' ? [{ header, path: here }] : []), ...mirroredParams(schema, here)];
-  });
-}
-
-function valueAt(args: unknown, path: string[]): unknown {
-  let value = args;
-  for (const key of path) value = isObject(value) ? value[key] : undefined;
-  return value;
-}
-
-/** Whether a header's decoded text says the body's value: numbers compare as numbers. */
-function sameValue(text: string, value: unknown): boolean {
-  if (typeof value === 'number') return text.trim() !== '' && Number(text) === value;
-  if (typeof value === 'boolean') return text === String(value);
-  return text === value;
-}
 
 export interface HeaderRequest {
   method: string;
@@ -116,20 +74,7 @@ export function headerMismatch(headers: IncomingHttpHeaders, request: HeaderRequ
     }
   }
   if (request.method !== 'tools/call' || request.inputSchema === undefined) return undefined;
-  const args = request.params?.arguments;
-  for (const param of mirroredParams(request.inputSchema)) {
-    const value = valueAt(args, param.path);
-    const name = `mcp-param-${param.header.toLowerCase()}`;
-    const sent = single(headers, name);
-    if (value === undefined || value === null) continue;
-    if (sent === undefined)
-      return `the Mcp-Param-${param.header} header is required: arguments.${param.path.join('.')} is set`;
-    const decoded = decodeHeaderValue(sent);
-    if (decoded === undefined)
-      return `the Mcp-Param-${param.header} header holds characters a header value may not carry`;
-    if (!sameValue(decoded, value)) {
-      return `Mcp-Param-${param.header} header value '${decoded}' does not match arguments.${param.path.join('.')}`;
-    }
-  }
-  return undefined;
+  return paramMismatch(scanHeadersOnce(request.inputSchema), request.params?.arguments, (name) =>
+    single(headers, name),
+  );
 }

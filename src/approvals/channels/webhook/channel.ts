@@ -1,5 +1,4 @@
 import { Webhook } from 'standardwebhooks';
-import { request as httpRequest } from 'undici';
 import type { ApprovalStore } from '../../../store/store.js';
 import { VERSION } from '../../../version.js';
 import {
@@ -11,6 +10,7 @@ import {
 } from '../channel.js';
 import type { SummaryDecision, ApprovalSummary } from '../summary.js';
 import type { WebhookChannelConfig } from './config.js';
+import { undici } from '../../../shared/undici.js';
 import { hashCallbackToken, newCallbackToken } from './tokens.js';
 
 /**
@@ -113,7 +113,7 @@ export function createWebhookChannel(
       const signature = signers.map((signer) => signer.sign(message.deliveryId, sentAt, body)).join(' ');
       let response;
       try {
-        response = await httpRequest(config.url, {
+        response = await undici().request(config.url, {
           method: 'POST',
           signal,
           headers: {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import * as client from 'openid-client';
+import type * as client from 'openid-client';
 import type { Config } from '../../../config/schema.js';
 import type { Logger } from '../../../log.js';
 import type { Identity } from '../../request.js';
@@ -103,6 +103,7 @@ export function createOidcAuth(options: OidcAuthOptions): OidcAuth {
   return {
     async start(next) {
       const config = await configuration();
+      const client = await openid();
       const codeVerifier = client.randomPKCECodeVerifier();
       const transaction: OidcTransaction = {
         state: client.randomState(),
@@ -138,6 +139,7 @@ export function createOidcAuth(options: OidcAuthOptions): OidcAuth {
         );
       }
       const config = await configuration();
+      const client = await openid();
       let claims: Record<string, unknown>;
       try {
         const tokens = await client.authorizationCodeGrant(config, callbackUrl, {
@@ -163,7 +165,11 @@ export function createOidcAuth(options: OidcAuthOptions): OidcAuth {
   };
 }
 
+/** openid-client, loaded at the first sign-in: a Gatehouse without OIDC never loads it. */
+const openid = () => import('openid-client');
+
 async function discover(settings: OidcSettings): Promise<client.Configuration> {
+  const client = await openid();
   const issuer = new URL(settings.issuer);
   const auth = settings.clientSecret ? client.ClientSecretBasic(settings.clientSecret) : client.None();
   return client.discovery(issuer, settings.clientId, undefined, auth, {
