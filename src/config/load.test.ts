@@ -208,7 +208,7 @@ describe('defaults, paths and freezing', () => {
   it('fills defaults: loopback listener, timeouts, empty args and env', () => {
     const config = parseConfig(JSON.stringify({ mcpServers: { fs: { command: 'node' } } }), FILE, {});
     expect(config.http).toMatchObject({ host: '127.0.0.1', port: 8787 });
-    expect(config.timeouts).toEqual({ callMs: 120_000, connectMs: 30_000 });
+    expect(config.timeouts).toEqual({ callMs: 120_000, connectMs: 30_000, discoverMs: 1500 });
     expect(config.servers.fs).toMatchObject({ args: [], env: {} });
     expect(config.policies).toBe('/configs/policies');
   });
