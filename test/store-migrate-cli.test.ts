@@ -1,9 +1,11 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyDecision, startExecution } from '../src/approvals/states.js';
 import { silentLogger } from '../src/log.js';
+import { callKeyOf } from '../src/store/callKey.js';
 import { openLowdbStore } from '../src/store/lowdb.js';
 import { PostgresSettingsSchema } from '../src/store/postgres/options.js';
 import { openPostgresStore } from '../src/store/postgres/store.js';
@@ -26,6 +28,19 @@ const gatehouse = (args: string[], extra: Record<string, string> = {}) =>
   runToExit(process.execPath, ['--import', 'tsx', GATEHOUSE_BIN, ...args], { ...env, ...extra });
 const approve = (r: Parameters<typeof applyDecision>[0]) =>
   applyDecision(r, { approver: bob, decision: 'approve' }, at(1000));
+
+async function callKeys(schema: string): Promise<(string | null)[]> {
+  const client = new pg.Client({ connectionString: postgres.url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ key: string | null }>(
+      `SELECT call_key AS key FROM ${schema}.approvals ORDER BY seq`,
+    );
+    return rows.map((r) => r.key);
+  } finally {
+    await client.end();
+  }
+}
 
 describe('gatehouse store migrate', () => {
   it('imports every request, the archive and the outbox into an empty schema, once', async () => {
@@ -64,6 +79,8 @@ describe('gatehouse store migrate', () => {
     const store = await openPostgresStore({ url: postgres.url, settings, logger: silentLogger });
     try {
       expect(await store.list()).toEqual(before);
+      // Each with the key of its call, written by the import (not left for a lookup to fill).
+      expect(await callKeys('imported')).toEqual(before.map(callKeyOf));
       expect(await store.get('req-4')).toBeUndefined();
       expect((await store.listDeliveries()).map((d) => d.id)).toEqual(['req-1/hooks/requested']);
       // What was executing when the file store stopped is held by nobody: recovery records it unknown.

@@ -9,7 +9,7 @@ import type { RedactedArguments } from '../redact/index.js';
 import type { Logger } from '../log.js';
 import type { ToolCall } from '../pipeline/toolCall.js';
 import type { ApprovalStore } from '../store/store.js';
-import { canonicalJson, toolDefinitionDigest } from './digest.js';
+import { toolDefinitionDigest } from './digest.js';
 import type { PageLink } from './pageLink.js';
 import { markAbandoned, recoverOnStart, sweepExpired, type Recovery } from './recovery.js';
 import { expiryTimer } from './expiryTimer.js';
@@ -220,17 +220,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
   async function earlierWithOtherDefinition(
     candidate: ApprovalRequest,
   ): Promise<ApprovalRequest['definitionChangedSince']> {
-    const args = canonicalJson(candidate.arguments);
-    const earlier = (await deps.store.list())
-      .filter(
-        (r) =>
-          r.caller.id === candidate.caller.id &&
-          r.server === candidate.server &&
-          r.tool === candidate.tool &&
-          r.toolDefinitionDigest !== candidate.toolDefinitionDigest &&
-          canonicalJson(r.arguments) === args,
-      )
-      .at(-1);
+    const earlier = await deps.store.latestWithOtherDefinition(candidate);
     if (!earlier) return undefined;
     return {
       id: earlier.id,

@@ -3,6 +3,7 @@ import { canTransition, endedAt, isOpen } from '../approvals/states.js';
 import { GatehouseError, describeError } from '../errors.js';
 import { CallbackTokenSchema, ConversationRecordSchema } from '../approvals/channels/delivery.js';
 import type { StoreDocument } from './document.js';
+import { callKeyOf } from './callKey.js';
 import * as outbox from './outbox.js';
 import { checkedNew, conflict, nextRequest, notFound, parsed } from './rules.js';
 import { serial } from './serial.js';
@@ -63,6 +64,13 @@ export function documentStore(initial: StoreDocument, persistence: Persistence, 
   }
 
   const find = (id: string) => committed.approvals.find((r) => r.id === id);
+  // A stored request is never changed in place (a change replaces it), so its key is computed once.
+  const callKeys = new WeakMap<ApprovalRequest, string>();
+  const callKey = (r: ApprovalRequest) => {
+    let key = callKeys.get(r);
+    if (key === undefined) callKeys.set(r, (key = callKeyOf(r)));
+    return key;
+  };
   /** A request whose expiry still lies ahead of it: one the sweep may have to expire. */
   const expires = (r: ApprovalRequest) => canTransition(r.state, 'expired');
 
@@ -102,6 +110,14 @@ export function documentStore(initial: StoreDocument, persistence: Persistence, 
 
     abandonedExecutions: async () =>
       structuredClone(committed.approvals.filter((r) => r.state === 'executing' && leftExecuting.has(r.id))),
+
+    latestWithOtherDefinition: async (call) => {
+      const key = callKeyOf(call);
+      const chosen = committed.approvals.findLast(
+        (r) => r.toolDefinitionDigest !== call.toolDefinitionDigest && callKey(r) === key,
+      );
+      return chosen && structuredClone(chosen);
+    },
 
     list: async (filter = {}) => {
       const { states } = filter;

@@ -1,5 +1,6 @@
 import type { QuarantinedRecord } from '../approvals/quarantine.js';
 import type { ApprovalRequest, ApprovalState } from '../approvals/request.js';
+import type { CallOf } from './callKey.js';
 import type {
   CallbackToken,
   ConversationRecord,
@@ -27,6 +28,16 @@ export interface ApprovalStore {
 
   /** The open request for this digest if there is one, else the most recently created one, if any. */
   findByDigest(digest: string): Promise<ApprovalRequest | undefined>;
+
+  /**
+   * The latest request (in creation order) for the same call as `call` (the same caller id, server,
+   * tool and arguments, as `callKeyOf` says) that was made against another definition of the tool:
+   * one whose toolDefinitionDigest is not `call.toolDefinitionDigest`. A query by the call's key, not
+   * a list to filter: every new approval request asks, and must not read every request.
+   */
+  latestWithOtherDefinition(
+    call: CallOf & Pick<ApprovalRequest, 'toolDefinitionDigest'>,
+  ): Promise<ApprovalRequest | undefined>;
 
   /** In creation order; all states when `states` is absent. */
   list(filter?: { states?: readonly ApprovalState[] }): Promise<ApprovalRequest[]>;

@@ -16,6 +16,7 @@ export function unavailableStore(reason: GatehouseError): ApprovalStore {
     transition: refuse,
     get: async () => undefined,
     findByDigest: async () => undefined,
+    latestWithOtherDefinition: async () => undefined,
     list: async () => [],
     expiredBy: async () => [],
     nextExpiry: async () => undefined,

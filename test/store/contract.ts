@@ -104,6 +104,39 @@ export function approvalStoreContract(open: () => Promise<ApprovalStore>): void 
     expect((await store.findByDigest(digest))?.state).toBe('rejected');
   });
 
+  it('finds the latest request for the same call made against another definition of the tool', async () => {
+    const definition = (c: string) => ({ toolDefinitionDigest: c.repeat(64) });
+    const call = (c: string) => sampleRequest(1, definition(c));
+    expect(await store.latestWithOtherDefinition(call('f'))).toBeUndefined();
+    await store.create({ ...sampleRequest(1, definition('d')), id: 'req-d' });
+    // The same arguments in another key order are the same call.
+    const reordered = { content: 'content 1', path: '/tmp/out-1.txt' };
+    await store.create({ ...sampleRequest(1, { ...definition('e'), arguments: reordered }), id: 'req-e' });
+    // Later requests that differ in one part of the call each, against yet another definition.
+    const others = [
+      { caller: bob },
+      { server: 'fs2' },
+      { tool: 'edit_file' },
+      { arguments: { path: '/tmp/out-1.txt', content: 'content 2' } },
+    ];
+    for (const [i, other] of others.entries()) {
+      await store.create({ ...sampleRequest(1, { ...definition('a'), ...other }), id: `req-other-${i}` });
+    }
+    expect((await store.latestWithOtherDefinition(call('f')))?.id).toBe('req-e');
+    expect((await store.latestWithOtherDefinition(call('d')))?.id).toBe('req-e');
+    // Requests made against the asking call's own definition do not count, however recent.
+    expect((await store.latestWithOtherDefinition(call('e')))?.id).toBe('req-d');
+    // Finished requests count while they are in the live store; archived ones no longer do.
+    await store.transition('req-e', 'pending', rejectBy(bob));
+    const found = await store.latestWithOtherDefinition(call('f'));
+    expect(found).toMatchObject({ id: 'req-e', state: 'rejected' });
+    found!.state = 'pending';
+    expect((await store.get('req-e'))!.state).toBe('rejected');
+    await store.transition('req-d', 'pending', (r) => cancel(r, 'client cancelled', at(5)));
+    expect((await store.archiveFinished(at(1_000_000))).map((r) => r.id).sort()).toEqual(['req-d', 'req-e']);
+    expect(await store.latestWithOtherDefinition(call('f'))).toBeUndefined();
+  });
+
   it('lists in creation order, by state', async () => {
     for (const n of [3, 1, 2]) await store.create(sampleRequest(n));
     await store.transition('req-1', 'pending', approveBy(bob));

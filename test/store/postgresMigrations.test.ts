@@ -2,6 +2,7 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyDecision } from '../../src/approvals/states.js';
 import { silentLogger } from '../../src/log.js';
+import { callKeyOf } from '../../src/store/callKey.js';
 import { MIGRATIONS, SCHEMA_VERSION, migrate } from '../../src/store/postgres/migrations.js';
 import { PostgresSettingsSchema } from '../../src/store/postgres/options.js';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/store.js';
@@ -39,6 +40,13 @@ const versions = (schema: string) =>
     ).rows.map((r) => r.version),
   );
 
+const callKeys = (schema: string) =>
+  withClient(async (c) =>
+    (await c.query<{ key: string }>(`SELECT call_key AS key FROM ${schema}.approvals`)).rows.map(
+      (r) => r.key,
+    ),
+  );
+
 describe('PostgreSQL store: schema migrations', () => {
   it('numbers its migrations 1, 2, 3, ... without gaps', () => {
     expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
@@ -70,6 +78,11 @@ describe('PostgreSQL store: schema migrations', () => {
       else await store.create(request);
       // Its expiry is known to the sweep, whichever version wrote it.
       expect(await store.nextExpiry()).toEqual(new Date(request.expiresAt));
+      // And its call to the lookup for a changed tool: backfilled by migration 8, or (written without
+      // it at the latest version, as an older Gatehouse still running would) filled by the lookup.
+      const otherDefinition = { ...request, toolDefinitionDigest: 'f'.repeat(64) };
+      expect((await store.latestWithOtherDefinition(otherDefinition))?.id).toBe('req-1');
+      expect(await callKeys(schema)).toEqual([callKeyOf(request)]);
       const approved = await store.transition('req-1', 'pending', (r) =>
         applyDecision(r, { approver: bob, decision: 'approve' }, at(1000)),
       );

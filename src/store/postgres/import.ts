@@ -3,6 +3,7 @@ import { stageOrder } from '../../approvals/channels/delivery.js';
 import type { ApprovalRequest } from '../../approvals/request.js';
 import { endedAt } from '../../approvals/states.js';
 import { GatehouseError } from '../../errors.js';
+import { callKeyOf } from '../callKey.js';
 import type { StoreDocument } from '../document.js';
 
 export interface ImportSummary {
@@ -46,8 +47,9 @@ export async function importDocument(
   }
   for (const r of document.approvals) {
     await insert(
-      'INSERT INTO approvals (id, digest, state, ended_at, expires_at, doc) VALUES ($1, $2, $3, $4, $5, $6)',
-      [r.id, r.digest, r.state, endedAt(r) ?? null, r.expiresAt, JSON.stringify(r)],
+      `INSERT INTO approvals (id, digest, state, ended_at, expires_at, doc, call_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [r.id, r.digest, r.state, endedAt(r) ?? null, r.expiresAt, JSON.stringify(r), callKeyOf(r)],
     );
   }
   for (const q of document.quarantined) {

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { GatehouseError } from '../../errors.js';
+import { fillCallKeys } from './callKeys.js';
 
 /**
  * The database schema's versions. Each migration turns version n - 1 into n and is never edited once
@@ -13,6 +14,8 @@ export interface Migration {
   /** What it adds, for the migrations table. */
   name: string;
   sql: string;
+  /** What SQL cannot do, run after `sql` in the same transaction (with the schema on the search path). */
+  backfill?: (client: pg.ClientBase) => Promise<void>;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -179,6 +182,20 @@ export const MIGRATIONS: readonly Migration[] = [
       -- The time window the feed read before: no longer read, and no longer worth its index.
       ALTER TABLE approvals DROP COLUMN changed_at;`,
   },
+  {
+    version: 8,
+    name: 'which call each request was made for, to find the earlier request of a changed tool',
+    sql: `
+      -- A new approval request looks up the requester's latest request for the same call (caller,
+      -- server, tool, arguments) made against another definition of the tool: by this key, not by a
+      -- read of every request. Nullable: the backfill below sets it, and an older Gatehouse still
+      -- running during the upgrade writes requests without it, which the lookup fills first
+      -- (store/postgres/callKeys.ts), found through the second index.
+      ALTER TABLE approvals ADD COLUMN call_key text;
+      CREATE INDEX approvals_call_key ON approvals (call_key, seq);
+      CREATE INDEX approvals_call_key_missing ON approvals (seq) WHERE call_key IS NULL;`,
+    backfill: (client) => fillCallKeys((sql, params) => client.query(sql, params)),
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;
@@ -220,6 +237,7 @@ export async function migrate(
       if (migration.version <= found || migration.version > target) continue;
       await client.query(`SET LOCAL search_path TO ${schema}`);
       await client.query(migration.sql);
+      await migration.backfill?.(client);
       await client.query(`INSERT INTO ${schema}.schema_migrations (version, name) VALUES ($1, $2)`, [
         migration.version,
         migration.name,

@@ -7,6 +7,8 @@ import { OPEN_STATES, endedAt } from '../../approvals/states.js';
 import type { Logger } from '../../log.js';
 import { checkedNew, conflict, nextRequest, notFound } from '../rules.js';
 import type { ApprovalStore, CreateResult, TransitionResult } from '../store.js';
+import { callKeyOf } from '../callKey.js';
+import { fillCallKeys } from './callKeys.js';
 import { connectionOf } from './connection.js';
 import { openDb, unavailable, type Db } from './db.js';
 import type { ApproverStateFactory } from '../../approvals/web/approverState.js';
@@ -116,7 +118,8 @@ function approvalsTable(db: Db, replica: string, leaseMs: number, feed: Feed, sc
         try {
           const inserted = await db.query<Written>(
             `WITH added AS (
-               INSERT INTO approvals (id, digest, state, expires_at, doc) VALUES ($1, $2, $3, $4, $5)
+               INSERT INTO approvals (id, digest, state, expires_at, doc, call_key)
+                 VALUES ($1, $2, $3, $4, $5, $7)
                  ON CONFLICT DO NOTHING RETURNING id, change_xid)
              SELECT pg_notify($6, id), change_xid::text AS xid FROM added`,
             [
@@ -126,6 +129,7 @@ function approvalsTable(db: Db, replica: string, leaseMs: number, feed: Feed, sc
               candidate.expiresAt,
               JSON.stringify(candidate),
               channel,
+              callKeyOf(candidate),
             ],
           );
           if (inserted.rowCount === 1) {
@@ -155,6 +159,16 @@ function approvalsTable(db: Db, replica: string, leaseMs: number, feed: Feed, sc
         `SELECT doc FROM approvals WHERE digest = $1
            ORDER BY (state = ANY($2)) DESC, seq DESC LIMIT 1`,
         [digest, open],
+      );
+      return rows[0]?.doc;
+    },
+
+    async latestWithOtherDefinition(call) {
+      await fillCallKeys((sql, params) => db.query(sql, params));
+      const { rows } = await db.query<{ doc: ApprovalRequest }>(
+        `SELECT doc FROM approvals WHERE call_key = $1 AND doc->>'toolDefinitionDigest' <> $2
+           ORDER BY seq DESC LIMIT 1`,
+        [callKeyOf(call), call.toolDefinitionDigest],
       );
       return rows[0]?.doc;
     },
