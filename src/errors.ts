@@ -75,6 +75,7 @@ export const ERROR_CODES = {
   STORE_INVALID: { exitCode: 1, summary: 'the store file is not a valid Gatehouse store' },
   STORE_VERSION_UNSUPPORTED: { exitCode: 1, summary: 'this Gatehouse cannot read the store schema version' },
   STORE_UNAVAILABLE: { exitCode: 1, summary: 'the store file cannot be read or written' },
+  STORE_SERVER_UNSUPPORTED: { exitCode: 1, summary: 'the PostgreSQL server is older than Gatehouse needs' },
   STORE_CONFLICT: { exitCode: 1, summary: 'the store refused a write that would break its invariants' },
   AUDIT_KEY_INVALID: { exitCode: 2, summary: 'an audit signer or verifier key, or the key file, is invalid' },
   AUDIT_KEY_UNAVAILABLE: { exitCode: 2, summary: 'the audit key file cannot be read or written' },

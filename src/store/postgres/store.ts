@@ -19,6 +19,7 @@ import { importDocument, type ImportSummary } from './import.js';
 import { migrate } from './migrations.js';
 import type { PostgresSettings } from './options.js';
 import { postgresOutbox } from './outbox.js';
+import { checkServerVersion } from './serverVersion.js';
 
 /**
  * The shared store: every replica of Gatehouse opens the same database, and every rule the file store
@@ -53,7 +54,13 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const db = openDb(new pg.Pool(connection.config), name);
   const replica = settings.replica ?? `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
   try {
-    await db.withClient((client) => migrate(client, settings.schema, name));
+    await db.withClient(async (client) => {
+      const { rows } = await client.query<{ version: string }>(
+        "SELECT current_setting('server_version_num') AS version",
+      );
+      checkServerVersion(Number(rows[0]?.version), name);
+      await migrate(client, settings.schema, name);
+    });
   } catch (error) {
     await db.close();
     throw unavailable(name, error);
