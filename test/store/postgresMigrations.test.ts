@@ -92,6 +92,40 @@ describe('PostgreSQL store: schema migrations', () => {
     });
   }
 
+  it("backfills every request's call key in batches, and one a document without a call gets none", async () => {
+    const schema = `m${++schemas}`;
+    const keys = await withClient(async (client) => {
+      await migrate(client, schema, 'test', MIGRATIONS, 7);
+      // More rows than one round of the backfill takes, as the version before wrote them.
+      await client.query(
+        `INSERT INTO ${schema}.approvals (id, digest, state, expires_at, doc)
+           SELECT 'r' || n, 'digest ' || n, 'rejected', now(),
+                  json_build_object('caller', json_build_object('id', 'alice'), 'server', 'fs',
+                                    'tool', 'write_file', 'arguments', json_build_object('n', n))
+             FROM generate_series(1, 1234) AS n`,
+      );
+      await client.query(
+        `INSERT INTO ${schema}.approvals (id, digest, state, expires_at, doc)
+           VALUES ('altered', 'x', 'rejected', now(), '{"tool": 1}')`,
+      );
+      await migrate(client, schema, 'test');
+      const { rows } = await client.query<{ id: string; key: string | null }>(
+        `SELECT id, call_key AS key FROM ${schema}.approvals`,
+      );
+      return new Map(rows.map((r) => [r.id, r.key]));
+    });
+    expect(keys.size).toBe(1235);
+    const call = (n: number) => ({
+      caller: { id: 'alice', groups: [] },
+      server: 'fs',
+      tool: 'write_file',
+      arguments: { n },
+    });
+    for (const n of [1, 500, 501, 1000, 1001, 1234]) expect(keys.get(`r${n}`)).toBe(callKeyOf(call(n)));
+    expect(new Set(keys.values()).size).toBe(1235);
+    expect(keys.get('altered')).toBe('none');
+  });
+
   it('migrates once when replicas start together', async () => {
     const schema = `m${++schemas}`;
     const stores = await Promise.all(Array.from({ length: 5 }, () => open(schema)));
