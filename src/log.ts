@@ -49,19 +49,33 @@ export interface LogOptions {
   stderr?: NodeJS.WriteStream;
 }
 
+/** The file destinations of loggers that write to `log.file`, for `reopenLogFile`. */
+const fileDestinations = new WeakMap<Logger, { reopen(): void }>();
+
+/**
+ * Reopens the logger's file at its path, so that a rotated file (renamed by logrotate) is let go and
+ * a new one begins. False when the logger writes to stderr, which has nothing to reopen.
+ */
+export function reopenLogFile(logger: Logger): boolean {
+  const destination = fileDestinations.get(logger);
+  destination?.reopen();
+  return destination !== undefined;
+}
+
 export function createLogger(options: LogOptions = {}): Logger {
   const stderr = options.stderr ?? process.stderr;
   const format = options.format ?? 'auto';
   const pretty = !options.file && (format === 'pretty' || (format === 'auto' && stderr.isTTY === true));
-  const destination = options.file
-    ? pino.destination({ dest: options.file, mkdir: true, sync: false })
-    : pretty
+  const file = options.file ? pino.destination({ dest: options.file, mkdir: true, sync: false }) : undefined;
+  const destination =
+    file ??
+    (pretty
       ? prettyDestination(stderr, () => ({
           colors: stderr.isTTY === true && stderr.hasColors?.() === true,
           width: stderr.columns || 100,
         }))
-      : pino.destination({ fd: 2, sync: false });
-  return pino(
+      : pino.destination({ fd: 2, sync: false }));
+  const logger = pino(
     {
       name: 'gatehouse',
       level: options.level ?? 'info',
@@ -71,6 +85,8 @@ export function createLogger(options: LogOptions = {}): Logger {
     },
     destination,
   );
+  if (file) fileDestinations.set(logger, file);
+  return logger;
 }
 
 /** A logger that drops everything: for library use and unit tests. */

@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { createLogger } from '../log.js';
+import { createLogger, reopenLogFile } from '../log.js';
 import { serve, type Gatehouse } from '../main.js';
 import { configOption, portArgument, type CliIo } from './options.js';
 
@@ -77,13 +77,22 @@ export function registerServe(program: Command, _io: CliIo): void {
         if (gatehouse) stopOn(gatehouse, signal);
         else logger.info({ signal }, 'signal during start-up: stopping as soon as Gatehouse has started');
       };
+      // SIGHUP: logrotate's "the file was moved", when logging to a file; otherwise the terminal went
+      // away, which stops Gatehouse like SIGTERM instead of killing it mid-call (the default action).
+      const onHangup = () => {
+        if (reopenLogFile(logger))
+          logger.info({ signal: 'SIGHUP', file: config.log.file }, 'log file reopened');
+        else if (!received) onSignal('SIGHUP');
+      };
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
+      process.on('SIGHUP', onHangup);
       try {
         gatehouse = await serve({ config, logger, http: Boolean(flags.http) });
       } catch (error) {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
+        process.off('SIGHUP', onHangup);
         throw error;
       }
       if (received) stopOn(gatehouse, received);

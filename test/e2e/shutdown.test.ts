@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { CreateTaskResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, expect, it } from 'vitest';
@@ -168,3 +168,46 @@ it.skipIf(process.platform !== 'linux')(
     }
   },
 );
+
+it('SIGHUP with a log file reopens it (logrotate moved the old one) and keeps serving', async () => {
+  const logFile = path.join(scratch.dir, 'hup', 'gatehouse.log');
+  const configFile = scratch.write(
+    'hup.json',
+    gatehouseConfig({ everything: everythingStdio() }, { log: { level: 'info', file: logFile } }),
+  );
+  const gatehouse = spawnProcess(
+    process.execPath,
+    gatehouseArgs('serve', '--http', '--port', '0', '--config', configFile),
+    process.env,
+  );
+  try {
+    const readyLine = () =>
+      existsSync(logFile)
+        ? readFileSync(logFile, 'utf8')
+            .split('\n')
+            .find((l) => l.includes('"msg":"Gatehouse ready'))
+        : undefined;
+    await eventually(() => readyLine() !== undefined, 'the ready line is in the log file', 30_000);
+    const base = (JSON.parse(readyLine()!) as { url: string }).url.replace(/\/mcp$/, '');
+
+    renameSync(logFile, `${logFile}.1`);
+    gatehouse.child.kill('SIGHUP');
+    await eventually(
+      () => existsSync(logFile) && readFileSync(logFile, 'utf8').includes('"msg":"log file reopened"'),
+      'a new log file begins with the reopening',
+    );
+    expect(readFileSync(`${logFile}.1`, 'utf8')).toContain('"msg":"Gatehouse ready');
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect(await gatehouse.stop('SIGTERM')).toBe(0);
+    // The stop is logged in the new file, not the moved one.
+    expect(readFileSync(logFile, 'utf8')).toContain('"msg":"stopping on signal"');
+  } finally {
+    await gatehouse.stop();
+  }
+});
+
+it('SIGHUP without a log file (the terminal went away) stops Gatehouse as SIGTERM does, exit 0', async () => {
+  const gatehouse = await startHttpGatehouse(config());
+  expect(await gatehouse.stop('SIGHUP')).toBe(0);
+  expect(gatehouse.stderr()).toContain('"signal":"SIGHUP"');
+});
