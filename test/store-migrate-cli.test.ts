@@ -1,7 +1,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyDecision, startExecution } from '../src/approvals/states.js';
 import { silentLogger } from '../src/log.js';
@@ -29,18 +28,13 @@ const gatehouse = (args: string[], extra: Record<string, string> = {}) =>
 const approve = (r: Parameters<typeof applyDecision>[0]) =>
   applyDecision(r, { approver: bob, decision: 'approve' }, at(1000));
 
-async function callKeys(schema: string): Promise<(string | null)[]> {
-  const client = new pg.Client({ connectionString: postgres.url });
-  await client.connect();
-  try {
+const callKeys = (schema: string): Promise<(string | null)[]> =>
+  postgres.withClient(async (client) => {
     const { rows } = await client.query<{ key: string | null }>(
       `SELECT call_key AS key FROM ${schema}.approvals ORDER BY seq`,
     );
     return rows.map((r) => r.key);
-  } finally {
-    await client.end();
-  }
-}
+  });
 
 describe('gatehouse store migrate', () => {
   it('imports every request, the archive and the outbox into an empty schema, once', async () => {

@@ -1,5 +1,4 @@
 import path from 'node:path';
-import pg from 'pg';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { ApprovalRequest } from '../../src/approvals/request.js';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -134,19 +133,9 @@ const call = (client: TestClient, build: string) =>
 const deploy = (replica: Replica, build: string) => call(replica.alice, build);
 const deploys = (build: string) =>
   recorder.received().filter((c) => c.name === 'deploy' && c.arguments.build === build);
-/** `work` on a connection of the test's own to the replicas' database: what it really holds. */
-async function inDatabase<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: postgres.url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 /** The replica whose lease holds this request's execution, as the database says. */
 const leaseOwner = (id: string) =>
-  inDatabase(async (client) => {
+  postgres.withClient(async (client) => {
     const { rows } = await client.query<{ lease_owner: string | null }>(
       "SELECT lease_owner FROM gatehouse.approvals WHERE id = $1 AND state = 'executing'",
       [id],
@@ -155,7 +144,7 @@ const leaseOwner = (id: string) =>
   });
 /** The requests with these ids as the database holds them, in one read. */
 const storedRequests = (ids: readonly string[]) =>
-  inDatabase(async (client) => {
+  postgres.withClient(async (client) => {
     const { rows } = await client.query<{ doc: ApprovalRequest }>(
       'SELECT doc FROM gatehouse.approvals WHERE id = ANY($1)',
       [ids],

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import { startEmbeddedPostgres, type EmbeddedServer } from './embeddedPostgres.js';
 
@@ -8,6 +9,11 @@ import { startEmbeddedPostgres, type EmbeddedServer } from './embeddedPostgres.j
 export interface TestPostgres {
   /** postgres://postgres:<password>@127.0.0.1:<port>/postgres */
   url: string;
+  /**
+   * `work` on a connection of the test's own (with `schema` first on its search path, if given),
+   * closed after: what the database really holds, not what a store says.
+   */
+  withClient<T>(work: (client: pg.Client) => Promise<T>, schema?: string): Promise<T>;
 }
 
 export function usePostgres(): TestPostgres {
@@ -21,6 +27,18 @@ export function usePostgres(): TestPostgres {
   return {
     get url() {
       return server!.url();
+    },
+    async withClient(work, schema) {
+      const client = new pg.Client({
+        connectionString: server!.url(),
+        ...(schema ? { options: `-c search_path=${schema}` } : {}),
+      });
+      await client.connect();
+      try {
+        return await work(client);
+      } finally {
+        await client.end();
+      }
     },
   };
 }

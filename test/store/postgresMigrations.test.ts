@@ -1,4 +1,3 @@
-import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyDecision } from '../../src/approvals/states.js';
 import { silentLogger } from '../../src/log.js';
@@ -23,25 +22,15 @@ async function open(schema: string) {
   return store;
 }
 
-async function withClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: postgres.url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
 const versions = (schema: string) =>
-  withClient(async (c) =>
+  postgres.withClient(async (c) =>
     (
       await c.query<{ version: number }>(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`)
     ).rows.map((r) => r.version),
   );
 
 const callKeys = (schema: string) =>
-  withClient(async (c) =>
+  postgres.withClient(async (c) =>
     (await c.query<{ key: string }>(`SELECT call_key AS key FROM ${schema}.approvals`)).rows.map(
       (r) => r.key,
     ),
@@ -58,7 +47,7 @@ describe('PostgreSQL store: schema migrations', () => {
     it(`upgrades a database at version ${from} and keeps what it holds`, async () => {
       const schema = `m${++schemas}`;
       const request = sampleRequest(1);
-      await withClient(async (client) => {
+      await postgres.withClient(async (client) => {
         await migrate(client, schema, 'test', MIGRATIONS, from);
         if (from >= 6) {
           await client.query(
@@ -94,7 +83,7 @@ describe('PostgreSQL store: schema migrations', () => {
 
   it("backfills every request's call key in batches, and one a document without a call gets none", async () => {
     const schema = `m${++schemas}`;
-    const keys = await withClient(async (client) => {
+    const keys = await postgres.withClient(async (client) => {
       await migrate(client, schema, 'test', MIGRATIONS, 7);
       // More rows than one round of the backfill takes, as the version before wrote them.
       await client.query(
@@ -136,7 +125,7 @@ describe('PostgreSQL store: schema migrations', () => {
   it('refuses a schema a newer Gatehouse migrated, and changes nothing', async () => {
     const schema = `m${++schemas}`;
     await (await open(schema)).close();
-    await withClient((c) =>
+    await postgres.withClient((c) =>
       c.query(`INSERT INTO ${schema}.schema_migrations (version, name) VALUES (99, 'from the future')`),
     );
     const error = await refusal(open(schema));

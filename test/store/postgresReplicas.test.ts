@@ -40,15 +40,8 @@ async function replicas(count: number, overrides: Partial<PostgresSettings> = {}
 
 const approve = (r: ApprovalRequest) => applyDecision(r, { approver: bob, decision: 'approve' }, at(1000));
 
-async function sql<R extends pg.QueryResultRow>(schema: string, text: string, params: unknown[] = []) {
-  const client = new pg.Client({ connectionString: postgres.url, options: `-c search_path=${schema}` });
-  await client.connect();
-  try {
-    return (await client.query<R>(text, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
+const sql = <R extends pg.QueryResultRow>(schema: string, text: string, params: unknown[] = []) =>
+  postgres.withClient(async (client) => (await client.query<R>(text, params)).rows, schema);
 
 describe('PostgreSQL store: executions claimed with a lease that names the replica', () => {
   it("never lets another replica end a live replica's execution; a dead replica's becomes abandoned", async () => {
