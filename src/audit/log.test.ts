@@ -48,6 +48,19 @@ async function rejection(promise: Promise<unknown>): Promise<GatehouseError> {
 
 const segment0 = () => join(dir, 'segment-0000000000000000.jsonl');
 
+/** Lets the event loop take `count` turns of I/O (real, while timers are faked). */
+async function ioTurns(count: number): Promise<void> {
+  for (let turn = 0; turn < count; turn++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Waits, turn by turn of I/O, until `done` holds (a write on the thread pool has finished). */
+async function until(done: () => boolean): Promise<void> {
+  for (let turn = 0; !done(); turn++) {
+    if (turn > 10_000) throw new Error('still not done after 10,000 turns of I/O');
+    await ioTurns(1);
+  }
+}
+
 /** The appender fixture writing to `dir` (under a file size limit of `limitKiB`, when given). */
 function appender(limitKiB?: number) {
   const script = 'test/fixtures/audit/appender.ts';
@@ -108,7 +121,7 @@ describe('appending', () => {
     const settled = vi.fn();
     void waiting.then(settled);
     // Not written while its batch waits (fake time does not pass by itself), though I/O had its turns.
-    for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve));
+    await ioTurns(5);
     expect(await readFile(segment0(), 'utf8')).toBe('');
     expect(settled).not.toHaveBeenCalled();
     vi.advanceTimersByTime(50);
@@ -121,6 +134,29 @@ describe('appending', () => {
     expect([(await grouped).seq, synced.seq]).toEqual([1, 2]);
     expect(await lines(segment0())).toHaveLength(3);
     await log.close();
+  });
+
+  it('lets records nobody waits for wait their own, longer delay, unless an awaited one is due sooner', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const log = await openTestLog(dir, key, {
+      settings: { groupCommit: { maxDelayMs: 50, queuedMaxDelayMs: 1000, maxRecords: 100 } },
+    });
+    expect(log.enqueue({ n: 0 })).toBe(true);
+    vi.advanceTimersByTime(999);
+    await ioTurns(5);
+    expect(await readFile(segment0(), 'utf8')).toBe('');
+    vi.advanceTimersByTime(1);
+    await until(() => log.size === 1);
+
+    expect(log.enqueue({ n: 1 })).toBe(true);
+    const awaited = log.append({ n: 2 });
+    expect(log.enqueue({ n: 3 })).toBe(true);
+    // The awaited record's deadline is the sooner one, and its batch takes the queued ones along.
+    vi.advanceTimersByTime(50);
+    expect((await awaited).seq).toBe(2);
+    await until(() => log.size === 4);
+    await log.close();
+    expect((await verifyAuditLog(dir, { keys: [key.verifierKey] })).ok).toBe(true);
   });
 
   it('writes a full batch without waiting for the delay', async () => {

@@ -22,7 +22,8 @@ import { scanLog, type AuditProblem, type VerifiedCheckpoint } from './scan.js';
  *   so concurrent callers get one total order and seqs without gaps.
  * - Durability: the promise of `append` resolves once the record is on disk (written and fsynced),
  *   never before. `sync: true` starts that fsync at once; otherwise the record waits up to
- *   `groupCommit.maxDelayMs` (or until `maxRecords` are waiting) to share one fsync with others. A
+ *   `groupCommit.maxDelayMs` (or until `maxRecords` are waiting) to share one fsync with others, and
+ *   a record nobody waits for (`enqueue`) up to `groupCommit.queuedMaxDelayMs`. A
  *   failed write rejects the records of its batch (they are not in the log: the file is cut back to
  *   where it was), and later appends try again; if the file cannot be cut back, the log refuses every
  *   append until a restart repairs it.
@@ -268,6 +269,8 @@ async function start(
   const exclusive = serial();
   let waiting: Waiting[] = [];
   let groupTimer: NodeJS.Timeout | undefined;
+  /** When the waiting batch is due (ms since the epoch), while its timer is set. */
+  let groupDue = Number.POSITIVE_INFINITY;
   let flushQueued = false;
   let closing: Promise<void> | undefined;
   let broken: GatehouseError | undefined;
@@ -422,6 +425,7 @@ async function start(
   function flush(): void {
     clearTimeout(groupTimer);
     groupTimer = undefined;
+    groupDue = Number.POSITIVE_INFINITY;
     if (flushQueued) return;
     flushQueued = true;
     exclusive(() => {
@@ -432,8 +436,16 @@ async function start(
 
   function queue(item: Waiting, sync: boolean): void {
     waiting.push(item);
-    if (sync || waiting.length >= settings.groupCommit.maxRecords) flush();
-    else groupTimer ??= setTimeout(flush, settings.groupCommit.maxDelayMs);
+    const { maxDelayMs, queuedMaxDelayMs, maxRecords } = settings.groupCommit;
+    if (sync || waiting.length >= maxRecords) return flush();
+    // A record somebody waits for brings the batch's deadline forward; one nobody waits for (an
+    // allowed call's) may wait longer, so that calls a few milliseconds apart share a commit.
+    const delay = item.resolve ? maxDelayMs : queuedMaxDelayMs;
+    const due = Date.now() + delay;
+    if (due >= groupDue) return;
+    clearTimeout(groupTimer);
+    groupDue = due;
+    groupTimer = setTimeout(flush, delay);
   }
 
   // Records a crash left without a checkpoint get one now; failing that, the ticker tries again.

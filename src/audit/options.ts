@@ -28,7 +28,17 @@ export const AuditLogSettingsSchema = z.strictObject({
         .int()
         .min(0)
         .default(5)
-        .describe('A group-committed record waits at most this long for others before its batch is fsynced.'),
+        .describe(
+          'A group-committed record a caller waits for waits at most this long for others before its batch is fsynced.',
+        ),
+      queuedMaxDelayMs: z
+        .number()
+        .int()
+        .min(0)
+        .default(50)
+        .describe(
+          "A record nobody waits for (an allowed call's) waits at most this long before its batch is written and fsynced: what a crash can lose of allowed calls' records.",
+        ),
       maxRecords: z
         .number()
         .int()
