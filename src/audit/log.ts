@@ -269,7 +269,7 @@ async function start(
   const exclusive = serial();
   let waiting: Waiting[] = [];
   let groupTimer: NodeJS.Timeout | undefined;
-  /** When the waiting batch is due (ms since the epoch), while its timer is set. */
+  /** When the waiting batch is due (on the monotonic clock), while its timer is set. */
   let groupDue = Number.POSITIVE_INFINITY;
   let flushQueued = false;
   let closing: Promise<void> | undefined;
@@ -441,7 +441,7 @@ async function start(
     // A record somebody waits for brings the batch's deadline forward; one nobody waits for (an
     // allowed call's) may wait longer, so that calls a few milliseconds apart share a commit.
     const delay = item.resolve ? maxDelayMs : queuedMaxDelayMs;
-    const due = Date.now() + delay;
+    const due = performance.now() + delay;
     if (due >= groupDue) return;
     clearTimeout(groupTimer);
     groupDue = due;
