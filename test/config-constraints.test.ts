@@ -210,6 +210,10 @@ const CASES: Record<string, Violation[]> = {
     { config: { approvals: { archiveAfterMs: -1 } }, says: '$.approvals.archiveAfterMs' },
     { config: { restart: { initialDelayMs: -1 } }, says: '$.restart.initialDelayMs' },
     { config: { audit: { groupCommit: { maxDelayMs: -1 } } }, says: '$.audit.groupCommit.maxDelayMs' },
+    {
+      config: { audit: { groupCommit: { queuedMaxDelayMs: 1.5 } } },
+      says: '$.audit.groupCommit.queuedMaxDelayMs',
+    },
   ],
   '`policyReload.settleMs`': [
     { config: { policyReload: { settleMs: 9 } }, says: '$.policyReload.settleMs' },
