@@ -62,9 +62,9 @@ async function until(done: () => boolean): Promise<void> {
 }
 
 /** The appender fixture writing to `dir` (under a file size limit of `limitKiB`, when given). */
-function appender(limitKiB?: number) {
+function appender(limitKiB?: number, mode = '') {
   const script = 'test/fixtures/audit/appender.ts';
-  const node = `${JSON.stringify(process.execPath)} --import tsx ${script} ${JSON.stringify(dir)}`;
+  const node = `${JSON.stringify(process.execPath)} --import tsx ${script} ${JSON.stringify(dir)} ${mode}`;
   const env = { ...process.env, AUDIT_TEST_SIGNER: key.signerKey };
   return spawnProcess(
     'bash',
@@ -479,6 +479,17 @@ describe('crashes and full disks', () => {
     expect(log.size).toBeGreaterThanOrEqual(Math.max(...acked) + 1);
     await log.append({ after: 'crash' }, { sync: true });
     await log.close();
+    expect((await verifyAuditLog(dir, { keys: [key.verifierKey] })).ok).toBe(true);
+  });
+
+  it('reports a batch of records nobody waits for that a full disk refused, as nobody else hears of it', async () => {
+    // 100 records of some 300 bytes in one batch: more than the 16 KiB the file may hold.
+    const child = appender(16, 'queued');
+    expect(await child.exited).toBe(0);
+    const out = child.stderr().split('\n');
+    expect(out).toContain('reported AUDIT_LOG_UNAVAILABLE');
+    expect(out).toContain('status failing 0');
+    expect(out).toContain('closed');
     expect((await verifyAuditLog(dir, { keys: [key.verifierKey] })).ok).toBe(true);
   });
 

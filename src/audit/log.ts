@@ -93,8 +93,9 @@ export interface AuditLog {
   /**
    * A grouped append nobody waits for (an allowed call's records on the hot path): no promise, no
    * callbacks. False when the log takes nothing (closed, broken, not an object). A batch that cannot
-   * be written shows in status() as with `append`; a record that cannot be serialised is left out of
-   * its batch, reported to onError, and shows in status() until a later batch is written.
+   * be written shows in status() as with `append` and is reported to onError; a record that cannot
+   * be serialised is left out of its batch, reported to onError, and shows in status() until a later
+   * batch is written.
    */
   enqueue(record: AuditRecord): boolean;
   /** Writes whatever waits, then signs a checkpoint of every record (unless the latest covers them). */
@@ -275,10 +276,11 @@ async function start(
   let closing: Promise<void> | undefined;
   let broken: GatehouseError | undefined;
   let lastError: GatehouseError | undefined;
+  const failureOf = (error: unknown): GatehouseError =>
+    isGatehouseError(error) ? error : unavailable(`${dir}: ${errno(error)}`, { dir }, error);
   const report = (error: unknown) => {
-    const failure = isGatehouseError(error) ? error : unavailable(`${dir}: ${errno(error)}`, { dir }, error);
-    lastError = failure;
-    options.onError?.(failure);
+    lastError = failureOf(error);
+    options.onError?.(lastError);
   };
   const mirror: CheckpointMirror | undefined =
     settings.mirror.dir !== undefined || settings.mirror.url !== undefined
@@ -384,11 +386,12 @@ async function start(
         if (unheard === undefined) lastError = undefined;
       }
     } catch (error) {
-      const failure = isGatehouseError(error)
-        ? error
-        : unavailable(`${dir}: ${errno(error)}`, { dir }, error);
+      const lost = batch.slice(settled);
+      const failure = failureOf(error);
       lastError = failure;
-      for (const item of batch.slice(settled)) item.reject?.(failure);
+      for (const item of lost) item.reject?.(failure);
+      // Records nobody waits for are lost with the batch: reported, as nobody else will hear of it.
+      if (lost.some((item) => item.reject === undefined)) options.onError?.(failure);
     }
   }
 
