@@ -61,8 +61,8 @@ export function registerServe(program: Command, _io: CliIo): void {
       // second signal ends the process at once (the default action).
       let gatehouse: Gatehouse | undefined;
       let received: NodeJS.Signals | undefined;
-      const stopOn = (running: Gatehouse, signal: NodeJS.Signals) => {
-        logger.info({ signal }, 'stopping on signal');
+      const stopOn = (running: Gatehouse, signal: NodeJS.Signals | 'fault') => {
+        if (signal !== 'fault') logger.info({ signal }, 'stopping on signal');
         const watchdog = setTimeout(() => {
           logger.error({ signal, deadlineMs: STOP_DEADLINE_MS }, 'Gatehouse did not stop in time; exiting');
           logger.flush();
@@ -70,8 +70,23 @@ export function registerServe(program: Command, _io: CliIo): void {
         }, STOP_DEADLINE_MS);
         // Only a safety net: a stopped Gatehouse exits on its own, without waiting for it.
         watchdog.unref();
-        void running.stop(signal);
+        void running.stop(signal === 'fault' ? 'a fault in Gatehouse' : signal);
       };
+      // A fault nothing caught ends the process, but first Gatehouse stops as on SIGTERM: the audit
+      // trail commits the records it still holds (allowed calls' wait up to queuedMaxDelayMs), children
+      // are ended and the store's lock released. The exit code says it failed; a second fault, or one
+      // during start-up, exits at once.
+      let faulted = false;
+      process.on('uncaughtException', (error) => {
+        logger.fatal({ err: error }, 'Gatehouse failed: stopping');
+        process.exitCode = 1;
+        if (!gatehouse || faulted) {
+          logger.flush();
+          process.exit(1);
+        }
+        faulted = true;
+        stopOn(gatehouse, 'fault');
+      });
       const onSignal = (signal: NodeJS.Signals) => {
         received = signal;
         if (gatehouse) stopOn(gatehouse, signal);

@@ -14,6 +14,7 @@ import {
   gatehouseArgs,
   startHttpGatehouse,
 } from '../helpers/gatehouse.js';
+import { auditEvents } from '../helpers/audit.js';
 import { eventually, isAlive, spawnProcess } from '../helpers/processes.js';
 
 /**
@@ -210,4 +211,36 @@ it('SIGHUP without a log file (the terminal went away) stops Gatehouse as SIGTER
   const gatehouse = await startHttpGatehouse(config());
   expect(await gatehouse.stop('SIGHUP')).toBe(0);
   expect(gatehouse.stderr()).toContain('"signal":"SIGHUP"');
+});
+
+it('a fault nothing caught stops Gatehouse as SIGTERM does, exit 1: the calls the audit trail held are kept', async () => {
+  const auditDir = path.join(scratch.dir, 'fault-audit');
+  const configFile = scratch.write(
+    'fault.json',
+    gatehouseConfig(
+      { everything: everythingStdio() },
+      { audit: { dir: auditDir, keyFile: `${auditDir}.key`, groupCommit: { queuedMaxDelayMs: 60_000 } } },
+    ),
+  );
+  const fault = path.resolve('test/fixtures/fault-on-signal.mjs');
+  const gatehouse = await startHttpGatehouse(configFile, { NODE_OPTIONS: `--import ${fault}` });
+  const client = await connectHttp(gatehouse.mcpUrl);
+  const result = (await client.client.callTool({
+    name: 'everything__echo',
+    arguments: { message: 'before the fault' },
+  })) as CallToolResult;
+  expect(result.isError).toBeFalsy();
+  // The call's records wait for a commit a minute away: only the stop can write them now.
+  gatehouse.child.kill('SIGUSR2');
+  expect(await gatehouse.exited).toBe(1);
+  expect(gatehouse.stderr()).toContain('"msg":"Gatehouse failed: stopping"');
+  expect(gatehouse.stderr()).toContain('a fault injected by the test');
+  const events = await auditEvents(auditDir);
+  expect(events.filter((e) => e.event.startsWith('call.')).map((e) => e.event)).toEqual([
+    'call.decided',
+    'call.executing',
+    'call.executed',
+  ]);
+  expect(events.at(-1)).toMatchObject({ event: 'gatehouse.stopped', reason: 'a fault in Gatehouse' });
+  await client.close().catch(() => undefined);
 });
