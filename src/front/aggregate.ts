@@ -30,6 +30,13 @@ interface Ctx {
 /** How a client request that goes to one server travels there. */
 export type Forwarding = Omit<ForwardOptions, 'sessionId'>;
 
+/** A session's request toward a server: routed back to the session, at the log level it asked for. */
+const forwardFor = (session: Requester, ctx: Forwarding): ForwardOptions => ({
+  ...ctx,
+  sessionId: session.id,
+  logLevel: session.logLevel,
+});
+
 /** Params as the client sent them: Gatehouse forwards every field, renaming only what it exposes renamed. */
 type Params = Record<string, unknown>;
 
@@ -174,11 +181,7 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
 
   async function readResource(uri: string, params: Params, session: Requester, ctx: Forwarding) {
     const owner = await ownerOfUri(uri, session, ctx);
-    return owner.request({ method: 'resources/read', params }, AS_SENT.read, {
-      ...ctx,
-      sessionId: session.id,
-      logLevel: session.logLevel,
-    });
+    return owner.request({ method: 'resources/read', params }, AS_SENT.read, forwardFor(session, ctx));
   }
 
   /**
@@ -202,7 +205,7 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
       return await owner.request(
         { method: on ? 'resources/subscribe' : 'resources/unsubscribe', params },
         AS_SENT.empty,
-        { ...ctx, sessionId: session.id, logLevel: session.logLevel },
+        forwardFor(session, ctx),
       );
     } catch (error) {
       if (on) session.subscriptions.delete(uri);
@@ -246,7 +249,7 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
     return connection.request(
       { method: 'prompts/get', params: { ...params, name: entry.name } },
       AS_SENT.prompt,
-      { ...ctx, sessionId: session.id, logLevel: session.logLevel },
+      forwardFor(session, ctx),
     );
   }
 
@@ -256,7 +259,7 @@ export function createAggregate(pool: DownstreamPool, logger: Logger) {
     session: Requester,
     ctx: Forwarding,
   ) {
-    const forward = { ...ctx, sessionId: session.id, logLevel: session.logLevel };
+    const forward = forwardFor(session, ctx);
     if (ref.type === 'ref/prompt') {
       const { entry, connection } = await promptEntry(ref.name, session, ctx);
       const renamed = { ...(params.ref as Params), name: entry.name };
