@@ -16,7 +16,7 @@ export const MAX_HELD_MESSAGES = 1_000;
  * recovered), except the `server/discover` probe, which goes on as soon as `discoverBy` settles:
  * a client such as Claude Code gives the probe a couple of seconds from launch and otherwise falls back
  * to the older protocol era. The probe is a question about Gatehouse, answered on its own, so it may
- * pass what is held; its answer tells of the servers still connecting (see DownstreamPool.capabilities).
+ * pass what is held; its answer tells of the servers still connecting (see DownstreamPool.declaredCapabilities).
  */
 export class StartGate implements Transport {
   onclose?: () => void;

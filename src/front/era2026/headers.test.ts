@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeHeaderValue, headerMismatch, versionMismatch } from './headers.js';
+import { decodeHeaderValue } from '../../shared/mcpHeaders.js';
+import { headerMismatch, versionMismatch } from './headers.js';
 
 const base = { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'run' };
 const b64 = (text: string) => `=?base64?${Buffer.from(text).toString('base64')}?=`;

@@ -9,8 +9,6 @@ import { decodeHeaderValue, paramMismatch, scanHeadersOnce } from '../../shared/
  * see two different requests.
  */
 
-export { decodeHeaderValue } from '../../shared/mcpHeaders.js';
-
 /** The methods whose `Mcp-Name` is required, and the body field it mirrors. */
 const NAMED: Record<string, 'name' | 'uri' | 'taskId'> = {
   'tools/call': 'name',
