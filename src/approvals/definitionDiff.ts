@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { ToolDefinition } from './request.js';
+import { isObject } from '../shared/json.js';
 
 /**
  * What changed between two definitions of a tool, for approvers: one entry per description or
@@ -32,10 +33,6 @@ function walk(path: string, before: unknown, after: unknown, changes: Definition
     ...(before !== undefined ? { before } : {}),
     ...(after !== undefined ? { after } : {}),
   });
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function child(path: string, key: string): string {

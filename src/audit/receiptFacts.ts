@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { describeEvent } from './describe.js';
 import { AuditEventSchema, type AuditEvent } from './events.js';
 import { ReceiptSchema, verifyReceipt, type Receipt } from './receipt.js';
+import { isObject } from '../shared/json.js';
 
 /**
  * Reads a receipt as a holder has it (the receipt itself, or a whole tool result whose
@@ -53,9 +54,6 @@ export interface ReceiptFacts {
   /** Which of the approval fields the signed record confirmed. */
   confirmed: string[];
 }
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The receipt inside whatever the holder saved. */
 export function extractReceipt(input: unknown): unknown {

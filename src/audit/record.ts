@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { canonicalJson } from '../approvals/digest.js';
 import { GatehouseError, isGatehouseError } from '../errors.js';
 import { HASH_SIZE } from './merkle.js';
+import { isObject } from '../shared/json.js';
 
 /**
  * One line of the audit log: the RFC 8785 canonical JSON of
@@ -122,9 +123,6 @@ export function parseLine(bytes: Uint8Array, canonical: boolean): AuditLine | Li
   }
   return line;
 }
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * AuditLineSchema's test by hand, for start-up's pass over every line (zod takes longer than the

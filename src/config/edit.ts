@@ -1,6 +1,7 @@
 import { chmodSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { GatehouseError } from '../errors.js';
+import { isObject } from '../shared/json.js';
 
 /**
  * Changes to a config file on a person's behalf (`gatehouse approvers add`). The file is edited as
@@ -53,10 +54,6 @@ function objectAt(parent: Record<string, unknown>, key: string, file: string): R
   const value = (parent[key] ??= {});
   if (!isObject(value)) throw new GatehouseError('CONFIG_INVALID', `${file}: $.${key}: expected an object`);
   return value;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function writeAtomically(file: string, text: string): void {

@@ -2,6 +2,7 @@ import { isMap, isScalar, isSeq, parseDocument, type Document, type Node, type S
 import type { z } from 'zod';
 import { SourceText, type Problem } from './problems.js';
 import { PolicyFileSchema, RuleSchema, type PolicyFileInput, type RuleInput } from './schema.js';
+import { isObject } from '../shared/json.js';
 
 /**
  * Reads one policy file (YAML, or JSON, which YAML reads too) into validated input, keeping the
@@ -194,10 +195,6 @@ function editDistance(a: string, b: string): number {
 
 function ruleIdOf(raw: unknown): string | undefined {
   return isObject(raw) && typeof raw.id === 'string' ? raw.id : undefined;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function firstLine(message: string): string {

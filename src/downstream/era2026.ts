@@ -11,6 +11,7 @@ import {
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { isObject } from '../shared/json.js';
 import type { Logger } from '../log.js';
 import { isNotification, isRequest, isResponse } from '../shared/jsonRpc.js';
 import { encodeHeaderValue, paramHeaders, scanHeaders, type HeaderScan } from '../shared/mcpHeaders.js';
@@ -88,7 +89,6 @@ const InputRequiredSchema = z.looseObject({
 });
 
 type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export interface ModernClientIdentity {
   clientInfo: { name: string; version: string };

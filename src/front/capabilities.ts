@@ -1,4 +1,5 @@
 import type { ServerCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import { isObject } from '../shared/json.js';
 
 /**
  * What the client is told Gatehouse can do: the union of what the ready downstream servers declare.
@@ -22,9 +23,6 @@ export function unionCapabilities(declared: readonly ServerCapabilities[]): Serv
 }
 
 type Json = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Objects merged key by key, recursively; for anything else the first value stands. */
 export function mergeDeclarations(values: readonly unknown[]): Json {

@@ -68,3 +68,7 @@ export function withNonFiniteNamed(value: unknown): unknown {
   }
   return value;
 }
+
+/** A plain JSON-like object: not null, not an array. */
+export const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);

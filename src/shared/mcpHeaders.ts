@@ -9,6 +9,8 @@
  * server built on it and Gatehouse never disagree about a call.
  */
 
+import { isObject } from './json.js';
+
 const PREFIX = '=?base64?';
 const SUFFIX = '?=';
 /** RFC 4648 with the padding required: the spec's examples and the conformance suite refuse others. */
@@ -68,9 +70,6 @@ export interface HeaderScan {
   /** Of an invalid definition: every header name its annotations use, to refuse one sent anyway. */
   annotated?: string[];
 }
-
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The types an annotated property may have; `number` is named by the spec as not permitted. */
 const PRIMITIVE = new Set(['string', 'integer', 'boolean']);

@@ -7,6 +7,7 @@ import {
   type LoggingLevel,
 } from '@modelcontextprotocol/sdk/types.js';
 import { VERSION } from '../../version.js';
+import { isObject } from '../../shared/json.js';
 
 /*
  * The 2026-07-28 wire as the specification states it (schema/2026-07-28/schema.ts and
@@ -50,9 +51,6 @@ export interface Envelope {
 }
 
 type Json = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function metaOf(params: unknown): Json | undefined {
   const meta = isObject(params) ? params._meta : undefined;
