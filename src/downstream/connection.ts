@@ -37,11 +37,11 @@ import { WireOrderTransport } from './wireOrder.js';
 import {
   EraNegotiatingTransport,
   LEGACY_KEPT,
-  MODERN_VERSION,
   misdeclaredWarning,
   type MisdeclaredWarning,
 } from './era2026.js';
 import { scanHeadersOnce } from '../shared/mcpHeaders.js';
+import { MODERN_VERSION } from '../shared/modern.js';
 import { VERSION } from '../version.js';
 
 export type ConnectionState = 'starting' | 'ready' | 'restarting' | 'failed' | 'stopped' | 'disabled';

@@ -11,10 +11,17 @@ import {
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { META, MODERN_VERSION } from '../shared/modern.js';
 import { isObject } from '../shared/json.js';
 import type { Logger } from '../log.js';
 import { isNotification, isRequest, isResponse } from '../shared/jsonRpc.js';
-import { encodeHeaderValue, paramHeaders, scanHeaders, type HeaderScan } from '../shared/mcpHeaders.js';
+import {
+  MCP_NAME_FIELDS,
+  encodeHeaderValue,
+  paramHeaders,
+  scanHeaders,
+  type HeaderScan,
+} from '../shared/mcpHeaders.js';
 import { describeIssues } from '../shared/passThrough.js';
 import { ModernListen } from './era2026Listen.js';
 
@@ -49,13 +56,6 @@ import { ModernListen } from './era2026Listen.js';
  *   connection; `resources/subscribe` and `unsubscribe` change what it carries (era2026Listen.ts).
  */
 
-export const MODERN_VERSION = '2026-07-28';
-const PROTOCOL_VERSION = 'io.modelcontextprotocol/protocolVersion';
-const CLIENT_INFO = 'io.modelcontextprotocol/clientInfo';
-const CLIENT_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
-const SERVER_INFO = 'io.modelcontextprotocol/serverInfo';
-const LOG_LEVEL = 'io.modelcontextprotocol/logLevel';
-
 /** The wire closed while the negotiation waited for an answer. */
 const CLOSED = Symbol('closed');
 
@@ -76,7 +76,7 @@ const DiscoverResultSchema = z.looseObject({
   capabilities: ServerCapabilitiesSchema,
   instructions: z.string().optional(),
   _meta: z
-    .looseObject({ [SERVER_INFO]: z.looseObject({ name: z.string(), version: z.string() }).optional() })
+    .looseObject({ [META.serverInfo]: z.looseObject({ name: z.string(), version: z.string() }).optional() })
     .optional(),
 });
 
@@ -98,9 +98,9 @@ export interface ModernClientIdentity {
 /** The envelope every modern request carries. */
 function envelope(identity: ModernClientIdentity): Json {
   return {
-    [PROTOCOL_VERSION]: MODERN_VERSION,
-    [CLIENT_INFO]: identity.clientInfo,
-    [CLIENT_CAPABILITIES]: identity.capabilities,
+    [META.protocolVersion]: MODERN_VERSION,
+    [META.clientInfo]: identity.clientInfo,
+    [META.clientCapabilities]: identity.capabilities,
   };
 }
 
@@ -117,13 +117,6 @@ interface Call {
   requestState?: string;
 }
 
-/** The field of a request's params that `Mcp-Name` mirrors. */
-const NAMED: Record<string, string> = {
-  'tools/call': 'name',
-  'prompts/get': 'name',
-  'resources/read': 'uri',
-};
-
 /**
  * The standard headers of a modern Streamable HTTP request (basic/transports/streamable-http.mdx,
  * "Request Metadata"): `Mcp-Method`, and `Mcp-Name` for the methods that name something.
@@ -131,7 +124,7 @@ const NAMED: Record<string, string> = {
 export function modernRequestHeaders(message: JSONRPCMessage): Record<string, string> {
   if (!isRequest(message) && !isNotification(message)) return {};
   const headers: Record<string, string> = { 'mcp-method': message.method };
-  const field = NAMED[message.method];
+  const field = MCP_NAME_FIELDS[message.method];
   const name = field ? (message.params as Json | undefined)?.[field] : undefined;
   if (typeof name === 'string') headers['mcp-name'] = encodeHeaderValue(name);
   return headers;
@@ -380,7 +373,7 @@ export class EraNegotiatingTransport implements Transport {
     }
     this.era = 'modern';
     this.discovered = discovered.result as Json;
-    const serverInfo = parsed.data._meta?.[SERVER_INFO] ?? { name: 'unknown', version: 'unknown' };
+    const serverInfo = parsed.data._meta?.[META.serverInfo] ?? { name: 'unknown', version: 'unknown' };
     this.onmessage?.({
       jsonrpc: '2.0',
       id: initialize.id,
@@ -486,7 +479,7 @@ export class EraNegotiatingTransport implements Transport {
       method: call.request.method,
       params: {
         ...params,
-        _meta: { ...meta, ...envelope(this.identity), ...(level ? { [LOG_LEVEL]: level } : {}) },
+        _meta: { ...meta, ...envelope(this.identity), ...(level ? { [META.logLevel]: level } : {}) },
       },
     };
     call.request = { ...call.request, id: wireId };
@@ -669,8 +662,8 @@ export class EraNegotiatingTransport implements Transport {
 function legacyResult(result: Json): Json {
   const copy: Json = { ...result };
   for (const field of MODERN_RESULT_FIELDS) delete copy[field];
-  if (isObject(copy._meta) && SERVER_INFO in copy._meta) {
-    const { [SERVER_INFO]: _info, ...meta } = copy._meta;
+  if (isObject(copy._meta) && META.serverInfo in copy._meta) {
+    const { [META.serverInfo]: _info, ...meta } = copy._meta;
     if (Object.keys(meta).length > 0) copy._meta = meta;
     else delete copy._meta;
   }

@@ -6,6 +6,7 @@ import {
   type JSONRPCRequest,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
+import { META } from '../shared/modern.js';
 import { isObject } from '../shared/json.js';
 import type { Logger } from '../log.js';
 
@@ -23,7 +24,6 @@ import type { Logger } from '../log.js';
 
 type Json = Record<string, unknown>;
 
-const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
 const ACKNOWLEDGED = 'notifications/subscriptions/acknowledged';
 
 /** How many closed listens an answer is still expected from, at most. */
@@ -50,12 +50,12 @@ export interface ListenWire {
 /** The subscription id a notification of the server carries, when it arrived on a listen. */
 function subscriptionOf(message: JSONRPCNotification): unknown {
   const meta = message.params?._meta;
-  return isObject(meta) ? meta[SUBSCRIPTION_ID] : undefined;
+  return isObject(meta) ? meta[META.subscriptionId] : undefined;
 }
 
 /** The notification without the id of Gatehouse's listen: its clients subscribed otherwise. */
 function withoutSubscriptionId(message: JSONRPCNotification): JSONRPCNotification {
-  const { [SUBSCRIPTION_ID]: _id, ...meta } = message.params!._meta as Json;
+  const { [META.subscriptionId]: _id, ...meta } = message.params!._meta as Json;
   const { _meta: _old, ...params } = message.params!;
   return { ...message, params: Object.keys(meta).length > 0 ? { ...params, _meta: meta } : params };
 }

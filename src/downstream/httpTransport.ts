@@ -4,7 +4,8 @@ import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/
 import { ErrorCode, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { createParser } from 'eventsource-parser';
 import { isJsonRpcMessage } from '../shared/jsonLines.js';
-import { MODERN_VERSION, modernRequestHeaders, type ModernSendOptions } from './era2026.js';
+import { modernRequestHeaders, type ModernSendOptions } from './era2026.js';
+import { MODERN_VERSION } from '../shared/modern.js';
 import { isRequest, isResponse } from '../shared/jsonRpc.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';

@@ -24,6 +24,13 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 const sentinelShaped = (value: string) => value.startsWith(PREFIX) && value.endsWith(SUFFIX);
 
+/** The methods whose `Mcp-Name` header mirrors a field of their params, and that field. */
+export const MCP_NAME_FIELDS: Readonly<Record<string, 'name' | 'uri'>> = {
+  'tools/call': 'name',
+  'prompts/get': 'name',
+  'resources/read': 'uri',
+};
+
 /**
  * A header value as the spec encodes it: plain when it is visible ASCII (tabs and spaces inside
  * allowed) without leading or trailing whitespace, the Base64 sentinel otherwise (non-ASCII, control

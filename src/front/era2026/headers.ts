@@ -1,5 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { decodeHeaderValue, paramMismatch, scanHeadersOnce } from '../../shared/mcpHeaders.js';
+import {
+  MCP_NAME_FIELDS,
+  decodeHeaderValue,
+  paramMismatch,
+  scanHeadersOnce,
+} from '../../shared/mcpHeaders.js';
 
 /*
  * The request headers of Streamable HTTP at 2026-07-28 (basic/transports/streamable-http.mdx,
@@ -11,15 +16,13 @@ import { decodeHeaderValue, paramMismatch, scanHeadersOnce } from '../../shared/
 
 /** The methods whose `Mcp-Name` is required, and the body field it mirrors. */
 const NAMED: Record<string, 'name' | 'uri' | 'taskId'> = {
-  'tools/call': 'name',
-  'resources/read': 'uri',
-  'prompts/get': 'name',
+  ...MCP_NAME_FIELDS,
   // The Tasks extension: clients set Mcp-Name to the task id so requests reach the task's holder.
   'tasks/get': 'taskId',
   'tasks/update': 'taskId',
   'tasks/cancel': 'taskId',
 };
-const NAME_REQUIRED = new Set(['tools/call', 'resources/read', 'prompts/get']);
+const NAME_REQUIRED = new Set(Object.keys(MCP_NAME_FIELDS));
 
 const single = (headers: IncomingHttpHeaders, name: string): string | undefined => {
   const value = headers[name];

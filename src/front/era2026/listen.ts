@@ -12,7 +12,8 @@ import type { Relay } from '../relay.js';
 import { MODERN_REQUESTER } from '../sessions.js';
 import type { Exchange, ModernRequest } from './dispatch.js';
 import type { ApprovalTasks } from './tasks.js';
-import { META, requireTasks, type Envelope } from './wire.js';
+import { META } from '../../shared/modern.js';
+import { requireTasks, type Envelope } from './wire.js';
 import type { Requester } from '../sessions.js';
 
 /*

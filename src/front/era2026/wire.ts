@@ -7,6 +7,7 @@ import {
   type LoggingLevel,
 } from '@modelcontextprotocol/sdk/types.js';
 import { VERSION } from '../../version.js';
+import { META, MODERN_VERSION } from '../../shared/modern.js';
 import { isObject } from '../../shared/json.js';
 
 /*
@@ -17,18 +18,9 @@ import { isObject } from '../../shared/json.js';
  */
 
 /** The modern revisions Gatehouse serves; legacy ones are served by the SDK v1 Server (front/session.ts). */
-export const MODERN_VERSIONS = ['2026-07-28'] as const;
+export const MODERN_VERSIONS = [MODERN_VERSION] as const;
 /** What `server/discover` and UnsupportedProtocolVersion name: modern first, then the legacy ones. */
 export const SUPPORTED_VERSIONS: readonly string[] = [...MODERN_VERSIONS, ...SUPPORTED_PROTOCOL_VERSIONS];
-
-export const META = {
-  protocolVersion: 'io.modelcontextprotocol/protocolVersion',
-  clientInfo: 'io.modelcontextprotocol/clientInfo',
-  clientCapabilities: 'io.modelcontextprotocol/clientCapabilities',
-  logLevel: 'io.modelcontextprotocol/logLevel',
-  serverInfo: 'io.modelcontextprotocol/serverInfo',
-  subscriptionId: 'io.modelcontextprotocol/subscriptionId',
-} as const;
 
 /** The Tasks extension (modelcontextprotocol/ext-tasks, SEP-2663). */
 export const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
