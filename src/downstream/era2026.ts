@@ -11,7 +11,7 @@ import {
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { META, MODERN_VERSION } from '../shared/modern.js';
+import { INPUT_METHODS, META, MODERN_VERSION } from '../shared/modern.js';
 import { isObject } from '../shared/json.js';
 import type { Logger } from '../log.js';
 import { isNotification, isRequest, isResponse } from '../shared/jsonRpc.js';
@@ -61,9 +61,6 @@ const CLOSED = Symbol('closed');
 
 /** How many times one call may answer input_required before Gatehouse gives up on it. */
 const MAX_INPUT_ROUNDS = 16;
-
-/** The input requests an InputRequiredResult may carry (basic/patterns/mrtr.mdx). */
-const INPUT_METHODS = new Set(['sampling/createMessage', 'elicitation/create', 'roots/list']);
 
 /** The requests of the older era that Gatehouse's listen carries toward a modern server. */
 const SUBSCRIBE_METHODS = new Set(['resources/subscribe', 'resources/unsubscribe']);

@@ -11,6 +11,7 @@ import {
 import { canonicalJson } from '../../approvals/digest.js';
 import { GatehouseError } from '../../errors.js';
 import { missingCapability, passesLevel } from '../relay.js';
+import { INPUT_METHODS } from '../../shared/modern.js';
 
 /*
  * A legacy server's requests to the client (sampling, elicitation, roots) during a 2026-07-28 client's
@@ -47,9 +48,6 @@ interface Held extends Told {
   timer?: NodeJS.Timeout;
   nextKey: number;
 }
-
-/** The server requests an InputRequiredResult may carry (basic/patterns/mrtr.mdx). */
-const INPUT_METHODS = new Set(['sampling/createMessage', 'elicitation/create', 'roots/list']);
 
 export interface InputBridgeOptions {
   /** How long a client has to retry before the held call is cancelled. */
