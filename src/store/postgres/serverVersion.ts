@@ -11,7 +11,7 @@ export const MINIMUM_SERVER_VERSION_NUM = 130000;
 export function versionName(versionNum: number): string {
   const major = Math.floor(versionNum / 10000);
   if (major >= 10) return `${major}.${versionNum % 10000}`;
-  return `${Math.floor(versionNum / 10000)}.${Math.floor(versionNum / 100) % 100}.${versionNum % 100}`;
+  return `${major}.${Math.floor(versionNum / 100) % 100}.${versionNum % 100}`;
 }
 
 /**
