@@ -52,7 +52,7 @@ interface Direct {
 
 async function directCalls(direct: Direct, calls: number): Promise<number> {
   const start = process.cpuUsage();
-  for (let i = 0; i < calls; i++) await direct.client.callTool('echo', `m${i}`);
+  await echoCalls(direct.client, calls, 'echo');
   const { user, system } = process.cpuUsage(start);
   return user + system;
 }

@@ -284,7 +284,7 @@ export async function throughGatehouse(
   };
 }
 
-/** `n` sequential allowed calls of the echo tool through Gatehouse. */
-export async function echoCalls(client: Caller, n: number): Promise<void> {
-  for (let i = 0; i < n; i++) await client.callTool('everything__echo', `m${i}`);
+/** `n` sequential allowed calls of the echo tool: through Gatehouse by default, `echo` directly. */
+export async function echoCalls(client: Caller, n: number, tool = 'everything__echo'): Promise<void> {
+  for (let i = 0; i < n; i++) await client.callTool(tool, `m${i}`);
 }
