@@ -8,6 +8,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { META } from '../shared/modern.js';
 import { isObject } from '../shared/json.js';
+import { serial } from '../store/serial.js';
 import type { Logger } from '../log.js';
 
 /*
@@ -70,7 +71,7 @@ export class ModernListen {
   /** Listens Gatehouse closed: an answer that still comes for one is dropped. */
   private readonly closed = new Set<RequestId>();
   /** Changes of the listen, one after the other, each building on the last. */
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly enqueue = serial();
 
   constructor(
     private readonly wire: ListenWire,
@@ -174,12 +175,6 @@ export class ModernListen {
       return true;
     }
     return this.closed.delete(message.id);
-  }
-
-  private enqueue<T>(step: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(step);
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 
   /** What a listen sent now asks for; undefined when nothing. */
