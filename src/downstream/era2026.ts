@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
-  ErrorCode,
   ServerCapabilitiesSchema,
   type ClientCapabilities,
   type JSONRPCMessage,
@@ -14,7 +13,7 @@ import { z } from 'zod';
 import { INPUT_METHODS, META, MODERN_VERSION } from '../shared/modern.js';
 import { isObject } from '../shared/json.js';
 import type { Logger } from '../log.js';
-import { isNotification, isRequest, isResponse } from '../shared/jsonRpc.js';
+import { errorResponse, isNotification, isRequest, isResponse } from '../shared/jsonRpc.js';
 import {
   MCP_NAME_FIELDS,
   encodeHeaderValue,
@@ -133,15 +132,6 @@ export function modernRequestHeaders(message: JSONRPCMessage): Record<string, st
  */
 export interface ModernSendOptions extends TransportSendOptions {
   paramHeaders?: Record<string, string>;
-}
-
-/** The error a broken exchange is delivered to the Client as. */
-function errorResponse(
-  id: RequestId,
-  message: string,
-  code: number = ErrorCode.InternalError,
-): JSONRPCMessage {
-  return { jsonrpc: '2.0', id, error: { code, message } };
 }
 
 /**

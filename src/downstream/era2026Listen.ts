@@ -8,6 +8,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { META } from '../shared/modern.js';
 import { isObject } from '../shared/json.js';
+import { errorResponse } from '../shared/jsonRpc.js';
 import { serial } from '../store/serial.js';
 import type { Logger } from '../log.js';
 
@@ -97,11 +98,7 @@ export class ModernListen {
   async request(request: JSONRPCRequest): Promise<JSONRPCMessage> {
     const { method, id } = request;
     const uri = request.params?.uri;
-    const fail = (code: number, message: string): JSONRPCMessage => ({
-      jsonrpc: '2.0',
-      id,
-      error: { code, message },
-    });
+    const fail = (code: number, message: string) => errorResponse(id, message, code);
     if (typeof uri !== 'string')
       return fail(ErrorCode.InvalidParams, `${method} needs params.uri (a string)`);
     const on = method === 'resources/subscribe';

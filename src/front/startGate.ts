@@ -1,7 +1,6 @@
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
-import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
-import { isRequest } from '../shared/jsonRpc.js';
+import { errorResponse, isRequest } from '../shared/jsonRpc.js';
 
 /**
  * How many messages the gate holds while Gatehouse starts. A client has no reason to send more before
@@ -68,16 +67,13 @@ export class StartGate implements Transport {
     else if (this.held.length < this.maxHeld) this.held.push([message, extra]);
     else if (isRequest(message)) {
       void this.inner
-        .send({
-          jsonrpc: '2.0',
-          id: message.id,
-          error: {
-            code: ErrorCode.InternalError,
-            message:
-              `Gatehouse is still starting and already holds ${this.maxHeld} messages for when it has started; ` +
+        .send(
+          errorResponse(
+            message.id,
+            `Gatehouse is still starting and already holds ${this.maxHeld} messages for when it has started; ` +
               `this ${message.method} request was not taken. Send it again once Gatehouse answers.`,
-          },
-        })
+          ),
+        )
         .catch(() => undefined);
     }
   }

@@ -1,3 +1,4 @@
+import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import type {
   JSONRPCErrorResponse,
   JSONRPCMessage,
@@ -22,3 +23,10 @@ export const isResponse = (
 
 export const isNotification = (m: JSONRPCMessage): m is JSONRPCNotification =>
   'method' in m && (m as { id?: unknown }).id === undefined;
+
+/** A JSON-RPC error answering request `id`: an internal error unless `code` says otherwise. */
+export const errorResponse = (
+  id: RequestId,
+  message: string,
+  code: number = ErrorCode.InternalError,
+): JSONRPCErrorResponse => ({ jsonrpc: '2.0', id, error: { code, message } });
