@@ -6,7 +6,7 @@ import { createParser } from 'eventsource-parser';
 import { isJsonRpcMessage } from '../shared/jsonLines.js';
 import { modernRequestHeaders, type ModernSendOptions } from './era2026.js';
 import { MODERN_VERSION } from '../shared/modern.js';
-import { isRequest, isResponse } from '../shared/jsonRpc.js';
+import { errorResponse, isRequest, isResponse } from '../shared/jsonRpc.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import type { Dispatcher } from 'undici';
@@ -395,7 +395,7 @@ export class NodeStreamableHttpClientTransport implements Transport {
   private unanswered(stream: SseStream, reason: string): void {
     const id = stream.replayMessageId ?? stream.requestId;
     if (id === undefined) return;
-    this.enqueue({ jsonrpc: '2.0', id, error: { code: ErrorCode.ConnectionClosed, message: reason } });
+    this.enqueue(errorResponse(id, reason, ErrorCode.ConnectionClosed));
   }
 
   private scheduleReconnection(stream: SseStream, attempt: number): void {

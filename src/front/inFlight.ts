@@ -1,4 +1,5 @@
 import { ErrorCode, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { errorResponse } from '../shared/jsonRpc.js';
 
 /**
  * The ids of the requests a client has in flight on one session. JSON-RPC ids must be unique among
@@ -51,12 +52,9 @@ export type InFlightIds = ReturnType<typeof inFlightIds>;
 
 /** The answer to a request whose id is already in flight in its session. */
 export function duplicateIdError(id: RequestId): JSONRPCMessage {
-  return {
-    jsonrpc: '2.0',
+  return errorResponse(
     id,
-    error: {
-      code: ErrorCode.InvalidRequest,
-      message: `Invalid Request: request id ${JSON.stringify(id)} is already in flight in this session; use a new id`,
-    },
-  };
+    `Invalid Request: request id ${JSON.stringify(id)} is already in flight in this session; use a new id`,
+    ErrorCode.InvalidRequest,
+  );
 }
