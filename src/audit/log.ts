@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { z } from 'zod';
 import { GatehouseError, isGatehouseError } from '../errors.js';
 import { lockStore, type StoreLock } from '../store/lock.js';
-import { serial } from '../store/serial.js';
+import { serial } from '../shared/serial.js';
 import { signCheckpoint } from './checkpoint.js';
 import { CHECKPOINTS_FILE, checkpointLine, segmentName } from './files.js';
 import { HASH_SIZE, leafHashHex, type MerkleTree } from './merkle.js';

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GatehouseError } from '../errors.js';
 import { appendDurably } from '../store/durableFile.js';
-import { serial } from '../store/serial.js';
+import { serial } from '../shared/serial.js';
 import { undici } from '../shared/undici.js';
 import { CHECKPOINTS_FILE, checkpointLine } from './files.js';
 

@@ -9,7 +9,7 @@ import {
 import { META } from '../shared/modern.js';
 import { isObject } from '../shared/json.js';
 import { errorResponse } from '../shared/jsonRpc.js';
-import { serial } from '../store/serial.js';
+import { serial } from '../shared/serial.js';
 import type { Logger } from '../log.js';
 
 /*

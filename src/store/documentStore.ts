@@ -6,7 +6,7 @@ import type { StoreDocument } from './document.js';
 import { callKeyOf } from './callKey.js';
 import * as outbox from './outbox.js';
 import { checkedNew, conflict, nextRequest, notFound, parsed } from './rules.js';
-import { serial } from './serial.js';
+import { serial } from '../shared/serial.js';
 import type { ApprovalStore, CreateResult, TransitionResult } from './store.js';
 
 /** How a document store makes a new document durable, and what it lets go of on close. */

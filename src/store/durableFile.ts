@@ -1,6 +1,6 @@
 import { open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { serial } from './serial.js';
+import { serial } from '../shared/serial.js';
 
 /**
  * A text file replaced atomically and durably: the new content goes to `<file>.tmp`, which is fsynced,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EventBus } from '../../audit/bus.js';
 import { describeError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { coalesced } from '../../store/coalesced.js';
+import { coalesced } from '../../shared/coalesced.js';
 import type { ApprovalStore, ClaimedDelivery, NewDelivery } from '../../store/store.js';
 import type { ApprovalRequest } from '../request.js';
 import { isOpen } from '../states.js';

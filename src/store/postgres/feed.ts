@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { ApprovalRequest } from '../../approvals/request.js';
 import type { Logger } from '../../log.js';
-import { coalesced } from '../coalesced.js';
+import { coalesced } from '../../shared/coalesced.js';
 import type { Db } from './db.js';
 
 /**
