@@ -147,16 +147,21 @@ export async function benchCpu(): Promise<CpuRow[]> {
     });
   };
 
-  const stdio: Running[] = [];
-  const stdioDirect = await directStdio();
-  try {
-    for (const bin of bins)
-      for (const era of eras) stdio.push({ bin, rounds: [], ...(await throughGatehouse(dir, { bin, era })) });
-    await measure(stdio, stdioDirect, PER_ROUND.stdio);
-    collect('stdio', stdio, stdioDirect);
-  } finally {
-    await Promise.all([...stdio.map((r) => r.stop()), stdioDirect.stop()]);
+  const transports = process.env.BENCH_TRANSPORTS?.split(',') ?? ['stdio', 'http'];
+  if (transports.includes('stdio')) {
+    const stdio: Running[] = [];
+    const stdioDirect = await directStdio();
+    try {
+      for (const bin of bins)
+        for (const era of eras)
+          stdio.push({ bin, rounds: [], ...(await throughGatehouse(dir, { bin, era })) });
+      await measure(stdio, stdioDirect, PER_ROUND.stdio);
+      collect('stdio', stdio, stdioDirect);
+    } finally {
+      await Promise.all([...stdio.map((r) => r.stop()), stdioDirect.stop()]);
+    }
   }
+  if (!transports.includes('http')) return rows;
 
   const server = await startEverythingHttp();
   const httpDirect = await directHttp();

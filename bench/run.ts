@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: every benchmark, printed as the markdown tables the README carries.
- * `BENCH_ONLY=proxy|cpu|approvals|replicas|decision|audit|redact` runs one; BENCH_BASELINE (cpu) names
- * other builds to compare side by side, BENCH_TURN (cpu) how many calls each takes in turn; BENCH_ERAS (proxy, cpu) narrows the protocol eras of the
- * clients (2025-11-25,2026-07-28 by default).
+ * `BENCH_ONLY=proxy|cpu|floor|approvals|replicas|decision|audit|redact` runs one; BENCH_BASELINE (cpu)
+ * names other builds to compare side by side, BENCH_TURN (cpu, floor) how many calls each takes in
+ * turn; BENCH_ERAS (proxy, cpu) narrows the protocol eras of the clients (2025-11-25,2026-07-28 by
+ * default), BENCH_TRANSPORTS (cpu) the transports (stdio,http by default).
  */
 import { execFileSync } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
@@ -11,6 +12,7 @@ import { approvalsTable, benchApprovals } from './approvals.js';
 import { benchAudit } from './audit.js';
 import { benchCpu, cpuRoundsTable } from './cpu.js';
 import { benchDecision } from './decision.js';
+import { benchFloor } from './floor.js';
 import { benchProxy, cpuTable, ERA_NOTE, proxyTable } from './proxy.js';
 import { benchRedact } from './redact.js';
 import { benchReplicas, replicasTable } from './replicas.js';
@@ -41,6 +43,10 @@ async function run(): Promise<void> {
   if (wanted('cpu')) {
     console.log('\n## Gatehouse own CPU per allowed call, settled (builds side by side)\n');
     console.log(cpuRoundsTable(await benchCpu()));
+  }
+  if (wanted('floor')) {
+    console.log('\n## The floor: a forwarder with no logic, CPU per HTTP call\n');
+    console.log(await benchFloor());
   }
   if (wanted('approvals')) {
     console.log('\n## Approvals\n');
