@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark, printed as the markdown tables the README carries.
- * `BENCH_ONLY=proxy|cpu|floor|approvals|replicas|decision|audit|redact` runs one; BENCH_BASELINE (cpu)
- * names other builds to compare side by side, BENCH_TURN (cpu, floor) how many calls each takes in
+ * `BENCH_ONLY=proxy|cpu|floor|latency|approvals|replicas|decision|audit|redact` runs one;
+ * BENCH_BASELINE (cpu, latency) names other builds to compare side by side, BENCH_TURN (cpu, floor) how many calls each takes in
  * turn; BENCH_ERAS (proxy, cpu) narrows the protocol eras of the clients (2025-11-25,2026-07-28 by
  * default), BENCH_TRANSPORTS (cpu) the transports (stdio,http by default).
  */
@@ -13,6 +13,7 @@ import { benchAudit } from './audit.js';
 import { benchCpu, cpuRoundsTable } from './cpu.js';
 import { benchDecision } from './decision.js';
 import { benchFloor } from './floor.js';
+import { benchLatency } from './latency.js';
 import { benchProxy, cpuTable, ERA_NOTE, proxyTable } from './proxy.js';
 import { benchRedact } from './redact.js';
 import { benchReplicas, replicasTable } from './replicas.js';
@@ -47,6 +48,10 @@ async function run(): Promise<void> {
   if (wanted('floor')) {
     console.log('\n## The floor: a forwarder with no logic, CPU per HTTP call\n');
     console.log(await benchFloor());
+  }
+  if (wanted('latency')) {
+    console.log('\n## Latency percentiles, builds side by side\n');
+    console.log(await benchLatency());
   }
   if (wanted('approvals')) {
     console.log('\n## Approvals\n');

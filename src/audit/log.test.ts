@@ -159,6 +159,27 @@ describe('appending', () => {
     expect((await verifyAuditLog(dir, { keys: [key.verifierKey] })).ok).toBe(true);
   });
 
+  it('serialises a large batch in slices, so the calls that arrive meanwhile are not held up by all of it', async () => {
+    const log = await openTestLog(dir, key, {
+      settings: { groupCommit: { maxDelayMs: 60_000, queuedMaxDelayMs: 60_000, maxRecords: 5000 } },
+    });
+    let serialised = 0;
+    // Canonical JSON calls toJSON: it counts the records serialised so far.
+    const record = (n: number) => ({ n, at: { toJSON: () => (serialised += 1) } });
+    // A thousand records take well over a slice's quarter of a millisecond to serialise.
+    for (let n = 0; n < 1000; n++) expect(log.enqueue(record(n))).toBe(true);
+    const committed = log.checkpoint();
+    // One turn of the event loop after the commit began: a slice is done, not the batch.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(serialised).toBeGreaterThan(0);
+    expect(serialised).toBeLessThan(1000);
+    await committed;
+    expect(serialised).toBe(1000);
+    expect(log.size).toBe(1000);
+    await log.close();
+    expect((await verifyAuditLog(dir, { keys: [key.verifierKey] })).ok).toBe(true);
+  });
+
   it('writes a full batch without waiting for the delay', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const log = await openTestLog(dir, key, {
