@@ -1,9 +1,9 @@
 /**
  * `npm run bench`: every benchmark, printed as the markdown tables the README carries.
- * `BENCH_ONLY=proxy|cpu|floor|latency|approvals|replicas|decision|audit|redact` runs one;
- * BENCH_BASELINE (cpu, latency) names other builds to compare side by side, BENCH_TURN (cpu, floor) how many calls each takes in
- * turn; BENCH_ERAS (proxy, cpu) narrows the protocol eras of the clients (2025-11-25,2026-07-28 by
- * default), BENCH_TRANSPORTS (cpu) the transports (stdio,http by default).
+ * `BENCH_ONLY=proxy|cpu|floor|latency|approvals|replicas|decision|audit|redact` runs one.
+ * BENCH_BASELINE (cpu, latency) names other builds to compare side by side; BENCH_TURN (cpu, floor)
+ * how many calls each takes in turn; BENCH_ERAS (proxy, cpu) narrows the protocol eras of the
+ * clients (2025-11-25,2026-07-28 by default); BENCH_TRANSPORTS (cpu) the transports (stdio,http).
  */
 import { execFileSync } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
