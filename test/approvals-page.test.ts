@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Page } from 'playwright-core';
 import { request } from 'undici';
 import { toolDefinitionDigest } from '../src/approvals/digest.js';
@@ -389,6 +389,25 @@ describe('the page itself', () => {
     expect(html.indexOf(`/approvals/${waiting.id}"`)).toBeGreaterThan(-1);
     expect(html.indexOf(`/approvals/${waiting.id}"`)).toBeLessThan(html.indexOf(`/approvals/${decided.id}"`));
     expect(await page.locator('[data-testid=recent]').textContent()).toContain('rejected');
+  });
+
+  it('reads the pending requests and the latest others from the store, never every request it keeps', async () => {
+    const list = vi.spyOn(service.store, 'list');
+    const latest = vi.spyOn(service.store, 'latestChanged');
+    try {
+      const page = await newPage();
+      await signIn(page, 'bob');
+      expect(list).toHaveBeenCalled();
+      for (const [filter] of list.mock.calls) expect(filter).toEqual({ states: ['pending'] });
+      expect(latest).toHaveBeenCalledTimes(1);
+      const [states, limit] = latest.mock.calls[0]!;
+      expect(states).not.toContain('pending');
+      expect(states).toContain('rejected');
+      expect(limit).toBe(50);
+    } finally {
+      list.mockRestore();
+      latest.mockRestore();
+    }
   });
 
   it('shows the inbox no secret argument value (redacted as lists are); the request page shows them exactly', async () => {

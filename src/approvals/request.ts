@@ -162,3 +162,18 @@ export const ApprovalRequestSchema = z.strictObject({
   closed: z.strictObject({ at: Time, reason: z.string() }).optional(),
 });
 export type ApprovalRequest = z.infer<typeof ApprovalRequestSchema>;
+
+/**
+ * The latest moment the request changed, as far as its record tells: created, decided, started,
+ * finished or closed. What "recent" means on the page, and a task's `lastUpdatedAt`.
+ */
+export function lastChangeOf(request: ApprovalRequest): string {
+  const times = [
+    request.createdAt,
+    ...request.decisions.map((d) => d.at),
+    request.execution?.startedAt,
+    request.execution?.finishedAt,
+    request.closed?.at,
+  ].filter((t): t is string => t !== undefined);
+  return times.reduce((a, b) => (Date.parse(b) > Date.parse(a) ? b : a));
+}

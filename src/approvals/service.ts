@@ -15,6 +15,7 @@ import { markAbandoned, recoverOnStart, sweepExpired, type Recovery } from './re
 import { expiryTimer } from './expiryTimer.js';
 import { quarantineProblem, type QuarantinedRecord } from './quarantine.js';
 import {
+  APPROVAL_STATES,
   toolDefinitionOf,
   type ApprovalRequest,
   type ApprovalState,
@@ -25,6 +26,7 @@ import {
   asOf,
   blockExecution,
   cancel,
+  canTransition,
   isOpen,
   newApprovalRequest,
   type DecisionInput,
@@ -38,6 +40,11 @@ import {
  */
 export interface ApprovalService {
   list(filter?: { states?: readonly ApprovalState[] }): Promise<ApprovalRequest[]>;
+  /**
+   * The `limit` requests past pending (decided, running or ended) that changed last, the latest
+   * first: the page's "recent", read without reading every request the store keeps.
+   */
+  recentlyChanged(limit: number): Promise<ApprovalRequest[]>;
   get(id: string): Promise<ApprovalRequest | undefined>;
   /**
    * One approver's decision, as authenticated by the channel that carried it. The decision that
@@ -108,6 +115,14 @@ export type Changed = (request: ApprovalRequest, event?: AuditEvent) => Promise<
 
 /** How long a stopping Gatehouse waits for approved calls under way. */
 const DRAIN_MS = 10_000;
+
+const NOT_PENDING: readonly ApprovalState[] = APPROVAL_STATES.filter((state) => state !== 'pending');
+
+/** The stored states a request must be in to read as one of `states` now: any that can expire, for `expired`. */
+function storedStatesFor(states: readonly ApprovalState[]): ApprovalState[] {
+  if (!states.includes('expired')) return [...states];
+  return APPROVAL_STATES.filter((state) => states.includes(state) || canTransition(state, 'expired'));
+}
 
 export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntime {
   const now = deps.now ?? (() => new Date());
@@ -485,17 +500,27 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
     return request && view(request);
   }
 
-  /** The filter applies to the state as of now: `pending` never lists a request past its expiry. */
+  /**
+   * The filter applies to the state as of now: `pending` never lists a request past its expiry, and
+   * `expired` lists one the expiry sweep has not written yet. Only the stored states that can be
+   * those now are read.
+   */
   async function list(filter: { states?: readonly ApprovalState[] } = {}): Promise<ApprovalRequest[]> {
-    const all = (await deps.store.list()).map(view);
     const { states } = filter;
+    const stored = states ? { states: storedStatesFor(states) } : {};
+    const all = (await deps.store.list(stored)).map(view);
     return states ? all.filter((r) => states.includes(r.state)) : all;
+  }
+
+  async function recentlyChanged(limit: number): Promise<ApprovalRequest[]> {
+    return (await deps.store.latestChanged(NOT_PENDING, limit)).map(view);
   }
 
   return {
     retentionMs: deps.retentionMs,
     ...(deps.pageLink ? { pageLink: deps.pageLink } : {}),
     list,
+    recentlyChanged,
     get,
     decide,
     quarantined: () => deps.store.quarantined(),

@@ -1,4 +1,4 @@
-import type { ApprovalRequest } from '../approvals/request.js';
+import { lastChangeOf, type ApprovalRequest } from '../approvals/request.js';
 import { canTransition, endedAt, isOpen } from '../approvals/states.js';
 import { GatehouseError, describeError } from '../errors.js';
 import { CallbackTokenSchema, ConversationRecordSchema } from '../approvals/channels/delivery.js';
@@ -125,6 +125,15 @@ export function documentStore(initial: StoreDocument, persistence: Persistence, 
         ? committed.approvals.filter((r) => states.includes(r.state))
         : committed.approvals;
       return structuredClone(chosen);
+    },
+
+    latestChanged: async (states, limit) => {
+      const changed = committed.approvals
+        .filter((r) => states.includes(r.state))
+        .map((request, order) => ({ request, order, at: Date.parse(lastChangeOf(request)) }))
+        // Of two that changed at the same moment, the one created later first.
+        .sort((a, b) => b.at - a.at || b.order - a.order);
+      return structuredClone(changed.slice(0, limit).map(({ request }) => request));
     },
 
     expiredBy: async (at) =>

@@ -43,6 +43,15 @@ export interface ApprovalStore {
   list(filter?: { states?: readonly ApprovalState[] }): Promise<ApprovalRequest[]>;
 
   /**
+   * The `limit` requests in `states` that changed last, the latest first (in the order their changes
+   * were written; the document stores, which keep no such order, go by the times the request
+   * records): what the approval page shows under the pending ones. A query, not a list to sort: finished requests stay in the store
+   * until `approvals.archiveAfterMs` (a week by default), and the page must not read them all on
+   * every load.
+   */
+  latestChanged(states: readonly ApprovalState[], limit: number): Promise<ApprovalRequest[]>;
+
+  /**
    * Pending and approved requests whose expiry is at or before `at`, in creation order: what the
    * expiry sweep turns `expired`. A query, not a list to filter: the sweep runs periodically, and
    * must not cost more as the number of open requests grows.

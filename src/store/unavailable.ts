@@ -18,6 +18,7 @@ export function unavailableStore(reason: GatehouseError): ApprovalStore {
     findByDigest: async () => undefined,
     latestWithOtherDefinition: async () => undefined,
     list: async () => [],
+    latestChanged: async () => [],
     expiredBy: async () => [],
     nextExpiry: async () => undefined,
     quarantined: async () => [],

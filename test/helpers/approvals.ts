@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
 import type { QuarantinedRecord } from '../../src/approvals/quarantine.js';
-import type { ApprovalRequest, ApprovalState } from '../../src/approvals/request.js';
+import { APPROVAL_STATES, type ApprovalRequest, type ApprovalState } from '../../src/approvals/request.js';
 import {
   createApprovalService,
   missing,
@@ -66,6 +66,11 @@ export function createFakeApprovalService(
   return {
     store,
     list: (filter?: { states?: readonly ApprovalState[] }) => store.list(filter),
+    recentlyChanged: (limit) =>
+      store.latestChanged(
+        APPROVAL_STATES.filter((state) => state !== 'pending'),
+        limit,
+      ),
     get: (id) => store.get(id),
     quarantined: () => store.quarantined(),
     async decide(id, input) {

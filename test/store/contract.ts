@@ -146,6 +146,24 @@ export function approvalStoreContract(open: () => Promise<ApprovalStore>): void 
     expect(await store.list({ states: [] })).toEqual([]);
   });
 
+  it('finds the requests in the states asked for that changed last, the latest first, as stored', async () => {
+    for (const n of [1, 2, 3, 4]) await store.create(sampleRequest(n, { ttlMs: 60_000 }));
+    const approve = { approver: bob, decision: 'approve' } as const;
+    // Changed in this order, each later than the one before.
+    await store.transition('req-3', 'pending', (r) => applyDecision(r, approve, at(1_000)));
+    await store.transition('req-1', 'pending', (r) =>
+      applyDecision(r, { approver: bob, decision: 'reject', reason: 'no' }, at(2_000)),
+    );
+    await store.transition('req-4', 'pending', (r) => applyDecision(r, approve, at(3_000)));
+    await store.transition('req-3', 'approved', (r) => startExecution(r, at(4_000)));
+    const decided = ['approved', 'executing', 'rejected'] as const;
+    expect((await store.latestChanged(decided, 10)).map((r) => r.id)).toEqual(['req-3', 'req-4', 'req-1']);
+    expect((await store.latestChanged(decided, 2)).map((r) => r.id)).toEqual(['req-3', 'req-4']);
+    expect((await store.latestChanged(['pending'], 10)).map((r) => r.id)).toEqual(['req-2']);
+    expect(await store.latestChanged([], 10)).toEqual([]);
+    expect((await store.latestChanged(['rejected'], 1))[0]).toEqual(await store.get('req-1'));
+  });
+
   it('selects the pending and approved requests whose expiry has come, and says when the next one comes', async () => {
     expect(await store.expiredBy(at(10_000_000))).toEqual([]);
     expect(await store.nextExpiry()).toBeUndefined();

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ApprovalRequest } from '../request.js';
+import { lastChangeOf } from '../request.js';
 import { decodePathSegment, decisionBlocker, type SignedIn, type WebContext } from './context.js';
 import { createPageGuard } from './guard.js';
 import { inboxPage, listedRequest } from './pages/inbox.js';
@@ -32,19 +32,16 @@ export function pageRoutes(ctx: WebContext): PageHandler {
     const current = await viewerOrSignIn(req, res, url);
     if (!current) return;
     const now = ctx.now();
-    const all = await ctx.service.list();
-    const pending = all
-      .filter((r) => r.state === 'pending')
+    const pending = (await ctx.service.list({ states: ['pending'] }))
       .sort((a, b) => Date.parse(a.expiresAt) - Date.parse(b.expiresAt))
       .map((request) => {
         const blocker = decisionBlocker(request, current.session.principal, now);
         const listed = listedRequest(request, ctx.redactor);
         return blocker === undefined ? listed : { ...listed, blocker };
       });
-    const recent = all
-      .filter((r) => r.state !== 'pending')
-      .sort((a, b) => lastChange(b) - lastChange(a))
-      .slice(0, RECENT_LIMIT)
+    // Read as of now, a request can change its last moment (one past its expiry reads expired then).
+    const recent = (await ctx.service.recentlyChanged(RECENT_LIMIT))
+      .sort((a, b) => Date.parse(lastChangeOf(b)) - Date.parse(lastChangeOf(a)))
       .map((request) => listedRequest(request, ctx.redactor));
     const quarantined = await ctx.service.quarantined();
     sendHtml(res, 200, inboxPage({ viewer: viewerOf(current), pending, recent, quarantined, now }));
@@ -169,16 +166,4 @@ export function pageRoutes(ctx: WebContext): PageHandler {
     sendHtml(res, 404, messagePage('Not found', 'There is no such page.'));
     return true;
   };
-}
-
-/** When a request last changed: what "recent" sorts by. */
-function lastChange(request: ApprovalRequest): number {
-  const times = [
-    request.createdAt,
-    request.closed?.at,
-    request.execution?.finishedAt,
-    request.execution?.startedAt,
-    ...request.decisions.map((d) => d.at),
-  ];
-  return Math.max(...times.filter((t): t is string => t !== undefined).map(Date.parse));
 }

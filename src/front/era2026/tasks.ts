@@ -1,7 +1,7 @@
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { outcomeOf } from '../../approvals/outcome.js';
 import { DECIDE_AT, pageSentence } from '../../approvals/pageLink.js';
-import type { ApprovalRequest } from '../../approvals/request.js';
+import { lastChangeOf, type ApprovalRequest } from '../../approvals/request.js';
 import { resultForRequest } from '../../approvals/results.js';
 import type { ApprovalRuntime } from '../../approvals/service.js';
 import { isOpen } from '../../approvals/states.js';
@@ -44,18 +44,6 @@ export interface TaskContext {
   log: Logger;
 }
 
-/** The latest moment the request changed, as far as its record tells. */
-function lastChange(request: ApprovalRequest): string {
-  const times = [
-    request.createdAt,
-    ...request.decisions.map((d) => d.at),
-    request.execution?.startedAt,
-    request.execution?.finishedAt,
-    request.closed?.at,
-  ].filter((t): t is string => t !== undefined);
-  return times.reduce((a, b) => (Date.parse(b) > Date.parse(a) ? b : a));
-}
-
 /**
  * The task as the request stands: working while people decide (who was asked, and the page) and while
  * the approved call runs; completed with the call's real result (an isError result too: the tool ran);
@@ -66,7 +54,7 @@ export function taskOf(request: ApprovalRequest, ctx: TaskContext): TaskView {
   const base = {
     taskId: request.id,
     createdAt: request.createdAt,
-    lastUpdatedAt: lastChange(request),
+    lastUpdatedAt: lastChangeOf(request),
     // The request is kept for its lifetime and then for the retention of finished requests.
     ttlMs: request.ttlMs + ctx.approvals.retentionMs,
     pollIntervalMs: POLL_INTERVAL_MS,

@@ -189,6 +189,15 @@ function approvalsTable(db: Db, replica: string, leaseMs: number, feed: Feed, sc
       return docs(rows);
     },
 
+    // Newest change first through approvals_change_xid, read backwards until `limit` rows match.
+    async latestChanged(states, limit) {
+      const { rows } = await db.query<{ doc: ApprovalRequest }>(
+        'SELECT doc FROM approvals WHERE state = ANY($1) ORDER BY change_xid DESC, seq DESC LIMIT $2',
+        [states, limit],
+      );
+      return docs(rows);
+    },
+
     // The states a request can expire from (pending, approved), written out so that the planner
     // matches the approvals_expiry index's predicate.
     async expiredBy(at) {
