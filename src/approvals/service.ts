@@ -28,6 +28,7 @@ import {
   cancel,
   canTransition,
   isOpen,
+  NOT_PENDING,
   newApprovalRequest,
   type DecisionInput,
 } from './states.js';
@@ -115,8 +116,6 @@ export type Changed = (request: ApprovalRequest, event?: AuditEvent) => Promise<
 
 /** How long a stopping Gatehouse waits for approved calls under way. */
 const DRAIN_MS = 10_000;
-
-const NOT_PENDING: readonly ApprovalState[] = APPROVAL_STATES.filter((state) => state !== 'pending');
 
 /** The stored states a request must be in to read as one of `states` now: any that can expire, for `expired`. */
 function storedStatesFor(states: readonly ApprovalState[]): ApprovalState[] {

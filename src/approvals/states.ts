@@ -1,6 +1,7 @@
 import { GatehouseError } from '../errors.js';
 import { invocationDigest, toolDefinitionDigest } from './digest.js';
 import {
+  APPROVAL_STATES,
   ApprovalRequestSchema,
   type ApprovalRequest,
   type ApprovalState,
@@ -34,6 +35,9 @@ export const TRANSITIONS: Readonly<Record<ApprovalState, readonly ApprovalState[
   cancelled: [],
   unknown: [],
 };
+
+/** Every state but pending: decided, running or ended (the page's "recent"). */
+export const NOT_PENDING: readonly ApprovalState[] = APPROVAL_STATES.filter((state) => state !== 'pending');
 
 /** States in which a request still binds its digest: a retry of the same call joins it. */
 export const OPEN_STATES: readonly ApprovalState[] = ['pending', 'approved', 'executing'];

@@ -1,6 +1,7 @@
 import { VERSION } from '../version.js';
 import { describeEvent, eventSeverity, type EventSeverity } from './describe.js';
 import type { AuditEvent } from './events.js';
+import { isObject } from '../shared/json.js';
 
 /**
  * Audit events as an OTLP/HTTP JSON logs request (ExportLogsServiceRequest), written against the
@@ -57,9 +58,8 @@ function flatten(value: Record<string, unknown>, prefix: string, path: string, o
     const at = path ? `${path}.${key}` : key;
     if (v === undefined) continue;
     if (OPAQUE.has(at)) out.push({ key: `${prefix}${at}`, value: { stringValue: JSON.stringify(v) } });
-    else if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
-      flatten(v as Record<string, unknown>, prefix, at, out);
-    } else out.push({ key: `${prefix}${at}`, value: anyValue(v) });
+    else if (isObject(v)) flatten(v, prefix, at, out);
+    else out.push({ key: `${prefix}${at}`, value: anyValue(v) });
   }
   return out;
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { isObject } from '../shared/json.js';
 import type { ToolCall } from '../pipeline/toolCall.js';
 
 /**
@@ -11,12 +12,7 @@ export const CallInputSchema = z.strictObject({
   tool: z.string().min(1),
   exposedName: z.string().min(1).optional(),
   // Taken as written, not rebuilt: a record schema would drop a key named `__proto__`.
-  arguments: z
-    .custom<Record<string, unknown>>(
-      (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
-      'expected an object of arguments',
-    )
-    .default({}),
+  arguments: z.custom<Record<string, unknown>>(isObject, 'expected an object of arguments').default({}),
   caller: z
     .strictObject({
       id: z.string().min(1),

@@ -1,5 +1,6 @@
 import { CallToolRequestSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { isObject } from '../shared/json.js';
 
 /**
  * tools/call as the SDK defines it, except that `arguments` is kept as received. The SDK's record
@@ -9,12 +10,7 @@ import { z } from 'zod';
  */
 export const CallToolRequestAsSentSchema = CallToolRequestSchema.extend({
   params: CallToolRequestSchema.shape.params.extend({
-    arguments: z
-      .custom<Record<string, unknown>>(
-        (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
-        'arguments must be an object',
-      )
-      .optional(),
+    arguments: z.custom<Record<string, unknown>>(isObject, 'arguments must be an object').optional(),
   }),
 });
 

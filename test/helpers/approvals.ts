@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
 import type { QuarantinedRecord } from '../../src/approvals/quarantine.js';
-import { APPROVAL_STATES, type ApprovalRequest, type ApprovalState } from '../../src/approvals/request.js';
+import type { ApprovalRequest, ApprovalState } from '../../src/approvals/request.js';
 import {
   createApprovalService,
   missing,
@@ -9,7 +9,12 @@ import {
   type ApprovalServiceDeps,
 } from '../../src/approvals/service.js';
 import { createEventBus } from '../../src/audit/bus.js';
-import { applyDecision, newApprovalRequest, type NewApprovalRequest } from '../../src/approvals/states.js';
+import {
+  NOT_PENDING,
+  applyDecision,
+  newApprovalRequest,
+  type NewApprovalRequest,
+} from '../../src/approvals/states.js';
 import { hashPassword } from '../../src/approvals/web/auth/password.js';
 import { createApprovalWeb, type ApprovalWeb } from '../../src/approvals/web/index.js';
 import { ConfigSchema, type Config, type ConfigInput } from '../../src/config/schema.js';
@@ -66,11 +71,7 @@ export function createFakeApprovalService(
   return {
     store,
     list: (filter?: { states?: readonly ApprovalState[] }) => store.list(filter),
-    recentlyChanged: (limit) =>
-      store.latestChanged(
-        APPROVAL_STATES.filter((state) => state !== 'pending'),
-        limit,
-      ),
+    recentlyChanged: (limit) => store.latestChanged(NOT_PENDING, limit),
     get: (id) => store.get(id),
     quarantined: () => store.quarantined(),
     async decide(id, input) {
