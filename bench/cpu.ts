@@ -25,7 +25,7 @@ import {
   type Era,
   type ThroughGatehouse,
 } from './setup.js';
-import { fmt } from './stats.js';
+import { fmt, median } from './stats.js';
 
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
@@ -91,8 +91,6 @@ export interface CpuRow {
   /** This build's CPU ÷ the direct path's (client and server) in the same rounds, median over rounds. */
   ofDirect: number;
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function directStdio(): Promise<Direct> {
   const client = await connectCaller('2025-11-25', {

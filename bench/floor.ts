@@ -11,14 +11,12 @@
 import { fork } from 'node:child_process';
 import path from 'node:path';
 import { connectCaller, echoCalls, processCpuUs, root, startEverythingHttp } from './setup.js';
-import { fmt } from './stats.js';
+import { fmt, median } from './stats.js';
 
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
 const PER_ROUND = 1000;
 const TURN = Number(process.env.BENCH_TURN ?? 100);
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 export async function benchFloor(): Promise<string> {
   const server = await startEverythingHttp();

@@ -5,7 +5,7 @@
  * after BENCH_WARMUP warm-up calls), and the median run of each build is what compares.
  */
 import { benchDir, echoCalls, gatehouseBin, throughGatehouse, type Era } from './setup.js';
-import { fmt } from './stats.js';
+import { fmt, median, percentile } from './stats.js';
 
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3000);
 const CALLS = Number(process.env.BENCH_CALLS ?? 4000);
@@ -16,8 +16,6 @@ interface Run {
   p99: number;
   max: number;
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function run(bin: string, era: Era): Promise<Run> {
   const gatehouse = await throughGatehouse(benchDir(), { bin, era });
@@ -30,7 +28,7 @@ async function run(bin: string, era: Era): Promise<Run> {
       ms.push(performance.now() - start);
     }
     ms.sort((a, b) => a - b);
-    return { p50: ms[Math.floor(CALLS / 2)]!, p99: ms[Math.floor(CALLS * 0.99)]!, max: ms[CALLS - 1]! };
+    return { p50: percentile(ms, 50), p99: percentile(ms, 99), max: ms[CALLS - 1]! };
   } finally {
     await gatehouse.stop();
   }

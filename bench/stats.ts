@@ -22,4 +22,8 @@ export function summarize(durationsMs: number[], wallMs: number): Summary {
   };
 }
 
+/** The middle value (the upper one of an even count), as the side-by-side benchmarks report rounds. */
+export const median = (values: readonly number[]): number =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
 export const fmt = (value: number, digits = 3) => value.toFixed(digits);
