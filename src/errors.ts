@@ -48,6 +48,7 @@ export const ERROR_CODES = {
   APPROVAL_ALREADY_DECIDED: { exitCode: 1, summary: 'the approver has already decided on this request' },
   APPROVAL_DECISION_INVALID: { exitCode: 1, summary: 'a rejection needs a reason' },
   APPROVAL_TRANSITION_INVALID: { exitCode: 1, summary: 'the approval state machine forbids this change' },
+  LIST_CURSOR_INVALID: { exitCode: 1, summary: 'a list cursor is not one this Gatehouse gave out' },
   APPROVAL_QUARANTINED: {
     exitCode: 1,
     summary: 'the stored approval request was altered or is corrupt; it is set aside and never runs',

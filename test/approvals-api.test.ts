@@ -216,6 +216,71 @@ describe('reading requests', () => {
     }
   });
 
+  it('pages through the requests newest first with ?limit= and the cursor, missing and repeating none while they change', async () => {
+    const { quarantined } = screenRecords([{ id: 'broken' }], new Date(clock));
+    const other = await startLocalApprovalWeb({ now, quarantined });
+    try {
+      const token = await tokenFor('bob', other.web.url);
+      const get = (path: string) => call('GET', path, { token }, other.web.url);
+      const made: string[] = [];
+      for (let i = 0; i < 5; i++) made.push((await other.service.add({}, new Date(clock + i))).id);
+      const newestFirst = [...made].reverse();
+
+      const first = await get('/api/approvals?limit=2');
+      expect(first.status).toBe(200);
+      expect(first.json.approvals.map((a: Json) => a.id)).toEqual([...newestFirst.slice(0, 2), 'broken']);
+      expect(first.headers.link).toBe(
+        `</api/approvals?limit=2&cursor=${encodeURIComponent(first.json.next)}>; rel="next"`,
+      );
+      // A request decided between two pages keeps its place: pages go by creation.
+      const decided = await call(
+        'POST',
+        `/api/approvals/${made[2]}/decision`,
+        { token, body: { decision: 'approve' } },
+        other.web.url,
+      );
+      expect(decided.status).toBe(200);
+      const second = await get(`/api/approvals?limit=2&cursor=${first.json.next}`);
+      expect(second.json.approvals.map((a: Json) => [a.id, a.state])).toEqual([
+        [made[2], 'approved'],
+        [made[1], 'pending'],
+      ]);
+      const last = await get(`/api/approvals?limit=2&cursor=${second.json.next}`);
+      expect(last.json.approvals.map((a: Json) => a.id)).toEqual([made[0]]);
+      expect(last.json.next).toBeUndefined();
+      expect(last.headers.link).toBeUndefined();
+
+      // The state filter holds on every page, and the link carries it on.
+      const pending = await get('/api/approvals?state=pending&limit=3');
+      expect(pending.json.approvals.map((a: Json) => a.id)).toEqual([made[4], made[3], made[1]]);
+      expect(pending.headers.link).toContain('state=pending&limit=3&cursor=');
+      const rest = await get(`/api/approvals?state=pending&limit=3&cursor=${pending.json.next}`);
+      expect(rest.json.approvals.map((a: Json) => a.id)).toEqual([made[0]]);
+      expect(rest.json.next).toBeUndefined();
+      // Without ?limit= a page holds up to 100: all of these, and no next.
+      const whole = await get('/api/approvals');
+      expect(whole.json.approvals).toHaveLength(6);
+      expect(whole.json.next).toBeUndefined();
+
+      for (const [query, says] of [
+        ['limit=0', '?limit= takes a whole number from 1 to 1000'],
+        ['limit=1001', '?limit= takes a whole number from 1 to 1000'],
+        ['limit=2.5', '?limit= takes a whole number from 1 to 1000'],
+        ['limit=ten', '?limit= takes a whole number from 1 to 1000'],
+        ['cursor=bm90LWEtY3Vyc29y', 'the cursor is not one this Gatehouse gave out'],
+        ['cursor=%00%27%3B--', 'the cursor is not one this Gatehouse gave out'],
+        [`cursor=${Buffer.from('{"id":1}').toString('base64url')}`, 'the cursor is not one this Gatehouse'],
+      ]) {
+        const refused = await get(`/api/approvals?${query}`);
+        expect(refused.status, query).toBe(400);
+        expect(refused.json.error.code, query).toMatch(/^(REQUEST_INVALID|LIST_CURSOR_INVALID)$/);
+        expect(refused.json.error.message, query).toContain(says);
+      }
+    } finally {
+      await other.web.close();
+    }
+  });
+
   it('gets one request; 404 for an unknown id', async () => {
     const token = await tokenFor('bob');
     const request = await service.add();
@@ -410,7 +475,7 @@ describe('failures inside Gatehouse', () => {
   it('500 with an incident id and no stack trace when the service throws something unexpected', async () => {
     const broken: ApprovalService = {
       ...service,
-      list: async () => {
+      listPage: async () => {
         throw new Error('disk on fire at /var/secret/path');
       },
     };

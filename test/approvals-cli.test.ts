@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { screenRecords } from '../src/approvals/quarantine.js';
+import { LIST_LIMIT } from '../src/approvals/web/apiSchemas.js';
 import { parsePasswordHash, verifyPassword } from '../src/approvals/web/auth/password.js';
 import {
   PASSWORDS,
@@ -116,6 +117,22 @@ describe('gatehouse approvals', () => {
     expect(stdout).toContain('"host": "p\u0430⟦U+0430⟧ypal.com"');
     expect(stdout).not.toContain('\u202E');
     expect(stdout).toContain(`digest        ${request.digest}`);
+  });
+
+  it('lists every page of a list longer than one page of the API, each request once', async () => {
+    const other = await startLocalApprovalWeb();
+    try {
+      const made = new Set<string>();
+      for (let i = 0; i <= LIST_LIMIT.max; i++) made.add((await other.service.add()).id);
+      const env = { env: { GATEHOUSE_APPROVER_TOKEN: await tokenFor(other.web.url) } };
+      const list = await gatehouse(['approvals', 'list', '--json', '--url', other.web.url], env);
+      expect(list.code).toBe(0);
+      const ids = (JSON.parse(list.stdout) as { id: string }[]).map((a) => a.id);
+      expect(ids).toHaveLength(LIST_LIMIT.max + 1);
+      expect(new Set(ids)).toEqual(made);
+    } finally {
+      await other.web.close();
+    }
   });
 
   it('lists quarantined records beside pending requests, shows one with what to do, and cannot approve it', async () => {

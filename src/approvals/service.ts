@@ -8,7 +8,7 @@ import type { ApprovedExecutor } from '../execution/approved.js';
 import type { RedactedArguments } from '../redact/index.js';
 import type { Logger } from '../log.js';
 import type { ToolCall } from '../pipeline/toolCall.js';
-import type { ApprovalStore } from '../store/store.js';
+import type { ApprovalStore, PageRequest, RequestPage } from '../store/store.js';
 import { toolDefinitionDigest } from './digest.js';
 import type { PageLink } from './pageLink.js';
 import { markAbandoned, recoverOnStart, sweepExpired, type Recovery } from './recovery.js';
@@ -41,6 +41,11 @@ import {
  */
 export interface ApprovalService {
   list(filter?: { states?: readonly ApprovalState[] }): Promise<ApprovalRequest[]>;
+  /**
+   * A page of `list`, the latest created first (ApprovalStore.listPage). A request whose state as of
+   * now is not asked for is left out, so a page may hold fewer than `limit` with more to follow.
+   */
+  listPage(filter: { states?: readonly ApprovalState[] }, page: PageRequest): Promise<RequestPage>;
   /**
    * The `limit` requests past pending (decided, running or ended) that changed last, the latest
    * first: the page's "recent", read without reading every request the store keeps.
@@ -117,10 +122,16 @@ export type Changed = (request: ApprovalRequest, event?: AuditEvent) => Promise<
 /** How long a stopping Gatehouse waits for approved calls under way. */
 const DRAIN_MS = 10_000;
 
-/** The stored states a request must be in to read as one of `states` now: any that can expire, for `expired`. */
-function storedStatesFor(states: readonly ApprovalState[]): ApprovalState[] {
-  if (!states.includes('expired')) return [...states];
-  return APPROVAL_STATES.filter((state) => states.includes(state) || canTransition(state, 'expired'));
+/**
+ * The store filter for requests that read as one of `states` now: for `expired`, any stored state that
+ * can expire too. Every state when `states` is absent.
+ */
+function storedFilter(states: readonly ApprovalState[] | undefined): { states?: ApprovalState[] } {
+  if (!states) return {};
+  if (!states.includes('expired')) return { states: [...states] };
+  return {
+    states: APPROVAL_STATES.filter((state) => states.includes(state) || canTransition(state, 'expired')),
+  };
 }
 
 export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntime {
@@ -505,10 +516,21 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
    * those now are read.
    */
   async function list(filter: { states?: readonly ApprovalState[] } = {}): Promise<ApprovalRequest[]> {
-    const { states } = filter;
-    const stored = states ? { states: storedStatesFor(states) } : {};
-    const all = (await deps.store.list(stored)).map(view);
-    return states ? all.filter((r) => states.includes(r.state)) : all;
+    return currentlyIn(filter.states, await deps.store.list(storedFilter(filter.states)));
+  }
+
+  async function listPage(
+    filter: { states?: readonly ApprovalState[] },
+    page: PageRequest,
+  ): Promise<RequestPage> {
+    const stored = await deps.store.listPage(storedFilter(filter.states), page);
+    return { ...stored, requests: currentlyIn(filter.states, stored.requests) };
+  }
+
+  /** As read now, those in `states` (all when absent). */
+  function currentlyIn(states: readonly ApprovalState[] | undefined, stored: ApprovalRequest[]) {
+    const requests = stored.map(view);
+    return states ? requests.filter((r) => states.includes(r.state)) : requests;
   }
 
   async function recentlyChanged(limit: number): Promise<ApprovalRequest[]> {
@@ -519,6 +541,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalRuntim
     retentionMs: deps.retentionMs,
     ...(deps.pageLink ? { pageLink: deps.pageLink } : {}),
     list,
+    listPage,
     recentlyChanged,
     get,
     decide,

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { lastChangeOf, type ApprovalRequest } from '../approvals/request.js';
 import { canTransition, endedAt, isOpen } from '../approvals/states.js';
 import { GatehouseError, describeError } from '../errors.js';
@@ -7,6 +8,7 @@ import { callKeyOf } from './callKey.js';
 import * as outbox from './outbox.js';
 import { checkedNew, conflict, nextRequest, notFound, parsed } from './rules.js';
 import { serial } from '../shared/serial.js';
+import { decodeCursor, encodeCursor } from './pageCursor.js';
 import type { ApprovalStore, CreateResult, TransitionResult } from './store.js';
 
 /** How a document store makes a new document durable, and what it lets go of on close. */
@@ -25,6 +27,9 @@ export interface Persistence {
  * After a failed write the store refuses further writes: the file may hold either document, and
  * retrying after an fsync error can report success for data that never reached the disk.
  */
+/** Where a page of the document stores ended: the request, and its creation time should it be archived. */
+const DocumentCursorSchema = z.strictObject({ id: z.string().min(1), createdAt: z.string().min(1) });
+
 export function documentStore(initial: StoreDocument, persistence: Persistence, name: string): ApprovalStore {
   let committed = initial;
   let failure: unknown;
@@ -125,6 +130,31 @@ export function documentStore(initial: StoreDocument, persistence: Persistence, 
         ? committed.approvals.filter((r) => states.includes(r.state))
         : committed.approvals;
       return structuredClone(chosen);
+    },
+
+    listPage: async ({ states }, { limit, cursor }) => {
+      const all = committed.approvals;
+      const matches = (r: ApprovalRequest) => !states || states.includes(r.state);
+      let end = all.length;
+      if (cursor !== undefined) {
+        const after = decodeCursor(cursor, DocumentCursorSchema);
+        const found = all.findIndex((r) => r.id === after.id);
+        // The request the last page ended with was archived since: go on from its creation time. One
+        // created in the same millisecond may show again; none is skipped.
+        end = found >= 0 ? found : all.findLastIndex((r) => r.createdAt <= after.createdAt) + 1;
+      }
+      const requests: ApprovalRequest[] = [];
+      let more = false;
+      for (let i = end - 1; i >= 0 && !more; i--) {
+        if (!matches(all[i]!)) continue;
+        if (requests.length === limit) more = true;
+        else requests.push(all[i]!);
+      }
+      const last = requests.at(-1);
+      return {
+        requests: structuredClone(requests),
+        ...(more && last ? { next: encodeCursor({ id: last.id, createdAt: last.createdAt }) } : {}),
+      };
     },
 
     latestChanged: async (states, limit) => {

@@ -9,6 +9,18 @@ import type {
   Stage,
 } from '../approvals/channels/delivery.js';
 
+/** Which page of a list: at most `limit` items, after `cursor` (absent: from the start). */
+export interface PageRequest {
+  limit: number;
+  cursor?: string;
+}
+
+export interface RequestPage {
+  requests: ApprovalRequest[];
+  /** The cursor of the next page, when more may follow (a page may hold fewer than `limit` then). */
+  next?: string;
+}
+
 /**
  * The one interface every part of Gatehouse uses to keep approval requests: the embedded lowdb file
  * for one machine, PostgreSQL for several replicas. Implementations are linearizable: each write happens entirely before
@@ -41,6 +53,17 @@ export interface ApprovalStore {
 
   /** In creation order; all states when `states` is absent. */
   list(filter?: { states?: readonly ApprovalState[] }): Promise<ApprovalRequest[]>;
+
+  /**
+   * Up to `limit` requests in `states` (all when absent), the latest created first, continuing after
+   * `cursor` (a `next` this store gave out). `next` is there when more may follow. Pages go by
+   * creation, which never changes, so paging through misses and repeats nothing, whatever changes
+   * meanwhile; a request archived meanwhile is gone from the pages still to come. (Should the very
+   * request a page ended with be archived, the document stores go on from its creation time, and one
+   * created in the same millisecond may show twice.) A query, not a list to cut: the API pages through
+   * a week of finished requests. Throws LIST_CURSOR_INVALID for a cursor this store did not give out.
+   */
+  listPage(filter: { states?: readonly ApprovalState[] }, page: PageRequest): Promise<RequestPage>;
 
   /**
    * The `limit` requests in `states` that changed last, the latest first (in the order their changes

@@ -18,6 +18,7 @@ export function unavailableStore(reason: GatehouseError): ApprovalStore {
     findByDigest: async () => undefined,
     latestWithOtherDefinition: async () => undefined,
     list: async () => [],
+    listPage: async () => ({ requests: [] }),
     latestChanged: async () => [],
     expiredBy: async () => [],
     nextExpiry: async () => undefined,

@@ -71,6 +71,7 @@ export function createFakeApprovalService(
   return {
     store,
     list: (filter?: { states?: readonly ApprovalState[] }) => store.list(filter),
+    listPage: (filter, page) => store.listPage(filter, page),
     recentlyChanged: (limit) => store.latestChanged(NOT_PENDING, limit),
     get: (id) => store.get(id),
     quarantined: () => store.quarantined(),

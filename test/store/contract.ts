@@ -146,6 +146,54 @@ export function approvalStoreContract(open: () => Promise<ApprovalStore>): void 
     expect(await store.list({ states: [] })).toEqual([]);
   });
 
+  it('pages through the requests the latest created first, by state, missing none while they change', async () => {
+    for (const n of [1, 2, 3, 4, 5]) await store.create(sampleRequest(n));
+    const ids = (page: { requests: ApprovalRequest[] }) => page.requests.map((r) => r.id);
+    const first = await store.listPage({}, { limit: 2 });
+    expect(ids(first)).toEqual(['req-5', 'req-4']);
+    expect(first.requests[0]).toEqual(await store.get('req-5'));
+    // A change between pages moves nothing: pages go by creation.
+    await store.transition('req-4', 'pending', approveBy(bob));
+    await store.transition('req-2', 'pending', approveBy(bob));
+    const second = await store.listPage({}, { limit: 2, cursor: first.next! });
+    expect(ids(second)).toEqual(['req-3', 'req-2']);
+    const third = await store.listPage({}, { limit: 2, cursor: second.next! });
+    expect(third).toEqual({ requests: [await store.get('req-1')] });
+
+    const pending = await store.listPage({ states: ['pending'] }, { limit: 2 });
+    expect(ids(pending)).toEqual(['req-5', 'req-3']);
+    expect(await store.listPage({ states: ['pending'] }, { limit: 2, cursor: pending.next! })).toEqual({
+      requests: [await store.get('req-1')],
+    });
+    // Exactly `limit` left: no next page to ask for.
+    expect(await store.listPage({ states: ['approved'] }, { limit: 2 })).toEqual({
+      requests: [await store.get('req-4'), await store.get('req-2')],
+    });
+    expect(await store.listPage({ states: [] }, { limit: 2 })).toEqual({ requests: [] });
+    expect(ids(await store.listPage({}, { limit: 1000 }))).toEqual([
+      'req-5',
+      'req-4',
+      'req-3',
+      'req-2',
+      'req-1',
+    ]);
+
+    for (const cursor of ['', 'not a cursor', Buffer.from('{"seq":"1","id":"x"}').toString('base64url')]) {
+      expect(await code(store.listPage({}, { limit: 2, cursor }))).toBe('LIST_CURSOR_INVALID');
+    }
+  });
+
+  it('goes on paging after the request a page ended with was archived', async () => {
+    for (const n of [1, 2, 3, 4, 5])
+      await store.create({ ...sampleRequest(n), createdAt: at(n).toISOString() });
+    const first = await store.listPage({}, { limit: 2 });
+    expect(first.requests.map((r) => r.id)).toEqual(['req-5', 'req-4']);
+    await store.transition('req-4', 'pending', rejectBy(bob));
+    expect((await store.archiveFinished(at(1_000_000))).map((r) => r.id)).toEqual(['req-4']);
+    const next = await store.listPage({}, { limit: 2, cursor: first.next! });
+    expect(next.requests.map((r) => r.id)).toEqual(['req-3', 'req-2']);
+  });
+
   it('finds the requests in the states asked for that changed last, the latest first, as stored', async () => {
     for (const n of [1, 2, 3, 4]) await store.create(sampleRequest(n, { ttlMs: 60_000 }));
     const approve = { approver: bob, decision: 'approve' } as const;

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
+import { isObject } from '../../shared/json.js';
 import type { Redactor } from '../../redact/index.js';
 import { outcomeOf, type Outcome } from '../outcome.js';
 import { QUARANTINE_RECOVERY, type QuarantinedRecord } from '../quarantine.js';
@@ -7,7 +8,7 @@ import { APPROVAL_STATES, type ApprovalRequest, type ApprovalState, type Executi
 import { tally } from '../states.js';
 import type { ApiToken } from './auth/tokens.js';
 import { decodePathSegment, type WebContext } from './context.js';
-import { DecisionBodySchema, TokenRequestSchema } from './apiSchemas.js';
+import { DecisionBodySchema, LIST_LIMIT, TokenRequestSchema } from './apiSchemas.js';
 import { openApiDocument } from './openapi.js';
 import { jsonProblem, problem, type Problem } from './problems.js';
 import { clientAddress, readJsonBody, sendJson } from './respond.js';
@@ -39,6 +40,21 @@ export type ApprovalView = RequestView | QuarantinedView;
 
 /** The states `?state=` takes: a request's, and `quarantined` for records set aside. */
 const ListedStateSchema = z.enum([...APPROVAL_STATES, 'quarantined']);
+
+const ListQuerySchema = z.object({
+  states: z.array(ListedStateSchema),
+  limit: z.coerce.number().int().min(1).max(LIST_LIMIT.max).default(LIST_LIMIT.default),
+  cursor: z.string().optional(),
+});
+
+/** What is wrong with the list's query, naming the parameter. */
+function describeQuery(error: z.ZodError): string {
+  const issue = error.issues[0]!;
+  if (issue.path[0] === 'states') {
+    return `unknown state in ?state=; states are: ${ListedStateSchema.options.join(', ')}`;
+  }
+  return `?limit= takes a whole number from 1 to ${LIST_LIMIT.max} (default ${LIST_LIMIT.default})`;
+}
 
 export function view(request: ApprovalRequest, show?: (text: string) => string): RequestView {
   const outcome = outcomeOf(request, show);
@@ -74,7 +90,7 @@ export function quarantinedListView(record: QuarantinedRecord, redactor: Redacto
   const found = redactor.redactValue(record.record);
   const args = (record.record as { arguments?: unknown } | null)?.arguments;
   const redacted =
-    found !== null && typeof found === 'object' && isPlainObject(args)
+    found !== null && typeof found === 'object' && isObject(args)
       ? { ...found, arguments: redactor.redactArguments(args).value }
       : found;
   return {
@@ -83,9 +99,6 @@ export function quarantinedListView(record: QuarantinedRecord, redactor: Redacto
     record: redacted,
   };
 }
-
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
 
 export function apiRoutes(ctx: WebContext) {
   const fail = (res: ServerResponse, p: Problem, headers: Record<string, string> = {}) =>
@@ -124,31 +137,41 @@ export function apiRoutes(ctx: WebContext) {
 
   async function list(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     if (!(await authenticate(req, res))) return;
-    const states = url.searchParams
-      .getAll('state')
-      .flatMap((s) => s.split(','))
-      .filter(Boolean);
-    const parsed = z.array(ListedStateSchema).safeParse(states);
-    if (!parsed.success) {
-      return fail(
-        res,
-        problem(
-          400,
-          'REQUEST_INVALID',
-          `unknown state in ?state=; states are: ${ListedStateSchema.options.join(', ')}`,
-        ),
-      );
-    }
-    const all = parsed.data.length === 0;
-    const requestStates = parsed.data.filter((s): s is ApprovalState => s !== 'quarantined');
-    const requests =
-      all || requestStates.length > 0 ? await ctx.service.list(all ? {} : { states: requestStates }) : [];
-    const quarantined = all || parsed.data.includes('quarantined') ? await ctx.service.quarantined() : [];
+    const query = ListQuerySchema.safeParse({
+      states: url.searchParams
+        .getAll('state')
+        .flatMap((s) => s.split(','))
+        .filter(Boolean),
+      limit: url.searchParams.get('limit') ?? undefined,
+      cursor: url.searchParams.get('cursor') ?? undefined,
+    });
+    if (!query.success) return fail(res, problem(400, 'REQUEST_INVALID', describeQuery(query.error)));
+    const { states, limit, cursor } = query.data;
+    const all = states.length === 0;
+    const requestStates = states.filter((s): s is ApprovalState => s !== 'quarantined');
+    const page =
+      all || requestStates.length > 0
+        ? await ctx.service.listPage(all ? {} : { states: requestStates }, { limit, cursor })
+        : { requests: [] };
+    // Quarantined records are few and outside the requests' order: the first page carries them all.
+    const quarantined =
+      cursor === undefined && (all || states.includes('quarantined')) ? await ctx.service.quarantined() : [];
     const approvals: ApprovalListItem[] = [
-      ...requests.map((request) => listView(request, ctx.redactor)),
+      ...page.requests.map((request) => listView(request, ctx.redactor)),
       ...quarantined.map((record) => quarantinedListView(record, ctx.redactor)),
     ];
-    sendJson(res, 200, { approvals });
+    if (!page.next) return sendJson(res, 200, { approvals });
+    // RFC 8288's next link, the same query with the cursor: what generic HTTP clients follow.
+    const next = new URL(url.pathname, 'http://gatehouse.invalid');
+    if (!all) next.searchParams.set('state', states.join(','));
+    next.searchParams.set('limit', String(limit));
+    next.searchParams.set('cursor', page.next);
+    sendJson(
+      res,
+      200,
+      { approvals, next: page.next },
+      { link: `<${next.pathname}${next.search}>; rel="next"` },
+    );
   }
 
   async function get(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {

@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** A list page's default size, and the most one may ask for (`?limit=`). */
+export const LIST_LIMIT = { default: 100, max: 1000 } as const;
+
 /** What the approval API takes in request bodies: read by the API, published in its OpenAPI document. */
 export const DecisionBodySchema = z.strictObject({
   decision: z.enum(['approve', 'reject']),

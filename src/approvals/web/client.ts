@@ -1,5 +1,6 @@
 import { undici } from '../../shared/undici.js';
 import type { ApprovalListItem, ApprovalView, RequestView } from './api.js';
+import { LIST_LIMIT } from './apiSchemas.js';
 
 /**
  * A client of the approval API, for `gatehouse approvals`. With a token it uses it; with a local
@@ -53,11 +54,20 @@ export async function connectApprovals(baseUrl: string, credentials: Credentials
     ((await call(base, method, path, bearer, body)) as { approval: T }).approval;
 
   return {
+    // Every page, from the first: the CLI shows all of what was asked for.
     async list(states = []) {
-      const query = states.length > 0 ? `?state=${states.map(encodeURIComponent).join(',')}` : '';
-      return (
-        (await call(base, 'GET', `/api/approvals${query}`, bearer)) as { approvals: ApprovalListItem[] }
-      ).approvals;
+      const query = new URLSearchParams({ limit: String(LIST_LIMIT.max) });
+      if (states.length > 0) query.set('state', states.join(','));
+      const listed: ApprovalListItem[] = [];
+      for (;;) {
+        const page = (await call(base, 'GET', `/api/approvals?${query}`, bearer)) as {
+          approvals: ApprovalListItem[];
+          next?: string;
+        };
+        listed.push(...page.approvals);
+        if (!page.next) return listed;
+        query.set('cursor', page.next);
+      }
     },
     get: (id) => one(`/api/approvals/${encodeURIComponent(id)}`),
     // Only a request takes decisions: a quarantined record is refused with 409.

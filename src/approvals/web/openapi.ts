@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { VERSION } from '../../version.js';
 import { QuarantinedRecordSchema } from '../quarantine.js';
 import { APPROVAL_STATES, ApprovalRequestSchema, PrincipalSchema } from '../request.js';
-import { DecisionBodySchema, TokenRequestSchema } from './apiSchemas.js';
+import { DecisionBodySchema, LIST_LIMIT, TokenRequestSchema } from './apiSchemas.js';
 
 /**
  * The approval API as an OpenAPI 3.1 document, served at GET /api/openapi.json. Its schemas are made
@@ -114,7 +114,8 @@ export function openApiDocument(): Record<string, unknown> {
     paths: {
       '/api/approvals': {
         get: {
-          summary: 'List approval requests and quarantined records (redacted).',
+          summary:
+            'List approval requests, newest first, a page at a time, and quarantined records (redacted).',
           parameters: [
             {
               name: 'state',
@@ -123,23 +124,53 @@ export function openApiDocument(): Record<string, unknown> {
               description: 'Only these states, comma-separated or repeated; none: every request.',
               schema: { type: 'string' },
             },
+            {
+              name: 'limit',
+              in: 'query',
+              required: false,
+              description: `At most this many requests on the page (default ${LIST_LIMIT.default}).`,
+              schema: { type: 'integer', minimum: 1, maximum: LIST_LIMIT.max, default: LIST_LIMIT.default },
+            },
+            {
+              name: 'cursor',
+              in: 'query',
+              required: false,
+              description:
+                'The `next` of the page before, unchanged, for the page after it. Pages go by creation, ' +
+                'so paging misses and repeats nothing while requests change.',
+              schema: { type: 'string' },
+            },
           ],
           responses: {
-            200: json(
-              {
-                type: 'object',
-                properties: {
-                  approvals: {
-                    type: 'array',
-                    items: { oneOf: [ref('RequestListItem'), ref('QuarantinedView')] },
+            200: {
+              ...json(
+                {
+                  type: 'object',
+                  properties: {
+                    approvals: {
+                      type: 'array',
+                      items: { oneOf: [ref('RequestListItem'), ref('QuarantinedView')] },
+                    },
+                    next: {
+                      type: 'string',
+                      description:
+                        'The cursor of the next page, when more may follow (a page may hold fewer than ' +
+                        '`limit` then). Absent on the last page.',
+                    },
                   },
+                  required: ['approvals'],
+                  additionalProperties: false,
                 },
-                required: ['approvals'],
-                additionalProperties: false,
+                'The requests of the page, the latest created first; quarantined records on the first page.',
+              ),
+              headers: {
+                Link: {
+                  description: 'RFC 8288 `rel="next"`: the URL of the next page, when `next` is there.',
+                  schema: { type: 'string' },
+                },
               },
-              'The requests, newest state first.',
-            ),
-            400: error('An unknown state in ?state=.'),
+            },
+            400: error('An unknown state in ?state=, a limit out of range, or a cursor not given out here.'),
             401: error('No token, or an unknown, revoked or expired one.'),
           },
         },

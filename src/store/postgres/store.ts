@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { z } from 'zod';
 import type { QuarantinedRecord } from '../../approvals/quarantine.js';
 import type { ApprovalRequest } from '../../approvals/request.js';
 import { OPEN_STATES, endedAt } from '../../approvals/states.js';
@@ -17,6 +18,7 @@ import { postgresApproverState } from './approverState.js';
 import { feedChannel, startFeed, type Feed } from './feed.js';
 import { importDocument, type ImportSummary } from './import.js';
 import { migrate } from './migrations.js';
+import { decodeCursor, encodeCursor } from '../pageCursor.js';
 import type { PostgresSettings } from './options.js';
 import { postgresOutbox } from './outbox.js';
 import { checkServerVersion } from './serverVersion.js';
@@ -45,6 +47,9 @@ export interface PostgresStore extends ApprovalStore {
   /** Writes a file store's document and archive into this (empty) schema, all or nothing. */
   importDocument(document: StoreDocument, archived: readonly ApprovalRequest[]): Promise<ImportSummary>;
 }
+
+/** Where a page ended: the row's seq, a bigint as its decimal text. */
+const PostgresCursorSchema = z.strictObject({ seq: z.string().regex(/^[1-9][0-9]{0,17}$/) });
 
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
   const { settings } = options;
@@ -187,6 +192,24 @@ function approvalsTable(db: Db, replica: string, leaseMs: number, feed: Feed, sc
         [states ?? null],
       );
       return docs(rows);
+    },
+
+    // Newest first along seq (approvals_state for a state filter), one row more than the page to
+    // know whether another follows. seq is never reused, so an archived row leaves no gap to fall in.
+    async listPage({ states }, { limit, cursor }) {
+      const before = cursor === undefined ? null : decodeCursor(cursor, PostgresCursorSchema).seq;
+      const { rows } = await db.query<{ doc: ApprovalRequest; seq: string }>(
+        `SELECT doc, seq FROM approvals
+          WHERE ($1::text[] IS NULL OR state = ANY($1)) AND ($2::bigint IS NULL OR seq < $2)
+          ORDER BY seq DESC LIMIT $3`,
+        [states ?? null, before, limit + 1],
+      );
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return {
+        requests: docs(page),
+        ...(rows.length > limit && last ? { next: encodeCursor({ seq: last.seq }) } : {}),
+      };
     },
 
     // Newest change first through approvals_change_xid, read backwards until `limit` rows match.
