@@ -161,17 +161,13 @@ export function apiRoutes(ctx: WebContext) {
       ...quarantined.map((record) => quarantinedListView(record, ctx.redactor)),
     ];
     if (!page.next) return sendJson(res, 200, { approvals });
-    // RFC 8288's next link, the same query with the cursor: what generic HTTP clients follow.
-    const next = new URL(url.pathname, 'http://gatehouse.invalid');
-    if (!all) next.searchParams.set('state', states.join(','));
-    next.searchParams.set('limit', String(limit));
-    next.searchParams.set('cursor', page.next);
-    sendJson(
-      res,
-      200,
-      { approvals, next: page.next },
-      { link: `<${next.pathname}${next.search}>; rel="next"` },
-    );
+    // RFC 8288's next link, the same query with the cursor: what generic HTTP clients follow. A
+    // reference by query alone resolves against the URL the client used, behind a proxy's path prefix too.
+    const nextQuery = new URLSearchParams();
+    if (!all) nextQuery.set('state', states.join(','));
+    nextQuery.set('limit', String(limit));
+    nextQuery.set('cursor', page.next);
+    sendJson(res, 200, { approvals, next: page.next }, { link: `<?${nextQuery}>; rel="next"` });
   }
 
   async function get(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {

@@ -165,7 +165,8 @@ export function openApiDocument(): Record<string, unknown> {
               ),
               headers: {
                 Link: {
-                  description: 'RFC 8288 `rel="next"`: the URL of the next page, when `next` is there.',
+                  description:
+                    'RFC 8288 `rel="next"`: the next page, as a query to resolve against this URL, when `next` is there.',
                   schema: { type: 'string' },
                 },
               },
