@@ -193,6 +193,12 @@ describe('at 390 px wide', () => {
     expect(await layoutProblems(page)).toEqual([]);
   });
 
+  it('every request, a page at a time, fits', async () => {
+    const page = await onPhone('/approvals/history');
+    expect(await page.locator('[data-testid=history] tbody tr').count()).toBeGreaterThan(3);
+    expect(await layoutProblems(page)).toEqual([]);
+  });
+
   it('the API tokens page and the sign-in form fit', async () => {
     const page = await onPhone('/approvals/tokens');
     await page.fill('#label', 'phone');

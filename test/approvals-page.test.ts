@@ -410,6 +410,63 @@ describe('the page itself', () => {
     }
   });
 
+  it('lists every request a page at a time, the latest first, redacted, from the store a page at a time', async () => {
+    const CANARY = 'c4nary-history-5d6e7f';
+    const made: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      const args = i === 3 ? { path: '/srv/h', token: CANARY } : {};
+      made.push((await service.add(i === 3 ? { arguments: args } : {})).id);
+    }
+    await service.decide(made[59]!, {
+      approver: { id: 'bob', groups: ['security'] },
+      decision: 'reject',
+      reason: 'not today',
+    });
+    const latestFirst = [...made].reverse();
+    const list = vi.spyOn(service.store, 'list');
+    const listPage = vi.spyOn(service.store, 'listPage');
+    try {
+      const page = await newPage();
+      await signIn(page, 'bob');
+      await page.click('a:has-text("Every request, the latest first")');
+      expect(new URL(page.url()).pathname).toBe('/approvals/history');
+      const ids = () =>
+        page
+          .locator('[data-testid=history] a.req')
+          .evaluateAll((links) =>
+            links.map((a) => (a as unknown as { pathname: string }).pathname.split('/')[2]),
+          );
+      const first = await ids();
+      expect(first).toEqual(latestFirst.slice(0, 50));
+      expect(
+        await page
+          .locator('[data-testid=history] tr', { has: page.locator(`a[href="/approvals/${made[59]}"]`) })
+          .textContent(),
+      ).toContain('rejected');
+      expect(await page.content()).not.toContain(CANARY);
+
+      await page.click('a:has-text("Older requests")');
+      const second = await ids();
+      expect(second.slice(0, 10)).toEqual(latestFirst.slice(50));
+      expect(second.filter((id) => first.includes(id))).toEqual([]);
+      expect(await page.content()).not.toContain(CANARY);
+      expect(await page.locator('a:has-text("The latest requests")').getAttribute('href')).toBe(
+        '/approvals/history',
+      );
+
+      // Read a page at a time: never every request the store keeps.
+      expect(list).not.toHaveBeenCalledWith({});
+      expect(listPage.mock.calls.map(([, page]) => page.limit)).toEqual([50, 50]);
+
+      const refused = await page.goto(`${web.url}/approvals/history?cursor=bm90LWEtY3Vyc29y`);
+      expect(refused?.status()).toBe(400);
+      expect(await page.textContent('body')).toContain('the cursor is not one this Gatehouse gave out');
+    } finally {
+      list.mockRestore();
+      listPage.mockRestore();
+    }
+  });
+
   it('shows the inbox no secret argument value (redacted as lists are); the request page shows them exactly', async () => {
     const CANARY = 'c4nary-inbox-8a9b0c';
     const request = await service.add({

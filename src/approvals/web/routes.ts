@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { lastChangeOf } from '../request.js';
 import { decodePathSegment, decisionBlocker, type SignedIn, type WebContext } from './context.js';
 import { createPageGuard } from './guard.js';
-import { inboxPage, listedRequest } from './pages/inbox.js';
+import { historyPage, inboxPage, listedRequest } from './pages/inbox.js';
 import { quarantinedPage } from './pages/quarantined.js';
 import { messagePage } from './pages/layout.js';
 import { requestPage } from './pages/request.js';
@@ -18,8 +18,9 @@ import { tokenRoutes } from './tokenPages.js';
  */
 export type PageHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
 
-/** Recent (decided, closed) requests shown under the pending ones. */
+/** Recent (decided, closed) requests shown under the pending ones; requests on a page of the history. */
 const RECENT_LIMIT = 50;
+const HISTORY_PAGE = 50;
 const MAX_REASON = 2000;
 
 export function pageRoutes(ctx: WebContext): PageHandler {
@@ -45,6 +46,25 @@ export function pageRoutes(ctx: WebContext): PageHandler {
       .map((request) => listedRequest(request, ctx.redactor));
     const quarantined = await ctx.service.quarantined();
     sendHtml(res, 200, inboxPage({ viewer: viewerOf(current), pending, recent, quarantined, now }));
+  }
+
+  async function history(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const current = await viewerOrSignIn(req, res, url);
+    if (!current) return;
+    const cursor = url.searchParams.get('cursor') || undefined;
+    const page = await ctx.service.listPage({}, { limit: HISTORY_PAGE, ...(cursor ? { cursor } : {}) });
+    const entries = page.requests.map((request) => listedRequest(request, ctx.redactor));
+    sendHtml(
+      res,
+      200,
+      historyPage({
+        viewer: viewerOf(current),
+        entries,
+        ...(page.next ? { next: page.next } : {}),
+        later: cursor !== undefined,
+        now: ctx.now(),
+      }),
+    );
   }
 
   async function showRequest(
@@ -156,6 +176,7 @@ export function pageRoutes(ctx: WebContext): PageHandler {
     if (first === 'tokens' && second && third === 'revoke' && segments.length === 4) {
       return allow('POST', () => revokeToken(req, res, second));
     }
+    if (first === 'history' && !second) return allow('GET', () => history(req, res, url));
     if (!second) {
       return allow('GET', async () => {
         const current = await viewerOrSignIn(req, res, url);

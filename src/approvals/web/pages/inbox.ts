@@ -76,19 +76,65 @@ export function inboxPage({ viewer, pending, recent, quarantined = [], now }: In
         'Nothing is waiting.',
       )}
       <h2>Recent</h2>
-      ${table(
-        'recent',
-        ['Tool', 'Requested by', 'State', 'Created'],
-        recent.map((entry) => [
-          toolCell(entry),
-          entry.request.caller.id,
-          stateCell(entry),
-          time(entry.request.createdAt, now),
-        ]),
-        'No decided or closed requests yet.',
-      )}
+      ${requestsTable('recent', recent, now, 'No decided or closed requests yet.')}
+      <p><a href="${HISTORY_PATH}">Every request, the latest first</a></p>
       <p class="muted">This page refreshes itself every ${INBOX_REFRESH_SECONDS} seconds.</p>`,
   });
+}
+
+/** Where every request is listed, a page at a time. */
+export const HISTORY_PATH = '/approvals/history';
+
+export interface HistoryInput {
+  viewer: Viewer;
+  entries: readonly ListedRequest[];
+  /** The cursor of the page after this one, when more may follow. */
+  next?: string;
+  /** Whether this is a later page (then it links back to the first). */
+  later: boolean;
+  now: number;
+}
+
+/**
+ * Every request the store keeps, the latest created first, a page at a time: where an approver or an
+ * auditor finds last week's request, which the inbox's recent list has long let go.
+ */
+export function historyPage({ viewer, entries, next, later, now }: HistoryInput): SafeHtml {
+  const older =
+    next && html`<a href="${HISTORY_PATH}?cursor=${encodeURIComponent(next)}" rel="next">Older requests</a>`;
+  const newest = later && html`<a href="${HISTORY_PATH}">The latest requests</a>`;
+  return layout({
+    title: 'Every approval request',
+    viewer,
+    body: html`<h1>Every approval request</h1>
+      <p><a href="/approvals">Back to the requests waiting for a decision</a></p>
+      ${requestsTable('history', entries, now, later ? 'No older requests.' : 'No requests yet.')}
+      <p data-testid="history-pages">${newest} ${older}</p>
+      <p class="muted">
+        The latest created first. Finished requests stay here until they are archived
+        (approvals.archiveAfterMs).
+      </p>`,
+  });
+}
+
+/** Requests as rows: the tool and its arguments line, who asked, the state, when. */
+function requestsTable(
+  testId: string,
+  entries: readonly ListedRequest[],
+  now: number,
+  empty: string,
+): SafeHtml {
+  return table(
+    testId,
+    ['Tool', 'Requested by', 'State', 'Created'],
+    entries.map((entry) => [
+      toolCell(entry),
+      entry.request.caller.id,
+      stateCell(entry),
+      time(entry.request.createdAt, now),
+    ]),
+    empty,
+  );
 }
 
 /** The tool, and under it the arguments in one line, deceptive characters flagged. */
