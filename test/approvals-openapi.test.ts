@@ -171,6 +171,12 @@ describe('the approval API against its OpenAPI document', () => {
       'quarantined',
       'rejected',
     ]);
+    // A page with more to follow: its `next` is in the document too.
+    const paged = await call('GET', '/api/approvals', '/api/approvals?limit=1', { token });
+    expect(paged.body.next).toEqual(expect.any(String));
+    expect((await call('GET', '/api/approvals', '/api/approvals?limit=1&cursor=x', { token })).status).toBe(
+      400,
+    );
     const one = '/api/approvals/{id}';
     expect(
       (await call('GET', one, `/api/approvals/${approved.id}`, { token })).body.approval.outcome.kind,
