@@ -11,6 +11,9 @@ import { serial } from '../shared/serial.js';
 import { decodeCursor, encodeCursor } from './pageCursor.js';
 import type { ApprovalStore, CreateResult, TransitionResult } from './store.js';
 
+/** Where a page of the document stores ended: the request, and its creation time should it be archived. */
+const DocumentCursorSchema = z.strictObject({ id: z.string().min(1), createdAt: z.string().min(1) });
+
 /** How a document store makes a new document durable, and what it lets go of on close. */
 export interface Persistence {
   /** Resolves once `document` is durable; a rejection leaves the previous document in force. */
@@ -27,9 +30,6 @@ export interface Persistence {
  * After a failed write the store refuses further writes: the file may hold either document, and
  * retrying after an fsync error can report success for data that never reached the disk.
  */
-/** Where a page of the document stores ended: the request, and its creation time should it be archived. */
-const DocumentCursorSchema = z.strictObject({ id: z.string().min(1), createdAt: z.string().min(1) });
-
 export function documentStore(initial: StoreDocument, persistence: Persistence, name: string): ApprovalStore {
   let committed = initial;
   let failure: unknown;
