@@ -30,6 +30,7 @@ import {
   startBotFramework,
   startConnector,
   startEntra,
+  WRONG_SECRET,
   teamsActivity,
   TENANT,
   type BotFramework,
@@ -53,6 +54,16 @@ const OID = {
   dave: 'dddddddd-0000-0000-0000-00000000000d',
   stranger: 'eeeeeeee-0000-0000-0000-00000000000e',
 };
+/** Each person's Teams id for this bot, as the Connector's member lookup gives it. */
+const TEAMS_ID = {
+  alice: '29:1alice-teams-id',
+  bob: '29:1bob-teams-id',
+  carol: '29:1carol-teams-id',
+  dave: '29:1dave-teams-id',
+};
+const MEMBERS = Object.fromEntries(
+  (Object.keys(TEAMS_ID) as (keyof typeof TEAMS_ID)[]).map((who) => [OID[who], TEAMS_ID[who]]),
+);
 /** alice asks; she is in security too, so only the requester rule keeps her from approving. */
 const DIRECTORY: DirectoryPerson[] = [
   { id: 'alice', groups: ['dev', 'security'], teams: { aadObjectId: OID.alice, tenantId: TENANT } },
@@ -101,7 +112,7 @@ function botOn(config: TeamsBotChannelConfig, store = conversations): Channel {
 beforeAll(async () => {
   botFramework = await startBotFramework();
   entra = await startEntra();
-  connector = await startConnector(entra);
+  connector = await startConnector(entra, MEMBERS);
   store = createMemoryStore();
   service = serviceWithoutExecution(store);
   conversations = createMemoryConversationStore();
@@ -204,11 +215,44 @@ describe('the Teams bot posts and updates cards', () => {
     expect(connector.received[0]!.headers.authorization).toBe(`Bearer ${entra.issued.at(-1)}`);
     expect(adaptiveCardProblems(posted!.card)).toEqual([]);
     expect(cardText(posted!.card)).toContain(`${front.url}/approvals/${request.id}`);
-    // The approvers alice's request may be refreshed for: security, not alice herself.
-    expect((posted!.card.refresh as { userIds: string[] }).userIds).toEqual([
-      `8:orgid:${OID.bob}`,
-      `8:orgid:${OID.carol}`,
-    ]);
+    // The approvers alice's request may be refreshed for: security, not alice herself, by the Teams
+    // ids the conversation's members have.
+    expect((posted!.card.refresh as { userIds: string[] }).userIds).toEqual([TEAMS_ID.bob, TEAMS_ID.carol]);
+  });
+
+  it("names the approvers in the card's refresh by the Teams ids the conversation gives, each looked up once", async () => {
+    // bob is a member, carol's lookup fails (503), dave is not in the conversation (404).
+    const roster = await startConnector(entra, { [OID.bob]: TEAMS_ID.bob, [OID.carol]: 503 });
+    try {
+      const endpoints = { login: entra.url, openIdMetadata: botFramework.metadata, serviceUrl: roster.url };
+      const bot = botOn(botConfig({ endpoints }));
+      const input = sampleInput({
+        caller: { id: 'alice', groups: ['dev', 'security'] },
+        requirements: [{ rule: 'fs-writes', approvers: ['group:security', 'user:dave'], quorum: 1 }],
+      });
+      const { request } = await store.create(newApprovalRequest(input, new Date()));
+      await deliver(request.id, 'announce', bot);
+      const lookups = () =>
+        roster.received.filter((r) => r.method === 'GET').map((r) => decodeURIComponent(r.url));
+      expect(lookups()).toEqual(
+        [OID.bob, OID.carol, OID.dave].map((oid) => `/v3/conversations/${CHANNEL}/members/${oid}`),
+      );
+      expect(roster.received.every((r) => r.headers.authorization === `Bearer ${entra.issued.at(-1)}`)).toBe(
+        true,
+      );
+      const refreshOf = (card: Record<string, unknown>) => (card.refresh as { userIds: string[] }).userIds;
+      // carol by her MRI until a lookup succeeds; dave, who cannot see the card there, not at all.
+      expect(refreshOf(roster.cards()[0]!.card)).toEqual([TEAMS_ID.bob, `8:orgid:${OID.carol}`]);
+      expect(logs.some((l) => String(l.msg).startsWith('Teams member lookup failed'))).toBe(true);
+
+      // The next card asks again only for carol, whose lookup failed.
+      await deliver(request.id, 'update', bot);
+      expect(lookups()).toHaveLength(4);
+      expect(lookups().at(-1)).toBe(`/v3/conversations/${CHANNEL}/members/${OID.carol}`);
+      expect(refreshOf(roster.cards()[1]!.card)).toEqual([TEAMS_ID.bob, `8:orgid:${OID.carol}`]);
+    } finally {
+      await roster.close();
+    }
   });
 
   it('reuses the token until it expires and replaces the card in place on updates', async () => {
@@ -228,6 +272,7 @@ describe('the Teams bot posts and updates cards', () => {
   it('429 with Retry-After and 5xx are retryable, and the retry posts once', async () => {
     const request = await newRequest();
     connector.failNext({
+      method: 'POST',
       status: 429,
       headers: { 'retry-after': '7' },
       body: { error: { message: 'slow down' } },
@@ -236,7 +281,7 @@ describe('the Teams bot posts and updates cards', () => {
     expect(throttled).toBeInstanceOf(ChannelDeliveryError);
     expect(throttled).toMatchObject({ retryable: true, retryAfterMs: 7000 });
     expect((throttled as Error).message).toContain('429: slow down');
-    connector.failNext({ status: 503 });
+    connector.failNext({ method: 'POST', status: 503 });
     const retry = () => deliver(request.id, 'announce', channel, true);
     expect(await retry().catch((e: unknown) => e)).toMatchObject({ retryable: true });
     await retry();
@@ -248,6 +293,7 @@ describe('the Teams bot posts and updates cards', () => {
   it('a refusal (the bot was removed) is final; a refused token is renewed for the retry', async () => {
     const request = await newRequest();
     connector.failNext({
+      method: 'POST',
       status: 403,
       body: { error: { code: 'BotNotInConversationRoster', message: 'not a member' } },
     });
@@ -255,28 +301,28 @@ describe('the Teams bot posts and updates cards', () => {
       retryable: false,
     });
     const before = entra.issued.length;
-    connector.failNext({ status: 401 });
+    connector.failNext({ method: 'POST', status: 401 });
     expect(await deliver(request.id, 'announce').catch((e: unknown) => e)).toMatchObject({ retryable: true });
     await deliver(request.id, 'announce', channel, true);
     expect(entra.issued.length).toBe(before + 1);
   });
 
   it('Entra refusing the credentials is final and names why, never the secret', async () => {
-    const refused = botOn(botConfig({ appPassword: 'wrong-secret' }));
-    entra.failNext({
-      status: 401,
-      body: { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.' },
-    });
+    const refused = botOn(botConfig({ appPassword: WRONG_SECRET }));
     const error = await deliver((await newRequest()).id, 'announce', refused).catch((e: unknown) => e);
     expect(error).toMatchObject({ retryable: false });
     expect((error as Error).message).toContain('AADSTS7000215');
-    expect((error as Error).message).not.toContain('wrong-secret');
+    expect((error as Error).message).not.toContain(WRONG_SECRET);
+    expect(JSON.stringify(logs)).not.toContain(WRONG_SECRET);
   });
 
   it('with two conversations, a retry after one failed posts only to the other', async () => {
     const two = botOn(botConfig({ conversations: [{ id: CHANNEL }, { id: '19:second@thread.v2' }] }));
     const request = await newRequest();
-    connector.failNext({ status: 201, body: { id: 'activity-first' } }, { status: 500 });
+    connector.failNext(
+      { method: 'POST', status: 201, body: { id: 'activity-first' } },
+      { method: 'POST', status: 500 },
+    );
     expect(await deliver(request.id, 'announce', two).catch((e: unknown) => e)).toMatchObject({
       retryable: true,
     });

@@ -19,6 +19,8 @@ export interface Received {
 }
 
 export interface Scripted {
+  /** Only for a request of this method (the others get their usual answer); any method when absent. */
+  method?: string;
   status: number;
   headers?: Record<string, string>;
   body?: unknown;
@@ -46,7 +48,8 @@ async function startFake(answer: (request: Received) => Scripted): Promise<FakeS
         body: Buffer.concat(chunks).toString('utf8'),
       };
       received.push(request);
-      const { status, headers = {}, body } = scripted.shift() ?? answer(request);
+      const next = scripted.findIndex((s) => s.method === undefined || s.method === request.method);
+      const { status, headers = {}, body } = next >= 0 ? scripted.splice(next, 1)[0]! : answer(request);
       const text = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
       res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(text);
     });
@@ -118,11 +121,23 @@ export interface Entra extends FakeService {
   forms(): URLSearchParams[];
 }
 
-/** The Entra token endpoint: client credentials in, a bearer token out. */
+/** A client secret Entra refuses, every time, as it does a wrong one. */
+export const WRONG_SECRET = 'wrong-secret';
+
+/** The Entra token endpoint: client credentials in, a bearer token out; WRONG_SECRET refused. */
 export async function startEntra(): Promise<Entra> {
   const issued: string[] = [];
-  const fake = await startFake(({ method, url }) => {
+  const fake = await startFake(({ method, url, body }) => {
     if (method !== 'POST' || !/^\/[^/]+\/oauth2\/v2\.0\/token$/.test(url)) return { status: 404 };
+    if (new URLSearchParams(body).get('client_secret') === WRONG_SECRET) {
+      return {
+        status: 401,
+        body: {
+          error: 'invalid_client',
+          error_description: 'AADSTS7000215: Invalid client secret provided.',
+        },
+      };
+    }
     const token = `entra-token-${issued.length + 1}-${randomUUID()}`;
     issued.push(token);
     return {
@@ -140,12 +155,26 @@ export interface Connector extends FakeService {
 
 /**
  * The Bot Connector: POST …/v3/conversations/{id}/activities answers the new activity's id, PUT
- * …/activities/{activityId} replaces it. A bearer token Entra did not issue gets 401, as it would.
+ * …/activities/{activityId} replaces it, GET …/members/{objectId} answers the member `members` names
+ * (their Teams id, or a status to fail with; anyone else is no member: 404). A bearer token Entra did
+ * not issue gets 401, as it would.
  */
-export async function startConnector(entra: Entra): Promise<Connector> {
+export async function startConnector(
+  entra: Entra,
+  members: Record<string, string | number> = {},
+): Promise<Connector> {
   let next = 0;
   const fake = await startFake(({ method, url, headers }) => {
     if (!entra.issued.some((token) => headers.authorization === `Bearer ${token}`)) return { status: 401 };
+    const member = /^\/v3\/conversations\/[^/]+\/members\/([^/]+)$/.exec(url);
+    if (member && method === 'GET') {
+      const objectId = decodeURIComponent(member[1]!);
+      const known = members[objectId];
+      if (known === undefined)
+        return { status: 404, body: { error: { code: 'NotFound', message: 'not a member' } } };
+      if (typeof known === 'number') return { status: known };
+      return { status: 200, body: { id: known, objectId, tenantId: TENANT, userRole: 'user' } };
+    }
     const match = /^\/v3\/conversations\/([^/]+)\/activities(?:\/([^/]+))?$/.exec(url);
     if (!match) return { status: 404 };
     if (method === 'POST' && !match[2]) return { status: 201, body: { id: `activity-${++next}` } };

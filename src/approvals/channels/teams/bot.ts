@@ -14,7 +14,8 @@ import { teamsEndpoints, type TeamsBotChannelConfig } from './config.js';
 import { createConnectorClient, type ConnectorTarget } from './connector.js';
 import type { TeamsConversationStore } from './conversations.js';
 import { createEntraTokens } from './entra.js';
-import { approverMris, type DirectoryPerson } from './identity.js';
+import { approverObjectIds, type DirectoryPerson } from './identity.js';
+import { createMemberIds } from './members.js';
 import { createCardActionHandler } from './invoke.js';
 
 /**
@@ -37,6 +38,9 @@ export interface TeamsBotDeps {
   logger: Logger;
 }
 
+/** How long answering a card action waits for member lookups (Teams gives an invoke about 15 s). */
+const INVOKE_LOOKUP_MS = 3_000;
+
 /** Throws CONFIG_INVALID when the certificate credential cannot be read. */
 export function createTeamsBotChannel(config: TeamsBotChannelConfig, deps: TeamsBotDeps): Channel {
   const log = deps.logger.child({ module: 'teams-bot', channel: deps.name });
@@ -55,6 +59,16 @@ export function createTeamsBotChannel(config: TeamsBotChannelConfig, deps: Teams
     scope: endpoints.botScope,
   });
   const connector = createConnectorClient(tokens);
+  const memberIds = createMemberIds({ connector, logger: log });
+  /** The Teams ids of a request's approvers (not the requester) in one conversation, for the card's refresh. */
+  const refreshUserIds =
+    (request: { approvers: readonly string[]; requesterId: string }) =>
+    (target: ConnectorTarget, signal: AbortSignal) =>
+      memberIds.idsFor(
+        target,
+        approverObjectIds(request.approvers, request.requesterId, deps.directory, config.tenantId),
+        signal,
+      );
   const onCardAction = createCardActionHandler({
     channel: deps.name,
     tenantId: config.tenantId,
@@ -62,6 +76,11 @@ export function createTeamsBotChannel(config: TeamsBotChannelConfig, deps: Teams
     directory: deps.directory,
     summarize: deps.summarize,
     maxCardBytes: config.maxCardBytes,
+    refreshUserIds: (request, target) =>
+      refreshUserIds({ approvers: request.approvers, requesterId: request.caller.id })(
+        target,
+        AbortSignal.timeout(INVOKE_LOOKUP_MS),
+      ),
     logger: log,
   });
   // The activity ids go on to the next delivery; what else the fan-out marks served its retries.
@@ -106,12 +125,14 @@ export function createTeamsBotChannel(config: TeamsBotChannelConfig, deps: Teams
       });
     }
     const { summary } = message;
-    const card = approvalCard(summary, {
-      mode: 'bot',
-      maxBytes: config.maxCardBytes,
-      refreshUserIds: approverMris(summary.approvers, summary.requester.id, deps.directory, config.tenantId),
-    });
+    const userIdsIn = refreshUserIds({ approvers: summary.approvers, requesterId: summary.requester.id });
     const memo = await fanOut.deliver(message, all, async (target, memo) => {
+      // Each conversation's card names its own members: the refresh only runs while pending.
+      const card = approvalCard(summary, {
+        mode: 'bot',
+        maxBytes: config.maxCardBytes,
+        ...(summary.state === 'pending' ? { refreshUserIds: await userIdsIn(target, signal) } : {}),
+      });
       const key = `activity:${target.conversationId}`;
       const activityId = memo[key];
       // A card already posted is replaced in place; a conversation without one gets it now.
@@ -144,6 +165,7 @@ export function createTeamsBotChannel(config: TeamsBotChannelConfig, deps: Teams
       sendJson(res, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer' });
       return true;
     }
+    if (sameTenant(tenantOf(activity))) memberIds.learn(activity.from.aadObjectId, activity.from.id);
     // Learning where conversations are is a convenience: a store that fails it must not block a decision.
     await learn(activity).catch((error: unknown) =>
       log.error({ err: error, conversationId: activity.conversation.id }, 'Teams conversation not recorded'),

@@ -5,9 +5,10 @@ import type { EntraTokens } from './entra.js';
 import { send } from './send.js';
 
 /**
- * The two Bot Connector REST calls a card needs: post it to a conversation
- * (POST {serviceUrl}/v3/conversations/{id}/activities) and replace it in place
- * (PUT …/activities/{activityId}), with the bot's Entra token. A 401 means the token was refused: it is
+ * The Bot Connector REST calls a card needs: post it to a conversation
+ * (POST {serviceUrl}/v3/conversations/{id}/activities), replace it in place
+ * (PUT …/activities/{activityId}), and look up a member (GET …/members/{userId}) for the Teams user id
+ * its refresh names. Each carries the bot's Entra token. A 401 means the token was refused: it is
  * dropped, and the retry gets a fresh one.
  */
 
@@ -15,6 +16,11 @@ export interface ConnectorClient {
   /** Posts the card; resolves to the new activity's id. */
   post(target: ConnectorTarget, card: AdaptiveCard, signal: AbortSignal): Promise<string>;
   update(target: ConnectorTarget, activityId: string, card: AdaptiveCard, signal: AbortSignal): Promise<void>;
+  /**
+   * The conversation's member with this Entra object id (or Teams user id, or UPN): their Teams user
+   * id, the bot-scoped `29:…`. Undefined when they are not a member (404).
+   */
+  member(target: ConnectorTarget, userId: string, signal: AbortSignal): Promise<{ id: string } | undefined>;
 }
 
 export interface ConnectorTarget {
@@ -23,10 +29,17 @@ export interface ConnectorTarget {
 }
 
 const PostedSchema = z.looseObject({ id: z.string().min(1) });
+const MemberSchema = z.looseObject({ id: z.string().min(1) });
+
+const ACTIONS = {
+  GET: 'looking up a member of',
+  POST: 'posting the card in',
+  PUT: 'updating the card in',
+} as const;
 
 export function createConnectorClient(tokens: EntraTokens): ConnectorClient {
   async function call(
-    method: 'POST' | 'PUT',
+    method: keyof typeof ACTIONS,
     target: ConnectorTarget,
     path: string,
     body: unknown,
@@ -43,15 +56,12 @@ export function createConnectorClient(tokens: EntraTokens): ConnectorClient {
           method,
           headers: {
             authorization: `Bearer ${token}`,
-            'content-type': 'application/json; charset=utf-8',
+            ...(body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8' }),
           },
-          body: JSON.stringify(body),
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
           signal,
         },
-        {
-          action: `${method === 'POST' ? 'posting' : 'updating'} the card in ${target.conversationId}`,
-          target: host,
-        },
+        { action: `${ACTIONS[method]} ${target.conversationId}`, target: host },
       );
     } catch (error) {
       if (error instanceof ChannelDeliveryError && error.context.status === 401) {
@@ -93,6 +103,23 @@ export function createConnectorClient(tokens: EntraTokens): ConnectorClient {
         message(card, activityId),
         signal,
       );
+    },
+    async member(target, userId, signal) {
+      let response: Response;
+      try {
+        response = await call('GET', target, `/members/${encodeURIComponent(userId)}`, undefined, signal);
+      } catch (error) {
+        if (error instanceof ChannelDeliveryError && error.context.status === 404) return undefined;
+        throw error;
+      }
+      const member = MemberSchema.safeParse(await response.json().catch(() => undefined));
+      if (!member.success) {
+        throw new ChannelDeliveryError('the Bot Connector answered a member lookup without an id', {
+          retryable: false,
+          target: new URL(target.serviceUrl).host,
+        });
+      }
+      return { id: member.data.id };
     },
   };
 }

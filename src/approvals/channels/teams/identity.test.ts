@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { approverFromTeams, approverMris, teamsAccountConflicts, type DirectoryPerson } from './identity.js';
+import {
+  approverFromTeams,
+  approverObjectIds,
+  teamsAccountConflicts,
+  type DirectoryPerson,
+} from './identity.js';
 
 const T = 'tenant-a';
 const directory: DirectoryPerson[] = [
@@ -36,11 +41,11 @@ describe('Teams identities', () => {
   });
 
   it('refresh the listed approvers of the tenant, never the requester', () => {
-    expect(approverMris(['group:security', 'user:alice'], 'alice', directory, T)).toEqual([
-      '8:orgid:bbbb0000-0000-0000-0000-000000000002',
+    expect(approverObjectIds(['group:security', 'user:alice'], 'alice', directory, T)).toEqual([
+      'bbbb0000-0000-0000-0000-000000000002',
     ]);
-    expect(approverMris(['alice'], 'bob', directory, T)).toEqual([
-      '8:orgid:aaaa0000-0000-0000-0000-000000000001',
+    expect(approverObjectIds(['alice'], 'bob', directory, T)).toEqual([
+      'aaaa0000-0000-0000-0000-000000000001',
     ]);
   });
 

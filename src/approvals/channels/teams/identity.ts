@@ -32,11 +32,11 @@ export function approverFromTeams(
 }
 
 /**
- * The Teams user ids (MRIs, `8:orgid:<aadObjectId>`) of the people of `tenantId` whom `approvers`
- * lists, other than the requester: whose Teams clients refresh the card into their own view. Sorted,
- * so a card is the same however the directory is ordered.
+ * The Entra object ids (lowercase) of the people of `tenantId` whom `approvers` lists, other than the
+ * requester: whose Teams clients should refresh the card into their own view. Sorted, so a card is the
+ * same however the directory is ordered.
  */
-export function approverMris(
+export function approverObjectIds(
   approvers: readonly string[],
   requesterId: string,
   directory: readonly DirectoryPerson[],
@@ -46,7 +46,7 @@ export function approverMris(
   return directory
     .filter((p) => p.teams && same(p.teams.tenantId, tenantId) && p.id !== requesterId)
     .filter((p) => isListed(requirement, p))
-    .map((p) => `8:orgid:${p.teams!.aadObjectId.toLowerCase()}`)
+    .map((p) => p.teams!.aadObjectId.toLowerCase())
     .sort();
 }
 

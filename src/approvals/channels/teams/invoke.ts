@@ -6,7 +6,8 @@ import { DECISION_REFUSALS, mayDecide, refusalText } from '../deciding.js';
 import type { ApprovalSummary } from '../summary.js';
 import { CardActionSchema, tenantOf, type Activity, type InvokeResponse } from './activity.js';
 import { approvalCard, REASON_MAX_CHARS, VERBS, type CardOptions } from './card.js';
-import { approverFromTeams, approverMris, type DirectoryPerson } from './identity.js';
+import type { ConnectorTarget } from './connector.js';
+import { approverFromTeams, type DirectoryPerson } from './identity.js';
 
 /**
  * What a click on a card (or Teams refreshing it) does: an `adaptiveCard/action` invoke, from an
@@ -24,27 +25,35 @@ export interface CardActionContext {
   directory: readonly DirectoryPerson[];
   summarize: (request: ApprovalRequest) => ApprovalSummary;
   maxCardBytes: number;
+  /** The Teams ids of the request's approvers in the conversation, for the card's refresh. */
+  refreshUserIds: (request: ApprovalRequest, target: ConnectorTarget) => Promise<string[]>;
   logger: Logger;
 }
 
 export function createCardActionHandler(ctx: CardActionContext) {
-  /** The card as `viewer` should see it. */
-  function view(request: ApprovalRequest, viewer: Identity | undefined, notice?: CardOptions['notice']) {
-    const summary = ctx.summarize(request);
-    return {
-      statusCode: 200,
-      type: 'application/vnd.microsoft.card.adaptive',
-      value: approvalCard(summary, {
-        mode: 'bot',
-        maxBytes: ctx.maxCardBytes,
-        refreshUserIds: approverMris(request.approvers, request.caller.id, ctx.directory, ctx.tenantId),
-        decide: viewer !== undefined && mayDecide(request, viewer),
-        ...(notice ? { notice } : {}),
-      }),
-    } as const;
-  }
-
   return async function handle(activity: Activity): Promise<InvokeResponse> {
+    const target = { serviceUrl: activity.serviceUrl, conversationId: activity.conversation.id };
+    /** The card as `viewer` should see it. */
+    const view = async (
+      request: ApprovalRequest,
+      viewer: Identity | undefined,
+      notice?: CardOptions['notice'],
+    ) => {
+      const summary = ctx.summarize(request);
+      const userIds = summary.state === 'pending' ? await ctx.refreshUserIds(request, target) : [];
+      return {
+        statusCode: 200,
+        type: 'application/vnd.microsoft.card.adaptive',
+        value: approvalCard(summary, {
+          mode: 'bot',
+          maxBytes: ctx.maxCardBytes,
+          refreshUserIds: userIds,
+          decide: viewer !== undefined && mayDecide(request, viewer),
+          ...(notice ? { notice } : {}),
+        }),
+      } as const;
+    };
+
     const parsed = CardActionSchema.safeParse(activity.value);
     const id = parsed.success ? parsed.data.action.data?.approvalId : undefined;
     if (!parsed.success || typeof id !== 'string')
