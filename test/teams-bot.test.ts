@@ -672,4 +672,26 @@ describe('decisions clicked in Teams', () => {
       ['carol', 'api'],
     ]);
   });
+
+  it("learns an approver's Teams id from their click, and names them by it on the next card", async () => {
+    const request = await newRequest();
+    const click = cardAction(
+      'refresh',
+      { approvalId: request.id },
+      { serviceUrl: connector.url, fromAadObjectId: OID.carol },
+    );
+    const answer = await post(
+      { ...click, from: { id: '29:1carol-from-her-click', aadObjectId: OID.carol } },
+      await tokenFor(),
+    );
+    expect(answer.status).toBe(200);
+    const next = await newRequest();
+    await deliver(next.id, 'announce');
+    const card = connector.cards().at(-1)!.card;
+    // bob's is the id his clicks above came with; carol's the one of her click, not the lookup's.
+    const [bob, carol] = (card.refresh as { userIds: string[] }).userIds;
+    expect(bob).toMatch(/^29:/);
+    expect(carol).toBe('29:1carol-from-her-click');
+    expect(connector.received.filter((r) => r.method === 'GET')).toEqual([]);
+  });
 });

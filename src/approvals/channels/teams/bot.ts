@@ -14,7 +14,7 @@ import { teamsEndpoints, type TeamsBotChannelConfig } from './config.js';
 import { createConnectorClient, type ConnectorTarget } from './connector.js';
 import type { TeamsConversationStore } from './conversations.js';
 import { createEntraTokens } from './entra.js';
-import { approverObjectIds, type DirectoryPerson } from './identity.js';
+import { approverFromTeams, approverObjectIds, type DirectoryPerson } from './identity.js';
 import { createMemberIds } from './members.js';
 import { createCardActionHandler } from './invoke.js';
 
@@ -165,7 +165,14 @@ export function createTeamsBotChannel(config: TeamsBotChannelConfig, deps: Teams
       sendJson(res, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer' });
       return true;
     }
-    if (sameTenant(tenantOf(activity))) memberIds.learn(activity.from.aadObjectId, activity.from.id);
+    // Kept for the directory's people only: what the bot holds grows with approvers, not with the tenant.
+    const tenantId = tenantOf(activity);
+    if (
+      sameTenant(tenantId) &&
+      approverFromTeams(deps.directory, { aadObjectId: activity.from.aadObjectId, tenantId })
+    ) {
+      memberIds.learn(activity.from.aadObjectId, activity.from.id);
+    }
     // Learning where conversations are is a convenience: a store that fails it must not block a decision.
     await learn(activity).catch((error: unknown) =>
       log.error({ err: error, conversationId: activity.conversation.id }, 'Teams conversation not recorded'),
