@@ -130,6 +130,28 @@ describe('gatehouse approvals', () => {
       const ids = (JSON.parse(list.stdout) as { id: string }[]).map((a) => a.id);
       expect(ids).toHaveLength(LIST_LIMIT.max + 1);
       expect(new Set(ids)).toEqual(made);
+      expect(list.stderr).toBe('');
+
+      // --limit: the latest ones only, and a word on stderr that more match; a count that is none refused.
+      const latest = [...made].reverse();
+      const three = await gatehouse(
+        ['approvals', 'list', '--json', '--limit', '3', '--url', other.web.url],
+        env,
+      );
+      expect(three.code).toBe(0);
+      expect((JSON.parse(three.stdout) as { id: string }[]).map((a) => a.id)).toEqual(latest.slice(0, 3));
+      expect(three.stderr).toContain('the latest 3 shown; more may match');
+      const all = await gatehouse(
+        ['approvals', 'list', '--json', '--limit', '5000', '--url', other.web.url],
+        env,
+      );
+      expect(JSON.parse(all.stdout)).toHaveLength(LIST_LIMIT.max + 1);
+      expect(all.stderr).toBe('');
+      for (const bad of ['0', '-1', 'ten', '2.5']) {
+        const refused = await gatehouse(['approvals', 'list', '--limit', bad, '--url', other.web.url], env);
+        expect(refused.code, bad).toBe(2);
+        expect(refused.stderr, bad).toContain(`--limit: "${bad}" is not a whole number of 1 or more`);
+      }
     } finally {
       await other.web.close();
     }

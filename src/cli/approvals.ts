@@ -17,7 +17,7 @@ import {
   type Credentials,
 } from '../approvals/web/client.js';
 import { segmentText, summarizeFlags } from '../approvals/web/unicode.js';
-import { configOption, type CliIo } from './options.js';
+import { configOption, countArgument, type CliIo } from './options.js';
 import { readPassword, readStdin } from './secret.js';
 
 /**
@@ -52,13 +52,15 @@ export function registerApprovalCommands(program: Command, io: CliIo): void {
     .description('list pending approval requests, and quarantined records')
     .option('--all', 'every request, decided and closed ones too')
     .option('--state <states>', 'only these states, comma-separated (pending,approved,executed,...)')
+    .option('--limit <n>', 'at most this many, the latest created first (default: every one)', countArgument)
     .option('--json', 'print the API response as JSON')
-    .action((flags: ConnectionFlags & { all?: boolean; state?: string; json?: boolean }) =>
+    .action((flags: ConnectionFlags & { all?: boolean; state?: string; json?: boolean; limit?: number }) =>
       withClient(io, flags, async (client) => {
         // Quarantined records need an operator as much as pending requests need an approver.
         const states = flags.state ? flags.state.split(',') : flags.all ? [] : ['pending', 'quarantined'];
-        const list = await client.list(states);
-        io.out(flags.json ? JSON.stringify(list, null, 2) : formatList(list, Date.now()));
+        const { listed, more } = await client.list(states, flags.limit);
+        io.out(flags.json ? JSON.stringify(listed, null, 2) : formatList(listed, Date.now()));
+        if (more) io.err(`the latest ${listed.length} shown; more may match (raise --limit, or leave it out)`);
       }),
     );
 

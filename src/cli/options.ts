@@ -24,3 +24,12 @@ export const portArgument =
     }
     return port;
   };
+
+/** A commander parser for a count (`--limit`): a whole number from 1, refused as typed otherwise. */
+export function countArgument(value: string): number {
+  const count = Number(value);
+  if (!/^\d+$/.test(value) || count < 1 || !Number.isSafeInteger(count)) {
+    throw new GatehouseError('USAGE', `--limit: "${value}" is not a whole number of 1 or more`);
+  }
+  return count;
+}

@@ -10,8 +10,11 @@ import { LIST_LIMIT } from './apiSchemas.js';
 export type Credentials = { token: string } | { user: string; password: string };
 
 export interface ApprovalsClient {
-  /** Arguments and texts redacted, as the API lists them. */
-  list(states?: readonly string[]): Promise<ApprovalListItem[]>;
+  /**
+   * Arguments and texts redacted, as the API lists them, the latest created first: every page, or up
+   * to `limit`; `more` when the API had more to give.
+   */
+  list(states?: readonly string[], limit?: number): Promise<{ listed: ApprovalListItem[]; more: boolean }>;
   get(id: string): Promise<ApprovalView>;
   decide(id: string, decision: 'approve' | 'reject', reason?: string): Promise<RequestView>;
   /** Revokes a token this client obtained itself; a token it was given is left alone. */
@@ -54,18 +57,23 @@ export async function connectApprovals(baseUrl: string, credentials: Credentials
     ((await call(base, method, path, bearer, body)) as { approval: T }).approval;
 
   return {
-    // Every page, from the first: the CLI shows all of what was asked for.
-    async list(states = []) {
-      const query = new URLSearchParams({ limit: String(LIST_LIMIT.max) });
+    // Page after page from the first, until the API has no more or `limit` requests are in. The
+    // limit counts requests: quarantined records (all on the first page) are always shown.
+    async list(states = [], limit = Infinity) {
+      const query = new URLSearchParams({ limit: String(Math.min(limit, LIST_LIMIT.max)) });
       if (states.length > 0) query.set('state', states.join(','));
-      const listed: ApprovalListItem[] = [];
+      const requests: ApprovalListItem[] = [];
+      const quarantined: ApprovalListItem[] = [];
       for (;;) {
         const page = (await call(base, 'GET', `/api/approvals?${query}`, bearer)) as {
           approvals: ApprovalListItem[];
           next?: string;
         };
-        listed.push(...page.approvals);
-        if (!page.next) return listed;
+        for (const item of page.approvals) (item.state === 'quarantined' ? quarantined : requests).push(item);
+        if (requests.length >= limit || !page.next) {
+          const more = requests.length > limit || (requests.length >= limit && page.next !== undefined);
+          return { listed: [...requests.slice(0, limit), ...quarantined], more };
+        }
         query.set('cursor', page.next);
       }
     },
