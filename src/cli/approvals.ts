@@ -60,7 +60,8 @@ export function registerApprovalCommands(program: Command, io: CliIo): void {
         const states = flags.state ? flags.state.split(',') : flags.all ? [] : ['pending', 'quarantined'];
         const { listed, more } = await client.list(states, flags.limit);
         io.out(flags.json ? JSON.stringify(listed, null, 2) : formatList(listed, Date.now()));
-        if (more) io.err(`the latest ${listed.length} shown; more may match (raise --limit, or leave it out)`);
+        if (more)
+          io.err(`the latest ${listed.length} shown; more may match (raise --limit, or leave it out)`);
       }),
     );
 
