@@ -60,15 +60,18 @@ export function createTeamsBotChannel(config: TeamsBotChannelConfig, deps: Teams
   });
   const connector = createConnectorClient(tokens);
   const memberIds = createMemberIds({ connector, logger: log });
-  /** The Teams ids of a request's approvers (not the requester) in one conversation, for the card's refresh. */
-  const refreshUserIds =
-    (request: { approvers: readonly string[]; requesterId: string }) =>
-    (target: ConnectorTarget, signal: AbortSignal) =>
-      memberIds.idsFor(
-        target,
-        approverObjectIds(request.approvers, request.requesterId, deps.directory, config.tenantId),
-        signal,
-      );
+  /**
+   * The Teams ids of a request's approvers (not the requester) in one conversation, for its card's
+   * refresh; none, and no lookup, once it is not pending (its card has no refresh then).
+   */
+  const refreshUserIds = async (summary: ApprovalSummary, target: ConnectorTarget, signal: AbortSignal) =>
+    summary.state === 'pending'
+      ? memberIds.idsFor(
+          target,
+          approverObjectIds(summary.approvers, summary.requester.id, deps.directory, config.tenantId),
+          signal,
+        )
+      : [];
   const onCardAction = createCardActionHandler({
     channel: deps.name,
     tenantId: config.tenantId,
@@ -76,11 +79,8 @@ export function createTeamsBotChannel(config: TeamsBotChannelConfig, deps: Teams
     directory: deps.directory,
     summarize: deps.summarize,
     maxCardBytes: config.maxCardBytes,
-    refreshUserIds: (request, target) =>
-      refreshUserIds({ approvers: request.approvers, requesterId: request.caller.id })(
-        target,
-        AbortSignal.timeout(INVOKE_LOOKUP_MS),
-      ),
+    refreshUserIds: (summary, target) =>
+      refreshUserIds(summary, target, AbortSignal.timeout(INVOKE_LOOKUP_MS)),
     logger: log,
   });
   // The activity ids go on to the next delivery; what else the fan-out marks served its retries.
@@ -125,13 +125,12 @@ export function createTeamsBotChannel(config: TeamsBotChannelConfig, deps: Teams
       });
     }
     const { summary } = message;
-    const userIdsIn = refreshUserIds({ approvers: summary.approvers, requesterId: summary.requester.id });
     const memo = await fanOut.deliver(message, all, async (target, memo) => {
-      // Each conversation's card names its own members: the refresh only runs while pending.
+      // Each conversation's card names its own members.
       const card = approvalCard(summary, {
         mode: 'bot',
         maxBytes: config.maxCardBytes,
-        ...(summary.state === 'pending' ? { refreshUserIds: await userIdsIn(target, signal) } : {}),
+        refreshUserIds: await refreshUserIds(summary, target, signal),
       });
       const key = `activity:${target.conversationId}`;
       const activityId = memo[key];

@@ -28,8 +28,8 @@ export interface ConnectorTarget {
   conversationId: string;
 }
 
-const PostedSchema = z.looseObject({ id: z.string().min(1) });
-const MemberSchema = z.looseObject({ id: z.string().min(1) });
+/** A posted activity's answer and a member both: an object with an id, whatever else it carries. */
+const WithIdSchema = z.looseObject({ id: z.string().min(1) });
 
 const ACTIONS = {
   GET: 'looking up a member of',
@@ -85,7 +85,7 @@ export function createConnectorClient(tokens: EntraTokens): ConnectorClient {
   return {
     async post(target, card, signal) {
       const response = await call('POST', target, '/activities', message(card), signal);
-      const posted = PostedSchema.safeParse(await response.json().catch(() => undefined));
+      const posted = WithIdSchema.safeParse(await response.json().catch(() => undefined));
       if (!posted.success) {
         // Posted, perhaps, but with no id to update it by: not worth posting twice.
         throw new ChannelDeliveryError(`the Bot Connector answered without an activity id`, {
@@ -112,7 +112,7 @@ export function createConnectorClient(tokens: EntraTokens): ConnectorClient {
         if (error instanceof ChannelDeliveryError && error.context.status === 404) return undefined;
         throw error;
       }
-      const member = MemberSchema.safeParse(await response.json().catch(() => undefined));
+      const member = WithIdSchema.safeParse(await response.json().catch(() => undefined));
       if (!member.success) {
         throw new ChannelDeliveryError('the Bot Connector answered a member lookup without an id', {
           retryable: false,

@@ -26,7 +26,7 @@ export interface CardActionContext {
   summarize: (request: ApprovalRequest) => ApprovalSummary;
   maxCardBytes: number;
   /** The Teams ids of the request's approvers in the conversation, for the card's refresh. */
-  refreshUserIds: (request: ApprovalRequest, target: ConnectorTarget) => Promise<string[]>;
+  refreshUserIds: (summary: ApprovalSummary, target: ConnectorTarget) => Promise<string[]>;
   logger: Logger;
 }
 
@@ -40,14 +40,13 @@ export function createCardActionHandler(ctx: CardActionContext) {
       notice?: CardOptions['notice'],
     ) => {
       const summary = ctx.summarize(request);
-      const userIds = summary.state === 'pending' ? await ctx.refreshUserIds(request, target) : [];
       return {
         statusCode: 200,
         type: 'application/vnd.microsoft.card.adaptive',
         value: approvalCard(summary, {
           mode: 'bot',
           maxBytes: ctx.maxCardBytes,
-          refreshUserIds: userIds,
+          refreshUserIds: await ctx.refreshUserIds(summary, target),
           decide: viewer !== undefined && mayDecide(request, viewer),
           ...(notice ? { notice } : {}),
         }),
