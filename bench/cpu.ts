@@ -12,12 +12,14 @@
  */
 import {
   benchDir,
+  benchBuilds,
   benchEras,
+  buildName,
   connectCaller,
   cpuMeter,
   echoCalls,
+  echoCallsCpuUs,
   everythingArgs,
-  gatehouseBin,
   processCpuUs,
   startEverythingHttp,
   throughGatehouse,
@@ -50,16 +52,9 @@ interface Direct {
   stop(): Promise<void>;
 }
 
-async function directCalls(direct: Direct, calls: number): Promise<number> {
-  const start = process.cpuUsage();
-  await echoCalls(direct.client, calls, 'echo');
-  const { user, system } = process.cpuUsage(start);
-  return user + system;
-}
-
 async function measure(all: Running[], direct: Direct, perRound: number): Promise<void> {
   for (const run of all) await echoCalls(run.client, WARMUP);
-  await directCalls(direct, WARMUP);
+  await echoCalls(direct.client, WARMUP, 'echo');
   const turns: (Running | Direct)[] = [...all, direct];
   const reversed = [...turns].reverse();
   for (let round = 0; round < ROUNDS; round++) {
@@ -69,7 +64,7 @@ async function measure(all: Running[], direct: Direct, perRound: number): Promis
     for (let turn = 0; turn * TURN < perRound; turn++) {
       const calls = Math.min(TURN, perRound - turn * TURN);
       for (const run of turn % 2 === 0 ? turns : reversed) {
-        if (run === direct) directClient += await directCalls(direct, calls);
+        if (run === direct) directClient += await echoCallsCpuUs(direct.client, calls, 'echo');
         else await echoCalls((run as Running).client, calls);
       }
     }
@@ -115,7 +110,7 @@ async function directHttp(): Promise<Direct> {
 }
 
 export async function benchCpu(): Promise<CpuRow[]> {
-  const bins = [gatehouseBin, ...(process.env.BENCH_BASELINE?.split(',').filter(Boolean) ?? [])];
+  const bins = benchBuilds();
   const dir = benchDir();
   const eras = benchEras();
   const rows: CpuRow[] = [];
@@ -186,8 +181,7 @@ export function cpuRoundsTable(rows: CpuRow[]): string {
     '|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
-    const name =
-      r.bin === gatehouseBin ? 'this build' : r.bin === 'direct' ? 'direct path (no Gatehouse)' : r.bin;
+    const name = r.bin === 'direct' ? 'direct path (no Gatehouse)' : buildName(r.bin);
     const ratio = Number.isNaN(r.ratio) ? '' : fmt(r.ratio, 2);
     lines.push(
       `| ${name} | ${r.era} | ${r.transport} | ${fmt(r.median, 0)} | ${fmt(r.lowest, 0)} | ${fmt(r.highest, 0)} | ${ratio} | ${fmt(r.ofDirect, 2)} |`,

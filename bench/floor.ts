@@ -10,7 +10,14 @@
  */
 import { fork } from 'node:child_process';
 import path from 'node:path';
-import { connectCaller, echoCalls, processCpuUs, root, startEverythingHttp } from './setup.js';
+import {
+  connectCaller,
+  echoCalls,
+  echoCallsCpuUs,
+  processCpuUs,
+  root,
+  startEverythingHttp,
+} from './setup.js';
 import { fmt, median } from './stats.js';
 
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3000);
@@ -41,10 +48,8 @@ export async function benchFloor(): Promise<string> {
       for (let turn = 0; turn * TURN < PER_ROUND; turn++) {
         const calls = Math.min(TURN, PER_ROUND - turn * TURN);
         const serverStart = processCpuUs(server.child.pid!);
-        const clientStart = process.cpuUsage();
-        await echoCalls(direct, calls, 'echo');
-        const client = process.cpuUsage(clientStart);
-        directCpu += client.user + client.system + processCpuUs(server.child.pid!) - serverStart;
+        directCpu += await echoCallsCpuUs(direct, calls, 'echo');
+        directCpu += processCpuUs(server.child.pid!) - serverStart;
         await echoCalls(through, calls, 'echo');
       }
       const us = (processCpuUs(forwarder.pid!) - forwarderStart) / PER_ROUND;

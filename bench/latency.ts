@@ -4,7 +4,7 @@
  * apart, so the builds alternate, each run on a fresh Gatehouse (BENCH_RUNS runs of BENCH_CALLS calls
  * after BENCH_WARMUP warm-up calls), and the median run of each build is what compares.
  */
-import { benchDir, echoCalls, gatehouseBin, throughGatehouse, type Era } from './setup.js';
+import { benchBuilds, benchDir, buildName, echoCalls, throughGatehouse, type Era } from './setup.js';
 import { fmt, median, percentile } from './stats.js';
 
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3000);
@@ -35,7 +35,7 @@ async function run(bin: string, era: Era): Promise<Run> {
 }
 
 export async function benchLatency(): Promise<string> {
-  const bins = [gatehouseBin, ...(process.env.BENCH_BASELINE?.split(',').filter(Boolean) ?? [])];
+  const bins = benchBuilds();
   const era: Era = '2025-11-25';
   const runs = new Map<string, Run[]>(bins.map((bin) => [bin, []]));
   for (let round = 0; round < RUNS; round++) {
@@ -51,9 +51,8 @@ export async function benchLatency(): Promise<string> {
   const cell = (values: number[]) =>
     `${fmt(median(values), 3)} (${fmt(Math.min(...values), 3)}–${fmt(Math.max(...values), 3)})`;
   for (const [bin, of] of runs) {
-    const name = bin === gatehouseBin ? 'this build' : bin;
     lines.push(
-      `| ${name} | ${cell(of.map((r) => r.p50))} | ${cell(of.map((r) => r.p99))} | ${cell(of.map((r) => r.max))} |`,
+      `| ${buildName(bin)} | ${cell(of.map((r) => r.p50))} | ${cell(of.map((r) => r.p99))} | ${cell(of.map((r) => r.max))} |`,
     );
   }
   return lines.join('\n');

@@ -22,6 +22,15 @@ export const everything = path.join(
 /** Gatehouse as `npm start` runs it; BENCH_GATEHOUSE names another build's bin/gatehouse.js (before/after). */
 export const gatehouseBin = process.env.BENCH_GATEHOUSE ?? path.join(root, 'bin/gatehouse.js');
 
+/** The builds a benchmark compares side by side: this one, then those BENCH_BASELINE names. */
+export const benchBuilds = (): string[] => [
+  gatehouseBin,
+  ...(process.env.BENCH_BASELINE?.split(',').filter(Boolean) ?? []),
+];
+
+/** A build as a table names it. */
+export const buildName = (bin: string): string => (bin === gatehouseBin ? 'this build' : bin);
+
 export const everythingArgs = (transport: 'stdio' | 'streamableHttp') => [everything, transport];
 
 export const benchDir = () => mkdtempSync(path.join(tmpdir(), 'gatehouse-bench-'));
@@ -287,4 +296,12 @@ export async function throughGatehouse(
 /** `n` sequential allowed calls of the echo tool: through Gatehouse by default, `echo` directly. */
 export async function echoCalls(client: Caller, n: number, tool = 'everything__echo'): Promise<void> {
   for (let i = 0; i < n; i++) await client.callTool(tool, `m${i}`);
+}
+
+/** echoCalls, and the CPU (user + system, µs) this process spent on them: the client's share of the calls. */
+export async function echoCallsCpuUs(client: Caller, n: number, tool?: string): Promise<number> {
+  const start = process.cpuUsage();
+  await echoCalls(client, n, tool);
+  const { user, system } = process.cpuUsage(start);
+  return user + system;
 }
