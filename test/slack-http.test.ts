@@ -42,6 +42,7 @@ import {
   TEAM,
   triggerId,
   viewSubmission,
+  type Clicker,
   type FakeSlack,
   type SlackCall,
 } from './helpers/slack.js';
@@ -60,8 +61,11 @@ const USER = {
   bob: 'U0BOB0001',
   carol: 'U0CAROL01',
   dave: 'U0DAVE001',
+  erin: 'W0ERIN001',
   stranger: 'U0NOBODY1',
 };
+/** An Enterprise Grid organization that deploys the app to all of its workspaces. */
+const ORG = 'E0GATEORG';
 const OID = { carol: 'cccccccc-0000-0000-0000-00000000000c' };
 /** alice asks; she is in security too, so only the requester rule keeps her from approving. */
 const DIRECTORY: DirectoryEntry[] = [
@@ -69,6 +73,7 @@ const DIRECTORY: DirectoryEntry[] = [
   { id: 'bob', groups: ['security'], slack: { userId: USER.bob, teamId: TEAM } },
   { id: 'carol', groups: ['security'], teams: { aadObjectId: OID.carol, tenantId: TENANT } },
   { id: 'dave', groups: ['marketing'], slack: { userId: USER.dave, teamId: TEAM } },
+  { id: 'erin', groups: ['security'], slack: { userId: USER.erin, enterpriseId: ORG } },
 ];
 
 let slack: FakeSlack;
@@ -193,11 +198,10 @@ function click(
   who: keyof typeof USER,
   action: string,
   id: string,
-  extra: { teamId?: string; trigger?: string } = {},
+  extra: Omit<Clicker, 'userId'> & { trigger?: string } = {},
 ) {
-  return post(
-    blockAction(action, id, { userId: USER[who], ...(extra.teamId ? { teamId: extra.teamId } : {}) }, extra),
-  );
+  const { trigger, ...where } = extra;
+  return post(blockAction(action, id, { userId: USER[who], ...where }, { trigger }));
 }
 
 /** The ephemeral notices Slack was asked to show `who`. */
@@ -518,6 +522,48 @@ describe('decisions clicked in Slack', () => {
       expect.objectContaining({
         msg: 'Slack decision from an account not in approvers.directory: not recorded',
         userId: USER.stranger,
+      }),
+    );
+  });
+
+  it('Enterprise Grid: an organization-wide account counts in every workspace of its organization, nowhere else', async () => {
+    // The app deployed to the whole organization: Slack sends team null, the organization in enterprise.
+    const first = await newRequest();
+    await deliver(first.id, 'announce');
+    await click('erin', 'gatehouse_approve', first.id, { enterpriseId: ORG, orgWide: true });
+    expect(await noticeFor('erin')).toBe('You approved this request.');
+    expect((await service.get(first.id))!.decisions).toEqual([
+      expect.objectContaining({ approver: { id: 'erin', groups: ['security'] }, channel: 'slack' }),
+    ]);
+
+    // Installed in one workspace of the organization: the workspace on team, the organization beside it.
+    const second = await newRequest();
+    await click('erin', 'gatehouse_reject', second.id, { teamId: OTHER_TEAM, enterpriseId: ORG });
+    await eventually(() => slack.of('views.open').length === 1, 'the modal opened');
+    const context = slack.of('views.open')[0]!.args.view.private_metadata as string;
+    await post(viewSubmission(context, 'not now', { userId: USER.erin, enterpriseId: ORG, orgWide: true }));
+    expect(await noticeFor('erin', 2)).toBe('You rejected this request.');
+    expect((await service.get(second.id))!.decisions[0]).toMatchObject({
+      approver: { id: 'erin' },
+      decision: 'reject',
+      reason: 'not now',
+    });
+
+    // erin's member id in another organization, or with no organization at all, is not erin.
+    const third = await newRequest();
+    await click('erin', 'gatehouse_approve', third.id, { enterpriseId: 'E0ELSEWHERE', orgWide: true });
+    expect(await noticeFor('erin', 3)).toContain('not linked');
+    await click('erin', 'gatehouse_approve', third.id);
+    expect(await noticeFor('erin', 4)).toContain('not linked');
+    // bob is linked in his workspace only: an organization-wide click names no workspace.
+    await click('bob', 'gatehouse_approve', third.id, { enterpriseId: ORG, orgWide: true });
+    expect(await noticeFor('bob')).toContain('not linked');
+    expect((await service.get(third.id))!.decisions).toEqual([]);
+    expect(logs).toContainEqual(
+      expect.objectContaining({
+        msg: 'Slack decision from an account not in approvers.directory: not recorded',
+        userId: USER.bob,
+        enterpriseId: ORG,
       }),
     );
   });

@@ -29,10 +29,12 @@ import { summaryOf } from './helpers/teamsSummary.js';
  * out, so it needs no public URL.
  */
 
-const USER = { alice: 'U0ALICE01', bob: 'U0BOB0001', stranger: 'U0NOBODY1' };
+const USER = { alice: 'U0ALICE01', bob: 'U0BOB0001', erin: 'W0ERIN001', stranger: 'U0NOBODY1' };
+const ORG = 'E0GATEORG';
 const DIRECTORY: DirectoryEntry[] = [
   { id: 'alice', groups: ['dev', 'security'], slack: { userId: USER.alice, teamId: TEAM } },
   { id: 'bob', groups: ['security'], slack: { userId: USER.bob, teamId: TEAM } },
+  { id: 'erin', groups: ['security'], slack: { userId: USER.erin, enterpriseId: ORG } },
 ];
 
 let slack: FakeSlack;
@@ -121,6 +123,18 @@ describe('Slack in Socket Mode', () => {
     expect(told(USER.bob)).toEqual(['You approved this request.']);
     expect((await service.get(request.id))!.decisions).toEqual([
       expect.objectContaining({ approver: { id: 'bob', groups: ['security'] }, channel: 'slack-socket' }),
+    ]);
+  });
+
+  it('takes a click of an app deployed to a whole Enterprise organization (team null) as its member', async () => {
+    const request = await newRequest();
+    await slack.send(
+      blockAction('gatehouse_approve', request.id, { userId: USER.erin, enterpriseId: ORG, orgWide: true }),
+    );
+    await eventually(() => told(USER.erin).length === 1, 'erin told');
+    expect(told(USER.erin)).toEqual(['You approved this request.']);
+    expect((await service.get(request.id))!.decisions).toEqual([
+      expect.objectContaining({ approver: { id: 'erin', groups: ['security'] }, channel: 'slack-socket' }),
     ]);
   });
 

@@ -207,6 +207,33 @@ export const triggerId = () =>
 export interface Clicker {
   userId: string;
   teamId?: string;
+  /**
+   * Enterprise Grid: the organization the workspace belongs to. Slack then reports the organization's
+   * id as the user's `team_id`, and the organization on `team` and `enterprise`.
+   */
+  enterpriseId?: string;
+  /** An app deployed to the whole organization: `team` is null, `is_enterprise_install` true. */
+  orgWide?: boolean;
+}
+
+/** Who clicked, where, as Slack's interaction payloads say it (block_actions and view_submission alike). */
+function parties(who: Clicker): Record<string, unknown> {
+  const team = who.teamId ?? TEAM;
+  const org = who.enterpriseId;
+  const name = who.userId.toLowerCase();
+  return {
+    user: { id: who.userId, username: name, name, team_id: org ?? team },
+    team:
+      who.orgWide === true
+        ? null
+        : {
+            id: team,
+            domain: 'gatehouse-test',
+            ...(org ? { enterprise_id: org, enterprise_name: 'Gatehouse Org' } : {}),
+          },
+    enterprise: org ? { id: org, name: 'Gatehouse Org' } : null,
+    is_enterprise_install: who.orgWide === true,
+  };
 }
 
 /** A click on one of a message's buttons, as Slack sends it (block_actions). */
@@ -216,24 +243,15 @@ export function blockAction(
   who: Clicker,
   options: { channel?: string; messageTs?: string; trigger?: string } = {},
 ): Record<string, unknown> {
-  const team = who.teamId ?? TEAM;
   const channel = options.channel ?? CONVERSATION;
   const ts = options.messageTs ?? '1700000001.000100';
   return {
     type: 'block_actions',
-    user: {
-      id: who.userId,
-      username: who.userId.toLowerCase(),
-      name: who.userId.toLowerCase(),
-      team_id: team,
-    },
+    ...parties(who),
     api_app_id: 'A0GATEHOUSE',
     token: 'deprecated-verification-token',
     container: { type: 'message', message_ts: ts, channel_id: channel, is_ephemeral: false },
     trigger_id: options.trigger ?? triggerId(),
-    team: { id: team, domain: 'gatehouse-test' },
-    enterprise: null,
-    is_enterprise_install: false,
     channel: { id: channel, name: 'approvals' },
     message: { type: 'message', ts, text: 'Approval requested' },
     state: { values: {} },
@@ -258,22 +276,15 @@ export function viewSubmission(
   who: Clicker,
   options: { trigger?: string; callbackId?: string } = {},
 ): Record<string, unknown> {
-  const team = who.teamId ?? TEAM;
   return {
     type: 'view_submission',
-    team: { id: team, domain: 'gatehouse-test' },
-    user: {
-      id: who.userId,
-      username: who.userId.toLowerCase(),
-      name: who.userId.toLowerCase(),
-      team_id: team,
-    },
+    ...parties(who),
     api_app_id: 'A0GATEHOUSE',
     token: 'deprecated-verification-token',
     trigger_id: options.trigger ?? triggerId(),
     view: {
       id: `V${randomBytes(5).toString('hex').toUpperCase()}`,
-      team_id: team,
+      team_id: who.orgWide ? who.enterpriseId : (who.teamId ?? TEAM),
       type: 'modal',
       callback_id: options.callbackId ?? 'gatehouse_reject',
       private_metadata: privateMetadata,
@@ -281,8 +292,6 @@ export function viewSubmission(
       state: { values: { reason: { reason: { type: 'plain_text_input', value: reason } } } },
     },
     response_urls: [],
-    is_enterprise_install: false,
-    enterprise: null,
   };
 }
 

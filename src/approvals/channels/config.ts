@@ -91,7 +91,9 @@ export const DirectoryEntrySchema = z.strictObject({
     .default([])
     .describe('Groups, for approver lists, when this person decides through Slack, Teams or a webhook.'),
   teams: TeamsAccountSchema.optional().describe('Their Microsoft Teams account (aadObjectId and tenantId).'),
-  slack: SlackAccountSchema.optional().describe('Their Slack account (userId and teamId).'),
+  slack: SlackAccountSchema.optional().describe(
+    'Their Slack account: userId, and teamId (a workspace) or enterpriseId (an Enterprise organization).',
+  ),
 });
 export type DirectoryEntry = z.infer<typeof DirectoryEntrySchema>;
 

@@ -1,6 +1,6 @@
 import type { Identity } from '../request.js';
 import type { DirectoryEntry } from './config.js';
-import { approverFromSlack } from './slack/identity.js';
+import { approverFromSlack, type SlackClicker } from './slack/identity.js';
 import { approverFromTeams } from './teams/identity.js';
 
 /**
@@ -15,8 +15,8 @@ export interface ApproverDirectory {
   byId(id: string): Identity | undefined;
   /** The directory entry whose Teams account this is. */
   byTeamsAccount(aadObjectId: string, tenantId: string): Identity | undefined;
-  /** The directory entry whose Slack account (member id in workspace) this is. */
-  bySlackAccount(userId: string, teamId: string): Identity | undefined;
+  /** The directory entry whose Slack account (member id in workspace or organization) clicked. */
+  bySlackAccount(clicker: SlackClicker): Identity | undefined;
 }
 
 export function createDirectory(approvers: {
@@ -35,6 +35,6 @@ export function createDirectory(approvers: {
     },
     byTeamsAccount: (aadObjectId, tenantId) =>
       approverFromTeams(approvers.directory, { aadObjectId, tenantId }),
-    bySlackAccount: (userId, teamId) => approverFromSlack(approvers.directory, { userId, teamId }),
+    bySlackAccount: (clicker) => approverFromSlack(approvers.directory, clicker),
   };
 }

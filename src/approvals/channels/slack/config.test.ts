@@ -4,6 +4,7 @@ import { parseConfig } from '../../../config/load.js';
 import { GatehouseError } from '../../../errors.js';
 import { createDirectory } from '../directory.js';
 import { SlackChannelSchema } from './config.js';
+import { slackClicker } from './identity.js';
 import { slackManifest, SLACK_BOT_SCOPES } from './manifest.js';
 
 const FILE = '/configs/mcp.json';
@@ -117,9 +118,96 @@ describe('slack channel config', () => {
       directory: [{ id: 'bob', groups: ['security'], slack: { userId: 'U0BOB0001', teamId: 'T0GATEHOUSE' } }],
       accounts: [],
     });
-    expect(directory.bySlackAccount('U0BOB0001', 'T0GATEHOUSE')).toEqual({ id: 'bob', groups: ['security'] });
-    expect(directory.bySlackAccount('U0BOB0001', 'T0ELSEWHERE')).toBeUndefined();
-    expect(directory.bySlackAccount('u0bob0001', 'T0GATEHOUSE')).toBeUndefined();
+    const bob = { id: 'bob', groups: ['security'] };
+    expect(directory.bySlackAccount({ userId: 'U0BOB0001', teamId: 'T0GATEHOUSE' })).toEqual(bob);
+    expect(directory.bySlackAccount({ userId: 'U0BOB0001', teamId: 'T0ELSEWHERE' })).toBeUndefined();
+    expect(directory.bySlackAccount({ userId: 'u0bob0001', teamId: 'T0GATEHOUSE' })).toBeUndefined();
+    // A workspace of an Enterprise organization is still that workspace.
+    expect(
+      directory.bySlackAccount({ userId: 'U0BOB0001', teamId: 'T0GATEHOUSE', enterpriseId: 'E0GATEORG' }),
+    ).toEqual(bob);
+    expect(directory.bySlackAccount({ userId: 'U0BOB0001', enterpriseId: 'E0GATEORG' })).toBeUndefined();
+  });
+
+  it('an Enterprise Grid account is a member id in its organization, in any of its workspaces', () => {
+    const entries = [
+      { id: 'erin', groups: ['security'], slack: { userId: 'W0ERIN001', enterpriseId: 'E0GATEORG' } },
+    ];
+    const directory = createDirectory({ directory: entries, accounts: [] });
+    const erin = { id: 'erin', groups: ['security'] };
+    expect(directory.bySlackAccount({ userId: 'W0ERIN001', enterpriseId: 'E0GATEORG' })).toEqual(erin);
+    expect(
+      directory.bySlackAccount({ userId: 'W0ERIN001', teamId: 'T0ANYWHERE', enterpriseId: 'E0GATEORG' }),
+    ).toEqual(erin);
+    expect(directory.bySlackAccount({ userId: 'W0ERIN001', enterpriseId: 'E0ELSEWHERE' })).toBeUndefined();
+    expect(directory.bySlackAccount({ userId: 'W0ERIN001', teamId: 'T0ANYWHERE' })).toBeUndefined();
+
+    // One member id given to two people, once in its workspace and once in its organization: the
+    // config cannot tell that the workspace is the organization's, so a click matching both is nobody's.
+    const both = createDirectory({
+      directory: [
+        ...entries,
+        { id: 'mallory', groups: ['security'], slack: { userId: 'W0ERIN001', teamId: 'T0ANYWHERE' } },
+      ],
+      accounts: [],
+    });
+    expect(
+      both.bySlackAccount({ userId: 'W0ERIN001', teamId: 'T0ANYWHERE', enterpriseId: 'E0GATEORG' }),
+    ).toBeUndefined();
+    expect(both.bySlackAccount({ userId: 'W0ERIN001', enterpriseId: 'E0GATEORG' })).toEqual(erin);
+  });
+
+  it('reads who clicked from the payload as Slack sends it, with or without an organization', () => {
+    const user = (team_id: string) => ({ id: 'W0ERIN001', team_id });
+    // A workspace outside any organization.
+    expect(
+      slackClicker({ user: user('T0GATEHOUSE'), team: { id: 'T0GATEHOUSE' }, enterprise: null }),
+    ).toEqual({ userId: 'W0ERIN001', teamId: 'T0GATEHOUSE' });
+    // A workspace of an organization: the user's team_id is the organization's id.
+    expect(
+      slackClicker({
+        user: user('E0GATEORG'),
+        team: { id: 'T0GATEHOUSE', enterprise_id: 'E0GATEORG' },
+        enterprise: { id: 'E0GATEORG' },
+      }),
+    ).toEqual({ userId: 'W0ERIN001', teamId: 'T0GATEHOUSE', enterpriseId: 'E0GATEORG' });
+    // An organization-wide app: team is null; the organization comes from enterprise.
+    expect(slackClicker({ user: user('E0GATEORG'), team: null, enterprise: { id: 'E0GATEORG' } })).toEqual({
+      userId: 'W0ERIN001',
+      enterpriseId: 'E0GATEORG',
+    });
+    // Only the team's enterprise_id: still the organization.
+    expect(
+      slackClicker({ user: user('E0GATEORG'), team: { id: 'T0GATEHOUSE', enterprise_id: 'E0GATEORG' } }),
+    ).toEqual({ userId: 'W0ERIN001', teamId: 'T0GATEHOUSE', enterpriseId: 'E0GATEORG' });
+  });
+
+  it('a Slack account names a workspace or an organization, one of the two', () => {
+    const refusalOf = (slack: Record<string, string>) =>
+      refusal({ approvers: { directory: [{ id: 'bob', slack }] } });
+    expect(refusalOf({ userId: 'U0BOB0001' })).toMatch(
+      /slack\.teamId: name where the member id belongs: "teamId" \(T…, a workspace\) or "enterpriseId"/,
+    );
+    expect(refusalOf({ userId: 'U0BOB0001', teamId: 'E0GATEORG' })).toMatch(
+      /slack\.teamId: must be a Slack workspace id \(T…\); an E… id is an Enterprise organization, given as "enterpriseId"/,
+    );
+    expect(refusalOf({ userId: 'W0BOB0001', teamId: 'T0GATEHOUSE', enterpriseId: 'E0GATEORG' })).toMatch(
+      /slack\.enterpriseId: give "teamId" or "enterpriseId", not both/,
+    );
+    expect(refusalOf({ userId: 'W0BOB0001', enterpriseId: 'T0GATEHOUSE' })).toMatch(
+      /slack\.enterpriseId: must be a Slack Enterprise organization id \(E…\)/,
+    );
+    // The same member id in one organization twice is one account given to two people.
+    expect(
+      refusal({
+        approvers: {
+          directory: [
+            { id: 'bob', slack: { userId: 'W0BOB0001', enterpriseId: 'E0GATEORG' } },
+            { id: 'eve', slack: { userId: 'W0BOB0001', enterpriseId: 'E0GATEORG' } },
+          ],
+        },
+      }),
+    ).toMatch(/\$\.approvers\.directory\[1\]\.slack: this Slack account is also "bob"'s/);
   });
 
   it('the app manifest asks for exactly the scopes the channel uses', () => {

@@ -104,9 +104,38 @@ export const SlackChannelSchema = z
   });
 export type SlackChannelConfig = z.infer<typeof SlackChannelSchema>;
 
-/** An approver's Slack account, in `approvers.directory[].slack`: clicks in Slack count as them. */
-export const SlackAccountSchema = z.strictObject({
-  userId: slackId('UW', 'user').describe('Their Slack member id (U… or W…; profile → ⋯ → Copy member ID).'),
-  teamId: slackId('TE', 'workspace').describe('The id of the workspace (T…) they click in.'),
-});
+/**
+ * An approver's Slack account, in `approvers.directory[].slack`: clicks in Slack count as them. A
+ * member id is unique within its workspace, and within an Enterprise organization across all of its
+ * workspaces (Slack's `W…` ids): the account is the member id with the one or the other.
+ */
+export const SlackAccountSchema = z
+  .strictObject({
+    userId: slackId('UW', 'user').describe('Their Slack member id (U… or W…; profile → ⋯ → Copy member ID).'),
+    teamId: z
+      .string()
+      .regex(
+        /^T[A-Z0-9]{6,}$/,
+        'must be a Slack workspace id (T…); an E… id is an Enterprise organization, given as "enterpriseId"',
+      )
+      .optional()
+      .describe('The id of the workspace (T…) they click in. Give this or enterpriseId.'),
+    enterpriseId: slackId('E', 'Enterprise organization')
+      .optional()
+      .describe(
+        'Enterprise Grid: the id of the organization (E…), for an app deployed to the whole organization; their clicks count in any of its workspaces. Give this or teamId.',
+      ),
+  })
+  .superRefine((account, ctx) => {
+    const given = [account.teamId, account.enterpriseId].filter((id) => id !== undefined).length;
+    if (given === 1) return;
+    ctx.addIssue({
+      code: 'custom',
+      path: given === 0 ? ['teamId'] : ['enterpriseId'],
+      message:
+        given === 0
+          ? 'name where the member id belongs: "teamId" (T…, a workspace) or "enterpriseId" (E…, an Enterprise organization)'
+          : 'give "teamId" or "enterpriseId", not both: an organization-wide account is its member id in the organization',
+    });
+  });
 export type SlackAccount = z.infer<typeof SlackAccountSchema>;

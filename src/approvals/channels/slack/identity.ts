@@ -3,9 +3,11 @@ import { accountConflicts } from '../accounts.js';
 import type { SlackAccount } from './config.js';
 
 /**
- * Who a Slack user is in Gatehouse: the `approvers.directory` entry whose Slack account (member id and
- * workspace id) is the one on the verified interaction payload. Nothing else on the payload (a display
- * name, a username, an email) ever names an approver. Slack ids are upper-case and compared exactly.
+ * Who a Slack user is in Gatehouse: the `approvers.directory` entry whose Slack account is the one on
+ * the verified interaction payload. An account is a member id in a workspace (`teamId`) or, for an app
+ * deployed to an Enterprise organization, in the organization (`enterpriseId`), where member ids are
+ * unique across its workspaces. Nothing else on the payload (a display name, a username, an email)
+ * ever names an approver. Slack ids are upper-case and compared exactly.
  */
 
 /** A directory entry as the Slack channel reads it (`approvers.directory[]`). */
@@ -15,13 +17,56 @@ export interface SlackDirectoryPerson {
   slack?: SlackAccount;
 }
 
+/** The account a verified interaction names: its user, their workspace, and their organization if any. */
+export interface SlackClicker {
+  userId: string;
+  teamId?: string;
+  enterpriseId?: string;
+}
+
+/** The parts of an interaction payload that say who clicked and where. */
+export interface SlackPayloadParties {
+  user: { id: string; team_id?: unknown };
+  team?: { id: string; enterprise_id?: unknown } | null;
+  enterprise?: { id: string } | null;
+}
+
+const text = (value: unknown): string | undefined =>
+  typeof value === 'string' && value !== '' ? value : undefined;
+
+/**
+ * The clicker of a payload, read as Slack's Bolt reads it: the workspace is `team.id`, or the user's
+ * `team_id` where an organization-wide app gets `team: null`; the organization is `enterprise.id`, or
+ * `team.enterprise_id`. In an organization, the user's `team_id` is the organization's id (E…), which
+ * names no workspace.
+ */
+export function slackClicker(payload: SlackPayloadParties): SlackClicker {
+  const teamId = payload.team ? payload.team.id : text(payload.user.team_id);
+  const enterpriseId = payload.enterprise?.id ?? text(payload.team?.enterprise_id);
+  return {
+    userId: payload.user.id,
+    ...(teamId && !teamId.startsWith('E') ? { teamId } : {}),
+    ...(enterpriseId ? { enterpriseId } : {}),
+  };
+}
+
+/**
+ * The one directory entry whose account the clicker is. Two entries matching one click (a member id
+ * given in its workspace and in its organization to two people) count as nobody: a click never counts
+ * as whichever entry comes first.
+ */
 export function approverFromSlack(
   directory: readonly SlackDirectoryPerson[],
-  account: { userId: string | undefined; teamId: string | undefined },
+  clicker: SlackClicker,
 ): Identity | undefined {
-  const { userId, teamId } = account;
-  if (!userId || !teamId) return undefined;
-  const person = directory.find((p) => p.slack?.userId === userId && p.slack.teamId === teamId);
+  const matches = directory.filter(
+    ({ slack }) =>
+      slack?.userId === clicker.userId &&
+      (slack.enterpriseId !== undefined
+        ? slack.enterpriseId === clicker.enterpriseId
+        : slack.teamId === clicker.teamId),
+  );
+  const person = matches.length === 1 ? matches[0]! : undefined;
   return person && { id: person.id, groups: [...person.groups] };
 }
 
@@ -34,5 +79,9 @@ export function slackUserOf(directory: readonly SlackDirectoryPerson[], id: stri
 export function slackAccountConflicts(
   directory: readonly SlackDirectoryPerson[],
 ): { index: number; message: string }[] {
-  return accountConflicts(directory, (p) => p.slack && `${p.slack.teamId}/${p.slack.userId}`, 'Slack');
+  return accountConflicts(
+    directory,
+    (p) => p.slack && `${p.slack.enterpriseId ?? p.slack.teamId}/${p.slack.userId}`,
+    'Slack',
+  );
 }

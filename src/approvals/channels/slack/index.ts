@@ -11,5 +11,11 @@ export {
   type SlackAccount,
   type SlackChannelConfig,
 } from './config.js';
-export { approverFromSlack, slackAccountConflicts, type SlackDirectoryPerson } from './identity.js';
+export {
+  approverFromSlack,
+  slackAccountConflicts,
+  slackClicker,
+  type SlackClicker,
+  type SlackDirectoryPerson,
+} from './identity.js';
 export { SLACK_BOT_SCOPES, SLACK_APP_SCOPES, slackManifest } from './manifest.js';

@@ -17,6 +17,7 @@ import {
   rejectModal,
   type RejectContext,
 } from './message.js';
+import { slackClicker, type SlackPayloadParties } from './identity.js';
 
 /**
  * What a click in Slack does, whichever transport carried it (an HTTP request whose signature was
@@ -24,7 +25,8 @@ import {
  * Each interaction is processed once (its trigger id is remembered for the signature window), then
  * answered at once (Slack waits 3 seconds), and the work is done after the answer:
  *
- * - Approve: ApprovalService.decide as the directory person of the payload's `user.id` in `team.id`,
+ * - Approve: ApprovalService.decide as the directory person of the payload's user, in its workspace
+ *   or Enterprise organization (identity.ts),
  *   with this channel's name, and the service's rules (listed approver, never the requester, quorum,
  *   first decision wins, rejection final).
  * - Reject: the same checks without writing anything, then views.open with the click's trigger_id for
@@ -36,11 +38,16 @@ import {
  */
 
 const Account = z.looseObject({ id: z.string().min(1) });
+/** Who clicked, where: the parts `slackClicker` reads (an organization-wide app gets `team: null`). */
+const Parties = {
+  user: z.looseObject({ id: z.string().min(1), team_id: z.string().nullish() }),
+  team: z.looseObject({ id: z.string().min(1), enterprise_id: z.string().nullish() }).nullish(),
+  enterprise: Account.nullish(),
+};
 
 const BlockActionsSchema = z.looseObject({
   type: z.literal('block_actions'),
-  team: Account.nullish(),
-  user: Account,
+  ...Parties,
   trigger_id: z.string().min(1),
   container: z.looseObject({ channel_id: z.string().optional() }).optional(),
   channel: Account.nullish(),
@@ -57,8 +64,7 @@ const BlockActionsSchema = z.looseObject({
 
 const ViewSubmissionSchema = z.looseObject({
   type: z.literal('view_submission'),
-  team: Account.nullish(),
-  user: Account,
+  ...Parties,
   trigger_id: z.string().optional(),
   view: z.looseObject({
     id: z.string().min(1),
@@ -118,16 +124,11 @@ export function createInteractionHandler(ctx: InteractionContext) {
     });
   }
 
-  /** The directory person of the verified payload's user in its workspace, or undefined. */
-  function approverOf(payload: { user: { id: string }; team?: { id: string } | null }): Identity | undefined {
-    return payload.team ? ctx.directory.bySlackAccount(payload.user.id, payload.team.id) : undefined;
+  /** The directory person of the verified payload's user, and what names them, for the log. */
+  function clickOf(payload: SlackPayloadParties, approvalId: string) {
+    const clicker = slackClicker(payload);
+    return { approver: ctx.directory.bySlackAccount(clicker), log: { ...clicker, approvalId } };
   }
-
-  const who = (payload: { user: { id: string }; team?: { id: string } | null }, approvalId: string) => ({
-    userId: payload.user.id,
-    teamId: payload.team?.id,
-    approvalId,
-  });
 
   const UNLINKED =
     'Not recorded: your Slack account is not linked to a Gatehouse approver (approvers.directory).';
@@ -180,9 +181,8 @@ export function createInteractionHandler(ctx: InteractionContext) {
     if ((action.action_id !== ACTIONS.approve && action.action_id !== ACTIONS.reject) || !approvalId) {
       return { outcome: 'accepted' };
     }
-    const log = who(payload, approvalId);
+    const { approver, log } = clickOf(payload, approvalId);
     const user = payload.user.id;
-    const approver = approverOf(payload);
     if (!approver) {
       ctx.logger.warn(log, 'Slack decision from an account not in approvers.directory: not recorded');
       return { outcome: 'accepted', after: () => tell(channelId, user, UNLINKED) };
@@ -251,9 +251,8 @@ export function createInteractionHandler(ctx: InteractionContext) {
         },
       };
     }
-    const log = who(payload, context.approvalId);
+    const { approver, log } = clickOf(payload, context.approvalId);
     const user = payload.user.id;
-    const approver = approverOf(payload);
     if (!approver) {
       ctx.logger.warn(log, 'Slack decision from an account not in approvers.directory: not recorded');
       return { outcome: 'accepted', after: () => tell(context.channelId, user, UNLINKED) };
@@ -293,12 +292,13 @@ export function createInteractionHandler(ctx: InteractionContext) {
 
 /**
  * What makes an interaction the same one again: its trigger id (new for every click and submission),
- * in its workspace; a submission without one, its view's id and state hash.
+ * in its workspace or organization; a submission without one, its view's id and state hash.
  */
 function interactionKey(
   payload: z.infer<typeof BlockActionsSchema> | z.infer<typeof ViewSubmissionSchema>,
 ): string {
-  const team = payload.team?.id ?? '-';
+  const { teamId, enterpriseId } = slackClicker(payload);
+  const team = teamId ?? enterpriseId ?? '-';
   if (payload.trigger_id) return `${team}/trigger/${payload.trigger_id}`;
   const view = (payload as z.infer<typeof ViewSubmissionSchema>).view;
   return `${team}/view/${view.id}/${view.hash ?? ''}`;
