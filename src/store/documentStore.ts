@@ -12,7 +12,19 @@ import { decodeCursor, encodeCursor } from './pageCursor.js';
 import type { ApprovalStore, CreateResult, TransitionResult } from './store.js';
 
 /** Where a page of the document stores ended: the request, and its creation time should it be archived. */
-const DocumentCursorSchema = z.strictObject({ id: z.string().min(1), createdAt: z.string().min(1) });
+/** Ids kept of one millisecond's requests; beyond, the oldest of them may show twice (never skipped). */
+const MAX_SAME = 100;
+
+/**
+ * Where a page ended: its last request, its creation time, and the ids listed so far that were created
+ * in that same millisecond (`same`). Should that request be archived before the next page, the page
+ * goes on from its creation time and skips exactly those, so nothing shows twice or is skipped.
+ */
+const DocumentCursorSchema = z.strictObject({
+  id: z.string().min(1),
+  createdAt: z.string().min(1),
+  same: z.array(z.string().min(1)).max(MAX_SAME).default([]),
+});
 
 /** How a document store makes a new document durable, and what it lets go of on close. */
 export interface Persistence {
@@ -136,24 +148,32 @@ export function documentStore(initial: StoreDocument, persistence: Persistence, 
       const all = committed.approvals;
       const matches = (r: ApprovalRequest) => !states || states.includes(r.state);
       let end = all.length;
+      let after: z.infer<typeof DocumentCursorSchema> | undefined;
       if (cursor !== undefined) {
-        const after = decodeCursor(cursor, DocumentCursorSchema);
-        const found = all.findIndex((r) => r.id === after.id);
-        // The request the last page ended with was archived since: go on from its creation time. One
-        // created in the same millisecond may show again; none is skipped.
-        end = found >= 0 ? found : all.findLastIndex((r) => r.createdAt <= after.createdAt) + 1;
+        after = decodeCursor(cursor, DocumentCursorSchema);
+        const { id, createdAt } = after;
+        const found = all.findIndex((r) => r.id === id);
+        // The request the last page ended with was archived since: go on from its creation time.
+        end = found >= 0 ? found : all.findLastIndex((r) => r.createdAt <= createdAt) + 1;
       }
+      const listed = new Set(after?.same);
       const requests: ApprovalRequest[] = [];
       let more = false;
       for (let i = end - 1; i >= 0 && !more; i--) {
-        if (!matches(all[i]!)) continue;
+        const request = all[i]!;
+        if (!matches(request) || (request.createdAt === after?.createdAt && listed.has(request.id))) continue;
         if (requests.length === limit) more = true;
-        else requests.push(all[i]!);
+        else requests.push(request);
       }
       const last = requests.at(-1);
+      if (!more || !last) return { requests: structuredClone(requests) };
+      const same = [
+        ...(last.createdAt === after?.createdAt ? after.same : []),
+        ...requests.filter((r) => r.createdAt === last.createdAt).map((r) => r.id),
+      ].slice(-MAX_SAME);
       return {
         requests: structuredClone(requests),
-        ...(more && last ? { next: encodeCursor({ id: last.id, createdAt: last.createdAt }) } : {}),
+        next: encodeCursor({ id: last.id, createdAt: last.createdAt, same }),
       };
     },
 

@@ -13,7 +13,7 @@ export function encodeCursor(key: object): string {
 export function decodeCursor<T>(cursor: string, schema: z.ZodType<T>): T {
   let json: unknown;
   try {
-    json = /^[A-Za-z0-9_-]{1,512}$/.test(cursor)
+    json = /^[A-Za-z0-9_-]{1,8192}$/.test(cursor)
       ? JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
       : undefined;
   } catch {

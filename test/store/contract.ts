@@ -178,7 +178,14 @@ export function approvalStoreContract(open: () => Promise<ApprovalStore>): void 
       'req-1',
     ]);
 
-    for (const cursor of ['', 'not a cursor', Buffer.from('{"seq":"1","id":"x"}').toString('base64url')]) {
+    const refused = [
+      '',
+      'not a cursor',
+      Buffer.from('{"seq":"1","id":"x"}').toString('base64url'),
+      // Longer than any cursor a store gives out.
+      'A'.repeat(8193),
+    ];
+    for (const cursor of refused) {
       expect(await code(store.listPage({}, { limit: 2, cursor }))).toBe('LIST_CURSOR_INVALID');
     }
   });
@@ -192,6 +199,25 @@ export function approvalStoreContract(open: () => Promise<ApprovalStore>): void 
     expect((await store.archiveFinished(at(1_000_000))).map((r) => r.id)).toEqual(['req-4']);
     const next = await store.listPage({}, { limit: 2, cursor: first.next! });
     expect(next.requests.map((r) => r.id)).toEqual(['req-3', 'req-2']);
+  });
+
+  it('misses none and repeats none when the archived request shared its millisecond with others', async () => {
+    // Six requests created in one millisecond, two before it and one after.
+    const created = [1, 2, 3, 4, 5, 6, 7, 8, 9];
+    const ms = (n: number) => (n <= 2 ? n : n === 9 ? 9 : 5);
+    for (const n of created) await store.create({ ...sampleRequest(n), createdAt: at(ms(n)).toISOString() });
+    const seen: string[] = [];
+    let page = await store.listPage({}, { limit: 2 });
+    seen.push(...page.requests.map((r) => r.id));
+    // Each time, the request the page ended with is archived before the next page is read.
+    while (page.next) {
+      const last = page.requests.at(-1)!;
+      await store.transition(last.id, 'pending', rejectBy(bob));
+      expect((await store.archiveFinished(at(1_000_000))).map((r) => r.id)).toEqual([last.id]);
+      page = await store.listPage({}, { limit: 2, cursor: page.next });
+      seen.push(...page.requests.map((r) => r.id));
+    }
+    expect(seen).toEqual(['req-9', 'req-8', 'req-7', 'req-6', 'req-5', 'req-4', 'req-3', 'req-2', 'req-1']);
   });
 
   it('finds the requests in the states asked for that changed last, the latest first, as stored', async () => {
