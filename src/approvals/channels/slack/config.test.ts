@@ -176,6 +176,11 @@ describe('slack channel config', () => {
       userId: 'W0ERIN001',
       enterpriseId: 'E0GATEORG',
     });
+    // Neither team nor enterprise: the user's team_id, an organization's id, is the organization.
+    expect(slackClicker({ user: user('E0GATEORG'), team: null })).toEqual({
+      userId: 'W0ERIN001',
+      enterpriseId: 'E0GATEORG',
+    });
     // Only the team's enterprise_id: still the organization.
     expect(
       slackClicker({ user: user('E0GATEORG'), team: { id: 'T0GATEHOUSE', enterprise_id: 'E0GATEORG' } }),

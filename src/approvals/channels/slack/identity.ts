@@ -37,15 +37,16 @@ const text = (value: unknown): string | undefined =>
 /**
  * The clicker of a payload, read as Slack's Bolt reads it: the workspace is `team.id`, or the user's
  * `team_id` where an organization-wide app gets `team: null`; the organization is `enterprise.id`, or
- * `team.enterprise_id`. In an organization, the user's `team_id` is the organization's id (E…), which
- * names no workspace.
+ * `team.enterprise_id`. In an organization, the user's `team_id` is the organization's id (E…): it
+ * names no workspace, and is the organization where nothing else names one.
  */
 export function slackClicker(payload: SlackPayloadParties): SlackClicker {
-  const teamId = payload.team ? payload.team.id : text(payload.user.team_id);
-  const enterpriseId = payload.enterprise?.id ?? text(payload.team?.enterprise_id);
+  const where = payload.team ? payload.team.id : text(payload.user.team_id);
+  const organization = where?.startsWith('E') ? where : undefined;
+  const enterpriseId = payload.enterprise?.id ?? text(payload.team?.enterprise_id) ?? organization;
   return {
     userId: payload.user.id,
-    ...(teamId && !teamId.startsWith('E') ? { teamId } : {}),
+    ...(where && !organization ? { teamId: where } : {}),
     ...(enterpriseId ? { enterpriseId } : {}),
   };
 }
