@@ -181,6 +181,12 @@ describe('slack channel config', () => {
       userId: 'W0ERIN001',
       enterpriseId: 'E0GATEORG',
     });
+    // A workspace named, the organization only by the user's team_id.
+    expect(slackClicker({ user: user('E0GATEORG'), team: { id: 'T0GATEHOUSE' } })).toEqual({
+      userId: 'W0ERIN001',
+      teamId: 'T0GATEHOUSE',
+      enterpriseId: 'E0GATEORG',
+    });
     // Only the team's enterprise_id: still the organization.
     expect(
       slackClicker({ user: user('E0GATEORG'), team: { id: 'T0GATEHOUSE', enterprise_id: 'E0GATEORG' } }),

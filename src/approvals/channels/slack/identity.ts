@@ -34,6 +34,9 @@ export interface SlackPayloadParties {
 const text = (value: unknown): string | undefined =>
   typeof value === 'string' && value !== '' ? value : undefined;
 
+/** The id if it is an Enterprise organization's (E…), not a workspace's (T…). */
+const organization = (id: string | undefined) => (id?.startsWith('E') ? id : undefined);
+
 /**
  * The clicker of a payload, read as Slack's Bolt reads it: the workspace is `team.id`, or the user's
  * `team_id` where an organization-wide app gets `team: null`; the organization is `enterprise.id`, or
@@ -41,12 +44,16 @@ const text = (value: unknown): string | undefined =>
  * names no workspace, and is the organization where nothing else names one.
  */
 export function slackClicker(payload: SlackPayloadParties): SlackClicker {
-  const where = payload.team ? payload.team.id : text(payload.user.team_id);
-  const organization = where?.startsWith('E') ? where : undefined;
-  const enterpriseId = payload.enterprise?.id ?? text(payload.team?.enterprise_id) ?? organization;
+  const userTeam = text(payload.user.team_id);
+  const where = payload.team ? payload.team.id : userTeam;
+  const enterpriseId =
+    payload.enterprise?.id ??
+    text(payload.team?.enterprise_id) ??
+    organization(userTeam) ??
+    organization(where);
   return {
     userId: payload.user.id,
-    ...(where && !organization ? { teamId: where } : {}),
+    ...(where && !organization(where) ? { teamId: where } : {}),
     ...(enterpriseId ? { enterpriseId } : {}),
   };
 }
