@@ -158,39 +158,41 @@ describe('slack channel config', () => {
   });
 
   it('reads who clicked from the payload as Slack sends it, with or without an organization', () => {
-    const user = (team_id: string) => ({ id: 'W0ERIN001', team_id });
+    const user = (team_id?: string) => ({ id: 'W0ERIN001', ...(team_id ? { team_id } : {}) });
+    const orgWorkspace = { id: 'T0GATEHOUSE', enterprise_id: 'E0GATEORG' };
     // A workspace outside any organization.
     expect(
       slackClicker({ user: user('T0GATEHOUSE'), team: { id: 'T0GATEHOUSE' }, enterprise: null }),
     ).toEqual({ userId: 'W0ERIN001', teamId: 'T0GATEHOUSE' });
-    // A workspace of an organization: the user's team_id is the organization's id.
+    // A workspace of an organization: the member's team_id is the organization's id.
     expect(
-      slackClicker({
-        user: user('E0GATEORG'),
-        team: { id: 'T0GATEHOUSE', enterprise_id: 'E0GATEORG' },
-        enterprise: { id: 'E0GATEORG' },
-      }),
+      slackClicker({ user: user('E0GATEORG'), team: orgWorkspace, enterprise: { id: 'E0GATEORG' } }),
     ).toEqual({ userId: 'W0ERIN001', teamId: 'T0GATEHOUSE', enterpriseId: 'E0GATEORG' });
-    // An organization-wide app: team is null; the organization comes from enterprise.
+    // An organization-wide app: team is null.
     expect(slackClicker({ user: user('E0GATEORG'), team: null, enterprise: { id: 'E0GATEORG' } })).toEqual({
       userId: 'W0ERIN001',
       enterpriseId: 'E0GATEORG',
     });
-    // Neither team nor enterprise: the user's team_id, an organization's id, is the organization.
-    expect(slackClicker({ user: user('E0GATEORG'), team: null })).toEqual({
-      userId: 'W0ERIN001',
-      enterpriseId: 'E0GATEORG',
-    });
-    // A workspace named, the organization only by the user's team_id.
     expect(slackClicker({ user: user('E0GATEORG'), team: { id: 'T0GATEHOUSE' } })).toEqual({
       userId: 'W0ERIN001',
       teamId: 'T0GATEHOUSE',
       enterpriseId: 'E0GATEORG',
     });
-    // Only the team's enterprise_id: still the organization.
+    // Slack Connect: someone of another workspace, or of another organization, clicks in a
+    // conversation of this one. The organization is theirs, never the conversation's.
+    expect(slackClicker({ user: user('T0OUTSIDE'), team: null, enterprise: { id: 'E0GATEORG' } })).toEqual({
+      userId: 'W0ERIN001',
+      teamId: 'T0OUTSIDE',
+    });
     expect(
-      slackClicker({ user: user('E0GATEORG'), team: { id: 'T0GATEHOUSE', enterprise_id: 'E0GATEORG' } }),
-    ).toEqual({ userId: 'W0ERIN001', teamId: 'T0GATEHOUSE', enterpriseId: 'E0GATEORG' });
+      slackClicker({ user: user('E0OTHERORG'), team: orgWorkspace, enterprise: { id: 'E0GATEORG' } }),
+    ).toEqual({ userId: 'W0ERIN001', teamId: 'T0GATEHOUSE', enterpriseId: 'E0OTHERORG' });
+    // No team_id on the user: the organization the click came from.
+    expect(slackClicker({ user: user(), team: orgWorkspace })).toEqual({
+      userId: 'W0ERIN001',
+      teamId: 'T0GATEHOUSE',
+      enterpriseId: 'E0GATEORG',
+    });
   });
 
   it('a Slack account names a workspace or an organization, one of the two', () => {

@@ -38,19 +38,18 @@ const text = (value: unknown): string | undefined =>
 const organization = (id: string | undefined) => (id?.startsWith('E') ? id : undefined);
 
 /**
- * The clicker of a payload, read as Slack's Bolt reads it: the workspace is `team.id`, or the user's
- * `team_id` where an organization-wide app gets `team: null`; the organization is `enterprise.id`, or
- * `team.enterprise_id`. In an organization, the user's `team_id` is the organization's id (E…): it
- * names no workspace, and is the organization where nothing else names one.
+ * The clicker of a payload. The workspace is `team.id`, or the user's `team_id` where an
+ * organization-wide app gets `team: null` (as Slack's Bolt reads it). The organization is the user's
+ * own: Slack reports an organization member's `team_id` as the organization's id (E…), and a
+ * `team_id` of a workspace (T…) says the user belongs to no organization, even when the click comes
+ * from one's conversation (Slack Connect). Only a payload without the user's `team_id` is read for
+ * the organization it came from (`enterprise.id`, `team.enterprise_id`).
  */
 export function slackClicker(payload: SlackPayloadParties): SlackClicker {
-  const userTeam = text(payload.user.team_id);
-  const where = payload.team ? payload.team.id : userTeam;
+  const home = text(payload.user.team_id);
+  const where = payload.team ? payload.team.id : home;
   const enterpriseId =
-    payload.enterprise?.id ??
-    text(payload.team?.enterprise_id) ??
-    organization(userTeam) ??
-    organization(where);
+    home !== undefined ? organization(home) : (payload.enterprise?.id ?? text(payload.team?.enterprise_id));
   return {
     userId: payload.user.id,
     ...(where && !organization(where) ? { teamId: where } : {}),
