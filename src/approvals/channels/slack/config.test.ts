@@ -184,6 +184,10 @@ describe('slack channel config', () => {
       userId: 'W0ERIN001',
       teamId: 'T0OUTSIDE',
     });
+    expect(slackClicker({ user: user('T0OUTSIDE'), team: { id: 'T0GATEHOUSE' } })).toEqual({
+      userId: 'W0ERIN001',
+      teamId: 'T0OUTSIDE',
+    });
     expect(
       slackClicker({ user: user('E0OTHERORG'), team: orgWorkspace, enterprise: { id: 'E0GATEORG' } }),
     ).toEqual({ userId: 'W0ERIN001', teamId: 'T0GATEHOUSE', enterpriseId: 'E0OTHERORG' });

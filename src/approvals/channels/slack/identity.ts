@@ -38,16 +38,17 @@ const text = (value: unknown): string | undefined =>
 const organization = (id: string | undefined) => (id?.startsWith('E') ? id : undefined);
 
 /**
- * The clicker of a payload. The workspace is `team.id`, or the user's `team_id` where an
- * organization-wide app gets `team: null` (as Slack's Bolt reads it). The organization is the user's
- * own: Slack reports an organization member's `team_id` as the organization's id (E…), and a
- * `team_id` of a workspace (T…) says the user belongs to no organization, even when the click comes
- * from one's conversation (Slack Connect). Only a payload without the user's `team_id` is read for
- * the organization it came from (`enterprise.id`, `team.enterprise_id`).
+ * The clicker of a payload: where their account lives, not where they clicked. The workspace is the
+ * user's `team_id` when it names one (T…), else `team.id`, the workspace of the click (an organization
+ * member's account is in all of its workspaces). The organization is the user's own: Slack reports an
+ * organization member's `team_id` as the organization's id (E…), and a workspace there (T…) says the
+ * user belongs to no organization, even when they click in one's conversation (Slack Connect). Only a
+ * payload without the user's `team_id` is read for the organization it came from (`enterprise.id`,
+ * then `team.enterprise_id`).
  */
 export function slackClicker(payload: SlackPayloadParties): SlackClicker {
   const home = text(payload.user.team_id);
-  const where = payload.team ? payload.team.id : home;
+  const where = home && !organization(home) ? home : payload.team?.id;
   const enterpriseId =
     home !== undefined ? organization(home) : (payload.enterprise?.id ?? text(payload.team?.enterprise_id));
   return {
