@@ -501,7 +501,7 @@ describe('decisions clicked in Slack', () => {
     expect(JSON.stringify(await store.get(request.id))).toBe(before);
   });
 
-  it('someone not listed, not linked, or linked in another workspace is refused; nothing changes', async () => {
+  it('someone not listed, not linked, or linked in another workspace is refused, in it or in ours; nothing changes', async () => {
     const request = await newRequest();
     await click('dave', 'gatehouse_approve', request.id);
     expect(await noticeFor('dave')).toContain('you are not an approver');
@@ -510,6 +510,9 @@ describe('decisions clicked in Slack', () => {
     // bob's member id, but in another workspace: not bob.
     await click('bob', 'gatehouse_approve', request.id, { teamId: OTHER_TEAM });
     expect(await noticeFor('bob')).toContain('not linked');
+    // bob's member id, of another workspace, clicking in ours over Slack Connect: not bob either.
+    await click('bob', 'gatehouse_approve', request.id, { homeTeamId: OTHER_TEAM });
+    expect(await noticeFor('bob', 2)).toContain('not linked');
     // A modal submitted by someone not linked decides nothing either.
     await post(
       viewSubmission(JSON.stringify({ approvalId: request.id, channelId: CONVERSATION }), 'no', {

@@ -214,6 +214,11 @@ export interface Clicker {
   enterpriseId?: string;
   /** An app deployed to the whole organization: `team` is null, `is_enterprise_install` true. */
   orgWide?: boolean;
+  /**
+   * Slack Connect: the clicker's own workspace (their `team_id`), when they click in a conversation
+   * of `teamId`'s.
+   */
+  homeTeamId?: string;
 }
 
 /** Who clicked, where, as Slack's interaction payloads say it (block_actions and view_submission alike). */
@@ -222,7 +227,7 @@ function parties(who: Clicker): Record<string, unknown> {
   const org = who.enterpriseId;
   const name = who.userId.toLowerCase();
   return {
-    user: { id: who.userId, username: name, name, team_id: org ?? team },
+    user: { id: who.userId, username: name, name, team_id: org ?? who.homeTeamId ?? team },
     team:
       who.orgWide === true
         ? null
