@@ -225,6 +225,20 @@ describe('slack channel config', () => {
         },
       }),
     ).toMatch(/\$\.approvers\.directory\[1\]\.slack: this Slack account is also "bob"'s/);
+    // One member id in a workspace for one person and in an organization for another.
+    expect(
+      refusal({
+        approvers: {
+          directory: [
+            { id: 'bob', slack: { userId: 'W0BOB0001', teamId: 'T0GATEHOUSE' } },
+            { id: 'eve', slack: { userId: 'W0EVE0001', enterpriseId: 'E0GATEORG' } },
+            { id: 'mallory', slack: { userId: 'W0BOB0001', enterpriseId: 'E0GATEORG' } },
+          ],
+        },
+      }),
+    ).toMatch(
+      /\$\.approvers\.directory\[2\]\.slack: member id W0BOB0001 is also "bob"'s, in workspace T0GATEHOUSE: a click from a workspace of that organization would count as both/,
+    );
   });
 
   it('the app manifest asks for exactly the scopes the channel uses', () => {

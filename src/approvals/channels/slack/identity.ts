@@ -83,13 +83,40 @@ export function slackUserOf(directory: readonly SlackDirectoryPerson[], id: stri
   return directory.find((p) => p.id === id)?.slack?.userId;
 }
 
-/** Directory entries that give one Slack account to two people (for the config check). */
+/**
+ * Directory entries that give one Slack account to two people (for the config check): the same member
+ * id in the same workspace or organization, or one member id in a workspace for one person and in an
+ * organization for another. The config cannot tell whether that workspace belongs to that
+ * organization; if it does, a click from it would be both people's.
+ */
 export function slackAccountConflicts(
   directory: readonly SlackDirectoryPerson[],
 ): { index: number; message: string }[] {
-  return accountConflicts(
+  const conflicts = accountConflicts(
     directory,
     (p) => p.slack && `${p.slack.enterpriseId ?? p.slack.teamId}/${p.slack.userId}`,
     'Slack',
   );
+  directory.forEach((person, index) => {
+    const account = person.slack;
+    if (!account || conflicts.some((c) => c.index === index)) return;
+    const other = directory
+      .slice(0, index)
+      .find(
+        (p) =>
+          p.id !== person.id &&
+          p.slack?.userId === account.userId &&
+          (p.slack.enterpriseId === undefined) !== (account.enterpriseId === undefined),
+      );
+    if (!other) return;
+    const where = (a: SlackAccount) =>
+      a.enterpriseId ? `organization ${a.enterpriseId}` : `workspace ${a.teamId}`;
+    conflicts.push({
+      index,
+      message:
+        `member id ${account.userId} is also "${other.id}"'s, in ${where(other.slack!)}: a click from a ` +
+        'workspace of that organization would count as both; give the account to one approver',
+    });
+  });
+  return conflicts.sort((a, b) => a.index - b.index);
 }
