@@ -214,28 +214,22 @@ describe('slack channel config', () => {
     expect(refusalOf({ userId: 'W0BOB0001', enterpriseId: 'T0GATEHOUSE' })).toMatch(
       /slack\.enterpriseId: must be a Slack Enterprise organization id \(E…\)/,
     );
-    // The same member id in one organization twice is one account given to two people.
+    // The same member id in one organization twice is one account given to two people; so is one
+    // member id in a workspace for one person and in an organization for another.
+    const directoryRefusal = (...accounts: [string, Record<string, string>][]) =>
+      refusal({ approvers: { directory: accounts.map(([id, slack]) => ({ id, slack })) } });
     expect(
-      refusal({
-        approvers: {
-          directory: [
-            { id: 'bob', slack: { userId: 'W0BOB0001', enterpriseId: 'E0GATEORG' } },
-            { id: 'eve', slack: { userId: 'W0BOB0001', enterpriseId: 'E0GATEORG' } },
-          ],
-        },
-      }),
+      directoryRefusal(
+        ['bob', { userId: 'W0BOB0001', enterpriseId: 'E0GATEORG' }],
+        ['eve', { userId: 'W0BOB0001', enterpriseId: 'E0GATEORG' }],
+      ),
     ).toMatch(/\$\.approvers\.directory\[1\]\.slack: this Slack account is also "bob"'s/);
-    // One member id in a workspace for one person and in an organization for another.
     expect(
-      refusal({
-        approvers: {
-          directory: [
-            { id: 'bob', slack: { userId: 'W0BOB0001', teamId: 'T0GATEHOUSE' } },
-            { id: 'eve', slack: { userId: 'W0EVE0001', enterpriseId: 'E0GATEORG' } },
-            { id: 'mallory', slack: { userId: 'W0BOB0001', enterpriseId: 'E0GATEORG' } },
-          ],
-        },
-      }),
+      directoryRefusal(
+        ['bob', { userId: 'W0BOB0001', teamId: 'T0GATEHOUSE' }],
+        ['eve', { userId: 'W0EVE0001', enterpriseId: 'E0GATEORG' }],
+        ['mallory', { userId: 'W0BOB0001', enterpriseId: 'E0GATEORG' }],
+      ),
     ).toMatch(
       /\$\.approvers\.directory\[2\]\.slack: member id W0BOB0001 is also "bob"'s, in workspace T0GATEHOUSE: a click from a workspace of that organization would count as both/,
     );
