@@ -119,7 +119,7 @@ export const SlackAccountSchema = z
         'must be a Slack workspace id (T…); an E… id is an Enterprise organization, given as "enterpriseId"',
       )
       .optional()
-      .describe('The id of the workspace (T…) they click in. Give this or enterpriseId.'),
+      .describe('The id of their workspace (T…). Give this or enterpriseId.'),
     enterpriseId: slackId('E', 'Enterprise organization')
       .optional()
       .describe(
