@@ -513,6 +513,12 @@ describe('decisions clicked in Slack', () => {
     // bob's member id, of another workspace, clicking in ours over Slack Connect: not bob either.
     await click('bob', 'gatehouse_approve', request.id, { homeTeamId: OTHER_TEAM });
     expect(await noticeFor('bob', 2)).toContain('not linked');
+    expect(logs).toContainEqual(
+      expect.objectContaining({
+        teamId: OTHER_TEAM,
+        mismatch: `member id ${USER.bob} is "bob"'s in workspace ${TEAM}, but the click's account is in workspace ${OTHER_TEAM}`,
+      }),
+    );
     // A modal submitted by someone not linked decides nothing either.
     await post(
       viewSubmission(JSON.stringify({ approvalId: request.id, channelId: CONVERSATION }), 'no', {
@@ -562,11 +568,16 @@ describe('decisions clicked in Slack', () => {
     await click('bob', 'gatehouse_approve', third.id, { enterpriseId: ORG, orgWide: true });
     expect(await noticeFor('bob')).toContain('not linked');
     expect((await service.get(third.id))!.decisions).toEqual([]);
+    // The log says why, and what to change.
     expect(logs).toContainEqual(
       expect.objectContaining({
         msg: 'Slack decision from an account not in approvers.directory: not recorded',
         userId: USER.bob,
         enterpriseId: ORG,
+        mismatch:
+          `member id ${USER.bob} is "bob"'s in workspace ${TEAM}, but the click's account is in ` +
+          `organization ${ORG}; the app is deployed to the whole organization, whose clicks name no ` +
+          `workspace: give "bob"'s account as "enterpriseId": "${ORG}"`,
       }),
     );
   });

@@ -54,6 +54,7 @@ export function createSlackChannel(config: SlackChannelConfig, deps: SlackChanne
     channel: deps.name,
     service: deps.service,
     directory: deps.directory,
+    people: deps.people,
     summarize: deps.summarize,
     api,
     replays: createReplayGuard(config.maxRememberedInteractions),

@@ -78,6 +78,32 @@ export function approverFromSlack(
   return person && { id: person.id, groups: [...person.groups] };
 }
 
+/**
+ * For the log, when a click counted as nobody although the directory lists its member id: where the
+ * entry puts that account and where the click's account lives. An app deployed to a whole
+ * organization names no workspace, so an entry given by `teamId` never matches its clicks.
+ */
+export function slackMismatch(
+  directory: readonly SlackDirectoryPerson[],
+  clicker: SlackClicker,
+): string | undefined {
+  const entry = directory.find((p) => p.slack?.userId === clicker.userId);
+  if (!entry?.slack) return undefined;
+  const { teamId, enterpriseId } = entry.slack;
+  const places = [
+    clicker.teamId && `workspace ${clicker.teamId}`,
+    clicker.enterpriseId && `organization ${clicker.enterpriseId}`,
+  ].filter(Boolean);
+  const advice =
+    teamId && clicker.enterpriseId && !clicker.teamId
+      ? `; the app is deployed to the whole organization, whose clicks name no workspace: give "${entry.id}"'s account as "enterpriseId": "${clicker.enterpriseId}"`
+      : '';
+  return (
+    `member id ${clicker.userId} is "${entry.id}"'s in ${enterpriseId ? `organization ${enterpriseId}` : `workspace ${teamId}`}, ` +
+    `but the click's account is in ${places.join(' of ') || 'no workspace or organization'}${advice}`
+  );
+}
+
 /** The Slack member id of the directory entry `id`, to mention them; undefined when they have none. */
 export function slackUserOf(directory: readonly SlackDirectoryPerson[], id: string): string | undefined {
   return directory.find((p) => p.id === id)?.slack?.userId;

@@ -17,7 +17,12 @@ import {
   rejectModal,
   type RejectContext,
 } from './message.js';
-import { slackClicker, type SlackPayloadParties } from './identity.js';
+import {
+  slackClicker,
+  slackMismatch,
+  type SlackDirectoryPerson,
+  type SlackPayloadParties,
+} from './identity.js';
 
 /**
  * What a click in Slack does, whichever transport carried it (an HTTP request whose signature was
@@ -103,6 +108,8 @@ export interface InteractionContext {
   channel: string;
   service: Pick<ApprovalService, 'get' | 'decide'>;
   directory: Pick<ApproverDirectory, 'bySlackAccount'>;
+  /** approvers.directory as configured: to say why a listed member id matched nobody. */
+  people: readonly SlackDirectoryPerson[];
   summarize: (request: ApprovalRequest) => ApprovalSummary;
   api: SlackApi;
   replays: ReplayGuard;
@@ -127,7 +134,9 @@ export function createInteractionHandler(ctx: InteractionContext) {
   /** The directory person of the verified payload's user, and what names them, for the log. */
   function clickOf(payload: SlackPayloadParties, approvalId: string) {
     const clicker = slackClicker(payload);
-    return { approver: ctx.directory.bySlackAccount(clicker), log: { ...clicker, approvalId } };
+    const approver = ctx.directory.bySlackAccount(clicker);
+    const mismatch = approver ? undefined : slackMismatch(ctx.people, clicker);
+    return { approver, log: { ...clicker, approvalId, ...(mismatch ? { mismatch } : {}) } };
   }
 
   const UNLINKED =
