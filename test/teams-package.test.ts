@@ -1,11 +1,10 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { inflateRawSync, inflateSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { manifestProblems } from '../src/approvals/channels/teams/schemas.js';
-import { main } from '../src/cli/index.js';
 import { APP_ID } from './helpers/microsoft.js';
+import { cliCommand, tempDirForTests } from './helpers/cli.js';
 
 /**
  * `gatehouse teams package`, run as the CLI runs it: the zip it writes is read back with a reader
@@ -13,21 +12,8 @@ import { APP_ID } from './helpers/microsoft.js';
  * decoded.
  */
 
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'gatehouse-teams-'));
-});
-afterAll(() => rm(dir, { recursive: true, force: true }));
-
-async function run(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(['node', 'gatehouse', 'teams', 'package', ...args], {
-    out: (s) => void out.push(s),
-    err: (s) => void err.push(s),
-  });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const tmp = tempDirForTests('gatehouse-teams-');
+const run = cliCommand('teams', 'package');
 
 /** The entries of a ZIP archive, through its central directory. */
 function unzip(archive: Buffer): Map<string, Buffer> {
@@ -73,7 +59,7 @@ function decodePng(png: Buffer) {
 
 describe('gatehouse teams package', () => {
   it('writes a package with a manifest that passes the published schema, and the two icons', async () => {
-    const out = path.join(dir, 'app.zip');
+    const out = path.join(tmp.path, 'app.zip');
     const result = await run(
       '--app-id',
       APP_ID,
@@ -104,15 +90,15 @@ describe('gatehouse teams package', () => {
     // Teams wants the outline icon white on transparent.
     expect([...outline.colours].sort()).toEqual(['0,0,0,0', '255,255,255,255']);
     // The same inputs make the same bytes.
-    const again = path.join(dir, 'again.zip');
+    const again = path.join(tmp.path, 'again.zip');
     await run('--app-id', APP_ID, '--public-url', 'https://gatehouse.example.com', '--out', again);
     expect(await readFile(again)).toEqual(await readFile(out));
   });
 
   it('takes the public URL from the config', async () => {
-    const config = path.join(dir, 'gatehouse.json');
+    const config = path.join(tmp.path, 'gatehouse.json');
     await writeFile(config, JSON.stringify({ approvals: { publicUrl: 'https://approvals.example.org' } }));
-    const out = path.join(dir, 'from-config.zip');
+    const out = path.join(tmp.path, 'from-config.zip');
     expect((await run('--config', config, '--app-id', APP_ID, '--out', out)).code).toBe(0);
     const manifest = JSON.parse(
       unzip(await readFile(out))
@@ -123,7 +109,7 @@ describe('gatehouse teams package', () => {
   });
 
   it('takes the bot and its endpoint from the teams-bot channel in the config', async () => {
-    const config = path.join(dir, 'with-bot.json');
+    const config = path.join(tmp.path, 'with-bot.json');
     await writeFile(
       config,
       JSON.stringify({
@@ -140,7 +126,7 @@ describe('gatehouse teams package', () => {
         },
       }),
     );
-    const out = path.join(dir, 'from-channel.zip');
+    const out = path.join(tmp.path, 'from-channel.zip');
     const result = await run('--config', config, '--out', out);
     expect(result.code, result.err).toBe(0);
     const manifest = JSON.parse(
@@ -153,7 +139,7 @@ describe('gatehouse teams package', () => {
   });
 
   it('refuses what the schema or Teams would refuse, naming why, and writes nothing', async () => {
-    const out = path.join(dir, 'refused.zip');
+    const out = path.join(tmp.path, 'refused.zip');
     const cases: [string[], RegExp][] = [
       [
         ['--name', 'A name far longer than thirty characters'],
@@ -185,12 +171,17 @@ describe('gatehouse teams package', () => {
   });
 
   it('says what is missing without a config or flags', async () => {
-    const result = await run('--config', path.join(dir, 'none.json'), '--out', path.join(dir, 'x.zip'));
+    const result = await run(
+      '--config',
+      path.join(tmp.path, 'none.json'),
+      '--out',
+      path.join(tmp.path, 'x.zip'),
+    );
     expect(result.code).toBe(2);
     expect(result.err).toContain('cannot read the config file');
-    const config = path.join(dir, 'bare.json');
+    const config = path.join(tmp.path, 'bare.json');
     await writeFile(config, '{}');
-    const bare = await run('--config', config, '--out', path.join(dir, 'x.zip'));
+    const bare = await run('--config', config, '--out', path.join(tmp.path, 'x.zip'));
     expect(bare.err).toContain('no bot app id');
   });
 });

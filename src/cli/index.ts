@@ -23,6 +23,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   approvers: async () => (await import('./approvers.js')).registerApproverCommands,
   audit: async () => (await import('./audit.js')).registerAuditCommands,
   teams: async () => (await import('./teams.js')).registerTeamsCommands,
+  slack: async () => (await import('./slack.js')).registerSlackCommands,
   store: async () => (await import('./store.js')).registerStoreCommands,
 };
 

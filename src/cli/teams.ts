@@ -1,10 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { MANIFEST_VERSION, teamsAppPackage } from '../approvals/channels/teams/package/manifest.js';
-import { loadConfig } from '../config/load.js';
-import type { Config } from '../config/schema.js';
-import { GatehouseError, isGatehouseError } from '../errors.js';
+import { GatehouseError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { channelOfType, loadConfigForApp } from './channels.js';
 import { configOption, type CliIo } from './options.js';
 
 interface PackageFlags {
@@ -79,38 +78,8 @@ export function registerTeamsCommands(program: Command, io: CliIo): void {
 
 /** The teams-bot channel of the config: its app id and path, and approvals.publicUrl. */
 function fromConfig(flags: PackageFlags): { appId?: string; path?: string; publicUrl?: string } {
-  let config: Config;
-  try {
-    config = loadConfig(flags.config);
-  } catch (error) {
-    if (isGatehouseError(error, 'CONFIG_ENV_MISSING')) {
-      throw new GatehouseError(
-        'CONFIG_ENV_MISSING',
-        `${error.message}\n(the package needs no secrets: set them, or give --app-id and --public-url)`,
-      );
-    }
-    throw error;
-  }
-  const bots = Object.entries(config.approvals.channels).flatMap(([name, channel]) =>
-    channel.type === 'teams-bot' ? [[name, channel] as const] : [],
-  );
-  let chosen: { appId?: string; path?: string } | undefined;
-  if (flags.channel) {
-    chosen = bots.find(([name]) => name === flags.channel)?.[1];
-    if (!chosen) {
-      throw new GatehouseError(
-        'USAGE',
-        `no teams-bot channel "${flags.channel}" in approvals.channels (teams-bot channels: ${bots.map(([n]) => n).join(', ') || 'none'})`,
-      );
-    }
-  } else if (bots.length > 1) {
-    throw new GatehouseError(
-      'USAGE',
-      `several teams-bot channels (${bots.map(([n]) => n).join(', ')}): pick one with --channel`,
-    );
-  } else {
-    chosen = bots[0]?.[1];
-  }
+  const config = loadConfigForApp(flags.config, 'give --app-id and --public-url');
+  const chosen = channelOfType(config, 'teams-bot', flags.channel);
   return {
     ...(chosen?.appId ? { appId: chosen.appId } : {}),
     ...(chosen?.path ? { path: chosen.path } : {}),

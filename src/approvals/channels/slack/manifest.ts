@@ -21,6 +21,8 @@ export interface ManifestOptions {
   /** HTTP: the channel's `path`. */
   path?: string;
   name?: string;
+  /** Deployed to a whole Enterprise Grid organization rather than one workspace. */
+  orgWide?: boolean;
 }
 
 export function slackManifest(options: ManifestOptions): Record<string, unknown> {
@@ -38,7 +40,7 @@ export function slackManifest(options: ManifestOptions): Record<string, unknown>
     oauth_config: { scopes: { bot: [...SLACK_BOT_SCOPES] } },
     settings: {
       interactivity: http ? { is_enabled: true, request_url: requestUrl } : { is_enabled: true },
-      org_deploy_enabled: false,
+      org_deploy_enabled: options.orgWide === true,
       socket_mode_enabled: !http,
       token_rotation_enabled: false,
     },
