@@ -98,6 +98,15 @@ describe('gatehouse slack manifest', () => {
     expect(refused.code).toBe(2);
     expect(refused.err).toContain('no public URL for the http transport, where Slack posts clicks');
 
+    const plain = await configFile('plain.json', {
+      publicUrl: 'http://127.0.0.1:8787',
+      channels: { slack: slackChannel() },
+    });
+    expect((await run('--config', plain)).err).toBe(
+      'gatehouse: http://127.0.0.1:8787 is no https URL, and Slack posts clicks only over https: give --public-url https://…, or use --transport socket',
+    );
+    expect((await run('--config', plain, '--public-url', 'not a url')).code).toBe(2);
+
     const none = await configFile('none.json', {});
     expect((await run('--config', none)).err).toBe(
       `gatehouse: no slack channel in approvals.channels of ${none}: configure one, or give --transport`,

@@ -47,6 +47,12 @@ export function registerSlackCommands(program: Command, io: CliIo): void {
           'no public URL for the http transport, where Slack posts clicks: give --public-url, or set approvals.publicUrl (or use --transport socket)',
         );
       }
+      if (transport === 'http' && !isHttps(publicUrl!)) {
+        throw new GatehouseError(
+          'USAGE',
+          `${publicUrl} is no https URL, and Slack posts clicks only over https: give --public-url https://…, or use --transport socket`,
+        );
+      }
       const manifest = slackManifest({
         transport,
         name: flags.name,
@@ -88,4 +94,12 @@ function configured(flags: ManifestFlags): {
     ...(chosen ? { transport: chosen.transport, path: chosen.path } : {}),
     ...(config.approvals.publicUrl ? { publicUrl: config.approvals.publicUrl } : {}),
   };
+}
+
+function isHttps(url: string): boolean {
+  try {
+    return new URL(url).protocol === 'https:';
+  } catch {
+    return false;
+  }
 }
