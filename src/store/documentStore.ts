@@ -11,8 +11,7 @@ import { serial } from '../shared/serial.js';
 import { decodeCursor, encodeCursor } from './pageCursor.js';
 import type { ApprovalStore, CreateResult, TransitionResult } from './store.js';
 
-/** Where a page of the document stores ended: the request, and its creation time should it be archived. */
-/** Ids kept of one millisecond's requests; beyond, the oldest of them may show twice (never skipped). */
+/** Ids kept from one millisecond; beyond, the first listed of them may show again (none is skipped). */
 const MAX_SAME = 100;
 
 /**
