@@ -8,15 +8,8 @@
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import {
-  benchDir,
-  echoCalls,
-  ERAS,
-  startEverythingHttp,
-  throughGatehouse,
-  type Caller,
-  type Era,
-} from './setup.js';
+import { ownerOf, runScript, shareTable, tally, watchedGatehouse } from './attribution.js';
+import { echoCalls, type Caller } from './setup.js';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 5000);
 const TOP = Number(process.env.BENCH_TOP ?? 40);
@@ -48,16 +41,6 @@ async function calls(client: Caller): Promise<{ from: number; to: number }> {
   return { from, to: nowUs() };
 }
 
-/** The package (or Gatehouse's own file) a profile frame belongs to. */
-function owner(url: string): string {
-  if (!url) return '(native)';
-  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
-  if (pkg) return pkg[1]!;
-  if (url.startsWith('node:')) return url;
-  const own = /\/dist\/(.+)$/.exec(url);
-  return own ? `gatehouse:${own[1]}` : url;
-}
-
 function report(file: string, window: { from: number; to: number }): void {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -75,40 +58,27 @@ function report(file: string, window: { from: number; to: number }): void {
     const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
     if (functionName === '(idle)' || functionName === '(program)') continue;
     busy += us;
-    const who = owner(url);
-    byOwner.set(who, (byOwner.get(who) ?? 0) + us);
-    const fn = `${functionName || '(anonymous)'} ${who}:${lineNumber + 1}`;
-    byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
+    const who = ownerOf(url);
+    tally(byOwner, who, us);
+    tally(byFunction, `${functionName || '(anonymous)'} ${who}:${lineNumber + 1}`, us);
   }
-  const table = (title: string, rows: Map<string, number>) => {
-    console.log(`\n${title}\n\n| self µs/call | share | where |\n|---:|---:|---|`);
-    for (const [name, us] of [...rows].sort((a, b) => b[1] - a[1]).slice(0, TOP))
-      console.log(`| ${(us / CALLS).toFixed(1)} | ${((100 * us) / busy).toFixed(1)}% | ${name} |`);
-  };
   console.log(
     `busy (not idle, not "program"): ${(busy / CALLS).toFixed(1)} µs/call over ${CALLS} calls after ${WARMUP} warm-up calls`,
   );
-  table('By package or file', byOwner);
-  table('By function', byFunction);
+  const options = { calls: CALLS, total: busy, top: TOP };
+  console.log(shareTable('By package or file', byOwner, options));
+  console.log(shareTable('By function', byFunction, options));
 }
 
 async function main(): Promise<void> {
-  const mode = process.argv[2] === 'http' ? 'http' : 'stdio';
-  const era = (process.argv[3] ?? '2025-11-25') as Era;
-  if (!ERAS.includes(era)) throw new Error(`unknown era "${era}" (known: ${ERAS.join(', ')})`);
-  const dir = benchDir();
-  const profiles = path.join(dir, 'profiles');
-  mkdirSync(profiles);
-  const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${profiles}`, `--cpu-prof-interval=${INTERVAL_US}`];
-  const server = mode === 'http' ? await startEverythingHttp() : undefined;
-  const gatehouse = await throughGatehouse(dir, {
-    nodeArgs,
-    era,
-    ...(server ? { server: { url: server.url, pid: server.child.pid! } } : {}),
+  let profiles = '';
+  const { mode, era, gatehouse, stop } = await watchedGatehouse((dir) => {
+    profiles = path.join(dir, 'profiles');
+    mkdirSync(profiles);
+    return ['--cpu-prof', `--cpu-prof-dir=${profiles}`, `--cpu-prof-interval=${INTERVAL_US}`];
   });
   const window = await calls(gatehouse.client);
-  await gatehouse.stop();
-  server?.child.kill('SIGTERM');
+  await stop();
   // The profile is written as the process exits.
   for (let i = 0; i < 100 && !readdirSync(profiles, { withFileTypes: true }).some((f) => f.isFile()); i++)
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -119,10 +89,4 @@ async function main(): Promise<void> {
   report(path.join(profiles, file), window);
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runScript(main);
