@@ -29,7 +29,7 @@ describe('the package', () => {
     expect(pkg.bin).toEqual({ gatehouse: './bin/gatehouse.js' });
   });
 
-  it('publishes the built CLI, the example config and policies, and no sources or tests', async () => {
+  it('publishes the built CLI, the example config and policies, the pinned schemas, and no sources or tests', async () => {
     const packed = await npm('pack', '--dry-run', '--json', '--ignore-scripts');
     expect(packed.code, packed.stderr).toBe(0);
     const files = (JSON.parse(packed.stdout) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
@@ -43,6 +43,10 @@ describe('the package', () => {
       expect(files).toContain(needed);
     }
     expect(files).toContain('mcp.config.example.json');
+    // `teams package` and `slack manifest` read the pinned schemas at run time.
+    for (const schema of ['teams-manifest-v1.25.json', 'slack-manifest-v1.json'])
+      expect(files).toContain(`fixtures/schemas/${schema}`);
+    expect(files.filter((f) => f.startsWith('fixtures/') && !f.startsWith('fixtures/schemas/'))).toEqual([]);
     expect(files).toContain('policies/filesystem.yaml');
     expect(files.filter((f) => /^(src|test|bench|scripts)\//.test(f) || f.includes('.test.'))).toEqual([]);
   });

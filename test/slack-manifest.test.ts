@@ -107,6 +107,14 @@ describe('gatehouse slack manifest', () => {
     );
     expect((await run('--config', plain, '--public-url', 'not a url')).code).toBe(2);
 
+    // What Slack's own schema refuses (a name over 35 characters), refused here first.
+    const long = await run('--config', noUrl, '--transport', 'socket', '--name', 'G'.repeat(36));
+    expect(long).toEqual({
+      code: 2,
+      out: '',
+      err: "gatehouse: the manifest would not pass Slack's app manifest schema:\n$.display_information.name: must NOT have more than 35 characters",
+    });
+
     const none = await configFile('none.json', {});
     expect((await run('--config', none)).err).toBe(
       `gatehouse: no slack channel in approvals.channels of ${none}: configure one, or give --transport`,

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SLACK_TRANSPORTS } from '../approvals/channels/slack/config.js';
-import { slackManifest } from '../approvals/channels/slack/manifest.js';
+import { slackManifest, slackManifestProblems } from '../approvals/channels/slack/manifest.js';
 import { GatehouseError } from '../errors.js';
 import { channelOfType, loadConfigForApp } from './channels.js';
 import { configOption, type CliIo } from './options.js';
@@ -60,6 +60,14 @@ export function registerSlackCommands(program: Command, io: CliIo): void {
         ...(transport === 'http' ? { publicUrl: publicUrl! } : {}),
         ...(fromConfig?.path ? { path: fromConfig.path } : {}),
       });
+      // What Slack would refuse on paste (a name over 35 characters, say) is refused here, naming it.
+      const problems = slackManifestProblems(manifest);
+      if (problems.length > 0) {
+        throw new GatehouseError(
+          'USAGE',
+          `the manifest would not pass Slack's app manifest schema:\n${problems.join('\n')}`,
+        );
+      }
       const text = `${JSON.stringify(manifest, null, 2)}\n`;
       if (!flags.out) {
         io.out(text);

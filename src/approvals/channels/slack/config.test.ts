@@ -5,7 +5,7 @@ import { GatehouseError } from '../../../errors.js';
 import { createDirectory } from '../directory.js';
 import { SlackChannelSchema } from './config.js';
 import { slackClicker } from './identity.js';
-import { slackManifest, SLACK_BOT_SCOPES } from './manifest.js';
+import { slackManifest, slackManifestProblems, SLACK_BOT_SCOPES } from './manifest.js';
 
 const FILE = '/configs/mcp.json';
 
@@ -247,6 +247,26 @@ describe('slack channel config', () => {
     expect(slackManifest({ transport: 'socket' })).toMatchObject({
       settings: { interactivity: { is_enabled: true }, socket_mode_enabled: true },
     });
+  });
+
+  it("the manifests pass Slack's published app manifest schema, which refuses what Slack would", () => {
+    for (const transport of ['http', 'socket'] as const) {
+      for (const orgWide of [false, true]) {
+        expect(
+          slackManifestProblems(slackManifest({ transport, orgWide, publicUrl: 'https://g.example' })),
+        ).toEqual([]);
+      }
+    }
+    expect(slackManifest({ transport: 'socket', orgWide: true })).toMatchObject({
+      settings: { org_deploy_enabled: true },
+    });
+    // The check is the schema's: Slack's limits and its closed objects.
+    expect(slackManifestProblems(slackManifest({ transport: 'socket', name: 'G'.repeat(36) }))).toEqual([
+      '$.display_information.name: must NOT have more than 35 characters',
+    ]);
+    expect(
+      slackManifestProblems({ display_information: { name: 'G' }, settings: { orgWide: true } }),
+    ).toEqual(['$.settings: must NOT have additional properties (orgWide)']);
   });
 
   it("the README's manifests are the ones the channel needs, for both transports", () => {

@@ -1,3 +1,5 @@
+import { Ajv, type ValidateFunction } from 'ajv';
+import { describeSchemaErrors, readPinnedSchema, schemaFormats } from '../schemas.js';
 import { SLACK_INTERACTIONS_PATH } from './config.js';
 
 /**
@@ -45,4 +47,20 @@ export function slackManifest(options: ManifestOptions): Record<string, unknown>
       token_rotation_enabled: false,
     },
   };
+}
+
+/** Slack's published app manifest schema (JSON Schema draft-07), pinned in fixtures/schemas. */
+export const SLACK_MANIFEST_SCHEMA_FILE = 'slack-manifest-v1.json';
+
+let manifestSchema: ValidateFunction | undefined;
+
+/**
+ * Problems of an app manifest against Slack's schema, as `$.json.path: message` lines: what Slack's
+ * own editor would flag on paste (`$.display_information.name: must NOT have more than 35 characters`).
+ */
+export function slackManifestProblems(manifest: unknown): string[] {
+  manifestSchema ??= new Ajv({ allErrors: true, strict: false, formats: schemaFormats }).compile(
+    readPinnedSchema(SLACK_MANIFEST_SCHEMA_FILE),
+  );
+  return manifestSchema(manifest) ? [] : describeSchemaErrors(manifestSchema.errors);
 }

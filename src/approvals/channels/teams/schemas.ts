@@ -1,7 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import draft04 from 'ajv-draft-04';
 import draft06MetaSchema from 'ajv/dist/refs/json-schema-draft-06.json' with { type: 'json' };
+import {
+  describeSchemaErrors as describe,
+  readPinnedSchema as readSchema,
+  schemaFormats as formats,
+} from '../schemas.js';
 
 /**
  * Microsoft's published schemas, pinned in fixtures/schemas (see its README), compiled with Ajv: the
@@ -9,20 +13,8 @@ import draft06MetaSchema from 'ajv/dist/refs/json-schema-draft-06.json' with { t
  * Adaptive Card 1.5 schema (draft-06). Compiled once, on first use.
  */
 
-const SCHEMAS = new URL('../../../../fixtures/schemas/', import.meta.url);
-
 export const MANIFEST_SCHEMA_FILE = 'teams-manifest-v1.25.json';
 export const ADAPTIVE_CARD_SCHEMA_FILE = 'adaptive-card-1.5.json';
-
-function readSchema(file: string): Record<string, unknown> {
-  return JSON.parse(readFileSync(new URL(file, SCHEMAS), 'utf8')) as Record<string, unknown>;
-}
-
-/** Formats the schemas name; `uri` as the WHATWG URL parser reads it, like the clients that follow these links. */
-const formats = {
-  uri: (value: string) => URL.canParse(value),
-  'uri-reference': (value: string) => URL.canParse(value, 'https://base.invalid/'),
-};
 
 let manifest: ValidateFunction | undefined;
 let adaptiveCard: ValidateFunction | undefined;
@@ -59,14 +51,4 @@ export function withoutTeamsOnly(value: unknown): unknown {
       .filter(([key]) => key !== 'msteams')
       .map(([key, inner]) => [key, withoutTeamsOnly(inner)]),
   );
-}
-
-function describe(errors: ErrorObject[] | null | undefined): string[] {
-  const seen = new Set<string>();
-  for (const error of errors ?? []) {
-    const where = `$${error.instancePath.replaceAll('/', '.')}`;
-    const extra = 'additionalProperty' in error.params ? ` (${String(error.params.additionalProperty)})` : '';
-    seen.add(`${where}: ${error.message ?? 'invalid'}${extra}`);
-  }
-  return [...seen];
 }
