@@ -51,6 +51,37 @@ describe('the package', () => {
     expect(files.filter((f) => /^(src|test|bench|scripts)\//.test(f) || f.includes('.test.'))).toEqual([]);
   });
 
+  it('runs teams package and slack manifest as published: the files they read at run time are in it', async () => {
+    const packed = await npm('pack', '--ignore-scripts', '--pack-destination', scratch.dir);
+    expect(packed.code, packed.stderr).toBe(0);
+    const tarball = path.join(scratch.dir, packed.stdout.trim().split('\n').at(-1)!);
+    const unpacked = path.join(scratch.dir, 'installed');
+    mkdirSync(unpacked);
+    expect((await runToExit('tar', ['-xzf', tarball, '-C', unpacked])).code).toBe(0);
+    const root = path.join(unpacked, 'package');
+    // The package's dependencies, as an install would put them beside it.
+    symlinkSync(path.join(REPO, 'node_modules'), path.join(root, 'node_modules'));
+    const cli = path.join(root, pkg.bin.gatehouse!);
+    const zip = path.join(scratch.dir, 'teams.zip');
+    const teams = await runToExit(process.execPath, [
+      cli,
+      'teams',
+      'package',
+      '--config',
+      path.join(scratch.dir, 'none.json'),
+      '--app-id',
+      '00000000-0000-0000-0000-000000000001',
+      '--public-url',
+      'https://gatehouse.example.com',
+      '--out',
+      zip,
+    ]);
+    expect(teams.code, teams.stderr).toBe(0);
+    const slack = await runToExit(process.execPath, [cli, 'slack', 'manifest', '--transport', 'socket']);
+    expect(slack.code, slack.stderr).toBe(0);
+    expect(JSON.parse(slack.stdout)).toMatchObject({ settings: { socket_mode_enabled: true } });
+  });
+
   it('npx gatehouse runs it in a checkout', async () => {
     const run = await runToExit('npx', ['--no-install', 'gatehouse', '--version']);
     expect(run.stdout.trim()).toBe(VERSION);
