@@ -24,8 +24,22 @@ const FREQUENCY = 2999;
 
 /** A JIT frame as --perf-basic-prof names it: `JS:*name file:///…/x.js:12:3` (or `node:…`). */
 const JS_FRAME = /^JS:[*^~]?(\S*) (\S+?):(\d+):\d+$/;
-/** V8's collector, when it runs with no JavaScript on the stack. */
-const GC = /Scavenger|MarkCompact|Heap|Sweeper|Marking|Evacuat|ConcurrentMarking/;
+/**
+ * What runs with no JavaScript on the stack, by a symbol anywhere on it, the most specific first:
+ * the writing of perf's own map (`--perf-basic-prof`), the collector, Node's HTTP parser reading a
+ * request before any JavaScript sees it, waking for events (kernel work included).
+ */
+const NATIVE: [RegExp, string][] = [
+  [/vfprintf|_IO_|PerfBasicLogger/, "perf's own map of JIT code (--perf-basic-prof, not Gatehouse)"],
+  [/Scaveng|MarkCompact|Heap::|Sweep|Evacuat|Marking/, 'the collector'],
+  [/llhttp|node::.*Parser/, "Node's HTTP parser (llhttp)"],
+  [/uv__io_poll|epoll/, 'waiting for and waking on events (epoll, kernel included)'],
+];
+
+function nativeWork(frames: Sample['frames']): string {
+  for (const [pattern, what] of NATIVE) if (frames.some(([symbol]) => pattern.test(symbol))) return what;
+  return frames[0]?.[1].includes('kernel') ? 'the kernel' : 'Node and V8';
+}
 
 interface Sample {
   tid: number;
@@ -109,12 +123,7 @@ function report(samples: Sample[], pid: number, cpuUs: number, calls: number): v
     const who =
       sample.tid !== pid
         ? '(other threads: the collector, the thread pool)'
-        : (charged?.who ??
-          (inKernel
-            ? '(no JavaScript) kernel: waiting for events, reading sockets'
-            : leaf && GC.test(leaf[0])
-              ? '(no JavaScript) the collector'
-              : '(no JavaScript) Node and V8'));
+        : (charged?.who ?? `(no JavaScript) ${nativeWork(sample.frames)}`);
     tally(byOwner, who, usPerSample);
     if (charged && sample.tid === pid) tally(byFunction, `${charged.fn} ${charged.who}`, usPerSample);
     if (inKernel) tally(kernelBy, charged ? `${charged.fn} ${charged.who}` : who, usPerSample);
