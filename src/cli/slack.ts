@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SLACK_TRANSPORTS } from '../approvals/channels/slack/config.js';
 import { slackManifest, slackManifestProblems } from '../approvals/channels/slack/manifest.js';
+import { isHttpsUrl } from '../approvals/channels/urls.js';
 import { GatehouseError } from '../errors.js';
 import { channelOfType, loadConfigForApp } from './channels.js';
 import { configOption, type CliIo } from './options.js';
@@ -47,7 +48,7 @@ export function registerSlackCommands(program: Command, io: CliIo): void {
           'no public URL for the http transport, where Slack posts clicks: give --public-url, or set approvals.publicUrl (or use --transport socket)',
         );
       }
-      if (transport === 'http' && !isHttps(publicUrl!)) {
+      if (transport === 'http' && !isHttpsUrl(publicUrl!)) {
         throw new GatehouseError(
           'USAGE',
           `${publicUrl} is no https URL, and Slack posts clicks only over https: give --public-url https://…, or use --transport socket`,
@@ -102,12 +103,4 @@ function configured(flags: ManifestFlags): {
     ...(chosen ? { transport: chosen.transport, path: chosen.path } : {}),
     ...(config.approvals.publicUrl ? { publicUrl: config.approvals.publicUrl } : {}),
   };
-}
-
-function isHttps(url: string): boolean {
-  try {
-    return new URL(url).protocol === 'https:';
-  } catch {
-    return false;
-  }
 }

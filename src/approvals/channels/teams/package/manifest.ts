@@ -1,4 +1,5 @@
 import { GatehouseError } from '../../../../errors.js';
+import { isHttpsUrl } from '../../urls.js';
 import { manifestProblems } from '../schemas.js';
 import { ACCENT_COLOR, colorIcon, outlineIcon } from './icons.js';
 import { zip } from './zip.js';
@@ -60,7 +61,7 @@ export function teamsAppPackage(input: PackageInput): Buffer {
   // The schema lets http through; Teams does not (it reaches bots and opens app links over https only).
   const urls = { 'the public URL': input.publicUrl, ...developerUrls(input.developer) };
   for (const [what, url] of Object.entries(urls)) {
-    if (!URL.canParse(url) || new URL(url).protocol !== 'https:') {
+    if (!isHttpsUrl(url)) {
       throw new GatehouseError('TEAMS_PACKAGE_INVALID', `${what} must be an https URL: ${url}`);
     }
   }
