@@ -4,7 +4,7 @@ import { parseConfig } from '../../../config/load.js';
 import { GatehouseError } from '../../../errors.js';
 import { createDirectory } from '../directory.js';
 import { SlackChannelSchema } from './config.js';
-import { slackClicker } from './identity.js';
+import { slackClicker, type SlackClicker, type SlackPayloadParties } from './identity.js';
 import { slackManifest, slackManifestProblems, SLACK_BOT_SCOPES } from './manifest.js';
 
 const FILE = '/configs/mcp.json';
@@ -160,43 +160,53 @@ describe('slack channel config', () => {
   it('reads who clicked from the payload as Slack sends it, with or without an organization', () => {
     const user = (team_id?: string) => ({ id: 'W0ERIN001', ...(team_id ? { team_id } : {}) });
     const orgWorkspace = { id: 'T0GATEHOUSE', enterprise_id: 'E0GATEORG' };
-    // A workspace outside any organization.
-    expect(
-      slackClicker({ user: user('T0GATEHOUSE'), team: { id: 'T0GATEHOUSE' }, enterprise: null }),
-    ).toEqual({ userId: 'W0ERIN001', teamId: 'T0GATEHOUSE' });
-    // A workspace of an organization: the member's team_id is the organization's id.
-    expect(
-      slackClicker({ user: user('E0GATEORG'), team: orgWorkspace, enterprise: { id: 'E0GATEORG' } }),
-    ).toEqual({ userId: 'W0ERIN001', teamId: 'T0GATEHOUSE', enterpriseId: 'E0GATEORG' });
-    // An organization-wide app: team is null.
-    expect(slackClicker({ user: user('E0GATEORG'), team: null, enterprise: { id: 'E0GATEORG' } })).toEqual({
-      userId: 'W0ERIN001',
-      enterpriseId: 'E0GATEORG',
-    });
-    expect(slackClicker({ user: user('E0GATEORG'), team: { id: 'T0GATEHOUSE' } })).toEqual({
-      userId: 'W0ERIN001',
-      teamId: 'T0GATEHOUSE',
-      enterpriseId: 'E0GATEORG',
-    });
-    // Slack Connect: someone of another workspace, or of another organization, clicks in a
-    // conversation of this one. The organization is theirs, never the conversation's.
-    expect(slackClicker({ user: user('T0OUTSIDE'), team: null, enterprise: { id: 'E0GATEORG' } })).toEqual({
-      userId: 'W0ERIN001',
-      teamId: 'T0OUTSIDE',
-    });
-    expect(slackClicker({ user: user('T0OUTSIDE'), team: { id: 'T0GATEHOUSE' } })).toEqual({
-      userId: 'W0ERIN001',
-      teamId: 'T0OUTSIDE',
-    });
-    expect(
-      slackClicker({ user: user('E0OTHERORG'), team: orgWorkspace, enterprise: { id: 'E0GATEORG' } }),
-    ).toEqual({ userId: 'W0ERIN001', teamId: 'T0GATEHOUSE', enterpriseId: 'E0OTHERORG' });
-    // No team_id on the user: the organization the click came from.
-    expect(slackClicker({ user: user(), team: orgWorkspace })).toEqual({
-      userId: 'W0ERIN001',
-      teamId: 'T0GATEHOUSE',
-      enterpriseId: 'E0GATEORG',
-    });
+    const org = { id: 'E0GATEORG' };
+    const cases: [string, SlackPayloadParties, Omit<SlackClicker, 'userId'>][] = [
+      [
+        'a workspace outside any organization',
+        { user: user('T0GATEHOUSE'), team: { id: 'T0GATEHOUSE' }, enterprise: null },
+        { teamId: 'T0GATEHOUSE' },
+      ],
+      [
+        "a workspace of an organization: the member's team_id is the organization's id",
+        { user: user('E0GATEORG'), team: orgWorkspace, enterprise: org },
+        { teamId: 'T0GATEHOUSE', enterpriseId: 'E0GATEORG' },
+      ],
+      [
+        'an organization-wide app: team is null',
+        { user: user('E0GATEORG'), team: null, enterprise: org },
+        { enterpriseId: 'E0GATEORG' },
+      ],
+      [
+        "the organization only in the member's team_id",
+        { user: user('E0GATEORG'), team: { id: 'T0GATEHOUSE' } },
+        { teamId: 'T0GATEHOUSE', enterpriseId: 'E0GATEORG' },
+      ],
+      // Slack Connect: someone of another workspace, or of another organization, clicks in a
+      // conversation of this one. The organization is theirs, never the conversation's.
+      [
+        'Slack Connect, from another workspace, through an organization-wide app',
+        { user: user('T0OUTSIDE'), team: null, enterprise: org },
+        { teamId: 'T0OUTSIDE' },
+      ],
+      [
+        'Slack Connect, from another workspace, in a workspace',
+        { user: user('T0OUTSIDE'), team: { id: 'T0GATEHOUSE' } },
+        { teamId: 'T0OUTSIDE' },
+      ],
+      [
+        'Slack Connect, from another organization',
+        { user: user('E0OTHERORG'), team: orgWorkspace, enterprise: org },
+        { teamId: 'T0GATEHOUSE', enterpriseId: 'E0OTHERORG' },
+      ],
+      [
+        'no team_id on the user: the organization the click came from',
+        { user: user(), team: orgWorkspace },
+        { teamId: 'T0GATEHOUSE', enterpriseId: 'E0GATEORG' },
+      ],
+    ];
+    for (const [what, payload, where] of cases)
+      expect(slackClicker(payload), what).toEqual({ userId: 'W0ERIN001', ...where });
   });
 
   it('a Slack account names a workspace or an organization, one of the two', () => {
